@@ -1,0 +1,1 @@
+"""Newsdesk: a Discord bot that answers questions about the news from a precomputed index."""

@@ -1,0 +1,168 @@
+"""Settings: committed defaults in ``config/newsdesk.toml``, each overridable by ``NEWSDESK_<KEY>``.
+
+Secrets (the Discord token) come only from the environment and never live in :class:`Settings`' file.
+A bad value stops start-up with one :class:`ConfigError` that names the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ENV_PREFIX = "NEWSDESK_"
+DEFAULT_CONFIG_PATH = Path("config/newsdesk.toml")
+
+
+class ConfigError(Exception):
+    """A setting is missing, unknown or malformed; the message names the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Every tunable of the bot. Field defaults mirror ``config/newsdesk.toml``."""
+
+    database: Path = Path("data/newsdesk.db")
+    model: str = "en_core_web_sm"
+    folders: tuple[Path, ...] = (Path("seeds"),)
+    aliases: Path = Path("config/aliases.toml")
+    summary_sentences: int = 3
+    max_file_bytes: int = 2_000_000
+    max_query_chars: int = 200
+    batch_size: int = 64
+    workers: int = 0
+    prefix: str = "!"
+    dev_guild_id: int = 0
+    guild_ready_timeout: float = 2.0
+    follow_salience: float = 0.35
+    alerts_per_minute: int = 5
+    feed_interval_minutes: float = 10.0
+    feed_min_interval_minutes: float = 1.0
+    feed_timeout_seconds: float = 15.0
+    feed_max_bytes: int = 5_000_000
+    feed_max_failures: int = 5
+    fetch_full_text: bool = True
+    allow_private_addresses: bool = False
+    watch_debounce_ms: int = 800
+
+    def __post_init__(self) -> None:
+        checks: dict[str, tuple[float, float]] = {
+            "summary_sentences": (1, 10),
+            "max_file_bytes": (1, 1 << 31),
+            "max_query_chars": (1, 2000),
+            "batch_size": (1, 10_000),
+            "workers": (0, 64),
+            "dev_guild_id": (0, 1 << 64),
+            "guild_ready_timeout": (0, 60),
+            "follow_salience": (0, 1),
+            "alerts_per_minute": (1, 120),
+            "feed_interval_minutes": (0.01, 7 * 24 * 60),
+            "feed_min_interval_minutes": (0.01, 7 * 24 * 60),
+            "feed_timeout_seconds": (0.1, 600),
+            "feed_max_bytes": (1024, 1 << 31),
+            "feed_max_failures": (1, 1000),
+            "watch_debounce_ms": (0, 60_000),
+        }
+        for key, (low, high) in checks.items():
+            value = getattr(self, key)
+            if not low <= value <= high:
+                raise ConfigError(f"{key}: {value} is out of range ({low:g} to {high:g})")
+        if not self.prefix or len(self.prefix) > 5 or any(c.isspace() for c in self.prefix):
+            raise ConfigError("prefix: must be 1 to 5 characters without spaces")
+        if not self.model.strip():
+            raise ConfigError("model: must name a spaCy model package")
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(key: str, raw: Any, template: Any) -> Any:
+    """Turn a TOML value or an environment string into the type of the field's default."""
+    try:
+        if isinstance(template, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError("expected true or false")
+        if isinstance(template, int):
+            if isinstance(raw, bool) or isinstance(raw, float):
+                raise ValueError("expected a whole number")
+            return int(str(raw).strip().replace("_", ""))
+        if isinstance(template, float):
+            if isinstance(raw, bool):
+                raise ValueError("expected a number")
+            return float(str(raw).strip())
+        if isinstance(template, Path):
+            if not isinstance(raw, str) or not raw.strip():
+                raise ValueError("expected a path")
+            return Path(raw.strip())
+        if isinstance(template, tuple):
+            items = raw.split(os.pathsep) if isinstance(raw, str) else raw
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise ValueError("expected a list of paths")
+            return tuple(Path(i.strip()) for i in items if i.strip())
+        if isinstance(template, str):
+            if not isinstance(raw, str):
+                raise ValueError("expected text")
+            return raw.strip()
+    except ValueError as exc:
+        message = str(exc)
+        if message.startswith("invalid literal") or message.startswith("could not convert"):
+            message = f"expected a {'whole ' if isinstance(template, int) else ''}number"
+        raise ConfigError(f"{key}: {message}, got {raw!r}") from None
+    raise ConfigError(f"{key}: unsupported setting type")
+
+
+def load_settings(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read the TOML file (when it exists), then apply ``NEWSDESK_<KEY>`` overrides.
+
+    ``path`` defaults to ``$NEWSDESK_CONFIG`` or ``config/newsdesk.toml`` in the working directory.
+    """
+    environ = os.environ if environ is None else environ
+    path = path or Path(environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_PATH))
+    defaults = {f.name: getattr(Settings(), f.name) for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+        for key, raw in data.items():
+            if key not in defaults:
+                raise ConfigError(f"{key}: unknown setting in {path}")
+            values[key] = _coerce(key, raw, defaults[key])
+    for key, template in defaults.items():
+        env_key = f"{ENV_PREFIX}{key.upper()}"
+        if env_key in environ:
+            values[key] = _coerce(env_key, environ[env_key], template)
+    try:
+        return Settings(**values)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Secrets:
+    """Values that only ever come from the environment."""
+
+    discord_token: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
+        environ = os.environ if environ is None else environ
+        token = environ.get("DISCORD_TOKEN", "").strip()
+        return cls(discord_token=token or None)

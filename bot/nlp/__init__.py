@@ -1,0 +1,1 @@
+"""Article analysis with spaCy: entities, roles, topics and summaries, each a small pipeline step."""
