@@ -10,7 +10,7 @@ from spacy.language import Language
 from bot.nlp.pipeline import load_nlp
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_ARTICLE = ROOT / "seeds" / "ap-musk-milei-tesla-texas.txt"
+SEED_ARTICLE = ROOT / "seeds" / "ap-musk-milei-tesla-texas.md"
 
 
 @pytest.fixture(scope="session")
