@@ -94,7 +94,7 @@ def _coerce(key: str, raw: Any, template: Any) -> Any:
                 return False
             raise ValueError("expected true or false")
         if isinstance(template, int):
-            if isinstance(raw, bool) or isinstance(raw, float):
+            if isinstance(raw, bool | float):
                 raise ValueError("expected a whole number")
             return int(str(raw).strip().replace("_", ""))
         if isinstance(template, float):

@@ -1,0 +1,263 @@
+"""``newsdesk``: build the index, ask it questions offline, export it, and run the bot.
+
+    newsdesk index [--db PATH] [--force] [PATH ...]   index files and folders (default: configured folders)
+    newsdesk ask [--db PATH] "!who Milei"              print what the bot would answer
+    newsdesk console [--db PATH]                       a prompt for the same
+    newsdesk stats [--db PATH]                         how much the index holds
+    newsdesk export [--db PATH]                        one JSON object per article on stdout
+    newsdesk run [--db PATH]                           the Discord bot (needs DISCORD_TOKEN)
+    newsdesk start                                     index, then the bot if DISCORD_TOKEN is set, else the console
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, TextIO
+
+from bot.answers import Answers, UserError
+from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.ingest.indexer import IndexReport, Indexer
+from bot.nlp.analysis import Analyzer
+from bot.nlp.names import AliasTable
+from bot.nlp.pipeline import ModelNotFoundError
+from bot.render import to_text
+from bot.store import Store, StoreError
+
+log = logging.getLogger("newsdesk")
+
+
+def load_aliases(settings: Settings) -> AliasTable:
+    """The alias table named by the settings; a malformed file is a configuration error."""
+    try:
+        return AliasTable.from_file(settings.aliases)
+    except ValueError as exc:
+        raise ConfigError(f"aliases: {exc}") from None
+
+
+def make_analyzer(settings: Settings, aliases: AliasTable) -> Analyzer:
+    """The analyzer as the settings describe it (the model loads on first use)."""
+    return Analyzer(
+        settings.model,
+        aliases.as_dict(),
+        summary_sentences=settings.summary_sentences,
+        batch_size=settings.batch_size,
+        workers=settings.workers,
+    )
+
+
+def make_answers(store: Store, settings: Settings, aliases: AliasTable) -> Answers:
+    """The shared command logic over an open store."""
+    return Answers(
+        store,
+        aliases,
+        summary_sentences=settings.summary_sentences,
+        max_query_chars=settings.max_query_chars,
+        prefix=settings.prefix,
+    )
+
+
+@asynccontextmanager
+async def _open_answers(settings: Settings) -> AsyncIterator[Answers]:
+    async with Store.open(settings.database) as store:
+        yield make_answers(store, settings, load_aliases(settings))
+
+
+async def run_index(
+    settings: Settings, paths: list[Path], *, force: bool = False, out: TextIO = sys.stderr, progress: bool = True
+) -> IndexReport:
+    """Index ``paths`` (or the configured folders) with a progress bar, and print the closing summary."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    aliases = load_aliases(settings)
+    analyzer = make_analyzer(settings, aliases)
+    console = Console(file=out)
+    targets = paths or list(settings.folders)
+    for target in targets:
+        if not target.exists():
+            print(f"skipped {target}: no such file or folder", file=out)
+    columns = (
+        TextColumn("indexing"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.1f} articles/s"), TimeElapsedColumn(),
+    )
+    try:
+        async with Store.open(settings.database) as store:
+            indexer = Indexer(store, analyzer, max_file_bytes=settings.max_file_bytes, batch_size=settings.batch_size)
+            with Progress(*columns, console=console, disable=not progress or not out.isatty()) as bar:
+                task = bar.add_task("index", total=None, rate=0.0)
+
+                def on_progress(done: int, total: int) -> None:
+                    elapsed = bar.tasks[0].elapsed or 0.0
+                    bar.update(task, completed=done, total=total, rate=done / elapsed if elapsed else 0.0)
+
+                def on_skip(where: str, reason: str) -> None:
+                    bar.console.print(f"skipped {where}: {reason}", markup=False, highlight=False)
+
+                report = await indexer.index_paths(
+                    [t for t in targets if t.exists()], force=force, on_skip=on_skip, on_progress=on_progress
+                )
+    finally:
+        analyzer.close()
+    print(report.summary_line(), file=out)
+    return report
+
+
+async def run_ask(settings: Settings, question: str, out: TextIO = sys.stdout) -> int:
+    """Print the answer to one command; 1 when the command itself was not understood."""
+    async with _open_answers(settings) as answers:
+        try:
+            answer = await answers.ask(question)
+        except UserError as exc:
+            print(exc, file=out)
+            return 1
+        out.write(to_text(answer, settings.prefix))
+    return 0
+
+
+async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callable[[str], str] = input) -> None:
+    """A prompt that answers commands as the bot would, until ``quit`` or end of input."""
+    async with _open_answers(settings) as answers:
+        stats = await answers.store.stats()
+        print(
+            f"Newsdesk console — {stats.articles:,} article(s), {stats.entities:,} names. "
+            f"Type a command like {settings.prefix}who Milei, {settings.prefix}help, or quit.",
+            file=out,
+        )
+        while True:
+            try:
+                line = await asyncio.to_thread(read, "newsdesk> ")
+            except (EOFError, KeyboardInterrupt):
+                print(file=out)
+                return
+            line = line.strip()
+            if not line:
+                continue
+            if line.lower() in {"quit", "exit", "q"}:
+                return
+            try:
+                out.write(to_text(await answers.ask(line), settings.prefix))
+            except UserError as exc:
+                print(exc, file=out)
+            out.flush()
+
+
+async def run_stats(settings: Settings, out: TextIO = sys.stdout) -> None:
+    """Print ``!stats``."""
+    async with _open_answers(settings) as answers:
+        out.write(to_text(await answers.stats(), settings.prefix))
+
+
+async def run_export(settings: Settings, out: TextIO = sys.stdout) -> int:
+    """Write one JSON object per article; returns how many."""
+    count = 0
+    async with Store.open(settings.database) as store:
+        async for article in store.iter_articles():
+            record: dict[str, Any] = {
+                "id": article.id,
+                "origin": article.origins[0] if article.origins else None,
+                "origins": article.origins,
+                "url": article.url,
+                "title": article.title,
+                "source": article.source,
+                "published": article.published,
+                "summary": article.summary,
+                "topics": [t.name for t in article.topics],
+                "entities": [
+                    {"name": e.name, "type": e.type, "roles": e.roles, "mentions": e.mentions, "salience": e.salience}
+                    for e in article.entities
+                ],
+            }
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
+    return count
+
+
+async def run_bot(settings: Settings, secrets: Secrets) -> int:
+    """Run the Discord bot until it is stopped; returns the exit status."""
+    from bot.app import run_bot as start
+
+    return await start(settings, secrets)
+
+
+async def run_start(settings: Settings, secrets: Secrets) -> int:
+    """Index the configured folders, then run the bot, or the console when there is no token."""
+    await run_index(settings, [])
+    if secrets.discord_token:
+        return await run_bot(settings, secrets)
+    print("DISCORD_TOKEN is not set: opening the local console instead of the bot.", file=sys.stderr)
+    await run_console(settings)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="newsdesk", description="Newsdesk: news answers from a local index.")
+    parser.add_argument("--config", type=Path, help="settings file (default: config/newsdesk.toml)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("--db", type=Path, help="database file (default: from the settings)")
+        return p
+
+    index = with_db(sub.add_parser("index", help="index article files and folders"))
+    index.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the configured folders)")
+    index.add_argument("--force", action="store_true", help="analyse every article again")
+    ask = with_db(sub.add_parser("ask", help="answer one command, as the bot would"))
+    ask.add_argument("question", help='a command, e.g. "!who Milei"')
+    with_db(sub.add_parser("console", help="a prompt that answers commands"))
+    with_db(sub.add_parser("stats", help="how much the index holds"))
+    with_db(sub.add_parser("export", help="one JSON object per article on stdout"))
+    with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
+    with_db(sub.add_parser("start", help="index, then the bot (or the console without a token)"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``newsdesk`` command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(args.config)
+        if getattr(args, "db", None):
+            settings = settings.replace(database=args.db)
+        secrets = Secrets.from_env()
+        commands: dict[str, Callable[[], Awaitable[Any]]] = {
+            "index": lambda: run_index(settings, args.paths, force=args.force),
+            "ask": lambda: run_ask(settings, args.question),
+            "console": lambda: run_console(settings),
+            "stats": lambda: run_stats(settings),
+            "export": lambda: run_export(settings),
+            "run": lambda: run_bot(settings, secrets),
+            "start": lambda: run_start(settings, secrets),
+        }
+        result = asyncio.run(commands[args.command]())
+    except ConfigError as exc:
+        print(f"newsdesk: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ModelNotFoundError as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"newsdesk: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # `newsdesk export | head`
+        return 0
+    if args.command == "index":
+        return 0
+    return result if isinstance(result, int) and args.command in {"ask", "run", "start"} else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

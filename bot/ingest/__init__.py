@@ -1,0 +1,1 @@
+"""Sources into the index: article files and folders (and, with alerts, feeds)."""

@@ -1,0 +1,229 @@
+"""Files and feed items into the index: read, skip what is known, analyse in batches, write in batches.
+
+A batch is analysed (``nlp.pipe``, in worker processes for bulk work) while the previous one is being
+written; each batch is one transaction, and a file counts as done only in the transaction that writes
+its last record, so a run killed at any moment leaves a consistent database that a rerun completes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, read_file
+from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText
+from bot.store import Store
+from bot.store.models import ArticleRecord, FileFingerprint, WriteResult
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class IndexReport:
+    """What one indexing run did. ``skipped`` holds (path, reason) for every file or record left out."""
+
+    indexed: int = 0
+    updated: int = 0
+    duplicates: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    articles: list[WriteResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def analysed(self) -> int:
+        """Articles that went through spaCy in this run."""
+        return self.indexed + self.updated
+
+    def summary_line(self) -> str:
+        """One closing line: indexed / updated / unchanged / skipped."""
+        rate = self.analysed / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.indexed} indexed, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{self.duplicates} duplicate, {self.removed} removed, {len(self.skipped)} skipped "
+            f"in {self.seconds:.1f} s ({rate:.1f} articles/s)"
+        )
+
+
+@dataclass(slots=True)
+class _Pending:
+    record: ArticleRecord | None  # None: nothing to write, only the file's fingerprint
+    needs_analysis: bool
+    completes: FileFingerprint | None = None  # set on the last record of a file
+    stale_origins: list[str] = field(default_factory=list)
+
+
+def iter_article_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files under ``paths`` (recursively, in a stable order), hidden files and folders excluded."""
+    for root in paths:
+        if root.is_file():
+            yield root
+            continue
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            relative = path.relative_to(root)
+            if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+                continue
+            yield path
+
+
+class Indexer:
+    """Turns article sources into index rows, through one :class:`Analyzer` and one :class:`Store`."""
+
+    def __init__(self, store: Store, analyzer: Analyzer, *, max_file_bytes: int, batch_size: int = 64) -> None:
+        self.store = store
+        self.analyzer = analyzer
+        self.max_file_bytes = max_file_bytes
+        self.batch_size = batch_size
+
+    async def index_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        force: bool = False,
+        on_skip: Callable[[str, str], None] | None = None,
+        on_progress: ProgressCallback | None = None,
+    ) -> IndexReport:
+        """Index every supported file under ``paths``; report what happened."""
+        started = time.perf_counter()
+        report = IndexReport()
+
+        def skip(where: str, reason: str) -> None:
+            report.skipped.append((where, reason))
+            if on_skip:
+                on_skip(where, reason)
+
+        pending: list[_Pending] = []
+        seen_hashes: set[str] = set()
+        for path in iter_article_files(paths):
+            where = str(path.resolve())
+            if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+                skip(where, f"unsupported file type {path.suffix or '(none)'}")
+                continue
+            try:
+                stat = path.stat()
+            except OSError as exc:
+                skip(where, f"cannot read ({exc.strerror or exc})")
+                continue
+            fingerprint = FileFingerprint(where, stat.st_size, stat.st_mtime_ns)
+            if not force and await self.store.file_is_unchanged(fingerprint):
+                report.unchanged += 1
+                continue
+            try:
+                contents: FileContents = await asyncio.to_thread(read_file, path.resolve(), self.max_file_bytes)
+            except SkipFile as exc:
+                skip(where, str(exc))
+                continue
+            for note in contents.notes:
+                skip(where, note)
+            pending.extend(await self._plan_file(contents, fingerprint, seen_hashes, force, report))
+
+        await self._run(pending, report, on_progress)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def index_records(self, records: Sequence[ArticleRecord]) -> IndexReport:
+        """Index records that do not come from files (feed items); known texts are not analysed again."""
+        started = time.perf_counter()
+        report = IndexReport()
+        known = await self.store.origin_hashes([r.origin for r in records])
+        seen: set[str] = set()
+        pending: list[_Pending] = []
+        for record in records:
+            if known.get(record.origin) == record.content_hash:
+                report.unchanged += 1
+                continue
+            needs = record.content_hash not in seen and await self.store.article_id_for_hash(
+                record.content_hash
+            ) is None
+            seen.add(record.content_hash)
+            pending.append(_Pending(record, needs))
+        await self._run(pending, report, None)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    async def _plan_file(
+        self,
+        contents: FileContents,
+        fingerprint: FileFingerprint,
+        seen_hashes: set[str],
+        force: bool,
+        report: IndexReport,
+    ) -> list[_Pending]:
+        """Which of a file's records need analysis, which only a link, and which are unchanged."""
+        known = await self.store.origin_hashes([r.origin for r in contents.records])
+        current = {r.origin for r in contents.records}
+        stale = [o for o in await self.store.origins_in_file(fingerprint.path) if o not in current]
+        planned: list[_Pending] = []
+        for record in contents.records:
+            if not force and known.get(record.origin) == record.content_hash:
+                report.unchanged += 1
+                continue
+            is_new_text = record.content_hash not in seen_hashes and (
+                force or await self.store.article_id_for_hash(record.content_hash) is None
+            )
+            seen_hashes.add(record.content_hash)
+            planned.append(_Pending(record, is_new_text))
+        if not planned:
+            planned.append(_Pending(None, needs_analysis=False))
+        planned[0].stale_origins = stale
+        planned[-1].completes = fingerprint
+        return planned
+
+    async def _run(self, pending: list[_Pending], report: IndexReport, on_progress: ProgressCallback | None) -> None:
+        batches = [pending[i:i + self.batch_size] for i in range(0, len(pending), self.batch_size)]
+        total = sum(p.needs_analysis for p in pending)
+        texts = (
+            [ArticleText(p.record.title, p.record.body, p.record.title_derived) for p in batch
+             if p.record is not None and p.needs_analysis]
+            for batch in batches
+        )
+        stream = self.analyzer.analyze_stream(texts, total)
+        done = 0
+        sentinel = object()
+        next_analysis = asyncio.ensure_future(asyncio.to_thread(next, stream, sentinel)) if batches else None
+        for batch in batches:
+            assert next_analysis is not None
+            analyses = await next_analysis
+            assert analyses is not sentinel
+            # Start analysing the next batch while this one is written.
+            next_analysis = asyncio.ensure_future(asyncio.to_thread(next, stream, sentinel))
+            await self._write(batch, iter(analyses), report)  # type: ignore[arg-type]
+            done += sum(p.needs_analysis for p in batch)
+            if on_progress:
+                on_progress(done, total)
+        if next_analysis is not None:
+            await next_analysis
+
+    async def _write(self, batch: list[_Pending], analyses: Iterator[ArticleAnalysis], report: IndexReport) -> None:
+        items: list[tuple[ArticleRecord, ArticleAnalysis | None]] = []
+        stale: list[str] = []
+        files_done: list[FileFingerprint] = []
+        for item in batch:
+            stale.extend(item.stale_origins)
+            if item.completes:
+                files_done.append(item.completes)
+            if item.record is None:
+                continue
+            items.append((item.record, next(analyses) if item.needs_analysis else None))
+        results = await self.store.write_batch(items, files_done=files_done, stale_origins=stale)
+        report.removed += len(stale)
+        for result in results:
+            report.articles.append(result)
+            if result.status == "new":
+                report.indexed += 1
+            elif result.status == "updated":
+                report.updated += 1
+            elif result.status == "duplicate":
+                report.duplicates += 1
+            else:
+                report.unchanged += 1
+

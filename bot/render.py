@@ -1,0 +1,391 @@
+"""Answers as console text or Discord embeds, from one description of each answer (a :class:`Card`).
+
+Article text is untrusted: for Discord every piece of it is markdown- and mention-escaped, and every
+limit Discord sets (title 256, description 4,096, field value 1,024, 25 fields, 6,000 in all, message
+content 2,000) is enforced here, so no answer can be rejected for its size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import singledispatch
+from typing import Any
+
+import discord
+
+from bot.answers import (
+    ArticleAnswer,
+    Choices,
+    HelpAnswer,
+    LatestAnswer,
+    NotFound,
+    RelatedAnswer,
+    SearchAnswer,
+    StatsAnswer,
+    SubjectSummary,
+    TopicAnswer,
+    TopicsAnswer,
+    WhoAnswer,
+)
+from bot.store.models import ArticleBrief, from_iso
+
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FIELD_COUNT_LIMIT = 25
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+CONTENT_LIMIT = 2000
+ITEMS_PER_PAGE = 10
+
+COLOUR = 0x2B6CB0
+COLOUR_MISS = 0x718096
+TYPE_NAMES = {
+    "PERSON": "Person", "ORG": "Organisation", "GPE": "Place (country, city, state)", "LOC": "Location",
+    "NORP": "Nationality or group", "FAC": "Building or facility", "PRODUCT": "Product", "EVENT": "Event",
+    "WORK_OF_ART": "Work of art", "LAW": "Law", "topic": "Topic",
+}
+
+
+def truncate(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, never ending on a lone escape."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rstrip("\\ ") + "…"
+
+
+class Style:
+    """Plain text: what the console prints."""
+
+    def text(self, value: str) -> str:
+        """Untrusted text, made inert."""
+        return value
+
+    def bold(self, value: str) -> str:
+        return value
+
+    def italic(self, value: str) -> str:
+        return value
+
+    def code(self, value: str) -> str:
+        return value
+
+    def quote(self, value: str) -> str:
+        return f'"{value}"'
+
+    def link(self, label: str, url: str | None) -> str:
+        return f"{label} <{url}>" if url else label
+
+    def date(self, iso: str | None) -> str:
+        return from_iso(iso).strftime("%d %b %Y") if iso else "unknown"
+
+
+class DiscordStyle(Style):
+    """Discord markdown, with untrusted text escaped so it cannot format, link or ping."""
+
+    def text(self, value: str) -> str:
+        return discord.utils.escape_mentions(discord.utils.escape_markdown(value))
+
+    def bold(self, value: str) -> str:
+        return f"**{value}**"
+
+    def italic(self, value: str) -> str:
+        return f"*{value}*"
+
+    def code(self, value: str) -> str:
+        return f"`{value.replace('`', 'ˋ')}`"
+
+    def quote(self, value: str) -> str:
+        return f"> {value}"
+
+    def link(self, label: str, url: str | None) -> str:
+        return f"[{label}]({url})" if safe_url(url) else label
+
+    def date(self, iso: str | None) -> str:
+        return f"<t:{int(from_iso(iso).timestamp())}:d>" if iso else "unknown"
+
+
+PLAIN = Style()
+DISCORD = DiscordStyle()
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL when Discord would accept it in an embed (http or https, no spaces, not too long)."""
+    if url and url.startswith(("http://", "https://")) and len(url) <= 2000 and not any(c.isspace() for c in url):
+        return url
+    return None
+
+
+@dataclass(slots=True)
+class Card:
+    """One answer, independent of where it is shown. ``items`` are list lines, paged on Discord."""
+
+    title: str
+    description: str = ""
+    url: str | None = None
+    fields: list[tuple[str, str]] = field(default_factory=list)
+    items: list[str] = field(default_factory=list)
+    footer: str | None = None
+    colour: int = COLOUR
+    per_page: int = ITEMS_PER_PAGE
+
+
+def _brief_line(s: Style, brief: ArticleBrief) -> str:
+    source = f" · {s.text(brief.source)}" if brief.source else ""
+    return f"{s.code('#' + str(brief.id))} {s.bold(s.text(brief.title))} ({s.date(brief.published)}{source})"
+
+
+@singledispatch
+def build_card(answer: Any, s: Style, prefix: str = "!") -> Card:
+    """The card for one answer; each answer type registers its own."""
+    raise TypeError(f"no card for {type(answer).__name__}")
+
+
+@build_card.register
+def _(answer: WhoAnswer, s: Style, prefix: str = "!") -> Card:
+    p = answer.profile
+    entity = p.entity
+    kind = TYPE_NAMES.get(entity.type, entity.type.title())
+    headline = s.bold(kind) + (f" · {s.text(p.top_role)}" if p.top_role else "")
+    lines = [headline]
+    if answer.corrected_from:
+        lines.append(s.italic(f"Showing {s.text(entity.name)} (you typed {s.text(answer.corrected_from)})."))
+    card = Card(title=s.text(entity.name), description="\n".join(lines))
+    card.fields.append((
+        "Coverage",
+        f"{entity.mention_count:,} mention(s) in {entity.article_count:,} article(s)\n"
+        f"first seen {s.date(p.first_seen)}, last seen {s.date(p.last_seen)}",
+    ))
+    if p.roles:
+        roles = ", ".join(f"{s.text(role)} ({n})" for role, n in p.roles)
+        if p.latest_role and p.latest_role.lower() != (p.top_role or "").lower():
+            roles += f"\nlatest: {s.text(p.latest_role)}"
+        card.fields.append(("Roles", roles))
+    if p.co_mentions:
+        card.fields.append(
+            ("Appears with", ", ".join(f"{s.text(ref.name)} ({n})" for ref, n in p.co_mentions))
+        )
+    for article in p.key_articles:
+        card.fields.append((
+            f"In article #{article.article_id} ({PLAIN.date(article.published)})",
+            s.quote(s.text(article.key_sentence)),
+        ))
+    if answer.others:
+        card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
+    card.footer = f"{prefix}summary {entity.name} · the latest about {entity.name}"
+    return card
+
+
+@build_card.register
+def _(answer: Choices, s: Style, prefix: str = "!") -> Card:
+    items = [f"{i}. {s.bold(s.text(o))} — {d}" for i, (o, d) in enumerate(zip(answer.options, answer.details,
+                                                                            strict=True), start=1)]
+    return Card(
+        title="Which one did you mean?",
+        description=f"Several names fit {s.bold(s.text(answer.query))}:",
+        items=items,
+        footer=f"Ask again with the full name, e.g. {prefix}{answer.command} {answer.options[0]}",
+        colour=COLOUR_MISS,
+    )
+
+
+@build_card.register
+def _(answer: NotFound, s: Style, prefix: str = "!") -> Card:
+    description = s.text(answer.message)
+    if answer.suggestions:
+        description += "\nClosest: " + ", ".join(s.bold(s.text(x)) for x in answer.suggestions)
+    return Card(title="Not found", description=description, colour=COLOUR_MISS)
+
+
+@build_card.register
+def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
+    a = answer.article
+    meta = [s.date(a.published)]
+    if a.source:
+        meta.insert(0, s.text(a.source))
+    description = " · ".join(meta) + "\n\n" + "\n".join(f"• {s.text(sentence)}" for sentence in a.summary)
+    card = Card(title=s.text(a.title), url=safe_url(a.url), description=description)
+    people = [e for e in a.entities if e.salience >= 0.2][:8] or a.entities[:5]
+    if people:
+        card.fields.append(("Main names", ", ".join(
+            s.text(e.name) + (f" ({s.text(e.roles[0])})" if e.roles else "") for e in people
+        )))
+    if a.topics:
+        card.fields.append(("Topics", ", ".join(s.text(t.name) for t in a.topics[: 6 if answer.summary_only else 10])))
+    if not answer.summary_only:
+        card.fields.append(("Size", f"{a.word_count:,} words · {len(a.entities)} names · indexed {s.date(a.ingested_at)}"))
+        if a.url:
+            card.fields.append(("Link", s.link(s.text(a.url), a.url)))
+    card.footer = f"Article #{a.id} · {prefix}related {a.id} · {prefix}article {a.id}"
+    return card
+
+
+@build_card.register
+def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
+    kind = TYPE_NAMES.get(answer.kind, answer.kind.title())
+    items = [
+        f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}" for x in answer.sentences
+    ]
+    return Card(
+        title=f"{s.text(answer.subject)}: the latest",
+        description=f"{kind} · {answer.article_count:,} article(s); the newest first.",
+        items=items or ["No sentence about it yet."],
+        per_page=5,
+        footer=f"{prefix}summary <id> for one article",
+    )
+
+
+@build_card.register
+def _(answer: TopicsAnswer, s: Style, prefix: str = "!") -> Card:
+    items = [f"{i}. {s.bold(s.text(t.name))} — {t.article_count} article(s)" for i, t in
+             enumerate(answer.topics, start=1)]
+    return Card(
+        title="Top topics",
+        description=f"Across {answer.total_articles:,} indexed article(s).",
+        items=items or ["No topics yet."],
+        footer=f"{prefix}topic <phrase> for the articles on one",
+    )
+
+
+@build_card.register
+def _(answer: TopicAnswer, s: Style, prefix: str = "!") -> Card:
+    return Card(
+        title=f"Topic: {s.text(answer.topic.name)}",
+        description=f"{answer.topic.article_count:,} article(s), last {s.date(answer.topic.last_seen)}.",
+        items=[_brief_line(s, b) for b in answer.articles],
+        footer=f"{prefix}summary {answer.topic.name} for what they say",
+    )
+
+
+@build_card.register
+def _(answer: SearchAnswer, s: Style, prefix: str = "!") -> Card:
+    items = []
+    for hit in answer.hits:
+        snippet = hit.snippet.replace("\n", " ")
+        if s is PLAIN:
+            snippet = snippet.replace("\x02", "").replace("\x03", "")
+        else:
+            # Escape the article text first, then turn the match markers into bold.
+            snippet = s.text(snippet).replace("\x02", "**").replace("\x03", "**")
+        items.append(f"{_brief_line(s, hit.article)}\n{snippet}")
+    return Card(title=f"Search: {s.text(answer.query)}", items=items, per_page=5,
+                footer=f"{prefix}summary <id> for an article's summary")
+
+
+@build_card.register
+def _(answer: LatestAnswer, s: Style, prefix: str = "!") -> Card:
+    return Card(title="Latest articles", items=[_brief_line(s, b) for b in answer.articles],
+                footer=f"{prefix}summary <id> for a summary")
+
+
+@build_card.register
+def _(answer: RelatedAnswer, s: Style, prefix: str = "!") -> Card:
+    items = [
+        f"{_brief_line(s, r.article)}\nshares: {', '.join(s.text(x) for x in r.shared[:5])}" for r in answer.related
+    ]
+    return Card(title=f"Related to #{answer.article.id}: {s.text(answer.article.title)}", items=items, per_page=5)
+
+
+@build_card.register
+def _(answer: StatsAnswer, s: Style, prefix: str = "!") -> Card:
+    st = answer.stats
+    card = Card(title="Newsdesk index")
+    card.fields.append(("Articles", f"{st.articles:,} ({st.origins:,} files or links)"))
+    card.fields.append(("Names", f"{st.entities:,} entities, {st.mentions:,} mentions"))
+    card.fields.append(("Topics", f"{st.topics:,}"))
+    card.fields.append(("Published", f"{s.date(st.first_published)} to {s.date(st.last_published)}"))
+    if st.entities_by_type:
+        card.fields.append(("Names by type", ", ".join(
+            f"{TYPE_NAMES.get(t, t)}: {n:,}" for t, n in list(st.entities_by_type.items())[:8]
+        )))
+    card.fields.append(("Last indexed", s.date(st.last_ingested)))
+    card.footer = f"Database: {st.database_bytes / 1_048_576:.1f} MB"
+    return card
+
+
+@build_card.register
+def _(answer: HelpAnswer, s: Style, prefix: str = "!") -> Card:
+    items = [
+        f"{s.code(answer.prefix + c.usage)} — {c.description} Example: {s.code(answer.prefix + c.example)}"
+        for c in answer.commands
+    ]
+    return Card(
+        title="Newsdesk commands",
+        description="Every command also works as a slash command (/who, /summary, …).",
+        items=items,
+        per_page=len(items),
+    )
+
+
+def to_text(answer: Any, prefix: str = "!") -> str:
+    """The answer as plain text for the console and ``newsdesk ask``."""
+    card = build_card(answer, PLAIN, prefix)
+    parts = [card.title + (f" <{card.url}>" if card.url else ""), "=" * min(len(card.title), 72)]
+    if card.description:
+        parts.append(card.description)
+    for name, value in card.fields:
+        parts.append(f"{name}:\n  " + value.replace("\n", "\n  "))
+    if card.items:
+        parts.append("\n".join(card.items))
+    if card.footer:
+        parts.append(f"({card.footer})")
+    return "\n".join(parts) + "\n"
+
+
+def to_embeds(answer: Any, prefix: str = "!") -> list[discord.Embed]:
+    """The answer as Discord embeds: one per page, each within every limit."""
+    card = build_card(answer, DISCORD, prefix)
+    pages = _pages(card)
+    embeds = []
+    for number, page in enumerate(pages, start=1):
+        description = "\n\n".join(x for x in (card.description, page) if x)
+        embed = discord.Embed(
+            title=truncate(card.title, TITLE_LIMIT),
+            url=card.url,
+            description=truncate(description, DESCRIPTION_LIMIT),
+            colour=card.colour,
+        )
+        for name, value in card.fields[:FIELD_COUNT_LIMIT]:
+            embed.add_field(name=truncate(name, FIELD_NAME_LIMIT), value=truncate(value or "—", FIELD_VALUE_LIMIT),
+                            inline=False)
+        footer = card.footer or ""
+        if len(pages) > 1:
+            footer = f"Page {number}/{len(pages)}" + (f" · {footer}" if footer else "")
+        if footer:
+            embed.set_footer(text=truncate(footer, FOOTER_LIMIT))
+        _fit_total(embed)
+        embeds.append(embed)
+    return embeds
+
+
+def _pages(card: Card) -> list[str]:
+    """Split the card's items into pages that each fit one embed description."""
+    if not card.items:
+        return [""]
+    room = DESCRIPTION_LIMIT - len(card.description) - 4
+    pages: list[str] = []
+    current: list[str] = []
+    for item in card.items:
+        item = truncate(item, max(room, 100))
+        if current and (len(current) >= card.per_page or len("\n".join([*current, item])) > room):
+            pages.append("\n".join(current))
+            current = []
+        current.append(item)
+    pages.append("\n".join(current))
+    return pages
+
+
+def _fit_total(embed: discord.Embed) -> None:
+    """Drop fields from the end, then shorten the description, until the embed is within 6,000."""
+    while len(embed) > EMBED_TOTAL_LIMIT and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+    if len(embed) > EMBED_TOTAL_LIMIT and embed.description:
+        excess = len(embed) - EMBED_TOTAL_LIMIT
+        embed.description = truncate(embed.description, max(1, len(embed.description) - excess - 1))
+
+
+def message_text(text: str) -> str:
+    """Untrusted text for a plain message: escaped, within the 2,000-character limit."""
+    return truncate(DISCORD.text(text), CONTENT_LIMIT)
+

@@ -1,0 +1,188 @@
+"""What goes into the store and what comes out of it: plain dataclasses, no SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def to_iso(moment: datetime) -> str:
+    """UTC timestamp text that sorts in time order: ``2024-04-12T18:00:00Z``."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text: str) -> datetime:
+    """The inverse of :func:`to_iso`."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """An article as read from a file or feed, before analysis."""
+
+    origin: str
+    title: str
+    body: str
+    content_hash: str
+    published: datetime
+    title_derived: bool = False
+    source: str | None = None
+    url: str | None = None
+    file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileFingerprint:
+    """A file whose records are all indexed, as it was when read."""
+
+    path: str
+    size: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What happened to one record: ``new``, ``updated`` (same origin, new text) or ``duplicate``."""
+
+    origin: str
+    article_id: int
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntityRef:
+    """An entity as lists show it."""
+
+    id: int
+    name: str
+    type: str
+    article_count: int
+    mention_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class EntityArticle:
+    """An article about an entity, with the sentence that says most about it there."""
+
+    article_id: int
+    title: str
+    published: str
+    salience: float
+    key_sentence: str
+
+
+@dataclass(frozen=True, slots=True)
+class EntityProfile:
+    """Everything ``!who`` shows about one entity."""
+
+    entity: EntityRef
+    first_seen: str | None
+    last_seen: str | None
+    roles: list[tuple[str, int]]
+    latest_role: str | None
+    co_mentions: list[tuple[EntityRef, int]]
+    key_articles: list[EntityArticle]
+    aliases: list[str] = field(default_factory=list)
+
+    @property
+    def top_role(self) -> str | None:
+        """The role the articles give most often."""
+        return self.roles[0][0] if self.roles else None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleEntity:
+    """An entity as one article mentions it."""
+
+    entity_id: int
+    name: str
+    type: str
+    mentions: int
+    salience: float
+    roles: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleTopic:
+    """A topic as one article ranks it."""
+
+    topic_id: int
+    name: str
+    key: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One stored article with its precomputed analysis."""
+
+    id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str
+    ingested_at: str
+    summary: list[str]
+    word_count: int
+    origins: list[str]
+    entities: list[ArticleEntity]
+    topics: list[ArticleTopic]
+    body: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleBrief:
+    """An article as lists show it."""
+
+    id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """A full-text search result; ``snippet`` marks matches with \\x02 … \\x03."""
+
+    article: ArticleBrief
+    snippet: str
+    rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class TopicRef:
+    """A topic as lists show it."""
+
+    id: int
+    name: str
+    key: str
+    article_count: int
+    last_seen: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedArticle:
+    """An article related to another, with the names and topics they share."""
+
+    article: ArticleBrief
+    score: float
+    shared: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Size of the index."""
+
+    articles: int
+    entities: int
+    topics: int
+    mentions: int
+    origins: int
+    first_published: str | None
+    last_published: str | None
+    last_ingested: str | None
+    database_bytes: int
+    entities_by_type: dict[str, int] = field(default_factory=dict)
