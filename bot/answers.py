@@ -49,11 +49,15 @@ class CommandSpec:
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec("who", "who <name>", "Who someone (or something) in the news is: role, mentions, company kept.",
-                "who Milei"),
-    CommandSpec("summary", "summary [id | latest | name or topic]",
-                "A short summary of an article, the latest news, or everything about a name or topic.",
-                "summary latest"),
+    CommandSpec(
+        "who", "who <name>", "Who someone (or something) in the news is: role, mentions, company kept.", "who Milei"
+    ),
+    CommandSpec(
+        "summary",
+        "summary [id | latest | name or topic]",
+        "A short summary of an article, the latest news, or everything about a name or topic.",
+        "summary latest",
+    ),
     CommandSpec("topics", "topics [count]", "The topics most articles are about.", "topics 10"),
     CommandSpec("topic", "topic <phrase>", "Articles about one topic.", "topic lithium industry"),
     CommandSpec("search", "search <words>", "Full-text search of titles and articles.", "search lithium battery"),
@@ -176,8 +180,18 @@ class HelpAnswer:
 
 
 Answer = (
-    WhoAnswer | Choices | NotFound | ArticleAnswer | SubjectSummary | TopicsAnswer | TopicAnswer | SearchAnswer
-    | LatestAnswer | RelatedAnswer | StatsAnswer | HelpAnswer
+    WhoAnswer
+    | Choices
+    | NotFound
+    | ArticleAnswer
+    | SubjectSummary
+    | TopicsAnswer
+    | TopicAnswer
+    | SearchAnswer
+    | LatestAnswer
+    | RelatedAnswer
+    | StatsAnswer
+    | HelpAnswer
 )
 
 
@@ -258,10 +272,11 @@ class Answers:
         by_words = await self.store.entities_with_words(key.split(" "), limit=6)
         if by_words:
             return by_words, None
-        by_prefix = await self.store.entities_with_prefix(key, limit=6)
-        if by_prefix:
-            return by_prefix, None
         entity_index, _ = await self._indexes()
+        if len(key) >= 3:
+            by_prefix = [await self.store.entity(entry.id) for entry in entity_index.prefix(key, limit=6)]
+            if by_prefix:
+                return [r for r in by_prefix if r is not None], None
         close = entity_index.fuzzy(key, limit=6, cutoff=75)
         if close:
             refs = [await self.store.entity(entry.id) for entry, _ in close]
@@ -277,9 +292,7 @@ class Answers:
 
     @staticmethod
     def _dominant(candidates: list[EntityRef]) -> bool:
-        return len(candidates) == 1 or candidates[0].mention_count >= DOMINANCE * max(
-            1, candidates[1].mention_count
-        )
+        return len(candidates) == 1 or candidates[0].mention_count >= DOMINANCE * max(1, candidates[1].mention_count)
 
     # ----------------------------------------------------------------------------------- commands
 
@@ -329,8 +342,12 @@ class Answers:
         if candidates and self._dominant(candidates):
             return await self._entity_summary(candidates[0])
         if candidates:
-            return Choices(text, "summary", [c.name for c in candidates[:5]],
-                           [f"{c.type.lower()}, {c.article_count} article(s)" for c in candidates[:5]])
+            return Choices(
+                text,
+                "summary",
+                [c.name for c in candidates[:5]],
+                [f"{c.type.lower()}, {c.article_count} article(s)" for c in candidates[:5]],
+            )
         _, topic_index = await self._indexes()
         close = topic_index.prefix(topic_key(text), limit=1) or [e for e, _ in topic_index.fuzzy(topic_key(text), 1)]
         if close:
@@ -343,7 +360,9 @@ class Answers:
         rows = await self.store.entity_articles(entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE)
         if not rows:  # only passing mentions: show those rather than nothing
             rows = await self.store.entity_articles(entity.id, SUMMARY_ARTICLES)
-        sentences = [SubjectSentence(r.article_id, r.title, r.published, r.key_sentence) for r in rows if r.key_sentence]
+        sentences = [
+            SubjectSentence(r.article_id, r.title, r.published, r.key_sentence) for r in rows if r.key_sentence
+        ]
         return SubjectSummary(entity.name, entity.type, entity.article_count, sentences)
 
     async def _topic_summary(self, topic: TopicRef) -> SubjectSummary:
@@ -457,7 +476,7 @@ class Answers:
         """Answer a command line as typed in chat (``!who Milei``); the prefix is optional here."""
         text = line.strip()
         if text.startswith(self.prefix):
-            text = text[len(self.prefix):]
+            text = text[len(self.prefix) :]
         name, _, rest = text.partition(" ")
         name = name.lower()
         rest = rest.strip()

@@ -1,12 +1,12 @@
 """``newsdesk``: build the index, ask it questions offline, export it, and run the bot.
 
-    newsdesk index [--db PATH] [--force] [PATH ...]   index files and folders (default: configured folders)
-    newsdesk ask [--db PATH] "!who Milei"              print what the bot would answer
-    newsdesk console [--db PATH]                       a prompt for the same
-    newsdesk stats [--db PATH]                         how much the index holds
-    newsdesk export [--db PATH]                        one JSON object per article on stdout
-    newsdesk run [--db PATH]                           the Discord bot (needs DISCORD_TOKEN)
-    newsdesk start                                     index, then the bot if DISCORD_TOKEN is set, else the console
+newsdesk index [--db PATH] [--force] [PATH ...]   index files and folders (default: configured folders)
+newsdesk ask [--db PATH] "!who Milei"              print what the bot would answer
+newsdesk console [--db PATH]                       a prompt for the same
+newsdesk stats [--db PATH]                         how much the index holds
+newsdesk export [--db PATH]                        one JSON object per article on stdout
+newsdesk run [--db PATH]                           the Discord bot (needs DISCORD_TOKEN)
+newsdesk start                                     index, then the bot if DISCORD_TOKEN is set, else the console
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, TextIO
+from typing import Any, TextIO
 
 from bot.answers import Answers, UserError
 from bot.config import ConfigError, Secrets, Settings, load_settings
-from bot.ingest.indexer import IndexReport, Indexer
+from bot.ingest.indexer import Indexer, IndexReport
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.nlp.pipeline import ModelNotFoundError
@@ -84,8 +84,11 @@ async def run_index(
         if not target.exists():
             print(f"skipped {target}: no such file or folder", file=out)
     columns = (
-        TextColumn("indexing"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]:.1f} articles/s"), TimeElapsedColumn(),
+        TextColumn("indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]:.1f} articles/s"),
+        TimeElapsedColumn(),
     )
     try:
         async with Store.open(settings.database) as store:

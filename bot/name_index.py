@@ -64,7 +64,7 @@ class NameIndex:
             return [self.entries[p] for p in self._short[prefix][:limit]]
         lo = bisect.bisect_left(self._words, prefix)
         hi = bisect.bisect_left(self._words, prefix + "\U0010ffff", lo)
-        positions = sorted(set(self._positions[lo:min(hi, lo + _SCAN_CAP)]))
+        positions = sorted(set(self._positions[lo : min(hi, lo + _SCAN_CAP)]))
         return [self.entries[p] for p in positions[:limit]]
 
     def fuzzy(self, query: str, limit: int = 5, cutoff: float = 75.0) -> list[tuple[NameEntry, float]]:

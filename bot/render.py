@@ -42,9 +42,17 @@ ITEMS_PER_PAGE = 10
 COLOUR = 0x2B6CB0
 COLOUR_MISS = 0x718096
 TYPE_NAMES = {
-    "PERSON": "Person", "ORG": "Organisation", "GPE": "Place (country, city, state)", "LOC": "Location",
-    "NORP": "Nationality or group", "FAC": "Building or facility", "PRODUCT": "Product", "EVENT": "Event",
-    "WORK_OF_ART": "Work of art", "LAW": "Law", "topic": "Topic",
+    "PERSON": "Person",
+    "ORG": "Organisation",
+    "GPE": "Place (country, city, state)",
+    "LOC": "Location",
+    "NORP": "Nationality or group",
+    "FAC": "Building or facility",
+    "PRODUCT": "Product",
+    "EVENT": "Event",
+    "WORK_OF_ART": "Work of art",
+    "LAW": "Law",
+    "topic": "Topic",
 }
 
 
@@ -152,25 +160,27 @@ def _(answer: WhoAnswer, s: Style, prefix: str = "!") -> Card:
     if answer.corrected_from:
         lines.append(s.italic(f"Showing {s.text(entity.name)} (you typed {s.text(answer.corrected_from)})."))
     card = Card(title=s.text(entity.name), description="\n".join(lines))
-    card.fields.append((
-        "Coverage",
-        f"{entity.mention_count:,} mention(s) in {entity.article_count:,} article(s)\n"
-        f"first seen {s.date(p.first_seen)}, last seen {s.date(p.last_seen)}",
-    ))
+    card.fields.append(
+        (
+            "Coverage",
+            f"{entity.mention_count:,} mention(s) in {entity.article_count:,} article(s)\n"
+            f"first seen {s.date(p.first_seen)}, last seen {s.date(p.last_seen)}",
+        )
+    )
     if p.roles:
         roles = ", ".join(f"{s.text(role)} ({n})" for role, n in p.roles)
         if p.latest_role and p.latest_role.lower() != (p.top_role or "").lower():
             roles += f"\nlatest: {s.text(p.latest_role)}"
         card.fields.append(("Roles", roles))
     if p.co_mentions:
-        card.fields.append(
-            ("Appears with", ", ".join(f"{s.text(ref.name)} ({n})" for ref, n in p.co_mentions))
-        )
+        card.fields.append(("Appears with", ", ".join(f"{s.text(ref.name)} ({n})" for ref, n in p.co_mentions)))
     for article in p.key_articles:
-        card.fields.append((
-            f"In article #{article.article_id} ({PLAIN.date(article.published)})",
-            s.quote(s.text(article.key_sentence)),
-        ))
+        card.fields.append(
+            (
+                f"In article #{article.article_id} ({PLAIN.date(article.published)})",
+                s.quote(s.text(article.key_sentence)),
+            )
+        )
     if answer.others:
         card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
     card.footer = f"{prefix}summary {entity.name} · the latest about {entity.name}"
@@ -179,8 +189,10 @@ def _(answer: WhoAnswer, s: Style, prefix: str = "!") -> Card:
 
 @build_card.register
 def _(answer: Choices, s: Style, prefix: str = "!") -> Card:
-    items = [f"{i}. {s.bold(s.text(o))} — {d}" for i, (o, d) in enumerate(zip(answer.options, answer.details,
-                                                                            strict=True), start=1)]
+    items = [
+        f"{i}. {s.bold(s.text(o))} — {d}"
+        for i, (o, d) in enumerate(zip(answer.options, answer.details, strict=True), start=1)
+    ]
     return Card(
         title="Which one did you mean?",
         description=f"Several names fit {s.bold(s.text(answer.query))}:",
@@ -208,13 +220,15 @@ def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
     card = Card(title=s.text(a.title), url=safe_url(a.url), description=description)
     people = [e for e in a.entities if e.salience >= 0.2][:8] or a.entities[:5]
     if people:
-        card.fields.append(("Main names", ", ".join(
-            s.text(e.name) + (f" ({s.text(e.roles[0])})" if e.roles else "") for e in people
-        )))
+        card.fields.append(
+            ("Main names", ", ".join(s.text(e.name) + (f" ({s.text(e.roles[0])})" if e.roles else "") for e in people))
+        )
     if a.topics:
         card.fields.append(("Topics", ", ".join(s.text(t.name) for t in a.topics[: 6 if answer.summary_only else 10])))
     if not answer.summary_only:
-        card.fields.append(("Size", f"{a.word_count:,} words · {len(a.entities)} names · indexed {s.date(a.ingested_at)}"))
+        card.fields.append(
+            ("Size", f"{a.word_count:,} words · {len(a.entities)} names · indexed {s.date(a.ingested_at)}")
+        )
         if a.url:
             card.fields.append(("Link", s.link(s.text(a.url), a.url)))
     card.footer = f"Article #{a.id} · {prefix}related {a.id} · {prefix}article {a.id}"
@@ -224,9 +238,7 @@ def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
 @build_card.register
 def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
     kind = TYPE_NAMES.get(answer.kind, answer.kind.title())
-    items = [
-        f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}" for x in answer.sentences
-    ]
+    items = [f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}" for x in answer.sentences]
     return Card(
         title=f"{s.text(answer.subject)}: the latest",
         description=f"{kind} · {answer.article_count:,} article(s); the newest first.",
@@ -238,8 +250,9 @@ def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
 
 @build_card.register
 def _(answer: TopicsAnswer, s: Style, prefix: str = "!") -> Card:
-    items = [f"{i}. {s.bold(s.text(t.name))} — {t.article_count} article(s)" for i, t in
-             enumerate(answer.topics, start=1)]
+    items = [
+        f"{i}. {s.bold(s.text(t.name))} — {t.article_count} article(s)" for i, t in enumerate(answer.topics, start=1)
+    ]
     return Card(
         title="Top topics",
         description=f"Across {answer.total_articles:,} indexed article(s).",
@@ -269,14 +282,21 @@ def _(answer: SearchAnswer, s: Style, prefix: str = "!") -> Card:
             # Escape the article text first, then turn the match markers into bold.
             snippet = s.text(snippet).replace("\x02", "**").replace("\x03", "**")
         items.append(f"{_brief_line(s, hit.article)}\n{snippet}")
-    return Card(title=f"Search: {s.text(answer.query)}", items=items, per_page=5,
-                footer=f"{prefix}summary <id> for an article's summary")
+    return Card(
+        title=f"Search: {s.text(answer.query)}",
+        items=items,
+        per_page=5,
+        footer=f"{prefix}summary <id> for an article's summary",
+    )
 
 
 @build_card.register
 def _(answer: LatestAnswer, s: Style, prefix: str = "!") -> Card:
-    return Card(title="Latest articles", items=[_brief_line(s, b) for b in answer.articles],
-                footer=f"{prefix}summary <id> for a summary")
+    return Card(
+        title="Latest articles",
+        items=[_brief_line(s, b) for b in answer.articles],
+        footer=f"{prefix}summary <id> for a summary",
+    )
 
 
 @build_card.register
@@ -296,9 +316,12 @@ def _(answer: StatsAnswer, s: Style, prefix: str = "!") -> Card:
     card.fields.append(("Topics", f"{st.topics:,}"))
     card.fields.append(("Published", f"{s.date(st.first_published)} to {s.date(st.last_published)}"))
     if st.entities_by_type:
-        card.fields.append(("Names by type", ", ".join(
-            f"{TYPE_NAMES.get(t, t)}: {n:,}" for t, n in list(st.entities_by_type.items())[:8]
-        )))
+        card.fields.append(
+            (
+                "Names by type",
+                ", ".join(f"{TYPE_NAMES.get(t, t)}: {n:,}" for t, n in list(st.entities_by_type.items())[:8]),
+            )
+        )
     card.fields.append(("Last indexed", s.date(st.last_ingested)))
     card.footer = f"Database: {st.database_bytes / 1_048_576:.1f} MB"
     return card
@@ -347,8 +370,9 @@ def to_embeds(answer: Any, prefix: str = "!") -> list[discord.Embed]:
             colour=card.colour,
         )
         for name, value in card.fields[:FIELD_COUNT_LIMIT]:
-            embed.add_field(name=truncate(name, FIELD_NAME_LIMIT), value=truncate(value or "—", FIELD_VALUE_LIMIT),
-                            inline=False)
+            embed.add_field(
+                name=truncate(name, FIELD_NAME_LIMIT), value=truncate(value or "—", FIELD_VALUE_LIMIT), inline=False
+            )
         footer = card.footer or ""
         if len(pages) > 1:
             footer = f"Page {number}/{len(pages)}" + (f" · {footer}" if footer else "")
@@ -388,4 +412,3 @@ def _fit_total(embed: discord.Embed) -> None:
 def message_text(text: str) -> str:
     """Untrusted text for a plain message: escaped, within the 2,000-character limit."""
     return truncate(DISCORD.text(text), CONTENT_LIMIT)
-

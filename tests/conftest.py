@@ -1,19 +1,86 @@
-"""Session-wide fixtures: the real spaCy pipeline is loaded once for the whole suite."""
+"""Session-wide fixtures: the real spaCy pipeline is loaded once for the whole suite.
+
+``seeded_store`` is one real SQLite index built once from ``seeds/`` and ``tests/data/articles``;
+tests that change data use ``store`` (an empty index in the test's own temporary folder) instead.
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from spacy.language import Language
 
-from bot.nlp.pipeline import load_nlp
+from bot.config import Settings, load_settings
+from bot.ingest.indexer import Indexer
+from bot.nlp.analysis import Analyzer
+from bot.nlp.names import AliasTable
+from bot.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED_ARTICLE = ROOT / "seeds" / "ap-musk-milei-tesla-texas.md"
+SEEDS = ROOT / "seeds"
+SEED_ARTICLE = SEEDS / "ap-musk-milei-tesla-texas.md"
+TEST_ARTICLES = ROOT / "tests" / "data" / "articles"
+
+
+def seed_body() -> str:
+    """The seed article's text without its front matter."""
+    return SEED_ARTICLE.read_text(encoding="utf-8").split("---\n", 2)[2].strip()
 
 
 @pytest.fixture(scope="session")
-def nlp() -> Language:
-    """The real pipeline, as the indexer loads it."""
-    return load_nlp()
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """The committed settings, with the database in a temporary folder and no environment overrides."""
+    base = load_settings(ROOT / "config" / "newsdesk.toml", environ={})
+    return base.replace(
+        database=tmp_path_factory.mktemp("db") / "newsdesk.db",
+        aliases=ROOT / "config" / "aliases.toml",
+        folders=(SEEDS,),
+        workers=1,
+    )
+
+
+@pytest.fixture(scope="session")
+def aliases() -> AliasTable:
+    """The committed alias table."""
+    return AliasTable.from_file(ROOT / "config" / "aliases.toml")
+
+
+@pytest.fixture(scope="session")
+def analyzer(settings: Settings, aliases: AliasTable) -> Analyzer:
+    """One analyzer (and one loaded model) for the whole session, in-process."""
+    return Analyzer(settings.model, aliases.as_dict(), summary_sentences=settings.summary_sentences, workers=1)
+
+
+@pytest.fixture(scope="session")
+def nlp(analyzer: Analyzer) -> Language:
+    """The real pipeline, as the indexer runs it."""
+    return analyzer.nlp
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """An empty index in this test's temporary folder."""
+    async with Store.open(tmp_path / ".db" / "index.db") as opened:
+        yield opened
+
+
+@pytest.fixture
+def indexer_for(analyzer: Analyzer, settings: Settings):
+    """Build an :class:`Indexer` over a given store with the session's analyzer."""
+
+    def make(store: Store, *, max_file_bytes: int | None = None, batch_size: int = 64) -> Indexer:
+        return Indexer(store, analyzer, max_file_bytes=max_file_bytes or settings.max_file_bytes, batch_size=batch_size)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def seeded_store(tmp_path_factory: pytest.TempPathFactory, analyzer: Analyzer) -> AsyncIterator[Store]:
+    """The seed article and the test articles, indexed once. Read-only for tests."""
+    path = tmp_path_factory.mktemp("seeded") / "index.db"
+    async with Store.open(path) as opened:
+        report = await Indexer(opened, analyzer, max_file_bytes=2_000_000).index_paths([SEEDS, TEST_ARTICLES])
+        assert report.indexed == 4 and not report.skipped, report
+        yield opened

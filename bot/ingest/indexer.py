@@ -141,9 +141,9 @@ class Indexer:
             if known.get(record.origin) == record.content_hash:
                 report.unchanged += 1
                 continue
-            needs = record.content_hash not in seen and await self.store.article_id_for_hash(
-                record.content_hash
-            ) is None
+            needs = (
+                record.content_hash not in seen and await self.store.article_id_for_hash(record.content_hash) is None
+            )
             seen.add(record.content_hash)
             pending.append(_Pending(record, needs))
         await self._run(pending, report, None)
@@ -179,11 +179,14 @@ class Indexer:
         return planned
 
     async def _run(self, pending: list[_Pending], report: IndexReport, on_progress: ProgressCallback | None) -> None:
-        batches = [pending[i:i + self.batch_size] for i in range(0, len(pending), self.batch_size)]
+        batches = [pending[i : i + self.batch_size] for i in range(0, len(pending), self.batch_size)]
         total = sum(p.needs_analysis for p in pending)
         texts = (
-            [ArticleText(p.record.title, p.record.body, p.record.title_derived) for p in batch
-             if p.record is not None and p.needs_analysis]
+            [
+                ArticleText(p.record.title, p.record.body, p.record.title_derived)
+                for p in batch
+                if p.record is not None and p.needs_analysis
+            ]
             for batch in batches
         )
         stream = self.analyzer.analyze_stream(texts, total)
@@ -226,4 +229,3 @@ class Indexer:
                 report.duplicates += 1
             else:
                 report.unchanged += 1
-

@@ -178,23 +178,25 @@ def _read_md(text: str, path: str, mtime: datetime) -> FileContents:
     match = _FRONT_MATTER.match(text + "\n")
     if match:
         meta = _front_matter(match.group(1))
-        text = text[match.end():]
+        text = text[match.end() :]
     title = meta.get("title")
     if not title:
         heading = re.match(r"\s*#\s+(.+)\n", text + "\n")
         if heading:
-            title, text = heading.group(1), text[heading.end():]
-    return FileContents([
-        _record(
-            origin=path,
-            file=path,
-            body=markdown_to_text(text),
-            title=markdown_to_text(title) if title else None,
-            published=parse_published(meta.get("published") or meta.get("date")) or mtime,
-            source=meta.get("source"),
-            url=meta.get("url"),
-        )
-    ])
+            title, text = heading.group(1), text[heading.end() :]
+    return FileContents(
+        [
+            _record(
+                origin=path,
+                file=path,
+                body=markdown_to_text(text),
+                title=markdown_to_text(title) if title else None,
+                published=parse_published(meta.get("published") or meta.get("date")) or mtime,
+                source=meta.get("source"),
+                url=meta.get("url"),
+            )
+        ]
+    )
 
 
 def _from_object(obj: Any, origin: str, path: str, mtime: datetime) -> ArticleRecord:

@@ -19,6 +19,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from bot.nlp.entities import Mention, majority_label
+from bot.nlp.names import name_key
 from bot.nlp.pipeline import load_nlp
 from bot.nlp.summary import focus_terms, summarize
 from bot.nlp.topics import Keyphrase, extract_keyphrases
@@ -106,11 +107,9 @@ def build_analysis(doc: Doc, article: ArticleText, summary_sentences: int) -> Ar
     for key, mentions in by_key.items():
         in_headline = any(m.start_char < headline_end for m in mentions)
         in_lead = any(body_start <= m.start_char < lead_end for m in mentions)
-        provisional.append(
-            (key, mentions, in_headline, in_lead, salience(in_headline, in_lead, len(mentions), most))
-        )
+        provisional.append((key, mentions, in_headline, in_lead, salience(in_headline, in_lead, len(mentions), most)))
 
-    topics = extract_keyphrases(doc, limit=TOPICS_PER_ARTICLE)
+    topics = _topics_beside_names(extract_keyphrases(doc, limit=2 * TOPICS_PER_ARTICLE), by_key)
     focus = focus_terms(
         ((t.text, t.score) for t in topics),
         ((mentions[0].name, score) for _, mentions, _, _, score in provisional),
@@ -146,6 +145,26 @@ def build_analysis(doc: Doc, article: ArticleText, summary_sentences: int) -> Ar
     )
 
 
+def _topics_beside_names(keyphrases: list[Keyphrase], by_key: dict[str, list[Mention]]) -> list[Keyphrase]:
+    """Keyphrases that are topics, not names: ``!who`` covers names, ``!topics`` what they are about.
+
+    A phrase that is an entity's name, or that carries a person's name ("tech executive Elon Musk"),
+    is left out; a name used as a modifier of a thing stays ("Tesla factory").
+    """
+    names = {key for key in by_key}
+    person_words: set[str] = set()
+    for key, mentions in by_key.items():
+        if majority_label(m.label for m in mentions) == "PERSON":
+            person_words.update(key.split(" "))
+    kept = []
+    for phrase in keyphrases:
+        words = name_key(phrase.text).split(" ")
+        if name_key(phrase.text) in names or person_words.intersection(words):
+            continue
+        kept.append(phrase)
+    return kept[:TOPICS_PER_ARTICLE]
+
+
 def _key_sentence(mentions: list[Mention], sentences: dict[int, Span], summary_starts: set[int]) -> str:
     """The sentence that best says what the article says about the entity.
 
@@ -179,9 +198,7 @@ def _init_worker(model: str, aliases: dict[str, str]) -> None:
     _worker_nlp = configure(load_nlp(model), aliases)
 
 
-def _analyze_chunk(
-    articles: list[ArticleText], summary_sentences: int, batch_size: int
-) -> list[ArticleAnalysis]:
+def _analyze_chunk(articles: list[ArticleText], summary_sentences: int, batch_size: int) -> list[ArticleAnalysis]:
     assert _worker_nlp is not None, "worker used before its initializer ran"
     return _pipe(_worker_nlp, articles, summary_sentences, batch_size)
 
@@ -207,13 +224,14 @@ class Analyzer:
         summary_sentences: int = 3,
         batch_size: int = 64,
         workers: int = 0,
+        nlp: Language | None = None,
     ) -> None:
         self.model = model
         self.aliases = aliases
         self.summary_sentences = summary_sentences
         self.batch_size = batch_size
         self.workers = workers or min(2, os.cpu_count() or 1)
-        self._nlp: Language | None = None
+        self._nlp: Language | None = configure(nlp, aliases) if nlp is not None else None
         self._pool: ProcessPoolExecutor | None = None
 
     @property

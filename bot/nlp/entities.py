@@ -17,7 +17,16 @@ from spacy.tokens import Doc, Span, Token
 from bot.nlp.names import HONORIFICS, AliasTable, clean_name, name_key
 
 ENTITY_TYPES = (
-    "PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+    "PERSON",
+    "ORG",
+    "GPE",
+    "LOC",
+    "NORP",
+    "FAC",
+    "PRODUCT",
+    "EVENT",
+    "WORK_OF_ART",
+    "LAW",
 )
 _KEPT = frozenset(ENTITY_TYPES)
 
@@ -87,13 +96,14 @@ def _strip_title_words(ent: Span) -> tuple[Span, list[Token]]:
             start += 1
         else:
             break
-    return ent.doc[start:ent.end], list(ent.doc[ent.start:start])
+    return ent.doc[start : ent.end], list(ent.doc[ent.start : start])
 
 
 def _role_from_tokens(tokens: list[Token], person_tokens: set[int]) -> str | None:
     """Render role tokens as text when they look like a title; ``None`` otherwise."""
-    while tokens and (tokens[0].pos_ in {"DET", "PRON", "PUNCT", "CCONJ"} or (tokens[0].dep_ == "poss"
-                      and tokens[0].pos_ == "PRON")):
+    while tokens and (
+        tokens[0].pos_ in {"DET", "PRON", "PUNCT", "CCONJ"} or (tokens[0].dep_ == "poss" and tokens[0].pos_ == "PRON")
+    ):
         tokens = tokens[1:]
     while tokens and (tokens[-1].pos_ in {"PUNCT", "CCONJ", "ADP", "DET"} or tokens[-1].dep_ == "case"):
         tokens = tokens[:-1]
@@ -124,9 +134,19 @@ def _premodifier_role(name_span: Span, moved: list[Token], person_tokens: set[in
         token = doc[i]
         if token.is_sent_end or "\n" in token.text_with_ws:
             break
-        if token.head.i in included and token.dep_ in _ROLE_PREMODIFIER_DEPS and token.pos_ not in {
-            "DET", "PRON", "NUM", "VERB", "AUX", "PUNCT",
-        }:
+        if (
+            token.head.i in included
+            and token.dep_ in _ROLE_PREMODIFIER_DEPS
+            and token.pos_
+            not in {
+                "DET",
+                "PRON",
+                "NUM",
+                "VERB",
+                "AUX",
+                "PUNCT",
+            }
+        ):
             included.add(i)
             role.insert(0, token)
             i -= 1
@@ -218,7 +238,7 @@ def extract_mentions(doc: Doc, aliases: AliasTable | None = None) -> list[Mentio
         if ent.label_ not in _KEPT:
             continue
         label = _effective_label(ent)
-        span, moved = (_strip_title_words(ent) if label == "PERSON" else (ent, []))
+        span, moved = _strip_title_words(ent) if label == "PERSON" else (ent, [])
         name = clean_name(span.text)
         if not _ALPHA.search(name) or len(name) > 120:
             continue
@@ -274,10 +294,12 @@ def _repeat_mentions(
     Within one story a name keeps its meaning, so a capitalised "Musk" left untagged in one sentence
     is the same Elon Musk tagged elsewhere. A person's surname alone counts too.
     """
+    surnames: set[tuple[str, ...]] = set()
     for key, name in names.items():
         words = tuple(name.split(" "))
-        if majority_label(labels[key].elements()) == "PERSON" and len(words) > 1:
-            surfaces.setdefault(words[-1:], key)
+        if majority_label(labels[key].elements()) == "PERSON" and len(words) > 1 and words[-1:] not in surfaces:
+            surfaces[words[-1:]] = key
+            surnames.add(words[-1:])
     if not surfaces:
         return []
     longest = max(len(s) for s in surfaces)
@@ -290,16 +312,23 @@ def _repeat_mentions(
             i += 1
             continue
         for size in range(min(longest, len(doc) - i), 0, -1):
-            words = tuple(t.text for t in doc[i:i + size])
+            words = tuple(t.text for t in doc[i : i + size])
             key = surfaces.get(words)
             if key is None or any(j in covered for j in range(i, i + size)):
                 continue
-            span = doc[i:i + size]
+            span = doc[i : i + size]
+            name, label = names[key], majority_label(labels[key].elements())
+            first_names = _untagged_first_names(doc, i, covered) if words in surnames else None
+            if first_names is not None:
+                # "Karina Milei" beside a known Javier Milei: a relative, not another use of his name.
+                span = doc[first_names.start : i + size]
+                name = clean_name(span.text)
+                key, label = name_key(name), "PERSON"
             found.append(
                 Mention(
-                    name=names[key],
+                    name=name,
                     key=key,
-                    label=majority_label(labels[key].elements()),
+                    label=label,
                     start_char=span.start_char,
                     end_char=span.end_char,
                     sentence_start=span.sent.start_char,
@@ -309,6 +338,25 @@ def _repeat_mentions(
             break
         i += 1
     return found
+
+
+def _untagged_first_names(doc: Doc, surname_at: int, covered: set[int]) -> Span | None:
+    """Capitalised, untagged name words right before a surname ("Karina" in "Karina Milei"), if any."""
+    start = surname_at
+    while start > 0 and surname_at - start < 2:
+        token = doc[start - 1]
+        word = token.lower_.rstrip(".")
+        if (
+            token.i in covered
+            or token.pos_ != "PROPN"
+            or not token.text[:1].isupper()
+            or word in TITLE_WORDS
+            or word in HONORIFICS
+            or "\n" in token.text_with_ws
+        ):
+            break
+        start -= 1
+    return doc[start:surname_at] if start < surname_at else None
 
 
 def majority_label(labels: Iterable[str]) -> str:

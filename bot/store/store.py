@@ -65,7 +65,7 @@ def _brief(row: Sequence[Any]) -> ArticleBrief:
 
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def fts_query(text: str) -> str | None:
@@ -199,9 +199,7 @@ class Store:
 
     async def article_id_for_hash(self, content_hash: str) -> int | None:
         """The article holding this exact text, if any."""
-        async with self._writer.execute(
-            "SELECT id FROM articles WHERE content_hash = ?", (content_hash,)
-        ) as cursor:
+        async with self._writer.execute("SELECT id FROM articles WHERE content_hash = ?", (content_hash,)) as cursor:
             row = await cursor.fetchone()
         return row[0] if row else None
 
@@ -234,8 +232,16 @@ class Store:
             reuse = previous[0] if previous and await self._origin_count(previous[0]) == 1 else None
 
         columns = (
-            record.content_hash, record.title, int(record.title_derived), record.source, record.url,
-            to_iso(record.published), now, record.body, json.dumps(analysis.summary), analysis.word_count,
+            record.content_hash,
+            record.title,
+            int(record.title_derived),
+            record.source,
+            record.url,
+            to_iso(record.published),
+            now,
+            record.body,
+            json.dumps(analysis.summary),
+            analysis.word_count,
         )
         if reuse is not None:
             await self._detach_article(reuse, touched_entities, touched_topics)
@@ -258,15 +264,12 @@ class Store:
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
             (article_id, record.title, record.body),
         )
-        await self._attach_analysis(article_id, to_iso(record.published), analysis, touched_entities,
-                                    touched_topics)
+        await self._attach_analysis(article_id, to_iso(record.published), analysis, touched_entities, touched_topics)
         await self._link_origin(record, article_id, now, touched_entities, touched_topics)
         return WriteResult(record.origin, article_id, status)
 
     async def _origin_count(self, article_id: int) -> int:
-        async with self._writer.execute(
-            "SELECT COUNT(*) FROM origins WHERE article_id = ?", (article_id,)
-        ) as cursor:
+        async with self._writer.execute("SELECT COUNT(*) FROM origins WHERE article_id = ?", (article_id,)) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
 
@@ -278,9 +281,7 @@ class Store:
         touched_entities: set[int],
         touched_topics: set[int],
     ) -> None:
-        async with self._writer.execute(
-            "SELECT article_id FROM origins WHERE origin = ?", (record.origin,)
-        ) as cursor:
+        async with self._writer.execute("SELECT article_id FROM origins WHERE origin = ?", (record.origin,)) as cursor:
             row = await cursor.fetchone()
         await self._writer.execute(
             "INSERT INTO origins (origin, article_id, file, seen_at) VALUES (?, ?, ?, ?) "
@@ -305,9 +306,7 @@ class Store:
     async def _detach_article(self, article_id: int, touched_entities: set[int], touched_topics: set[int]) -> None:
         """Remove an article's analysis rows and its search entry, noting which aggregates to redo."""
         db = self._writer
-        async with db.execute(
-            "SELECT entity_id FROM article_entities WHERE article_id = ?", (article_id,)
-        ) as cursor:
+        async with db.execute("SELECT entity_id FROM article_entities WHERE article_id = ?", (article_id,)) as cursor:
             touched_entities.update([row[0] async for row in cursor])
         async with db.execute("SELECT topic_id FROM article_topics WHERE article_id = ?", (article_id,)) as cursor:
             touched_topics.update([row[0] async for row in cursor])
@@ -380,8 +379,7 @@ class Store:
             row = merged.get(entity_id)
             # Two keys can land on one entity (a surname joined to a full name): add them up.
             if row is None:
-                merged[entity_id] = [entity.mentions, entity.salience, int(entity.in_headline),
-                                     entity.key_sentence]
+                merged[entity_id] = [entity.mentions, entity.salience, int(entity.in_headline), entity.key_sentence]
             else:
                 row[0] += entity.mentions
                 row[1] = max(row[1], entity.salience)
@@ -407,8 +405,7 @@ class Store:
         topic_rows: list[tuple[int, float, int]] = []
         for rank, topic in enumerate(analysis.topics, start=1):
             async with db.execute(
-                "INSERT INTO topics (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET key = key "
-                "RETURNING id",
+                "INSERT INTO topics (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET key = key RETURNING id",
                 (topic.key, topic.text),
             ) as cursor:
                 row = await cursor.fetchone()
@@ -492,15 +489,6 @@ class Store:
             f"SELECT e.id, e.name, e.type, e.article_count, e.mention_count FROM entities e {joins} "
             "ORDER BY e.mention_count DESC LIMIT ?",
             (*words, limit),
-        )
-        return [_entity(r) for r in rows]
-
-    async def entities_with_prefix(self, prefix: str, limit: int = 10) -> list[EntityRef]:
-        """Entities whose key starts with ``prefix``, most mentioned first."""
-        rows = await self._fetchall(
-            f"SELECT {_ENTITY_COLUMNS} FROM entities WHERE key >= ? AND key < ? "
-            "ORDER BY mention_count DESC LIMIT ?",
-            (prefix, prefix + "\U0010ffff", limit),
         )
         return [_entity(r) for r in rows]
 
@@ -646,19 +634,8 @@ class Store:
 
     async def topic_by_key(self, key: str) -> TopicRef | None:
         """The topic whose normalised phrase is exactly ``key``."""
-        row = await self._fetchone(
-            "SELECT id, name, key, article_count, last_seen FROM topics WHERE key = ?", (key,)
-        )
+        row = await self._fetchone("SELECT id, name, key, article_count, last_seen FROM topics WHERE key = ?", (key,))
         return TopicRef(*row) if row else None
-
-    async def topics_with_prefix(self, prefix: str, limit: int = 10) -> list[TopicRef]:
-        """Topics whose key starts with ``prefix``, most covered first."""
-        rows = await self._fetchall(
-            "SELECT id, name, key, article_count, last_seen FROM topics WHERE key >= ? AND key < ? "
-            "ORDER BY article_count DESC LIMIT ?",
-            (prefix, prefix + "\U0010ffff", limit),
-        )
-        return [TopicRef(*r) for r in rows]
 
     async def topic_names(self) -> list[tuple[int, str, str, int]]:
         """(id, key, name, articles) of every topic, for the in-memory name index."""
@@ -808,9 +785,7 @@ async def _migrate(db: aiosqlite.Connection) -> None:
     current = int(row[0]) if row else 0
     migrations = load_migrations()
     if current > len(migrations):
-        raise StoreError(
-            f"the database is at schema version {current}, newer than this Newsdesk ({len(migrations)})"
-        )
+        raise StoreError(f"the database is at schema version {current}, newer than this Newsdesk ({len(migrations)})")
     for migration in migrations[current:]:
         await db.execute("BEGIN IMMEDIATE")
         try:
@@ -827,4 +802,3 @@ def _split_sql(script: str) -> list[str]:
     """Statements of a migration script (no statement of ours contains a semicolon in a string)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
     return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-

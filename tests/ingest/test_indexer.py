@@ -1,0 +1,179 @@
+"""Indexing runs: idempotent, replacing changed files, de-duplicating texts, surviving a crash."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.ingest.indexer import Indexer
+from bot.store import Store
+from tests.conftest import SEED_ARTICLE
+
+IndexerFor = Callable[..., Indexer]
+
+
+def _article(title: str, body: str) -> str:
+    return f"{title}\n\n{body}\n"
+
+
+def _corpus(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(count):
+        path = folder / f"story-{n}.txt"
+        path.write_text(
+            _article(f"Story {n}", f"Mayor Anna Petrovna{n} opened bridge number {n} in Riverton on day {n}.")
+        )
+        paths.append(path)
+    return paths
+
+
+async def _count(store: Store, table: str) -> int:
+    rows = await store._fetchall(f"SELECT COUNT(*) FROM {table}")
+    return int(rows[0][0])
+
+
+async def test_rerun_is_unchanged_and_analyses_nothing(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    shutil.copy(SEED_ARTICLE, folder)
+    first = await indexer_for(store).index_paths([folder])
+    assert (first.indexed, first.unchanged, first.skipped) == (1, 0, [])
+    second = await indexer_for(store).index_paths([folder])
+    assert (second.indexed, second.analysed, second.unchanged) == (0, 0, 1)
+    assert "1 unchanged" in second.summary_line()
+
+
+async def test_a_changed_file_replaces_its_rows_and_keeps_its_id(
+    store: Store, indexer_for: IndexerFor, tmp_path: Path
+) -> None:
+    path = tmp_path / "story.txt"
+    path.write_text(_article("Talks", "Officials from China met in Geneva to discuss trade."))
+    first = await indexer_for(store).index_paths([path])
+    article_id = first.articles[0].article_id
+    path.write_text(_article("Talks", "Officials from Brazil met in Geneva to discuss trade."))
+    second = await indexer_for(store).index_paths([path])
+    assert (second.updated, second.indexed) == (1, 0)
+    assert second.articles[0].article_id == article_id
+    article = await store.article(article_id)
+    assert article is not None
+    names = {e.name for e in article.entities}
+    assert "Brazil" in names and "China" not in names
+    assert await store.entity_by_key("china") is None  # no article mentions it any more
+    assert [h.article.id for h in await store.search("Brazil")] == [article_id]
+    assert await store.search("China") == []
+
+
+async def test_same_text_under_two_paths_is_one_article(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:
+    text = _article("Same", "A storm hit the coast of Portugal on Sunday, cutting power to thousands.")
+    (tmp_path / "a.txt").write_text(text)
+    (tmp_path / "b.txt").write_text(text.upper().replace("SAME", "Same"))  # case differs: still the same text
+    report = await indexer_for(store).index_paths([tmp_path])
+    assert (report.indexed, report.duplicates) == (1, 1)
+    assert await _count(store, "articles") == 1
+    article = await store.article(report.articles[0].article_id)
+    assert article is not None and len(article.origins) == 2
+
+
+async def test_bad_files_are_reported_and_the_rest_lands(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:
+    _corpus(tmp_path, 2)
+    (tmp_path / "empty.txt").write_text("")
+    (tmp_path / "image.txt").write_bytes(b"\x00\x01\x02binary")
+    (tmp_path / "big.txt").write_text("x" * 5000)
+    (tmp_path / "latin.txt").write_bytes(
+        "Gol\n\nSe\xf1or P\xe9rez scored twice for Valencia in Madrid.".encode("latin-1")
+    )
+    (tmp_path / "mixed.jsonl").write_text(json.dumps({"text": "The Louvre in Paris reopened on Monday."}) + "\n{oops\n")
+    (tmp_path / "notes.pdf").write_text("x")
+    (tmp_path / ".hidden.txt").write_text(_article("Hidden", "Never indexed."))
+    report = await indexer_for(store, max_file_bytes=4096).index_paths([tmp_path])
+    reasons = {Path(where).name: reason for where, reason in report.skipped}
+    assert set(reasons) == {"empty.txt", "image.txt", "big.txt", "mixed.jsonl", "notes.pdf"}
+    assert "line 2" in reasons["mixed.jsonl"] and "too large" in reasons["big.txt"]
+    assert report.indexed == 4  # two stories, the Latin-1 file, the good JSON line
+    latin = [a for a in report.articles if a.origin.endswith("latin.txt")]
+    article = await store.article(latin[0].article_id, with_body=True)
+    assert article is not None and article.body is not None and "Señor Pérez" in article.body
+    assert "5 skipped" in report.summary_line()
+
+
+async def test_a_crash_mid_batch_leaves_a_consistent_index_and_a_rerun_completes(
+    store: Store, indexer_for: IndexerFor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _corpus(tmp_path, 5)
+    attach = store._attach_analysis
+    calls = 0
+
+    async def failing_attach(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 3:  # the first article of the second batch, after its article row was written
+            raise RuntimeError("killed")
+        return await attach(*args, **kwargs)
+
+    monkeypatch.setattr(store, "_attach_analysis", failing_attach)
+    with pytest.raises(RuntimeError, match="killed"):
+        await indexer_for(store, batch_size=2).index_paths([tmp_path])
+    assert await _count(store, "articles") == 2
+    assert await _count(store, "origins") == 2
+    assert await _count(store, "files") == 2
+    orphans = await store._fetchall(
+        "SELECT COUNT(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM origins o WHERE o.article_id = a.id)"
+    )
+    assert orphans[0][0] == 0
+    fts = await store._fetchall("SELECT COUNT(*) FROM articles_fts")
+    assert fts[0][0] == 2
+
+    monkeypatch.setattr(store, "_attach_analysis", attach)
+    rerun = await indexer_for(store, batch_size=2).index_paths([tmp_path])
+    assert (rerun.indexed, rerun.unchanged) == (3, 2)
+    assert await _count(store, "articles") == 5
+    again = await indexer_for(store, batch_size=2).index_paths([tmp_path])
+    assert (again.indexed, again.unchanged) == (0, 5)
+
+
+async def test_a_record_removed_from_a_file_is_removed(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    lines = [json.dumps({"text": f"The mayor of Lisbon opened bridge {n} on the river Tagus."}) for n in range(3)]
+    path.write_text("\n".join(lines))
+    assert (await indexer_for(store).index_paths([path])).indexed == 3
+    path.write_text("\n".join(lines[:2]))
+    report = await indexer_for(store).index_paths([path])
+    assert (report.removed, report.unchanged) == (1, 2)
+    assert await _count(store, "articles") == 2
+
+
+async def test_force_reanalyses_in_place(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:
+    _corpus(tmp_path, 2)
+    first = await indexer_for(store).index_paths([tmp_path])
+    forced = await indexer_for(store).index_paths([tmp_path], force=True)
+    assert forced.updated == 2
+    assert sorted(a.article_id for a in forced.articles) == sorted(a.article_id for a in first.articles)
+    entity = await store.entity_by_key("riverton")
+    assert entity is not None and entity.article_count == 2
+
+
+async def test_feed_records_are_deduplicated_by_text(store: Store, indexer_for: IndexerFor) -> None:
+    from datetime import UTC, datetime
+
+    from bot.ingest.readers import content_hash
+    from bot.store.models import ArticleRecord
+
+    body = "Farmers in Kenya reported a record harvest of tea this season."
+    records = [
+        ArticleRecord(
+            origin=f"https://feed{n}.example/item",
+            title="Tea",
+            body=body,
+            content_hash=content_hash(body),
+            published=datetime(2024, 1, n + 1, tzinfo=UTC),
+        )
+        for n in range(2)
+    ]
+    report = await indexer_for(store).index_records(records)
+    assert (report.indexed, report.duplicates) == (1, 1)
+    assert (await indexer_for(store).index_records(records)).unchanged == 2

@@ -1,0 +1,66 @@
+"""Per-article analysis: salience, key sentences, summary and topics, on the seed."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText, salience
+from tests.conftest import seed_body
+
+SEED_TITLE = "Elon Musk and Argentine President Javier Milei meet at Tesla factory in Texas"
+
+
+@pytest.fixture(scope="module")
+def seed_analysis(analyzer: Analyzer) -> ArticleAnalysis:
+    return analyzer.analyze([ArticleText(SEED_TITLE, seed_body())])[0]
+
+
+def test_the_subjects_are_the_most_salient(seed_analysis: ArticleAnalysis) -> None:
+    ranked = [e.name for e in seed_analysis.entities]
+    assert set(ranked[:2]) == {"Elon Musk", "Javier Milei"}
+    by_name = {e.name: e for e in seed_analysis.entities}
+    assert by_name["Javier Milei"].in_headline and by_name["Javier Milei"].in_lead
+    assert by_name["China"].salience < 0.2  # a passing mention
+    assert by_name["Javier Milei"].roles == ["Argentine President"]
+    assert by_name["Tesla"].type == "ORG"
+
+
+def test_key_sentence_names_the_entity(seed_analysis: ArticleAnalysis) -> None:
+    by_name = {e.name: e for e in seed_analysis.entities}
+    assert "International Monetary Fund" in by_name["International Monetary Fund"].key_sentence
+    assert "China" in by_name["China"].key_sentence
+
+
+def test_summary_has_three_sentences_from_the_body(seed_analysis: ArticleAnalysis) -> None:
+    body = seed_body()
+    assert len(seed_analysis.summary) == 3
+    assert all(sentence in " ".join(body.split()) for sentence in seed_analysis.summary)
+    assert SEED_TITLE not in seed_analysis.summary
+    positions = [body.index(s[:40]) for s in seed_analysis.summary]
+    assert positions == sorted(positions)
+
+
+def test_topics_are_phrases_not_names(seed_analysis: ArticleAnalysis) -> None:
+    keys = [t.key for t in seed_analysis.topics]
+    assert keys and len(keys) == len(set(keys))
+    entity_keys = {e.key for e in seed_analysis.entities}
+    assert not entity_keys & set(keys)
+
+
+def test_derived_title_is_not_analysed_twice(analyzer: Analyzer) -> None:
+    body = "Tesla opened a factory in Texas. Workers said the plant would hire thousands."
+    [result] = analyzer.analyze([ArticleText("Tesla opened a factory in Texas", body, title_derived=True)])
+    by_name = {e.name: e for e in result.entities}
+    assert by_name["Texas"].mentions == 1
+    assert by_name["Texas"].in_headline  # the first sentence stands in for the headline
+
+
+def test_empty_body_gives_an_empty_analysis(analyzer: Analyzer) -> None:
+    [result] = analyzer.analyze([ArticleText("", "")])
+    assert result.entities == [] and result.summary == [] and result.topics == []
+
+
+def test_salience_weights() -> None:
+    assert salience(True, True, 5, 5) == 1.0
+    assert salience(False, False, 1, 10) == pytest.approx(0.04)
+    assert salience(False, True, 0, 0) == 0.25

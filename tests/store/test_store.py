@@ -1,0 +1,114 @@
+"""The SQLite store: migrations, pragmas, safe search, and indexes behind every hot query."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.store import Store, StoreError, fts_query
+from bot.store.migrations import load_migrations
+
+
+async def test_migrations_bring_a_new_database_to_the_latest_version(store: Store) -> None:
+    assert await store.schema_version() == len(load_migrations())
+    mode = await store._fetchall("PRAGMA journal_mode")
+    assert mode[0][0] == "wal"
+    [(foreign_keys,)] = await store._writer.execute_fetchall("PRAGMA foreign_keys")
+    assert foreign_keys == 1
+
+
+async def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
+    path = tmp_path / "x.db"
+    async with Store.open(path) as first:
+        version = await first.schema_version()
+    async with Store.open(path) as second:
+        assert await second.schema_version() == version
+
+
+async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 999")
+    with pytest.raises(StoreError, match="newer"):
+        await Store.connect(path)
+
+
+def test_migration_numbers_have_no_gaps() -> None:
+    migrations = load_migrations()
+    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["lithium AND (", '"', "*", "NEAR(a b", "title:x", "-", "a OR", "'; DROP TABLE articles; --", "\x00", "ü*"],
+)
+async def test_search_never_raises_on_odd_input(seeded_store: Store, query: str) -> None:
+    await seeded_store.search(query)
+
+
+def test_fts_query_quotes_every_word() -> None:
+    assert fts_query('lithium AND ("x') == '"lithium" "AND" "x"'
+    assert fts_query("  ...  ") is None
+
+
+async def test_search_ranks_title_matches_first(seeded_store: Store) -> None:
+    hits = await seeded_store.search("IMF lending")
+    assert hits and hits[0].article.title.startswith("Argentina and the IMF")
+    assert "\x02" in hits[0].snippet
+
+
+async def test_entity_profile_on_the_seed(seeded_store: Store) -> None:
+    milei = await seeded_store.entity_by_key("javier milei")
+    assert milei is not None and milei.type == "PERSON"
+    profile = await seeded_store.entity_profile(milei.id)
+    assert profile is not None
+    assert profile.top_role == "Argentine President"
+    assert milei.article_count == 3  # the seed, the IMF story, and his sister's visit
+    assert "Elon Musk" in [ref.name for ref, _ in profile.co_mentions]
+    assert profile.first_seen == "2024-04-12T18:00:00Z"
+    assert profile.last_seen == "2024-05-20T07:00:00Z"
+
+
+async def test_surname_only_articles_join_the_known_person(seeded_store: Store) -> None:
+    assert await seeded_store.entity_by_key("milei") is None
+    karina = await seeded_store.entity_by_key("karina milei")
+    assert karina is not None and karina.article_count == 1
+
+
+async def test_related_articles_share_names(seeded_store: Store) -> None:
+    seed = (await seeded_store.search("Tesla factory Texas"))[0].article.id
+    related = await seeded_store.related(seed)
+    assert related and "Javier Milei" in related[0].shared
+
+
+async def test_hot_queries_use_indexes(seeded_store: Store) -> None:
+    plans = {
+        "entity by key": ("SELECT id FROM entities WHERE key = ?", ("x",)),
+        "articles of an entity": (
+            "SELECT article_id FROM article_entities WHERE entity_id = ? ORDER BY published DESC LIMIT 5",
+            (1,),
+        ),
+        "latest": ("SELECT id FROM articles ORDER BY published DESC, id DESC LIMIT 5", ()),
+        "topic by key": ("SELECT id FROM topics WHERE key = ?", ("x",)),
+        "articles of a topic": (
+            "SELECT article_id FROM article_topics WHERE topic_id = ? ORDER BY published DESC LIMIT 5",
+            (1,),
+        ),
+        "roles of an entity": (
+            "SELECT role FROM article_roles WHERE entity_id = ? ORDER BY published DESC LIMIT 1",
+            (1,),
+        ),
+        "people by surname": ("SELECT id FROM entities WHERE surname = ?", ("x",)),
+        "top topics": ("SELECT id FROM topics ORDER BY article_count DESC, score_sum DESC LIMIT 10", ()),
+    }
+    for name, (sql, params) in plans.items():
+        plan = " ".join(row[3] for row in await seeded_store._fetchall(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", "") or "USING" in plan, (name, plan)
+        assert "TEMP B-TREE" not in plan, (name, plan)
+
+
+async def test_export_iterates_every_article(seeded_store: Store) -> None:
+    ids = [a.id async for a in seeded_store.iter_articles()]
+    assert len(ids) == 4 and ids == sorted(ids)

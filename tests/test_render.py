@@ -1,0 +1,104 @@
+"""Rendering: console text, and Discord embeds that stay within every limit and never ping."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+
+from bot.answers import COMMANDS, Answers, ArticleAnswer, HelpAnswer, LatestAnswer, NotFound, SearchAnswer
+from bot.nlp.names import AliasTable
+from bot.render import (
+    DESCRIPTION_LIMIT,
+    EMBED_TOTAL_LIMIT,
+    FIELD_VALUE_LIMIT,
+    TITLE_LIMIT,
+    safe_url,
+    to_embeds,
+    to_text,
+    truncate,
+)
+from bot.store import Store
+from bot.store.models import Article, ArticleBrief, ArticleEntity, ArticleTopic, SearchHit
+
+
+def _hostile_article(size: int) -> Article:
+    nasty = "@everyone <@123456789012345678> **bold** `code` [link](https://evil.example) ||spoiler|| "
+    return Article(
+        id=7,
+        title=nasty * 20,
+        source=nasty,
+        url="javascript:alert(1)",
+        published="2024-04-12T18:00:00Z",
+        ingested_at="2024-04-12T18:00:00Z",
+        summary=[nasty * size for _ in range(3)],
+        word_count=10,
+        origins=["x"],
+        entities=[ArticleEntity(i, nasty, "PERSON", 3, 0.9, [nasty]) for i in range(40)],
+        topics=[ArticleTopic(i, nasty, "k", 0.5) for i in range(40)],
+    )
+
+
+def _within_limits(embed: discord.Embed) -> None:
+    assert len(embed.title or "") <= TITLE_LIMIT
+    assert len(embed.description or "") <= DESCRIPTION_LIMIT
+    assert len(embed.fields) <= 25
+    assert all(len(f.value or "") <= FIELD_VALUE_LIMIT for f in embed.fields)
+    assert len(embed) <= EMBED_TOTAL_LIMIT
+
+
+@pytest.mark.parametrize("size", [1, 50, 500])
+def test_embeds_respect_every_limit(size: int) -> None:
+    for summary_only in (True, False):
+        for embed in to_embeds(ArticleAnswer(_hostile_article(size), summary_only=summary_only)):
+            _within_limits(embed)
+
+
+def test_untrusted_text_is_escaped() -> None:
+    [embed] = to_embeds(ArticleAnswer(_hostile_article(1)))
+    text = embed.description or ""
+    assert "@everyone" not in text and "<@123456789012345678>" not in text
+    assert "\\*\\*bold\\*\\*" in text
+    assert embed.url is None  # not an http(s) link
+
+
+def test_long_lists_are_paged() -> None:
+    briefs = [ArticleBrief(i, f"Story {i} " + "x" * 300, "AP", None, "2024-04-12T18:00:00Z") for i in range(25)]
+    embeds = to_embeds(LatestAnswer(briefs))
+    assert len(embeds) == 3  # ten per page
+    assert (embeds[0].footer.text or "").startswith("Page 1/3")
+    for embed in embeds:
+        _within_limits(embed)
+
+
+def test_search_snippet_marks_matches_safely() -> None:
+    hit = SearchHit(ArticleBrief(1, "T", None, None, "2024-04-12T18:00:00Z"), "a \x02lithium\x03 *mine*", -1.0)
+    [embed] = to_embeds(SearchAnswer("lithium", [hit]))
+    assert "**lithium**" in (embed.description or "") and "\\*mine\\*" in (embed.description or "")
+    assert "a lithium *mine*" in to_text(SearchAnswer("lithium", [hit]))
+
+
+async def test_console_text_of_who(seeded_store: Store, aliases: AliasTable) -> None:
+    text = to_text(await Answers(seeded_store, aliases).who("Milei"))
+    assert text.startswith("Javier Milei\n")
+    assert "Person · Argentine President" in text
+    assert "Elon Musk" in text
+
+
+def test_help_lists_every_command_with_an_example() -> None:
+    text = to_text(HelpAnswer(COMMANDS, "!"))
+    for command in ("!who", "!summary", "!topics", "!topic", "!search", "!latest", "!article", "!related", "!stats"):
+        assert command in text
+    assert text.count("Example:") == 10
+
+
+def test_not_found_offers_the_closest_names() -> None:
+    text = to_text(NotFound("No one called Mlei in 3 indexed articles.", ["Javier Milei"]))
+    assert "Closest: Javier Milei" in text
+
+
+def test_truncate_and_safe_url() -> None:
+    assert truncate("abcdef", 6) == "abcdef"
+    assert truncate("abcdefg", 6) == "abcde…"
+    assert truncate("abcd\\*x", 6) == "abcd…"  # never ends on a lone escape
+    assert safe_url("https://example.com/a") == "https://example.com/a"
+    assert safe_url("javascript:x") is None and safe_url("https://a b") is None
