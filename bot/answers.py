@@ -46,6 +46,7 @@ class CommandSpec:
     usage: str
     description: str
     example: str
+    discord_only: bool = False
 
 
 COMMANDS: tuple[CommandSpec, ...] = (
@@ -66,6 +67,13 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("related", "related <id>", "Articles that share names and topics with one article.", "related 1"),
     CommandSpec("stats", "stats", "How much the index holds.", "stats"),
     CommandSpec("help", "help [command]", "Every command with an example.", "help who"),
+    CommandSpec(
+        "prefix",
+        "prefix [new prefix | reset]",
+        "Show or change this server's prefix (Manage Server).",
+        "prefix ?",
+        discord_only=True,
+    ),
 )
 COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
 
@@ -195,11 +203,16 @@ Answer = (
 )
 
 
+def is_number(text: str) -> bool:
+    """Whether ``text`` is a plain whole number in ASCII digits (``"²"`` and ``"٣"`` are not)."""
+    return re.fullmatch(r"[0-9]{1,18}", text) is not None
+
+
 def parse_count(text: str | None, default: int, *, maximum: int = MAX_LIST) -> int:
     """A list length typed by the user: a whole number from 1 to ``maximum``."""
     if text is None or not text.strip():
         return default
-    if not text.strip().isdigit():
+    if not is_number(text.strip()):
         raise UserError(f"The count must be a whole number from 1 to {maximum}.")
     return max(1, min(int(text.strip()), maximum))
 
@@ -207,7 +220,7 @@ def parse_count(text: str | None, default: int, *, maximum: int = MAX_LIST) -> i
 def parse_article_id(text: str | None) -> int:
     """An article id typed by the user (``42`` or ``#42``)."""
     cleaned = (text or "").strip().lstrip("#")
-    if not cleaned.isdigit() or len(cleaned) > 18:
+    if not is_number(cleaned):
         raise UserError("Article ids are whole numbers, like 42 (see the latest with the latest command).")
     return int(cleaned)
 
@@ -327,7 +340,7 @@ class Answers:
             if latest is None:
                 return NotFound("The index is empty: there is nothing to summarise yet.")
             text = str(latest)
-        if text.lstrip("#").isdigit():
+        if is_number(text.lstrip("#")):
             article = await self.store.article(parse_article_id(text))
             if article is None:
                 return NotFound(f"There is no article {text.lstrip('#')}.")
@@ -440,15 +453,17 @@ class Answers:
         """How much the index holds."""
         return StatsAnswer(await self.store.stats())
 
-    def help(self, command: str | None = None, prefix: str | None = None) -> HelpAnswer:
-        """Every command (or one) with an example."""
+    def help(self, command: str | None = None, prefix: str | None = None, *, in_discord: bool = False) -> HelpAnswer:
+        """Every command (or one) with an example; server commands only when asked from Discord."""
         prefix = prefix or self.prefix
+        available = tuple(c for c in COMMANDS if in_discord or not c.discord_only)
         if command:
-            spec = COMMANDS_BY_NAME.get(command.strip().lstrip(prefix).lower())
-            if spec is None:
+            wanted = command.strip().lstrip(prefix).lstrip("/").lower()
+            found = tuple(c for c in available if c.name == wanted)
+            if not found:
                 raise UserError(f"There is no command {command.strip()}; try help for the list.")
-            return HelpAnswer((spec,), prefix)
-        return HelpAnswer(COMMANDS, prefix)
+            return HelpAnswer(found, prefix)
+        return HelpAnswer(available, prefix)
 
     # ------------------------------------------------------------------------------ autocomplete
 

@@ -38,6 +38,9 @@ class Settings:
     prefix: str = "!"
     dev_guild_id: int = 0
     guild_ready_timeout: float = 2.0
+    cooldown_uses: int = 5
+    cooldown_seconds: float = 10.0
+    page_timeout_seconds: float = 180.0
     follow_salience: float = 0.35
     alerts_per_minute: int = 5
     feed_interval_minutes: float = 10.0
@@ -58,6 +61,9 @@ class Settings:
             "workers": (0, 64),
             "dev_guild_id": (0, 1 << 64),
             "guild_ready_timeout": (0, 60),
+            "cooldown_uses": (1, 1000),
+            "cooldown_seconds": (0.1, 3600),
+            "page_timeout_seconds": (1, 3600),
             "follow_salience": (0, 1),
             "alerts_per_minute": (1, 120),
             "feed_interval_minutes": (0.01, 7 * 24 * 60),

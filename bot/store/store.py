@@ -733,6 +733,22 @@ class Store:
         page = await self._fetchone("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
         return Stats(*row, database_bytes=int(page[0]) if page else 0, entities_by_type=dict(by_type))
 
+    # ------------------------------------------------------------------------------ server settings
+
+    async def guild_prefixes(self) -> dict[int, str]:
+        """Every server's own command prefix."""
+        rows = await self._fetchall("SELECT guild_id, prefix FROM guild_settings WHERE prefix IS NOT NULL")
+        return {int(r[0]): r[1] for r in rows}
+
+    async def set_guild_prefix(self, guild_id: int, prefix: str | None) -> None:
+        """Set (or with ``None`` reset) a server's command prefix."""
+        await self._writer.execute(
+            "INSERT INTO guild_settings (guild_id, prefix, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET prefix = excluded.prefix, updated_at = excluded.updated_at",
+            (guild_id, prefix, _now()),
+        )
+        self.generation += 1
+
     async def iter_articles(self) -> AsyncIterator[Article]:
         """Every article with its analysis, oldest id first (for export)."""
         last = 0

@@ -1,0 +1,161 @@
+"""The Discord bot: a ``commands.Bot`` that owns the store and loads every cog in ``cogs/``.
+
+Start-up order (``setup_hook``): open the store, read per-server prefixes, build the shared answers,
+then load the extensions one by one — a broken cog is logged and the others still load. Slash commands
+are synced only by the owner's ``!sync``, or to one development server when the settings name it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import pkgutil
+import signal
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+import cogs
+from bot.answers import Answers
+from bot.cli import load_aliases, make_analyzer, make_answers
+from bot.config import Secrets, Settings
+from bot.nlp.analysis import Analyzer
+from bot.nlp.names import AliasTable
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def extension_names() -> list[str]:
+    """Every module in the ``cogs`` package, in name order."""
+    return sorted(f"cogs.{m.name}" for m in pkgutil.iter_modules(cogs.__path__) if not m.name.startswith("_"))
+
+
+class NewsdeskBot(commands.Bot):
+    """Newsdesk on Discord. Resources are opened in :meth:`setup_hook` and closed in :meth:`close`."""
+
+    def __init__(self, settings: Settings, *, extensions: list[str] | None = None, **options: Any) -> None:
+        intents = discord.Intents.default()
+        intents.message_content = True  # prefix commands read messages; slash commands work without it
+        super().__init__(
+            command_prefix=self._prefix_for,
+            intents=intents,
+            help_command=None,
+            case_insensitive=True,
+            strip_after_prefix=True,
+            allowed_mentions=discord.AllowedMentions.none(),
+            **options,
+        )
+        self.settings = settings
+        self.extensions_to_load = extension_names() if extensions is None else extensions
+        self.failed_extensions: dict[str, str] = {}
+        self.guild_prefixes: dict[int, str] = {}
+        self._store: Store | None = None
+        self._answers: Answers | None = None
+        self._analyzer: Analyzer | None = None
+        self.aliases: AliasTable = AliasTable()
+
+    # Resources are only there once setup_hook has run; asking earlier is a programming error.
+    @property
+    def store(self) -> Store:
+        """The open index."""
+        assert self._store is not None, "the store opens in setup_hook"
+        return self._store
+
+    @property
+    def answers(self) -> Answers:
+        """The command logic shared with the console."""
+        assert self._answers is not None, "answers are built in setup_hook"
+        return self._answers
+
+    @property
+    def analyzer(self) -> Analyzer:
+        """The spaCy analyzer, created (and its model loaded) only when something indexes."""
+        if self._analyzer is None:
+            self._analyzer = make_analyzer(self.settings, self.aliases)
+        return self._analyzer
+
+    async def _prefix_for(self, bot: commands.Bot, message: discord.Message) -> list[str]:
+        prefix = self.settings.prefix
+        if message.guild is not None:
+            prefix = self.guild_prefixes.get(message.guild.id, prefix)
+        return commands.when_mentioned_or(prefix)(bot, message)
+
+    def prefix_in(self, guild: discord.abc.Snowflake | None) -> str:
+        """The prefix a server uses (the default in DMs)."""
+        if guild is None:
+            return self.settings.prefix
+        return self.guild_prefixes.get(guild.id, self.settings.prefix)
+
+    async def set_prefix(self, guild_id: int, prefix: str | None) -> None:
+        """Store a server's prefix (``None`` resets it to the default)."""
+        await self.store.set_guild_prefix(guild_id, prefix)
+        if prefix is None:
+            self.guild_prefixes.pop(guild_id, None)
+        else:
+            self.guild_prefixes[guild_id] = prefix
+
+    async def setup_hook(self) -> None:
+        self.aliases = load_aliases(self.settings)
+        self._store = await Store.connect(self.settings.database)
+        self.guild_prefixes = await self._store.guild_prefixes()
+        self._answers = make_answers(self._store, self.settings, self.aliases)
+        for name in self.extensions_to_load:
+            try:
+                await self.load_extension(name)
+            except commands.ExtensionError as exc:
+                self.failed_extensions[name] = str(exc.__cause__ or exc)
+                log.exception("extension %s failed to load; the others still run", name)
+        if self.settings.dev_guild_id:
+            guild = discord.Object(id=self.settings.dev_guild_id)
+            self.tree.copy_global_to(guild=guild)
+            synced = await self.tree.sync(guild=guild)
+            log.info("synced %d slash commands to development server %s", len(synced), guild.id)
+
+    async def close(self) -> None:
+        await super().close()  # unloads cogs first, so their tasks stop before the store closes
+        if self._analyzer is not None:
+            self._analyzer.close()
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    async def on_ready(self) -> None:
+        log.info("logged in as %s (%s) in %d server(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+
+
+async def run_bot(settings: Settings, secrets: Secrets) -> int:
+    """Run until SIGINT/SIGTERM or a fatal error; returns the process exit status."""
+    if not secrets.discord_token:
+        print("newsdesk: DISCORD_TOKEN is not set; set it to your bot's token to run the bot.")
+        return 1
+    bot = NewsdeskBot(settings)
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stopping.set)
+        except (NotImplementedError, RuntimeError):  # not on the main thread, or not on Unix
+            pass
+    try:
+        async with bot:
+            await bot.login(secrets.discord_token)
+            runner = asyncio.create_task(bot.connect())
+            stopper = asyncio.create_task(stopping.wait())
+            done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            if runner in done:
+                runner.result()  # re-raise what ended the connection
+            else:
+                log.info("stopping: finishing in-flight work and closing the database")
+                runner.cancel()
+    except discord.LoginFailure:
+        print("newsdesk: Discord rejected the token in DISCORD_TOKEN; check it in the developer portal.")
+        return 1
+    except discord.PrivilegedIntentsRequired:
+        print(
+            "newsdesk: enable the Message Content intent for this bot in the Discord developer portal "
+            "(Bot → Privileged Gateway Intents), or prefix commands cannot be read."
+        )
+        return 1
+    return 0

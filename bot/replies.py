@@ -1,0 +1,77 @@
+"""Sending answers to Discord: embeds, pages with buttons that only the asker can turn, no pings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import discord
+from discord.ext import commands
+
+from bot.render import to_embeds
+
+NO_PINGS = discord.AllowedMentions.none()
+
+
+class Pages(discord.ui.View):
+    """Previous / next buttons over a list of embeds.
+
+    Only the person who asked can turn the pages; when the view times out its buttons are disabled
+    on the message, so nobody clicks a dead button.
+    """
+
+    def __init__(self, embeds: list[discord.Embed], owner_id: int, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.embeds = embeds
+        self.owner_id = owner_id
+        self.page = 0
+        self.message: discord.Message | None = None
+        self._sync_buttons()
+
+    def _sync_buttons(self) -> None:
+        self.previous.disabled = self.page == 0
+        self.next.disabled = self.page >= len(self.embeds) - 1
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the person who asked can turn these pages.", ephemeral=True, allowed_mentions=NO_PINGS
+        )
+        return False
+
+    async def _show(self, interaction: discord.Interaction, page: int) -> None:
+        self.page = max(0, min(page, len(self.embeds) - 1))
+        self._sync_buttons()
+        await interaction.response.edit_message(embed=self.embeds[self.page], view=self)
+
+    @discord.ui.button(label="Previous", style=discord.ButtonStyle.secondary, custom_id="newsdesk:pages:previous")
+    async def previous(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        """Show the page before."""
+        await self._show(interaction, self.page - 1)
+
+    @discord.ui.button(label="Next", style=discord.ButtonStyle.primary, custom_id="newsdesk:pages:next")
+    async def next(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        """Show the page after."""
+        await self._show(interaction, self.page + 1)
+
+    async def on_timeout(self) -> None:
+        for item in self.children:
+            if isinstance(item, discord.ui.Button):
+                item.disabled = True
+        if self.message is not None:
+            try:
+                await self.message.edit(view=self)
+            except discord.HTTPException:
+                pass  # the message is gone or no longer ours to edit: nothing to disable
+
+
+async def send_answer(ctx: commands.Context[Any], answer: Any, *, page_timeout: float) -> discord.Message:
+    """Send an answer as embeds: one message, with page buttons when it has several pages."""
+    prefix = ctx.clean_prefix if ctx.interaction is None else "/"
+    embeds = to_embeds(answer, prefix)
+    if len(embeds) == 1:
+        return await ctx.send(embed=embeds[0], allowed_mentions=NO_PINGS)
+    view = Pages(embeds, ctx.author.id, timeout=page_timeout)
+    message = await ctx.send(embed=embeds[0], view=view, allowed_mentions=NO_PINGS)
+    view.message = message
+    return message

@@ -1,0 +1,42 @@
+"""``summary``: extractive summaries of an article, the latest news, or a name or topic."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.answers import is_number
+from bot.app import NewsdeskBot
+from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
+
+
+class Summaries(commands.Cog):
+    """Short summaries made from the articles' own sentences."""
+
+    def __init__(self, bot: NewsdeskBot) -> None:
+        self.bot = bot
+
+    @commands.hybrid_command(
+        name="summary", description="Summary of an article, the latest news, or everything about a name or topic."
+    )
+    @app_commands.describe(target="An article id, 'latest' (the default), or a name or topic")
+    @READ_ONLY_CONTEXTS
+    @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
+    async def summary(self, ctx: commands.Context[NewsdeskBot], *, target: str = "latest") -> None:
+        """Summarise article ``target`` (an id or ``latest``), or the latest about a name or topic."""
+        await reply(ctx, await self.bot.answers.summary(target))
+
+    @summary.autocomplete("target")
+    async def summary_target(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Names first, then topics, matching what was typed."""
+        if is_number(current.strip()):
+            return choices([current.strip()])
+        names = await self.bot.answers.complete_entities(current, limit=15)
+        topics = await self.bot.answers.complete_topics(current, limit=25 - len(names))
+        return choices(["latest", *names, *topics] if not current else [*names, *topics])
+
+
+async def setup(bot: NewsdeskBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Summaries(bot))

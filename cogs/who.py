@@ -1,0 +1,35 @@
+"""``who``: who someone (or something) in the news is, from the index."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.app import NewsdeskBot
+from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
+
+
+class Who(commands.Cog):
+    """Look up people, organisations and places mentioned in the news."""
+
+    def __init__(self, bot: NewsdeskBot) -> None:
+        self.bot = bot
+
+    @commands.hybrid_command(name="who", description="Who someone in the news is: role, mentions, company kept.")
+    @app_commands.describe(name="A name as the news writes it, e.g. Milei or Elon Musk")
+    @READ_ONLY_CONTEXTS
+    @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
+    async def who(self, ctx: commands.Context[NewsdeskBot], *, name: str) -> None:
+        """Who ``name`` is: canonical name, type, role, mentions, first/last seen, co-mentions, key sentences."""
+        await reply(ctx, await self.bot.answers.who(name))
+
+    @who.autocomplete("name")
+    async def who_name(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Entity names starting with (or close to) what was typed so far."""
+        return choices(await self.bot.answers.complete_entities(current))
+
+
+async def setup(bot: NewsdeskBot) -> None:
+    """Load the cog."""
+    await bot.add_cog(Who(bot))
