@@ -7,6 +7,7 @@ A bad value stops start-up with one :class:`ConfigError` that names the key.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from collections.abc import Mapping
@@ -49,7 +50,7 @@ class Settings:
     feed_max_bytes: int = 5_000_000
     feed_max_failures: int = 5
     fetch_full_text: bool = True
-    allow_private_addresses: bool = False
+    allowed_private_networks: tuple[str, ...] = ()
     watch_debounce_ms: int = 800
 
     def __post_init__(self) -> None:
@@ -81,15 +82,25 @@ class Settings:
             raise ConfigError("prefix: must be 1 to 5 characters without spaces")
         if not self.model.strip():
             raise ConfigError("model: must name a spaCy model package")
+        for network in self.allowed_private_networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ConfigError(f"allowed_private_networks: {network!r} is not an IP address or network") from None
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
 
 
-def _coerce(key: str, raw: Any, template: Any) -> Any:
-    """Turn a TOML value or an environment string into the type of the field's default."""
+def _coerce(key: str, raw: Any, template: Any, type_name: str) -> Any:
+    """Turn a TOML value or an environment string into the field's type."""
     try:
+        if type_name == "tuple[str, ...]":
+            items = [i for i in raw.split(",")] if isinstance(raw, str) else raw
+            if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+                raise ValueError("expected a list of text values")
+            return tuple(i.strip() for i in items if i.strip())
         if isinstance(template, bool):
             if isinstance(raw, bool):
                 return raw
@@ -139,6 +150,7 @@ def load_settings(
     environ = os.environ if environ is None else environ
     path = path or Path(environ.get(f"{ENV_PREFIX}CONFIG", DEFAULT_CONFIG_PATH))
     defaults = {f.name: getattr(Settings(), f.name) for f in dataclasses.fields(Settings)}
+    types = {f.name: str(f.type) for f in dataclasses.fields(Settings)}
     values: dict[str, Any] = {}
     if path.exists():
         try:
@@ -148,11 +160,11 @@ def load_settings(
         for key, raw in data.items():
             if key not in defaults:
                 raise ConfigError(f"{key}: unknown setting in {path}")
-            values[key] = _coerce(key, raw, defaults[key])
+            values[key] = _coerce(key, raw, defaults[key], types[key])
     for key, template in defaults.items():
         env_key = f"{ENV_PREFIX}{key.upper()}"
         if env_key in environ:
-            values[key] = _coerce(env_key, environ[env_key], template)
+            values[key] = _coerce(env_key, environ[env_key], template, types[key])
     try:
         return Settings(**values)
     except ConfigError:

@@ -26,6 +26,7 @@ def test_environment_overrides_each_type() -> None:
             "NEWSDESK_FOLLOW_SALIENCE": "0.5",
             "NEWSDESK_FETCH_FULL_TEXT": "off",
             "NEWSDESK_FOLDERS": "seeds:/srv/news",
+            "NEWSDESK_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1, 10.0.0.0/8",
         },
     )
     assert settings.database == Path("/tmp/other.db")
@@ -33,6 +34,7 @@ def test_environment_overrides_each_type() -> None:
     assert settings.follow_salience == 0.5
     assert settings.fetch_full_text is False
     assert settings.folders == (Path("seeds"), Path("/srv/news"))
+    assert settings.allowed_private_networks == ("127.0.0.1", "10.0.0.0/8")
 
 
 @pytest.mark.parametrize(
@@ -43,6 +45,7 @@ def test_environment_overrides_each_type() -> None:
         ({"NEWSDESK_FOLLOW_SALIENCE": "high"}, "NEWSDESK_FOLLOW_SALIENCE"),
         ({"NEWSDESK_FETCH_FULL_TEXT": "maybe"}, "NEWSDESK_FETCH_FULL_TEXT"),
         ({"NEWSDESK_PREFIX": "a b"}, "prefix"),
+        ({"NEWSDESK_ALLOWED_PRIVATE_NETWORKS": "localhost"}, "allowed_private_networks"),
     ],
 )
 def test_a_bad_value_names_its_key(environ: dict[str, str], named: str) -> None:
