@@ -45,7 +45,7 @@ class NewsdeskBot(commands.Bot):
             case_insensitive=True,
             strip_after_prefix=True,
             allowed_mentions=discord.AllowedMentions.none(),
-            **options,
+            **{"guild_ready_timeout": settings.guild_ready_timeout, **options},
         )
         self.settings = settings
         self.extensions_to_load = extension_names() if extensions is None else extensions

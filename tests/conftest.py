@@ -6,17 +6,21 @@ tests that change data use ``store`` (an empty index in the test's own temporary
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from spacy.language import Language
 
+from bot.app import NewsdeskBot
 from bot.config import Settings, load_settings
 from bot.ingest.indexer import Indexer
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
+from tests.fake_discord import FakeDiscord
+from tests.fake_discord.fixtures import fake_discord  # noqa: F401  (the fixture)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -84,3 +88,25 @@ async def seeded_store(tmp_path_factory: pytest.TempPathFactory, analyzer: Analy
         report = await Indexer(opened, analyzer, max_file_bytes=2_000_000).index_paths([SEEDS, TEST_ARTICLES])
         assert report.indexed == 4 and not report.skipped, report
         yield opened
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a live SQLite database (the backup API, not a file copy)."""
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+@pytest.fixture
+async def bot_settings(settings: Settings, seeded_store: Store, tmp_path: Path) -> Settings:
+    """Settings for one bot run: its own copy of the seeded index, no watched folders."""
+    database = tmp_path / "bot.db"
+    copy_database(seeded_store.path, database)
+    return settings.replace(database=database, folders=(), guild_ready_timeout=0.05, page_timeout_seconds=30.0)
+
+
+@pytest.fixture
+async def bot(fake_discord: FakeDiscord, bot_settings: Settings) -> AsyncIterator[NewsdeskBot]:  # noqa: F811
+    """The real Newsdesk bot, ready, with every cog loaded."""
+    newsdesk = NewsdeskBot(bot_settings)
+    async with fake_discord.run_bot(newsdesk):
+        yield newsdesk

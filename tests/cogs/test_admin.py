@@ -1,0 +1,53 @@
+"""``!prefix`` and ``!sync`` end to end."""
+
+from __future__ import annotations
+
+from bot.app import NewsdeskBot
+from tests.fake_discord import FakeDiscord
+
+
+async def test_prefix_change_is_stored_and_used(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
+    reply = await (await fake_discord.send_message("!prefix ?", author=fake_discord.admin)).reply()
+    assert reply.content.startswith("Done: commands here now start with ?")
+    assert (await (await fake_discord.send_message("?who Milei")).reply()).embeds[0]["title"] == "Javier Milei"
+    assert await bot.store.guild_prefixes() == {fake_discord.guild.id: "?"}
+    reset = await (await fake_discord.send_message("?prefix reset", author=fake_discord.admin)).reply()
+    assert reset.content == "The prefix is back to !."
+
+
+async def test_prefix_refuses_spaces(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
+    reply = await (await fake_discord.send_message('!prefix "a b"', author=fake_discord.admin)).reply()
+    assert reply.content == "A prefix is 1 to 5 characters, with no spaces, and cannot start with /."
+
+
+async def test_owner_sync_global_and_here(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
+    reply = await (await fake_discord.send_message("!sync", author=fake_discord.owner)).reply()
+    assert reply.content.startswith("Synced ") and "every server" in reply.content
+    [sync] = fake_discord.command_syncs
+    assert sync.guild_id is None
+    by_name = {c["name"]: c for c in sync.payload}
+    assert {
+        "who",
+        "summary",
+        "topics",
+        "topic",
+        "search",
+        "latest",
+        "article",
+        "related",
+        "stats",
+        "help",
+        "prefix",
+    } <= set(by_name)
+    assert "sync" not in by_name  # owner-only, prefix only
+    assert by_name["who"]["description"] and by_name["who"]["options"][0]["description"]
+    assert by_name["who"]["options"][0]["autocomplete"] is True
+    here = await (await fake_discord.send_message("!sync here", author=fake_discord.owner)).reply()
+    assert "this server" in here.content
+    assert fake_discord.command_syncs[-1].guild_id == fake_discord.guild.id
+
+
+async def test_sync_is_owner_only(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
+    reply = await (await fake_discord.send_message("!sync", author=fake_discord.admin)).reply()
+    assert reply.content == "Only the bot's owner can do that."
+    assert fake_discord.command_syncs == []
