@@ -68,6 +68,30 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("stats", "stats", "How much the index holds.", "stats"),
     CommandSpec("help", "help [command]", "Every command with an example.", "help who"),
     CommandSpec(
+        "alerts",
+        "alerts [here | off]",
+        "Post every new article in this channel, or stop (Manage Server).",
+        "alerts here",
+        discord_only=True,
+    ),
+    CommandSpec(
+        "follow",
+        "follow <name or topic>",
+        "Get pinged when a name or topic is central to a new article.",
+        "follow Milei",
+        discord_only=True,
+    ),
+    CommandSpec("unfollow", "unfollow <name or topic>", "Stop those pings.", "unfollow Milei", discord_only=True),
+    CommandSpec("following", "following", "What you follow in this server.", "following", discord_only=True),
+    CommandSpec("why", "why <id>", "Which follows and feeds made an article alert here.", "why 1", discord_only=True),
+    CommandSpec(
+        "source",
+        "source [add <url> [minutes] | list | remove <id> | resume <id>]",
+        "RSS and Atom feeds whose new items are posted here (Manage Server).",
+        "source add https://example.com/feed.xml",
+        discord_only=True,
+    ),
+    CommandSpec(
         "prefix",
         "prefix [new prefix | reset]",
         "Show or change this server's prefix (Manage Server).",
@@ -246,6 +270,7 @@ class Answers:
         self._topic_index: NameIndex | None = None
         self._indexed_at: tuple[int, int] | None = None
         self._refresh_lock = asyncio.Lock()
+        self._rebuild: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -256,22 +281,28 @@ class Answers:
         return text
 
     async def _indexes(self) -> tuple[NameIndex, NameIndex]:
-        """The in-memory name indexes, rebuilt off the event loop when the database has changed."""
+        """The in-memory name indexes. The first build is awaited; later, when the database has changed,
+        the current index keeps serving while a fresh one is built off the event loop, so a keystroke
+        never waits for a rebuild."""
         version = (await self.store.data_version(), self.store.generation)
-        if self._entity_index is None or self._topic_index is None or version != self._indexed_at:
+        if self._entity_index is None or self._topic_index is None:
             async with self._refresh_lock:
-                version = (await self.store.data_version(), self.store.generation)
-                if self._entity_index is None or self._topic_index is None or version != self._indexed_at:
-                    entity_rows = await self.store.entity_names()
-                    topic_rows = await self.store.topic_names()
-                    self._entity_index, self._topic_index = await asyncio.to_thread(
-                        lambda: (NameIndex(entity_rows), NameIndex(topic_rows))
-                    )
-                    self._indexed_at = version
+                if self._entity_index is None or self._topic_index is None:
+                    await self._rebuild_indexes(version)
+        elif version != self._indexed_at and (self._rebuild is None or self._rebuild.done()):
+            self._rebuild = asyncio.create_task(self._rebuild_indexes(version))
         assert self._entity_index is not None and self._topic_index is not None
         return self._entity_index, self._topic_index
 
-    async def _entity_candidates(self, query: str) -> tuple[list[EntityRef], str | None]:
+    async def _rebuild_indexes(self, version: tuple[int, int]) -> None:
+        entity_rows = await self.store.entity_names()
+        topic_rows = await self.store.topic_names()
+        self._entity_index, self._topic_index = await asyncio.to_thread(
+            lambda: (NameIndex(entity_rows), NameIndex(topic_rows))
+        )
+        self._indexed_at = version
+
+    async def entity_candidates(self, query: str) -> tuple[list[EntityRef], str | None]:
         """Entities that fit ``query``: exact or alias, then by whole words, then by prefix, then fuzzy.
 
         Returns the candidates (best first) and, when they came from a typo correction, the query.
@@ -304,7 +335,7 @@ class Answers:
         return list(dict.fromkeys(names))[:5]
 
     @staticmethod
-    def _dominant(candidates: list[EntityRef]) -> bool:
+    def is_dominant(candidates: list[EntityRef]) -> bool:
         return len(candidates) == 1 or candidates[0].mention_count >= DOMINANCE * max(1, candidates[1].mention_count)
 
     # ----------------------------------------------------------------------------------- commands
@@ -314,13 +345,13 @@ class Answers:
         name = self._check_length(name, "name")
         if not name_key(name):
             raise UserError("Tell me a name to look up, like: who Milei.")
-        candidates, corrected = await self._entity_candidates(name)
+        candidates, corrected = await self.entity_candidates(name)
         if not candidates:
             stats = await self.store.stats()
             return NotFound(
                 f"No one called {name} in {stats.articles:,} indexed articles.", await self._suggestions(name)
             )
-        if not self._dominant(candidates):
+        if not self.is_dominant(candidates):
             return Choices(
                 query=name,
                 command="who",
@@ -351,8 +382,8 @@ class Answers:
         exact_entity = await self.store.entity_by_key(key) if key else None
         if exact_entity is None and topic is not None:
             return await self._topic_summary(topic)
-        candidates, _ = ([exact_entity], None) if exact_entity else await self._entity_candidates(text)
-        if candidates and self._dominant(candidates):
+        candidates, _ = ([exact_entity], None) if exact_entity else await self.entity_candidates(text)
+        if candidates and self.is_dominant(candidates):
             return await self._entity_summary(candidates[0])
         if candidates:
             return Choices(

@@ -17,6 +17,7 @@ import discord
 from discord.ext import commands
 
 import cogs
+from bot.alerts.service import AlertService
 from bot.answers import Answers
 from bot.cli import load_aliases, make_analyzer, make_answers
 from bot.config import Secrets, Settings
@@ -35,7 +36,14 @@ def extension_names() -> list[str]:
 class NewsdeskBot(commands.Bot):
     """Newsdesk on Discord. Resources are opened in :meth:`setup_hook` and closed in :meth:`close`."""
 
-    def __init__(self, settings: Settings, *, extensions: list[str] | None = None, **options: Any) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        extensions: list[str] | None = None,
+        analyzer: Analyzer | None = None,
+        **options: Any,
+    ) -> None:
         intents = discord.Intents.default()
         intents.message_content = True  # prefix commands read messages; slash commands work without it
         super().__init__(
@@ -53,7 +61,8 @@ class NewsdeskBot(commands.Bot):
         self.guild_prefixes: dict[int, str] = {}
         self._store: Store | None = None
         self._answers: Answers | None = None
-        self._analyzer: Analyzer | None = None
+        self._analyzer = analyzer
+        self._alerts: AlertService | None = None
         self.aliases: AliasTable = AliasTable()
 
     # Resources are only there once setup_hook has run; asking earlier is a programming error.
@@ -68,6 +77,12 @@ class NewsdeskBot(commands.Bot):
         """The command logic shared with the console."""
         assert self._answers is not None, "answers are built in setup_hook"
         return self._answers
+
+    @property
+    def alerts(self) -> AlertService:
+        """Alert delivery, folder watching and feed polling, and their commands."""
+        assert self._alerts is not None, "alerts start in setup_hook"
+        return self._alerts
 
     @property
     def analyzer(self) -> Analyzer:
@@ -101,6 +116,7 @@ class NewsdeskBot(commands.Bot):
         self._store = await Store.connect(self.settings.database)
         self.guild_prefixes = await self._store.guild_prefixes()
         self._answers = make_answers(self._store, self.settings, self.aliases)
+        self._alerts = AlertService(self)
         for name in self.extensions_to_load:
             try:
                 await self.load_extension(name)
@@ -112,9 +128,12 @@ class NewsdeskBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d slash commands to development server %s", len(synced), guild.id)
+        await self._alerts.start()
 
     async def close(self) -> None:
-        await super().close()  # unloads cogs first, so their tasks stop before the store closes
+        if self._alerts is not None:
+            await self._alerts.stop()  # in-flight indexing and sends finish before the store closes
+        await super().close()
         if self._analyzer is not None:
             self._analyzer.close()
         if self._store is not None:

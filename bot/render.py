@@ -13,6 +13,7 @@ from typing import Any
 
 import discord
 
+from bot.alerts.answers import FollowingAnswer, SourcesAnswer, WhyAnswer
 from bot.answers import (
     ArticleAnswer,
     Choices,
@@ -338,6 +339,63 @@ def _(answer: HelpAnswer, s: Style, prefix: str = "!") -> Card:
         description="Every command also works as a slash command (/who, /summary, …).",
         items=items,
         per_page=len(items),
+    )
+
+
+@build_card.register
+def _(answer: FollowingAnswer, s: Style, prefix: str = "!") -> Card:
+    items = [f"• {s.bold(s.text(f.name))} ({f.kind})" for f in answer.follows]
+    return Card(
+        title="What you follow here",
+        description=(
+            f"You are pinged when one of these is central to a new article (salience {answer.salience:g} or more)."
+            if items
+            else f"Nothing yet: try {prefix}follow Milei."
+        ),
+        items=items,
+        footer=f"{prefix}unfollow <name> to stop",
+    )
+
+
+@build_card.register
+def _(answer: SourcesAnswer, s: Style, prefix: str = "!") -> Card:
+    items = []
+    for src in answer.sources:
+        state = "paused" if src.paused else f"every {src.interval_minutes:g} min"
+        line = f"{s.code('#' + str(src.id))} {s.bold(s.text(src.title or src.url))} — {state}"
+        if src.failures:
+            line += f", {src.failures} failure(s): {s.text(src.last_error or '')}"
+        items.append(f"{line}\n{s.text(src.url)}")
+    return Card(
+        title="Feeds of this server",
+        description="" if items else f"No feeds yet: {prefix}source add <url>.",
+        items=items,
+        per_page=5,
+        footer=f"{prefix}source remove <id> · {prefix}source resume <id>",
+    )
+
+
+@build_card.register
+def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
+    labels = {"folder": "a watched folder", "source": "feed", "follow": "follow of"}
+    items = []
+    for alert in answer.alerts:
+        reasons = []
+        for reason in alert.reasons:
+            kind = str(reason.get("kind"))
+            name = s.text(str(reason.get("name", "")))
+            if kind == "source":
+                reasons.append(f"feed #{reason.get('id')} ({name})")
+            elif kind == "follow":
+                reasons.append(f"following {name}")
+            else:
+                reasons.append(labels.get(kind, kind))
+        pinged = f"; pinged {len(alert.ping_user_ids)} follower(s)" if alert.ping_user_ids else ""
+        items.append(f"<#{alert.channel_id}> ({alert.status}{pinged}): " + ", ".join(reasons))
+    return Card(
+        title=f"Why article #{answer.article_id} alerted here",
+        description=s.bold(s.text(answer.title)) + ("" if items else "\nIt was not alerted in this server."),
+        items=items,
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, read_file
 from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText
 from bot.store import Store
-from bot.store.models import ArticleRecord, FileFingerprint, WriteResult
+from bot.store.models import AlertPolicy, ArticleRecord, FileFingerprint, WriteResult
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +91,12 @@ class Indexer:
         force: bool = False,
         on_skip: Callable[[str, str], None] | None = None,
         on_progress: ProgressCallback | None = None,
+        alerts: AlertPolicy | None = None,
     ) -> IndexReport:
-        """Index every supported file under ``paths``; report what happened."""
+        """Index every supported file under ``paths``; report what happened.
+
+        With an ``alerts`` policy, new articles are alerted (through the outbox) as they are written.
+        """
         started = time.perf_counter()
         report = IndexReport()
 
@@ -126,11 +130,13 @@ class Indexer:
                 skip(where, note)
             pending.extend(await self._plan_file(contents, fingerprint, seen_hashes, force, report))
 
-        await self._run(pending, report, on_progress)
+        await self._run(pending, report, on_progress, alerts)
         report.seconds = time.perf_counter() - started
         return report
 
-    async def index_records(self, records: Sequence[ArticleRecord]) -> IndexReport:
+    async def index_records(
+        self, records: Sequence[ArticleRecord], *, alerts: AlertPolicy | None = None
+    ) -> IndexReport:
         """Index records that do not come from files (feed items); known texts are not analysed again."""
         started = time.perf_counter()
         report = IndexReport()
@@ -146,7 +152,7 @@ class Indexer:
             )
             seen.add(record.content_hash)
             pending.append(_Pending(record, needs))
-        await self._run(pending, report, None)
+        await self._run(pending, report, None, alerts)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -178,7 +184,13 @@ class Indexer:
         planned[-1].completes = fingerprint
         return planned
 
-    async def _run(self, pending: list[_Pending], report: IndexReport, on_progress: ProgressCallback | None) -> None:
+    async def _run(
+        self,
+        pending: list[_Pending],
+        report: IndexReport,
+        on_progress: ProgressCallback | None,
+        alerts: AlertPolicy | None,
+    ) -> None:
         batches = [pending[i : i + self.batch_size] for i in range(0, len(pending), self.batch_size)]
         total = sum(p.needs_analysis for p in pending)
         texts = (
@@ -199,14 +211,20 @@ class Indexer:
             assert analyses is not sentinel
             # Start analysing the next batch while this one is written.
             next_analysis = asyncio.ensure_future(asyncio.to_thread(next, stream, sentinel))
-            await self._write(batch, iter(analyses), report)  # type: ignore[arg-type]
+            await self._write(batch, iter(analyses), report, alerts)  # type: ignore[arg-type]
             done += sum(p.needs_analysis for p in batch)
             if on_progress:
                 on_progress(done, total)
         if next_analysis is not None:
             await next_analysis
 
-    async def _write(self, batch: list[_Pending], analyses: Iterator[ArticleAnalysis], report: IndexReport) -> None:
+    async def _write(
+        self,
+        batch: list[_Pending],
+        analyses: Iterator[ArticleAnalysis],
+        report: IndexReport,
+        alerts: AlertPolicy | None,
+    ) -> None:
         items: list[tuple[ArticleRecord, ArticleAnalysis | None]] = []
         stale: list[str] = []
         files_done: list[FileFingerprint] = []
@@ -217,7 +235,7 @@ class Indexer:
             if item.record is None:
                 continue
             items.append((item.record, next(analyses) if item.needs_analysis else None))
-        results = await self.store.write_batch(items, files_done=files_done, stale_origins=stale)
+        results = await self.store.write_batch(items, files_done=files_done, stale_origins=stale, alerts=alerts)
         report.removed += len(stale)
         for result in results:
             report.articles.append(result)

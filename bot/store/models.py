@@ -186,3 +186,72 @@ class Stats:
     last_ingested: str | None
     database_bytes: int
     entities_by_type: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """How a write plans alerts: the follow threshold, the feed the records came from, or no alerts."""
+
+    follow_salience: float
+    source_id: int | None = None
+    suppress: bool = False  # index without alerting (a feed's existing items when it is added)
+
+
+@dataclass(frozen=True, slots=True)
+class Follow:
+    """A member following an entity or a topic in one server."""
+
+    guild_id: int
+    user_id: int
+    kind: str
+    target_key: str
+    name: str
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSource:
+    """An RSS or Atom feed a server added, with its polling state."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    url: str
+    title: str | None
+    interval_minutes: float
+    etag: str | None
+    last_modified: str | None
+    last_polled_at: str | None
+    next_poll_at: str
+    failures: int
+    last_error: str | None
+    paused: int
+    pause_notified: int
+    added_by: int | None
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class DueAlert:
+    """An outbox row ready to send."""
+
+    id: int
+    article_id: int
+    guild_id: int
+    channel_id: int
+    ping_user_ids: list[int]
+    reasons: list[dict[str, object]]
+    nonce: str
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class SentAlert:
+    """How an article was alerted in one channel of a server."""
+
+    channel_id: int
+    status: str
+    reasons: list[dict[str, object]]
+    ping_user_ids: list[int]
+    sent_at: str | None
+    error: str | None

@@ -6,6 +6,7 @@ waits for an ingest in progress: WAL lets the reader see the last committed stat
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -18,8 +19,10 @@ import aiosqlite
 
 from bot.nlp.analysis import ArticleAnalysis
 from bot.nlp.entities import ENTITY_TYPES
+from bot.store.alerts import AlertQueries
 from bot.store.migrations import load_migrations
 from bot.store.models import (
+    AlertPolicy,
     Article,
     ArticleBrief,
     ArticleEntity,
@@ -76,7 +79,7 @@ def fts_query(text: str) -> str | None:
     return " ".join('"' + w.replace('"', '""') + '"' for w in words[:32])
 
 
-class Store:
+class Store(AlertQueries):
     """The Newsdesk index. Open it with ``async with Store.open(path) as store``."""
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
@@ -84,6 +87,8 @@ class Store:
         self._writer = writer
         self._reader = reader
         self.generation = 0  # bumped on every committed write, so caches know when to refresh
+        # Set when a write planned alerts, so an in-process dispatcher wakes at once.
+        self.alerts_planned = asyncio.Event()
 
     # ----------------------------------------------------------------------------------- lifecycle
 
@@ -164,12 +169,14 @@ class Store:
         *,
         files_done: Sequence[FileFingerprint] = (),
         stale_origins: Sequence[str] = (),
+        alerts: AlertPolicy | None = None,
     ) -> list[WriteResult]:
         """Store analysed articles, drop origins that vanished, and mark files done — in one transaction.
 
         A record whose text is already indexed under another origin needs no analysis (pass ``None``):
         its origin is linked to that article. A record whose origin held other text replaces that
-        article's rows, keeping its id when no other origin shares it.
+        article's rows, keeping its id when no other origin shares it. With an ``alerts`` policy, the
+        alerts of new articles are written to the outbox in the same transaction.
         """
         results: list[WriteResult] = []
         db = self._writer
@@ -183,6 +190,11 @@ class Store:
                 results.append(await self._write_one(record, analysis, touched_entities, touched_topics))
             await self._refresh_entities(touched_entities)
             await self._refresh_topics(touched_topics)
+            planned = 0
+            if alerts is not None and not alerts.suppress:
+                for result in results:
+                    if result.status in {"new", "duplicate"}:
+                        planned += await self._plan_alerts(result.article_id, alerts, is_new=result.status == "new")
             now = _now()
             await db.executemany(
                 "INSERT INTO files (path, size, mtime_ns, indexed_at) VALUES (?, ?, ?, ?) "
@@ -195,6 +207,8 @@ class Store:
             await db.execute("ROLLBACK")
             raise
         self.generation += 1
+        if planned:
+            self.alerts_planned.set()
         return results
 
     async def article_id_for_hash(self, content_hash: str) -> int | None:

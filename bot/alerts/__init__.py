@@ -1,0 +1,1 @@
+"""Alerts: new articles reach the channels and people who asked for them."""

@@ -1,0 +1,158 @@
+"""Feed polling: each feed on its own interval, with conditional requests, backoff and pausing.
+
+A feed that fails is retried later and later (its interval doubled per failure, up to a day); after
+``max_failures`` failures in a row it is paused and its server is told once, with the reason. A feed's
+first poll indexes its items without alerting them, so adding a feed never floods a channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.ingest.feeds import FeedError, read_feed
+from bot.ingest.fetch import FetchError, SafeFetcher
+from bot.ingest.indexer import Indexer
+from bot.store import Store
+from bot.store.models import AlertPolicy, FeedSource, from_iso, to_iso
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF = timedelta(days=1)
+CONCURRENT_POLLS = 4
+
+Notify = Callable[[FeedSource, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What one poll of one feed did."""
+
+    ok: bool
+    new_articles: int = 0
+    items: int = 0
+    not_modified: bool = False
+    error: str | None = None
+    paused: bool = False
+    title: str | None = None
+
+
+def next_poll_after_failure(source: FeedSource, failures: int, now: datetime) -> datetime:
+    """Exponential backoff: the interval doubled for each failure in a row, at most a day."""
+    delay = timedelta(minutes=source.interval_minutes) * (2 ** max(failures - 1, 0))
+    return now + min(delay, MAX_BACKOFF)
+
+
+class FeedPoller:
+    """Polls due feeds and indexes their items; :meth:`run` loops until :meth:`stop`."""
+
+    def __init__(
+        self,
+        store: Store,
+        indexer: Indexer,
+        fetcher: SafeFetcher,
+        *,
+        follow_salience: float,
+        max_failures: int,
+        fetch_full_text: bool,
+        notify: Notify,
+        idle_seconds: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.indexer = indexer
+        self.fetcher = fetcher
+        self.follow_salience = follow_salience
+        self.max_failures = max_failures
+        self.fetch_full_text = fetch_full_text
+        self.notify = notify
+        self.idle_seconds = idle_seconds
+        self.wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    def stop(self) -> None:
+        """Return from :meth:`run` after the current polls."""
+        self._stop.set()
+        self.wake.set()
+
+    async def run(self) -> None:
+        """Poll what is due, then sleep until the next feed is due (or a feed is added)."""
+        limit = asyncio.Semaphore(CONCURRENT_POLLS)
+
+        async def bounded(source: FeedSource) -> None:
+            async with limit:
+                await self.poll(source)
+
+        while not self._stop.is_set():
+            self.wake.clear()
+            try:
+                due = await self.store.due_sources(to_iso(datetime.now(UTC)))
+                await asyncio.gather(*(bounded(s) for s in due))
+                next_due = await self.store.next_source_due()
+            except Exception:
+                log.exception("feed polling pass failed; retrying shortly")
+                next_due = None
+            wait = self.idle_seconds
+            if next_due is not None:
+                wait = min(wait, max((from_iso(next_due) - datetime.now(UTC)).total_seconds(), 0.05))
+            try:
+                await asyncio.wait_for(self.wake.wait(), wait)
+            except TimeoutError:
+                pass
+
+    async def poll(self, source: FeedSource, *, first: bool = False) -> PollOutcome:
+        """Poll one feed now. ``first``: index its items without alerting them."""
+        lock = self._locks.setdefault(source.id, asyncio.Lock())
+        async with lock:
+            return await self._poll(source, first=first)
+
+    async def _poll(self, source: FeedSource, *, first: bool) -> PollOutcome:
+        now = datetime.now(UTC)
+        try:
+            feed = await read_feed(
+                self.fetcher,
+                source.url,
+                etag=None if first else source.etag,
+                last_modified=None if first else source.last_modified,
+                fetch_full_text=self.fetch_full_text,
+            )
+        except (FetchError, FeedError) as exc:
+            return await self._failed(source, str(exc), now)
+        report = await self.indexer.index_records(
+            feed.records,
+            alerts=AlertPolicy(self.follow_salience, source_id=source.id, suppress=first),
+        )
+        await self.store.source_polled(
+            source.id,
+            title=feed.title,
+            etag=feed.etag,
+            last_modified=feed.last_modified,
+            next_poll_at=to_iso(now + timedelta(minutes=source.interval_minutes)),
+        )
+        for failure in feed.page_failures:
+            log.info("feed %s: %s", source.url, failure)
+        return PollOutcome(
+            ok=True,
+            new_articles=report.indexed,
+            items=len(feed.records),
+            not_modified=feed.not_modified,
+            title=feed.title,
+        )
+
+    async def _failed(self, source: FeedSource, error: str, now: datetime) -> PollOutcome:
+        failures = source.failures + 1
+        pause = failures >= self.max_failures
+        await self.store.source_failed(
+            source.id, error, next_poll_at=to_iso(next_poll_after_failure(source, failures, now)), pause=pause
+        )
+        log.warning("feed %s (#%d) failed %d time(s) in a row: %s", source.url, source.id, failures, error)
+        if pause and await self.store.mark_pause_notified(source.id):
+            await self.notify(
+                source,
+                f"Feed #{source.id} ({source.title or source.url}) is paused after {failures} failures in a row. "
+                f"Last error: {error}",
+            )
+        return PollOutcome(ok=False, error=error, paused=pause)

@@ -1,0 +1,386 @@
+"""Alert tables: alert channels, follows, feed sources, and the outbox.
+
+Mixed into :class:`bot.store.Store`. Alerts for a new article are planned inside the transaction that
+writes it (:meth:`AlertQueries._plan_alerts`), so an article is never indexed without its alerts, and
+the dispatcher only ever reads the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+from rapidfuzz import fuzz
+
+from bot.store.models import (
+    AlertPolicy,
+    DueAlert,
+    FeedSource,
+    Follow,
+    SentAlert,
+    to_iso,
+)
+
+# Two alerts in one channel whose titles are this similar (0–100) are one story told twice.
+NEAR_DUPLICATE_TITLE = 92
+NEAR_DUPLICATE_WINDOW = timedelta(days=2)
+_TITLE_NOISE = re.compile(r"[^\w\s]+")
+_SOURCE_COLUMNS = (
+    "id, guild_id, channel_id, url, title, interval_minutes, etag, last_modified, last_polled_at, next_poll_at, "
+    "failures, last_error, paused, pause_notified, added_by, created_at"
+)
+
+
+def title_key(title: str) -> str:
+    """A title reduced to its words, for near-duplicate comparison."""
+    return " ".join(_TITLE_NOISE.sub(" ", title.casefold()).split())
+
+
+def alert_nonce(article_id: int, channel_id: int) -> str:
+    """A nonce fixed by the alert itself, so a retried send returns the first message, not a second."""
+    return hashlib.sha256(f"newsdesk:{article_id}:{channel_id}".encode()).hexdigest()[:25]
+
+
+def _now() -> str:
+    return to_iso(datetime.now(UTC))
+
+
+class AlertQueries:
+    """The alert half of the store (see the module docstring)."""
+
+    _writer: aiosqlite.Connection
+    _reader: aiosqlite.Connection
+
+    if TYPE_CHECKING:  # provided by Store
+
+        async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
+
+    # --------------------------------------------------------------------------- alert channels
+
+    async def set_alert_channel(self, guild_id: int, channel_id: int, set_by: int) -> None:
+        """Make ``channel_id`` the channel of ``guild_id`` that gets every new article."""
+        await self._writer.execute(
+            "INSERT INTO alert_channels (guild_id, channel_id, enabled, set_by, updated_at) VALUES (?, ?, 1, ?, ?) "
+            "ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, enabled = 1, "
+            "set_by = excluded.set_by, updated_at = excluded.updated_at",
+            (guild_id, channel_id, set_by, _now()),
+        )
+
+    async def disable_alerts(self, guild_id: int) -> int | None:
+        """Switch a server's alert channel off; returns the channel it was, if any."""
+        async with self._writer.execute(
+            "UPDATE alert_channels SET enabled = 0, updated_at = ? WHERE guild_id = ? AND enabled = 1 "
+            "RETURNING channel_id",
+            (_now(), guild_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else None
+
+    async def alert_channel(self, guild_id: int) -> int | None:
+        """The server's enabled alert channel."""
+        rows = await self._fetchall(
+            "SELECT channel_id FROM alert_channels WHERE guild_id = ? AND enabled = 1", (guild_id,)
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def channel_lost(self, channel_id: int, reason: str) -> list[int]:
+        """A channel is gone or closed to the bot: drop its pending alerts and switch its alerts off.
+
+        Returns the servers whose alert channel it was (they get a notice).
+        """
+        now = _now()
+        await self._writer.execute("BEGIN IMMEDIATE")
+        try:
+            await self._writer.execute(
+                "UPDATE outbox SET status = 'dropped', error = ? WHERE channel_id = ? AND status = 'pending'",
+                (reason, channel_id),
+            )
+            async with self._writer.execute(
+                "UPDATE alert_channels SET enabled = 0, updated_at = ? WHERE channel_id = ? AND enabled = 1 "
+                "RETURNING guild_id",
+                (now, channel_id),
+            ) as cursor:
+                guilds = [int(row[0]) async for row in cursor]
+            await self._writer.execute("COMMIT")
+        except BaseException:
+            await self._writer.execute("ROLLBACK")
+            raise
+        return guilds
+
+    # ---------------------------------------------------------------------------------- follows
+
+    async def add_follow(self, follow: Follow) -> bool:
+        """Record a follow; ``False`` when it already existed."""
+        async with self._writer.execute(
+            "INSERT OR IGNORE INTO follows (guild_id, user_id, kind, target_key, name, channel_id, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING 1",
+            (follow.guild_id, follow.user_id, follow.kind, follow.target_key, follow.name, follow.channel_id, _now()),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def remove_follow(self, guild_id: int, user_id: int, kind: str, target_key: str) -> bool:
+        """Forget a follow; ``False`` when there was none."""
+        async with self._writer.execute(
+            "DELETE FROM follows WHERE guild_id = ? AND user_id = ? AND kind = ? AND target_key = ? RETURNING 1",
+            (guild_id, user_id, kind, target_key),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def follows_of(self, guild_id: int, user_id: int) -> list[Follow]:
+        """What one member follows in one server."""
+        rows = await self._fetchall(
+            "SELECT guild_id, user_id, kind, target_key, name, channel_id FROM follows "
+            "WHERE guild_id = ? AND user_id = ? ORDER BY kind, name",
+            (guild_id, user_id),
+        )
+        return [Follow(*row) for row in rows]
+
+    # ---------------------------------------------------------------------------------- sources
+
+    async def add_source(
+        self, guild_id: int, channel_id: int, url: str, interval_minutes: float, added_by: int
+    ) -> FeedSource | None:
+        """Register a feed for a server; ``None`` when the server already has it."""
+        now = _now()
+        async with self._writer.execute(
+            "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
+            f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
+            (guild_id, channel_id, url, interval_minutes, now, added_by, now),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return FeedSource(*row) if row else None
+
+    async def source(self, source_id: int) -> FeedSource | None:
+        """One feed source."""
+        rows = await self._fetchall(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,))
+        return FeedSource(*rows[0]) if rows else None
+
+    async def sources_of(self, guild_id: int) -> list[FeedSource]:
+        """A server's feeds."""
+        rows = await self._fetchall(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? ORDER BY id", (guild_id,)
+        )
+        return [FeedSource(*row) for row in rows]
+
+    async def remove_source(self, guild_id: int, source_id: int) -> FeedSource | None:
+        """Remove one of a server's feeds (its articles stay indexed)."""
+        async with self._writer.execute(
+            f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return FeedSource(*row) if row else None
+
+    async def due_sources(self, now: str, limit: int = 20) -> list[FeedSource]:
+        """Feeds whose next poll is due, the most overdue first."""
+        rows = await self._fetchall(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE paused = 0 AND next_poll_at <= ? "
+            "ORDER BY next_poll_at LIMIT ?",
+            (now, limit),
+        )
+        return [FeedSource(*row) for row in rows]
+
+    async def next_source_due(self) -> str | None:
+        """When the next feed poll is due."""
+        rows = await self._fetchall("SELECT MIN(next_poll_at) FROM sources WHERE paused = 0")
+        return rows[0][0] if rows else None
+
+    async def source_polled(
+        self, source_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: str
+    ) -> None:
+        """A successful poll: remember the validators and reset the failure count."""
+        await self._writer.execute(
+            "UPDATE sources SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_polled_at = ?, "
+            "next_poll_at = ?, failures = 0, last_error = NULL WHERE id = ?",
+            (title, etag, last_modified, _now(), next_poll_at, source_id),
+        )
+
+    async def source_failed(self, source_id: int, error: str, *, next_poll_at: str, pause: bool) -> None:
+        """A failed poll: count it, back off, and pause the feed when told to."""
+        await self._writer.execute(
+            "UPDATE sources SET failures = failures + 1, last_error = ?, last_polled_at = ?, next_poll_at = ?, "
+            "paused = paused OR ? WHERE id = ?",
+            (error, _now(), next_poll_at, int(pause), source_id),
+        )
+
+    async def mark_pause_notified(self, source_id: int) -> bool:
+        """Note that the server was told its feed is paused; ``False`` if it had been told already."""
+        async with self._writer.execute(
+            "UPDATE sources SET pause_notified = 1 WHERE id = ? AND paused = 1 AND pause_notified = 0 RETURNING 1",
+            (source_id,),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
+    async def resume_source(self, guild_id: int, source_id: int) -> FeedSource | None:
+        """Unpause a feed (a manager fixed it); it is polled at once."""
+        async with self._writer.execute(
+            "UPDATE sources SET paused = 0, pause_notified = 0, failures = 0, next_poll_at = ? "
+            f"WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
+            (_now(), guild_id, source_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return FeedSource(*row) if row else None
+
+    # ----------------------------------------------------------------------------------- outbox
+
+    async def _plan_alerts(self, article_id: int, policy: AlertPolicy, *, is_new: bool) -> int:
+        """Write the outbox rows for an article, inside the caller's transaction. Returns how many.
+
+        A new article from a file goes to every enabled alert channel; from a feed, to the alert
+        channel of the server that added the feed (or the channel it was added in). Followers of an
+        entity that is salient in a new article, or of one of its topics, are pinged in their server's
+        alert channel (or where they followed). A text already indexed that arrives through a feed is
+        planned for that feed's server only. An article posts once per channel, and not at all where a
+        story with a near-identical title was posted in the last two days.
+        """
+        db = self._writer
+        targets: dict[int, dict[str, Any]] = {}
+
+        async def channel_of(guild_id: int, fallback: int) -> int:
+            async with db.execute(
+                "SELECT channel_id FROM alert_channels WHERE guild_id = ? AND enabled = 1", (guild_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            return int(row[0]) if row else fallback
+
+        def add(guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None) -> None:
+            target = targets.setdefault(channel_id, {"guild": guild_id, "reasons": [], "pings": []})
+            if reason not in target["reasons"]:
+                target["reasons"].append(reason)
+            if user_id is not None and user_id not in target["pings"]:
+                target["pings"].append(user_id)
+
+        if policy.source_id is not None:
+            async with db.execute(
+                "SELECT guild_id, channel_id, COALESCE(title, url) FROM sources WHERE id = ?", (policy.source_id,)
+            ) as cursor:
+                source = await cursor.fetchone()
+            if source:
+                add(
+                    source[0],
+                    await channel_of(source[0], source[1]),
+                    {"kind": "source", "id": policy.source_id, "name": source[2]},
+                )
+        elif is_new:
+            async with db.execute("SELECT guild_id, channel_id FROM alert_channels WHERE enabled = 1") as cursor:
+                for guild_id, channel_id in await cursor.fetchall():
+                    add(guild_id, channel_id, {"kind": "folder", "name": "watched folders"})
+        if is_new:
+            async with db.execute(
+                """
+                SELECT f.guild_id, f.user_id, f.kind, f.name, f.channel_id FROM follows f
+                WHERE (f.kind = 'entity' AND f.target_key IN (
+                        SELECT e.key FROM article_entities ae JOIN entities e ON e.id = ae.entity_id
+                        WHERE ae.article_id = ? AND ae.salience >= ?))
+                   OR (f.kind = 'topic' AND f.target_key IN (
+                        SELECT t.key FROM article_topics at JOIN topics t ON t.id = at.topic_id
+                        WHERE at.article_id = ?))
+                ORDER BY f.guild_id, f.created_at
+                """,
+                (article_id, policy.follow_salience, article_id),
+            ) as cursor:
+                follows = await cursor.fetchall()
+            for guild_id, user_id, kind, name, follow_channel in follows:
+                add(
+                    guild_id,
+                    await channel_of(guild_id, follow_channel),
+                    {"kind": "follow", "name": name, "of": kind},
+                    user_id,
+                )
+        if not targets:
+            return 0
+
+        async with db.execute("SELECT title FROM articles WHERE id = ?", (article_id,)) as cursor:
+            row = await cursor.fetchone()
+        key = title_key(row[0] if row else "")
+        now = datetime.now(UTC)
+        since = to_iso(now - NEAR_DUPLICATE_WINDOW)
+        planned = 0
+        for channel_id, target in targets.items():
+            async with db.execute(
+                "SELECT title_key FROM outbox WHERE channel_id = ? AND created_at >= ? AND article_id != ? "
+                "ORDER BY created_at DESC LIMIT 300",
+                (channel_id, since, article_id),
+            ) as cursor:
+                recent = [r[0] async for r in cursor]
+            if key and any(fuzz.ratio(key, other) >= NEAR_DUPLICATE_TITLE for other in recent):
+                continue
+            async with db.execute(
+                "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, reasons, "
+                "nonce, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                (
+                    article_id,
+                    target["guild"],
+                    channel_id,
+                    key,
+                    json.dumps(target["pings"]),
+                    json.dumps(target["reasons"]),
+                    alert_nonce(article_id, channel_id),
+                    to_iso(now),
+                    to_iso(now),
+                ),
+            ) as cursor:
+                planned += await cursor.fetchone() is not None
+        return planned
+
+    async def due_alerts(self, now: str, limit: int = 50) -> list[DueAlert]:
+        """Pending alerts whose time has come, oldest first."""
+        rows = await self._fetchall(
+            "SELECT id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts FROM outbox "
+            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
+            (now, limit),
+        )
+        return [DueAlert(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6], r[7]) for r in rows]
+
+    async def next_alert_due(self) -> str | None:
+        """When the next pending alert may be sent."""
+        rows = await self._fetchall("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+        return rows[0][0] if rows else None
+
+    async def sent_since(self, channel_id: int, since: str) -> int:
+        """Messages (alerts and digests) posted in a channel since a time, for flood control."""
+        rows = await self._fetchall(
+            "SELECT COUNT(DISTINCT message_id) FROM outbox WHERE channel_id = ? AND sent_at >= ?", (channel_id, since)
+        )
+        return int(rows[0][0])
+
+    async def mark_sent(self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent") -> None:
+        """Alerts delivered (as their own message, or listed in a digest)."""
+        marks = ",".join("?" * len(alert_ids))
+        await self._writer.execute(
+            f"UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, attempts = attempts + 1, error = NULL "
+            f"WHERE id IN ({marks}) AND status = 'pending'",
+            (status, _now(), message_id, *alert_ids),
+        )
+
+    async def mark_retry(self, alert_id: int, error: str, next_attempt_at: str) -> None:
+        """A send failed for a reason that may pass: try again later."""
+        await self._writer.execute(
+            "UPDATE outbox SET attempts = attempts + 1, error = ?, next_attempt_at = ? WHERE id = ?",
+            (error, next_attempt_at, alert_id),
+        )
+
+    async def mark_dropped(self, alert_id: int, error: str) -> None:
+        """An alert that can never be delivered."""
+        await self._writer.execute(
+            "UPDATE outbox SET status = 'dropped', error = ?, attempts = attempts + 1 WHERE id = ?",
+            (error, alert_id),
+        )
+
+    async def alerts_for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
+        """How an article was alerted in a server (for ``!why``)."""
+        rows = await self._fetchall(
+            "SELECT channel_id, status, reasons, ping_user_ids, sent_at, error FROM outbox "
+            "WHERE article_id = ? AND guild_id = ? ORDER BY id",
+            (article_id, guild_id),
+        )
+        return [SentAlert(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows]
+
+    async def outbox_counts(self) -> dict[str, int]:
+        """Alerts by status (for stats and benchmarks)."""
+        rows = await self._fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
+        return {r[0]: int(r[1]) for r in rows}

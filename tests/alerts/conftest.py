@@ -1,0 +1,72 @@
+"""A running bot with alerts: a watched folder, an alert channel, and the session's spaCy analyzer."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import NewsdeskBot
+from bot.config import Settings
+from bot.nlp.analysis import Analyzer
+from tests.fake_discord import FakeDiscord
+
+SALIENT = (
+    "Milei unveils budget cuts\n\n"
+    "Argentine President Javier Milei unveiled deep budget cuts in Buenos Aires on Monday. "
+    "Milei said the cuts would end the deficit this year.\n\n"
+    "Opposition leaders said the plan would hurt pensioners. Milei rejected the criticism."
+)
+PASSING = (
+    "Chile copper exports climb\n\n"
+    "Chile's copper exports rose sharply in March, officials in Santiago said on Tuesday. "
+    "Mining companies in Chile expect strong demand from China this year.\n\n"
+    "One analyst compared the mining reforms of Chile with the policies of Javier Milei."
+)
+
+AlertBot = Callable[..., contextlib.AbstractAsyncContextManager[NewsdeskBot]]
+
+
+def story(n: int) -> str:
+    """A distinct short story (distinct text and title, so no de-duplication)."""
+    towns = ["Leeds", "Bristol", "Cardiff", "Glasgow", "Belfast", "York", "Bath", "Derby", "Exeter", "Hull"]
+    town = towns[n % len(towns)]
+    return (
+        f"{town} opens bridge number {n}\n\n"
+        f"The council of {town} opened bridge number {n} over the river on Monday, officials said. "
+        f"Mayor Anna Hughes said bridge {n} would cut journeys by {n + 5} minutes.\n"
+    )
+
+
+def title_of(n: int) -> str:
+    """The headline of :func:`story` ``n``."""
+    return story(n).split("\n", 1)[0]
+
+
+@pytest.fixture
+def news_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "news"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def alert_bot(
+    fake_discord: FakeDiscord, bot_settings: Settings, analyzer: Analyzer, news_folder: Path
+) -> AlertBot:
+    """Start the bot with alert settings; ``alerts_here`` sets the alert channel before it starts."""
+
+    @contextlib.asynccontextmanager
+    async def run(*, alerts_here: bool = True, **changes: Any) -> AsyncIterator[NewsdeskBot]:
+        settings = bot_settings.replace(folders=(news_folder,), watch_debounce_ms=400, **changes)
+        newsdesk = NewsdeskBot(settings, analyzer=analyzer)
+        async with fake_discord.run_bot(newsdesk):
+            if alerts_here:
+                await newsdesk.store.set_alert_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
+            await newsdesk.alerts.watcher.ready.wait()
+            yield newsdesk
+
+    return run
