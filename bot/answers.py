@@ -316,6 +316,9 @@ class Answers:
         by_words = await self.store.entities_with_words(key.split(" "), limit=6)
         if by_words:
             return by_words, None
+        by_most_words = await self.store.entities_with_most_words(key.split(" "))
+        if by_most_words:
+            return by_most_words, query
         entity_index, _ = await self._indexes()
         if len(key) >= 3:
             by_prefix = [await self.store.entity(entry.id) for entry in entity_index.prefix(key, limit=6)]
@@ -347,10 +350,8 @@ class Answers:
             raise UserError("Tell me a name to look up, like: who Milei.")
         candidates, corrected = await self.entity_candidates(name)
         if not candidates:
-            stats = await self.store.stats()
-            return NotFound(
-                f"No one called {name} in {stats.articles:,} indexed articles.", await self._suggestions(name)
-            )
+            articles = await self.store.article_count()
+            return NotFound(f"No one called {name} in {articles:,} indexed articles.", await self._suggestions(name))
         if not self.is_dominant(candidates):
             return Choices(
                 query=name,

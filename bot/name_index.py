@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 SHORT_PREFIX = 2
+FUZZY_POOL = 5_000
 _SCAN_CAP = 4000
 
 
@@ -48,10 +49,13 @@ class NameIndex:
         self._words = [w for w, _ in words]
         self._positions = [p for _, p in words]
         self._short = short
-        self._fuzzy_keys = list(dict.fromkeys(self._words))
+        # Typos are matched against the names people ask about: the most mentioned ones. Scoring every
+        # word of every name would cost milliseconds per keystroke on a large index.
         self._fuzzy_targets: dict[str, list[int]] = {}
         for word, position in words:
-            self._fuzzy_targets.setdefault(word, []).append(position)
+            if position < FUZZY_POOL:
+                self._fuzzy_targets.setdefault(word, []).append(position)
+        self._fuzzy_keys = list(self._fuzzy_targets)
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -74,7 +78,8 @@ class NameIndex:
         matches = process.extract(query, self._fuzzy_keys, scorer=fuzz.ratio, limit=limit * 4, score_cutoff=cutoff)
         best: dict[int, float] = {}
         for word, score, _ in matches:
-            for position in self._fuzzy_targets[word]:
+            # Positions are in popularity order: the first few entries of a common word are enough.
+            for position in self._fuzzy_targets[word][:limit]:
                 best[position] = max(best.get(position, 0.0), score)
         ranked = sorted(best, key=lambda p: (-best[p], p))[:limit]
         return [(self.entries[p], best[p]) for p in ranked]

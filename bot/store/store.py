@@ -40,9 +40,12 @@ from bot.store.models import (
     to_iso,
 )
 
-# Co-mentions and related articles look at an entity's most recent articles: exact for nearly every
-# entity, and for the few in thousands of stories it is who they appear with lately, at a bounded cost.
-RECENT_WINDOW = 400
+# Roles, co-mentions and related articles look at an entity's most recent articles: exact for nearly
+# every entity, and for the few in thousands of stories it is what is said of them lately, at a cost
+# that does not grow with the index.
+RECENT_WINDOW = 300
+CO_MENTION_WINDOW = 150
+SEARCH_CANDIDATES = 1000
 _IN_CHUNK = 500
 _FTS_WORD = re.compile(r"\w+", re.UNICODE)
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
@@ -71,12 +74,9 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
         yield items[start : start + size]
 
 
-def fts_query(text: str) -> str | None:
-    """User text as a safe FTS5 query: every word quoted, so ``AND (``, ``*`` and quotes are just words."""
-    words = _FTS_WORD.findall(text)
-    if not words:
-        return None
-    return " ".join('"' + w.replace('"', '""') + '"' for w in words[:32])
+def fts_words(text: str) -> list[str]:
+    """User text as safe FTS5 terms: every word quoted, so ``AND (``, ``*`` and quotes are just words."""
+    return ['"' + w.replace('"', '""') + '"' for w in _FTS_WORD.findall(text)[:32]]
 
 
 class Store(AlertQueries):
@@ -320,10 +320,32 @@ class Store(AlertQueries):
     async def _detach_article(self, article_id: int, touched_entities: set[int], touched_topics: set[int]) -> None:
         """Remove an article's analysis rows and its search entry, noting which aggregates to redo."""
         db = self._writer
-        async with db.execute("SELECT entity_id FROM article_entities WHERE article_id = ?", (article_id,)) as cursor:
-            touched_entities.update([row[0] async for row in cursor])
-        async with db.execute("SELECT topic_id FROM article_topics WHERE article_id = ?", (article_id,)) as cursor:
-            touched_topics.update([row[0] async for row in cursor])
+        async with db.execute(
+            "SELECT entity_id, mentions FROM article_entities WHERE article_id = ?", (article_id,)
+        ) as cursor:
+            entity_rows = list(await cursor.fetchall())
+        async with db.execute(
+            "SELECT entity_id, label, mentions FROM article_entity_labels WHERE article_id = ?", (article_id,)
+        ) as cursor:
+            label_rows = list(await cursor.fetchall())
+        async with db.execute(
+            "SELECT topic_id, score FROM article_topics WHERE article_id = ?", (article_id,)
+        ) as cursor:
+            topic_rows = list(await cursor.fetchall())
+        await db.executemany(
+            "UPDATE entities SET article_count = article_count - 1, mention_count = mention_count - ? WHERE id = ?",
+            [(mentions, entity_id) for entity_id, mentions in entity_rows],
+        )
+        await db.executemany(
+            "UPDATE entity_labels SET mentions = mentions - ? WHERE entity_id = ? AND label = ?",
+            [(mentions, entity_id, label) for entity_id, label, mentions in label_rows],
+        )
+        await db.executemany(
+            "UPDATE topics SET article_count = article_count - 1, score_sum = score_sum - ? WHERE id = ?",
+            [(score, topic_id) for topic_id, score in topic_rows],
+        )
+        touched_entities.update(row[0] for row in entity_rows)
+        touched_topics.update(row[0] for row in topic_rows)
         async with db.execute("SELECT title, body FROM articles WHERE id = ?", (article_id,)) as cursor:
             old = await cursor.fetchone()
         if old:
@@ -414,63 +436,77 @@ class Store(AlertQueries):
             "INSERT INTO article_roles (article_id, entity_id, role, published) VALUES (?, ?, ?, ?)",
             [(article_id, eid, role, published) for eid, role in roles],
         )
+        # Running totals: an entity in thousands of articles is never recounted on each write.
+        await db.executemany(
+            "UPDATE entities SET article_count = article_count + 1, mention_count = mention_count + ? WHERE id = ?",
+            [(row[0], eid) for eid, row in merged.items()],
+        )
+        await db.executemany(
+            "INSERT INTO entity_labels (entity_id, label, mentions) VALUES (?, ?, ?) "
+            "ON CONFLICT (entity_id, label) DO UPDATE SET mentions = mentions + excluded.mentions",
+            [(eid, label, n) for (eid, label), n in labels.items()],
+        )
         touched_entities.update(merged)
 
-        topic_rows: list[tuple[int, float, int]] = []
-        for rank, topic in enumerate(analysis.topics, start=1):
+        topic_ids: dict[str, int] = {}
+        if analysis.topics:
+            await db.executemany(
+                "INSERT INTO topics (key, name) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                [(t.key, t.text) for t in analysis.topics],
+            )
+            keys = list({t.key for t in analysis.topics})
             async with db.execute(
-                "INSERT INTO topics (key, name) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET key = key RETURNING id",
-                (topic.key, topic.text),
+                f"SELECT key, id FROM topics WHERE key IN ({','.join('?' * len(keys))})", keys
             ) as cursor:
-                row = await cursor.fetchone()
-            assert row is not None
-            topic_rows.append((row[0], topic.score, rank))
-        await db.executemany(
-            "INSERT OR IGNORE INTO article_topics (article_id, topic_id, score, rank, published) "
-            "VALUES (?, ?, ?, ?, ?)",
-            [(article_id, tid, score, rank, published) for tid, score, rank in topic_rows],
+                topic_ids = {row[0]: row[1] async for row in cursor}
+        unique_topics = list(
+            {
+                topic_ids[t.key]: (topic_ids[t.key], t.score, rank)
+                for rank, t in reversed(list(enumerate(analysis.topics, start=1)))
+            }.values()
         )
-        touched_topics.update(tid for tid, _, _ in topic_rows)
+        await db.executemany(
+            "INSERT INTO article_topics (article_id, topic_id, score, rank, published) VALUES (?, ?, ?, ?, ?)",
+            [(article_id, tid, score, rank, published) for tid, score, rank in unique_topics],
+        )
+        await db.executemany(
+            "UPDATE topics SET article_count = article_count + 1, score_sum = score_sum + ? WHERE id = ?",
+            [(score, tid) for tid, score, _ in unique_topics],
+        )
+        touched_topics.update(tid for tid, _, _ in unique_topics)
 
     async def _refresh_entities(self, entity_ids: set[int]) -> None:
-        """Recompute counts, first/last seen and majority type of entities whose articles changed."""
+        """First and last seen and the majority type of entities whose articles changed; entities no
+        article mentions any more are removed. Counts are running totals kept by attach and detach."""
         if not entity_ids:
             return
         db = self._writer
         for chunk in _chunks(sorted(entity_ids)):
             marks = ",".join("?" * len(chunk))
+            await db.execute(f"DELETE FROM entities WHERE id IN ({marks}) AND article_count <= 0", chunk)
             await db.execute(
                 f"""
                 UPDATE entities SET
-                    article_count = (SELECT COUNT(*) FROM article_entities ae WHERE ae.entity_id = entities.id),
-                    mention_count = (SELECT COALESCE(SUM(mentions), 0) FROM article_entities ae
-                                     WHERE ae.entity_id = entities.id),
                     first_seen = (SELECT MIN(published) FROM article_entities ae WHERE ae.entity_id = entities.id),
                     last_seen = (SELECT MAX(published) FROM article_entities ae WHERE ae.entity_id = entities.id),
-                    type = COALESCE((SELECT label FROM article_entity_labels l WHERE l.entity_id = entities.id
-                                     GROUP BY label ORDER BY SUM(mentions) DESC, {_TYPE_ORDER} LIMIT 1), type)
+                    type = COALESCE((SELECT label FROM entity_labels l WHERE l.entity_id = entities.id
+                                     AND l.mentions > 0 ORDER BY l.mentions DESC, {_TYPE_ORDER} LIMIT 1), type)
                 WHERE id IN ({marks})
                 """,
                 chunk,
             )
-            await db.execute(f"DELETE FROM entities WHERE id IN ({marks}) AND article_count = 0", chunk)
 
     async def _refresh_topics(self, topic_ids: set[int]) -> None:
         if not topic_ids:
             return
         for chunk in _chunks(sorted(topic_ids)):
             marks = ",".join("?" * len(chunk))
+            await self._writer.execute(f"DELETE FROM topics WHERE id IN ({marks}) AND article_count <= 0", chunk)
             await self._writer.execute(
-                f"""
-                UPDATE topics SET
-                    article_count = (SELECT COUNT(*) FROM article_topics t WHERE t.topic_id = topics.id),
-                    score_sum = (SELECT COALESCE(SUM(score), 0) FROM article_topics t WHERE t.topic_id = topics.id),
-                    last_seen = (SELECT MAX(published) FROM article_topics t WHERE t.topic_id = topics.id)
-                WHERE id IN ({marks})
-                """,
+                f"UPDATE topics SET last_seen = (SELECT MAX(published) FROM article_topics t "
+                f"WHERE t.topic_id = topics.id) WHERE id IN ({marks})",
                 chunk,
             )
-            await self._writer.execute(f"DELETE FROM topics WHERE id IN ({marks}) AND article_count = 0", chunk)
 
     # ---------------------------------------------------------------------------------- read side
 
@@ -506,6 +542,29 @@ class Store(AlertQueries):
         )
         return [_entity(r) for r in rows]
 
+    async def entities_with_most_words(self, words: Sequence[str], limit: int = 6) -> list[EntityRef]:
+        """Entities whose name has all but one of ``words`` (two or more), most words first: a typo in
+        one word of a full name ("Rihard Nicholls") still finds it."""
+        unique = list(dict.fromkeys(words))
+        if len(unique) < 2:
+            return []
+        marks = ",".join("?" * len(unique))
+        rows = await self._fetchall(
+            f"""
+            SELECT e.id, e.name, e.type, e.article_count, e.mention_count FROM entities e JOIN (
+                SELECT entity_id, COUNT(*) AS hits FROM entity_words WHERE word IN ({marks})
+                GROUP BY entity_id HAVING hits >= ?) m ON m.entity_id = e.id
+            ORDER BY m.hits DESC, e.mention_count DESC LIMIT ?
+            """,
+            (*unique, len(unique) - 1, limit),
+        )
+        return [_entity(r) for r in rows]
+
+    async def article_count(self) -> int:
+        """How many articles the index holds."""
+        row = await self._fetchone("SELECT COUNT(*) FROM articles")
+        return int(row[0]) if row else 0
+
     async def entity_names(self) -> list[tuple[int, str, str, int]]:
         """(id, key, name, mentions) of every entity, for the in-memory name index."""
         return await self._fetchall("SELECT id, key, name, mention_count FROM entities")
@@ -526,17 +585,23 @@ class Store(AlertQueries):
         latest_role = await self._fetchone(
             "SELECT role FROM article_roles WHERE entity_id = ? ORDER BY published DESC LIMIT 1", (entity_id,)
         )
-        co = await self._fetchall(
+        # Count first, name later: joining every co-mentioned row to its entity costs more than the count.
+        together = await self._fetchall(
             f"""
-            SELECT e.id, e.name, e.type, e.article_count, e.mention_count, COUNT(*) AS together
+            SELECT other.entity_id, COUNT(*) AS together
             FROM (SELECT article_id FROM article_entities WHERE entity_id = ?
-                  ORDER BY published DESC LIMIT {RECENT_WINDOW}) mine
-            JOIN article_entities other ON other.article_id = mine.article_id AND other.entity_id != ?
-            JOIN entities e ON e.id = other.entity_id
-            GROUP BY other.entity_id ORDER BY together DESC, e.mention_count DESC LIMIT ?
+                  ORDER BY published DESC LIMIT {CO_MENTION_WINDOW}) mine
+            JOIN article_entities other ON other.article_id = mine.article_id
+            WHERE other.entity_id != ?
+            GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
             """,
             (entity_id, entity_id, co_mentions),
         )
+        co = []
+        for other_id, count in together:
+            ref = await self.entity(other_id)
+            if ref is not None:
+                co.append((ref, count))
         key_articles = await self._fetchall(
             """
             SELECT ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence
@@ -552,7 +617,7 @@ class Store(AlertQueries):
             last_seen=row[6],
             roles=[(r[0], r[1]) for r in roles],
             latest_role=latest_role[0] if latest_role else None,
-            co_mentions=[(_entity(r), r[5]) for r in co],
+            co_mentions=co,
             key_articles=[EntityArticle(*r) for r in key_articles],
         )
 
@@ -631,20 +696,36 @@ class Store(AlertQueries):
         return row[0] if row else None
 
     async def search(self, query: str, limit: int = 5) -> list[SearchHit]:
-        """Full-text search over titles (weighted up) and bodies, best BM25 match first."""
-        match = fts_query(query)
-        if match is None:
+        """Full-text search over titles (weighted up) and bodies, best BM25 match first.
+
+        Every word must match; when nothing matches them all, any word will do. Only the most recently
+        indexed matches are ranked (:data:`SEARCH_CANDIDATES`): BM25 over every article containing a
+        common word would cost time in proportion to the whole index, and news readers want recent
+        stories first anyway.
+        """
+        words = fts_words(query)
+        if not words:
+            return []
+        for match in dict.fromkeys([" ".join(words), " OR ".join(words)]):
+            ranked = await self._fetchall(
+                f"SELECT rowid, bm25(articles_fts, 4.0, 1.0) FROM articles_fts WHERE articles_fts MATCH ? "
+                f"ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}",
+                (match,),
+            )
+            if ranked:
+                break
+        best = dict(sorted(((rowid, rank) for rowid, rank in ranked), key=lambda r: (r[1], -r[0]))[:limit])
+        if not best:
             return []
         rows = await self._fetchall(
-            f"""
-            SELECT {_BRIEF_COLUMNS}, snippet(articles_fts, 1, char(2), char(3), '…', 24) AS snip,
-                   bm25(articles_fts, 4.0, 1.0) AS rank
-            FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
-            WHERE articles_fts MATCH ? ORDER BY rank LIMIT ?
-            """,
-            (match, limit),
+            f"SELECT {_BRIEF_COLUMNS}, snippet(articles_fts, 1, char(2), char(3), '…', 24) "
+            "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
+            f"WHERE articles_fts MATCH ? AND articles_fts.rowid IN ({','.join('?' * len(best))})",
+            (match, *best),
         )
-        return [SearchHit(article=_brief(r), snippet=r[5], rank=r[6]) for r in rows]
+        hits = [SearchHit(article=_brief(row), snippet=row[5], rank=best[row[0]]) for row in rows]
+        hits.sort(key=lambda h: (h.rank, -h.article.id))
+        return hits
 
     async def topic_by_key(self, key: str) -> TopicRef | None:
         """The topic whose normalised phrase is exactly ``key``."""

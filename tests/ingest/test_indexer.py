@@ -177,3 +177,34 @@ async def test_feed_records_are_deduplicated_by_text(store: Store, indexer_for: 
     report = await indexer_for(store).index_records(records)
     assert (report.indexed, report.duplicates) == (1, 1)
     assert (await indexer_for(store).index_records(records)).unchanged == 2
+
+
+async def test_running_totals_match_a_recount(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:
+    paths = _corpus(tmp_path / "news", 4)
+    shutil.copy(SEED_ARTICLE, tmp_path / "news")
+    await indexer_for(store, batch_size=2).index_paths([tmp_path / "news"])
+    paths[0].write_text(_article("Story 0", "Mayor Anna Petrovna1 closed bridge number 1 in Riverton for repairs."))
+    paths[1].write_text(_article("Story 1", "Officials in Lisbon met bankers from Riverton on Monday."))
+    await indexer_for(store).index_paths([tmp_path / "news"], force=True)
+    mismatched = await store._fetchall(
+        """
+        SELECT e.name FROM entities e
+        WHERE e.article_count != (SELECT COUNT(*) FROM article_entities ae WHERE ae.entity_id = e.id)
+           OR e.mention_count != (SELECT SUM(mentions) FROM article_entities ae WHERE ae.entity_id = e.id)
+           OR e.last_seen != (SELECT MAX(published) FROM article_entities ae WHERE ae.entity_id = e.id)
+        """
+    )
+    assert mismatched == []
+    topics = await store._fetchall(
+        "SELECT t.name FROM topics t WHERE t.article_count != (SELECT COUNT(*) FROM article_topics x "
+        "WHERE x.topic_id = t.id) OR abs(t.score_sum - (SELECT SUM(score) FROM article_topics x "
+        "WHERE x.topic_id = t.id)) > 1e-9"
+    )
+    assert topics == []
+    labels = await store._fetchall(
+        "SELECT l.entity_id FROM entity_labels l WHERE l.mentions != (SELECT COALESCE(SUM(mentions), 0) "
+        "FROM article_entity_labels x WHERE x.entity_id = l.entity_id AND x.label = l.label)"
+    )
+    assert labels == []
+    milei = await store.entity_by_key("javier milei")
+    assert milei is not None and (milei.article_count, milei.mention_count) == (1, 4)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import Store, StoreError, fts_query
+from bot.store import Store, StoreError, fts_words
 from bot.store.migrations import load_migrations
 
 
@@ -48,9 +48,14 @@ async def test_search_never_raises_on_odd_input(seeded_store: Store, query: str)
     await seeded_store.search(query)
 
 
-def test_fts_query_quotes_every_word() -> None:
-    assert fts_query('lithium AND ("x') == '"lithium" "AND" "x"'
-    assert fts_query("  ...  ") is None
+def test_fts_words_quotes_every_word() -> None:
+    assert fts_words('lithium AND ("x') == ['"lithium"', '"AND"', '"x"']
+    assert fts_words("  ...  ") == []
+
+
+async def test_search_falls_back_to_any_word(seeded_store: Store) -> None:
+    hits = await seeded_store.search("lithium zzyzx")
+    assert len(hits) == 2 and all("lithium" in h.snippet.lower() for h in hits)
 
 
 async def test_search_ranks_title_matches_first(seeded_store: Store) -> None:

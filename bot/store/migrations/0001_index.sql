@@ -74,6 +74,7 @@ CREATE TABLE article_entities (
     PRIMARY KEY (article_id, entity_id)
 ) WITHOUT ROWID;
 CREATE INDEX article_entities_by_entity ON article_entities (entity_id, published DESC);
+CREATE INDEX article_entities_by_salience ON article_entities (entity_id, salience DESC, published DESC);
 
 CREATE TABLE article_entity_labels (
     article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,

@@ -1,0 +1,195 @@
+"""Feeds end to end: ``!source`` commands, new items alerted once, failures, pausing, unsafe URLs.
+
+A real feed server on 127.0.0.1 serves RSS; the bot may reach 127.0.0.1 only (the config allows it),
+never other private or metadata addresses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bot.app import NewsdeskBot
+from bot.config import Settings
+from bot.nlp.analysis import Analyzer
+from tests.fake_discord import FakeDiscord
+from tests.fake_discord.records import RecordedMessage
+from tests.feed_server import FeedServer, rss_document
+
+FAST = 0.02  # minutes between polls in these tests (1.2 s)
+
+
+def item(n: int, *, guid: str | None = None, link: str | None = None, hours: int = 0) -> dict[str, Any]:
+    """A feed item with full text (no page fetch needed)."""
+    towns = ["Lisbon", "Porto", "Faro", "Braga", "Coimbra", "Evora"]
+    town = towns[n % len(towns)]
+    text = (
+        f"<p>The mayor of {town} opened a new tram line number {n} on Monday, city officials said. "
+        f"The line links the harbour of {town} with its university and will carry {n * 1000 + 500} "
+        f"passengers a day.</p><p>Residents of {town} welcomed the tram, and shop owners said the works "
+        "had hurt trade for two years.</p>"
+    )
+    return {
+        "title": f"{town} opens tram line {n}",
+        "link": link or f"https://news.example/{town.lower()}/tram-{n}",
+        "guid": guid or f"tram-{n}",
+        "content": text,
+        "description": f"{town} opens a tram line.",
+        "published": datetime(2024, 6, 1, tzinfo=UTC) + timedelta(hours=hours or n),
+    }
+
+
+@pytest.fixture
+async def feeds() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+def feed_bot(fake_discord: FakeDiscord, bot_settings: Settings, analyzer: Analyzer):  # type: ignore[no-untyped-def]
+    @contextlib.asynccontextmanager
+    async def run(**changes: Any) -> AsyncIterator[NewsdeskBot]:
+        settings = bot_settings.replace(
+            allowed_private_networks=("127.0.0.1",),
+            feed_min_interval_minutes=0.01,
+            feed_timeout_seconds=1.0,
+            feed_max_bytes=1_000_000,
+            **changes,
+        )
+        newsdesk = NewsdeskBot(settings, analyzer=analyzer)
+        async with fake_discord.run_bot(newsdesk):
+            await newsdesk.store.set_alert_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
+            yield newsdesk
+
+    return run
+
+
+async def _ask(fake: FakeDiscord, text: str) -> RecordedMessage:
+    return await (await fake.send_message(text, author=fake.admin)).reply(timeout=20)
+
+
+def _alerts(fake: FakeDiscord) -> list[str]:
+    return [m.embeds[0]["title"] for m in fake.messages if m.embeds and "tram line" in m.embeds[0].get("title", "")]
+
+
+async def test_new_items_alert_once_and_adding_a_feed_does_not_flood(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1), item(2)]), etag='"v1"')
+    async with feed_bot() as newsdesk:
+        added = await _ask(fake_discord, f"!source add {url} {FAST}")
+        assert added.content.startswith("Added feed #1: Test News — 2 item(s) indexed, not alerted.")
+        assert _alerts(fake_discord) == []
+        feeds.serve("/a.xml", rss_document([item(1), item(2), item(3)]), etag='"v2"')
+        await fake_discord.wait_for(lambda: _alerts(fake_discord) or None, timeout=20)
+        assert _alerts(fake_discord) == [item(3)["title"]]
+        await asyncio.sleep(3)  # more polls: 304s and unchanged items, nothing reposted
+        assert _alerts(fake_discord) == [item(3)["title"]]
+        assert any(r.get("If-None-Match") == '"v2"' for r in feeds.requests["/a.xml"])
+        listing = await _ask(fake_discord, "!source list")
+        assert "Test News" in listing.embeds[0]["description"]
+        why_id = (await newsdesk.store.search("tram line 3"))[0].article.id
+        why = await _ask(fake_discord, f"!why {why_id}")
+        assert "feed #1" in why.embeds[0]["description"]
+
+
+async def test_the_same_story_through_two_feeds_alerts_once(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    a = feeds.serve("/a.xml", rss_document([item(1)]))
+    b = feeds.serve("/b.xml", rss_document([item(2)], title="Other News"))
+    async with feed_bot():
+        await _ask(fake_discord, f"!source add {a} {FAST}")
+        await _ask(fake_discord, f"!source add {b} {FAST}")
+        story = item(4)
+        feeds.serve("/a.xml", rss_document([item(1), story]))
+        feeds.serve(
+            "/b.xml",
+            rss_document([item(2), {**story, "guid": "other-guid", "link": "https://b.example/x"}], title="Other News"),
+        )
+        await fake_discord.wait_for(lambda: _alerts(fake_discord) or None, timeout=20)
+        await asyncio.sleep(3)
+        assert _alerts(fake_discord) == [story["title"]]
+
+
+async def test_rewritten_guids_and_dates_do_not_repost(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1), item(2)]))
+    async with feed_bot():
+        await _ask(fake_discord, f"!source add {url} {FAST}")
+        rewritten = [item(1, guid="new-1", hours=50), item(2, guid="new-2", hours=60)]
+        feeds.serve("/a.xml", rss_document(rewritten))
+        await asyncio.sleep(1)
+        hits = len(feeds.requests["/a.xml"])
+        await fake_discord.wait_for(lambda: len(feeds.requests["/a.xml"]) >= hits + 2 or None, timeout=20)
+        assert _alerts(fake_discord) == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        (lambda s: s.malformed("/bad.xml"), "I could not add that feed: "),
+        (lambda s: s.fail("/bad.xml", 500), "The server answered 500"),
+        (lambda s: s.slow("/bad.xml", 5), "did not answer within"),
+        (lambda s: s.huge("/bad.xml"), "larger than"),
+        (lambda s: s.redirect("/bad.xml", "http://169.254.169.254/latest/meta-data"), "metadata"),
+        (lambda s: s.redirect("/bad.xml", "http://10.0.0.1/feed"), "private network"),
+    ],
+    ids=["malformed", "500", "timeout", "50MB", "redirect-metadata", "redirect-private"],
+)
+async def test_a_bad_feed_is_refused_with_one_sentence(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer, setup, message: str
+) -> None:
+    url = setup(feeds)
+    async with feed_bot() as newsdesk:
+        reply = await _ask(fake_discord, f"!source add {url}")
+        assert reply.content.startswith("I could not add that feed: ")
+        assert message in reply.content and "\n" not in reply.content and "Traceback" not in reply.content
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        again = await _ask(fake_discord, "!who Milei")  # the bot is fine
+        assert again.embeds
+
+
+async def test_unsafe_urls_are_refused(feed_bot, fake_discord: FakeDiscord) -> None:
+    async with feed_bot():
+        for url, expected in [
+            ("ftp://example.com/feed", "Only http and https links can be used."),
+            ("file:///etc/passwd", "Only http and https links can be used."),
+            ("http://10.1.2.3/feed.xml", "private network"),
+        ]:
+            reply = await _ask(fake_discord, f"!source add {url}")
+            assert expected in reply.content, url
+
+
+async def test_a_failing_feed_backs_off_then_pauses_and_tells_the_server_once(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1)]))
+    async with feed_bot(feed_max_failures=2) as newsdesk:
+        await _ask(fake_discord, f"!source add {url} {FAST}")
+        feeds.fail("/a.xml", 500)
+        notice = await fake_discord.wait_for_message(predicate=lambda m: "is paused" in (m.content or ""), timeout=30)
+        assert notice.content.startswith("Feed #1 (Test News) is paused after 2 failures in a row.")
+        assert "The server answered 500" in notice.content
+        [source] = await newsdesk.store.sources_of(fake_discord.guild.id)
+        assert source.paused and source.failures == 2
+        polls = len(feeds.requests["/a.xml"])
+        await asyncio.sleep(3)
+        assert len(feeds.requests["/a.xml"]) == polls  # paused: not polled any more
+        assert sum("is paused" in (m.content or "") for m in fake_discord.messages) == 1
+        feeds.serve("/a.xml", rss_document([item(1), item(5)]))
+        resumed = await _ask(fake_discord, "!source resume 1")
+        assert resumed.content == "Feed #1 is active again and will be checked now."
+        await fake_discord.wait_for(lambda: _alerts(fake_discord) or None, timeout=20)
+
+
+async def test_source_commands_need_manage_server(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
+    async with feed_bot():
+        reply = await (await fake_discord.send_message("!source list", author=fake_discord.member)).reply()
+        assert reply.content == "You need the Manage Server permission for that."
+        removed = await _ask(fake_discord, "!source remove 99")
+        assert removed.content == "This server has no feed #99; see source list."

@@ -1,0 +1,99 @@
+"""Alert planning in the store: who gets what, written in the article's own transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.ingest.indexer import Indexer
+from bot.ingest.readers import content_hash
+from bot.store import Store
+from bot.store.models import AlertPolicy, ArticleRecord, Follow
+
+POLICY = AlertPolicy(follow_salience=0.35)
+
+
+def _record(origin: str, title: str, body: str) -> ArticleRecord:
+    return ArticleRecord(
+        origin=origin,
+        title=title,
+        body=body,
+        content_hash=content_hash(body),
+        published=datetime(2024, 6, 1, tzinfo=UTC),
+    )
+
+
+async def _outbox(store: Store) -> list[tuple[int, int, str, str]]:
+    return await store._fetchall("SELECT article_id, channel_id, ping_user_ids, reasons FROM outbox ORDER BY id")
+
+
+async def test_folder_articles_go_to_every_enabled_alert_channel(
+    store: Store, indexer_for: Callable[..., Indexer], tmp_path: Path
+) -> None:
+    await store.set_alert_channel(1, 100, 9)
+    await store.set_alert_channel(2, 200, 9)
+    await store.set_alert_channel(3, 300, 9)
+    await store.disable_alerts(3)
+    path = tmp_path / "a.txt"
+    path.write_text("Harbour reopens\n\nThe harbour of Galway reopened on Monday after storms, officials said.\n")
+    await indexer_for(store).index_paths([path], alerts=POLICY)
+    assert sorted(row[1] for row in await _outbox(store)) == [100, 200]
+
+
+async def test_no_policy_or_suppressed_means_no_alerts(
+    store: Store, indexer_for: Callable[..., Indexer], tmp_path: Path
+) -> None:
+    await store.set_alert_channel(1, 100, 9)
+    (tmp_path / "a.txt").write_text("Bridge opens\n\nA bridge opened in Cork on Monday, officials said.\n")
+    (tmp_path / "b.txt").write_text("Bridge shuts\n\nA bridge shut in Sligo on Friday, officials said.\n")
+    await indexer_for(store).index_paths([tmp_path / "a.txt"])
+    await indexer_for(store).index_paths([tmp_path / "b.txt"], alerts=AlertPolicy(0.35, suppress=True))
+    assert await _outbox(store) == []
+
+
+async def test_near_identical_titles_post_once_per_channel(store: Store, indexer_for: Callable[..., Indexer]) -> None:
+    await store.set_alert_channel(1, 100, 9)
+    first = _record(
+        "https://a.example/1",
+        "Storm batters Galway coast, thousands without power",
+        "A storm battered the coast of Galway overnight, leaving thousands without power.",
+    )
+    second = _record(
+        "https://b.example/1",
+        "Storm batters Galway coast - thousands without power",
+        "Thousands of homes in Galway lost power overnight as a storm battered the coast.",
+    )
+    await indexer_for(store).index_records([first], alerts=POLICY)
+    await indexer_for(store).index_records([second], alerts=POLICY)
+    assert len(await _outbox(store)) == 1
+    assert await store.article_count() == 2  # both are indexed; only the alert is held back
+
+
+async def test_follows_ping_in_the_alert_channel_or_where_they_were_made(
+    store: Store, indexer_for: Callable[..., Indexer]
+) -> None:
+    await store.set_alert_channel(1, 100, 9)
+    await store.add_follow(Follow(1, 11, "entity", "galway", "Galway", 101))
+    await store.add_follow(Follow(2, 22, "entity", "galway", "Galway", 202))  # server 2 has no alert channel
+    await store.add_follow(Follow(2, 23, "entity", "cork", "Cork", 202))
+    body = "Galway council approved a new harbour plan for Galway on Monday. Galway will get new quays."
+    await indexer_for(store).index_records([_record("https://c.example/1", "Galway harbour plan", body)], alerts=POLICY)
+    rows = {row[1]: row[2] for row in await _outbox(store)}
+    assert rows == {100: "[11]", 202: "[22]"}
+
+
+async def test_a_known_story_arriving_through_a_feed_alerts_that_feeds_server(
+    store: Store, indexer_for: Callable[..., Indexer]
+) -> None:
+    await store.set_alert_channel(1, 100, 9)
+    await store.set_alert_channel(2, 200, 9)
+    source = await store.add_source(2, 201, "https://feed.example/rss", 10, 9)
+    assert source is not None
+    body = "The port of Cork handled a record number of containers last year, its managers said."
+    story = _record("/news/cork.txt", "Cork port record", body)
+    await indexer_for(store).index_records([story], alerts=POLICY)
+    via_feed = _record("https://feed.example/cork", "Cork port record", body)
+    report = await indexer_for(store).index_records([via_feed], alerts=AlertPolicy(0.35, source_id=source.id))
+    assert report.duplicates == 1
+    assert sorted(row[1] for row in await _outbox(store)) == [100, 200]  # not twice in channel 200
