@@ -59,8 +59,7 @@ def load_duc(root: Path = DEFAULT_DATA, limit: int | None = None) -> list[DucDoc
     if limit is not None:
         ids = ids[:limit]
     return [
-        DucDocument(doc_id, (root / "docs" / f"{doc_id}.txt").read_text(encoding="utf-8"),
-                    tuple(references[doc_id]))
+        DucDocument(doc_id, (root / "docs" / f"{doc_id}.txt").read_text(encoding="utf-8"), tuple(references[doc_id]))
         for doc_id in ids
     ]
 
@@ -97,13 +96,13 @@ def f1_at_k(predicted: Sequence[str], references: Sequence[str], k: int) -> floa
     return 2 * precision * recall / (precision + recall)
 
 
-def evaluate(predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]],
-             ks: Sequence[int] = KS) -> dict[str, float]:
+def evaluate(
+    predictions: Sequence[Sequence[str]], references: Sequence[Sequence[str]], ks: Sequence[int] = KS
+) -> dict[str, float]:
     """Per-document average F1@k (in percent) for each k."""
     n = max(len(predictions), 1)
     return {
-        f"F1@{k}": 100 * sum(f1_at_k(p, r, k) for p, r in zip(predictions, references, strict=True)) / n
-        for k in ks
+        f"F1@{k}": 100 * sum(f1_at_k(p, r, k) for p, r in zip(predictions, references, strict=True)) / n for k in ks
     }
 
 
@@ -112,8 +111,9 @@ def evaluate(predictions: Sequence[Sequence[str]], references: Sequence[Sequence
 _TEXTRANK_POS = frozenset({"NOUN", "PROPN", "ADJ"})
 
 
-def _pagerank(graph: dict[str, dict[str, float]], damping: float = 0.85, iterations: int = 100,
-              tolerance: float = 1e-6) -> dict[str, float]:
+def _pagerank(
+    graph: dict[str, dict[str, float]], damping: float = 0.85, iterations: int = 100, tolerance: float = 1e-6
+) -> dict[str, float]:
     nodes = list(graph)
     if not nodes:
         return {}
@@ -134,12 +134,13 @@ def _pagerank(graph: dict[str, dict[str, float]], damping: float = 0.85, iterati
 def _textrank_scores(doc: Doc, window: int) -> tuple[list[str | None], dict[str, float]]:
     """PageRank of the unweighted graph of nouns and adjectives; an edge joins two that are less than
     ``window`` apart in the sequence of nouns and adjectives (function words skipped, as in pke)."""
-    words = [t.lower_ if t.pos_ in _TEXTRANK_POS and t.is_alpha and not t.is_stop else None
-             for t in doc if not t.is_space]
+    words = [
+        t.lower_ if t.pos_ in _TEXTRANK_POS and t.is_alpha and not t.is_stop else None for t in doc if not t.is_space
+    ]
     sequence = [w for w in words if w]
     graph: dict[str, dict[str, float]] = {w: {} for w in sequence}
     for i, w in enumerate(sequence):
-        for v in sequence[i + 1: i + window]:
+        for v in sequence[i + 1 : i + window]:
             if v != w:
                 graph[w][v] = graph[v][w] = 1.0
     return words, _pagerank(graph)
@@ -215,9 +216,7 @@ def parse(nlp: Language, documents: Sequence[DucDocument], cache_dir: Path = CAC
 
 # --- the benchmark ------------------------------------------------------------------------------------
 
-METHODS: dict[str, Callable[[Doc, int], list[str]]] = {
-    "ours": ours, "textrank": textrank, "textrank-pke": textrank_pke
-}
+METHODS: dict[str, Callable[[Doc, int], list[str]]] = {"ours": ours, "textrank": textrank, "textrank-pke": textrank_pke}
 
 
 def run(nlp: Language, limit: int | None = None, root: Path = DEFAULT_DATA) -> dict:
@@ -243,8 +242,10 @@ def run(nlp: Language, limit: int | None = None, root: Path = DEFAULT_DATA) -> d
 
 
 def _table(result: dict) -> str:
-    lines = [f"DUC-2001 keyphrases, {result['documents']} documents",
-             f"{'method':<13} {'F1@5':>6} {'F1@10':>6} {'lit. F1@10':>18} {'ms/doc':>7}"]
+    lines = [
+        f"DUC-2001 keyphrases, {result['documents']} documents",
+        f"{'method':<13} {'F1@5':>6} {'F1@10':>6} {'lit. F1@10':>18} {'ms/doc':>7}",
+    ]
     for name, row in result["methods"].items():
         lit = f"{row['literature_F1@10']:.1f} ({LITERATURE_NOTE[name]})"
         lines.append(f"{name:<13} {row['F1@5']:>6.1f} {row['F1@10']:>6.1f} {lit:>18} {row['ms_per_doc']:>7.2f}")

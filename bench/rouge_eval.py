@@ -112,8 +112,9 @@ def load_bbc(sample: int = 300) -> list[dict]:
         text = _read_text(path).replace("\r\n", "\n").strip()
         headline = text.split("\n", 1)[0].strip()
         reference = _read_text(BBC_DIR / "summaries" / path.parent.name / path.name).strip()
-        rows.append({"id": f"{path.parent.name}/{path.stem}", "headline": headline, "text": text,
-                     "reference": reference})
+        rows.append(
+            {"id": f"{path.parent.name}/{path.stem}", "headline": headline, "text": text, "reference": reference}
+        )
     return rows
 
 

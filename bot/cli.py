@@ -1,12 +1,14 @@
 """``newsdesk``: build the index, ask it questions offline, export it, and run the bot.
 
-newsdesk index [--db PATH] [--force] [PATH ...]   index files and folders (default: configured folders)
-newsdesk ask [--db PATH] "!who Milei"              print what the bot would answer
-newsdesk console [--db PATH]                       a prompt for the same
-newsdesk stats [--db PATH]                         how much the index holds
-newsdesk export [--db PATH]                        one JSON object per article on stdout
-newsdesk run [--db PATH]                           the Discord bot (needs DISCORD_TOKEN)
-newsdesk start                                     index, then the bot if DISCORD_TOKEN is set, else the console
+Commands (each takes ``--db PATH`` to use another database than the configured one):
+
+- ``newsdesk index [--force] [--no-alerts] [PATH ...]``: index files and folders (default: the configured folders)
+- ``newsdesk ask "!who Milei"``: print what the bot would answer
+- ``newsdesk console``: a prompt for the same
+- ``newsdesk stats``: how much the index holds
+- ``newsdesk export``: one JSON object per article on stdout
+- ``newsdesk run``: the Discord bot (needs DISCORD_TOKEN)
+- ``newsdesk start``: index, then the bot if DISCORD_TOKEN is set, else the console
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from bot.nlp.names import AliasTable
 from bot.nlp.pipeline import ModelNotFoundError
 from bot.render import to_text
 from bot.store import Store, StoreError
+from bot.store.models import AlertPolicy
 
 log = logging.getLogger("newsdesk")
 
@@ -70,9 +73,18 @@ async def _open_answers(settings: Settings) -> AsyncIterator[Answers]:
 
 
 async def run_index(
-    settings: Settings, paths: list[Path], *, force: bool = False, out: TextIO = sys.stderr, progress: bool = True
+    settings: Settings,
+    paths: list[Path],
+    *,
+    force: bool = False,
+    alerts: bool = True,
+    out: TextIO = sys.stderr,
+    progress: bool = True,
 ) -> IndexReport:
-    """Index ``paths`` (or the configured folders) with a progress bar, and print the closing summary."""
+    """Index ``paths`` (or the configured folders) with a progress bar, and print the closing summary.
+
+    New articles are alerted (a running bot delivers them from the outbox) unless ``alerts`` is off.
+    """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -104,7 +116,11 @@ async def run_index(
                     bar.console.print(f"skipped {where}: {reason}", markup=False, highlight=False)
 
                 report = await indexer.index_paths(
-                    [t for t in targets if t.exists()], force=force, on_skip=on_skip, on_progress=on_progress
+                    [t for t in targets if t.exists()],
+                    force=force,
+                    on_skip=on_skip,
+                    on_progress=on_progress,
+                    alerts=AlertPolicy(settings.follow_salience) if alerts else None,
                 )
     finally:
         analyzer.close()
@@ -212,6 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     index = with_db(sub.add_parser("index", help="index article files and folders"))
     index.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the configured folders)")
     index.add_argument("--force", action="store_true", help="analyse every article again")
+    index.add_argument("--no-alerts", action="store_true", help="index without alerting the new articles")
     ask = with_db(sub.add_parser("ask", help="answer one command, as the bot would"))
     ask.add_argument("question", help='a command, e.g. "!who Milei"')
     with_db(sub.add_parser("console", help="a prompt that answers commands"))
@@ -235,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             settings = settings.replace(database=args.db)
         secrets = Secrets.from_env()
         commands: dict[str, Callable[[], Awaitable[Any]]] = {
-            "index": lambda: run_index(settings, args.paths, force=args.force),
+            "index": lambda: run_index(settings, args.paths, force=args.force, alerts=not args.no_alerts),
             "ask": lambda: run_ask(settings, args.question),
             "console": lambda: run_console(settings),
             "stats": lambda: run_stats(settings),
