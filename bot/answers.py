@@ -120,6 +120,14 @@ class Choices:
     options: list[str]
     details: list[str]
 
+    @classmethod
+    def of_entities(cls, query: str, command: str, candidates: list[EntityRef]) -> Choices:
+        """The first five candidate entities, each with its type and coverage."""
+        top = candidates[:5]
+        return cls(
+            query, command, [c.name for c in top], [f"{c.type.lower()}, {c.article_count} article(s)" for c in top]
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class NotFound:
@@ -353,12 +361,7 @@ class Answers:
             articles = await self.store.article_count()
             return NotFound(f"No one called {name} in {articles:,} indexed articles.", await self._suggestions(name))
         if not self.is_dominant(candidates):
-            return Choices(
-                query=name,
-                command="who",
-                options=[c.name for c in candidates[:5]],
-                details=[f"{c.type.lower()}, {c.article_count} article(s)" for c in candidates[:5]],
-            )
+            return Choices.of_entities(name, "who", candidates)
         profile = await self.store.entity_profile(candidates[0].id)
         if profile is None:  # removed between the two queries by a concurrent ingest
             return NotFound(f"No one called {name} in the index any more.")
@@ -387,12 +390,7 @@ class Answers:
         if candidates and self.is_dominant(candidates):
             return await self._entity_summary(candidates[0])
         if candidates:
-            return Choices(
-                text,
-                "summary",
-                [c.name for c in candidates[:5]],
-                [f"{c.type.lower()}, {c.article_count} article(s)" for c in candidates[:5]],
-            )
+            return Choices.of_entities(text, "summary", candidates)
         _, topic_index = await self._indexes()
         close = topic_index.prefix(topic_key(text), limit=1) or [e for e, _ in topic_index.fuzzy(topic_key(text), 1)]
         if close:

@@ -162,12 +162,7 @@ class AlertService:
         candidates, _ = await answers.entity_candidates(text)
         if candidates and (answers.is_dominant(candidates) or topic is None):
             if not answers.is_dominant(candidates):
-                return Choices(
-                    text,
-                    "follow",
-                    [c.name for c in candidates[:5]],
-                    [f"{c.type.lower()}, {c.article_count} article(s)" for c in candidates[:5]],
-                )
+                return Choices.of_entities(text, "follow", candidates)
             entity = candidates[0]
             return ("entity", name_key(entity.name), entity.name)
         if topic is not None:
