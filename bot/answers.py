@@ -450,7 +450,7 @@ class Answers:
         query = self._check_length(query, "search")
         if not re.search(r"\w", query):
             raise UserError("Tell me what to search for, like: search lithium.")
-        hits = await self.store.search(query, limit=10)
+        hits = await self.store.search(query, limit=5)
         if not hits:
             return NotFound(f"No article matches {query}.", await self._suggestions(query))
         return SearchAnswer(query, hits)

@@ -45,7 +45,7 @@ from bot.store.models import (
 # that does not grow with the index.
 RECENT_WINDOW = 300
 CO_MENTION_WINDOW = 150
-SEARCH_CANDIDATES = 1000
+SEARCH_CANDIDATES = 300
 _IN_CHUNK = 500
 _FTS_WORD = re.compile(r"\w+", re.UNICODE)
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
@@ -576,32 +576,30 @@ class Store(AlertQueries):
         )
         if row is None:
             return None
-        roles = await self._fetchall(
-            "SELECT role, COUNT(*) AS n, MAX(published) FROM (SELECT role, published FROM article_roles "
-            "WHERE entity_id = ? ORDER BY published DESC LIMIT ?) GROUP BY lower(role) "
-            "ORDER BY n DESC, MAX(published) DESC LIMIT 5",
+        # Every role in the recent window, counted: the most frequent and the latest come from one query.
+        role_groups = await self._fetchall(
+            "SELECT role, COUNT(*) AS n, MAX(published) AS latest FROM (SELECT role, published FROM article_roles "
+            "WHERE entity_id = ? ORDER BY published DESC LIMIT ?) GROUP BY lower(role)",
             (entity_id, RECENT_WINDOW),
         )
-        latest_role = await self._fetchone(
-            "SELECT role FROM article_roles WHERE entity_id = ? ORDER BY published DESC LIMIT 1", (entity_id,)
-        )
-        # Count first, name later: joining every co-mentioned row to its entity costs more than the count.
-        together = await self._fetchall(
+        # Most frequent first; among equals, the most recently used (sorts are stable).
+        roles = sorted(sorted(role_groups, key=lambda r: r[2], reverse=True), key=lambda r: -r[1])
+        latest_role = max(role_groups, key=lambda r: r[2], default=None)
+        # Count first, name the top few after: joining every co-mentioned row to its entity costs more.
+        co = await self._fetchall(
             f"""
-            SELECT other.entity_id, COUNT(*) AS together
-            FROM (SELECT article_id FROM article_entities WHERE entity_id = ?
-                  ORDER BY published DESC LIMIT {CO_MENTION_WINDOW}) mine
-            JOIN article_entities other ON other.article_id = mine.article_id
-            WHERE other.entity_id != ?
-            GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
+            SELECT e.id, e.name, e.type, e.article_count, e.mention_count, top.together FROM (
+                SELECT other.entity_id, COUNT(*) AS together
+                FROM (SELECT article_id FROM article_entities WHERE entity_id = ?
+                      ORDER BY published DESC LIMIT {CO_MENTION_WINDOW}) mine
+                JOIN article_entities other ON other.article_id = mine.article_id
+                WHERE other.entity_id != ?
+                GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
+            ) top JOIN entities e ON e.id = top.entity_id
+            ORDER BY top.together DESC, top.entity_id
             """,
             (entity_id, entity_id, co_mentions),
         )
-        co = []
-        for other_id, count in together:
-            ref = await self.entity(other_id)
-            if ref is not None:
-                co.append((ref, count))
         key_articles = await self._fetchall(
             """
             SELECT ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence
@@ -615,21 +613,23 @@ class Store(AlertQueries):
             entity=_entity(row),
             first_seen=row[5],
             last_seen=row[6],
-            roles=[(r[0], r[1]) for r in roles],
+            roles=[(r[0], r[1]) for r in roles[:5]],
             latest_role=latest_role[0] if latest_role else None,
-            co_mentions=co,
+            co_mentions=[(_entity(r), r[5]) for r in co],
             key_articles=[EntityArticle(*r) for r in key_articles],
         )
 
     async def entity_articles(
         self, entity_id: int, limit: int = 5, *, min_salience: float = 0.0
     ) -> list[EntityArticle]:
-        """The latest articles about an entity, with its key sentence in each."""
+        """The latest articles about an entity (among its most recent ones), with its key sentence in each."""
         rows = await self._fetchall(
-            """
+            f"""
             SELECT ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence
-            FROM article_entities ae JOIN articles a ON a.id = ae.article_id
-            WHERE ae.entity_id = ? AND ae.salience >= ?
+            FROM (SELECT article_id, published, salience, key_sentence FROM article_entities
+                  WHERE entity_id = ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) ae
+            JOIN articles a ON a.id = ae.article_id
+            WHERE ae.salience >= ?
             ORDER BY ae.published DESC, ae.article_id DESC LIMIT ?
             """,
             (entity_id, min_salience, limit),
