@@ -47,7 +47,7 @@ async def _ours(folder: Path, workers: int, model: str, aliases: dict[str, str])
     try:
         if workers > 1:
             # Start the worker processes (each loads the model) before timing, as the raw run loads its model.
-            pool = analyzer._ensure_pool()
+            pool = analyzer.start_workers()
             list(pool.map(_noop, range(workers)))
         else:
             analyzer.analyze([ArticleText("Warm up", "Warm up the pipeline.")])

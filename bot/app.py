@@ -19,8 +19,8 @@ from discord.ext import commands
 import cogs
 from bot.alerts.service import AlertService
 from bot.answers import Answers
-from bot.cli import load_aliases, make_analyzer, make_answers
 from bot.config import Secrets, Settings
+from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store

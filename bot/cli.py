@@ -25,45 +25,14 @@ from typing import Any, TextIO
 
 from bot.answers import Answers, UserError
 from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.indexer import Indexer, IndexReport
-from bot.nlp.analysis import Analyzer
-from bot.nlp.names import AliasTable
 from bot.nlp.pipeline import ModelNotFoundError
 from bot.render import to_text
 from bot.store import Store, StoreError
 from bot.store.models import AlertPolicy
 
 log = logging.getLogger("newsdesk")
-
-
-def load_aliases(settings: Settings) -> AliasTable:
-    """The alias table named by the settings; a malformed file is a configuration error."""
-    try:
-        return AliasTable.from_file(settings.aliases)
-    except ValueError as exc:
-        raise ConfigError(f"aliases: {exc}") from None
-
-
-def make_analyzer(settings: Settings, aliases: AliasTable) -> Analyzer:
-    """The analyzer as the settings describe it (the model loads on first use)."""
-    return Analyzer(
-        settings.model,
-        aliases.as_dict(),
-        summary_sentences=settings.summary_sentences,
-        batch_size=settings.batch_size,
-        workers=settings.workers,
-    )
-
-
-def make_answers(store: Store, settings: Settings, aliases: AliasTable) -> Answers:
-    """The shared command logic over an open store."""
-    return Answers(
-        store,
-        aliases,
-        summary_sentences=settings.summary_sentences,
-        max_query_chars=settings.max_query_chars,
-        prefix=settings.prefix,
-    )
 
 
 @asynccontextmanager

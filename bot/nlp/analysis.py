@@ -255,7 +255,7 @@ class Analyzer:
             for batch in batches:
                 yield self.analyze(batch)
             return
-        pool = self._ensure_pool()
+        pool = self.start_workers()
         pending = []
         for batch in batches:
             pending.append(pool.submit(_analyze_chunk, batch, self.summary_sentences, self.batch_size))
@@ -265,7 +265,8 @@ class Analyzer:
         for future in pending:
             yield future.result()
 
-    def _ensure_pool(self) -> ProcessPoolExecutor:
+    def start_workers(self) -> ProcessPoolExecutor:
+        """The worker processes (started on first use; each loads its own copy of the model)."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,

@@ -1,0 +1,39 @@
+"""Building the shared parts from the settings, the same way for the command line and the bot."""
+
+from __future__ import annotations
+
+from bot.answers import Answers
+from bot.config import ConfigError, Settings
+from bot.nlp.analysis import Analyzer
+from bot.nlp.names import AliasTable
+from bot.store import Store
+
+
+def load_aliases(settings: Settings) -> AliasTable:
+    """The alias table named by the settings; a malformed file is a configuration error."""
+    try:
+        return AliasTable.from_file(settings.aliases)
+    except ValueError as exc:
+        raise ConfigError(f"aliases: {exc}") from None
+
+
+def make_analyzer(settings: Settings, aliases: AliasTable) -> Analyzer:
+    """The analyzer as the settings describe it (the model loads on first use)."""
+    return Analyzer(
+        settings.model,
+        aliases.as_dict(),
+        summary_sentences=settings.summary_sentences,
+        batch_size=settings.batch_size,
+        workers=settings.workers,
+    )
+
+
+def make_answers(store: Store, settings: Settings, aliases: AliasTable) -> Answers:
+    """The shared command logic over an open store."""
+    return Answers(
+        store,
+        aliases,
+        summary_sentences=settings.summary_sentences,
+        max_query_chars=settings.max_query_chars,
+        prefix=settings.prefix,
+    )
