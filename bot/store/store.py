@@ -69,6 +69,36 @@ def _brief(row: Sequence[Any]) -> ArticleBrief:
     return ArticleBrief(id=row[0], title=row[1], source=row[2], url=row[3], published=row[4])
 
 
+def snippet(body: str, words: Sequence[str], width: int = 200) -> str:
+    """The passage of ``body`` around the first place it uses the most query words, each marked with
+    \x02 … \x03. Words match by their start, so "elections" is found for "election" as BM25's stemmer
+    would."""
+    stems = {w.casefold()[: max(4, len(w) - 2)] for w in words if w}
+    pattern = (
+        re.compile(
+            r"\b(" + "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True)) + r")\w*", re.IGNORECASE
+        )
+        if stems
+        else None
+    )
+    text = " ".join(body.split())
+    matches = list(pattern.finditer(text)) if pattern else []
+    if not matches:
+        return text[:width].rsplit(" ", 1)[0] + ("…" if len(text) > width else "")
+    # The window that holds the most distinct words wins; the earliest among equals.
+    best_start, best_score = matches[0].start(), 0
+    for first in matches:
+        inside = {m.group(1).casefold() for m in matches if first.start() <= m.start() < first.start() + width}
+        if len(inside) > best_score:
+            best_start, best_score = first.start(), len(inside)
+    start = max(0, best_start - width // 4)
+    start = text.rfind(" ", 0, start) + 1 if start else 0
+    end = min(len(text), start + width)
+    end = text.find(" ", end) if end < len(text) and text.find(" ", end) != -1 else len(text)
+    passage = pattern.sub(lambda m: "\x02" + m.group(0) + "\x03", text[start:end])
+    return ("…" if start else "") + passage + ("…" if end < len(text) else "")
+
+
 def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -714,16 +744,16 @@ class Store(AlertQueries):
             )
             if ranked:
                 break
-        best = dict(sorted(((rowid, rank) for rowid, rank in ranked), key=lambda r: (r[1], -r[0]))[:limit])
+        best = dict(sorted(ranked, key=lambda r: (r[1], -r[0]))[:limit])
         if not best:
             return []
+        # Snippets are cut from the bodies here: FTS5's snippet() would re-run the whole match.
         rows = await self._fetchall(
-            f"SELECT {_BRIEF_COLUMNS}, snippet(articles_fts, 1, char(2), char(3), '…', 24) "
-            "FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid "
-            f"WHERE articles_fts MATCH ? AND articles_fts.rowid IN ({','.join('?' * len(best))})",
-            (match, *best),
+            f"SELECT {_BRIEF_COLUMNS}, a.body FROM articles a WHERE a.id IN ({','.join('?' * len(best))})",
+            list(best),
         )
-        hits = [SearchHit(article=_brief(row), snippet=row[5], rank=best[row[0]]) for row in rows]
+        plain_words = [w.strip('"').replace('""', '"') for w in words]
+        hits = [SearchHit(article=_brief(row), snippet=snippet(row[5], plain_words), rank=best[row[0]]) for row in rows]
         hits.sort(key=lambda h: (h.rank, -h.article.id))
         return hits
 

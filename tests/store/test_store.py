@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, StoreError, fts_words
+from bot.store.store import snippet
 from bot.store.migrations import load_migrations
 
 
@@ -117,3 +118,13 @@ async def test_hot_queries_use_indexes(seeded_store: Store) -> None:
 async def test_export_iterates_every_article(seeded_store: Store) -> None:
     ids = [a.id async for a in seeded_store.iter_articles()]
     assert len(ids) == 4 and ids == sorted(ids)
+
+
+def test_snippet_marks_the_densest_passage() -> None:
+    body = ("Opening words about nothing. " * 12) + "Argentina holds lithium reserves; lithium prices rose. " + (
+        "Closing words. " * 20
+    )
+    text = snippet(body, ["lithium", "reserve"])
+    assert "\x02lithium\x03 \x02reserves\x03" in text and text.startswith("…") and text.endswith("…")
+    assert len(text) < 260
+    assert snippet("No match here.", ["zebra"]) == "No match here."
