@@ -84,7 +84,7 @@ def snippet(body: str, words: Sequence[str], width: int = 200) -> str:
     text = " ".join(body.split())
     matches = list(pattern.finditer(text)) if pattern else []
     if not matches:
-        return text[:width].rsplit(" ", 1)[0] + ("…" if len(text) > width else "")
+        return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + "…"
     # The window that holds the most distinct words wins; the earliest among equals.
     best_start, best_score = matches[0].start(), 0
     for first in matches:
