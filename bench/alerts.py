@@ -94,10 +94,13 @@ async def _latency(fake: FakeDiscord, settings: Settings, items: list[Any], fold
 
 async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder: Path, offset: int) -> dict[str, Any]:
     first_message = len(fake.messages)
+    channel = fake.create_channel(name="burst-alerts")  # its own flood-control window
     bot = NewsdeskBot(settings)
     async with fake.run_bot(bot):
+        await bot.alerts.alerts_here(fake.guild.id, channel.id, 1)
         await bot.alerts.watcher.ready.wait()
         before = await bot.store.outbox_counts()
+        articles_before = await bot.store.article_count()
         rss_before = _peak_rss_mb()
         started = time.perf_counter()
         for n, (title, body, _) in enumerate(items, start=offset):
@@ -106,11 +109,12 @@ async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder
         counts = before
         while time.perf_counter() < deadline:
             counts = await bot.store.outbox_counts()
-            done = sum(counts.get(k, 0) - before.get(k, 0) for k in ("sent", "digested", "dropped"))
-            if done >= len(items) and not counts.get("pending"):
+            indexed = await bot.store.article_count() - articles_before
+            if indexed >= len(items) and not counts.get("pending"):
                 break
-            await asyncio.sleep(1)
+            await asyncio.sleep(0.5)
         seconds = time.perf_counter() - started
+    planned = sum(counts.values()) - sum(before.values())
     delivered = sum(counts.get(k, 0) - before.get(k, 0) for k in ("sent", "digested"))
     posted = [m for m in fake.messages[first_message:] if m.embeds and m.embeds[0].get("footer")]
     ids = [m.embeds[0]["footer"]["text"].split("#")[1].split(" ")[0] for m in posted]
@@ -118,7 +122,9 @@ async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder
     return {
         "articles": len(items),
         "delivered": delivered,
-        "lost": len(items) - delivered,
+        "lost": planned - delivered,
+        # Stories whose headline matched one already posted in the channel: indexed, not posted again.
+        "same_headline_held_back": len(items) - planned,
         "duplicated": len(ids) - len(set(ids)),
         "individual": len(posted),
         "digests": len(digests),
@@ -151,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"burst of {burst['articles']}: delivered {burst['delivered']}, lost {burst['lost']}, "
+        f"held back as repeated headlines {burst['same_headline_held_back']}, "
         f"duplicated {burst['duplicated']}, {burst['individual']} posted one by one and the rest in "
         f"{burst['digests']} digest(s), {burst['seconds']:.0f} s, "
         f"peak RSS {burst['peak_rss_mb']:.0f} MB (before the burst {burst['rss_before_burst_mb']:.0f} MB)"

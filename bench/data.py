@@ -19,13 +19,24 @@ def bbc_paths() -> list[Path]:
 
 
 def bbc_articles(count: int) -> list[tuple[str, str, Path]]:
-    """``count`` BBC articles spread evenly over all sections: (headline, body, path)."""
+    """``count`` distinct BBC articles spread evenly over all sections: (headline, body, path).
+
+    The set repeats some bodies word for word; only the first of each is kept, so every article
+    returned is new to an index.
+    """
     paths = bbc_paths()
     step = max(1, len(paths) // max(count, 1))
-    chosen = paths[::step][:count]
-    items = []
-    for path in chosen:
+    ordered = paths[::step] + [p for i, p in enumerate(paths) if i % step]
+    items: list[tuple[str, str, Path]] = []
+    seen: set[str] = set()
+    for path in ordered:
         text = decode_bytes(path.read_bytes()).replace("\r\n", "\n")
         title, _, body = text.partition("\n")
+        key = " ".join(body.split()).casefold()
+        if key in seen:
+            continue
+        seen.add(key)
         items.append((title.strip(), body.strip(), path))
+        if len(items) == count:
+            break
     return items

@@ -30,6 +30,7 @@ from bot.store.models import (
 NEAR_DUPLICATE_TITLE = 92
 NEAR_DUPLICATE_WINDOW = timedelta(days=2)
 _TITLE_NOISE = re.compile(r"[^\w\s]+")
+_NUMBERS = re.compile(r"\d+")
 _SOURCE_COLUMNS = (
     "id, guild_id, channel_id, url, title, interval_minutes, etag, last_modified, last_polled_at, next_poll_at, "
     "failures, last_error, paused, pause_notified, added_by, created_at"
@@ -39,6 +40,14 @@ _SOURCE_COLUMNS = (
 def title_key(title: str) -> str:
     """A title reduced to its words, for near-duplicate comparison."""
     return " ".join(_TITLE_NOISE.sub(" ", title.casefold()).split())
+
+
+def same_story(title_a: str, title_b: str) -> bool:
+    """Whether two title keys tell one story: nearly the same words and exactly the same numbers
+    ("Man Utd 2-1 Chelsea" and "Man Utd 1-2 Chelsea" are two stories)."""
+    return (
+        _NUMBERS.findall(title_a) == _NUMBERS.findall(title_b) and fuzz.ratio(title_a, title_b) >= NEAR_DUPLICATE_TITLE
+    )
 
 
 def alert_nonce(article_id: int, channel_id: int) -> str:
@@ -307,7 +316,7 @@ class AlertQueries:
                 (channel_id, since, article_id),
             ) as cursor:
                 recent = [r[0] async for r in cursor]
-            if key and any(fuzz.ratio(key, other) >= NEAR_DUPLICATE_TITLE for other in recent):
+            if key and any(same_story(key, other) for other in recent):
                 continue
             async with db.execute(
                 "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, reasons, "

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.store import Store, StoreError, fts_words
-from bot.store.store import snippet
 from bot.store.migrations import load_migrations
+from bot.store.store import snippet
 
 
 async def test_migrations_bring_a_new_database_to_the_latest_version(store: Store) -> None:
