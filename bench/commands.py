@@ -29,6 +29,7 @@ from typing import Any
 
 from bench.data import bbc_articles
 from bot.answers import Answers
+from bot.app import freeze_startup_objects
 from bot.config import load_settings
 from bot.ingest.readers import content_hash
 from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText
@@ -137,14 +138,17 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 async def _time(calls: list[Callable[[], Awaitable[Any]]]) -> dict[str, float]:
-    for call in calls[:5]:  # warm caches
-        await call()
-    samples = []
-    for call in calls:
-        started = time.perf_counter()
-        await call()
-        samples.append(time.perf_counter() - started)
-    return _percentiles(samples)
+    """Percentiles of a second pass over the calls (a running bot's pages are in cache), and the p99 of
+    the first pass, where every name and page is touched for the first time."""
+    passes = []
+    for _ in range(2):
+        samples = []
+        for call in calls:
+            started = time.perf_counter()
+            await call()
+            samples.append(time.perf_counter() - started)
+        passes.append(samples)
+    return {**_percentiles(passes[1]), "first_pass_p99_ms": _percentiles(passes[0])["p99_ms"]}
 
 
 async def _handlers(path: Path, calls: int) -> dict[str, Any]:
@@ -166,6 +170,7 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
         queries = [" ".join(rng.sample(words, rng.choice([1, 2]))) for _ in range(calls)]
         prefixes = [rng.choice(names).lower()[: rng.randint(1, 5)] for _ in range(calls)]
         await answers.complete_entities("warm")  # the first call builds the name index
+        freeze_startup_objects()  # as the bot does at the end of its start-up
         floor = await _time([store.data_version for _ in range(calls)])
         return {
             "articles": stats.articles,
@@ -218,10 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
     print(f"{result['articles']:,} articles, {result['entities']:,} entities\n")
-    print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'calls':>7}")
+    print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
     for name in ("baseline_round_trip", "who", "summary", "search", "autocomplete", "roundtrip"):
         r = result[name]
-        print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['calls']:>7}")
+        first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
+        print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")
     return 0
 
 

@@ -917,6 +917,7 @@ async def _configure(db: aiosqlite.Connection) -> None:
     await db.execute("PRAGMA foreign_keys = ON")
     await db.execute("PRAGMA busy_timeout = 10000")
     await db.execute("PRAGMA cache_size = -32000")
+    await db.execute("PRAGMA mmap_size = 1073741824")
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:
