@@ -626,9 +626,10 @@ class Store(AlertQueries):
                 WHERE other.entity_id != ?
                 GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
             ) top JOIN entities e ON e.id = top.entity_id
-            ORDER BY top.together DESC, top.entity_id
+            ORDER BY top.together DESC, e.mention_count DESC, e.id LIMIT ?
             """,
-            (entity_id, entity_id, co_mentions),
+            # A few more than shown, so that ties are broken by how much the others are mentioned.
+            (entity_id, entity_id, co_mentions * 4, co_mentions),
         )
         key_articles = await self._fetchall(
             """
