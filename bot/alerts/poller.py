@@ -32,7 +32,6 @@ class PollOutcome:
     """What one poll of one feed did."""
 
     ok: bool
-    new_articles: int = 0
     items: int = 0
     not_modified: bool = False
     error: str | None = None
@@ -132,11 +131,12 @@ class FeedPoller:
             last_modified=feed.last_modified,
             next_poll_at=to_iso(now + timedelta(minutes=source.interval_minutes)),
         )
+        if report.indexed:
+            log.info("feed %s (#%d): %d new article(s)", source.url, source.id, report.indexed)
         for failure in feed.page_failures:
             log.info("feed %s: %s", source.url, failure)
         return PollOutcome(
             ok=True,
-            new_articles=report.indexed,
             items=len(feed.records),
             not_modified=feed.not_modified,
             title=feed.title,

@@ -80,10 +80,6 @@ class AliasTable:
         """The canonical name for ``name``, or ``None`` when it is no alias."""
         return self._canonical_by_key.get(name_key(name))
 
-    def aliases_of(self, canonical: str) -> list[str]:
-        """Every alias key that leads to ``canonical``."""
-        return [key for key, value in self._canonical_by_key.items() if value == canonical]
-
     def as_dict(self) -> dict[str, str]:
         """Alias key → canonical name (for worker processes)."""
         return dict(self._canonical_by_key)

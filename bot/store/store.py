@@ -774,22 +774,12 @@ class Store(AlertQueries):
         )
         return TopicRef(*row) if row else None
 
-    async def top_topics(self, limit: int = 10, *, since: str | None = None) -> list[TopicRef]:
-        """Topics covered by the most articles (published since ``since``, when given)."""
-        if since is None:
-            rows = await self._fetchall(
-                "SELECT id, name, key, article_count, last_seen FROM topics "
-                "ORDER BY article_count DESC, score_sum DESC LIMIT ?",
-                (limit,),
-            )
-            return [TopicRef(*r) for r in rows]
+    async def top_topics(self, limit: int = 10) -> list[TopicRef]:
+        """Topics covered by the most articles."""
         rows = await self._fetchall(
-            """
-            SELECT t.id, t.name, t.key, COUNT(*) AS n, MAX(at.published)
-            FROM articles a JOIN article_topics at ON at.article_id = a.id JOIN topics t ON t.id = at.topic_id
-            WHERE a.published >= ? GROUP BY t.id ORDER BY n DESC, SUM(at.score) DESC LIMIT ?
-            """,
-            (since, limit),
+            "SELECT id, name, key, article_count, last_seen FROM topics "
+            "ORDER BY article_count DESC, score_sum DESC LIMIT ?",
+            (limit,),
         )
         return [TopicRef(*r) for r in rows]
 
@@ -907,9 +897,6 @@ class _StoreOpener:
     ) -> None:
         if self._store is not None:
             await self._store.close()
-
-    def __await__(self) -> Any:
-        return Store.connect(self._path).__await__()
 
 
 async def _configure(db: aiosqlite.Connection) -> None:
