@@ -157,16 +157,19 @@ class AlertService:
             raise UserError(f"That is too long: keep it under {self.settings.max_query_chars} characters.")
         if not name_key(text):
             raise UserError("Tell me a name or topic to follow, like: follow Milei.")
-        answers = self.bot.answers
+        # An exact name, then an exact topic, then what !who would find (prefix, typo).
+        exact = await self.store.entity_by_key(name_key(self.bot.aliases.canonical(text) or text))
+        if exact is not None:
+            return ("entity", name_key(exact.name), exact.name)
         topic = await self.store.topic_by_key(topic_key(text))
-        candidates, _ = await answers.entity_candidates(text)
-        if candidates and (answers.is_dominant(candidates) or topic is None):
-            if not answers.is_dominant(candidates):
-                return Choices.of_entities(text, "follow", candidates)
-            entity = candidates[0]
-            return ("entity", name_key(entity.name), entity.name)
         if topic is not None:
             return ("topic", topic.key, topic.name)
+        answers = self.bot.answers
+        candidates, _ = await answers.entity_candidates(text)
+        if candidates:
+            if not answers.is_dominant(candidates):
+                return Choices.of_entities(text, "follow", candidates)
+            return ("entity", name_key(candidates[0].name), candidates[0].name)
         # Nothing indexed yet: follow the name as typed, so the first article about it pings.
         return ("entity", name_key(text), text)
 

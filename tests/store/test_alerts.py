@@ -106,3 +106,22 @@ def test_same_story_needs_the_same_numbers() -> None:
     )
     assert not same_story(title_key("Man Utd 2-1 Chelsea"), title_key("Man Utd 1-2 Chelsea"))
     assert not same_story(title_key("Budget passes"), title_key("Flood warning for Cork"))
+
+
+async def test_topic_follows_ping_when_the_article_is_about_the_topic(
+    store: Store, indexer_for: Callable[..., Indexer]
+) -> None:
+    from bot.nlp.topics import topic_key
+
+    await store.add_follow(Follow(1, 11, "topic", topic_key("solar panels"), "solar panels", 101))
+    body = (
+        "Solar panels will cover the roofs of every school in Galway, the council said on Monday. "
+        "The solar panels are expected to cut electricity bills by a third. Installers said solar panels "
+        "had become cheaper this year."
+    )
+    report = await indexer_for(store).index_records(
+        [_record("https://d.example/1", "Schools get solar panels", body)], alerts=POLICY
+    )
+    article = await store.article(report.articles[0].article_id)
+    assert article is not None and topic_key("solar panels") in [t.key for t in article.topics]
+    assert [(row[1], row[2]) for row in await _outbox(store)] == [(101, "[11]")]
