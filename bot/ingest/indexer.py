@@ -140,21 +140,28 @@ class Indexer:
         """Index records that do not come from files (feed items); known texts are not analysed again."""
         started = time.perf_counter()
         report = IndexReport()
-        known = await self.store.origin_hashes([r.origin for r in records])
-        seen: set[str] = set()
-        pending: list[_Pending] = []
-        for record in records:
-            if known.get(record.origin) == record.content_hash:
-                report.unchanged += 1
-                continue
-            needs = (
-                record.content_hash not in seen and await self.store.article_id_for_hash(record.content_hash) is None
-            )
-            seen.add(record.content_hash)
-            pending.append(_Pending(record, needs))
+        pending = await self._plan_records(records, set(), False, report)
         await self._run(pending, report, None, alerts)
         report.seconds = time.perf_counter() - started
         return report
+
+    async def _plan_records(
+        self, records: Sequence[ArticleRecord], seen_hashes: set[str], force: bool, report: IndexReport
+    ) -> list[_Pending]:
+        """Records to write: an origin already holding the same text is unchanged (unless forced); a
+        text is analysed once, the first time it is met in this run, and only if the index lacks it."""
+        known = await self.store.origin_hashes([r.origin for r in records])
+        planned: list[_Pending] = []
+        for record in records:
+            if not force and known.get(record.origin) == record.content_hash:
+                report.unchanged += 1
+                continue
+            is_new_text = record.content_hash not in seen_hashes and (
+                force or await self.store.article_id_for_hash(record.content_hash) is None
+            )
+            seen_hashes.add(record.content_hash)
+            planned.append(_Pending(record, is_new_text))
+        return planned
 
     async def _plan_file(
         self,
@@ -165,19 +172,9 @@ class Indexer:
         report: IndexReport,
     ) -> list[_Pending]:
         """Which of a file's records need analysis, which only a link, and which are unchanged."""
-        known = await self.store.origin_hashes([r.origin for r in contents.records])
         current = {r.origin for r in contents.records}
         stale = [o for o in await self.store.origins_in_file(fingerprint.path) if o not in current]
-        planned: list[_Pending] = []
-        for record in contents.records:
-            if not force and known.get(record.origin) == record.content_hash:
-                report.unchanged += 1
-                continue
-            is_new_text = record.content_hash not in seen_hashes and (
-                force or await self.store.article_id_for_hash(record.content_hash) is None
-            )
-            seen_hashes.add(record.content_hash)
-            planned.append(_Pending(record, is_new_text))
+        planned = await self._plan_records(contents.records, seen_hashes, force, report)
         if not planned:
             planned.append(_Pending(None, needs_analysis=False))
         planned[0].stale_origins = stale
