@@ -500,20 +500,17 @@ class Answers:
     async def complete_entities(self, prefix: str, limit: int = 25) -> list[str]:
         """Entity names for a slash-command autocomplete: prefix matches by any word, then typo matches."""
         entity_index, _ = await self._indexes()
-        key = name_key(prefix[: self.max_query_chars])
-        found = entity_index.prefix(key, limit)
-        if len(found) < limit and len(key) >= 3:
-            found += [e for e, _ in entity_index.fuzzy(key, limit=limit - len(found), cutoff=70) if e not in found]
-        return [e.name[:100] for e in found[:limit]]
+        return _complete(entity_index, name_key(prefix[: self.max_query_chars]), limit)
 
     async def complete_topics(self, prefix: str, limit: int = 25) -> list[str]:
-        """Topic names for a slash-command autocomplete."""
+        """Topic names for a slash-command autocomplete, found the same way."""
         _, topic_index = await self._indexes()
-        key = topic_key(prefix[: self.max_query_chars])
-        found = topic_index.prefix(key, limit)
-        if len(found) < limit and len(key) >= 3:
-            found += [e for e, _ in topic_index.fuzzy(key, limit=limit - len(found), cutoff=70) if e not in found]
-        return [e.name[:100] for e in found[:limit]]
+        return _complete(topic_index, topic_key(prefix[: self.max_query_chars]), limit)
+
+    async def complete_subjects(self, prefix: str, limit: int = 25) -> list[str]:
+        """Names first, then topics, for commands that take either (``summary``, ``follow``)."""
+        names = await self.complete_entities(prefix, limit=min(15, limit))
+        return [*names, *await self.complete_topics(prefix, limit=limit - len(names))]
 
     # ------------------------------------------------------------------------------- text commands
 
@@ -548,6 +545,14 @@ class Answers:
         if name in {"who", "topic", "search", "summary"}:
             rest = _unquote(rest)
         return await handlers[name](rest) if (rest or required) else await handlers[name]()  # type: ignore[operator]
+
+
+def _complete(index: NameIndex, key: str, limit: int) -> list[str]:
+    """Up to ``limit`` names starting with ``key`` by any word, topped up with typo matches."""
+    found = index.prefix(key, limit)
+    if len(found) < limit and len(key) >= 3:
+        found += [e for e, _ in index.fuzzy(key, limit=limit - len(found), cutoff=70) if e not in found]
+    return [e.name[:100] for e in found[:limit]]
 
 
 def _unquote(text: str) -> str:

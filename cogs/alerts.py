@@ -68,8 +68,7 @@ class Alerts(commands.Cog):
     @follow.autocomplete("subject")
     async def follow_subject(self, interaction, current: str) -> list[app_commands.Choice[str]]:  # type: ignore[no-untyped-def]
         """Names, then topics, matching what was typed."""
-        names = await self.bot.answers.complete_entities(current, limit=15)
-        return choices([*names, *await self.bot.answers.complete_topics(current, limit=25 - len(names))])
+        return choices(await self.bot.answers.complete_subjects(current))
 
     @commands.hybrid_command(name="unfollow", description="Stop being pinged about a name or topic.")
     @app_commands.describe(subject="What you follow (see /following)")

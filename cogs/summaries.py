@@ -32,9 +32,8 @@ class Summaries(commands.Cog):
         """Names first, then topics, matching what was typed."""
         if is_number(current.strip()):
             return choices([current.strip()])
-        names = await self.bot.answers.complete_entities(current, limit=15)
-        topics = await self.bot.answers.complete_topics(current, limit=25 - len(names))
-        return choices(["latest", *names, *topics] if not current else [*names, *topics])
+        subjects = await self.bot.answers.complete_subjects(current, limit=24 if not current else 25)
+        return choices(["latest", *subjects] if not current else subjects)
 
 
 async def setup(bot: NewsdeskBot) -> None:
