@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from discord import app_commands
 from discord.ext import commands
 
+from bot.render import CONTENT_LIMIT, truncate
 from bot.replies import send_answer
 
 if TYPE_CHECKING:
@@ -25,6 +26,11 @@ async def reply(ctx: commands.Context[Any], answer: Any) -> None:
     """Send an answer with the bot's page timeout."""
     bot: NewsdeskBot = ctx.bot
     await send_answer(ctx, answer, page_timeout=bot.settings.page_timeout_seconds)
+
+
+async def say(ctx: commands.Context[Any], text: str, *, ephemeral: bool = False) -> None:
+    """Send a sentence the core already made safe (names escaped), within Discord's length limit."""
+    await ctx.send(truncate(text, CONTENT_LIMIT), ephemeral=ephemeral)
 
 
 def choices(names: list[str]) -> list[app_commands.Choice[str]]:

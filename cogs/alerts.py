@@ -6,8 +6,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import NewsdeskBot
-from bot.render import CONTENT_LIMIT, truncate
-from cogs._shared import choices, reply
+from cogs._shared import choices, reply, say
 
 
 class Alerts(commands.Cog):
@@ -15,9 +14,6 @@ class Alerts(commands.Cog):
 
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
-
-    async def _say(self, ctx: commands.Context[NewsdeskBot], text: str, *, ephemeral: bool = False) -> None:
-        await ctx.send(truncate(text, CONTENT_LIMIT), ephemeral=ephemeral)
 
     @commands.hybrid_group(
         name="alerts",
@@ -32,7 +28,7 @@ class Alerts(commands.Cog):
         assert ctx.guild is not None
         channel = await self.bot.store.alert_channel(ctx.guild.id)
         prefix = self.bot.prefix_in(ctx.guild)
-        await self._say(
+        await say(
             ctx,
             f"New articles go to <#{channel}>."
             if channel
@@ -44,14 +40,14 @@ class Alerts(commands.Cog):
     async def alerts_here(self, ctx: commands.Context[NewsdeskBot]) -> None:
         """Make this channel the one that gets every new article (Manage Server)."""
         assert ctx.guild is not None
-        await self._say(ctx, await self.bot.alerts.alerts_here(ctx.guild.id, ctx.channel.id, ctx.author.id))
+        await say(ctx, await self.bot.alerts.alerts_here(ctx.guild.id, ctx.channel.id, ctx.author.id))
 
     @alerts.command(name="off", description="Stop posting every new article in this server.")
     @commands.has_guild_permissions(manage_guild=True)
     async def alerts_off(self, ctx: commands.Context[NewsdeskBot]) -> None:
         """Stop posting new articles here (Manage Server); follows still ping."""
         assert ctx.guild is not None
-        await self._say(ctx, await self.bot.alerts.alerts_off(ctx.guild.id))
+        await say(ctx, await self.bot.alerts.alerts_off(ctx.guild.id))
 
     @commands.hybrid_command(name="follow", description="Get pinged when a name or topic is central to a new article.")
     @app_commands.describe(subject="A name (e.g. Milei) or a topic (e.g. lithium industry)")
@@ -61,7 +57,7 @@ class Alerts(commands.Cog):
         assert ctx.guild is not None
         answer = await self.bot.alerts.follow(ctx.guild.id, ctx.author.id, ctx.channel.id, subject)
         if isinstance(answer, str):
-            await self._say(ctx, answer, ephemeral=True)
+            await say(ctx, answer, ephemeral=True)
         else:
             await reply(ctx, answer)
 
@@ -76,7 +72,7 @@ class Alerts(commands.Cog):
     async def unfollow(self, ctx: commands.Context[NewsdeskBot], *, subject: str) -> None:
         """Stop following something in this server."""
         assert ctx.guild is not None
-        await self._say(ctx, await self.bot.alerts.unfollow(ctx.guild.id, ctx.author.id, subject), ephemeral=True)
+        await say(ctx, await self.bot.alerts.unfollow(ctx.guild.id, ctx.author.id, subject), ephemeral=True)
 
     @commands.hybrid_command(name="following", description="What you follow in this server.")
     @commands.guild_only()

@@ -6,8 +6,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.app import NewsdeskBot
-from bot.render import CONTENT_LIMIT, truncate
-from cogs._shared import reply
+from cogs._shared import reply, say
 
 
 class Sources(commands.Cog):
@@ -15,9 +14,6 @@ class Sources(commands.Cog):
 
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
-
-    async def _say(self, ctx: commands.Context[NewsdeskBot], text: str) -> None:
-        await ctx.send(truncate(text, CONTENT_LIMIT))
 
     @commands.hybrid_group(name="source", description="RSS and Atom feeds of this server.", invoke_without_command=True)
     @commands.guild_only()
@@ -36,7 +32,7 @@ class Sources(commands.Cog):
         assert ctx.guild is not None
         async with ctx.typing():
             text = await self.bot.alerts.add_source(ctx.guild.id, ctx.channel.id, ctx.author.id, url, minutes)
-        await self._say(ctx, text)
+        await say(ctx, text)
 
     @commands.has_guild_permissions(manage_guild=True)
     @source.command(name="list", description="This server's feeds and their state.")
@@ -51,7 +47,7 @@ class Sources(commands.Cog):
     async def source_remove(self, ctx: commands.Context[NewsdeskBot], source_id: str) -> None:
         """Remove feed ``source_id``."""
         assert ctx.guild is not None
-        await self._say(ctx, await self.bot.alerts.remove_source(ctx.guild.id, source_id))
+        await say(ctx, await self.bot.alerts.remove_source(ctx.guild.id, source_id))
 
     @commands.has_guild_permissions(manage_guild=True)
     @source.command(name="resume", description="Start checking a paused feed again.")
@@ -59,7 +55,7 @@ class Sources(commands.Cog):
     async def source_resume(self, ctx: commands.Context[NewsdeskBot], source_id: str) -> None:
         """Resume a feed that was paused after repeated failures."""
         assert ctx.guild is not None
-        await self._say(ctx, await self.bot.alerts.resume_source(ctx.guild.id, source_id))
+        await say(ctx, await self.bot.alerts.resume_source(ctx.guild.id, source_id))
 
 
 async def setup(bot: NewsdeskBot) -> None:
