@@ -22,6 +22,7 @@ from bot.alerts.service import AlertService
 from bot.answers import Answers
 from bot.config import Secrets, Settings
 from bot.factory import load_aliases, make_analyzer, make_answers
+from bot.loopwatch import LoopWatch
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
@@ -75,6 +76,8 @@ class NewsdeskBot(commands.Bot):
         self._analyzer = analyzer
         self._alerts: AlertService | None = None
         self.aliases: AliasTable = AliasTable()
+        # Measures how late the event loop wakes: anything holding it (or the GIL) shows up here.
+        self.loopwatch = LoopWatch(threshold=settings.loop_stall_ms / 1000)
 
     # Resources are only there once setup_hook has run; asking earlier is a programming error.
     @property
@@ -141,8 +144,10 @@ class NewsdeskBot(commands.Bot):
             log.info("synced %d slash commands to development server %s", len(synced), guild.id)
         await self._alerts.start()
         freeze_startup_objects()
+        self.loopwatch.start()  # after start-up, whose one-off pauses are not stalls of a running bot
 
     async def close(self) -> None:
+        await self.loopwatch.stop()
         if self._alerts is not None:
             await self._alerts.stop()  # in-flight indexing and sends finish before the store closes
         await super().close()
