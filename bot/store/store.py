@@ -7,8 +7,10 @@ waits for an ingest in progress: WAL lets the reader see the last committed stat
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +48,9 @@ from bot.store.models import (
 RECENT_WINDOW = 300
 CO_MENTION_WINDOW = 150
 SEARCH_CANDIDATES = 300
+# snippet() looks at most at this much of a body and this many matches in it (see there).
+SNIPPET_SCAN_CHARS = 50_000
+SNIPPET_MAX_MATCHES = 1_000
 _IN_CHUNK = 500
 _FTS_WORD = re.compile(r"\w+", re.UNICODE)
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
@@ -72,7 +77,12 @@ def _brief(row: Sequence[Any]) -> ArticleBrief:
 def snippet(body: str, words: Sequence[str], width: int = 200) -> str:
     """The passage of ``body`` around the first place it uses the most query words, each marked with
     \x02 … \x03. Words match by their start, so "elections" is found for "election" as BM25's stemmer
-    would."""
+    would.
+
+    It runs on the event loop over untrusted text, so its work is bounded: only the first
+    :data:`SNIPPET_SCAN_CHARS` characters and :data:`SNIPPET_MAX_MATCHES` matches are looked at, and
+    the best window is found in one pass over them.
+    """
     stems = {w.casefold()[: max(4, len(w) - 2)] for w in words if w}
     pattern = (
         re.compile(
@@ -81,16 +91,25 @@ def snippet(body: str, words: Sequence[str], width: int = 200) -> str:
         if stems
         else None
     )
-    text = " ".join(body.split())
-    matches = list(pattern.finditer(text)) if pattern else []
+    text = " ".join(body[:SNIPPET_SCAN_CHARS].split())
+    matches = list(itertools.islice(pattern.finditer(text), SNIPPET_MAX_MATCHES)) if pattern else []
     if not matches:
         return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + "…"
-    # The window that holds the most distinct words wins; the earliest among equals.
+    # The window that holds the most distinct words wins; the earliest among equals. The window
+    # [first, first + width) slides over the matches: each enters and leaves it once.
     best_start, best_score = matches[0].start(), 0
+    words_in_window: Counter[str] = Counter()
+    entering = 0
     for first in matches:
-        inside = {m.group(1).casefold() for m in matches if first.start() <= m.start() < first.start() + width}
-        if len(inside) > best_score:
-            best_start, best_score = first.start(), len(inside)
+        while entering < len(matches) and matches[entering].start() < first.start() + width:
+            words_in_window[matches[entering].group(1).casefold()] += 1
+            entering += 1
+        if len(words_in_window) > best_score:
+            best_start, best_score = first.start(), len(words_in_window)
+        leaving = first.group(1).casefold()
+        words_in_window[leaving] -= 1
+        if not words_in_window[leaving]:
+            del words_in_window[leaving]
     start = max(0, best_start - width // 4)
     start = text.rfind(" ", 0, start) + 1 if start else 0
     end = min(len(text), start + width)
