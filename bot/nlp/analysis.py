@@ -7,11 +7,12 @@ an alert) run in-process. Nothing here may run on an event loop thread: callers 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
@@ -24,11 +25,67 @@ from bot.nlp.pipeline import load_nlp
 from bot.nlp.summary import focus_terms, summarize
 from bot.nlp.topics import Keyphrase, extract_keyphrases
 
+log = logging.getLogger(__name__)
+
 TOPICS_PER_ARTICLE = 10
 KEY_SENTENCE_MAX_CHARS = 400
 # Below this many articles, starting worker processes (each loads the model) costs more than it saves.
 POOL_MIN_ARTICLES = 200
 _SPACES = re.compile(r"\s+")
+
+# spaCy's calls hold the GIL, so a long one freezes the bot's event loop even from a worker thread.
+# The tokenizer splits punctuation off a chunk one character at a time, copying the rest each time: a
+# run of 10 000 "*" or "<" takes seconds, 100 000 minutes. Punctuation runs are cut to PUNCTUATION_RUN
+# characters and chunks without spaces to CHUNK_CHARS before the text reaches spaCy; news needs no more.
+PUNCTUATION_RUN = 8
+CHUNK_CHARS = 100
+_PUNCTUATION_RUN = re.compile(rf"((?:[^\w\s]|_){{{PUNCTUATION_RUN}}})(?:[^\w\s]|_)+")
+_LONG_CHUNK = re.compile(rf"(?<!\S)\S{{{CHUNK_CHARS + 1},}}")
+# Per Doc, the attribute ruler holds the GIL for about 15 ms per 1000 tokens: a long text is analysed in
+# pieces of at most PIECE_CHARS characters (cut at paragraph breaks where it can) and, for text dense in
+# tokens (":a:a:a…"), PIECE_TOKENS tokens, joined back into one Doc.
+PIECE_CHARS = 10_000
+PIECE_TOKENS = 2_500
+# Joining the pieces and reading the joined Doc hold the GIL in proportion to its tokens: an article is
+# analysed up to this many (100 000 characters of prose make about 20 000; of ":a:a:a…", 100 000).
+MAX_TOKENS = 30_000
+# The vectors of a whole batch are computed in single numpy calls: a batch holds at most this many tokens
+# (or one piece alone).
+BATCH_TOKENS = 5_000
+
+
+def tokenizable(text: str) -> str:
+    """``text`` with punctuation runs cut to :data:`PUNCTUATION_RUN` characters and chunks without spaces
+    broken every :data:`CHUNK_CHARS` characters, so that tokenizing it takes linear time (ordinary prose
+    is unchanged)."""
+    text = _PUNCTUATION_RUN.sub(r"\1", text)
+    return _LONG_CHUNK.sub(
+        lambda chunk: " ".join(
+            chunk.group()[i : i + CHUNK_CHARS] for i in range(0, len(chunk.group()), CHUNK_CHARS)
+        ),
+        text,
+    )
+
+
+def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
+    """``text`` as consecutive pieces of at most ``limit`` characters that join back into it: each cut
+    after the last paragraph break of the second half of a piece, else after its last sentence end, else
+    after its last space (or at the limit, in a text without any)."""
+    parts: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        window = text[start : start + limit]
+        for separator in ("\n\n", ". ", "\n", " "):
+            at = window.rfind(separator, limit // 2)
+            if at != -1:
+                cut = start + at + len(separator)
+                break
+        else:
+            cut = start + limit
+        parts.append(text[start:cut])
+        start = cut
+    parts.append(text[start:])
+    return parts
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +102,11 @@ class ArticleText:
         A real headline is analysed with the body (a name in the headline is salient); a derived one
         only repeats the first sentence, so it is left out.
         """
+        body = tokenizable(self.body)
         if self.title_derived or not self.title:
-            return self.body, 0
-        return f"{self.title}\n\n{self.body}", len(self.title) + 2
+            return body, 0
+        title = tokenizable(self.title)
+        return f"{title}\n\n{body}", len(title) + 2
 
 
 @dataclass(slots=True)
@@ -64,6 +123,13 @@ class EntityInArticle:
     in_lead: bool
     key_sentence: str
     roles: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisFailed:
+    """The analysis of one article raised; ``reason`` says what, in one line."""
+
+    reason: str
 
 
 @dataclass(slots=True)
@@ -206,11 +272,67 @@ def _analyze_chunk(articles: list[ArticleText], summary_sentences: int, batch_si
 def _pipe(
     nlp: Language, articles: Sequence[ArticleText], summary_sentences: int, batch_size: int
 ) -> list[ArticleAnalysis]:
-    texts = (a.doc_text()[0] for a in articles)
     return [
         build_analysis(doc, article, summary_sentences)
-        for doc, article in zip(nlp.pipe(texts, batch_size=batch_size), articles, strict=True)
+        for doc, article in zip(_docs(nlp, articles, batch_size), articles, strict=True)
     ]
+
+
+def _docs(nlp: Language, articles: Sequence[ArticleText], batch_size: int) -> Iterator[Doc]:
+    """One Doc per article, in order. Every article goes through ``nlp.pipe`` as pieces (one for nearly
+    all); the pieces of a long one are joined into one Doc before the entity component, which resolves
+    names across the whole article, runs on it."""
+    entities = nlp.get_pipe("newsdesk_entities") if "newsdesk_entities" in nlp.pipe_names else None
+    parts: list[Doc] = []
+    for batch in _batches(_tokenized_pieces(nlp, articles), batch_size):
+        analysed = nlp.pipe([doc for _, doc in batch], batch_size=len(batch), disable=["newsdesk_entities"])
+        for (last, _), doc in zip(batch, analysed, strict=True):
+            parts.append(doc)
+            if last:
+                whole = parts[0] if len(parts) == 1 else Doc.from_docs(parts, ensure_whitespace=False)
+                parts = []
+                yield entities(whole) if entities is not None else whole
+
+
+def _tokenized_pieces(nlp: Language, articles: Iterable[ArticleText]) -> Iterator[tuple[bool, Doc]]:
+    """The tokenized pieces of each article's text (up to :data:`MAX_TOKENS` tokens), in order, each with
+    whether it ends its article."""
+    for article in articles:
+        docs: list[Doc] = []
+        tokens = 0
+        for doc in _piece_docs(nlp, article.doc_text()[0]):
+            if docs and tokens + len(doc) > MAX_TOKENS:
+                break
+            docs.append(doc)
+            tokens += len(doc)
+        for index, doc in enumerate(docs):
+            yield index == len(docs) - 1, doc
+
+
+def _piece_docs(nlp: Language, text: str) -> Iterator[Doc]:
+    """``text`` tokenized in :func:`pieces`; a piece of more than :data:`PIECE_TOKENS` tokens is cut smaller."""
+    for part in pieces(text):
+        doc = nlp.make_doc(part)
+        if len(doc) <= PIECE_TOKENS:
+            yield doc
+            continue
+        smaller = max(CHUNK_CHARS, len(part) * PIECE_TOKENS // len(doc))
+        yield from (nlp.make_doc(sub) for sub in pieces(part, smaller))
+
+
+def _batches(docs: Iterable[tuple[bool, Doc]], max_docs: int) -> Iterator[list[tuple[bool, Doc]]]:
+    """Consecutive items in batches of at most ``max_docs`` docs and :data:`BATCH_TOKENS` tokens (a
+    longer doc makes a batch of its own)."""
+    batch: list[tuple[bool, Doc]] = []
+    tokens = 0
+    for item in docs:
+        if batch and (len(batch) == max_docs or tokens + len(item[1]) > BATCH_TOKENS):
+            yield batch
+            batch, tokens = [], 0
+        batch.append(item)
+        tokens += len(item[1])
+    if batch:
+        yield batch
 
 
 class Analyzer:
@@ -245,25 +367,52 @@ class Analyzer:
         """Analyse articles in-process (blocking; call it from a worker thread)."""
         return _pipe(self.nlp, articles, self.summary_sentences, self.batch_size)
 
-    def analyze_stream(self, batches: Iterator[list[ArticleText]], total: int) -> Iterator[list[ArticleAnalysis]]:
+    def analyze_stream(
+        self, batches: Iterator[list[ArticleText]], total: int
+    ) -> Iterator[list[ArticleAnalysis | AnalysisFailed]]:
         """Analyse batches in order, in parallel worker processes when ``total`` is large enough.
 
         Results come back batch by batch, in the order given, so the caller can write each batch in
-        its own transaction while the next ones are being analysed.
+        its own transaction while the next ones are being analysed. When a batch raises, its articles
+        are analysed again one by one, in-process, and each that still raises is an
+        :class:`AnalysisFailed` in its place: one bad article never costs the others.
         """
         if self.workers < 2 or total < POOL_MIN_ARTICLES:
             for batch in batches:
-                yield self.analyze(batch)
+                try:
+                    result: list[ArticleAnalysis | AnalysisFailed] = list(self.analyze(batch))
+                except Exception:
+                    result = self._one_by_one(batch)
+                yield result
             return
         pool = self.start_workers()
-        pending = []
+        pending: list[tuple[list[ArticleText], Future[list[ArticleAnalysis]]]] = []
         for batch in batches:
-            pending.append(pool.submit(_analyze_chunk, batch, self.summary_sentences, self.batch_size))
+            pending.append((batch, pool.submit(_analyze_chunk, batch, self.summary_sentences, self.batch_size)))
             # Keep a couple of batches queued per worker; more would only hold memory.
             while len(pending) > 2 * self.workers:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+                yield self._outcome(*pending.pop(0))
+        for batch, future in pending:
+            yield self._outcome(batch, future)
+
+    def _outcome(
+        self, batch: list[ArticleText], future: Future[list[ArticleAnalysis]]
+    ) -> list[ArticleAnalysis | AnalysisFailed]:
+        try:
+            return list(future.result())
+        except Exception:
+            return self._one_by_one(batch)
+
+    def _one_by_one(self, batch: list[ArticleText]) -> list[ArticleAnalysis | AnalysisFailed]:
+        results: list[ArticleAnalysis | AnalysisFailed] = []
+        for article in batch:
+            try:
+                results.extend(self.analyze([article]))
+            except Exception as exc:
+                log.debug("analysis of %r failed", article.title[:80], exc_info=True)
+                first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+                results.append(AnalysisFailed(f"analysis failed ({type(exc).__name__}: {first_line})"))
+        return results
 
     def start_workers(self) -> ProcessPoolExecutor:
         """The worker processes (started on first use; each loads its own copy of the model)."""
