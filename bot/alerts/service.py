@@ -53,7 +53,11 @@ class AlertService:
         )
         # The analyzer loads spaCy on first use, off the event loop (see start()).
         self.indexer = Indexer(
-            self.store, bot.analyzer, max_file_bytes=self.settings.max_file_bytes, batch_size=self.settings.batch_size
+            self.store,
+            bot.analyzer,
+            max_file_bytes=self.settings.max_file_bytes,
+            batch_size=self.settings.batch_size,
+            max_article_chars=self.settings.max_article_chars,
         )
         self.poller = FeedPoller(
             self.store,
