@@ -28,6 +28,10 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
+# A request Discord asks to wait longer than this raises discord.RateLimited instead of sleeping (30 s is
+# discord.py's floor): alert sends are rescheduled, not held for minutes inside the dispatcher.
+MAX_RATE_LIMIT_WAIT_SECONDS = 30.0
+
 
 def freeze_startup_objects() -> None:
     """Take what start-up allocated (modules, the model, caches) out of the cyclic collector's sight.
@@ -64,7 +68,11 @@ class NewsdeskBot(commands.Bot):
             case_insensitive=True,
             strip_after_prefix=True,
             allowed_mentions=discord.AllowedMentions.none(),
-            **{"guild_ready_timeout": settings.guild_ready_timeout, **options},
+            **{
+                "guild_ready_timeout": settings.guild_ready_timeout,
+                "max_ratelimit_timeout": MAX_RATE_LIMIT_WAIT_SECONDS,
+                **options,
+            },
         )
         self.settings = settings
         self.extensions_to_load = extension_names() if extensions is None else extensions

@@ -18,8 +18,8 @@ def test_backoff_doubles_and_honours_retry_after() -> None:
 
 def test_ping_text_names_what_is_followed_and_escapes_it() -> None:
     alert = _alert([5, 6], [{"kind": "follow", "name": "Javier *Milei*"}, {"kind": "folder", "name": "x"}])
-    assert ping_text(alert) == "<@5> <@6> — new on Javier \\*Milei\\*"
-    assert ping_text(_alert([], [{"kind": "folder", "name": "x"}])) is None
+    assert ping_text(alert, alert.ping_user_ids) == "<@5> <@6> — new on Javier \\*Milei\\*"
+    assert ping_text(_alert([], [{"kind": "folder", "name": "x"}]), []) is None
 
 
 def test_only_followers_may_be_pinged() -> None:
