@@ -20,7 +20,7 @@ from discord.ext import commands
 import cogs
 from bot.alerts.service import AlertService
 from bot.answers import Answers
-from bot.config import Secrets, Settings
+from bot.config import Secrets, Settings, valid_prefix
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
@@ -133,7 +133,8 @@ class NewsdeskBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.aliases = load_aliases(self.settings)
         self._store = await Store.connect(self.settings.database)
-        self.guild_prefixes = await self._store.guild_prefixes()
+        # A prefix stored before the rules tightened (say an empty one) would make every message a command.
+        self.guild_prefixes = {g: p for g, p in (await self._store.guild_prefixes()).items() if valid_prefix(p)}
         self._answers = make_answers(self._store, self.settings, self.aliases)
         self._alerts = AlertService(self)
         for name in self.extensions_to_load:

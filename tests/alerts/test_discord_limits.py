@@ -77,8 +77,7 @@ def force_due(database: Path) -> None:
     """Make every waiting alert due now, as if its retry time had come."""
     with sqlite3.connect(database) as db:
         db.execute(
-            "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z' "
-            "WHERE status = 'pending' OR pings_left != '[]'"
+            "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE status = 'pending' OR pings_left != '[]'"
         )
 
 
