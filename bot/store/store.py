@@ -276,13 +276,15 @@ class Store(AlertQueries):
                 raise ValueError(f"{record.origin}: new text needs its analysis")
             reuse = previous[0] if previous and await self._origin_count(previous[0]) == 1 else None
 
+        # A publication date in the future (a 2099 feed item) is clamped to now, or it tops !latest forever.
+        published = min(to_iso(record.published), now)
         columns = (
             record.content_hash,
             record.title,
             int(record.title_derived),
             record.source,
             record.url,
-            to_iso(record.published),
+            published,
             now,
             record.body,
             json.dumps(analysis.summary),
@@ -309,7 +311,7 @@ class Store(AlertQueries):
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
             (article_id, record.title, record.body),
         )
-        await self._attach_analysis(article_id, to_iso(record.published), analysis, touched_entities, touched_topics)
+        await self._attach_analysis(article_id, published, analysis, touched_entities, touched_topics)
         await self._link_origin(record, article_id, now, touched_entities, touched_topics)
         return WriteResult(record.origin, article_id, status)
 

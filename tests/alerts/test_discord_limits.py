@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -25,15 +26,19 @@ DISCORD_MAX_PINGED_USERS = 100
 MILEI = "Javier Milei"
 
 
-async def until(check: Callable[[], Awaitable[T]], timeout: float = 30.0) -> T:
-    """The first truthy result of ``check``, polled until ``timeout``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        result = await check()
-        if result:
+async def until(check: Callable[[], Awaitable[T]], seconds: float = 30.0) -> T:
+    """The first truthy result of ``check``, polled for at most ``seconds``."""
+    for _ in range(int(seconds / 0.05)):
+        if result := await check():
             return result
-        assert asyncio.get_running_loop().time() < deadline, "timed out"
         await asyncio.sleep(0.05)
+    raise AssertionError(f"not true within {seconds} s")
+
+
+async def next_attempt_after(newsdesk: NewsdeskBot, moment: datetime) -> datetime | None:
+    """When the alert is next tried, once that is after ``moment``."""
+    due = await newsdesk.store.next_alert_due()
+    return from_iso(due) if due and from_iso(due) > moment else None
 
 
 async def delivered(newsdesk: NewsdeskBot) -> bool:
@@ -157,12 +162,7 @@ async def test_six_long_429s_in_a_row_reschedule_the_alert_at_retry_after(
             else:
                 force_due(bot_settings.database)
                 newsdesk.store.alerts_planned.set()
-
-            async def rescheduled() -> datetime | None:
-                due = await newsdesk.store.next_alert_due()
-                return from_iso(due) if due and from_iso(due) > before + timedelta(seconds=60) else None
-
-            due = await until(rescheduled, timeout=20)
+            due = await until(partial(next_attempt_after, newsdesk, before + timedelta(seconds=60)), 20)
             after = datetime.now(UTC)
             assert before + timedelta(seconds=retry_after - 1) <= due <= after + timedelta(seconds=retry_after)
             assert len(fake_discord.requests_to("POST", posts)) == attempt + 1
@@ -181,12 +181,7 @@ async def test_a_429_discord_py_gives_up_on_is_retried_after_its_retry_after(
     async with alert_bot() as newsdesk:
         before = datetime.now(UTC)
         (news_folder / "banned.txt").write_text(story(41))
-
-        async def rescheduled() -> datetime | None:
-            due = await newsdesk.store.next_alert_due()
-            return from_iso(due) if due and from_iso(due) > before + timedelta(seconds=30) else None
-
-        due = await until(rescheduled, timeout=20)
+        due = await until(partial(next_attempt_after, newsdesk, before + timedelta(seconds=30)), 20)
         assert before + timedelta(seconds=59) <= due <= datetime.now(UTC) + timedelta(seconds=60)  # Retry-After: 60
 
 
@@ -206,3 +201,12 @@ async def test_a_retry_after_discord_forgot_the_nonce_does_not_post_twice(
         assert db.execute("SELECT message_id FROM outbox").fetchall() == [(first.id,)]
     assert [m.embeds[0]["title"] for m in fake_discord.messages if m.embeds] == [title_of(42)]
     assert len(fake_discord.requests_to("POST", posts)) == 1
+
+
+async def test_a_title_with_bidi_controls_reaches_discord_without_them(
+    alert_bot: AlertBot, fake_discord: FakeDiscord, news_folder: Path
+) -> None:
+    async with alert_bot():
+        (news_folder / "bidi.txt").write_text("\u202egnp.exe\u200b opens\n\n" + story(43).split("\n\n", 1)[1])
+        alert = await fake_discord.wait_for_message(predicate=lambda m: bool(m.embeds), timeout=30)
+    assert alert.embeds[0]["title"] == "gnp.exe opens"
