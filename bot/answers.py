@@ -321,10 +321,11 @@ class Answers:
         exact = await self.store.entity_by_key(key)
         if exact:
             return [exact], None
-        by_words = await self.store.entities_with_words(key.split(" "), limit=6)
+        words = list(dict.fromkeys(key.split(" ")))
+        by_words = await self.store.entities_with_words(words, limit=6)
         if by_words:
             return by_words, None
-        by_most_words = await self.store.entities_with_most_words(key.split(" "))
+        by_most_words = await self.store.entities_with_most_words(words)
         if by_most_words:
             return by_most_words, query
         entity_index, _ = await self._indexes()

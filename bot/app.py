@@ -20,13 +20,17 @@ from discord.ext import commands
 import cogs
 from bot.alerts.service import AlertService
 from bot.answers import Answers
-from bot.config import Secrets, Settings
+from bot.config import Secrets, Settings, valid_prefix
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+# A request Discord asks to wait longer than this raises discord.RateLimited instead of sleeping (30 s is
+# discord.py's floor): alert sends are rescheduled, not held for minutes inside the dispatcher.
+MAX_RATE_LIMIT_WAIT_SECONDS = 30.0
 
 
 def freeze_startup_objects() -> None:
@@ -64,7 +68,11 @@ class NewsdeskBot(commands.Bot):
             case_insensitive=True,
             strip_after_prefix=True,
             allowed_mentions=discord.AllowedMentions.none(),
-            **{"guild_ready_timeout": settings.guild_ready_timeout, **options},
+            **{
+                "guild_ready_timeout": settings.guild_ready_timeout,
+                "max_ratelimit_timeout": MAX_RATE_LIMIT_WAIT_SECONDS,
+                **options,
+            },
         )
         self.settings = settings
         self.extensions_to_load = extension_names() if extensions is None else extensions
@@ -125,7 +133,8 @@ class NewsdeskBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.aliases = load_aliases(self.settings)
         self._store = await Store.connect(self.settings.database)
-        self.guild_prefixes = await self._store.guild_prefixes()
+        # A prefix stored before the rules tightened (say an empty one) would make every message a command.
+        self.guild_prefixes = {g: p for g, p in (await self._store.guild_prefixes()).items() if valid_prefix(p)}
         self._answers = make_answers(self._store, self.settings, self.aliases)
         self._alerts = AlertService(self)
         for name in self.extensions_to_load:

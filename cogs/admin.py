@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.answers import UserError
 from bot.app import NewsdeskBot
+from bot.config import valid_prefix
 from bot.render import message_text
 from bot.replies import NO_PINGS
 
@@ -21,7 +22,7 @@ class Admin(commands.Cog):
         self.bot = bot
 
     @commands.hybrid_command(name="prefix", description="Show or change this server's command prefix.")
-    @app_commands.describe(new_prefix="The new prefix (1 to 5 characters, no spaces), or 'reset'")
+    @app_commands.describe(new_prefix="The new prefix (1 to 5 visible characters, no spaces), or 'reset'")
     @commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     async def prefix(self, ctx: commands.Context[NewsdeskBot], new_prefix: str | None = None) -> None:
@@ -37,8 +38,8 @@ class Admin(commands.Cog):
             await self.bot.set_prefix(ctx.guild.id, None)
             await ctx.send(message_text(f"The prefix is back to {self.bot.settings.prefix}."))
             return
-        if len(new_prefix) > 5 or any(c.isspace() for c in new_prefix) or new_prefix.startswith("/"):
-            raise UserError("A prefix is 1 to 5 characters, with no spaces, and cannot start with /.")
+        if not valid_prefix(new_prefix) or new_prefix.startswith("/"):
+            raise UserError("A prefix is 1 to 5 visible characters, with no spaces, and cannot start with /.")
         await self.bot.set_prefix(ctx.guild.id, new_prefix)
         await ctx.send(message_text(f"Done: commands here now start with {new_prefix}, e.g. {new_prefix}who Milei."))
 

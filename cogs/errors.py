@@ -6,7 +6,7 @@ Order (first match wins):
 2. Unknown command → silence (other bots share the prefix).
 3. :class:`bot.answers.UserError` raised by the command logic → its sentence.
 4. A bad, missing or surplus argument → the command's usage line.
-5. A cooldown → "try again in N s".
+5. A cooldown, or a Discord rate limit longer than the bot waits → "try again in N s".
 6. A missing permission, a server-only command in DMs, an owner-only command → which one.
 7. Anything else → a short apology in chat, the traceback in the log with command, server and channel ids.
 
@@ -59,6 +59,8 @@ def describe(ctx: commands.Context[Any], error: BaseException) -> str | None:
         return usage or "That command needs different input; try help."
     if isinstance(error, commands.CommandOnCooldown):
         return f"Slow down: try that again in {math.ceil(error.retry_after)} s."
+    if isinstance(error, discord.RateLimited):  # Discord asked for a wait longer than the bot will sleep
+        return f"Discord is limiting how fast I can answer; try again in {math.ceil(error.retry_after)} s."
     if isinstance(error, commands.MissingPermissions | app_commands.MissingPermissions):
         return f"You need the {_permission_names(error.missing_permissions)} permission for that."
     if isinstance(error, commands.BotMissingPermissions | app_commands.BotMissingPermissions):
@@ -96,7 +98,7 @@ class Errors(commands.Cog):
             return
         try:
             await ctx.send(message_text(text), ephemeral=True, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
+        except (discord.HTTPException, discord.RateLimited):
             log.warning("could not send an error message in channel %s", getattr(ctx.channel, "id", "?"))
 
 

@@ -66,6 +66,16 @@ async def test_who_nobody_says_how_many_articles_were_searched(answers: Answers)
     assert answer.message == "No one called Xyzzy Plugh in 4 indexed articles."
 
 
+async def test_who_with_64_distinct_words_is_not_found_not_an_error(answers: Answers) -> None:
+    words = " ".join(a + b for a in "bcdfghjk" for b in "bcdfghjk")  # 64 words in 191 characters
+    assert isinstance(await answers.who(words), NotFound)  # SQLite joins at most 64 tables
+
+
+async def test_a_name_lookup_counts_a_repeated_word_once(answers: Answers) -> None:
+    candidates, _ = await answers.entity_candidates(" ".join(["Milei"] * 70))
+    assert candidates and candidates[0].name == "Javier Milei"
+
+
 async def test_who_by_the_start_of_any_word(answers: Answers) -> None:
     answer = await answers.who("Hew")
     assert isinstance(answer, WhoAnswer) and answer.profile.entity.name == "Patricia Hewitt"

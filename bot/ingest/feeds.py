@@ -37,6 +37,7 @@ from bot.ingest.readers import (
     parse_published,
 )
 from bot.store.models import ArticleRecord
+from bot.text import strip_invisible
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -254,7 +255,7 @@ def _content(entry: Any) -> str | None:
 def _item(entry: Any) -> FeedItem:
     link = _http_link(entry.get("link"))
     title = _detail_text(entry.get("title"), entry.get("title_detail"))
-    title = " ".join(title.split())
+    title = " ".join(strip_invisible(title).split())
     summary = _detail_text(entry.get("summary"), entry.get("summary_detail"))
     content = _content(entry)
     guid = str(entry.get("id") or "").strip() or link or content_hash(title + "\n" + summary)[:16]
@@ -281,7 +282,7 @@ def parse_feed(body: bytes, url: str) -> ParsedFeed:
             raise FeedError("That address is a web page, not an RSS or Atom feed.")
         raise FeedError("That address did not return a valid RSS or Atom feed.")
     channel = parsed.get("feed") or {}
-    title = " ".join(_detail_text(channel.get("title"), channel.get("title_detail")).split())
+    title = " ".join(strip_invisible(_detail_text(channel.get("title"), channel.get("title_detail"))).split())
     return ParsedFeed(title=title, link=_http_link(channel.get("link")), items=[_item(e) for e in entries])
 
 
@@ -312,7 +313,7 @@ def item_record(
     body = normalise_text(full_text or item.content or item.summary or "")
     if not body:
         raise FeedError("The feed item has no text.")
-    title = " ".join(item.title.split())
+    title = " ".join(strip_invisible(item.title).split())
     return ArticleRecord(
         origin=canonical_url(item.link) if item.link else f"{feed_url}#{item.guid}",
         title=title or derive_title(body),

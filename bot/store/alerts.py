@@ -106,7 +106,8 @@ class AlertQueries:
         await self._writer.execute("BEGIN IMMEDIATE")
         try:
             await self._writer.execute(
-                "UPDATE outbox SET status = 'dropped', error = ? WHERE channel_id = ? AND status = 'pending'",
+                "UPDATE outbox SET status = CASE status WHEN 'pending' THEN 'dropped' ELSE status END, "
+                "pings_left = '[]', error = ? WHERE channel_id = ? AND (status = 'pending' OR pings_left != '[]')",
                 (reason, channel_id),
             )
             async with self._writer.execute(
@@ -337,17 +338,25 @@ class AlertQueries:
         return planned
 
     async def due_alerts(self, now: str, limit: int = 50) -> list[DueAlert]:
-        """Pending alerts whose time has come, oldest first."""
-        rows = await self._fetchall(
-            "SELECT id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts FROM outbox "
-            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (now, limit),
+        """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
+        columns = (
+            "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
+            "pings_left, unknown_since"
         )
-        return [DueAlert(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6], r[7]) for r in rows]
+        rows = await self._fetchall(
+            f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
+            f"SELECT {columns} FROM outbox WHERE pings_left != '[]' AND status != 'pending' AND next_attempt_at <= ? "
+            "ORDER BY id LIMIT ?",
+            (now, now, limit),
+        )
+        return [DueAlert(*r[:4], json.loads(r[4]), json.loads(r[5]), *r[6:10], json.loads(r[10]), r[11]) for r in rows]
 
     async def next_alert_due(self) -> str | None:
-        """When the next pending alert may be sent."""
-        rows = await self._fetchall("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+        """When the next alert (or the rest of its pings) may be sent."""
+        rows = await self._fetchall(
+            "SELECT MIN(due) FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending' "
+            "UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE pings_left != '[]')"
+        )
         return rows[0][0] if rows else None
 
     async def sent_since(self, channel_id: int, since: str) -> int:
@@ -357,26 +366,52 @@ class AlertQueries:
         )
         return int(rows[0][0])
 
-    async def mark_sent(self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent") -> None:
-        """Alerts delivered (as their own message, or listed in a digest)."""
+    async def mark_sent(
+        self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent", pings_left: Sequence[int] = ()
+    ) -> None:
+        """Alerts delivered (as their own message, or listed in a digest); ``pings_left`` are the users
+        that message could not ping, kept on the first alert for the messages that follow (whose
+        attempts are counted afresh)."""
         marks = ",".join("?" * len(alert_ids))
+        more = json.dumps(list(pings_left))
         await self._writer.execute(
-            f"UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, attempts = attempts + 1, error = NULL "
+            "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, error = NULL, unknown_since = NULL, "
+            "attempts = CASE WHEN id = ? AND ? != '[]' THEN 0 ELSE attempts + 1 END, "
+            "pings_left = CASE id WHEN ? THEN ? ELSE '[]' END "
             f"WHERE id IN ({marks}) AND status = 'pending'",
-            (status, _now(), message_id, *alert_ids),
+            (status, _now(), message_id, alert_ids[0], more, alert_ids[0], more, *alert_ids),
         )
 
-    async def mark_retry(self, alert_id: int, error: str, next_attempt_at: str) -> None:
-        """A send failed for a reason that may pass: try again later."""
+    async def mark_pinged(self, alert_id: int, pings_left: Sequence[int]) -> None:
+        """One more message of an alert's pings went out; ``pings_left`` are still to ping (their
+        attempts are counted afresh)."""
         await self._writer.execute(
-            "UPDATE outbox SET attempts = attempts + 1, error = ?, next_attempt_at = ? WHERE id = ?",
-            (error, next_attempt_at, alert_id),
+            "UPDATE outbox SET pings_left = ?, attempts = 0, error = NULL, unknown_since = NULL WHERE id = ?",
+            (json.dumps(list(pings_left)), alert_id),
+        )
+
+    async def mark_retry(
+        self,
+        alert_id: int,
+        error: str,
+        next_attempt_at: str,
+        *,
+        counts: bool = True,
+        unknown_since: str | None = None,
+    ) -> None:
+        """A send failed for a reason that may pass: try again later. A rate limit does not count as an
+        attempt; ``unknown_since`` notes that the message may have been posted after all."""
+        await self._writer.execute(
+            "UPDATE outbox SET attempts = attempts + ?, error = ?, next_attempt_at = ?, "
+            "unknown_since = COALESCE(unknown_since, ?) WHERE id = ?",
+            (int(counts), error, next_attempt_at, unknown_since, alert_id),
         )
 
     async def mark_dropped(self, alert_id: int, error: str) -> None:
-        """An alert that can never be delivered."""
+        """An alert (or the rest of its pings) that can never be delivered."""
         await self._writer.execute(
-            "UPDATE outbox SET status = 'dropped', error = ?, attempts = attempts + 1 WHERE id = ?",
+            "UPDATE outbox SET status = CASE status WHEN 'pending' THEN 'dropped' ELSE status END, "
+            "pings_left = '[]', error = ?, attempts = attempts + 1 WHERE id = ?",
             (error, alert_id),
         )
 

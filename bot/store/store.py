@@ -47,6 +47,7 @@ RECENT_WINDOW = 300
 CO_MENTION_WINDOW = 150
 SEARCH_CANDIDATES = 300
 _IN_CHUNK = 500
+NAME_WORDS = 12  # words of a name a lookup matches on; SQLite joins at most 64 tables
 _FTS_WORD = re.compile(r"\w+", re.UNICODE)
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
 _ENTITY_COLUMNS = "id, name, type, article_count, mention_count"
@@ -275,13 +276,15 @@ class Store(AlertQueries):
                 raise ValueError(f"{record.origin}: new text needs its analysis")
             reuse = previous[0] if previous and await self._origin_count(previous[0]) == 1 else None
 
+        # A publication date in the future (a 2099 feed item) is clamped to now, or it tops !latest forever.
+        published = min(to_iso(record.published), now)
         columns = (
             record.content_hash,
             record.title,
             int(record.title_derived),
             record.source,
             record.url,
-            to_iso(record.published),
+            published,
             now,
             record.body,
             json.dumps(analysis.summary),
@@ -308,7 +311,7 @@ class Store(AlertQueries):
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
             (article_id, record.title, record.body),
         )
-        await self._attach_analysis(article_id, to_iso(record.published), analysis, touched_entities, touched_topics)
+        await self._attach_analysis(article_id, published, analysis, touched_entities, touched_topics)
         await self._link_origin(record, article_id, now, touched_entities, touched_topics)
         return WriteResult(record.origin, article_id, status)
 
@@ -559,7 +562,9 @@ class Store(AlertQueries):
         return _entity(row) if row else None
 
     async def entities_with_words(self, words: Sequence[str], limit: int = 10) -> list[EntityRef]:
-        """Entities whose name contains every one of ``words`` (whole words), most mentioned first."""
+        """Entities whose name contains every one of ``words`` (whole words; the first
+        :data:`NAME_WORDS` distinct ones), most mentioned first."""
+        words = list(dict.fromkeys(words))[:NAME_WORDS]
         if not words:
             return []
         joins = " ".join(
@@ -575,7 +580,7 @@ class Store(AlertQueries):
     async def entities_with_most_words(self, words: Sequence[str], limit: int = 6) -> list[EntityRef]:
         """Entities whose name has all but one of ``words`` (two or more), most words first: a typo in
         one word of a full name ("Rihard Nicholls") still finds it."""
-        unique = list(dict.fromkeys(words))
+        unique = list(dict.fromkeys(words))[:NAME_WORDS]
         if len(unique) < 2:
             return []
         marks = ",".join("?" * len(unique))

@@ -93,9 +93,7 @@ async def test_a_lost_answer_is_retried_without_a_duplicate(
         (news_folder / "lost.txt").write_text(story(3))
         title = title_of(3)
         await fake_discord.wait_for_message(predicate=_titled(title), timeout=30)
-        await fake_discord.wait_for(lambda: len(fake_discord.requests_to("POST", "/channels/*/messages")) >= 2,
-                                    timeout=15)
-        assert await _settled_outbox(newsdesk) == {"sent": 1}
+        assert await _settled_outbox(newsdesk) == {"sent": 1}  # the retry found it in the channel
     assert len(_alerts_titled(fake_discord, title)) == 1
 
 

@@ -47,6 +47,10 @@ def _param() -> MagicMock:
             commands.CommandOnCooldown(commands.Cooldown(1, 10), 3.2, commands.BucketType.user),
             "Slow down: try that again in 4 s.",
         ),
+        (
+            commands.CommandInvokeError(discord.RateLimited(95.5)),
+            "Discord is limiting how fast I can answer; try again in 96 s.",
+        ),
         (commands.MissingPermissions(["manage_guild"]), "You need the Manage Server permission for that."),
         (commands.BotMissingPermissions(["embed_links"]), "I need the Embed Links permission here for that."),
         (commands.NoPrivateMessage(), "That command only works in a server, not in direct messages."),

@@ -635,7 +635,7 @@ class RestApi:
             msgs = older + newer
         else:
             msgs = msgs[-limit:]
-        return 200, [copy.deepcopy(m.data) for m in reversed(msgs)]
+        return 200, [_as_stored(m) for m in reversed(msgs)]
 
     async def _h_create_message(self, ctx: _Ctx) -> tuple[int, Any]:
         ch = self._channel(ctx)
@@ -685,7 +685,7 @@ class RestApi:
     async def _h_get_message(self, ctx: _Ctx) -> tuple[int, Any]:
         ch = self._channel(ctx)
         self._require(ch, Perm.VIEW_CHANNEL | Perm.READ_MESSAGE_HISTORY)
-        return 200, copy.deepcopy(self._message(ctx, ch).data)
+        return 200, _as_stored(self._message(ctx, ch))
 
     async def _h_edit_message(self, ctx: _Ctx) -> tuple[int, Any]:
         ch = self._channel(ctx)
@@ -1041,6 +1041,13 @@ def _int(value: Any) -> int:
         return int(value)
     except (TypeError, ValueError):
         return -1
+
+
+def _as_stored(msg: RecordedMessage) -> dict[str, Any]:
+    """A message as fetching it returns it: Discord does not keep nonces, only the create answer has one."""
+    data = copy.deepcopy(msg.data)
+    data.pop("nonce", None)
+    return data
 
 
 def _emoji_json(raw: str) -> dict[str, Any]:

@@ -367,6 +367,16 @@ async def test_nonce_dedupes_repeated_sends(fake_discord: FakeDiscord) -> None:
         assert [r.deduplicated for r in posts] == [False, True, False]
 
 
+async def test_fetched_messages_carry_no_nonce(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    async with fake.run_bot(make_bot()) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        sent = await channel.send("breaking news", nonce=424242)
+        assert sent.nonce == "424242"  # the create answer echoes it; Discord keeps it nowhere
+        assert (await channel.fetch_message(sent.id)).nonce is None
+        assert [m.nonce for m in [m async for m in channel.history(limit=5)]] == [None]
+
+
 async def test_429_is_retried_after_retry_after(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     async with fake.run_bot(make_bot()) as bot:
@@ -439,6 +449,12 @@ async def test_validation_and_allowed_mentions(fake_discord: FakeDiscord) -> Non
         assert recorded_loud.mentions == [fake.member.id]
         assert not recorded_loud.mention_everyone  # the bot lacks Mention Everyone
         assert quiet.mentions == [] and [m.id for m in loud.mentions] == [fake.member.id]
+
+        users = [fake.create_user(f"reader{n}") for n in range(101)]
+        with pytest.raises(discord.HTTPException) as exc:
+            await channel.send("hello readers", allowed_mentions=discord.AllowedMentions(users=users))
+        assert exc.value.code == 50035 and "allowed_mentions.users" in str(exc.value)  # at most 100 users
+        await channel.send("hello readers", allowed_mentions=discord.AllowedMentions(users=users[:100]))
 
 
 async def test_interaction_double_ack_and_late_ack(fake_discord: FakeDiscord) -> None:

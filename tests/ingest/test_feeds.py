@@ -160,6 +160,14 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
     assert feed.items[0].link == "https://news.example/story/1"
 
 
+def test_bidi_controls_and_zero_width_characters_leave_feed_titles() -> None:
+    items = [{"title": "\u202egnp.exe \u200bnews", "link": "https://news.example/b", "description": "x"}]
+    feed = parse_feed(rss_document(items, title="\u2067Daily\u2069 News"), FEED_URL)
+    assert feed.title == "Daily News" and feed.items[0].title == "gnp.exe news"
+    record = item_record(_item(title="\u202eevil\u200f title"), feed, FEED_URL, fetched_at=NOW)
+    assert record.title == "evil title" and record.source == "Daily News"
+
+
 def test_html_in_titles_and_summaries_becomes_text() -> None:
     feed = parse_feed(
         rss_document(

@@ -125,3 +125,28 @@ async def test_topic_follows_ping_when_the_article_is_about_the_topic(
     article = await store.article(report.articles[0].article_id)
     assert article is not None and topic_key("solar panels") in [t.key for t in article.topics]
     assert [(row[1], row[2]) for row in await _outbox(store)] == [(101, "[11]")]
+
+
+async def test_outbox_progress_of_pings_survives_and_ends(
+    store: Store, indexer_for: Callable[..., Indexer], tmp_path: Path
+) -> None:
+    await store.set_alert_channel(1, 100, 9)
+    (tmp_path / "a.txt").write_text("Harbour reopens\n\nThe harbour of Galway reopened on Monday after storms.\n")
+    await indexer_for(store).index_paths([tmp_path], alerts=POLICY)
+    [alert] = await store.due_alerts("2999-01-01T00:00:00Z")
+    assert (alert.status, alert.message_id, alert.pings_left, alert.unknown_since) == ("pending", None, [], None)
+
+    await store.mark_retry(alert.id, "dropped connection", "2000-01-01T00:00:00Z", unknown_since="2000-01-01T00:00:00Z")
+    await store.mark_retry(alert.id, "503", "2000-01-01T00:00:05Z", unknown_since="2000-01-01T00:00:05Z")
+    await store.mark_retry(alert.id, "429", "2000-01-01T00:00:09Z", counts=False)  # a rate limit is no failure
+    [retried] = await store.due_alerts("2999-01-01T00:00:00Z")
+    assert retried.attempts == 2 and retried.unknown_since == "2000-01-01T00:00:00Z"  # the first unknown stays
+
+    await store.mark_sent([alert.id], 555, pings_left=[7, 8, 9])
+    [more] = await store.due_alerts("2999-01-01T00:00:00Z")  # sent, with pings left: still due
+    assert (more.status, more.message_id, more.pings_left, more.unknown_since) == ("sent", 555, [7, 8, 9], None)
+    await store.mark_pinged(alert.id, [9])
+    assert [a.pings_left for a in await store.due_alerts("2999-01-01T00:00:00Z")] == [[9]]
+    await store.mark_dropped(alert.id, "403")  # the rest of the pings: the alert itself was posted
+    assert await store.due_alerts("2999-01-01T00:00:00Z") == [] and await store.next_alert_due() is None
+    assert await store.outbox_counts() == {"sent": 1}
