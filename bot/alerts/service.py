@@ -16,6 +16,7 @@ import discord
 from bot.alerts.answers import FollowingAnswer, SourcesAnswer, WhyAnswer
 from bot.alerts.dispatcher import AlertDispatcher
 from bot.alerts.poller import FeedPoller
+from bot.alerts.retention import OutboxRetention
 from bot.alerts.watcher import FolderWatcher
 from bot.answers import Choices, NotFound, UserError, parse_article_id
 from bot.ingest.fetch import FetchError, SafeFetcher
@@ -67,6 +68,7 @@ class AlertService:
         self.watcher = FolderWatcher(
             self.settings.folders, self.index_files, debounce_ms=self.settings.watch_debounce_ms
         )
+        self.retention = OutboxRetention(self.store, retention_days=self.settings.retention_days)
         self._tasks: list[asyncio.Task[None]] = []
         self._index_lock = asyncio.Lock()
 
@@ -84,6 +86,7 @@ class AlertService:
             ("alerts-dispatcher", self.dispatcher.run),
             ("alerts-watcher", self.watcher.run),
             ("alerts-feeds", self.poller.run),
+            ("alerts-retention", self.retention.run),
         ):
             self._tasks.append(asyncio.create_task(runner(), name=name))
 
@@ -92,6 +95,7 @@ class AlertService:
         self.dispatcher.stop()
         self.watcher.stop()
         self.poller.stop()
+        self.retention.stop()
         done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
         for task in pending:
             task.cancel()
