@@ -19,7 +19,7 @@ from bot.alerts.poller import FeedPoller
 from bot.alerts.retention import OutboxRetention
 from bot.alerts.watcher import FolderWatcher
 from bot.answers import Choices, NotFound, UserError, parse_article_id
-from bot.ingest.fetch import FetchError, SafeFetcher
+from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
@@ -119,7 +119,7 @@ class AlertService:
         """Tell a server something (its system channel, else the first channel the bot may post in)."""
         guild = self.bot.get_guild(guild_id)
         if guild is None:
-            log.warning("notice for unknown server %s: %s", guild_id, text)
+            log.warning("notice for unknown server %s: %s", guild_id, redact_url(text))
             return
         candidates = [guild.system_channel, *guild.text_channels]
         for channel in candidates:
@@ -129,7 +129,7 @@ class AlertService:
                     return
                 except discord.HTTPException:
                     continue
-        log.warning("no channel to tell server %s: %s", guild_id, text)
+        log.warning("no channel to tell server %s: %s", guild_id, redact_url(text))
 
     async def notify_source(self, source: FeedSource, text: str) -> None:
         """Tell a server about one of its feeds, in the channel where the feed was added."""
