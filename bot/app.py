@@ -12,6 +12,7 @@ import gc
 import logging
 import pkgutil
 import signal
+import sqlite3
 from typing import Any
 
 import discord
@@ -25,6 +26,7 @@ from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
+from bot.store.store import storage_fault
 
 log = logging.getLogger(__name__)
 
@@ -133,8 +135,17 @@ class NewsdeskBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.aliases = load_aliases(self.settings)
         self._store = await Store.connect(self.settings.database)
+        try:
+            stored_prefixes = await self._store.guild_prefixes()
+        except sqlite3.DatabaseError as exc:  # a damaged file can open and fail at its first read
+            fault = storage_fault(self.settings.database, exc)
+            if fault is None:
+                raise
+            await self._store.close(optimize=False)
+            self._store = None
+            raise fault from exc
         # A prefix stored before the rules tightened (say an empty one) would make every message a command.
-        self.guild_prefixes = {g: p for g, p in (await self._store.guild_prefixes()).items() if valid_prefix(p)}
+        self.guild_prefixes = {g: p for g, p in stored_prefixes.items() if valid_prefix(p)}
         self._answers = make_answers(self._store, self.settings, self.aliases)
         self._alerts = AlertService(self)
         for name in self.extensions_to_load:

@@ -208,13 +208,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr; ``verbose`` shows Newsdesk's debug lines, never aiosqlite's, which repeat every
+    statement with its parameters (article text, and feed URLs with their passwords)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``newsdesk`` command."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         settings = load_settings(args.config)
         if getattr(args, "db", None):

@@ -67,6 +67,7 @@ class Settings:
     fetch_full_text: bool = True
     allowed_private_networks: tuple[str, ...] = ()
     watch_debounce_ms: int = 800
+    retention_days: int = 30
 
     def __post_init__(self) -> None:
         checks: dict[str, tuple[float, float]] = {
@@ -88,6 +89,8 @@ class Settings:
             "feed_max_bytes": (1024, 1 << 31),
             "feed_max_failures": (1, 1000),
             "watch_debounce_ms": (0, 60_000),
+            # At least the two days in which a near-identical title is not alerted again.
+            "retention_days": (2, 3650),
         }
         for key, (low, high) in checks.items():
             value = getattr(self, key)

@@ -47,6 +47,7 @@ def test_environment_overrides_each_type() -> None:
         ({"NEWSDESK_PREFIX": "a b"}, "prefix"),
         ({"NEWSDESK_PREFIX": "\u200b"}, "prefix"),
         ({"NEWSDESK_ALLOWED_PRIVATE_NETWORKS": "localhost"}, "allowed_private_networks"),
+        ({"NEWSDESK_RETENTION_DAYS": "1"}, "retention_days"),  # the near-duplicate check reads 2 days back
     ],
 )
 def test_a_bad_value_names_its_key(environ: dict[str, str], named: str) -> None:

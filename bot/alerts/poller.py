@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.ingest.feeds import FeedError, read_feed
-from bot.ingest.fetch import FetchError, SafeFetcher
+from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
 from bot.store import Store
 from bot.store.models import AlertPolicy, FeedSource, from_iso, to_iso
@@ -132,9 +132,9 @@ class FeedPoller:
             next_poll_at=to_iso(now + timedelta(minutes=source.interval_minutes)),
         )
         if report.indexed:
-            log.info("feed %s (#%d): %d new article(s)", source.url, source.id, report.indexed)
+            log.info("feed %s (#%d): %d new article(s)", redact_url(source.url), source.id, report.indexed)
         for failure in feed.page_failures:
-            log.info("feed %s: %s", source.url, failure)
+            log.info("feed %s: %s", redact_url(source.url), redact_url(failure))
         return PollOutcome(
             ok=True,
             items=len(feed.records),
@@ -148,11 +148,12 @@ class FeedPoller:
         await self.store.source_failed(
             source.id, error, next_poll_at=to_iso(next_poll_after_failure(source, failures, now)), pause=pause
         )
-        log.warning("feed %s (#%d) failed %d time(s) in a row: %s", source.url, source.id, failures, error)
+        log.warning("feed %s (#%d) failed %d time(s) in a row: %s", redact_url(source.url), source.id, failures, error)
         if pause and await self.store.mark_pause_notified(source.id):
             await self.notify(
                 source,
-                f"Feed #{source.id} ({source.title or source.url}) is paused after {failures} failures in a row. "
+                f"Feed #{source.id} ({source.title or redact_url(source.url)}) is paused after {failures} failures "
+                "in a row. "
                 f"Last error: {error}",
             )
         return PollOutcome(ok=False, error=error, paused=pause)

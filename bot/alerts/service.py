@@ -16,9 +16,10 @@ import discord
 from bot.alerts.answers import FollowingAnswer, SourcesAnswer, WhyAnswer
 from bot.alerts.dispatcher import AlertDispatcher
 from bot.alerts.poller import FeedPoller
+from bot.alerts.retention import OutboxRetention
 from bot.alerts.watcher import FolderWatcher
 from bot.answers import Choices, NotFound, UserError, parse_article_id
-from bot.ingest.fetch import FetchError, SafeFetcher
+from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
@@ -67,6 +68,7 @@ class AlertService:
         self.watcher = FolderWatcher(
             self.settings.folders, self.index_files, debounce_ms=self.settings.watch_debounce_ms
         )
+        self.retention = OutboxRetention(self.store, retention_days=self.settings.retention_days)
         self._tasks: list[asyncio.Task[None]] = []
         self._index_lock = asyncio.Lock()
 
@@ -84,6 +86,7 @@ class AlertService:
             ("alerts-dispatcher", self.dispatcher.run),
             ("alerts-watcher", self.watcher.run),
             ("alerts-feeds", self.poller.run),
+            ("alerts-retention", self.retention.run),
         ):
             self._tasks.append(asyncio.create_task(runner(), name=name))
 
@@ -92,6 +95,7 @@ class AlertService:
         self.dispatcher.stop()
         self.watcher.stop()
         self.poller.stop()
+        self.retention.stop()
         done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
         for task in pending:
             task.cancel()
@@ -115,7 +119,7 @@ class AlertService:
         """Tell a server something (its system channel, else the first channel the bot may post in)."""
         guild = self.bot.get_guild(guild_id)
         if guild is None:
-            log.warning("notice for unknown server %s: %s", guild_id, text)
+            log.warning("notice for unknown server %s: %s", guild_id, redact_url(text))
             return
         candidates = [guild.system_channel, *guild.text_channels]
         for channel in candidates:
@@ -125,7 +129,7 @@ class AlertService:
                     return
                 except discord.HTTPException:
                     continue
-        log.warning("no channel to tell server %s: %s", guild_id, text)
+        log.warning("no channel to tell server %s: %s", guild_id, redact_url(text))
 
     async def notify_source(self, source: FeedSource, text: str) -> None:
         """Tell a server about one of its feeds, in the channel where the feed was added."""

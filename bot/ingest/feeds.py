@@ -26,7 +26,7 @@ import defusedxml
 import defusedxml.expatreader
 import feedparser
 
-from bot.ingest.fetch import FetchError, SafeFetcher
+from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.readers import (
     SkipFile,
     content_hash,
@@ -346,7 +346,7 @@ def _page_text(body: bytes, content_type: str, url: str, fetched_at: datetime) -
         raise
     except Exception as exc:
         # One odd page must not fail the whole poll; the item keeps its summary.
-        log.debug("text extraction failed for %s", url, exc_info=True)
+        log.debug("text extraction failed for %s", redact_url(url), exc_info=True)
         raise FeedError("The article text could not be extracted.") from exc
 
 

@@ -424,6 +424,23 @@ class AlertQueries:
         )
         return [SentAlert(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows]
 
+    async def prune_outbox(self, keep: timedelta, *, batch: int = 2000) -> int:
+        """Forget delivered, digested and dropped alerts older than ``keep`` (never less than the
+        near-duplicate window, which reads them); pending ones stay. Deletes in small transactions so
+        other writes are not held up. Returns how many rows went."""
+        cutoff = to_iso(datetime.now(UTC) - max(keep, NEAR_DUPLICATE_WINDOW))
+        removed = 0
+        while True:
+            async with self._writer.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status != 'pending' "
+                "AND created_at < ? AND COALESCE(sent_at, created_at) < ? LIMIT ?) RETURNING 1",
+                (cutoff, cutoff, batch),
+            ) as cursor:
+                deleted = len(await cursor.fetchall())
+            removed += deleted
+            if deleted < batch:
+                return removed
+
     async def outbox_counts(self) -> dict[str, int]:
         """Alerts by status (for stats and benchmarks)."""
         rows = await self._fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")

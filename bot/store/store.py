@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 import re
+import sqlite3
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,7 +23,7 @@ import aiosqlite
 from bot.nlp.analysis import ArticleAnalysis
 from bot.nlp.entities import ENTITY_TYPES
 from bot.store.alerts import AlertQueries
-from bot.store.migrations import load_migrations
+from bot.store.migrations import MigrationError, load_migrations
 from bot.store.models import (
     AlertPolicy,
     Article,
@@ -52,10 +55,39 @@ _FTS_WORD = re.compile(r"\w+", re.UNICODE)
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
 _ENTITY_COLUMNS = "id, name, type, article_count, mention_count"
 _BRIEF_COLUMNS = "a.id, a.title, a.source, a.url, a.published"
+# After a burst of writes the WAL is truncated back to this size at the next checkpoint.
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
-    """The database cannot be opened or is from a newer version of Newsdesk."""
+    """The database cannot be opened, is damaged, is from a newer version of Newsdesk, or its disk is full.
+
+    The message is one sentence naming the file, fit to show as is.
+    """
+
+
+# SQLite result codes (the low byte of an extended code) that are faults of the file or the disk
+# under it, not of the query: a damaged or foreign file, a full disk, an I/O error, no access.
+_FAULTS = {
+    sqlite3.SQLITE_CORRUPT: "is damaged ({error}); restore a backup, or move it away to build a new index",
+    sqlite3.SQLITE_NOTADB: "is not a Newsdesk database or is damaged ({error}); move it away to build a new index",
+    sqlite3.SQLITE_FULL: "cannot grow: the disk is full ({error}); what was saved before is intact",
+    sqlite3.SQLITE_IOERR: "could not be read or written ({error})",
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened ({error})",
+    sqlite3.SQLITE_READONLY: "is read-only ({error})",
+    sqlite3.SQLITE_PERM: "cannot be accessed ({error})",
+}
+
+
+def storage_fault(path: Path, exc: BaseException) -> StoreError | None:
+    """The one-line :class:`StoreError` for a fault of the database file itself (damaged, full disk,
+    unreadable), or ``None`` when ``exc`` is something else (a bug in a query stays a bug)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.DatabaseError) or code is None or code & 0xFF not in _FAULTS:
+        return None
+    return StoreError(f"the database {path} " + _FAULTS[code & 0xFF].format(error=exc))
 
 
 def _now() -> str:
@@ -131,8 +163,9 @@ class Store(AlertQueries):
     @classmethod
     async def connect(cls, path: Path) -> Store:
         """Open the database; prefer ``async with Store.open(path)`` which also closes it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
             writer = await aiosqlite.connect(path, isolation_level=None)
         except Exception as exc:  # sqlite3 raises a bare OperationalError with little context
             raise StoreError(f"cannot open the database {path}: {exc}") from exc
@@ -142,18 +175,33 @@ class Store(AlertQueries):
             reader = await aiosqlite.connect(path, isolation_level=None)
             await _configure(reader)
             await reader.execute("PRAGMA query_only = ON")
-        except BaseException:
+        except BaseException as exc:
             await writer.close()
+            if isinstance(exc, MigrationError):
+                raise StoreError(f"cannot prepare the database {path}: {exc}") from exc
+            fault = storage_fault(path, exc)
+            if fault is not None:
+                raise fault from exc
             raise
         return cls(path, writer, reader)
 
-    async def close(self) -> None:
-        """Finish pending work and close both connections."""
-        await self._reader.close()
+    async def close(self, *, optimize: bool = True) -> None:
+        """Close both connections, first letting SQLite refresh its statistics (``optimize``; skipped
+        after a failure). Never raises for the database's own faults: they are logged, and what was
+        committed is safe either way."""
+        await self._close_connection(self._reader)
+        if optimize:
+            try:
+                await self._writer.execute("PRAGMA optimize")
+            except sqlite3.Error as exc:
+                log.warning("could not optimise the database %s at close: %s", self.path, exc)
+        await self._close_connection(self._writer)
+
+    async def _close_connection(self, connection: aiosqlite.Connection) -> None:
         try:
-            await self._writer.execute("PRAGMA optimize")
-        finally:
-            await self._writer.close()
+            await connection.close()
+        except sqlite3.Error as exc:
+            log.warning("closing the database %s failed: %s", self.path, exc)
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (another process, or our writer) commits."""
@@ -235,7 +283,7 @@ class Store(AlertQueries):
             )
             await db.execute("COMMIT")
         except BaseException:
-            await db.execute("ROLLBACK")
+            await _rollback(db)
             raise
         self.generation += 1
         if planned:
@@ -901,7 +949,25 @@ class _StoreOpener:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._store is not None:
-            await self._store.close()
+            await self._store.close(optimize=exc is None)
+        fault = storage_fault(self._path, exc) if exc is not None else None
+        if fault is not None:
+            raise fault from exc
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (SQLite gives its -wal and -shm files the
+    same mode); an existing file keeps the mode its admin chose."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already done so itself (as it may on a full disk)."""
+    if db.in_transaction:
+        await db.execute("ROLLBACK")
 
 
 async def _configure(db: aiosqlite.Connection) -> None:
@@ -911,6 +977,7 @@ async def _configure(db: aiosqlite.Connection) -> None:
     await db.execute("PRAGMA busy_timeout = 10000")
     await db.execute("PRAGMA cache_size = -32000")
     await db.execute("PRAGMA mmap_size = 1073741824")
+    await db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:
@@ -929,7 +996,7 @@ async def _migrate(db: aiosqlite.Connection) -> None:
             await db.execute(f"PRAGMA user_version = {migration.version}")
             await db.execute("COMMIT")
         except BaseException:
-            await db.execute("ROLLBACK")
+            await _rollback(db)
             raise
 
 
