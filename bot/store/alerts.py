@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -59,30 +60,34 @@ def _now() -> str:
     return to_iso(datetime.now(UTC))
 
 
+
 class AlertQueries:
     """The alert half of the store (see the module docstring)."""
 
-    _writer: aiosqlite.Connection
+    _writer: aiosqlite.Connection  # only inside self._write(), like every write of the store
     _reader: aiosqlite.Connection
 
     if TYPE_CHECKING:  # provided by Store
 
         async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
 
+        def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+
     # --------------------------------------------------------------------------- alert channels
 
     async def set_alert_channel(self, guild_id: int, channel_id: int, set_by: int) -> None:
         """Make ``channel_id`` the channel of ``guild_id`` that gets every new article."""
-        await self._writer.execute(
-            "INSERT INTO alert_channels (guild_id, channel_id, enabled, set_by, updated_at) VALUES (?, ?, 1, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, enabled = 1, "
-            "set_by = excluded.set_by, updated_at = excluded.updated_at",
-            (guild_id, channel_id, set_by, _now()),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO alert_channels (guild_id, channel_id, enabled, set_by, updated_at) "
+                "VALUES (?, ?, 1, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, "
+                "enabled = 1, set_by = excluded.set_by, updated_at = excluded.updated_at",
+                (guild_id, channel_id, set_by, _now()),
+            )
 
     async def disable_alerts(self, guild_id: int) -> int | None:
         """Switch a server's alert channel off; returns the channel it was, if any."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "UPDATE alert_channels SET enabled = 0, updated_at = ? WHERE guild_id = ? AND enabled = 1 "
             "RETURNING channel_id",
             (_now(), guild_id),
@@ -103,42 +108,39 @@ class AlertQueries:
         Returns the servers whose alert channel it was (they get a notice).
         """
         now = _now()
-        await self._writer.execute("BEGIN IMMEDIATE")
-        try:
-            await self._writer.execute(
+        async with self._write() as db:
+            await db.execute(
                 "UPDATE outbox SET status = 'dropped', error = ? WHERE channel_id = ? AND status = 'pending'",
                 (reason, channel_id),
             )
-            async with self._writer.execute(
+            async with db.execute(
                 "UPDATE alert_channels SET enabled = 0, updated_at = ? WHERE channel_id = ? AND enabled = 1 "
                 "RETURNING guild_id",
                 (now, channel_id),
             ) as cursor:
                 guilds = [int(row[0]) async for row in cursor]
-            await self._writer.execute("COMMIT")
-        except BaseException:
-            await self._writer.execute("ROLLBACK")
-            raise
         return guilds
 
     # ---------------------------------------------------------------------------------- follows
 
     async def add_follow(self, follow: Follow) -> bool:
         """Record a follow; ``False`` when it already existed."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "INSERT OR IGNORE INTO follows (guild_id, user_id, kind, target_key, name, channel_id, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING 1",
             (follow.guild_id, follow.user_id, follow.kind, follow.target_key, follow.name, follow.channel_id, _now()),
         ) as cursor:
-            return await cursor.fetchone() is not None
+            added = await cursor.fetchone() is not None
+        return added
 
     async def remove_follow(self, guild_id: int, user_id: int, kind: str, target_key: str) -> bool:
         """Forget a follow; ``False`` when there was none."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "DELETE FROM follows WHERE guild_id = ? AND user_id = ? AND kind = ? AND target_key = ? RETURNING 1",
             (guild_id, user_id, kind, target_key),
         ) as cursor:
-            return await cursor.fetchone() is not None
+            removed = await cursor.fetchone() is not None
+        return removed
 
     async def follows_of(self, guild_id: int, user_id: int) -> list[Follow]:
         """What one member follows in one server."""
@@ -156,7 +158,7 @@ class AlertQueries:
     ) -> FeedSource | None:
         """Register a feed for a server; ``None`` when the server already has it."""
         now = _now()
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
             f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
             (guild_id, channel_id, url, interval_minutes, now, added_by, now),
@@ -178,7 +180,7 @@ class AlertQueries:
 
     async def remove_source(self, guild_id: int, source_id: int) -> FeedSource | None:
         """Remove one of a server's feeds (its articles stay indexed)."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
         ) as cursor:
             row = await cursor.fetchone()
@@ -202,31 +204,34 @@ class AlertQueries:
         self, source_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: str
     ) -> None:
         """A successful poll: remember the validators and reset the failure count."""
-        await self._writer.execute(
-            "UPDATE sources SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_polled_at = ?, "
-            "next_poll_at = ?, failures = 0, last_error = NULL WHERE id = ?",
-            (title, etag, last_modified, _now(), next_poll_at, source_id),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE sources SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_polled_at = ?, "
+                "next_poll_at = ?, failures = 0, last_error = NULL WHERE id = ?",
+                (title, etag, last_modified, _now(), next_poll_at, source_id),
+            )
 
     async def source_failed(self, source_id: int, error: str, *, next_poll_at: str, pause: bool) -> None:
         """A failed poll: count it, back off, and pause the feed when told to."""
-        await self._writer.execute(
-            "UPDATE sources SET failures = failures + 1, last_error = ?, last_polled_at = ?, next_poll_at = ?, "
-            "paused = paused OR ? WHERE id = ?",
-            (error, _now(), next_poll_at, int(pause), source_id),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE sources SET failures = failures + 1, last_error = ?, last_polled_at = ?, next_poll_at = ?, "
+                "paused = paused OR ? WHERE id = ?",
+                (error, _now(), next_poll_at, int(pause), source_id),
+            )
 
     async def mark_pause_notified(self, source_id: int) -> bool:
         """Note that the server was told its feed is paused; ``False`` if it had been told already."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "UPDATE sources SET pause_notified = 1 WHERE id = ? AND paused = 1 AND pause_notified = 0 RETURNING 1",
             (source_id,),
         ) as cursor:
-            return await cursor.fetchone() is not None
+            marked = await cursor.fetchone() is not None
+        return marked
 
     async def resume_source(self, guild_id: int, source_id: int) -> FeedSource | None:
         """Unpause a feed (a manager fixed it); it is polled at once."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "UPDATE sources SET paused = 0, pause_notified = 0, failures = 0, next_poll_at = ? "
             f"WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
             (_now(), guild_id, source_id),
@@ -360,25 +365,28 @@ class AlertQueries:
     async def mark_sent(self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent") -> None:
         """Alerts delivered (as their own message, or listed in a digest)."""
         marks = ",".join("?" * len(alert_ids))
-        await self._writer.execute(
-            f"UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, attempts = attempts + 1, error = NULL "
-            f"WHERE id IN ({marks}) AND status = 'pending'",
-            (status, _now(), message_id, *alert_ids),
-        )
+        async with self._write() as db:
+            await db.execute(
+                f"UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, attempts = attempts + 1, error = NULL "
+                f"WHERE id IN ({marks}) AND status = 'pending'",
+                (status, _now(), message_id, *alert_ids),
+            )
 
     async def mark_retry(self, alert_id: int, error: str, next_attempt_at: str) -> None:
         """A send failed for a reason that may pass: try again later."""
-        await self._writer.execute(
-            "UPDATE outbox SET attempts = attempts + 1, error = ?, next_attempt_at = ? WHERE id = ?",
-            (error, next_attempt_at, alert_id),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, error = ?, next_attempt_at = ? WHERE id = ?",
+                (error, next_attempt_at, alert_id),
+            )
 
     async def mark_dropped(self, alert_id: int, error: str) -> None:
         """An alert that can never be delivered."""
-        await self._writer.execute(
-            "UPDATE outbox SET status = 'dropped', error = ?, attempts = attempts + 1 WHERE id = ?",
-            (error, alert_id),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = 'dropped', error = ?, attempts = attempts + 1 WHERE id = ?",
+                (error, alert_id),
+            )
 
     async def alerts_for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
         """How an article was alerted in a server (for ``!why``)."""
