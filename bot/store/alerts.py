@@ -60,6 +60,13 @@ def _now() -> str:
     return to_iso(datetime.now(UTC))
 
 
+class SourceLimitReached(Exception):
+    """A server already has as many feeds as it may (``limit``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a server may have at most {limit} feeds")
+        self.limit = limit
+
 
 class AlertQueries:
     """The alert half of the store (see the module docstring)."""
@@ -154,16 +161,41 @@ class AlertQueries:
     # ---------------------------------------------------------------------------------- sources
 
     async def add_source(
-        self, guild_id: int, channel_id: int, url: str, interval_minutes: float, added_by: int
+        self,
+        guild_id: int,
+        channel_id: int,
+        url: str,
+        interval_minutes: float,
+        added_by: int,
+        *,
+        limit: int | None = None,
     ) -> FeedSource | None:
-        """Register a feed for a server; ``None`` when the server already has it."""
-        now = _now()
-        async with self._write() as db, db.execute(
-            "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
-            f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
-            (guild_id, channel_id, url, interval_minutes, now, added_by, now),
-        ) as cursor:
-            row = await cursor.fetchone()
+        """Register a feed for a server; ``None`` when the server already has it. Raises
+        :class:`SourceLimitReached` when the server already has ``limit`` feeds.
+
+        Whoever adds a feed polls it at once (its first poll, which alerts nothing); the polling loop
+        sees it due only one interval later, so the two never race for that first poll.
+        """
+        now = datetime.now(UTC)
+        async with self._write() as db:
+            async with db.execute("SELECT COUNT(*) FROM sources WHERE guild_id = ?", (guild_id,)) as cursor:
+                row = await cursor.fetchone()
+            if limit is not None and row is not None and row[0] >= limit:
+                raise SourceLimitReached(limit)
+            async with db.execute(
+                "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
+                f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
+                (
+                    guild_id,
+                    channel_id,
+                    url,
+                    interval_minutes,
+                    to_iso(now + timedelta(minutes=interval_minutes)),
+                    added_by,
+                    to_iso(now),
+                ),
+            ) as cursor:
+                row = await cursor.fetchone()
         return FeedSource(*row) if row else None
 
     async def source(self, source_id: int) -> FeedSource | None:
@@ -187,10 +219,15 @@ class AlertQueries:
         return FeedSource(*row) if row else None
 
     async def due_sources(self, now: str, limit: int = 20) -> list[FeedSource]:
-        """Feeds whose next poll is due, the most overdue first."""
+        """Feeds whose next poll is due, taken in turns across servers (each server's most overdue,
+        then each one's second, …), so a server with many feeds cannot crowd out the others."""
         rows = await self._fetchall(
-            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE paused = 0 AND next_poll_at <= ? "
-            "ORDER BY next_poll_at LIMIT ?",
+            f"""
+            SELECT {_SOURCE_COLUMNS} FROM (
+                SELECT *, ROW_NUMBER() OVER (PARTITION BY guild_id ORDER BY next_poll_at, id) AS turn
+                FROM sources WHERE paused = 0 AND next_poll_at <= ?
+            ) ORDER BY turn, next_poll_at, id LIMIT ?
+            """,
             (now, limit),
         )
         return [FeedSource(*row) for row in rows]
@@ -203,7 +240,8 @@ class AlertQueries:
     async def source_polled(
         self, source_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: str
     ) -> None:
-        """A successful poll: remember the validators and reset the failure count."""
+        """A successful poll: remember the validators and reset the failure count. ``last_polled_at``
+        is set by successful polls only: while it is unset, the feed's next poll is its first."""
         async with self._write() as db:
             await db.execute(
                 "UPDATE sources SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_polled_at = ?, "
@@ -215,9 +253,9 @@ class AlertQueries:
         """A failed poll: count it, back off, and pause the feed when told to."""
         async with self._write() as db:
             await db.execute(
-                "UPDATE sources SET failures = failures + 1, last_error = ?, last_polled_at = ?, next_poll_at = ?, "
+                "UPDATE sources SET failures = failures + 1, last_error = ?, next_poll_at = ?, "
                 "paused = paused OR ? WHERE id = ?",
-                (error, _now(), next_poll_at, int(pause), source_id),
+                (error, next_poll_at, int(pause), source_id),
             )
 
     async def mark_pause_notified(self, source_id: int) -> bool:

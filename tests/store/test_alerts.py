@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
 from bot.store import Store
-from bot.store.alerts import same_story, title_key
-from bot.store.models import AlertPolicy, ArticleRecord, Follow
+from bot.store.alerts import SourceLimitReached, same_story, title_key
+from bot.store.models import AlertPolicy, ArticleRecord, Follow, to_iso
 
 POLICY = AlertPolicy(follow_salience=0.35)
 
@@ -125,3 +127,31 @@ async def test_topic_follows_ping_when_the_article_is_about_the_topic(
     article = await store.article(report.articles[0].article_id)
     assert article is not None and topic_key("solar panels") in [t.key for t in article.topics]
     assert [(row[1], row[2]) for row in await _outbox(store)] == [(101, "[11]")]
+
+
+async def test_a_server_may_have_only_so_many_feeds(store: Store) -> None:
+    assert await store.add_source(1, 101, "https://a.example/rss", 10, 9, limit=2) is not None
+    assert await store.add_source(1, 101, "https://b.example/rss", 10, 9, limit=2) is not None
+    with pytest.raises(SourceLimitReached) as caught:
+        await store.add_source(1, 101, "https://c.example/rss", 10, 9, limit=2)
+    assert caught.value.limit == 2
+    assert await store.add_source(2, 201, "https://c.example/rss", 10, 9, limit=2) is not None  # another server
+    assert [s.url for s in await store.sources_of(1)] == ["https://a.example/rss", "https://b.example/rss"]
+
+
+async def test_due_feeds_are_taken_in_turns_across_servers(store: Store) -> None:
+    for n in range(5):
+        await store.add_source(1, 101, f"https://busy.example/{n}", 1, 9)
+    await store.add_source(2, 201, "https://quiet.example/rss", 1, 9)
+    await store.add_source(3, 301, "https://other.example/rss", 1, 9)
+    later = to_iso(datetime.now(UTC) + timedelta(hours=1))
+    due = await store.due_sources(later, limit=4)
+    assert [s.guild_id for s in due] == [1, 2, 3, 1]
+    assert [s.url for s in due if s.guild_id == 1] == ["https://busy.example/0", "https://busy.example/1"]
+
+
+async def test_a_new_feed_is_due_one_interval_after_it_is_added(store: Store) -> None:
+    source = await store.add_source(1, 101, "https://a.example/rss", 30, 9)
+    assert source is not None and source.last_polled_at is None
+    assert await store.due_sources(to_iso(datetime.now(UTC))) == []  # its first poll is its adder's
+    assert [s.id for s in await store.due_sources(to_iso(datetime.now(UTC) + timedelta(minutes=31)))] == [source.id]
