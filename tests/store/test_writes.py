@@ -69,16 +69,31 @@ async def test_a_follow_and_a_prefix_made_during_a_batch_that_rolls_back_are_kep
     assert await store.guild_prefixes() == {1: "?"}
 
 
-async def test_a_cancelled_batch_rolls_back_and_the_next_write_works(store: Store, analyzer: Analyzer) -> None:
-    items = _analysed(analyzer, [_record(n) for n in range(6)])
+async def test_a_batch_cancelled_inside_its_transaction_rolls_back_and_the_next_write_works(
+    store: Store, analyzer: Analyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    items = _analysed(analyzer, [_record(n) for n in range(3)])
+    inside = asyncio.Event()
+    refresh_entities = store._refresh_entities
+
+    async def stalled(entity_ids: set[int]) -> None:  # every article written, the transaction still open
+        await refresh_entities(entity_ids)
+        inside.set()
+        await asyncio.Event().wait()
+
+    monkeypatch.setattr(store, "_refresh_entities", stalled)
     batch = asyncio.create_task(store.write_batch(items))
-    await asyncio.sleep(0.01)
+    await inside.wait()
+    prefix = asyncio.create_task(store.set_guild_prefix(2, "$"))  # waits for the batch's turn to end
     batch.cancel()
     with pytest.raises(asyncio.CancelledError):
         await batch
-    await store.set_guild_prefix(2, "$")
+    await prefix
+    monkeypatch.undo()
+    assert await store.article_count() == 0
     assert await store.guild_prefixes() == {2: "$"}
-    assert await store.write_batch(items[:1]) and await store.article_count() == 1
+    assert [r.status for r in await store.write_batch(items[:1])] == ["new"]
+    assert await store.article_count() == 1
 
 
 async def test_the_writing_connection_cannot_be_used_outside_a_write(store: Store) -> None:
