@@ -64,6 +64,9 @@ class Settings:
     feed_timeout_seconds: float = 15.0
     feed_max_bytes: int = 5_000_000
     feed_max_failures: int = 5
+    feed_max_per_server: int = 50
+    source_add_per_minute: int = 5
+    follow_per_minute: int = 10
     fetch_full_text: bool = True
     allowed_private_networks: tuple[str, ...] = ()
     watch_debounce_ms: int = 800
@@ -88,6 +91,9 @@ class Settings:
             "feed_timeout_seconds": (0.1, 600),
             "feed_max_bytes": (1024, 1 << 31),
             "feed_max_failures": (1, 1000),
+            "feed_max_per_server": (1, 10_000),
+            "source_add_per_minute": (1, 600),
+            "follow_per_minute": (1, 600),
             "watch_debounce_ms": (0, 60_000),
             # At least the two days in which a near-identical title is not alerted again.
             "retention_days": (2, 3650),

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from discord import app_commands
 from discord.ext import commands
 
 from bot.app import NewsdeskBot
 from cogs._shared import choices, reply, say
+
+
+def follow_cooldown(ctx: commands.Context[Any]) -> commands.Cooldown:
+    """Per member of a server, for ``follow`` and (separately) ``unfollow``: each is a write."""
+    return commands.Cooldown(ctx.bot.settings.follow_per_minute, 60.0)
 
 
 class Alerts(commands.Cog):
@@ -52,6 +59,7 @@ class Alerts(commands.Cog):
     @commands.hybrid_command(name="follow", description="Get pinged when a name or topic is central to a new article.")
     @app_commands.describe(subject="A name (e.g. Milei) or a topic (e.g. lithium industry)")
     @commands.guild_only()
+    @commands.dynamic_cooldown(follow_cooldown, commands.BucketType.member)
     async def follow(self, ctx: commands.Context[NewsdeskBot], *, subject: str) -> None:
         """Follow an entity or a topic in this server, resolved like ``who``."""
         assert ctx.guild is not None
@@ -69,6 +77,7 @@ class Alerts(commands.Cog):
     @commands.hybrid_command(name="unfollow", description="Stop being pinged about a name or topic.")
     @app_commands.describe(subject="What you follow (see /following)")
     @commands.guild_only()
+    @commands.dynamic_cooldown(follow_cooldown, commands.BucketType.member)
     async def unfollow(self, ctx: commands.Context[NewsdeskBot], *, subject: str) -> None:
         """Stop following something in this server."""
         assert ctx.guild is not None

@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.alerts.poller import MAX_INTERVAL_MINUTES
 from bot.app import NewsdeskBot
 from cogs._shared import reply, say
+
+
+def source_add_cooldown(ctx: commands.Context[Any]) -> commands.Cooldown:
+    """Per server: each ``source add`` fetches and indexes a whole feed."""
+    return commands.Cooldown(ctx.bot.settings.source_add_per_minute, 60.0)
+
+
+class FeedMinutes(app_commands.Transformer):
+    """Minutes between checks: a number that Discord keeps within 0 to 7 days in the slash form. The
+    alert service checks the exact range for both forms ("nan" and "inf" are numbers to ``float``)."""
+
+    @property
+    def type(self) -> discord.AppCommandOptionType:
+        return discord.AppCommandOptionType.number
+
+    @property
+    def min_value(self) -> float:
+        return 0.0
+
+    @property
+    def max_value(self) -> float:
+        return float(MAX_INTERVAL_MINUTES)
+
+    async def transform(self, interaction: discord.Interaction, value: Any, /) -> float:
+        return float(value)
+
+    def __call__(self, argument: str) -> float:  # type: ignore[override]  # the prefix form's converter
+        return float(argument)
 
 
 class Sources(commands.Cog):
@@ -27,7 +59,13 @@ class Sources(commands.Cog):
     @commands.has_guild_permissions(manage_guild=True)
     @source.command(name="add", description="Add a feed: its new items will be posted here.")
     @app_commands.describe(url="The feed's http(s) address", minutes="Minutes between checks (default 10)")
-    async def source_add(self, ctx: commands.Context[NewsdeskBot], url: str, minutes: float | None = None) -> None:
+    @commands.dynamic_cooldown(source_add_cooldown, commands.BucketType.guild)
+    async def source_add(
+        self,
+        ctx: commands.Context[NewsdeskBot],
+        url: str,
+        minutes: app_commands.Transform[float, FeedMinutes] | None = None,
+    ) -> None:
         """Add an RSS or Atom feed; its current items are indexed without alerts."""
         assert ctx.guild is not None
         async with ctx.typing():

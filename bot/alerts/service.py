@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,7 @@ import discord
 
 from bot.alerts.answers import FollowingAnswer, SourcesAnswer, WhyAnswer
 from bot.alerts.dispatcher import AlertDispatcher
-from bot.alerts.poller import FeedPoller
+from bot.alerts.poller import MAX_INTERVAL_MINUTES, FeedPoller
 from bot.alerts.retention import OutboxRetention
 from bot.alerts.watcher import FolderWatcher
 from bot.answers import Choices, NotFound, UserError, parse_article_id
@@ -25,6 +26,7 @@ from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import DISCORD, message_text
 from bot.replies import NO_PINGS
+from bot.store.alerts import SourceLimitReached
 from bot.store.models import AlertPolicy, FeedSource, Follow
 
 if TYPE_CHECKING:
@@ -227,12 +229,30 @@ class AlertService:
         except FetchError as exc:
             raise UserError(str(exc)) from None
         interval = self.settings.feed_interval_minutes if minutes is None else minutes
-        if interval < self.settings.feed_min_interval_minutes:
-            raise UserError(f"Feeds are checked at most every {self.settings.feed_min_interval_minutes:g} minute(s).")
-        source = await self.store.add_source(guild_id, channel_id, url, interval, user_id)
+        shortest = self.settings.feed_min_interval_minutes
+        # "nan" and "inf" parse as numbers; NaN fails every comparison, so test that it is inside.
+        if not (math.isfinite(interval) and shortest <= interval <= MAX_INTERVAL_MINUTES):
+            raise UserError(
+                f"A feed can be checked every {shortest:g} to {MAX_INTERVAL_MINUTES:g} minutes (7 days); "
+                "give a number in that range."
+            )
+        try:
+            source = await self.store.add_source(
+                guild_id, channel_id, url, interval, user_id, limit=self.settings.feed_max_per_server
+            )
+        except SourceLimitReached as exc:
+            raise UserError(
+                f"This server already has {exc.limit} feed(s), the most it may have; remove one first."
+            ) from None
         if source is None:
             raise UserError("This server already has that feed; see source list.")
-        outcome = await self.poller.poll(source, first=True)
+        try:
+            outcome = await self.poller.poll(source, adding=True)
+        except BaseException:
+            # Cancelled, or broken before the poll could report: the feed was not added, so no row may
+            # stay behind. Shielded, so that a second cancellation cannot skip the removal.
+            await asyncio.shield(self.store.remove_source(guild_id, source.id))
+            raise
         if not outcome.ok:
             await self.store.remove_source(guild_id, source.id)
             raise UserError(f"I could not add that feed: {outcome.error}")

@@ -15,7 +15,7 @@ import logging
 import re
 import xml.sax
 import xml.sax.handler
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html.parser import HTMLParser
@@ -296,6 +296,11 @@ def is_teaser(item: FeedItem) -> bool:
     return len(text.split()) < TEASER_WORDS or bool(_TEASER_END.search(text))
 
 
+def item_origin(item: FeedItem, feed_url: str) -> str:
+    """Where an item's article is recorded as coming from (see :func:`item_record`)."""
+    return canonical_url(item.link) if item.link else f"{feed_url}#{item.guid}"
+
+
 def item_record(
     item: FeedItem,
     feed: ParsedFeed,
@@ -315,7 +320,7 @@ def item_record(
         raise FeedError("The feed item has no text.")
     title = " ".join(strip_invisible(item.title).split())
     return ArticleRecord(
-        origin=canonical_url(item.link) if item.link else f"{feed_url}#{item.guid}",
+        origin=item_origin(item, feed_url),
         title=title or derive_title(body),
         title_derived=not title,
         body=body,
@@ -357,11 +362,15 @@ async def read_feed(
     etag: str | None,
     last_modified: str | None,
     fetch_full_text: bool,
+    known_origins: Callable[[list[str]], Awaitable[Collection[str]]] | None = None,
     max_items: int = 50,
 ) -> FeedPoll:
     """Poll one feed: a conditional fetch, parsing, and (with ``fetch_full_text``) the article page of
-    each teaser item, fetched through the same ``fetcher`` (same address checks), at most
+    each new teaser item, fetched through the same ``fetcher`` (same address checks), at most
     ``PAGE_CONCURRENCY`` at a time.
+
+    ``known_origins`` tells which of the items' origins are indexed already. A teaser item among them
+    is left out: its page was read when it was new, and its teaser must not replace that text.
 
     Raises :class:`FetchError` when the feed cannot be fetched and :class:`FeedError` when it is not a
     usable feed; a page that fails only lands in ``page_failures``.
@@ -373,6 +382,9 @@ async def read_feed(
     # feedparser is CPU-bound (a large feed takes a while); a thread keeps the event loop answering.
     feed = await asyncio.to_thread(parse_feed, result.body, result.url)
     items = feed.items[:max_items]
+    if fetch_full_text and known_origins is not None:
+        known = await known_origins([item_origin(item, url) for item in items])
+        items = [item for item in items if not (item.link and item_origin(item, url) in known and is_teaser(item))]
     failures: list[str] = []
     limit = asyncio.Semaphore(PAGE_CONCURRENCY)
 

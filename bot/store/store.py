@@ -2,11 +2,17 @@
 
 One connection writes (in batched transactions), another reads, so that answering a question never
 waits for an ingest in progress: WAL lets the reader see the last committed state.
+
+Many tasks write (feed polls, the folder watcher, commands, the alert dispatcher) and SQLite has one
+transaction per connection: a statement run while another task's transaction is open would join it,
+and be lost with its rollback. So the writing connection is reached only inside :meth:`Store._write`
+(one task at a time, one transaction each) or :meth:`Store._turn`; anywhere else it raises.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -147,7 +153,9 @@ class Store(AlertQueries):
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self.path = path
-        self._writer = writer
+        self._write_connection = writer  # only through _write() / _turn(): see the module docstring
+        self._write_lock = asyncio.Lock()
+        self._write_owner: asyncio.Task[Any] | None = None
         self._reader = reader
         self.generation = 0  # bumped on every committed write, so caches know when to refresh
         # Set when a write planned alerts, so an in-process dispatcher wakes at once.
@@ -187,21 +195,62 @@ class Store(AlertQueries):
 
     async def close(self, *, optimize: bool = True) -> None:
         """Close both connections, first letting SQLite refresh its statistics (``optimize``; skipped
-        after a failure). Never raises for the database's own faults: they are logged, and what was
-        committed is safe either way."""
+        after a failure). A write in progress finishes first. Never raises for the database's own
+        faults: they are logged, and what was committed is safe either way."""
         await self._close_connection(self._reader)
-        if optimize:
-            try:
-                await self._writer.execute("PRAGMA optimize")
-            except sqlite3.Error as exc:
-                log.warning("could not optimise the database %s at close: %s", self.path, exc)
-        await self._close_connection(self._writer)
+        async with self._turn() as writer:
+            if optimize:
+                try:
+                    await writer.execute("PRAGMA optimize")
+                except sqlite3.Error as exc:
+                    log.warning("could not optimise the database %s at close: %s", self.path, exc)
+            await self._close_connection(writer)
 
     async def _close_connection(self, connection: aiosqlite.Connection) -> None:
         try:
             await connection.close()
         except sqlite3.Error as exc:
             log.warning("closing the database %s failed: %s", self.path, exc)
+
+    # ------------------------------------------------------------------------------------- writing
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writing connection to this task alone (others wait), outside any transaction: for reads
+        that plan a write and must not see another task's uncommitted rows."""
+        task = asyncio.current_task()
+        if task is not None and self._write_owner is task:
+            raise RuntimeError("the store's writing connection is already held by this task")
+        async with self._write_lock:
+            self._write_owner = task
+            try:
+                yield self._write_connection
+            finally:
+                self._write_owner = None
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction on the writing connection, after any other task's: committed when the block
+        ends, rolled back on any exception or cancellation. Helpers called inside the block reach the
+        connection through :attr:`_writer` and must not enter ``_write`` again."""
+        async with self._turn() as db:
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                # aiosqlite runs statements in order, so this follows any statement still running (a
+                # cancelled BEGIN or COMMIT included); without an open transaction it does nothing.
+                await db.rollback()
+                raise
+
+    @property
+    def _writer(self) -> aiosqlite.Connection:
+        """The writing connection, for code running inside :meth:`_write` or :meth:`_turn`."""
+        task = asyncio.current_task()
+        if task is None or self._write_owner is not task:
+            raise RuntimeError("the store's writing connection is used outside Store._write()")
+        return self._write_connection
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (another process, or our writer) commits."""
@@ -218,7 +267,7 @@ class Store(AlertQueries):
 
     async def file_is_unchanged(self, fingerprint: FileFingerprint) -> bool:
         """Whether the file was fully indexed as it is now (same size and modification time)."""
-        async with self._writer.execute(
+        async with self._turn() as db, db.execute(
             "SELECT size, mtime_ns FROM files WHERE path = ?", (fingerprint.path,)
         ) as cursor:
             row = await cursor.fetchone()
@@ -227,19 +276,20 @@ class Store(AlertQueries):
     async def origin_hashes(self, origins: Sequence[str]) -> dict[str, str]:
         """The content hash currently indexed for each of ``origins`` that is known."""
         found: dict[str, str] = {}
-        for chunk in _chunks(list(origins)):
-            marks = ",".join("?" * len(chunk))
-            async with self._writer.execute(
-                f"SELECT o.origin, a.content_hash FROM origins o JOIN articles a ON a.id = o.article_id "
-                f"WHERE o.origin IN ({marks})",
-                chunk,
-            ) as cursor:
-                found.update({row[0]: row[1] async for row in cursor})
+        async with self._turn() as db:
+            for chunk in _chunks(list(origins)):
+                marks = ",".join("?" * len(chunk))
+                async with db.execute(
+                    f"SELECT o.origin, a.content_hash FROM origins o JOIN articles a ON a.id = o.article_id "
+                    f"WHERE o.origin IN ({marks})",
+                    chunk,
+                ) as cursor:
+                    found.update({row[0]: row[1] async for row in cursor})
         return found
 
     async def origins_in_file(self, path: str) -> list[str]:
         """Every origin recorded for records of the file at ``path``."""
-        async with self._writer.execute("SELECT origin FROM origins WHERE file = ?", (path,)) as cursor:
+        async with self._turn() as db, db.execute("SELECT origin FROM origins WHERE file = ?", (path,)) as cursor:
             return [row[0] async for row in cursor]
 
     async def write_batch(
@@ -258,9 +308,7 @@ class Store(AlertQueries):
         alerts of new articles are written to the outbox in the same transaction.
         """
         results: list[WriteResult] = []
-        db = self._writer
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._write() as db:
             touched_entities: set[int] = set()
             touched_topics: set[int] = set()
             for origin in stale_origins:
@@ -281,10 +329,6 @@ class Store(AlertQueries):
                 "indexed_at = excluded.indexed_at",
                 [(f.path, f.size, f.mtime_ns, now) for f in files_done],
             )
-            await db.execute("COMMIT")
-        except BaseException:
-            await _rollback(db)
-            raise
         self.generation += 1
         if planned:
             self.alerts_planned.set()
@@ -292,6 +336,10 @@ class Store(AlertQueries):
 
     async def article_id_for_hash(self, content_hash: str) -> int | None:
         """The article holding this exact text, if any."""
+        async with self._turn():
+            return await self._article_id_for_hash(content_hash)
+
+    async def _article_id_for_hash(self, content_hash: str) -> int | None:
         async with self._writer.execute("SELECT id FROM articles WHERE content_hash = ?", (content_hash,)) as cursor:
             row = await cursor.fetchone()
         return row[0] if row else None
@@ -316,7 +364,7 @@ class Store(AlertQueries):
                 return WriteResult(record.origin, previous[0], "unchanged")
             reuse: int | None = previous[0]  # a forced re-analysis refreshes the rows in place
         else:
-            same_text = await self.article_id_for_hash(record.content_hash)
+            same_text = await self._article_id_for_hash(record.content_hash)
             if same_text is not None:
                 await self._link_origin(record, same_text, now, touched_entities, touched_topics)
                 return WriteResult(record.origin, same_text, "duplicate")
@@ -911,11 +959,12 @@ class Store(AlertQueries):
 
     async def set_guild_prefix(self, guild_id: int, prefix: str | None) -> None:
         """Set (or with ``None`` reset) a server's command prefix."""
-        await self._writer.execute(
-            "INSERT INTO guild_settings (guild_id, prefix, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET prefix = excluded.prefix, updated_at = excluded.updated_at",
-            (guild_id, prefix, _now()),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, prefix, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET prefix = excluded.prefix, updated_at = excluded.updated_at",
+                (guild_id, prefix, _now()),
+            )
         self.generation += 1
 
     async def iter_articles(self) -> AsyncIterator[Article]:

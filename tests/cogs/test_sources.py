@@ -55,11 +55,13 @@ def feed_bot(fake_discord: FakeDiscord, bot_settings: Settings, analyzer: Analyz
     @contextlib.asynccontextmanager
     async def run(**changes: Any) -> AsyncIterator[NewsdeskBot]:
         settings = bot_settings.replace(
-            allowed_private_networks=("127.0.0.1",),
-            feed_min_interval_minutes=0.01,
-            feed_timeout_seconds=1.0,
-            feed_max_bytes=1_000_000,
-            **changes,
+            **{
+                "allowed_private_networks": ("127.0.0.1",),
+                "feed_min_interval_minutes": 0.01,
+                "feed_timeout_seconds": 1.0,
+                "feed_max_bytes": 1_000_000,
+                **changes,
+            }
         )
         newsdesk = NewsdeskBot(settings, analyzer=analyzer)
         async with fake_discord.run_bot(newsdesk):
@@ -193,3 +195,90 @@ async def test_source_commands_need_manage_server(feed_bot, fake_discord: FakeDi
         assert reply.content == "You need the Manage Server permission for that."
         removed = await _ask(fake_discord, "!source remove 99")
         assert removed.content == "This server has no feed #99; see source list."
+
+
+INTERVAL_SENTENCE = "A feed can be checked every 0.01 to 10080 minutes (7 days); give a number in that range."
+
+
+async def test_intervals_must_be_finite_and_at_most_seven_days(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1)]))
+    async with feed_bot(source_add_per_minute=100) as newsdesk:
+        for minutes in ["nan", "NaN", "inf", "-inf", "1e10", "-5", "0.001", "10081"]:
+            reply = await _ask(fake_discord, f"!source add {url} {minutes}")
+            assert reply.content == INTERVAL_SENTENCE, minutes
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        await fake_discord.send_message("!sync", author=fake_discord.owner)
+        await fake_discord.wait_for_message()
+        [source] = [c for c in fake_discord.global_commands if c["name"] == "source"]
+        [add] = [o for o in source["options"] if o["name"] == "add"]
+        [minutes_option] = [o for o in add["options"] if o["name"] == "minutes"]
+        assert (minutes_option["type"], minutes_option["min_value"], minutes_option["max_value"]) == (10, 0, 10080)
+        # Discord keeps the slash form within those bounds; the exact range is checked as for the prefix.
+        for minutes in [1e10, 0.001]:
+            slash = await fake_discord.invoke_slash(
+                "source add", {"url": url, "minutes": minutes}, user=fake_discord.admin
+            )
+            assert (await slash.response()).content == INTERVAL_SENTENCE
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        added = await _ask(fake_discord, f"!source add {url} 10080")
+        assert added.content.startswith("Added feed #")
+
+
+async def test_a_server_may_have_only_so_many_feeds(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
+    a = feeds.serve("/a.xml", rss_document([item(1)]))
+    b = feeds.serve("/b.xml", rss_document([item(2)], title="Other News"))
+    async with feed_bot(feed_max_per_server=1) as newsdesk:
+        assert (await _ask(fake_discord, f"!source add {a}")).content.startswith("Added feed #1")
+        refused = await _ask(fake_discord, f"!source add {b}")
+        assert refused.content == "This server already has 1 feed(s), the most it may have; remove one first."
+        assert [s.url for s in await newsdesk.store.sources_of(fake_discord.guild.id)] == [a]
+        assert feeds.hits["/b.xml"] == 0
+
+
+async def test_source_add_follow_and_unfollow_have_cooldowns(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1)]))
+    async with feed_bot(source_add_per_minute=1, follow_per_minute=1):
+        assert (await _ask(fake_discord, f"!source add {url}")).content.startswith("Added feed #1")
+        again = await _ask(fake_discord, "!source add https://other.example/rss")
+        assert again.content.startswith("Slow down: try that again in ")
+        for command in ("follow", "unfollow"):
+            first = await (await fake_discord.send_message(f"!{command} Milei")).reply()
+            assert not first.content.startswith("Slow down"), command
+            second = await (await fake_discord.send_message(f"!{command} Milei")).reply()
+            assert second.content.startswith("Slow down: try that again in "), command
+
+
+async def test_an_unexpected_error_in_the_first_poll_removes_the_feed(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1)]))
+    async with feed_bot() as newsdesk:
+
+        async def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("indexing is broken")
+
+        monkeypatch.setattr(newsdesk.alerts.indexer, "index_records", broken)
+        reply = await _ask(fake_discord, f"!source add {url}")
+        assert reply.content == (
+            "I could not add that feed: Something went wrong on my side while reading the feed; it has been logged."
+        )
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+
+
+async def test_a_cancelled_source_add_leaves_no_feed_behind(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    url = feeds.slow("/slow.xml", 5, rss_document([item(1)]))
+    async with feed_bot(feed_timeout_seconds=10.0) as newsdesk:
+        guild, channel = fake_discord.guild.id, fake_discord.channel.id
+        adding = asyncio.create_task(newsdesk.alerts.add_source(guild, channel, fake_discord.admin.id, url, None))
+        await fake_discord.wait_for(lambda: feeds.hits["/slow.xml"] or None, timeout=10)
+        assert await newsdesk.store.sources_of(guild) != []  # the row exists while its first poll runs…
+        adding.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await adding
+        assert await newsdesk.store.sources_of(guild) == []  # …and not after it was cancelled

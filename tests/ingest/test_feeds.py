@@ -380,6 +380,34 @@ async def test_pages_are_not_fetched_without_full_text(server: FeedServer, fetch
     assert server.hits["/articles/a"] == 0
 
 
+async def test_pages_are_fetched_only_for_new_teaser_items(server: FeedServer, fetcher: SafeFetcher) -> None:
+    known_page = server.serve("/articles/known", html_page("Known", ARTICLE), content_type=HTML_TYPE)
+    new_page = server.serve("/articles/new", html_page("New", ARTICLE), content_type=HTML_TYPE)
+    url = server.serve(
+        "/rss.xml",
+        rss_document(
+            [
+                {"title": "Known", "link": known_page + "?utm_source=rss", "description": "Old news… Read more"},
+                {"title": "New", "link": new_page, "description": "New news… Read more"},
+                {"title": "Full", "link": "https://news.example/full", "description": LONG},
+            ]
+        ),
+    )
+    asked: list[list[str]] = []
+
+    async def known_origins(origins: list[str]) -> set[str]:
+        asked.append(origins)
+        return {known_page, "https://news.example/full"}
+
+    poll = await read_feed(
+        fetcher, url, etag=None, last_modified=None, fetch_full_text=True, known_origins=known_origins
+    )
+    assert asked == [[known_page, new_page, "https://news.example/full"]]  # canonical origins, one query
+    # The known teaser keeps the text it was indexed with; a known full item is compared as usual.
+    assert [r.title for r in poll.records] == ["New", "Full"]
+    assert server.hits["/articles/known"] == 0 and server.hits["/articles/new"] == 1
+
+
 async def test_page_fetches_are_capped_at_four_at_once(server: FeedServer, fetcher: SafeFetcher) -> None:
     items = []
     for n in range(10):

@@ -64,9 +64,9 @@ async def test_a_full_disk_keeps_what_was_committed(tmp_path: Path, indexer_for:
     await _indexed_database(path, indexer_for)
     with pytest.raises(StoreError) as caught:
         async with Store.open(path) as store:
-            [(pages,)] = await store._writer.execute_fetchall("PRAGMA page_count")
+            [(pages,)] = await store._write_connection.execute_fetchall("PRAGMA page_count")
             # SQLite's own way to make the disk "full": the file may not grow past what it is now.
-            await store._writer.execute(f"PRAGMA max_page_count = {pages}")
+            await store._write_connection.execute(f"PRAGMA max_page_count = {pages}")
             await indexer_for(store).index_paths([TEST_ARTICLES])
     message = str(caught.value)
     assert str(path) in message and "disk is full" in message and "\n" not in message
@@ -75,7 +75,7 @@ async def test_a_full_disk_keeps_what_was_committed(tmp_path: Path, indexer_for:
         [milei] = await store.entities_with_words(["milei"], limit=1)
         assert milei.name == "Javier Milei"
         assert await store.entity_profile(milei.id) is not None
-        [(check,)] = await store._writer.execute_fetchall("PRAGMA integrity_check")
+        [(check,)] = await store._write_connection.execute_fetchall("PRAGMA integrity_check")
         assert check == "ok"
 
 
@@ -86,9 +86,9 @@ async def test_close_logs_instead_of_raising_when_the_disk_is_full(
     store = await Store.connect(path)
     # A query that would benefit from statistics makes PRAGMA optimize (at close) run ANALYZE, which
     # must write; the disk is then full.
-    await store._writer.execute_fetchall("SELECT id FROM outbox WHERE channel_id = 1 AND created_at > ''")
-    [(pages,)] = await store._writer.execute_fetchall("PRAGMA page_count")
-    await store._writer.execute(f"PRAGMA max_page_count = {pages}")
+    await store._write_connection.execute_fetchall("SELECT id FROM outbox WHERE channel_id = 1 AND created_at > ''")
+    [(pages,)] = await store._write_connection.execute_fetchall("PRAGMA page_count")
+    await store._write_connection.execute(f"PRAGMA max_page_count = {pages}")
     await store.close()
     [warning] = [r for r in caplog.records if r.name == "bot.store.store"]
     assert "could not optimise" in warning.getMessage() and str(path) in warning.getMessage()
@@ -139,7 +139,7 @@ async def test_an_existing_database_keeps_its_mode(tmp_path: Path) -> None:
 
 
 async def test_the_wal_is_kept_small_after_a_burst(store: Store) -> None:
-    for connection in (store._writer, store._reader):
+    for connection in (store._write_connection, store._reader):
         [(limit,)] = await connection.execute_fetchall("PRAGMA journal_size_limit")
         assert limit == JOURNAL_SIZE_LIMIT
 
@@ -147,7 +147,7 @@ async def test_the_wal_is_kept_small_after_a_burst(store: Store) -> None:
 async def test_a_rollback_after_sqlite_rolled_back_itself_keeps_the_first_error(store: Store) -> None:
     # On a full disk SQLite may cancel the whole transaction itself; the ROLLBACK of the error path must
     # then do nothing rather than raise "no transaction is active" over the real error.
-    await store._writer.execute("BEGIN IMMEDIATE")
-    await store._writer.execute("ROLLBACK")  # as SQLite would have done
-    await store_module._rollback(store._writer)
-    assert not store._writer.in_transaction
+    await store._write_connection.execute("BEGIN IMMEDIATE")
+    await store._write_connection.execute("ROLLBACK")  # as SQLite would have done
+    await store_module._rollback(store._write_connection)
+    assert not store._write_connection.in_transaction

@@ -30,7 +30,7 @@ def _record(n: int, title: str | None = None) -> ArticleRecord:
 async def _backdate(store: Store, article_origin: str, days: float, status: str) -> None:
     when = to_iso(datetime.now(UTC) - timedelta(days=days))
     sent = None if status == "pending" else when
-    await store._writer.execute(
+    await store._write_connection.execute(
         "UPDATE outbox SET created_at = ?, next_attempt_at = ?, sent_at = ?, status = ? WHERE article_id = "
         "(SELECT article_id FROM origins WHERE origin = ?)",
         (when, when, sent, status, article_origin),
