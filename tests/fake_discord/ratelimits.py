@@ -33,7 +33,7 @@ def bucket_hash(route_name: str) -> str:
 
 def _seconds(value: float) -> float:
     """Rounded up to the millisecond: a client waiting what the header says is never early."""
-    return math.ceil(max(value, 0.0) * 1000) / 1000
+    return math.ceil(round(max(value, 0.0) * 1000, 6)) / 1000
 
 
 @dataclass
