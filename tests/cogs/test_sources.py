@@ -202,3 +202,26 @@ async def test_source_commands_need_manage_server(feed_bot, fake_discord: FakeDi
         assert reply.content == "You need the Manage Server permission for that."
         removed = await _ask(fake_discord, "!source remove 99")
         assert removed.content == "This server has no feed #99; see source list."
+
+
+async def test_slash_source_add_list_and_remove(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
+    # A feed whose title is long and full of markup: the answer stays one escaped message within 2,000 characters.
+    title = "**Breaking** [news](https://evil.example) @everyone " * 80
+    url = feeds.serve("/s.xml", rss_document([item(1), item(2)], title=title))
+    async with feed_bot() as newsdesk:
+        await fake_discord.send_message("!sync", author=fake_discord.owner)
+        await fake_discord.wait_for_message(predicate=lambda m: m.content.startswith("Synced"))
+        admin = fake_discord.admin
+        with pytest.raises(PermissionError):  # Manage Server: not offered to a plain member
+            await fake_discord.invoke_slash("source add", {"url": url}, user=fake_discord.member)
+        adding = await fake_discord.invoke_slash("source add", {"url": url, "minutes": 60.0}, user=admin)
+        added = await adding.response(timeout=20)
+        assert added.content.startswith("Added feed #1: \\*\\*Breaking\\*\\* \\[news\\]")
+        assert len(added.content) <= 2000 and "@everyone" not in added.content and added.mentions == []
+        [source] = await newsdesk.store.sources_of(fake_discord.guild.id)
+        assert source.interval_minutes == 60.0 and source.added_by == admin.id
+        listing = await (await fake_discord.invoke_slash("source list", user=admin)).response()
+        assert listing.embeds[0]["description"].startswith("`#1` **\\*\\*Breaking")
+        removed = await (await fake_discord.invoke_slash("source remove", {"source_id": "1"}, user=admin)).response()
+        assert removed.content.startswith("Removed feed #1 (")
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
