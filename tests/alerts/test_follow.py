@@ -8,23 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.app import NewsdeskBot
-from tests.alerts.conftest import AlertBot
+from tests.alerts.conftest import LITHIUM, OSLO, AlertBot
 from tests.fake_discord import FakeDiscord, FakeUser
 from tests.fake_discord.records import RecordedMessage
-
-LITHIUM = (
-    "Lithium mining expands in Chile\n\n"
-    "Lithium mining companies expanded lithium mining in the Atacama desert of Chile on Monday, officials said. "
-    "The lithium mining boom has brought thousands of jobs to the region.\n\n"
-    "Environmental groups warned that lithium mining uses scarce water. "
-    "Executives said lithium mining would keep growing as demand for batteries rises."
-)
-OSLO = (
-    "Marta Lindqvist wins Oslo mayoral race\n\n"
-    "Marta Lindqvist won the race for mayor of Oslo on Sunday, officials said. "
-    "Lindqvist promised new bus lanes and cheaper housing.\n\n"
-    "Marta Lindqvist thanked voters in a speech at city hall. Rivals congratulated Lindqvist on her victory."
-)
 
 
 async def _ask(fake: FakeDiscord, text: str, user: FakeUser) -> RecordedMessage:
