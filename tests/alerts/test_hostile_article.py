@@ -77,12 +77,14 @@ async def _ask(fake: FakeDiscord, text: str) -> RecordedMessage:
     return reply
 
 
-async def _every_page(fake: FakeDiscord, reply: RecordedMessage) -> None:
-    """Turn every page of a paged answer: each page is an edit Discord validates too."""
+async def _every_page(fake: FakeDiscord, reply: RecordedMessage) -> int:
+    """Turn every page of a paged answer (each page is an edit Discord validates too); how many there were."""
+    pages = 1
     while "newsdesk:pages:next" in reply.custom_ids and not _disabled(reply, "newsdesk:pages:next"):
-        turned = await (await fake.click_button(reply, "newsdesk:pages:next", user=fake.member)).response()
+        turned = await (await fake.click_button(reply, "newsdesk:pages:next", user=fake.member)).response(timeout=15)
         assert_within_discord_limits(turned)
-        reply = turned
+        reply, pages = turned, pages + 1
+    return pages
 
 
 def _disabled(message: RecordedMessage, custom_id: str) -> bool:
@@ -93,7 +95,7 @@ def _disabled(message: RecordedMessage, custom_id: str) -> bool:
 async def test_an_oversized_hostile_article_is_alerted_and_answered_within_discord_limits(
     alert_bot: AlertBot, fake_discord: FakeDiscord, news_folder: Path
 ) -> None:
-    async with alert_bot() as newsdesk:
+    async with alert_bot(cooldown_uses=100) as newsdesk:  # many costly questions in a row
         (news_folder / "hostile.json").write_text(json.dumps(hostile_article()), encoding="utf-8")
         alert = await fake_discord.wait_for_message(
             channel_id=fake_discord.channel.id, predicate=lambda m: bool(m.embeds), timeout=30
@@ -108,13 +110,15 @@ async def test_an_oversized_hostile_article_is_alerted_and_answered_within_disco
         assert who.embeds[0]["title"] == "Anna Hughes"
         for command in (f"!summary {article_id}", "!latest 25"):
             await _every_page(fake_discord, await _ask(fake_discord, command))
+        assert await _every_page(fake_discord, await _ask(fake_discord, "!topics 25")) >= 2  # its topics among them
         await _every_page(fake_discord, await _ask(fake_discord, "!search officials said talks"))
         await _every_page(fake_discord, await _ask(fake_discord, "!summary Anna Hughes"))
 
         await fake_discord.send_message("!sync", author=fake_discord.owner)
-        await fake_discord.wait_for_message(predicate=lambda m: m.content.startswith("Synced"))
+        await fake_discord.wait_for_message(predicate=lambda m: m.content.startswith("Synced"), timeout=15)
         for name, options in (("article", {"article_id": str(article_id)}), ("who", {"name": "Anna Hughes"})):
-            response = await (await fake_discord.invoke_slash(name, options, user=fake_discord.member)).response()
+            interaction = await fake_discord.invoke_slash(name, options, user=fake_discord.member)
+            response = await interaction.response(timeout=15)
             assert response.embeds
             assert_within_discord_limits(response)
     assert fake_discord.unexpected_errors == []  # every message above was accepted
