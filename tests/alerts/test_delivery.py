@@ -153,3 +153,19 @@ async def test_alert_commands(alert_bot: AlertBot, fake_discord: FakeDiscord, ne
         stopped = await (await fake_discord.send_message("!alerts off", author=fake_discord.admin)).reply()
         assert stopped.content.startswith("Alerts are off")
         assert await newsdesk.store.alert_channel(fake_discord.guild.id) is None
+
+
+async def test_alerts_under_discord_rate_limits_wait_for_the_bucket(
+    alert_bot: AlertBot, fake_discord: FakeDiscord, tmp_path: Path
+) -> None:
+    fake_discord.enable_rate_limits(routes={"POST /channels/{channel_id}/messages": (2, 0.4)})
+    async with alert_bot(alerts_per_minute=10) as newsdesk:
+        burst = tmp_path / "burst"
+        burst.mkdir()
+        for n in range(20, 25):
+            (burst / f"story-{n}.txt").write_text(story(n))
+        await newsdesk.alerts.index_files(sorted(burst.iterdir()))
+        assert await settled_outbox(newsdesk) == {"sent": 5}
+    posts = fake_discord.requests_to("POST", f"/channels/{fake_discord.channel.id}/messages")
+    assert [p.status for p in posts] == [200] * 5  # never beyond the bucket, so never a 429
+    assert posts[-1].at - posts[0].at >= 0.8  # five at two per window: three windows
