@@ -101,8 +101,7 @@ def escape_markdown(value: str) -> str:
     """``value`` with a backslash before every character Discord could read as markdown, in one linear pass.
 
     Not ``discord.utils.escape_markdown``: its masked-link pattern swallows everything from a line's
-    first ``[`` to its last ``)``, leaving the markup in between live (and its emphasis patterns look
-    ahead to the end of the text for every character).
+    first ``[`` to its last ``)`` and escapes only the ``[``, leaving the markup in between live.
     """
     return _MARKDOWN_LINE_START.sub(r"\1\\\2", _MARKDOWN_ANYWHERE.sub(r"\\\1", value))
 
