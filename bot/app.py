@@ -184,18 +184,33 @@ async def run_bot(settings: Settings, secrets: Secrets) -> int:
     bot = NewsdeskBot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    # The loop and the process outlive this call (tests, embedding): their signal handlers are put back.
+    previous: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
+            handler = signal.getsignal(sig)
             loop.add_signal_handler(sig, stopping.set)
+            previous[sig] = handler
         except (NotImplementedError, RuntimeError):  # not on the main thread, or not on Unix
             pass
     try:
+        return await _run_until_stopped(bot, secrets.discord_token, stopping)
+    finally:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            if handler is not None:  # None: set outside Python, so there is nothing to put back
+                signal.signal(sig, handler)
+
+
+async def _run_until_stopped(bot: NewsdeskBot, token: str, stopping: asyncio.Event) -> int:
+    try:
         async with bot:
-            await bot.login(secrets.discord_token)
+            await bot.login(token)
             runner = asyncio.create_task(bot.connect())
             stopper = asyncio.create_task(stopping.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
+                stopper.cancel()
                 runner.result()  # re-raise what ended the connection
             else:
                 log.info("stopping: finishing in-flight work and closing the database")

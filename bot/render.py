@@ -7,6 +7,7 @@ content 2,000) is enforced here, so no answer can be rejected for its size.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import singledispatch
 from typing import Any
@@ -90,11 +91,26 @@ class Style:
         return from_iso(iso).strftime("%d %b %Y") if iso else "unknown"
 
 
+# Characters that format anywhere (emphasis, strike, spoilers, code, masked links), and those that do at the
+# start of a line only (quotes, headings, lists, subtext).
+_MARKDOWN_ANYWHERE = re.compile(r"([\\*_~|`\[\]])")
+_MARKDOWN_LINE_START = re.compile(r"^([ \t]*)([>#-])", re.MULTILINE)
+
+
+def escape_markdown(value: str) -> str:
+    """``value`` with a backslash before every character Discord could read as markdown, in one linear pass.
+
+    Not ``discord.utils.escape_markdown``: its masked-link pattern swallows everything from a line's
+    first ``[`` to its last ``)`` and escapes only the ``[``, leaving the markup in between live.
+    """
+    return _MARKDOWN_LINE_START.sub(r"\1\\\2", _MARKDOWN_ANYWHERE.sub(r"\\\1", value))
+
+
 class DiscordStyle(Style):
     """Discord markdown, with untrusted text escaped so it cannot format, link or ping."""
 
     def text(self, value: str) -> str:
-        return discord.utils.escape_mentions(discord.utils.escape_markdown(value))
+        return discord.utils.escape_mentions(escape_markdown(value))
 
     def bold(self, value: str) -> str:
         return f"**{value}**"

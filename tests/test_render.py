@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 import pytest
 
 from bot.answers import COMMANDS, Answers, ArticleAnswer, HelpAnswer, LatestAnswer, NotFound, SearchAnswer
 from bot.nlp.names import AliasTable
-from bot.render import (
-    DESCRIPTION_LIMIT,
-    EMBED_TOTAL_LIMIT,
-    FIELD_VALUE_LIMIT,
-    TITLE_LIMIT,
-    safe_url,
-    to_embeds,
-    to_text,
-    truncate,
-)
+from bot.render import DISCORD, safe_url, to_embeds, to_text, truncate
 from bot.store import Store
 from bot.store.models import Article, ArticleBrief, ArticleEntity, ArticleTopic, SearchHit
 
@@ -39,11 +32,13 @@ def _hostile_article(size: int) -> Article:
 
 
 def _within_limits(embed: discord.Embed) -> None:
-    assert len(embed.title or "") <= TITLE_LIMIT
-    assert len(embed.description or "") <= DESCRIPTION_LIMIT
+    """Discord's own numbers, written out: a test importing the product's constants could not catch a wrong one."""
+    assert len(embed.title or "") <= 256
+    assert len(embed.description or "") <= 4096
     assert len(embed.fields) <= 25
-    assert all(len(f.value or "") <= FIELD_VALUE_LIMIT for f in embed.fields)
-    assert len(embed) <= EMBED_TOTAL_LIMIT
+    assert all(len(f.name or "") <= 256 and len(f.value or "") <= 1024 for f in embed.fields)
+    assert len(embed.footer.text or "") <= 2048
+    assert len(embed) <= 6000  # title, description, fields, footer and author together
 
 
 @pytest.mark.parametrize("size", [1, 50, 500])
@@ -59,6 +54,14 @@ def test_untrusted_text_is_escaped() -> None:
     assert "@everyone" not in text and "<@123456789012345678>" not in text
     assert "\\*\\*bold\\*\\*" in text
     assert embed.url is None  # not an http(s) link
+
+
+def test_markup_after_a_masked_link_is_escaped_too() -> None:
+    # discord.py's escape_markdown lets "[..](..)" swallow everything up to the line's last ")".
+    text = DISCORD.text("[a](https://x.example) **bold** ||spoiler|| `code` [b](https://y.example)\n> quote\n# big")
+    assert re.search(r"(?<!\\)(\*\*|\|\||`|\[)", text) is None, text
+    assert "\n\\> quote\n\\# big" in text
+    assert DISCORD.text("a\\*b") == "a\\\\\\*b"  # a backslash in the text cannot un-escape what follows
 
 
 def test_long_lists_are_paged() -> None:

@@ -173,6 +173,7 @@ class AlertDispatcher:
         self.prefix_for = prefix_for
         self.notify_guild = notify_guild
         self.poll_seconds = poll_seconds
+        self.passes = 0  # delivery passes completed (tests wait on it before asserting nothing more was sent)
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -188,6 +189,7 @@ class AlertDispatcher:
                 await self.deliver_due()
             except Exception:
                 log.exception("alert delivery pass failed; retrying shortly")
+            self.passes += 1
             await self._sleep()
 
     async def _sleep(self) -> None:

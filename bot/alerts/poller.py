@@ -73,6 +73,7 @@ class FeedPoller:
         self.notify = notify
         self.idle_seconds = idle_seconds
         self.wake = asyncio.Event()
+        self.passes = 0  # polling passes completed (tests wait on it before asserting nothing more was polled)
         self._stop = asyncio.Event()
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -101,6 +102,7 @@ class FeedPoller:
             except Exception:
                 log.exception("feed polling pass failed; retrying shortly")
                 next_due = None
+            self.passes += 1
             wait = self.idle_seconds
             if next_due is not None:
                 wait = min(wait, max((from_iso(next_due) - datetime.now(UTC)).total_seconds(), 0.05))

@@ -66,6 +66,7 @@ class FolderWatcher:
         self.debounce_ms = debounce_ms
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set once the watch is in place (tests wait for it)
+        self.batches = 0  # batches of settled files handed to on_files and finished (tests wait on it)
 
     def stop(self) -> None:
         """Stop watching after the current batch."""
@@ -103,3 +104,4 @@ class FolderWatcher:
                 await self.on_files(settled)
             except Exception:
                 log.exception("indexing %d changed file(s) failed", len(settled))
+            self.batches += 1

@@ -70,3 +70,17 @@ async def test_sync_is_owner_only(bot: NewsdeskBot, fake_discord: FakeDiscord) -
     reply = await (await fake_discord.send_message("!sync", author=fake_discord.admin)).reply()
     assert reply.content == "Only the bot's owner can do that."
     assert fake_discord.command_syncs == []
+
+
+async def test_slash_prefix_show_set_and_reset(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
+    await fake_discord.send_message("!sync", author=fake_discord.owner)
+    await fake_discord.wait_for_message(predicate=lambda m: m.content.startswith("Synced"))
+    admin = fake_discord.admin
+    shown = await (await fake_discord.invoke_slash("prefix", user=admin)).response()
+    assert shown.content == "The prefix here is ! (slash commands always work)."
+    changed = await (await fake_discord.invoke_slash("prefix", {"new_prefix": "?"}, user=admin)).response()
+    assert changed.content == "Done: commands here now start with ?, e.g. ?who Milei."
+    assert (await (await fake_discord.send_message("?who Milei")).reply()).embeds[0]["title"] == "Javier Milei"
+    reset = await (await fake_discord.invoke_slash("prefix", {"new_prefix": "reset"}, user=admin)).response()
+    assert reset.content == "The prefix is back to !."
+    assert await bot.store.guild_prefixes() == {}

@@ -17,9 +17,11 @@ import pytest
 from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.nlp.analysis import Analyzer
+from bot.store.models import from_iso
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.records import RecordedMessage
 from tests.feed_server import FeedServer, rss_document
+from tests.settle import eventually, polled_again, settled_outbox
 
 FAST = 0.02  # minutes between polls in these tests (1.2 s)
 
@@ -90,7 +92,7 @@ async def test_new_items_alert_once_and_adding_a_feed_does_not_flood(
         feeds.serve("/a.xml", rss_document([item(1), item(2), item(3)]), etag='"v2"')
         await fake_discord.wait_for(lambda: _alerts(fake_discord) or None, timeout=20)
         assert _alerts(fake_discord) == [item(3)["title"]]
-        await asyncio.sleep(3)  # more polls: 304s and unchanged items, nothing reposted
+        await polled_again(newsdesk, feeds, "/a.xml")  # 304s and unchanged items: nothing reposted
         assert _alerts(fake_discord) == [item(3)["title"]]
         assert any(r.get("If-None-Match") == '"v2"' for r in feeds.requests["/a.xml"])
         listing = await _ask(fake_discord, "!source list")
@@ -105,29 +107,31 @@ async def test_the_same_story_through_two_feeds_alerts_once(
 ) -> None:
     a = feeds.serve("/a.xml", rss_document([item(1)]))
     b = feeds.serve("/b.xml", rss_document([item(2)], title="Other News"))
-    async with feed_bot():
-        await _ask(fake_discord, f"!source add {a} {FAST}")
-        await _ask(fake_discord, f"!source add {b} {FAST}")
+    async with feed_bot() as newsdesk:
+        # Hourly feeds, polled here one after the other: this is about the story, not the schedule.
+        await _ask(fake_discord, f"!source add {a} 60")
+        await _ask(fake_discord, f"!source add {b} 60")
         story = item(4)
         feeds.serve("/a.xml", rss_document([item(1), story]))
         feeds.serve(
             "/b.xml",
             rss_document([item(2), {**story, "guid": "other-guid", "link": "https://b.example/x"}], title="Other News"),
         )
-        await fake_discord.wait_for(lambda: _alerts(fake_discord) or None, timeout=20)
-        await asyncio.sleep(3)
-        assert _alerts(fake_discord) == [story["title"]]
+        sources = await newsdesk.store.sources_of(fake_discord.guild.id)
+        for _ in range(2):  # new items, then the same items again
+            for source in sources:
+                assert (await newsdesk.alerts.poller.poll(source)).ok
+            await settled_outbox(newsdesk)
+            assert _alerts(fake_discord) == [story["title"]]
 
 
 async def test_rewritten_guids_and_dates_do_not_repost(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
     url = feeds.serve("/a.xml", rss_document([item(1), item(2)]))
-    async with feed_bot():
+    async with feed_bot() as newsdesk:
         await _ask(fake_discord, f"!source add {url} {FAST}")
         rewritten = [item(1, guid="new-1", hours=50), item(2, guid="new-2", hours=60)]
         feeds.serve("/a.xml", rss_document(rewritten))
-        await asyncio.sleep(1)
-        hits = len(feeds.requests["/a.xml"])
-        await fake_discord.wait_for(lambda: len(feeds.requests["/a.xml"]) >= hits + 2 or None, timeout=20)
+        await polled_again(newsdesk, feeds, "/a.xml")
         assert _alerts(fake_discord) == []
 
 
@@ -180,7 +184,13 @@ async def test_a_failing_feed_backs_off_then_pauses_and_tells_the_server_once(
         [source] = await newsdesk.store.sources_of(fake_discord.guild.id)
         assert source.paused and source.failures == 2
         polls = len(feeds.requests["/a.xml"])
-        await asyncio.sleep(3)
+        # Once the time it would have been due has passed, a polling pass leaves the paused feed alone.
+        due = from_iso(source.next_poll_at)
+        await eventually(lambda: datetime.now(UTC) > due, what="the paused feed's next poll time")
+        poller = newsdesk.alerts.poller
+        before = poller.passes
+        poller.wake.set()
+        await eventually(lambda: poller.passes > before, what="a polling pass")
         assert len(feeds.requests["/a.xml"]) == polls  # paused: not polled any more
         assert sum("is paused" in (m.content or "") for m in fake_discord.messages) == 1
         feeds.serve("/a.xml", rss_document([item(1), item(5)]))
@@ -282,3 +292,26 @@ async def test_a_cancelled_source_add_leaves_no_feed_behind(
         with pytest.raises(asyncio.CancelledError):
             await adding
         assert await newsdesk.store.sources_of(guild) == []  # …and not after it was cancelled
+
+
+async def test_slash_source_add_list_and_remove(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
+    # A feed whose title is long and full of markup: the answer stays one escaped message within 2,000 characters.
+    title = "**Breaking** [news](https://evil.example) @everyone " * 80
+    url = feeds.serve("/s.xml", rss_document([item(1), item(2)], title=title))
+    async with feed_bot() as newsdesk:
+        await fake_discord.send_message("!sync", author=fake_discord.owner)
+        await fake_discord.wait_for_message(predicate=lambda m: m.content.startswith("Synced"))
+        admin = fake_discord.admin
+        with pytest.raises(PermissionError):  # Manage Server: not offered to a plain member
+            await fake_discord.invoke_slash("source add", {"url": url}, user=fake_discord.member)
+        adding = await fake_discord.invoke_slash("source add", {"url": url, "minutes": 60.0}, user=admin)
+        added = await adding.response(timeout=20)
+        assert added.content.startswith("Added feed #1: \\*\\*Breaking\\*\\* \\[news\\]")
+        assert len(added.content) <= 2000 and "@everyone" not in added.content and added.mentions == []
+        [source] = await newsdesk.store.sources_of(fake_discord.guild.id)
+        assert source.interval_minutes == 60.0 and source.added_by == admin.id
+        listing = await (await fake_discord.invoke_slash("source list", user=admin)).response()
+        assert listing.embeds[0]["description"].startswith("`#1` **\\*\\*Breaking")
+        removed = await (await fake_discord.invoke_slash("source remove", {"source_id": "1"}, user=admin)).response()
+        assert removed.content.startswith("Removed feed #1 (")
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
