@@ -27,6 +27,7 @@ from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
 from bot.store.store import storage_fault
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +174,9 @@ class NewsdeskBot(commands.Bot):
             self._store = None
 
     async def on_ready(self) -> None:
-        log.info("logged in as %s (%s) in %d server(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        log.info(
+            "logged in as %s (%s) in %s", self.user, getattr(self.user, "id", "?"), plural(len(self.guilds), "server")
+        )
 
 
 async def run_bot(settings: Settings, secrets: Secrets) -> int:

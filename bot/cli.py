@@ -31,6 +31,7 @@ from bot.nlp.pipeline import ModelNotFoundError
 from bot.render import to_text
 from bot.store import Store, StoreError
 from bot.store.models import AlertPolicy
+from bot.wording import plural
 
 log = logging.getLogger("newsdesk")
 
@@ -114,7 +115,7 @@ async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callab
     async with _open_answers(settings) as answers:
         stats = await answers.store.stats()
         print(
-            f"Newsdesk console — {stats.articles:,} article(s), {stats.entities:,} names. "
+            f"Newsdesk console — {plural(stats.articles, 'article')}, {plural(stats.entities, 'name')}. "
             f"Type a command like {settings.prefix}who Milei, {settings.prefix}help, or quit.",
             file=out,
         )

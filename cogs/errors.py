@@ -4,7 +4,8 @@ Order (first match wins):
 
 1. A command with its own error handler has dealt with it → nothing more.
 2. Unknown command → silence (other bots share the prefix).
-3. :class:`bot.answers.UserError` raised by the command logic → its sentence.
+3. :class:`bot.answers.UserError` raised by the command logic, or by an option's reader (an id typed
+   as ``abc``) → its sentence.
 4. A bad, missing or surplus argument → the command's usage line.
 5. A cooldown, or a Discord rate limit longer than the bot waits → "try again in N s".
 6. A missing permission, a server-only command in DMs, an owner-only command → which one.
@@ -17,16 +18,18 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.answers import UserError
-from bot.app import NewsdeskBot
 from bot.render import message_text
 from bot.replies import NO_PINGS
+
+if TYPE_CHECKING:
+    from bot.app import NewsdeskBot
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,8 @@ def describe(ctx: commands.Context[Any], error: BaseException) -> str | None:
         return None
     if isinstance(error, UserError):
         return str(error)
+    if isinstance(error, commands.BadArgument) and isinstance(error.__cause__, UserError):
+        return str(error.__cause__)
     if isinstance(error, commands.UserInputError | app_commands.TransformerError):
         return usage or "That command needs different input; try help."
     if isinstance(error, commands.CommandOnCooldown):

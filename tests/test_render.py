@@ -7,11 +7,14 @@ import re
 import discord
 import pytest
 
-from bot.answers import COMMANDS, Answers, ArticleAnswer, HelpAnswer, LatestAnswer, NotFound, SearchAnswer
+from bot.alerts.answers import AlertsOff, AlertsStatus, FeedAdded, Followed
+from bot.answers import Answers, ArticleAnswer, HelpAnswer, LatestAnswer, NotFound, SearchAnswer, TopicsAnswer
+from bot.catalogue import entries
 from bot.nlp.names import AliasTable
-from bot.render import DISCORD, safe_url, to_embeds, to_text, truncate
+from bot.render import DISCORD, safe_url, to_embeds, to_message, to_text, truncate
 from bot.store import Store
-from bot.store.models import Article, ArticleBrief, ArticleEntity, ArticleTopic, SearchHit
+from bot.store.models import Article, ArticleBrief, ArticleEntity, ArticleTopic, SearchHit, TopicRef
+from bot.wording import plural
 
 
 def _hostile_article(size: int) -> Article:
@@ -88,7 +91,7 @@ async def test_console_text_of_who(seeded_store: Store, aliases: AliasTable) -> 
 
 
 def test_help_lists_every_command_with_an_example() -> None:
-    text = to_text(HelpAnswer(tuple(c for c in COMMANDS if not c.discord_only), "!"))
+    text = to_text(HelpAnswer(tuple(c for c in entries() if c.where == "anywhere"), "!"))
     for command in ("!who", "!summary", "!topics", "!topic", "!search", "!latest", "!article", "!related", "!stats"):
         assert command in text
     assert text.count("Example:") == 10
@@ -105,3 +108,33 @@ def test_truncate_and_safe_url() -> None:
     assert truncate("abcd\\*x", 6) == "abcd…"  # never ends on a lone escape
     assert safe_url("https://example.com/a") == "https://example.com/a"
     assert safe_url("javascript:x") is None and safe_url("https://a b") is None
+
+
+def test_alert_answers_carry_no_discord_markup_and_render_for_both() -> None:
+    followed = Followed("**Ana** @everyone", "entity", 42)
+    assert to_text(followed) == (
+        "You now follow **Ana** @everyone (entity). You will be pinged in channel 42 when it is central to a new "
+        "article.\n"
+    )
+    message = to_message(followed)
+    assert "\\*\\*Ana\\*\\*" in message and "@everyone" not in message and "<#42>" in message
+    added = FeedAdded(3, "[x](https://evil.example) " * 200, 1, 42, 1.0)
+    text = to_message(added)
+    assert len(text) <= 2000 and text.endswith("checked every 1 minute.")  # a long title is cut, not the sentence
+    assert "— 1 item indexed, not alerted." in text
+    assert to_text(FeedAdded(3, "News", 2, 42, 0.5)).startswith("Added feed #3: News — 2 items indexed")
+    assert to_text(AlertsOff(None)) == "Alerts were not on in this server.\n"
+    assert to_message(AlertsStatus(None), "/") == "Alerts are off here; a manager can turn them on with /alerts here."
+
+
+def test_counts_read_in_the_singular_and_plural() -> None:
+    assert [plural(n, "article") for n in (0, 1, 2, 1204)] == [
+        "0 articles",
+        "1 article",
+        "2 articles",
+        "1,204 articles",
+    ]
+    assert plural(0.5, "minute") == "0.5 minutes" and plural(1.0, "minute") == "1 minute"
+    topics = TopicsAnswer([TopicRef(1, "lithium", "lithium", 1, None), TopicRef(2, "tesla", "tesla", 3, None)], 1)
+    text = to_text(topics)
+    assert "lithium — 1 article\n" in text and "tesla — 3 articles" in text and "Across 1 indexed article." in text

@@ -45,6 +45,7 @@ from bot.answers import ArticleAnswer
 from bot.render import DISCORD, message_text, to_embeds, truncate
 from bot.store import Store
 from bot.store.models import Article, DueAlert, from_iso, to_iso
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -392,11 +393,11 @@ class AlertDispatcher:
             attempts = alert.attempts + (not rate_limited)
             if not retryable or attempts >= MAX_ATTEMPTS:
                 log.error(
-                    "alert %s for article %s %s after %d attempt(s): %s",
+                    "alert %s for article %s %s after %s: %s",
                     alert.id,
                     alert.article_id,
                     "dropped" if alert.message_id is None else "posted, but the rest of its pings dropped",
-                    attempts,
+                    plural(attempts, "attempt"),
                     description,
                 )
                 await self.store.mark_dropped(alert.id, description)

@@ -20,6 +20,7 @@ from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
 from bot.store import Store
 from bot.store.models import AlertPolicy, FeedSource, from_iso, to_iso
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class FeedPoller:
             log.exception("feed %s (#%d): the poll failed", source.url, source.id)
             return await self._failed(source, UNEXPECTED_ERROR, now, adding=adding)
         if report.indexed:
-            log.info("feed %s (#%d): %d new article(s)", redact_url(source.url), source.id, report.indexed)
+            log.info("feed %s (#%d): %s", redact_url(source.url), source.id, plural(report.indexed, "new article"))
         for failure in feed.page_failures:
             log.info("feed %s: %s", redact_url(source.url), redact_url(failure))
         return PollOutcome(
@@ -174,12 +175,14 @@ class FeedPoller:
         await self.store.source_failed(
             source.id, error, next_poll_at=to_iso(next_poll_after_failure(source, failures, now)), pause=pause
         )
-        log.warning("feed %s (#%d) failed %d time(s) in a row: %s", redact_url(source.url), source.id, failures, error)
+        log.warning(
+            "feed %s (#%d) failed %s in a row: %s", redact_url(source.url), source.id, plural(failures, "time"), error
+        )
         if pause and await self.store.mark_pause_notified(source.id):
             await self.notify(
                 source,
-                f"Feed #{source.id} ({source.title or redact_url(source.url)}) is paused after {failures} failures "
-                "in a row. "
+                f"Feed #{source.id} ({source.title or redact_url(source.url)}) is paused after "
+                f"{plural(failures, 'failure')} in a row. "
                 f"Last error: {error}",
             )
         return PollOutcome(ok=False, error=error, paused=pause)

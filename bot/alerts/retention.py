@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from bot.store import Store
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ class OutboxRetention:
         """One pass; returns how many alerts were forgotten."""
         removed = await self.store.prune_outbox(self.keep)
         if removed:
-            log.info("forgot %d delivered alert(s) older than %d day(s)", removed, self.keep.days)
+            log.info("forgot %s older than %s", plural(removed, "delivered alert"), plural(self.keep.days, "day"))
         return removed
 
     async def run(self) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from watchfiles import Change, awatch
 
 from bot.ingest.readers import SUPPORTED_SUFFIXES
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -103,5 +104,5 @@ class FolderWatcher:
             try:
                 await self.on_files(settled)
             except Exception:
-                log.exception("indexing %d changed file(s) failed", len(settled))
+                log.exception("indexing %s failed", plural(len(settled), "changed file"))
             self.batches += 1

@@ -88,7 +88,9 @@ async def test_slash_alerts_status_here_and_off(bot: NewsdeskBot, fake_discord: 
         await fake_discord.invoke_slash("alerts here", user=fake_discord.member)
     admin = fake_discord.admin
     status = await (await fake_discord.invoke_slash("alerts status", user=admin)).response()
-    assert status.content == "Alerts are off here; a manager can turn them on with !alerts here."
+    assert status.content == "Alerts are off here; a manager can turn them on with /alerts here."
+    by_prefix = await _ask(fake_discord, "!alerts", fake_discord.member)  # anyone may ask where alerts go
+    assert by_prefix.content == "Alerts are off here; a manager can turn them on with !alerts here."
     here = await (await fake_discord.invoke_slash("alerts here", user=admin)).response()
     assert here.content == f"New articles will be posted in <#{fake_discord.channel.id}>."
     assert await bot.store.alert_channel(fake_discord.guild.id) == fake_discord.channel.id

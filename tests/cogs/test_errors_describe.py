@@ -62,6 +62,15 @@ def test_each_error_has_its_sentence(error: Exception, sentence: str | None) -> 
     assert describe(_context(), error) == sentence
 
 
+def test_an_option_reader_s_sentence_is_kept() -> None:
+    # The prefix form's converter raised it (``!source remove abc``); discord.py wraps it in BadArgument.
+    error = commands.BadArgument('Converting to "_WholeNumber" failed for parameter "source_id".')
+    error.__cause__ = UserError("Feed ids are whole numbers, like 3 (see this server's feeds with source list).")
+    assert (
+        describe(_context(), error) == "Feed ids are whole numbers, like 3 (see this server's feeds with source list)."
+    )
+
+
 def test_slash_usage_uses_the_slash() -> None:
     assert describe(_context(slash=True), commands.BadArgument("no")) == "Usage: /who <name>"
 

@@ -87,7 +87,7 @@ async def test_new_items_alert_once_and_adding_a_feed_does_not_flood(
     url = feeds.serve("/a.xml", rss_document([item(1), item(2)]), etag='"v1"')
     async with feed_bot() as newsdesk:
         added = await _ask(fake_discord, f"!source add {url} {FAST}")
-        assert added.content.startswith("Added feed #1: Test News — 2 item(s) indexed, not alerted.")
+        assert added.content.startswith("Added feed #1: Test News — 2 items indexed, not alerted.")
         assert _alerts(fake_discord) == []
         feeds.serve("/a.xml", rss_document([item(1), item(2), item(3)]), etag='"v2"')
         await fake_discord.wait_for(lambda: _alerts(fake_discord) or None, timeout=20)
@@ -242,7 +242,7 @@ async def test_a_server_may_have_only_so_many_feeds(feed_bot, fake_discord: Fake
     async with feed_bot(feed_max_per_server=1) as newsdesk:
         assert (await _ask(fake_discord, f"!source add {a}")).content.startswith("Added feed #1")
         refused = await _ask(fake_discord, f"!source add {b}")
-        assert refused.content == "This server already has 1 feed(s), the most it may have; remove one first."
+        assert refused.content == "This server already has 1 feed, the most it may have; remove one first."
         assert [s.url for s in await newsdesk.store.sources_of(fake_discord.guild.id)] == [a]
         assert feeds.hits["/b.xml"] == 0
 
@@ -315,3 +315,30 @@ async def test_slash_source_add_list_and_remove(feed_bot, fake_discord: FakeDisc
         removed = await (await fake_discord.invoke_slash("source remove", {"source_id": "1"}, user=admin)).response()
         assert removed.content.startswith("Removed feed #1 (")
         assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+
+
+async def test_a_feed_id_gets_a_feed_id_sentence(feed_bot, fake_discord: FakeDiscord) -> None:
+    async with feed_bot():
+        for command in ("remove", "resume"):
+            reply = await _ask(fake_discord, f"!source {command} abc")
+            assert reply.content == "Feed ids are whole numbers, like 3 (see this server's feeds with source list)."
+        assert (await _ask(fake_discord, "!source remove #7")).content == "This server has no feed #7; see source list."
+
+
+async def test_manage_server_is_one_check_with_one_sentence_for_prefix_and_slash(
+    feed_bot, fake_discord: FakeDiscord
+) -> None:
+    # Not synced, so the fake offers every command to everyone, as Discord does when a server's admins
+    # open a command to all members: the bot's own check must refuse with the same sentence.
+    sentence = "You need the Manage Server permission for that."
+    async with feed_bot() as newsdesk:
+        for name in ("source list", "source remove", "alerts here", "alerts off"):
+            options = {"source_id": 1} if name == "source remove" else None
+            slash = await fake_discord.invoke_slash(name, options, user=fake_discord.member)
+            response = await slash.response()
+            assert response.ephemeral and response.content == sentence, name
+            typed = await (await fake_discord.send_message(f"!{name} 1", author=fake_discord.member)).reply()
+            assert typed.content == sentence, name
+        assert await newsdesk.store.alert_channel(fake_discord.guild.id) == fake_discord.channel.id
+        dm = await (await fake_discord.send_dm("!source list", author=fake_discord.admin)).reply()
+        assert dm.content == "That command only works in a server, not in direct messages."
