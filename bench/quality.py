@@ -44,7 +44,7 @@ def _table(result: dict[str, Any]) -> str:
     for name, scores in cnndm["scores"].items():
         lines.append(f"  {name:<22}{scores['rouge1']:>7.2f}{scores['rouge2']:>7.2f}{scores['rougeLsum']:>8.2f}")
     bbc = result["bbc"]
-    lines.append(f"\nBBC sample, {bbc['articles']} articles, reference length (ROUGE F1)")
+    lines.append(f"\nBBC sample, {bbc['articles']} articles, reference length up to 10 (ROUGE F1)")
     lines.append(f"  {'method':<22}{'R-1':>7}{'R-2':>7}")
     for name, scores in bbc["scores"].items():
         lines.append(f"  {name:<22}{scores['rouge1']:>7.2f}{scores['rouge2']:>7.2f}")
