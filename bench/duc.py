@@ -1,18 +1,18 @@
-"""Keyphrase quality on DUC-2001: our extractor against a plain TextRank, over the same spaCy docs.
+"""Keyphrase quality on DUC-2001: the topics the product stores against a plain TextRank.
 
 Scoring follows the literature (Gallina, Boudin & Daille, JCDL 2020): lower-case, Porter-stem every
 token, exact match of whole phrases after de-duplicating the predictions, F1@5 and F1@10 averaged per
 document. Run from the project root::
 
-    python -m bench.duc [--limit N] [--json]
+    python -m bench.duc [--limit N] [--workers N] [--json]
 
-Parsed documents are cached as a spaCy DocBin under ``bench/.cache`` (keyed by the model, the pipeline
-and the text), so only the first run pays for the parse.
-
-Rows: ``ours`` is :func:`bot.nlp.topics.extract_keyphrases` exactly as the indexer calls it (compare with
-PositionRank's published 28.6); ``textrank`` is Mihalcea & Tarau's own recipe (top third of the words,
-adjacent ones merged); ``textrank-pke`` scores every longest noun/adjective run instead, which is how pke
-(and so the published 21.5) runs TextRank by default.
+Rows: ``ours`` is what ``newsdesk index`` stores and ``newsdesk export`` prints as the topics of each
+document, indexed as a JSON file ``{"text": ...}`` (the documents have no headline) with the configured
+pipeline (see :mod:`bench.product`); compare with PositionRank's published 28.6. ``textrank`` is Mihalcea &
+Tarau's own recipe (top third of the words, adjacent ones merged); ``textrank-pke`` scores every longest
+noun/adjective run instead, which is how pke (and so the published 21.5) runs TextRank by default. The
+baselines read the stock model's parse, cached as a spaCy DocBin under ``bench/.cache`` (keyed by the
+model, the pipeline and the text); ours is indexed afresh on every run.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import argparse
 import hashlib
 import json
 import sys
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -31,10 +30,12 @@ from nltk.stem import PorterStemmer
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 
-from bot.nlp.topics import extract_keyphrases
+from bench.data import SHARED
+from bench.product import index_texts, product_settings
+from bot.config import Settings
+from bot.nlp.analysis import Analyzer
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "eval" / "duc2001"
+DEFAULT_DATA = SHARED / "eval" / "duc2001"
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 
 # Published F1@10 (per-document average; Gallina, Boudin & Daille, JCDL 2020).
@@ -175,11 +176,6 @@ def _rank_runs(words: Sequence[str | None], score: dict[str, float], keep: set[s
     return sorted(phrases, key=phrases.__getitem__, reverse=True)[:limit]
 
 
-def ours(doc: Doc, limit: int = 10) -> list[str]:
-    """Our production extractor, exactly as the indexer calls it."""
-    return [k.text for k in extract_keyphrases(doc, limit=limit)]
-
-
 # --- parsing with an on-disk cache --------------------------------------------------------------------
 
 
@@ -216,27 +212,39 @@ def parse(nlp: Language, documents: Sequence[DucDocument], cache_dir: Path = CAC
 
 # --- the benchmark ------------------------------------------------------------------------------------
 
-METHODS: dict[str, Callable[[Doc, int], list[str]]] = {"ours": ours, "textrank": textrank, "textrank-pke": textrank_pke}
+BASELINES: dict[str, Callable[[Doc, int], list[str]]] = {"textrank": textrank, "textrank-pke": textrank_pke}
 
 
-def run(nlp: Language, limit: int | None = None, root: Path = DEFAULT_DATA) -> dict:
-    """F1@5 and F1@10 of our extractor and of the TextRank baseline on DUC-2001 (the first ``limit`` docs).
+def product_topics(
+    documents: Sequence[DucDocument], settings: Settings, analyzer: Analyzer | None = None
+) -> list[list[str]]:
+    """The topics ``newsdesk index`` stores for each document (as ``newsdesk export`` prints them, best
+    first), each document indexed as a JSON file ``{"text": ...}``."""
+    return [stored.topics for stored in index_texts([d.text for d in documents], settings, analyzer)]
 
-    Returns ``{"documents": n, "methods": {name: {"F1@5", "F1@10", "literature_F1@10", "ms_per_doc"}}}``.
+
+def run(
+    settings: Settings, limit: int | None = None, root: Path = DEFAULT_DATA, nlp: Language | None = None
+) -> dict:
+    """F1@5 and F1@10 of the product's topics and of the TextRank baselines on DUC-2001 (the first ``limit``
+    docs). ``nlp`` (the stock pipeline the baselines read) is loaded from the settings' model when not given.
+
+    Returns ``{"documents": n, "methods": {name: {"F1@5", "F1@10", "literature_F1@10"}}}``.
     """
+    from bot.nlp.pipeline import load_nlp
+
     documents = load_duc(root, limit)
-    docs = parse(nlp, documents)
     references = [d.references for d in documents]
+    docs = parse(nlp or load_nlp(settings.model), documents)
+    predictions = {"ours": product_topics(documents, settings)}
+    for name, method in BASELINES.items():
+        predictions[name] = [method(doc, max(KS)) for doc in docs]
     result: dict = {"documents": len(documents), "methods": {}}
-    for name, method in METHODS.items():
-        start = time.perf_counter()
-        predictions = [method(doc, max(KS)) for doc in docs]
-        elapsed = time.perf_counter() - start
-        scores = evaluate(predictions, references)
+    for name, predicted in predictions.items():
+        scores = evaluate(predicted, references)
         result["methods"][name] = {
             **{k: round(v, 2) for k, v in scores.items()},
             "literature_F1@10": LITERATURE_F1_AT_10[name],
-            "ms_per_doc": round(1000 * elapsed / max(len(docs), 1), 3),
         }
     return result
 
@@ -244,11 +252,11 @@ def run(nlp: Language, limit: int | None = None, root: Path = DEFAULT_DATA) -> d
 def _table(result: dict) -> str:
     lines = [
         f"DUC-2001 keyphrases, {result['documents']} documents",
-        f"{'method':<13} {'F1@5':>6} {'F1@10':>6} {'lit. F1@10':>18} {'ms/doc':>7}",
+        f"{'method':<13} {'F1@5':>6} {'F1@10':>6} {'lit. F1@10':>18}",
     ]
     for name, row in result["methods"].items():
         lit = f"{row['literature_F1@10']:.1f} ({LITERATURE_NOTE[name]})"
-        lines.append(f"{name:<13} {row['F1@5']:>6.1f} {row['F1@10']:>6.1f} {lit:>18} {row['ms_per_doc']:>7.2f}")
+        lines.append(f"{name:<13} {row['F1@5']:>6.2f} {row['F1@10']:>6.2f} {lit:>18}")
     return "\n".join(lines)
 
 
@@ -256,13 +264,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Command line: print the table (or, with ``--json``, one JSON object)."""
     parser = argparse.ArgumentParser(prog="python -m bench.duc", description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, default=None, help="use only the first N documents")
+    parser.add_argument("--workers", type=int, default=None, help="analysis processes (default: the settings')")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"DUC-2001 folder ({DEFAULT_DATA})")
     args = parser.parse_args(argv)
-
-    from bot.nlp.pipeline import load_nlp
-
-    result = run(load_nlp(), limit=args.limit, root=args.data)
+    result = run(product_settings(args.workers), limit=args.limit, root=args.data)
     print(json.dumps(result) if args.json else _table(result))
     return 0
 

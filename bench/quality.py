@@ -1,6 +1,10 @@
 """Quality of what is precomputed, against published baselines measured in the same run.
 
-    python -m bench.quality [--split dev|heldout] [--limit N] [--json]
+    python -m bench.quality [--split dev|heldout] [--limit N] [--workers N] [--json]
+
+Every "ours" row is the product's own output: the documents are indexed by ``newsdesk index``'s path into a
+temporary index with the configured pipeline and read back as ``newsdesk export`` prints them (see
+:mod:`bench.product`).
 
 - Summaries: ROUGE-1/2/Lsum on CNN/DailyMail (journalists' highlights; ours vs Lead-3 and a TF-IDF
   TextRank) and ROUGE-1/2 on a seeded BBC sample (ours vs Lead-k and sumy's TextRank).
@@ -17,16 +21,18 @@ import sys
 from typing import Any
 
 from bench import duc, rouge_eval
+from bench.product import product_settings
 from bot.nlp.pipeline import load_nlp
 
 
-def run(split: str = "dev", limit: int | None = None) -> dict[str, Any]:
-    """Every quality measurement, on one loaded pipeline."""
-    nlp = load_nlp()
+def run(split: str = "dev", limit: int | None = None, workers: int | None = None) -> dict[str, Any]:
+    """Every quality measurement; the baselines share one loaded stock pipeline."""
+    settings = product_settings(workers)
+    nlp = load_nlp(settings.model)
     return {
-        "cnndm": rouge_eval.run_cnndm(nlp, split=split, limit=limit),
-        "bbc": rouge_eval.run_bbc(nlp),
-        "duc2001": duc.run(nlp, limit=limit),
+        "cnndm": rouge_eval.run_cnndm(settings, split=split, limit=limit, nlp=nlp),
+        "bbc": rouge_eval.run_bbc(settings, nlp=nlp),
+        "duc2001": duc.run(settings, limit=limit, nlp=nlp),
     }
 
 
@@ -38,7 +44,7 @@ def _table(result: dict[str, Any]) -> str:
     for name, scores in cnndm["scores"].items():
         lines.append(f"  {name:<22}{scores['rouge1']:>7.2f}{scores['rouge2']:>7.2f}{scores['rougeLsum']:>8.2f}")
     bbc = result["bbc"]
-    lines.append(f"\nBBC sample, {bbc['articles']} articles, reference length (ROUGE F1)")
+    lines.append(f"\nBBC sample, {bbc['articles']} articles, reference length up to 10 (ROUGE F1)")
     lines.append(f"  {'method':<22}{'R-1':>7}{'R-2':>7}")
     for name, scores in bbc["scores"].items():
         lines.append(f"  {name:<22}{scores['rouge1']:>7.2f}{scores['rouge2']:>7.2f}")
@@ -54,9 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=["dev", "heldout"], default="dev", help="CNN/DailyMail split")
     parser.add_argument("--limit", type=int, default=None, help="only the first N CNN/DM and DUC documents")
+    parser.add_argument("--workers", type=int, default=None, help="analysis processes (default: the settings')")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
-    result = run(args.split, args.limit)
+    result = run(args.split, args.limit, args.workers)
     print(json.dumps(result) if args.json else _table(result))
     return 0
 

@@ -1,18 +1,22 @@
-"""ROUGE benchmark of the extractive summary (:func:`bot.nlp.summary.summarize`) against simple baselines.
+"""ROUGE benchmark of the summaries the product stores, against simple baselines measured in the same run.
 
 Two corpora from ``../shared/eval`` (see its README):
 
 * CNN/DailyMail (``cnndm/{dev,heldout}.jsonl``, journalists' highlights): ours vs Lead-3 vs a TF-IDF
   TextRank, 3 sentences each, ROUGE-1/2/Lsum F1 with stemming. Tune on ``dev`` only.
 * BBC News Summary (machine-made references, a regression check): a seeded sample of 300 articles, as many
-  sentences as the reference has; ours vs Lead-k vs sumy's TextRank, ROUGE-1/2 F1 with stemming.
+  sentences as the reference has (at most 10, the most ``summary_sentences`` allows); ours vs Lead-k vs
+  sumy's TextRank, ROUGE-1/2 F1 with stemming.
 
-Every method sees the same spaCy sentences. Each corpus is parsed once and cached as a ``DocBin`` under
-``bench/.cache/`` so that re-runs only re-score.
+``ours`` is the summary ``newsdesk index`` stores (see :mod:`bench.product`): CNN/DailyMail articles are
+indexed as JSON files ``{"text": ...}`` (they have no headline), BBC articles from their own ``.txt`` files
+(headline, blank line, body), with the configured pipeline and ``summary_sentences`` set to the length
+asked for. The baselines choose among the stock model's sentences of the same text, the headline excluded;
+that parse is cached as a ``DocBin`` under ``bench/.cache/``. Ours is indexed afresh on every run.
 
 Run from the project root::
 
-    python -m bench.rouge_eval [--split dev|heldout] [--limit N] [--corpus cnndm|bbc|all] [--json]
+    python -m bench.rouge_eval [--split dev|heldout] [--limit N] [--corpus cnndm|bbc|all] [--workers N] [--json]
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import random
 import re
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -33,16 +37,19 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span
 
-from bot.nlp.summary import focus_terms, summarize
+from bench.data import SHARED
+from bench.product import index_files, index_texts, product_settings
+from bot.config import Settings
+from bot.nlp.analysis import Analyzer
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "eval"
-CNNDM_DIR = SHARED / "cnndm"
-BBC_DIR = SHARED / "bbc-news-summary"
+CNNDM_DIR = SHARED / "eval" / "cnndm"
+BBC_DIR = SHARED / "eval" / "bbc-news-summary"
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"
 
 CNNDM_COUNT = 3
 BBC_SEED = 42
+# The most sentences `summary_sentences` allows: longer BBC references are matched at this length.
+BBC_MAX_COUNT = 10
 
 # --------------------------------------------------------------------------------------------- parsing
 
@@ -113,7 +120,13 @@ def load_bbc(sample: int = 300) -> list[dict]:
         headline = text.split("\n", 1)[0].strip()
         reference = _read_text(BBC_DIR / "summaries" / path.parent.name / path.name).strip()
         rows.append(
-            {"id": f"{path.parent.name}/{path.stem}", "headline": headline, "text": text, "reference": reference}
+            {
+                "id": f"{path.parent.name}/{path.stem}",
+                "path": path,
+                "headline": headline,
+                "text": text,
+                "reference": reference,
+            }
         )
     return rows
 
@@ -132,60 +145,6 @@ def body_sentences(doc: Doc, skip_chars: int = 0) -> list[Span]:
 
 def sentence_text(sent: Span) -> str:
     return " ".join(sent.text.split())
-
-
-# ----------------------------------------------------------------------------------------------- focus
-
-
-# Entity types that name something an article can be about (not dates, amounts, ordinals...).
-_FOCUS_LABELS = frozenset({"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW"})
-_CHUNK_SKIP = frozenset({"DET", "PRON", "PUNCT", "SPACE", "NUM"})
-
-
-def entity_salience(doc: Doc) -> list[tuple[str, float]]:
-    """Named entities with their share of the doc's entity mentions, most salient first."""
-    counts: Counter[str] = Counter()
-    names: dict[str, str] = {}
-    for ent in doc.ents:
-        if ent.label_ in _FOCUS_LABELS:
-            key = ent.text.lower().strip()
-            counts[key] += 1
-            names.setdefault(key, ent.text)
-    total = sum(counts.values())
-    return [(names[key], count / total) for key, count in counts.most_common()]
-
-
-def _noun_chunk_keyphrases(doc: Doc, limit: int) -> list[tuple[str, float]]:
-    """Stand-in for ``bot.nlp.topics``: the most frequent noun chunks (determiners and pronouns dropped)."""
-    counts: Counter[str] = Counter()
-    for chunk in doc.noun_chunks:
-        words = [token.lower_ for token in chunk if token.pos_ not in _CHUNK_SKIP and not token.is_stop]
-        if words:
-            counts[" ".join(words)] += 1
-    return [(text, float(count)) for text, count in counts.most_common(limit)]
-
-
-def keyphrases_of(doc: Doc, limit: int = 10) -> list[tuple[str, float]]:
-    """Keyphrases as production gets them (``bot.nlp.topics``), or noun chunks while that module is missing."""
-    try:
-        from bot.nlp.topics import extract_keyphrases
-    except ImportError:
-        return _noun_chunk_keyphrases(doc, limit)
-    return [(phrase.text, phrase.score) for phrase in extract_keyphrases(doc, limit)]
-
-
-def doc_focus(doc: Doc) -> dict[str, float]:
-    """The focus mapping for ``doc``: its top 10 keyphrases and its entities (share of mentions), through
-    :func:`~bot.nlp.summary.focus_terms` as the indexer does."""
-    return focus_terms(keyphrases_of(doc, 10), entity_salience(doc))
-
-
-def topics_available() -> bool:
-    try:
-        import bot.nlp.topics  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 # ------------------------------------------------------------------------------------------- baselines
@@ -277,59 +236,68 @@ def _scorer(types: Sequence[str]):
     return rouge_scorer.RougeScorer(list(types), use_stemmer=True)
 
 
-Item = tuple[list[Span], str, int, dict[str, float]]  # sentences, reference, summary length, focus
-
-
-def _evaluate(items: Sequence[Item], methods: dict[str, Callable[..., list[int]]], types: Sequence[str]) -> dict:
-    """Mean ROUGE F1 (in %) of every method over ``items``, and the milliseconds each takes per article.
-
-    ``ours`` also gets the focus; baselines only the sentences and the count.
-    """
+def _evaluate(references: Sequence[str], summaries: dict[str, Sequence[str]], types: Sequence[str]) -> dict:
+    """Mean ROUGE F1 (in %) of every method's summaries (sentences joined by newlines) against the references."""
     scorer = _scorer(types)
-    totals = {name: dict.fromkeys(types, 0.0) for name in methods}
-    seconds = dict.fromkeys(methods, 0.0)
-    for sentences, reference, count, focus in items:
-        for name, method in methods.items():
-            started = time.perf_counter()
-            picked = method(sentences, count, focus) if name == "ours" else method(sentences, count)
-            seconds[name] += time.perf_counter() - started
-            summary = "\n".join(sentence_text(sentences[i]) for i in picked)
+    n = max(1, len(references))
+    scores = {}
+    for name, texts in summaries.items():
+        totals = dict.fromkeys(types, 0.0)
+        for reference, summary in zip(references, texts, strict=True):
             for kind, score in scorer.score(reference, summary).items():
-                totals[name][kind] += score.fmeasure
-    n = max(1, len(items))
-    return {
-        "scores": {name: {t: round(100.0 * total[t] / n, 2) for t in types} for name, total in totals.items()},
-        "ms_per_article": {name: round(1000.0 * seconds[name] / n, 3) for name in methods},
-    }
+                totals[kind] += score.fmeasure
+        scores[name] = {t: round(100.0 * totals[t] / n, 2) for t in types}
+    return {"scores": scores}
 
 
-def _focus_source() -> str:
-    return "bot.nlp.topics" if topics_available() else "noun chunks (bot.nlp.topics missing)"
+Baseline = Callable[[Sequence[Span], int], list[int]]
+
+
+def _baseline_summaries(sentences: Sequence[list[Span]], counts: Sequence[int], method: Baseline) -> list[str]:
+    return [
+        "\n".join(sentence_text(sents[i]) for i in method(sents, count))
+        for sents, count in zip(sentences, counts, strict=True)
+    ]
 
 
 # -------------------------------------------------------------------------------------------- corpora
 
 
-def run_cnndm(nlp: Language, split: str = "dev", limit: int | None = None) -> dict:
+def product_summaries(texts: Sequence[str], settings: Settings, analyzer: Analyzer | None = None) -> list[str]:
+    """The summary ``newsdesk index`` stores for each headline-less text (indexed as a JSON file
+    ``{"text": ...}``), its sentences joined by newlines."""
+    return ["\n".join(stored.summary) for stored in index_texts(texts, settings, analyzer)]
+
+
+def run_cnndm(
+    settings: Settings, split: str = "dev", limit: int | None = None, nlp: Language | None = None
+) -> dict:
     """ROUGE-1/2/Lsum F1 on CNN/DailyMail ``split``: ours vs Lead-3 vs TF-IDF TextRank, 3 sentences each.
 
-    Returns ``{"corpus", "split", "articles", "count", "focus", "scores": {method: {rouge1, rouge2,
-    rougeLsum}}, "ms_per_article": {method: ms}}``; methods are ``ours``, ``lead3`` and ``textrank``.
+    ``nlp`` (the stock pipeline the baselines read) is loaded from the settings' model when not given.
+    Returns ``{"corpus", "split", "articles", "count", "scores": {method: {rouge1, rouge2, rougeLsum}}}``;
+    methods are ``ours``, ``lead3`` and ``textrank``.
     """
-    rows = load_cnndm(split)
-    docs = parse_cached(nlp, f"cnndm-{split}", [row["article"] for row in rows], limit)
-    items = [
-        (body_sentences(doc), "\n".join(row["highlights"]), CNNDM_COUNT, doc_focus(doc))
-        for row, doc in zip(rows, docs, strict=False)
-    ]
-    methods = {"ours": summarize, "lead3": lead, "textrank": tfidf_textrank}
+    from bot.nlp.pipeline import load_nlp
+
+    every = load_cnndm(split)
+    docs = parse_cached(nlp or load_nlp(settings.model), f"cnndm-{split}", [row["article"] for row in every], limit)
+    rows = every[: len(docs)]
+    texts = [row["article"] for row in rows]
+    sentences = [body_sentences(doc) for doc in docs]
+    counts = [CNNDM_COUNT] * len(rows)
+    summaries = {
+        "ours": product_summaries(texts, settings.replace(summary_sentences=CNNDM_COUNT)),
+        "lead3": _baseline_summaries(sentences, counts, lead),
+        "textrank": _baseline_summaries(sentences, counts, tfidf_textrank),
+    }
+    references = ["\n".join(row["highlights"]) for row in rows]
     return {
         "corpus": "cnndm",
         "split": split,
-        "articles": len(items),
+        "articles": len(rows),
         "count": CNNDM_COUNT,
-        "focus": _focus_source(),
-        **_evaluate(items, methods, ("rouge1", "rouge2", "rougeLsum")),
+        **_evaluate(references, summaries, ("rouge1", "rouge2", "rougeLsum")),
     }
 
 
@@ -343,30 +311,37 @@ def reference_sentences(reference: str) -> int:
     return max(1, len(_REFERENCE_END.findall(reference.strip())))
 
 
-def run_bbc(nlp: Language, sample: int = 300) -> dict:
-    """ROUGE-1/2 F1 on the seeded BBC sample: ours vs Lead-k vs sumy's TextRank, k = the reference's sentences.
+def run_bbc(settings: Settings, sample: int = 300, nlp: Language | None = None) -> dict:
+    """ROUGE-1/2 F1 on the seeded BBC sample: ours vs Lead-k vs sumy's TextRank, k = the reference's
+    sentences (at most :data:`BBC_MAX_COUNT`).
 
-    The headline is parsed with the article (as the indexer does, so it feeds the focus) but is never a
-    candidate sentence. Returns the same shape as :func:`run_cnndm`; methods are ``ours``, ``lead`` and
-    ``sumy_textrank``.
+    Ours indexes the article files themselves, those of one k together with ``summary_sentences = k``; the
+    baselines never pick the headline. Returns the same shape as :func:`run_cnndm`; methods are ``ours``,
+    ``lead`` and ``sumy_textrank``.
     """
+    from bot.nlp.pipeline import load_nlp
+
     rows = load_bbc(sample)
-    docs = parse_cached(nlp, f"bbc-seed{BBC_SEED}", [row["text"] for row in rows])
-    items = [
-        (
-            body_sentences(doc, skip_chars=len(row["headline"])),
-            row["reference"],
-            reference_sentences(row["reference"]),
-            doc_focus(doc),
-        )
-        for row, doc in zip(rows, docs, strict=True)
-    ]
-    methods = {"ours": summarize, "lead": lead, "sumy_textrank": sumy_textrank}
+    docs = parse_cached(nlp or load_nlp(settings.model), f"bbc-seed{BBC_SEED}", [row["text"] for row in rows])
+    counts = [min(reference_sentences(row["reference"]), BBC_MAX_COUNT) for row in rows]
+    by_count: dict[int, list[int]] = defaultdict(list)
+    for i, count in enumerate(counts):
+        by_count[count].append(i)
+    ours = [""] * len(rows)
+    for count, indices in sorted(by_count.items()):
+        stored = index_files([rows[i]["path"] for i in indices], settings.replace(summary_sentences=count))
+        for i, article in zip(indices, stored, strict=True):
+            ours[i] = "\n".join(article.summary)
+    sentences = [body_sentences(doc, skip_chars=len(row["headline"])) for row, doc in zip(rows, docs, strict=True)]
+    summaries = {
+        "ours": ours,
+        "lead": _baseline_summaries(sentences, counts, lead),
+        "sumy_textrank": _baseline_summaries(sentences, counts, sumy_textrank),
+    }
     return {
         "corpus": "bbc",
-        "articles": len(items),
-        "focus": _focus_source(),
-        **_evaluate(items, methods, ("rouge1", "rouge2")),
+        "articles": len(rows),
+        **_evaluate([row["reference"] for row in rows], summaries, ("rouge1", "rouge2")),
     }
 
 
@@ -376,13 +351,9 @@ def run_bbc(nlp: Language, sample: int = 300) -> dict:
 def _table(result: dict) -> str:
     types = list(next(iter(result["scores"].values())))
     title = result["corpus"] + (f" {result['split']}" if "split" in result else "")
-    lines = [
-        f"{title}: {result['articles']} articles, focus from {result['focus']}",
-        f"  {'method':<15}" + "".join(f"{t:>11}" for t in types) + f"{'ms/article':>12}",
-    ]
+    lines = [f"{title}: {result['articles']} articles", f"  {'method':<15}" + "".join(f"{t:>11}" for t in types)]
     for name, scores in result["scores"].items():
-        row = "".join(f"{scores[t]:>11.2f}" for t in types)
-        lines.append(f"  {name:<15}{row}{result['ms_per_article'][name]:>12.2f}")
+        lines.append(f"  {name:<15}" + "".join(f"{scores[t]:>11.2f}" for t in types))
     return "\n".join(lines)
 
 
@@ -392,17 +363,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--split", choices=("dev", "heldout"), default="dev")
     parser.add_argument("--limit", type=int, default=None, help="only the first N CNN/DM articles")
     parser.add_argument("--sample", type=int, default=300, help="BBC articles in the seeded sample")
+    parser.add_argument("--workers", type=int, default=None, help="analysis processes (default: the settings')")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     args = parser.parse_args(None if argv is None else list(argv))
 
     from bot.nlp.pipeline import load_nlp
 
-    nlp = load_nlp()
+    settings = product_settings(args.workers)
+    nlp = load_nlp(settings.model)
     results: dict[str, dict] = {}
     if args.corpus in ("cnndm", "all"):
-        results["cnndm"] = run_cnndm(nlp, args.split, args.limit)
+        results["cnndm"] = run_cnndm(settings, args.split, args.limit, nlp)
     if args.corpus in ("bbc", "all"):
-        results["bbc"] = run_bbc(nlp, args.sample)
+        results["bbc"] = run_bbc(settings, args.sample, nlp)
     if args.json:
         print(json.dumps(results))
     else:

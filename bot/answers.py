@@ -2,15 +2,21 @@
 
 Each method takes what the user typed and returns a plain answer object; :mod:`bot.render` turns it
 into console text or Discord embeds. Bad input raises :class:`UserError` with one sentence for the user.
+Each command method is catalogued (:mod:`bot.catalogue`) by the ``@command`` above it, which is how the
+cogs, ``help`` and :meth:`Answers.ask` know it. Every name or topic typed goes through :meth:`Answers.resolve`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import re
 import shlex
 from dataclasses import dataclass, field
+from enum import Enum
+from typing import Literal
 
+from bot.catalogue import CommandSpec, command, entries, find, subcommands
 from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
 from bot.nlp.topics import topic_key
@@ -25,6 +31,7 @@ from bot.store.models import (
     Stats,
     TopicRef,
 )
+from bot.wording import plural
 
 MAX_LIST = 25
 SUMMARY_ARTICLES = 5
@@ -36,70 +43,6 @@ DOMINANCE = 3
 
 class UserError(Exception):
     """Input the bot cannot act on; the message is one sentence for the user."""
-
-
-@dataclass(frozen=True, slots=True)
-class CommandSpec:
-    """A command as help texts, the console and slash descriptions show it."""
-
-    name: str
-    usage: str
-    description: str
-    example: str
-    discord_only: bool = False
-
-
-COMMANDS: tuple[CommandSpec, ...] = (
-    CommandSpec(
-        "who", "who <name>", "Who someone (or something) in the news is: role, mentions, company kept.", "who Milei"
-    ),
-    CommandSpec(
-        "summary",
-        "summary [id | latest | name or topic]",
-        "A short summary of an article, the latest news, or everything about a name or topic.",
-        "summary latest",
-    ),
-    CommandSpec("topics", "topics [count]", "The topics most articles are about.", "topics 10"),
-    CommandSpec("topic", "topic <phrase>", "Articles about one topic.", "topic lithium industry"),
-    CommandSpec("search", "search <words>", "Full-text search of titles and articles.", "search lithium battery"),
-    CommandSpec("latest", "latest [count]", "The most recently published articles.", "latest 5"),
-    CommandSpec("article", "article <id>", "One article: source, summary, names and topics.", "article 1"),
-    CommandSpec("related", "related <id>", "Articles that share names and topics with one article.", "related 1"),
-    CommandSpec("stats", "stats", "How much the index holds.", "stats"),
-    CommandSpec("help", "help [command]", "Every command with an example.", "help who"),
-    CommandSpec(
-        "alerts",
-        "alerts [here | off]",
-        "Post every new article in this channel, or stop (Manage Server).",
-        "alerts here",
-        discord_only=True,
-    ),
-    CommandSpec(
-        "follow",
-        "follow <name or topic>",
-        "Get pinged when a name or topic is central to a new article.",
-        "follow Milei",
-        discord_only=True,
-    ),
-    CommandSpec("unfollow", "unfollow <name or topic>", "Stop those pings.", "unfollow Milei", discord_only=True),
-    CommandSpec("following", "following", "What you follow in this server.", "following", discord_only=True),
-    CommandSpec("why", "why <id>", "Which follows and feeds made an article alert here.", "why 1", discord_only=True),
-    CommandSpec(
-        "source",
-        "source [add <url> [minutes] | list | remove <id> | resume <id>]",
-        "RSS and Atom feeds whose new items are posted here (Manage Server).",
-        "source add https://example.com/feed.xml",
-        discord_only=True,
-    ),
-    CommandSpec(
-        "prefix",
-        "prefix [new prefix | reset]",
-        "Show or change this server's prefix (Manage Server).",
-        "prefix ?",
-        discord_only=True,
-    ),
-)
-COMMANDS_BY_NAME = {c.name: c for c in COMMANDS}
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +68,10 @@ class Choices:
         """The first five candidate entities, each with its type and coverage."""
         top = candidates[:5]
         return cls(
-            query, command, [c.name for c in top], [f"{c.type.lower()}, {c.article_count} article(s)" for c in top]
+            query,
+            command,
+            [c.name for c in top],
+            [f"{c.type.lower()}, {plural(c.article_count, 'article')}" for c in top],
         )
 
 
@@ -219,6 +165,22 @@ class HelpAnswer:
     prefix: str
 
 
+@dataclass(frozen=True, slots=True)
+class PrefixAnswer:
+    """``!prefix``: the prefix in use here, and whether it was just ``set`` or ``reset`` to the default."""
+
+    prefix: str
+    change: Literal["shown", "set", "reset"] = "shown"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncAnswer:
+    """``!sync``: how many slash commands were published, to this server only or to every server."""
+
+    count: int
+    here: bool
+
+
 Answer = (
     WhoAnswer
     | Choices
@@ -240,8 +202,10 @@ def is_number(text: str) -> bool:
     return re.fullmatch(r"[0-9]{1,18}", text) is not None
 
 
-def parse_count(text: str | None, default: int, *, maximum: int = MAX_LIST) -> int:
-    """A list length typed by the user: a whole number from 1 to ``maximum``."""
+def parse_count(text: str | int | None, default: int, *, maximum: int = MAX_LIST) -> int:
+    """A list length from the user (typed, or a slash command's number): a whole number from 1 to ``maximum``."""
+    if isinstance(text, int):
+        return max(1, min(text, maximum))
     if text is None or not text.strip():
         return default
     if not is_number(text.strip()):
@@ -249,12 +213,56 @@ def parse_count(text: str | None, default: int, *, maximum: int = MAX_LIST) -> i
     return max(1, min(int(text.strip()), maximum))
 
 
-def parse_article_id(text: str | None) -> int:
-    """An article id typed by the user (``42`` or ``#42``)."""
+def parse_id(text: str | int | None, error: str) -> int:
+    """An id from the user: a slash command's number, or typed as ``42`` or ``#42``; else ``error``."""
+    if isinstance(text, int):
+        return text
     cleaned = (text or "").strip().lstrip("#")
     if not is_number(cleaned):
-        raise UserError("Article ids are whole numbers, like 42 (see the latest with the latest command).")
+        raise UserError(error)
     return int(cleaned)
+
+
+def parse_article_id(text: str | int | None) -> int:
+    """An article id from the user (``42`` or ``#42``)."""
+    return parse_id(text, "Article ids are whole numbers, like 42 (see the latest with the latest command).")
+
+
+class Wanted(Enum):
+    """What a command takes for the name or topic the user typed (see :meth:`Answers.resolve`)."""
+
+    NAME = "name"
+    """``who``: an entity in the index."""
+    TOPIC = "topic"
+    """``topic``: a topic in the index."""
+    SUBJECT = "subject"
+    """``summary``: an entity or a topic in the index."""
+    SUBJECT_OR_NEW_NAME = "subject or new name"
+    """``follow``: an entity or topic in the index, else the name as typed (the first article about it pings)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The one entity or topic that what was typed stands for. ``entity`` and ``topic`` are ``None`` for a
+    name not indexed yet; ``corrected_from`` is set when a typo was fixed, ``others`` are runner-up names."""
+
+    kind: Literal["entity", "topic"]
+    key: str
+    name: str
+    entity: EntityRef | None = None
+    topic: TopicRef | None = None
+    corrected_from: str | None = None
+    others: tuple[EntityRef, ...] = ()
+
+    @classmethod
+    def of_entity(
+        cls, entity: EntityRef, corrected_from: str | None = None, others: list[EntityRef] | None = None
+    ) -> Resolved:
+        return cls("entity", name_key(entity.name), entity.name, entity, None, corrected_from, tuple(others or ()))
+
+    @classmethod
+    def of_topic(cls, topic: TopicRef) -> Resolved:
+        return cls("topic", topic.key, topic.name, topic=topic)
 
 
 class Answers:
@@ -321,10 +329,11 @@ class Answers:
         exact = await self.store.entity_by_key(key)
         if exact:
             return [exact], None
-        by_words = await self.store.entities_with_words(key.split(" "), limit=6)
+        words = list(dict.fromkeys(key.split(" ")))
+        by_words = await self.store.entities_with_words(words, limit=6)
         if by_words:
             return by_words, None
-        by_most_words = await self.store.entities_with_most_words(key.split(" "))
+        by_most_words = await self.store.entities_with_most_words(words)
         if by_most_words:
             return by_most_words, query
         entity_index, _ = await self._indexes()
@@ -349,24 +358,88 @@ class Answers:
     def is_dominant(candidates: list[EntityRef]) -> bool:
         return len(candidates) == 1 or candidates[0].mention_count >= DOMINANCE * max(1, candidates[1].mention_count)
 
+    async def resolve(self, text: str, wanted: Wanted, command: str) -> Resolved | Choices | NotFound:
+        """What ``text`` stands for, the same way for every command that takes a name or a topic.
+
+        Names are looked up exact or by alias, then by whole words, then by prefix, then fuzzy; one
+        that clearly has the most mentions wins, else the user chooses (``command`` is the one to ask
+        again). A subject is an exact name, else an exact topic, else a name found as above, else
+        (``summary``) the closest topic or (``follow``) the name as typed.
+        """
+        if wanted is Wanted.TOPIC:
+            return await self._resolve_topic(text, command)
+        if wanted is Wanted.NAME:
+            candidates, corrected = await self.entity_candidates(text)
+            if not candidates:
+                articles = await self.store.article_count()
+                return NotFound(
+                    f"No one called {text} in {plural(articles, 'indexed article')}.", await self._suggestions(text)
+                )
+            if not self.is_dominant(candidates):
+                return Choices.of_entities(text, command, candidates)
+            return Resolved.of_entity(candidates[0], corrected, candidates[1:4])
+        key = name_key(self.aliases.canonical(text) or text)
+        exact = await self.store.entity_by_key(key) if key else None
+        if exact is not None:
+            return Resolved.of_entity(exact)
+        topic = await self.store.topic_by_key(topic_key(text))
+        if topic is not None:
+            return Resolved.of_topic(topic)
+        candidates, corrected = await self.entity_candidates(text)
+        if candidates:
+            if not self.is_dominant(candidates):
+                return Choices.of_entities(text, command, candidates)
+            return Resolved.of_entity(candidates[0], corrected, candidates[1:4])
+        if wanted is Wanted.SUBJECT_OR_NEW_NAME:
+            return Resolved("entity", name_key(text), text)
+        _, topic_index = await self._indexes()
+        close = topic_index.prefix(topic_key(text), limit=1) or [e for e, _ in topic_index.fuzzy(topic_key(text), 1)]
+        found = await self.store.topic(close[0].id) if close else None
+        if found is not None:
+            return Resolved.of_topic(found)
+        return NotFound(f"Nothing about {text} in the index.", await self._suggestions(text))
+
+    async def _resolve_topic(self, text: str, command: str) -> Resolved | Choices | NotFound:
+        key = topic_key(text)
+        topic = await self.store.topic_by_key(key)
+        if topic is None:
+            _, topic_index = await self._indexes()
+            options: list[NameEntry] = topic_index.prefix(key, limit=5) or [
+                e for e, _ in topic_index.fuzzy(key, limit=5, cutoff=70)
+            ]
+            if len(options) == 1:
+                topic = await self.store.topic(options[0].id)
+            elif options:
+                return Choices(text, command, [o.name for o in options], [plural(o.weight, "article") for o in options])
+        if topic is None:
+            return NotFound(f"No topic called {text} in the index.", await self._suggestions(text))
+        return Resolved.of_topic(topic)
+
     # ----------------------------------------------------------------------------------- commands
 
+    @command(
+        "who", "who <name>", "Who someone (or something) in the news is: role, mentions, company kept.", "who Milei"
+    )
     async def who(self, name: str) -> WhoAnswer | Choices | NotFound:
         """Who (or what) ``name`` is, from the index."""
         name = self._check_length(name, "name")
         if not name_key(name):
             raise UserError("Tell me a name to look up, like: who Milei.")
-        candidates, corrected = await self.entity_candidates(name)
-        if not candidates:
-            articles = await self.store.article_count()
-            return NotFound(f"No one called {name} in {articles:,} indexed articles.", await self._suggestions(name))
-        if not self.is_dominant(candidates):
-            return Choices.of_entities(name, "who", candidates)
-        profile = await self.store.entity_profile(candidates[0].id)
+        found = await self.resolve(name, Wanted.NAME, "who")
+        if not isinstance(found, Resolved):
+            return found
+        assert found.entity is not None
+        profile = await self.store.entity_profile(found.entity.id)
         if profile is None:  # removed between the two queries by a concurrent ingest
             return NotFound(f"No one called {name} in the index any more.")
-        return WhoAnswer(profile=profile, corrected_from=corrected, others=candidates[1:4])
+        return WhoAnswer(profile=profile, corrected_from=found.corrected_from, others=list(found.others))
 
+    @command(
+        "summary",
+        "summary [id | latest | name or topic]",
+        "A short summary of an article, the latest news, or everything about a name or topic.",
+        "summary latest",
+    )
     async def summary(self, target: str | None = None) -> ArticleAnswer | SubjectSummary | Choices | NotFound:
         """A summary of an article (id or ``latest``, the default) or of a name or topic."""
         text = self._check_length(target or "", "subject")
@@ -380,24 +453,13 @@ class Answers:
             if article is None:
                 return NotFound(f"There is no article {text.lstrip('#')}.")
             return ArticleAnswer(article, summary_only=True)
-
-        key = name_key(self.aliases.canonical(text) or text)
-        topic = await self.store.topic_by_key(topic_key(text))
-        exact_entity = await self.store.entity_by_key(key) if key else None
-        if exact_entity is None and topic is not None:
-            return await self._topic_summary(topic)
-        candidates, _ = ([exact_entity], None) if exact_entity else await self.entity_candidates(text)
-        if candidates and self.is_dominant(candidates):
-            return await self._entity_summary(candidates[0])
-        if candidates:
-            return Choices.of_entities(text, "summary", candidates)
-        _, topic_index = await self._indexes()
-        close = topic_index.prefix(topic_key(text), limit=1) or [e for e, _ in topic_index.fuzzy(topic_key(text), 1)]
-        if close:
-            found = await self.store.topic(close[0].id)
-            if found:
-                return await self._topic_summary(found)
-        return NotFound(f"Nothing about {text} in the index.", await self._suggestions(text))
+        found = await self.resolve(text, Wanted.SUBJECT, "summary")
+        if not isinstance(found, Resolved):
+            return found
+        if found.topic is not None:
+            return await self._topic_summary(found.topic)
+        assert found.entity is not None
+        return await self._entity_summary(found.entity)
 
     async def _entity_summary(self, entity: EntityRef) -> SubjectSummary:
         rows = await self.store.entity_articles(entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE)
@@ -419,32 +481,26 @@ class Answers:
             sentences.append(SubjectSentence(brief.id, brief.title, brief.published, (about or summary)[0]))
         return SubjectSummary(topic.name, "topic", topic.article_count, sentences)
 
-    async def topics(self, count: str | None = None) -> TopicsAnswer:
+    @command("topics", "topics [count]", "The topics most articles are about.", "topics 10")
+    async def topics(self, count: str | int | None = None) -> TopicsAnswer:
         """The most covered topics."""
         stats = await self.store.stats()
         return TopicsAnswer(await self.store.top_topics(parse_count(count, 10)), stats.articles)
 
+    @command("topic", "topic <phrase>", "The latest articles about one topic.", "topic lithium industry")
     async def topic(self, phrase: str) -> TopicAnswer | Choices | NotFound:
         """One topic and its latest articles."""
         phrase = self._check_length(phrase, "topic")
-        key = topic_key(phrase)
-        if not key:
+        if not topic_key(phrase):
             raise UserError("Tell me a topic, like: topic lithium industry.")
-        topic = await self.store.topic_by_key(key)
-        if topic is None:
-            _, topic_index = await self._indexes()
-            options: list[NameEntry] = topic_index.prefix(key, limit=5) or [
-                e for e, _ in topic_index.fuzzy(key, limit=5, cutoff=70)
-            ]
-            if len(options) == 1:
-                topic = await self.store.topic(options[0].id)
-            elif options:
-                return Choices(phrase, "topic", [o.name for o in options], [f"{o.weight} article(s)" for o in options])
-        if topic is None:
-            return NotFound(f"No topic called {phrase} in the index.", await self._suggestions(phrase))
-        articles = [brief for brief, _ in await self.store.topic_articles(topic.id, 10)]
-        return TopicAnswer(topic, articles)
+        found = await self.resolve(phrase, Wanted.TOPIC, "topic")
+        if not isinstance(found, Resolved):
+            return found
+        assert found.topic is not None
+        articles = [brief for brief, _ in await self.store.topic_articles(found.topic.id, 10)]
+        return TopicAnswer(found.topic, articles)
 
+    @command("search", "search <words>", "Full-text search of titles and articles.", "search lithium battery")
     async def search(self, query: str) -> SearchAnswer | NotFound:
         """Full-text search; any text is safe (it is quoted word by word)."""
         query = self._check_length(query, "search")
@@ -455,20 +511,23 @@ class Answers:
             return NotFound(f"No article matches {query}.", await self._suggestions(query))
         return SearchAnswer(query, hits)
 
-    async def latest(self, count: str | None = None) -> LatestAnswer | NotFound:
+    @command("latest", "latest [count]", "The most recently published articles.", "latest 5")
+    async def latest(self, count: str | int | None = None) -> LatestAnswer | NotFound:
         """The newest articles."""
         articles = await self.store.latest(parse_count(count, 5))
         if not articles:
             return NotFound("The index is empty: no articles yet.")
         return LatestAnswer(articles)
 
-    async def article(self, article_id: str) -> ArticleAnswer | NotFound:
+    @command("article", "article <id>", "One article: source, summary, names and topics.", "article 1")
+    async def article(self, article_id: str | int) -> ArticleAnswer | NotFound:
         """One article in full detail."""
         number = parse_article_id(article_id)
         article = await self.store.article(number)
         return ArticleAnswer(article) if article else NotFound(f"There is no article {number}.")
 
-    async def related(self, article_id: str) -> RelatedAnswer | NotFound:
+    @command("related", "related <id>", "Articles that share names and topics with one article.", "related 1")
+    async def related(self, article_id: str | int) -> RelatedAnswer | NotFound:
         """Articles close to one article."""
         number = parse_article_id(article_id)
         article = await self.store.article(number)
@@ -479,21 +538,32 @@ class Answers:
             return NotFound(f"No other article shares names or topics with article {number}.")
         return RelatedAnswer(article, related)
 
+    @command("stats", "stats", "How much the index holds.", "stats")
     async def stats(self) -> StatsAnswer:
         """How much the index holds."""
         return StatsAnswer(await self.store.stats())
 
-    def help(self, command: str | None = None, prefix: str | None = None, *, in_discord: bool = False) -> HelpAnswer:
-        """Every command (or one) with an example; server commands only when asked from Discord."""
+    @command("help", "help [command]", "Every command with an example.", "help who")
+    def help(
+        self, command: str | None = None, prefix: str | None = None, *, in_discord: bool = False, owner: bool = False
+    ) -> HelpAnswer:
+        """Every command the asker may use with an example; one command (with its subcommands) when named.
+
+        Server commands are listed only when asked from Discord, the owner's only to the owner; a command
+        named on purpose is shown to anyone who could see it listed somewhere.
+        """
         prefix = prefix or self.prefix
-        available = tuple(c for c in COMMANDS if in_discord or not c.discord_only)
+
+        def usable(spec: CommandSpec) -> bool:
+            return spec.where == "anywhere" or (in_discord and (spec.where == "server" or owner))
+
         if command:
-            wanted = command.strip().lstrip(prefix).lstrip("/").lower()
-            found = tuple(c for c in available if c.name == wanted)
-            if not found:
+            wanted = " ".join(command.strip().lstrip(prefix).lstrip("/").lower().split())
+            spec = find(wanted)
+            if spec is None or (spec.where != "anywhere" and not in_discord):
                 raise UserError(f"There is no command {command.strip()}; try help for the list.")
-            return HelpAnswer(found, prefix)
-        return HelpAnswer(available, prefix)
+            return HelpAnswer((spec, *subcommands(spec.name)), prefix)
+        return HelpAnswer(tuple(spec for spec in entries() if spec.parent is None and usable(spec)), prefix)
 
     # ------------------------------------------------------------------------------ autocomplete
 
@@ -515,36 +585,31 @@ class Answers:
     # ------------------------------------------------------------------------------- text commands
 
     async def ask(self, line: str) -> Answer:
-        """Answer a command line as typed in chat (``!who Milei``); the prefix is optional here."""
+        """Answer a command line as typed in chat (``!who Milei``); the prefix is optional here.
+
+        The command is looked up in the catalogue; what follows its name is its one argument.
+        """
         text = line.strip()
         if text.startswith(self.prefix):
             text = text[len(self.prefix) :]
         name, _, rest = text.partition(" ")
         name = name.lower()
-        rest = rest.strip()
-        if name not in COMMANDS_BY_NAME:
+        rest = _unquote(rest.strip())
+        spec = find(name)
+        if spec is None or spec.handler is None:
             raise UserError(f"There is no command {name or '(empty)'}; try help for the list.")
-        usage = COMMANDS_BY_NAME[name].usage
-        handlers = {
-            "who": self.who,
-            "summary": self.summary,
-            "topics": self.topics,
-            "topic": self.topic,
-            "search": self.search,
-            "latest": self.latest,
-            "article": self.article,
-            "related": self.related,
-        }
-        if name == "stats":
-            return await self.stats()
-        if name == "help":
-            return self.help(rest or None)
-        required = "<" in usage
-        if required and not rest:
-            raise UserError(f"Usage: {self.prefix}{usage}")
-        if name in {"who", "topic", "search", "summary"}:
-            rest = _unquote(rest)
-        return await handlers[name](rest) if (rest or required) else await handlers[name]()  # type: ignore[operator]
+        if spec.where != "anywhere":
+            raise UserError(f"The {name} command only works on Discord, in a server.")
+        parameters = list(inspect.signature(spec.handler).parameters.values())[1:]  # after self
+        if not parameters:
+            result = spec.handler(self)
+        elif rest:
+            result = spec.handler(self, rest)
+        elif parameters[0].default is inspect.Parameter.empty:
+            raise UserError(f"Usage: {self.prefix}{spec.usage}")
+        else:
+            result = spec.handler(self)
+        return await result if inspect.isawaitable(result) else result
 
 
 def _complete(index: NameIndex, key: str, limit: int) -> list[str]:

@@ -12,6 +12,7 @@ import gc
 import logging
 import pkgutil
 import signal
+import sqlite3
 from typing import Any
 
 import discord
@@ -20,14 +21,20 @@ from discord.ext import commands
 import cogs
 from bot.alerts.service import AlertService
 from bot.answers import Answers
-from bot.config import Secrets, Settings
+from bot.config import Secrets, Settings, valid_prefix
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.loopwatch import LoopWatch
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
+from bot.store.store import storage_fault
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
+
+# A request Discord asks to wait longer than this raises discord.RateLimited instead of sleeping (30 s is
+# discord.py's floor): alert sends are rescheduled, not held for minutes inside the dispatcher.
+MAX_RATE_LIMIT_WAIT_SECONDS = 30.0
 
 
 def freeze_startup_objects() -> None:
@@ -65,7 +72,11 @@ class NewsdeskBot(commands.Bot):
             case_insensitive=True,
             strip_after_prefix=True,
             allowed_mentions=discord.AllowedMentions.none(),
-            **{"guild_ready_timeout": settings.guild_ready_timeout, **options},
+            **{
+                "guild_ready_timeout": settings.guild_ready_timeout,
+                "max_ratelimit_timeout": MAX_RATE_LIMIT_WAIT_SECONDS,
+                **options,
+            },
         )
         self.settings = settings
         self.extensions_to_load = extension_names() if extensions is None else extensions
@@ -128,7 +139,17 @@ class NewsdeskBot(commands.Bot):
     async def setup_hook(self) -> None:
         self.aliases = load_aliases(self.settings)
         self._store = await Store.connect(self.settings.database)
-        self.guild_prefixes = await self._store.guild_prefixes()
+        try:
+            stored_prefixes = await self._store.guild_prefixes()
+        except sqlite3.DatabaseError as exc:  # a damaged file can open and fail at its first read
+            fault = storage_fault(self.settings.database, exc)
+            if fault is None:
+                raise
+            await self._store.close(optimize=False)
+            self._store = None
+            raise fault from exc
+        # A prefix stored before the rules tightened (say an empty one) would make every message a command.
+        self.guild_prefixes = {g: p for g, p in stored_prefixes.items() if valid_prefix(p)}
         self._answers = make_answers(self._store, self.settings, self.aliases)
         self._alerts = AlertService(self)
         for name in self.extensions_to_load:
@@ -158,7 +179,9 @@ class NewsdeskBot(commands.Bot):
             self._store = None
 
     async def on_ready(self) -> None:
-        log.info("logged in as %s (%s) in %d server(s)", self.user, getattr(self.user, "id", "?"), len(self.guilds))
+        log.info(
+            "logged in as %s (%s) in %s", self.user, getattr(self.user, "id", "?"), plural(len(self.guilds), "server")
+        )
 
 
 async def run_bot(settings: Settings, secrets: Secrets) -> int:
@@ -169,18 +192,33 @@ async def run_bot(settings: Settings, secrets: Secrets) -> int:
     bot = NewsdeskBot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
+    # The loop and the process outlive this call (tests, embedding): their signal handlers are put back.
+    previous: dict[signal.Signals, Any] = {}
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
+            handler = signal.getsignal(sig)
             loop.add_signal_handler(sig, stopping.set)
+            previous[sig] = handler
         except (NotImplementedError, RuntimeError):  # not on the main thread, or not on Unix
             pass
     try:
+        return await _run_until_stopped(bot, secrets.discord_token, stopping)
+    finally:
+        for sig, handler in previous.items():
+            loop.remove_signal_handler(sig)
+            if handler is not None:  # None: set outside Python, so there is nothing to put back
+                signal.signal(sig, handler)
+
+
+async def _run_until_stopped(bot: NewsdeskBot, token: str, stopping: asyncio.Event) -> int:
+    try:
         async with bot:
-            await bot.login(secrets.discord_token)
+            await bot.login(token)
             runner = asyncio.create_task(bot.connect())
             stopper = asyncio.create_task(stopping.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
             if runner in done:
+                stopper.cancel()
                 runner.result()  # re-raise what ended the connection
             else:
                 log.info("stopping: finishing in-flight work and closing the database")

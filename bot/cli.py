@@ -31,6 +31,7 @@ from bot.nlp.pipeline import ModelNotFoundError
 from bot.render import to_text
 from bot.store import Store, StoreError
 from bot.store.models import AlertPolicy
+from bot.wording import plural
 
 log = logging.getLogger("newsdesk")
 
@@ -120,7 +121,7 @@ async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callab
     async with _open_answers(settings) as answers:
         stats = await answers.store.stats()
         print(
-            f"Newsdesk console — {stats.articles:,} article(s), {stats.entities:,} names. "
+            f"Newsdesk console — {plural(stats.articles, 'article')}, {plural(stats.entities, 'name')}. "
             f"Type a command like {settings.prefix}who Milei, {settings.prefix}help, or quit.",
             file=out,
         )
@@ -214,13 +215,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def configure_logging(verbose: bool) -> None:
+    """Log to stderr; ``verbose`` shows Newsdesk's debug lines, never aiosqlite's, which repeat every
+    statement with its parameters (article text, and feed URLs with their passwords)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``newsdesk`` command."""
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(args.verbose)
     try:
         settings = load_settings(args.config)
         if getattr(args, "db", None):

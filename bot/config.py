@@ -10,6 +10,7 @@ import dataclasses
 import ipaddress
 import os
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,20 @@ DEFAULT_CONFIG_PATH = Path("config/newsdesk.toml")
 
 class ConfigError(Exception):
     """A setting is missing, unknown or malformed; the message names the key."""
+
+
+# Letters that render as nothing: a prefix made of them looks like no prefix at all.
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def valid_prefix(prefix: str) -> bool:
+    """A command prefix is 1 to 5 visible characters: no spaces, control, format (zero-width, bidi) or
+    blank characters — an empty or invisible prefix would make every message a command."""
+    return (
+        1 <= len(prefix) <= 5
+        and not any(unicodedata.category(c)[0] in "CZ" or c.isspace() or c in _BLANK_LETTERS for c in prefix)
+        and unicodedata.category(prefix[0])[0] != "M"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,9 +66,13 @@ class Settings:
     feed_timeout_seconds: float = 15.0
     feed_max_bytes: int = 5_000_000
     feed_max_failures: int = 5
+    feed_max_per_server: int = 50
+    source_add_per_minute: int = 5
+    follow_per_minute: int = 10
     fetch_full_text: bool = True
     allowed_private_networks: tuple[str, ...] = ()
     watch_debounce_ms: int = 800
+    retention_days: int = 30
 
     def __post_init__(self) -> None:
         checks: dict[str, tuple[float, float]] = {
@@ -77,14 +96,19 @@ class Settings:
             "feed_timeout_seconds": (0.1, 600),
             "feed_max_bytes": (1024, 1 << 31),
             "feed_max_failures": (1, 1000),
+            "feed_max_per_server": (1, 10_000),
+            "source_add_per_minute": (1, 600),
+            "follow_per_minute": (1, 600),
             "watch_debounce_ms": (0, 60_000),
+            # At least the two days in which a near-identical title is not alerted again.
+            "retention_days": (2, 3650),
         }
         for key, (low, high) in checks.items():
             value = getattr(self, key)
             if not low <= value <= high:
                 raise ConfigError(f"{key}: {value} is out of range ({low:g} to {high:g})")
-        if not self.prefix or len(self.prefix) > 5 or any(c.isspace() for c in self.prefix):
-            raise ConfigError("prefix: must be 1 to 5 characters without spaces")
+        if not valid_prefix(self.prefix):
+            raise ConfigError("prefix: must be 1 to 5 visible characters without spaces")
         if not self.model.strip():
             raise ConfigError("model: must name a spaCy model package")
         for network in self.allowed_private_networks:

@@ -1,4 +1,5 @@
-"""Answers as console text or Discord embeds, from one description of each answer (a :class:`Card`).
+"""Answers as console text or Discord embeds, from one description of each answer (a :class:`Card`),
+or, for the answers that are one message (a confirmation: "You now follow …"), from one sentence.
 
 Article text is untrusted: for Discord every piece of it is markdown- and mention-escaped, and every
 limit Discord sets (title 256, description 4,096, field value 1,024, 25 fields, 6,000 in all, message
@@ -7,28 +8,44 @@ content 2,000) is enforced here, so no answer can be rejected for its size.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import singledispatch
 from typing import Any
 
 import discord
 
-from bot.alerts.answers import FollowingAnswer, SourcesAnswer, WhyAnswer
+from bot.alerts.answers import (
+    AlertsOff,
+    AlertsOn,
+    AlertsStatus,
+    FeedAdded,
+    FeedRemoved,
+    FeedResumed,
+    Followed,
+    FollowingAnswer,
+    SourcesAnswer,
+    Unfollowed,
+    WhyAnswer,
+)
 from bot.answers import (
     ArticleAnswer,
     Choices,
     HelpAnswer,
     LatestAnswer,
     NotFound,
+    PrefixAnswer,
     RelatedAnswer,
     SearchAnswer,
     StatsAnswer,
     SubjectSummary,
+    SyncAnswer,
     TopicAnswer,
     TopicsAnswer,
     WhoAnswer,
 )
 from bot.store.models import ArticleBrief, from_iso
+from bot.wording import plural
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -89,12 +106,30 @@ class Style:
     def date(self, iso: str | None) -> str:
         return from_iso(iso).strftime("%d %b %Y") if iso else "unknown"
 
+    def channel(self, channel_id: int) -> str:
+        return f"channel {channel_id}"
+
+
+# Characters that format anywhere (emphasis, strike, spoilers, code, masked links), and those that do at the
+# start of a line only (quotes, headings, lists, subtext).
+_MARKDOWN_ANYWHERE = re.compile(r"([\\*_~|`\[\]])")
+_MARKDOWN_LINE_START = re.compile(r"^([ \t]*)([>#-])", re.MULTILINE)
+
+
+def escape_markdown(value: str) -> str:
+    """``value`` with a backslash before every character Discord could read as markdown, in one linear pass.
+
+    Not ``discord.utils.escape_markdown``: its masked-link pattern swallows everything from a line's
+    first ``[`` to its last ``)`` and escapes only the ``[``, leaving the markup in between live.
+    """
+    return _MARKDOWN_LINE_START.sub(r"\1\\\2", _MARKDOWN_ANYWHERE.sub(r"\\\1", value))
+
 
 class DiscordStyle(Style):
     """Discord markdown, with untrusted text escaped so it cannot format, link or ping."""
 
     def text(self, value: str) -> str:
-        return discord.utils.escape_mentions(discord.utils.escape_markdown(value))
+        return discord.utils.escape_mentions(escape_markdown(value))
 
     def bold(self, value: str) -> str:
         return f"**{value}**"
@@ -113,6 +148,9 @@ class DiscordStyle(Style):
 
     def date(self, iso: str | None) -> str:
         return f"<t:{int(from_iso(iso).timestamp())}:d>" if iso else "unknown"
+
+    def channel(self, channel_id: int) -> str:
+        return f"<#{channel_id}>"
 
 
 PLAIN = Style()
@@ -164,7 +202,7 @@ def _(answer: WhoAnswer, s: Style, prefix: str = "!") -> Card:
     card.fields.append(
         (
             "Coverage",
-            f"{entity.mention_count:,} mention(s) in {entity.article_count:,} article(s)\n"
+            f"{plural(entity.mention_count, 'mention')} in {plural(entity.article_count, 'article')}\n"
             f"first seen {s.date(p.first_seen)}, last seen {s.date(p.last_seen)}",
         )
     )
@@ -228,7 +266,10 @@ def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
         card.fields.append(("Topics", ", ".join(s.text(t.name) for t in a.topics[: 6 if answer.summary_only else 10])))
     if not answer.summary_only:
         card.fields.append(
-            ("Size", f"{a.word_count:,} words · {len(a.entities)} names · indexed {s.date(a.ingested_at)}")
+            (
+                "Size",
+                f"{plural(a.word_count, 'word')} · {plural(len(a.entities), 'name')} · indexed {s.date(a.ingested_at)}",
+            )
         )
         if a.url:
             card.fields.append(("Link", s.link(s.text(a.url), a.url)))
@@ -242,7 +283,7 @@ def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
     items = [f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}" for x in answer.sentences]
     return Card(
         title=f"{s.text(answer.subject)}: the latest",
-        description=f"{kind} · {answer.article_count:,} article(s); the newest first.",
+        description=f"{kind} · {plural(answer.article_count, 'article')}; the newest first.",
         items=items or ["No sentence about it yet."],
         per_page=5,
         footer=f"{prefix}summary <id> for one article",
@@ -252,11 +293,12 @@ def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
 @build_card.register
 def _(answer: TopicsAnswer, s: Style, prefix: str = "!") -> Card:
     items = [
-        f"{i}. {s.bold(s.text(t.name))} — {t.article_count} article(s)" for i, t in enumerate(answer.topics, start=1)
+        f"{i}. {s.bold(s.text(t.name))} — {plural(t.article_count, 'article')}"
+        for i, t in enumerate(answer.topics, start=1)
     ]
     return Card(
         title="Top topics",
-        description=f"Across {answer.total_articles:,} indexed article(s).",
+        description=f"Across {plural(answer.total_articles, 'indexed article')}.",
         items=items or ["No topics yet."],
         footer=f"{prefix}topic <phrase> for the articles on one",
     )
@@ -266,7 +308,7 @@ def _(answer: TopicsAnswer, s: Style, prefix: str = "!") -> Card:
 def _(answer: TopicAnswer, s: Style, prefix: str = "!") -> Card:
     return Card(
         title=f"Topic: {s.text(answer.topic.name)}",
-        description=f"{answer.topic.article_count:,} article(s), last {s.date(answer.topic.last_seen)}.",
+        description=f"{plural(answer.topic.article_count, 'article')}, last {s.date(answer.topic.last_seen)}.",
         items=[_brief_line(s, b) for b in answer.articles],
         footer=f"{prefix}summary {answer.topic.name} for what they say",
     )
@@ -364,7 +406,7 @@ def _(answer: SourcesAnswer, s: Style, prefix: str = "!") -> Card:
         state = "paused" if src.paused else f"every {src.interval_minutes:g} min"
         line = f"{s.code('#' + str(src.id))} {s.bold(s.text(src.title or src.url))} — {state}"
         if src.failures:
-            line += f", {src.failures} failure(s): {s.text(src.last_error or '')}"
+            line += f", {plural(src.failures, 'failure')}: {s.text(src.last_error or '')}"
         items.append(f"{line}\n{s.text(src.url)}")
     return Card(
         title="Feeds of this server",
@@ -390,8 +432,8 @@ def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
                 reasons.append(f"following {name}")
             else:
                 reasons.append(labels.get(kind, kind))
-        pinged = f"; pinged {len(alert.ping_user_ids)} follower(s)" if alert.ping_user_ids else ""
-        items.append(f"<#{alert.channel_id}> ({alert.status}{pinged}): " + ", ".join(reasons))
+        pinged = f"; pinged {plural(len(alert.ping_user_ids), 'follower')}" if alert.ping_user_ids else ""
+        items.append(f"{s.channel(alert.channel_id)} ({alert.status}{pinged}): " + ", ".join(reasons))
     return Card(
         title=f"Why article #{answer.article_id} alerted here",
         description=s.bold(s.text(answer.title)) + ("" if items else "\nIt was not alerted in this server."),
@@ -399,8 +441,109 @@ def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
     )
 
 
+# ------------------------------------------------------------------------------- one-message answers
+
+
+@singledispatch
+def build_message(answer: Any, s: Style, prefix: str = "!") -> str:
+    """The sentence of an answer that is one message rather than a card; each such answer registers its own."""
+    raise TypeError(f"no message for {type(answer).__name__}")
+
+
+def is_message(answer: Any) -> bool:
+    """Whether ``answer`` is shown as one message (see :func:`build_message`) rather than as a card."""
+    return build_message.dispatch(type(answer)) is not build_message.dispatch(object)
+
+
+@build_message.register
+def _(answer: AlertsStatus, s: Style, prefix: str = "!") -> str:
+    if answer.channel_id is None:
+        return f"Alerts are off here; a manager can turn them on with {prefix}alerts here."
+    return f"New articles go to {s.channel(answer.channel_id)}."
+
+
+@build_message.register
+def _(answer: AlertsOn, s: Style, prefix: str = "!") -> str:
+    return f"New articles will be posted in {s.channel(answer.channel_id)}."
+
+
+@build_message.register
+def _(answer: AlertsOff, s: Style, prefix: str = "!") -> str:
+    if answer.previous_channel_id is None:
+        return "Alerts were not on in this server."
+    return (
+        f"Alerts are off (they were going to {s.channel(answer.previous_channel_id)}). "
+        "Follows still ping where they were made."
+    )
+
+
+@build_message.register
+def _(answer: Followed, s: Style, prefix: str = "!") -> str:
+    if answer.already:
+        return f"You already follow {s.text(answer.name)}."
+    return (
+        f"You now follow {s.text(answer.name)} ({answer.kind}). "
+        f"You will be pinged in {s.channel(answer.channel_id)} when it is central to a new article."
+    )
+
+
+@build_message.register
+def _(answer: Unfollowed, s: Style, prefix: str = "!") -> str:
+    if not answer.followed:
+        return f"You do not follow {s.text(answer.name)}; see following for what you do."
+    return f"You no longer follow {s.text(answer.name)}."
+
+
+@build_message.register
+def _(answer: FeedAdded, s: Style, prefix: str = "!") -> str:
+    # The title is the feed's own (untrusted, any length): cut so that the sentence always ends.
+    return (
+        f"Added feed #{answer.source_id}: {truncate(s.text(answer.title), TITLE_LIMIT)} — "
+        f"{plural(answer.items, 'item')} indexed, not alerted. New items will be posted in "
+        f"{s.channel(answer.channel_id)}, checked every {plural(answer.interval_minutes, 'minute')}."
+    )
+
+
+@build_message.register
+def _(answer: FeedRemoved, s: Style, prefix: str = "!") -> str:
+    return (
+        f"Removed feed #{answer.source_id} ({truncate(s.text(answer.title), TITLE_LIMIT)}). Its articles stay indexed."
+    )
+
+
+@build_message.register
+def _(answer: FeedResumed, s: Style, prefix: str = "!") -> str:
+    return f"Feed #{answer.source_id} is active again and will be checked now."
+
+
+@build_message.register
+def _(answer: PrefixAnswer, s: Style, prefix: str = "!") -> str:
+    shown = s.text(answer.prefix)
+    if answer.change == "set":
+        return f"Done: commands here now start with {shown}, e.g. {shown}who Milei."
+    if answer.change == "reset":
+        return f"The prefix is back to {shown}."
+    return f"The prefix here is {shown} (slash commands always work)."
+
+
+@build_message.register
+def _(answer: SyncAnswer, s: Style, prefix: str = "!") -> str:
+    where = "this server" if answer.here else "every server (global commands can take a while to appear)"
+    return f"Synced {plural(answer.count, 'slash command')} to {where}."
+
+
+def to_message(answer: Any, prefix: str = "!") -> str:
+    """A one-message answer as Discord message content: untrusted text escaped, within 2,000 characters."""
+    return truncate(build_message(answer, DISCORD, prefix), CONTENT_LIMIT)
+
+
+# -------------------------------------------------------------------------------------- output
+
+
 def to_text(answer: Any, prefix: str = "!") -> str:
     """The answer as plain text for the console and ``newsdesk ask``."""
+    if is_message(answer):
+        return build_message(answer, PLAIN, prefix) + "\n"
     card = build_card(answer, PLAIN, prefix)
     parts = [card.title + (f" <{card.url}>" if card.url else ""), "=" * min(len(card.title), 72)]
     if card.description:

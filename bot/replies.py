@@ -7,7 +7,7 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from bot.render import to_embeds
+from bot.render import is_message, to_embeds, to_message
 
 NO_PINGS = discord.AllowedMentions.none()
 
@@ -65,13 +65,18 @@ class Pages(discord.ui.View):
                 pass  # the message is gone or no longer ours to edit: nothing to disable
 
 
-async def send_answer(ctx: commands.Context[Any], answer: Any, *, page_timeout: float) -> discord.Message:
-    """Send an answer as embeds: one message, with page buttons when it has several pages."""
+async def send_answer(
+    ctx: commands.Context[Any], answer: Any, *, page_timeout: float, ephemeral: bool = False
+) -> discord.Message:
+    """Send an answer: one sentence as message content, or embeds, with page buttons when there are several
+    pages. ``ephemeral`` (slash commands only) shows it to the asker alone."""
     prefix = ctx.clean_prefix if ctx.interaction is None else "/"
+    if is_message(answer):
+        return await ctx.send(to_message(answer, prefix), ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     embeds = to_embeds(answer, prefix)
     if len(embeds) == 1:
-        return await ctx.send(embed=embeds[0], allowed_mentions=NO_PINGS)
+        return await ctx.send(embed=embeds[0], ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     view = Pages(embeds, ctx.author.id, timeout=page_timeout)
-    message = await ctx.send(embed=embeds[0], view=view, allowed_mentions=NO_PINGS)
+    message = await ctx.send(embed=embeds[0], view=view, ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     view.message = message
     return message

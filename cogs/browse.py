@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import NewsdeskBot
-from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
+from bot.catalogue import describe
+from cogs._shared import READ_ONLY_CONTEXTS, ArticleId, Count, choices, costly_cooldown, reply
+
+if TYPE_CHECKING:
+    from bot.app import NewsdeskBot
+
+
+# A count is ``Transform[int | None, Count]``, not ``Transform[...] | None``: an optional converter would
+# take "lots" for "no count" and answer the default instead of saying what a count is.
 
 
 class Browse(commands.Cog):
@@ -16,14 +25,16 @@ class Browse(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
 
-    @commands.hybrid_command(name="topics", description="The topics most articles are about.")
+    @commands.hybrid_command(**describe("topics"))
     @app_commands.describe(count="How many topics (1 to 25, default 10)")
     @READ_ONLY_CONTEXTS
-    async def topics(self, ctx: commands.Context[NewsdeskBot], count: str | None = None) -> None:
+    async def topics(
+        self, ctx: commands.Context[NewsdeskBot], count: app_commands.Transform[int | None, Count] = None
+    ) -> None:
         """The most covered topics."""
         await reply(ctx, await self.bot.answers.topics(count))
 
-    @commands.hybrid_command(name="topic", description="The latest articles about one topic.")
+    @commands.hybrid_command(**describe("topic"))
     @app_commands.describe(phrase="A topic, e.g. lithium industry")
     @READ_ONLY_CONTEXTS
     async def topic(self, ctx: commands.Context[NewsdeskBot], *, phrase: str) -> None:
@@ -35,7 +46,7 @@ class Browse(commands.Cog):
         """Topics starting with (or close to) what was typed."""
         return choices(await self.bot.answers.complete_topics(current))
 
-    @commands.hybrid_command(name="search", description="Full-text search of titles and articles.")
+    @commands.hybrid_command(**describe("search"))
     @app_commands.describe(query="Words to look for; quotes and operators are taken as plain words")
     @READ_ONLY_CONTEXTS
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
@@ -43,29 +54,35 @@ class Browse(commands.Cog):
         """Articles that best match ``query`` (BM25), with the matching passage."""
         await reply(ctx, await self.bot.answers.search(query))
 
-    @commands.hybrid_command(name="latest", description="The most recently published articles.")
+    @commands.hybrid_command(**describe("latest"))
     @app_commands.describe(count="How many articles (1 to 25, default 5)")
     @READ_ONLY_CONTEXTS
-    async def latest(self, ctx: commands.Context[NewsdeskBot], count: str | None = None) -> None:
+    async def latest(
+        self, ctx: commands.Context[NewsdeskBot], count: app_commands.Transform[int | None, Count] = None
+    ) -> None:
         """The newest articles."""
         await reply(ctx, await self.bot.answers.latest(count))
 
-    @commands.hybrid_command(name="article", description="One article: source, summary, names and topics.")
+    @commands.hybrid_command(**describe("article"))
     @app_commands.describe(article_id="The article's id, shown as #42 in other answers")
     @READ_ONLY_CONTEXTS
-    async def article(self, ctx: commands.Context[NewsdeskBot], article_id: str) -> None:
+    async def article(
+        self, ctx: commands.Context[NewsdeskBot], article_id: app_commands.Transform[int, ArticleId]
+    ) -> None:
         """Everything the index holds about one article."""
         await reply(ctx, await self.bot.answers.article(article_id))
 
-    @commands.hybrid_command(name="related", description="Articles that share names and topics with one article.")
+    @commands.hybrid_command(**describe("related"))
     @app_commands.describe(article_id="The article's id, shown as #42 in other answers")
     @READ_ONLY_CONTEXTS
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
-    async def related(self, ctx: commands.Context[NewsdeskBot], article_id: str) -> None:
+    async def related(
+        self, ctx: commands.Context[NewsdeskBot], article_id: app_commands.Transform[int, ArticleId]
+    ) -> None:
         """Articles close to article ``article_id``."""
         await reply(ctx, await self.bot.answers.related(article_id))
 
-    @commands.hybrid_command(name="stats", description="How much the index holds.")
+    @commands.hybrid_command(**describe("stats"))
     @READ_ONLY_CONTEXTS
     async def stats(self, ctx: commands.Context[NewsdeskBot]) -> None:
         """Counts of articles, names and topics, and the dates they cover."""

@@ -4,9 +4,10 @@ Order (first match wins):
 
 1. A command with its own error handler has dealt with it → nothing more.
 2. Unknown command → silence (other bots share the prefix).
-3. :class:`bot.answers.UserError` raised by the command logic → its sentence.
+3. :class:`bot.answers.UserError` raised by the command logic, or by an option's reader (an id typed
+   as ``abc``) → its sentence.
 4. A bad, missing or surplus argument → the command's usage line.
-5. A cooldown → "try again in N s".
+5. A cooldown, or a Discord rate limit longer than the bot waits → "try again in N s".
 6. A missing permission, a server-only command in DMs, an owner-only command → which one.
 7. Anything else → a short apology in chat, the traceback in the log with command, server and channel ids.
 
@@ -17,16 +18,18 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.answers import UserError
-from bot.app import NewsdeskBot
 from bot.render import message_text
 from bot.replies import NO_PINGS
+
+if TYPE_CHECKING:
+    from bot.app import NewsdeskBot
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +58,14 @@ def describe(ctx: commands.Context[Any], error: BaseException) -> str | None:
         return None
     if isinstance(error, UserError):
         return str(error)
+    if isinstance(error, commands.BadArgument) and isinstance(error.__cause__, UserError):
+        return str(error.__cause__)
     if isinstance(error, commands.UserInputError | app_commands.TransformerError):
         return usage or "That command needs different input; try help."
     if isinstance(error, commands.CommandOnCooldown):
         return f"Slow down: try that again in {math.ceil(error.retry_after)} s."
+    if isinstance(error, discord.RateLimited):  # Discord asked for a wait longer than the bot will sleep
+        return f"Discord is limiting how fast I can answer; try again in {math.ceil(error.retry_after)} s."
     if isinstance(error, commands.MissingPermissions | app_commands.MissingPermissions):
         return f"You need the {_permission_names(error.missing_permissions)} permission for that."
     if isinstance(error, commands.BotMissingPermissions | app_commands.BotMissingPermissions):
@@ -96,7 +103,7 @@ class Errors(commands.Cog):
             return
         try:
             await ctx.send(message_text(text), ephemeral=True, allowed_mentions=NO_PINGS)
-        except discord.HTTPException:
+        except (discord.HTTPException, discord.RateLimited):
             log.warning("could not send an error message in channel %s", getattr(ctx.channel, "id", "?"))
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.answers import is_number
-from bot.app import NewsdeskBot
+from bot.catalogue import describe
 from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
+
+if TYPE_CHECKING:
+    from bot.app import NewsdeskBot
 
 
 class Summaries(commands.Cog):
@@ -17,9 +22,7 @@ class Summaries(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
 
-    @commands.hybrid_command(
-        name="summary", description="Summary of an article, the latest news, or everything about a name or topic."
-    )
+    @commands.hybrid_command(**describe("summary"))
     @app_commands.describe(target="An article id, 'latest' (the default), or a name or topic")
     @READ_ONLY_CONTEXTS
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)

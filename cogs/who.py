@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.app import NewsdeskBot
+from bot.catalogue import describe
 from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
+
+if TYPE_CHECKING:
+    from bot.app import NewsdeskBot
 
 
 class Who(commands.Cog):
@@ -16,7 +21,7 @@ class Who(commands.Cog):
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
 
-    @commands.hybrid_command(name="who", description="Who someone in the news is: role, mentions, company kept.")
+    @commands.hybrid_command(**describe("who"))
     @app_commands.describe(name="A name as the news writes it, e.g. Milei or Elon Musk")
     @READ_ONLY_CONTEXTS
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)

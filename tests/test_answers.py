@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,12 +17,14 @@ from bot.answers import (
     LatestAnswer,
     NotFound,
     RelatedAnswer,
+    Resolved,
     SearchAnswer,
     StatsAnswer,
     SubjectSummary,
     TopicAnswer,
     TopicsAnswer,
     UserError,
+    Wanted,
     WhoAnswer,
 )
 from bot.nlp.names import AliasTable
@@ -64,6 +67,16 @@ async def test_who_nobody_says_how_many_articles_were_searched(answers: Answers)
     answer = await answers.who("Xyzzy Plugh")
     assert isinstance(answer, NotFound)
     assert answer.message == "No one called Xyzzy Plugh in 4 indexed articles."
+
+
+async def test_who_with_64_distinct_words_is_not_found_not_an_error(answers: Answers) -> None:
+    words = " ".join(a + b for a in "bcdfghjk" for b in "bcdfghjk")  # 64 words in 191 characters
+    assert isinstance(await answers.who(words), NotFound)  # SQLite joins at most 64 tables
+
+
+async def test_a_name_lookup_counts_a_repeated_word_once(answers: Answers) -> None:
+    candidates, _ = await answers.entity_candidates(" ".join(["Milei"] * 70))
+    assert candidates and candidates[0].name == "Javier Milei"
 
 
 async def test_who_by_the_start_of_any_word(answers: Answers) -> None:
@@ -167,3 +180,38 @@ async def test_arbitrary_text_never_raises_unexpectedly(answers: Answers, text: 
             await command(text)
     await answers.complete_entities(text)
     await answers.complete_topics(text)
+
+
+async def test_one_resolver_for_names_topics_and_subjects(answers: Answers, seeded_store: Store) -> None:
+    topic = (await seeded_store.top_topics(1))[0]
+    for wanted in (Wanted.TOPIC, Wanted.SUBJECT, Wanted.SUBJECT_OR_NEW_NAME):
+        found = await answers.resolve(topic.name, wanted, "x")
+        assert isinstance(found, Resolved) and found.kind == "topic" and found.key == topic.key, wanted
+    for wanted in (Wanted.NAME, Wanted.SUBJECT, Wanted.SUBJECT_OR_NEW_NAME):
+        found = await answers.resolve("Mllei", wanted, "x")
+        assert isinstance(found, Resolved) and found.entity is not None, wanted
+        assert (found.kind, found.name, found.key) == ("entity", "Javier Milei", "javier milei"), wanted
+    ambiguous = [await answers.resolve("argentin", wanted, "follow") for wanted in (Wanted.SUBJECT, Wanted.NAME)]
+    assert all(isinstance(a, Choices) and a.command == "follow" for a in ambiguous)
+    assert ambiguous[0] == ambiguous[1]  # summary, follow and who offer the same choice
+    # A name in no article: not found for who and summary; followed as typed, so its first article pings.
+    assert isinstance(await answers.resolve("Marta Lindqvist", Wanted.NAME, "who"), NotFound)
+    assert isinstance(await answers.resolve("Marta Lindqvist", Wanted.SUBJECT, "summary"), NotFound)
+    new = await answers.resolve("Marta Lindqvist", Wanted.SUBJECT_OR_NEW_NAME, "follow")
+    assert new == Resolved("entity", "marta lindqvist", "Marta Lindqvist")
+    assert isinstance(await answers.resolve("Javier Milei", Wanted.TOPIC, "topic"), NotFound)
+
+
+async def test_the_console_says_a_server_command_is_for_discord(answers: Answers) -> None:
+    import bot.alerts.service  # noqa: F401  (the bot's process: its server commands are catalogued)
+
+    with pytest.raises(UserError, match=r"^The follow command only works on Discord, in a server\.$"):
+        await answers.ask("!follow Milei")
+    with pytest.raises(UserError, match="There is no command follow"):
+        answers.help("follow")  # the console's help shows what the console can do
+
+
+async def test_choices_and_counts_read_in_the_singular_and_plural(answers: Answers) -> None:
+    choice = await answers.topic("lith")
+    assert isinstance(choice, Choices)
+    assert all(re.fullmatch(r"1 article|[0-9]+ articles", d) for d in choice.details), choice.details

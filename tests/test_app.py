@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,10 @@ import pytest
 from bot.app import NewsdeskBot, extension_names, run_bot
 from bot.config import Secrets, Settings
 from tests.fake_discord import FakeDiscord
+
+
+def _signal_handlers() -> dict[signal.Signals, object]:
+    return {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
 
 
 def _wal_size(database: Path) -> int:
@@ -61,18 +67,24 @@ async def test_rejected_token_is_one_line_and_never_echoed(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     token = "MTIz.not-the-right-token.secret"
+    fake_discord.expect_status(401, "GET", "/users/@me")
+    handlers = _signal_handlers()
     assert await run_bot(bot_settings, Secrets(discord_token=token)) == 1
+    assert _signal_handlers() == handlers  # nothing of the bot's is left on the (shared) loop
     out = capsys.readouterr()
     assert out.out == "newsdesk: Discord rejected the token in DISCORD_TOKEN; check it in the developer portal.\n"
     assert token not in out.out + out.err + caplog.text
 
 
-async def test_sigterm_closes_the_database(fake_discord: FakeDiscord, bot_settings: Settings) -> None:
-    import os
-    import signal
-
+async def test_sigterm_closes_the_database_and_gives_the_signals_back(
+    fake_discord: FakeDiscord, bot_settings: Settings
+) -> None:
+    handlers = _signal_handlers()
     task = asyncio.create_task(run_bot(bot_settings, Secrets(discord_token=fake_discord.token)))
     await fake_discord.wait_until_connected(timeout=10)
+    assert _signal_handlers() != handlers  # the bot listens for SIGINT and SIGTERM while it runs
     os.kill(os.getpid(), signal.SIGTERM)
     assert await asyncio.wait_for(task, 10) == 0
     assert _wal_size(bot_settings.database) == 0  # closed cleanly: the WAL was checkpointed
+    # The loop outlives the bot: a later Ctrl-C or SIGTERM must not go to a bot that is gone.
+    assert _signal_handlers() == handlers

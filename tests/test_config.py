@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.config import ConfigError, Secrets, Settings, load_settings, valid_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "newsdesk.toml"
@@ -45,7 +45,9 @@ def test_environment_overrides_each_type() -> None:
         ({"NEWSDESK_FOLLOW_SALIENCE": "high"}, "NEWSDESK_FOLLOW_SALIENCE"),
         ({"NEWSDESK_FETCH_FULL_TEXT": "maybe"}, "NEWSDESK_FETCH_FULL_TEXT"),
         ({"NEWSDESK_PREFIX": "a b"}, "prefix"),
+        ({"NEWSDESK_PREFIX": "\u200b"}, "prefix"),
         ({"NEWSDESK_ALLOWED_PRIVATE_NETWORKS": "localhost"}, "allowed_private_networks"),
+        ({"NEWSDESK_RETENTION_DAYS": "1"}, "retention_days"),  # the near-duplicate check reads 2 days back
         ({"NEWSDESK_MAX_ARTICLE_CHARS": "2000000"}, "max_article_chars"),  # over spaCy's limit
         ({"NEWSDESK_LOOP_STALL_MS": "0"}, "loop_stall_ms"),
     ],
@@ -82,3 +84,31 @@ def test_the_token_comes_only_from_the_environment_and_never_shows() -> None:
     assert secrets.discord_token == "abc.def"
     assert "abc" not in repr(secrets)
     assert Secrets.from_env({}).discord_token is None
+
+
+@pytest.mark.parametrize("prefix", ["!", "?", "nd!", "🗞", "ß.", "$$$$$"])
+def test_a_prefix_is_one_to_five_visible_characters(prefix: str) -> None:
+    assert valid_prefix(prefix)
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "",
+        " ",
+        "a b",
+        "!!!!!!",
+        "\u200b",
+        "!\u200d",
+        "\u2060",
+        "\ufeff",
+        "\u202e!",
+        "\u2066?",
+        "\u3164",
+        "\u0301",
+        "\x07",
+        "\u00a0",
+    ],
+)
+def test_an_empty_long_or_invisible_prefix_is_refused(prefix: str) -> None:
+    assert not valid_prefix(prefix)

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import discord
 import pytest
 
-from bot.answers import COMMANDS, Answers, ArticleAnswer, HelpAnswer, LatestAnswer, NotFound, SearchAnswer
+from bot.alerts.answers import AlertsOff, AlertsStatus, FeedAdded, Followed
+from bot.answers import Answers, ArticleAnswer, HelpAnswer, LatestAnswer, NotFound, SearchAnswer, TopicsAnswer
+from bot.catalogue import entries
 from bot.nlp.names import AliasTable
-from bot.render import (
-    DESCRIPTION_LIMIT,
-    EMBED_TOTAL_LIMIT,
-    FIELD_VALUE_LIMIT,
-    TITLE_LIMIT,
-    safe_url,
-    to_embeds,
-    to_text,
-    truncate,
-)
+from bot.render import DISCORD, safe_url, to_embeds, to_message, to_text, truncate
 from bot.store import Store
-from bot.store.models import Article, ArticleBrief, ArticleEntity, ArticleTopic, SearchHit
+from bot.store.models import Article, ArticleBrief, ArticleEntity, ArticleTopic, SearchHit, TopicRef
+from bot.wording import plural
 
 
 def _hostile_article(size: int) -> Article:
@@ -39,11 +35,13 @@ def _hostile_article(size: int) -> Article:
 
 
 def _within_limits(embed: discord.Embed) -> None:
-    assert len(embed.title or "") <= TITLE_LIMIT
-    assert len(embed.description or "") <= DESCRIPTION_LIMIT
+    """Discord's own numbers, written out: a test importing the product's constants could not catch a wrong one."""
+    assert len(embed.title or "") <= 256
+    assert len(embed.description or "") <= 4096
     assert len(embed.fields) <= 25
-    assert all(len(f.value or "") <= FIELD_VALUE_LIMIT for f in embed.fields)
-    assert len(embed) <= EMBED_TOTAL_LIMIT
+    assert all(len(f.name or "") <= 256 and len(f.value or "") <= 1024 for f in embed.fields)
+    assert len(embed.footer.text or "") <= 2048
+    assert len(embed) <= 6000  # title, description, fields, footer and author together
 
 
 @pytest.mark.parametrize("size", [1, 50, 500])
@@ -59,6 +57,14 @@ def test_untrusted_text_is_escaped() -> None:
     assert "@everyone" not in text and "<@123456789012345678>" not in text
     assert "\\*\\*bold\\*\\*" in text
     assert embed.url is None  # not an http(s) link
+
+
+def test_markup_after_a_masked_link_is_escaped_too() -> None:
+    # discord.py's escape_markdown lets "[..](..)" swallow everything up to the line's last ")".
+    text = DISCORD.text("[a](https://x.example) **bold** ||spoiler|| `code` [b](https://y.example)\n> quote\n# big")
+    assert re.search(r"(?<!\\)(\*\*|\|\||`|\[)", text) is None, text
+    assert "\n\\> quote\n\\# big" in text
+    assert DISCORD.text("a\\*b") == "a\\\\\\*b"  # a backslash in the text cannot un-escape what follows
 
 
 def test_long_lists_are_paged() -> None:
@@ -85,7 +91,7 @@ async def test_console_text_of_who(seeded_store: Store, aliases: AliasTable) -> 
 
 
 def test_help_lists_every_command_with_an_example() -> None:
-    text = to_text(HelpAnswer(tuple(c for c in COMMANDS if not c.discord_only), "!"))
+    text = to_text(HelpAnswer(tuple(c for c in entries() if c.where == "anywhere"), "!"))
     for command in ("!who", "!summary", "!topics", "!topic", "!search", "!latest", "!article", "!related", "!stats"):
         assert command in text
     assert text.count("Example:") == 10
@@ -102,3 +108,33 @@ def test_truncate_and_safe_url() -> None:
     assert truncate("abcd\\*x", 6) == "abcd…"  # never ends on a lone escape
     assert safe_url("https://example.com/a") == "https://example.com/a"
     assert safe_url("javascript:x") is None and safe_url("https://a b") is None
+
+
+def test_alert_answers_carry_no_discord_markup_and_render_for_both() -> None:
+    followed = Followed("**Ana** @everyone", "entity", 42)
+    assert to_text(followed) == (
+        "You now follow **Ana** @everyone (entity). You will be pinged in channel 42 when it is central to a new "
+        "article.\n"
+    )
+    message = to_message(followed)
+    assert "\\*\\*Ana\\*\\*" in message and "@everyone" not in message and "<#42>" in message
+    added = FeedAdded(3, "[x](https://evil.example) " * 200, 1, 42, 1.0)
+    text = to_message(added)
+    assert len(text) <= 2000 and text.endswith("checked every 1 minute.")  # a long title is cut, not the sentence
+    assert "— 1 item indexed, not alerted." in text
+    assert to_text(FeedAdded(3, "News", 2, 42, 0.5)).startswith("Added feed #3: News — 2 items indexed")
+    assert to_text(AlertsOff(None)) == "Alerts were not on in this server.\n"
+    assert to_message(AlertsStatus(None), "/") == "Alerts are off here; a manager can turn them on with /alerts here."
+
+
+def test_counts_read_in_the_singular_and_plural() -> None:
+    assert [plural(n, "article") for n in (0, 1, 2, 1204)] == [
+        "0 articles",
+        "1 article",
+        "2 articles",
+        "1,204 articles",
+    ]
+    assert plural(0.5, "minute") == "0.5 minutes" and plural(1.0, "minute") == "1 minute"
+    topics = TopicsAnswer([TopicRef(1, "lithium", "lithium", 1, None), TopicRef(2, "tesla", "tesla", 3, None)], 1)
+    text = to_text(topics)
+    assert "lithium — 1 article\n" in text and "tesla — 3 articles" in text and "Across 1 indexed article." in text

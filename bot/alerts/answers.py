@@ -1,10 +1,53 @@
-"""Answers of the alert commands, rendered by :mod:`bot.render` like every other answer."""
+"""Answers of the alert and feed commands, rendered by :mod:`bot.render` like every other answer.
+
+The service returns these plain facts (channel ids, names as stored); how they read, with channel
+mentions and escaped names on Discord, is the renderer's business.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from bot.store.models import FeedSource, Follow, SentAlert
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsStatus:
+    """``!alerts``: where every new article is posted in this server (``None``: nowhere)."""
+
+    channel_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsOn:
+    """``!alerts here``: this channel now gets every new article."""
+
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsOff:
+    """``!alerts off``: the channel that was getting the alerts (``None``: alerts were not on)."""
+
+    previous_channel_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Followed:
+    """``!follow``: what is followed now (or was already), and where the pings will go."""
+
+    name: str
+    kind: str
+    channel_id: int
+    already: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Unfollowed:
+    """``!unfollow``: ``name`` is no longer followed; ``followed`` is false when it never was."""
+
+    name: str
+    followed: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +63,32 @@ class SourcesAnswer:
     """``!source list``."""
 
     sources: list[FeedSource]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedAdded:
+    """``!source add``: the feed, how many of its items were indexed (not alerted), where new ones go."""
+
+    source_id: int
+    title: str
+    items: int
+    channel_id: int
+    interval_minutes: float
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRemoved:
+    """``!source remove``: the feed that was removed (its articles stay indexed)."""
+
+    source_id: int
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedResumed:
+    """``!source resume``: a paused feed is active again."""
+
+    source_id: int
 
 
 @dataclass(frozen=True, slots=True)

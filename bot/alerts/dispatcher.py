@@ -1,12 +1,23 @@
-"""The outbox dispatcher: sends planned alerts to Discord, exactly once, within flood limits.
+"""The outbox dispatcher: sends planned alerts to Discord, exactly once, within Discord's limits.
 
-Each alert is sent with a nonce derived from the alert itself (discord.py then asks Discord to enforce
-it), so a retry after an unknown outcome — the request went out, the answer never came back — returns
-the first message instead of posting a second. Outcomes:
+Each message is sent with a nonce fixed by what it delivers (discord.py then asks Discord to enforce
+it), so a retry soon after an unknown outcome — the request went out, the answer never came back —
+returns the first message instead of posting a second. Discord forgets nonces after a few minutes, so
+the outbox row also records that an outcome was unknown, and the retry first looks for the message
+among the channel's recent messages (it is marked sent if it is there).
+
+One message may ping at most 100 users (Discord refuses more in ``allowed_mentions``) and hold 2000
+characters: an alert with a larger following pings the rest in further messages that link to it. The
+users still to ping are stored on the alert, so a retry after a partial send goes on where it stopped —
+nobody is left out and nobody is pinged twice.
+
+Outcomes of a send:
 
 - sent → marked sent with the message id;
-- 5xx, 429 (after discord.py's own retries), timeouts, dropped connections → retried with exponential
-  backoff (honouring ``retry_after``), up to :data:`MAX_ATTEMPTS`;
+- 429 → retried when Discord says (:class:`discord.RateLimited`, raised by discord.py instead of sleeping
+  longer than the client's ``max_ratelimit_timeout``, or the headers of a 429 it gave up on); a rate
+  limit is not a failed attempt;
+- 5xx, timeouts, dropped connections → retried with exponential backoff, up to :data:`MAX_ATTEMPTS`;
 - 403 / 404 → the channel is gone or closed to the bot: its pending alerts are dropped, the server's
   alerts are switched off, and the server gets one notice;
 - any other 4xx → dropped and logged (the payload itself is wrong; retrying cannot help).
@@ -18,10 +29,14 @@ out as one digest message listing the rest.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import aiohttp
 import discord
@@ -29,7 +44,8 @@ import discord
 from bot.answers import ArticleAnswer
 from bot.render import DISCORD, message_text, to_embeds, truncate
 from bot.store import Store
-from bot.store.models import Article, DueAlert, to_iso
+from bot.store.models import Article, DueAlert, from_iso, to_iso
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +54,11 @@ BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_MAX_SECONDS = 600.0
 DIGEST_LINES = 20
 WINDOW = timedelta(minutes=1)
+MAX_PINGS_PER_MESSAGE = 100  # Discord refuses a message whose allowed_mentions name more users
+MENTION_CHARS = 1700  # of a message's 2000 characters, what its mentions may fill; the rest says why
+DIGEST_MENTION_CHARS = 1000  # a digest keeps more room for its list
+HISTORY_LIMIT = 100  # recent messages searched for one whose send had an unknown outcome
+CLOCK_SLACK = timedelta(minutes=1)  # our clock against Discord's, when searching from a time
 
 Notify = Callable[[int, str], Awaitable[None]]
 
@@ -48,14 +69,60 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     return max(delay, retry_after or 0.0)
 
 
-def ping_text(alert: DueAlert) -> str | None:
-    """The message content that pings an alert's followers, naming what they follow."""
-    if not alert.ping_user_ids:
-        return None
+def retry_after_of(exc: discord.HTTPException) -> float | None:
+    """The wait a 429 asked for, from its headers (discord.py keeps no ``retry_after`` on the exception)."""
+    headers = getattr(exc.response, "headers", None) or {}
+    for name in ("X-RateLimit-Reset-After", "Retry-After"):
+        try:
+            seconds = float(headers[name])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if math.isfinite(seconds) and seconds >= 0:
+            return seconds
+    return None
+
+
+def split_pings(user_ids: Sequence[int], max_chars: int = MENTION_CHARS) -> tuple[list[int], list[int]]:
+    """The users one message pings — at most 100, their mentions within ``max_chars`` — and the rest."""
+    length = -1
+    for count, user_id in enumerate(user_ids):
+        length += len(f" <@{user_id}>")
+        if count == MAX_PINGS_PER_MESSAGE or length > max_chars:
+            return list(user_ids[:count]), list(user_ids[count:])
+    return list(user_ids), []
+
+
+def mentions(user_ids: Sequence[int]) -> str:
+    """The mentions that ping ``user_ids``."""
+    return " ".join(f"<@{user_id}>" for user_id in user_ids)
+
+
+def followed_names(alert: DueAlert) -> str:
+    """What the pinged users follow, as inert text."""
     names = [str(r["name"]) for r in alert.reasons if r.get("kind") == "follow"]
-    mentions = " ".join(f"<@{user_id}>" for user_id in alert.ping_user_ids)
-    about = ", ".join(dict.fromkeys(names))
-    return truncate(f"{mentions} — new on {DISCORD.text(about)}" if about else mentions, 2000)
+    return DISCORD.text(", ".join(dict.fromkeys(names)))
+
+
+def ping_text(alert: DueAlert, user_ids: Sequence[int]) -> str | None:
+    """The content of an alert's message, pinging ``user_ids`` (one message's worth of its followers)."""
+    if not user_ids:
+        return None
+    pings = mentions(user_ids)
+    about = followed_names(alert)
+    return pings + truncate(f" — new on {about}", 2000 - len(pings)) if about else pings
+
+
+def more_pings_text(alert: DueAlert, user_ids: Sequence[int], link: str) -> str:
+    """A message pinging more followers of an alert already posted at ``link``."""
+    pings = mentions(user_ids)
+    about = (alert.status != "digested" and followed_names(alert)) or "what you follow"
+    tail = f": {link}"
+    return pings + truncate(f" — new on {about}", 2000 - len(pings) - len(tail)) + tail
+
+
+def part_nonce(nonce: str, pings_left: int) -> str:
+    """The nonce of the message that pings the next of an alert's ``pings_left`` users."""
+    return hashlib.sha256(f"{nonce}:{pings_left}".encode()).hexdigest()[:25]
 
 
 def allowed_pings(user_ids: list[int]) -> discord.AllowedMentions:
@@ -63,6 +130,29 @@ def allowed_pings(user_ids: list[int]) -> discord.AllowedMentions:
     return discord.AllowedMentions(
         everyone=False, roles=False, replied_user=False, users=[discord.Object(id=u) for u in user_ids]
     )
+
+
+def _shows_article(article_id: int, message: discord.Message) -> bool:
+    return any((embed.footer.text or "").startswith(f"Article #{article_id} ") for embed in message.embeds)
+
+
+def _links_to(link: str, message: discord.Message) -> bool:
+    return link in message.content
+
+
+def _digest_lists(article_id: int, message: discord.Message) -> bool:
+    return "(flood control)" in message.content and f"`#{article_id}`" in message.content
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to post for one alert (or a digest of several)."""
+
+    content: str | None
+    embed: discord.Embed | None
+    pings: list[int]
+    nonce: str
+    looks_like: Callable[[discord.Message], bool]  # recognises it, posted, among the channel's messages
 
 
 class AlertDispatcher:
@@ -84,6 +174,7 @@ class AlertDispatcher:
         self.prefix_for = prefix_for
         self.notify_guild = notify_guild
         self.poll_seconds = poll_seconds
+        self.passes = 0  # delivery passes completed (tests wait on it before asserting nothing more was sent)
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -99,13 +190,14 @@ class AlertDispatcher:
                 await self.deliver_due()
             except Exception:
                 log.exception("alert delivery pass failed; retrying shortly")
+            self.passes += 1
             await self._sleep()
 
     async def _sleep(self) -> None:
         timeout = self.poll_seconds  # another process (newsdesk index) may write the outbox too
         due = await self.store.next_alert_due()
         if due is not None:
-            wait = datetime.strptime(due, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC) - datetime.now(UTC)
+            wait = from_iso(due) - datetime.now(UTC)
             timeout = min(timeout, max(wait.total_seconds(), 0.05))
         try:
             await asyncio.wait_for(self.store.alerts_planned.wait(), timeout)
@@ -125,14 +217,18 @@ class AlertDispatcher:
         return delivered
 
     async def _deliver_channel(self, channel_id: int, alerts: list[DueAlert], now: datetime) -> int:
+        for alert in alerts:
+            if alert.message_id is not None and await self._send_more_pings(alert) == "channel lost":
+                return 0
         sent_recently = await self.store.sent_since(channel_id, to_iso(now - WINDOW))
         room = self.per_minute - sent_recently
         delivered = 0
-        for position, alert in enumerate(alerts):
+        fresh = [alert for alert in alerts if alert.message_id is None]
+        for position, alert in enumerate(fresh):
             if room <= 0:
-                rest = alerts[position:]
+                rest = fresh[position:]
                 if room == 0:  # one digest per window, on top of the individual alerts
-                    delivered += await self._send_digest(channel_id, rest)
+                    delivered += await self._send_digest(rest)
                 return delivered
             outcome = await self._send_one(alert)
             if outcome == "channel lost":
@@ -147,25 +243,51 @@ class AlertDispatcher:
         if article is None:
             await self.store.mark_dropped(alert.id, "the article was removed before it could be sent")
             return "dropped"
-        channel = self.client.get_partial_messageable(alert.channel_id, guild_id=alert.guild_id)
-        try:
-            message = await channel.send(
-                content=ping_text(alert),
-                embed=self._embed(article, alert.guild_id),
-                nonce=alert.nonce,
-                allowed_mentions=allowed_pings(alert.ping_user_ids),
+        pings, rest = split_pings(alert.ping_user_ids)
+        outgoing = Outgoing(
+            content=ping_text(alert, pings),
+            embed=self._embed(article, alert.guild_id),
+            pings=pings,
+            nonce=alert.nonce,
+            looks_like=partial(_shows_article, alert.article_id),
+        )
+        message = await self._post([alert], outgoing)
+        if isinstance(message, str):
+            return message
+        await self.store.mark_sent([alert.id], message.id, pings_left=rest)
+        if rest:
+            sent = replace(
+                alert,
+                status="sent",
+                message_id=message.id,
+                pings_left=rest,
+                unknown_since=None,
+                attempts=0,
             )
-        except (discord.Forbidden, discord.NotFound) as exc:
-            await self._channel_lost(alert, exc)
-            return "channel lost"
-        except discord.HTTPException as exc:
-            return await self._failed(alert, exc, exc.status, getattr(exc, "retry_after", None))
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            return await self._failed(alert, exc, None, None)
-        await self.store.mark_sent([alert.id], message.id)
+            if await self._send_more_pings(sent) == "channel lost":
+                return "channel lost"
         return "sent"
 
-    async def _send_digest(self, channel_id: int, alerts: list[DueAlert]) -> int:
+    async def _send_more_pings(self, alert: DueAlert) -> str:
+        """Ping the followers an alert's own message could not, one message of them at a time."""
+        link = f"https://discord.com/channels/{alert.guild_id}/{alert.channel_id}/{alert.message_id}"
+        while alert.pings_left:
+            pings, rest = split_pings(alert.pings_left)
+            outgoing = Outgoing(
+                content=more_pings_text(alert, pings, link),
+                embed=None,
+                pings=pings,
+                nonce=part_nonce(alert.nonce, len(alert.pings_left)),
+                looks_like=partial(_links_to, link),
+            )
+            message = await self._post([alert], outgoing)
+            if isinstance(message, str):
+                return message
+            await self.store.mark_pinged(alert.id, rest)
+            alert = replace(alert, pings_left=rest, unknown_since=None, attempts=0)
+        return "sent"
+
+    async def _send_digest(self, alerts: list[DueAlert]) -> int:
         lines = []
         for alert in alerts[:DIGEST_LINES]:
             article = await self.store.article(alert.article_id)
@@ -175,45 +297,122 @@ class AlertDispatcher:
         if more > 0:
             lines.append(f"…and {more} more.")
         prefix = self.prefix_for(alerts[0].guild_id)
-        pings = list(dict.fromkeys(u for a in alerts for u in a.ping_user_ids))
+        pings, rest = split_pings(list(dict.fromkeys(u for a in alerts for u in a.ping_user_ids)), DIGEST_MENTION_CHARS)
         header = f"{len(alerts)} more new articles (flood control). Use {prefix}summary <id> for any of them."
-        mentions = " ".join(f"<@{u}>" for u in pings)
-        content = truncate("\n".join([header, *lines, mentions] if mentions else [header, *lines]), 2000)
-        channel = self.client.get_partial_messageable(channel_id, guild_id=alerts[0].guild_id)
+        listing = "\n".join([header, *lines])
+        content = f"{truncate(listing, 1999 - len(mentions(pings)))}\n{mentions(pings)}" if pings else listing
+        outgoing = Outgoing(
+            content=truncate(content, 2000),
+            embed=None,
+            pings=pings,
+            nonce=f"digest{alerts[0].id}",
+            looks_like=partial(_digest_lists, alerts[0].article_id),
+        )
+        message = await self._post(alerts, outgoing)
+        if isinstance(message, str):
+            return 0
+        await self.store.mark_sent([a.id for a in alerts], message.id, status="digested", pings_left=rest)
+        if rest:
+            first = replace(
+                alerts[0],
+                status="digested",
+                message_id=message.id,
+                pings_left=rest,
+                unknown_since=None,
+                attempts=0,
+            )
+            await self._send_more_pings(first)
+        return len(alerts)
+
+    async def _post(self, alerts: list[DueAlert], outgoing: Outgoing) -> discord.Message | str:
+        """Post one message for ``alerts`` — unless an earlier attempt whose outcome was unknown did.
+
+        Returns the message, or what became of the alerts when it could not be posted.
+        """
+        first = alerts[0]
+        channel = self.client.get_partial_messageable(first.channel_id, guild_id=first.guild_id)
+        attempted_at = to_iso(datetime.now(UTC))
+        unknown_since = [a.unknown_since for a in alerts if a.unknown_since]
         try:
-            message = await channel.send(
-                content=content, nonce=f"digest{alerts[0].id}", allowed_mentions=allowed_pings(pings)
+            if unknown_since:
+                posted = await self._find_posted(channel, from_iso(min(unknown_since)), outgoing)
+                if posted is not None:
+                    log.info("alert %s was posted by an earlier attempt (message %s)", first.id, posted.id)
+                    return posted
+            return await channel.send(
+                content=outgoing.content,
+                embed=outgoing.embed,
+                nonce=outgoing.nonce,
+                allowed_mentions=allowed_pings(outgoing.pings),
             )
         except (discord.Forbidden, discord.NotFound) as exc:
-            await self._channel_lost(alerts[0], exc)
-            return 0
-        except (discord.HTTPException, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            log.warning("digest for channel %s failed (%s); its alerts stay pending", channel_id, exc)
-            return 0
-        await self.store.mark_sent([a.id for a in alerts], message.id, status="digested")
-        return len(alerts)
+            await self._channel_lost(first, exc)
+            return "channel lost"
+        except discord.RateLimited as exc:
+            return await self._failed(alerts, exc, 429, exc.retry_after)
+        except discord.HTTPException as exc:
+            unknown = attempted_at if exc.status >= 500 else None  # Discord may have posted it before failing
+            return await self._failed(alerts, exc, exc.status, retry_after_of(exc), unknown)
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return await self._failed(alerts, exc, None, None, attempted_at)
+
+    async def _find_posted(
+        self, channel: discord.PartialMessageable, since: datetime, outgoing: Outgoing
+    ) -> discord.Message | None:
+        """The bot's message in ``channel`` that is ``outgoing``, posted since ``since``, if any."""
+        me = self.client.user
+        wanted = set(outgoing.pings)
+        async for message in channel.history(limit=HISTORY_LIMIT, after=since - CLOCK_SLACK, oldest_first=True):
+            if (
+                me is not None
+                and message.author.id == me.id
+                and message.interaction_metadata is None
+                and message.reference is None
+                and set(message.raw_mentions) == wanted
+                and outgoing.looks_like(message)
+            ):
+                return message
+        return None
 
     def _embed(self, article: Article, guild_id: int) -> discord.Embed:
         return to_embeds(ArticleAnswer(article, summary_only=True), self.prefix_for(guild_id))[0]
 
-    async def _failed(self, alert: DueAlert, exc: BaseException, status: int | None, retry_after: float | None) -> str:
-        attempts = alert.attempts + 1
+    async def _failed(
+        self,
+        alerts: list[DueAlert],
+        exc: BaseException,
+        status: int | None,
+        retry_after: float | None,
+        unknown_since: str | None = None,
+    ) -> str:
         description = f"{type(exc).__name__}: {exc}"[:300]
-        retryable = status is None or status >= 500 or status == 429
-        if not retryable or attempts >= MAX_ATTEMPTS:
-            log.error(
-                "alert %s for article %s dropped after %d attempt(s): %s",
+        rate_limited = status == 429
+        retryable = status is None or status >= 500 or rate_limited
+        outcome = "retry"
+        for alert in alerts:
+            attempts = alert.attempts + (not rate_limited)
+            if not retryable or attempts >= MAX_ATTEMPTS:
+                log.error(
+                    "alert %s for article %s %s after %s: %s",
+                    alert.id,
+                    alert.article_id,
+                    "dropped" if alert.message_id is None else "posted, but the rest of its pings dropped",
+                    plural(attempts, "attempt"),
+                    description,
+                )
+                await self.store.mark_dropped(alert.id, description)
+                outcome = "dropped"
+                continue
+            delay = backoff(attempts, retry_after)
+            log.warning("alert %s failed (%s); retrying in %.0f s", alert.id, description, delay)
+            await self.store.mark_retry(
                 alert.id,
-                alert.article_id,
-                attempts,
                 description,
+                to_iso(datetime.now(UTC) + timedelta(seconds=delay)),
+                counts=not rate_limited,
+                unknown_since=unknown_since,
             )
-            await self.store.mark_dropped(alert.id, description)
-            return "dropped"
-        delay = backoff(attempts, retry_after)
-        log.warning("alert %s failed (%s); retrying in %.0f s", alert.id, description, delay)
-        await self.store.mark_retry(alert.id, description, to_iso(datetime.now(UTC) + timedelta(seconds=delay)))
-        return "retry"
+        return outcome
 
     async def _channel_lost(self, alert: DueAlert, exc: discord.HTTPException) -> None:
         reason = (

@@ -1,8 +1,10 @@
 """Feed polling: each feed on its own interval, with conditional requests, backoff and pausing.
 
-A feed that fails is retried later and later (its interval doubled per failure, up to a day); after
-``max_failures`` failures in a row it is paused and its server is told once, with the reason. A feed's
-first poll indexes its items without alerting them, so adding a feed never floods a channel.
+A feed that fails — for any reason, an unexpected error included — is retried later and later (its
+interval doubled per failure, up to a day); after ``max_failures`` failures in a row it is paused and
+its server is told once, with the reason. A feed's first poll indexes its items without alerting them,
+so adding a feed never floods a channel. Due feeds are taken in turns across servers (see
+:meth:`Store.due_sources`), so one server's many feeds cannot delay another's.
 """
 
 from __future__ import annotations
@@ -14,15 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.ingest.feeds import FeedError, read_feed
-from bot.ingest.fetch import FetchError, SafeFetcher
+from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
 from bot.store import Store
 from bot.store.models import AlertPolicy, FeedSource, from_iso, to_iso
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = timedelta(days=1)
 CONCURRENT_POLLS = 4
+MAX_INTERVAL_MINUTES = 7 * 24 * 60
+UNEXPECTED_ERROR = "Something went wrong on my side while reading the feed; it has been logged."
 
 Notify = Callable[[FeedSource, str], Awaitable[None]]
 
@@ -69,6 +74,7 @@ class FeedPoller:
         self.notify = notify
         self.idle_seconds = idle_seconds
         self.wake = asyncio.Event()
+        self.passes = 0  # polling passes completed (tests wait on it before asserting nothing more was polled)
         self._stop = asyncio.Event()
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -83,7 +89,10 @@ class FeedPoller:
 
         async def bounded(source: FeedSource) -> None:
             async with limit:
-                await self.poll(source)
+                try:
+                    await self.poll(source)
+                except Exception:  # recording the failure failed too (the database): the loop goes on
+                    log.exception("feed %s (#%d): the poll could not be recorded", source.url, source.id)
 
         while not self._stop.is_set():
             self.wake.clear()
@@ -94,6 +103,7 @@ class FeedPoller:
             except Exception:
                 log.exception("feed polling pass failed; retrying shortly")
                 next_due = None
+            self.passes += 1
             wait = self.idle_seconds
             if next_due is not None:
                 wait = min(wait, max((from_iso(next_due) - datetime.now(UTC)).total_seconds(), 0.05))
@@ -102,14 +112,25 @@ class FeedPoller:
             except TimeoutError:
                 pass
 
-    async def poll(self, source: FeedSource, *, first: bool = False) -> PollOutcome:
-        """Poll one feed now. ``first``: index its items without alerting them."""
+    async def poll(self, source: FeedSource, *, adding: bool = False) -> PollOutcome:
+        """Poll one feed now (one poll of a feed at a time).
+
+        Until a poll of the feed has succeeded, a poll is its first: its items are indexed without
+        alerting them, whoever polls. Any error is a failed poll, counted (see the module docstring);
+        with ``adding`` (the poll of ``source add``, whose caller removes the feed when it fails) it is
+        only reported.
+        """
         lock = self._locks.setdefault(source.id, asyncio.Lock())
         async with lock:
-            return await self._poll(source, first=first)
+            # As it is now: another poll of this feed may have finished while this one waited.
+            current = await self.store.source(source.id)
+            if current is None:
+                return PollOutcome(ok=False, error="The feed was removed.")
+            return await self._poll(current, adding=adding)
 
-    async def _poll(self, source: FeedSource, *, first: bool) -> PollOutcome:
+    async def _poll(self, source: FeedSource, *, adding: bool) -> PollOutcome:
         now = datetime.now(UTC)
+        first = source.last_polled_at is None
         try:
             feed = await read_feed(
                 self.fetcher,
@@ -117,24 +138,28 @@ class FeedPoller:
                 etag=None if first else source.etag,
                 last_modified=None if first else source.last_modified,
                 fetch_full_text=self.fetch_full_text,
+                known_origins=self.store.origin_hashes,
+            )
+            report = await self.indexer.index_records(
+                feed.records,
+                alerts=AlertPolicy(self.follow_salience, source_id=source.id, suppress=first),
+            )
+            await self.store.source_polled(
+                source.id,
+                title=feed.title,
+                etag=feed.etag,
+                last_modified=feed.last_modified,
+                next_poll_at=to_iso(now + timedelta(minutes=source.interval_minutes)),
             )
         except (FetchError, FeedError) as exc:
-            return await self._failed(source, str(exc), now)
-        report = await self.indexer.index_records(
-            feed.records,
-            alerts=AlertPolicy(self.follow_salience, source_id=source.id, suppress=first),
-        )
-        await self.store.source_polled(
-            source.id,
-            title=feed.title,
-            etag=feed.etag,
-            last_modified=feed.last_modified,
-            next_poll_at=to_iso(now + timedelta(minutes=source.interval_minutes)),
-        )
+            return await self._failed(source, str(exc), now, adding=adding)
+        except Exception:
+            log.exception("feed %s (#%d): the poll failed", source.url, source.id)
+            return await self._failed(source, UNEXPECTED_ERROR, now, adding=adding)
         if report.indexed:
-            log.info("feed %s (#%d): %d new article(s)", source.url, source.id, report.indexed)
+            log.info("feed %s (#%d): %s", redact_url(source.url), source.id, plural(report.indexed, "new article"))
         for failure in feed.page_failures:
-            log.info("feed %s: %s", source.url, failure)
+            log.info("feed %s: %s", redact_url(source.url), redact_url(failure))
         return PollOutcome(
             ok=True,
             items=len(feed.records),
@@ -142,17 +167,22 @@ class FeedPoller:
             title=feed.title,
         )
 
-    async def _failed(self, source: FeedSource, error: str, now: datetime) -> PollOutcome:
+    async def _failed(self, source: FeedSource, error: str, now: datetime, *, adding: bool) -> PollOutcome:
+        if adding:
+            return PollOutcome(ok=False, error=error)
         failures = source.failures + 1
         pause = failures >= self.max_failures
         await self.store.source_failed(
             source.id, error, next_poll_at=to_iso(next_poll_after_failure(source, failures, now)), pause=pause
         )
-        log.warning("feed %s (#%d) failed %d time(s) in a row: %s", source.url, source.id, failures, error)
+        log.warning(
+            "feed %s (#%d) failed %s in a row: %s", redact_url(source.url), source.id, plural(failures, "time"), error
+        )
         if pause and await self.store.mark_pause_notified(source.id):
             await self.notify(
                 source,
-                f"Feed #{source.id} ({source.title or source.url}) is paused after {failures} failures in a row. "
+                f"Feed #{source.id} ({source.title or redact_url(source.url)}) is paused after "
+                f"{plural(failures, 'failure')} in a row. "
                 f"Last error: {error}",
             )
         return PollOutcome(ok=False, error=error, paused=pause)

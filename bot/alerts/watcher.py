@@ -15,6 +15,7 @@ from pathlib import Path
 from watchfiles import Change, awatch
 
 from bot.ingest.readers import SUPPORTED_SUFFIXES
+from bot.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class FolderWatcher:
         self.debounce_ms = debounce_ms
         self._stop = asyncio.Event()
         self.ready = asyncio.Event()  # set once the watch is in place (tests wait for it)
+        self.batches = 0  # batches of settled files handed to on_files and finished (tests wait on it)
 
     def stop(self) -> None:
         """Stop watching after the current batch."""
@@ -102,4 +104,5 @@ class FolderWatcher:
             try:
                 await self.on_files(settled)
             except Exception:
-                log.exception("indexing %d changed file(s) failed", len(settled))
+                log.exception("indexing %s failed", plural(len(settled), "changed file"))
+            self.batches += 1

@@ -16,7 +16,7 @@ import codecs
 import io
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,7 @@ import feedparser.encodings
 import lxml.etree
 import lxml.html
 
-from bot.ingest.fetch import FetchError, SafeFetcher
+from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.readers import (
     SkipFile,
     content_hash,
@@ -38,6 +38,7 @@ from bot.ingest.readers import (
     parse_published,
 )
 from bot.store.models import ArticleRecord
+from bot.text import strip_invisible
 
 FEED_ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
@@ -309,7 +310,7 @@ def _content(entry: Any) -> str | None:
 def _item(entry: Any) -> FeedItem:
     link = _http_link(entry.get("link"))
     title = _detail_text(entry.get("title"), entry.get("title_detail"))
-    title = " ".join(title.split())
+    title = " ".join(strip_invisible(title).split())
     summary = _detail_text(entry.get("summary"), entry.get("summary_detail"))
     content = _content(entry)
     guid = str(entry.get("id") or "").strip() or link or content_hash(title + "\n" + summary)[:16]
@@ -341,7 +342,7 @@ def parse_feed(body: bytes, url: str) -> ParsedFeed:
             raise FeedError("That address is a web page, not an RSS or Atom feed.")
         raise FeedError(INVALID_MESSAGE)
     channel = parsed.get("feed") or {}
-    title = " ".join(_detail_text(channel.get("title"), channel.get("title_detail")).split())
+    title = " ".join(strip_invisible(_detail_text(channel.get("title"), channel.get("title_detail"))).split())
     return ParsedFeed(title=title, link=_http_link(channel.get("link")), items=[_item(e) for e in entries])
 
 
@@ -354,6 +355,11 @@ def is_teaser(item: FeedItem) -> bool:
     text = item.content or item.summary
     # Bounded work whatever the text's length: it runs for every item of every poll.
     return len(text.split(maxsplit=TEASER_WORDS)) < TEASER_WORDS or bool(_TEASER_END.search(text[-TEASER_TAIL_CHARS:]))
+
+
+def item_origin(item: FeedItem, feed_url: str) -> str:
+    """Where an item's article is recorded as coming from (see :func:`item_record`)."""
+    return canonical_url(item.link) if item.link else f"{feed_url}#{item.guid}"
 
 
 def item_record(
@@ -373,9 +379,9 @@ def item_record(
     body = normalise_text(full_text or item.content or item.summary or "")
     if not body:
         raise FeedError("The feed item has no text.")
-    title = " ".join(item.title.split())
+    title = " ".join(strip_invisible(item.title).split())
     return ArticleRecord(
-        origin=canonical_url(item.link) if item.link else f"{feed_url}#{item.guid}",
+        origin=item_origin(item, feed_url),
         title=title or derive_title(body),
         title_derived=not title,
         body=body,
@@ -406,7 +412,7 @@ def _page_text(body: bytes, content_type: str, url: str) -> str:
         raise
     except Exception as exc:
         # One odd page must not fail the whole poll; the item keeps its summary.
-        log.debug("text extraction failed for %s", url, exc_info=True)
+        log.debug("text extraction failed for %s", redact_url(url), exc_info=True)
         raise FeedError("The article text could not be extracted.") from exc
 
 
@@ -446,11 +452,15 @@ async def read_feed(
     etag: str | None,
     last_modified: str | None,
     fetch_full_text: bool,
+    known_origins: Callable[[list[str]], Awaitable[Collection[str]]] | None = None,
     max_items: int = 50,
 ) -> FeedPoll:
     """Poll one feed: a conditional fetch, parsing, and (with ``fetch_full_text``) the article page of
-    each teaser item, fetched through the same ``fetcher`` (same address checks), at most
+    each new teaser item, fetched through the same ``fetcher`` (same address checks), at most
     ``PAGE_CONCURRENCY`` at a time.
+
+    ``known_origins`` tells which of the items' origins are indexed already. A teaser item among them
+    is left out: its page was read when it was new, and its teaser must not replace that text.
 
     Raises :class:`FetchError` when the feed cannot be fetched and :class:`FeedError` when it is not a
     usable feed; a page that fails only lands in ``page_failures``.
@@ -462,6 +472,9 @@ async def read_feed(
     # feedparser is CPU-bound (a large feed takes a while); a thread keeps the event loop answering.
     feed = await asyncio.to_thread(parse_feed, result.body, result.url)
     items = feed.items[:max_items]
+    if fetch_full_text and known_origins is not None:
+        known = await known_origins([item_origin(item, url) for item in items])
+        items = [item for item in items if not (item.link and item_origin(item, url) in known and is_teaser(item))]
     failures: list[str] = []
     limit = asyncio.Semaphore(PAGE_CONCURRENCY)
 

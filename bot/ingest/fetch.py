@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +64,16 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
 PRIVATE_MESSAGE = "That address points to a private network, which feeds may not use."
 METADATA_MESSAGE = "That address points to a cloud metadata service, which feeds may not use."
+
+# The ``user:password@`` of a URL: from "://" to the last "@" before the path (linear: it cannot
+# run past the next "/").
+_CREDENTIALS = re.compile(r"(?<=://)[^/?#\s]*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` (a URL, or a message quoting URLs) with every ``user:password@`` replaced by ``***@``:
+    feed URLs may carry credentials, and logs must not."""
+    return _CREDENTIALS.sub("***@", text)
 
 
 class FetchError(Exception):

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.store.models import ArticleRecord
+from bot.text import strip_invisible
 
 SUPPORTED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".json", ".jsonl", ".html", ".htm"})
 DERIVED_TITLE_MAX = 100
@@ -51,8 +52,9 @@ class FileContents:
 
 
 def normalise_text(text: str) -> str:
-    """Unicode-normalised text with Unix newlines, single spaces and paragraphs split by one blank line."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    """Unicode-normalised text with Unix newlines, single spaces and paragraphs split by one blank line,
+    without control, bidirectional or zero-width characters."""
+    text = unicodedata.normalize("NFC", strip_invisible(text)).replace("\r\n", "\n").replace("\r", "\n")
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
     lines = [_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
@@ -131,7 +133,7 @@ def _record(
     body = normalise_text(body)
     if not body:
         raise SkipFile("no article text")
-    clean_title = " ".join((title or "").split())
+    clean_title = " ".join(strip_invisible(title or "").split())
     return ArticleRecord(
         origin=origin,
         file=file,

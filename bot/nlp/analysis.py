@@ -175,7 +175,7 @@ def build_analysis(doc: Doc, article: ArticleText, summary_sentences: int) -> Ar
         in_lead = any(body_start <= m.start_char < lead_end for m in mentions)
         provisional.append((key, mentions, in_headline, in_lead, salience(in_headline, in_lead, len(mentions), most)))
 
-    topics = _topics_beside_names(extract_keyphrases(doc, limit=2 * TOPICS_PER_ARTICLE), by_key)
+    topics = _topics_beside_names(extract_keyphrases(doc, limit=2 * TOPICS_PER_ARTICLE), by_key, doc.text)
     focus = focus_terms(
         ((t.text, t.score) for t in topics),
         ((mentions[0].name, score) for _, mentions, _, _, score in provisional),
@@ -211,24 +211,52 @@ def build_analysis(doc: Doc, article: ArticleText, summary_sentences: int) -> Ar
     )
 
 
-def _topics_beside_names(keyphrases: list[Keyphrase], by_key: dict[str, list[Mention]]) -> list[Keyphrase]:
-    """Keyphrases that are topics, not names: ``!who`` covers names, ``!topics`` what they are about.
+# Names that are a who or a where, not a what: ``!who`` answers for them, and as topics the places that most
+# news mentions ("United States") would crowd every list of topics.
+_NOT_TOPICS = frozenset({"PERSON", "GPE", "LOC", "NORP"})
 
-    A phrase that is an entity's name, or that carries a person's name ("tech executive Elon Musk"),
-    is left out; a name used as a modifier of a thing stays ("Tesla factory").
+
+def _topics_beside_names(keyphrases: list[Keyphrase], by_key: dict[str, list[Mention]], text: str) -> list[Keyphrase]:
+    """Keyphrases that are topics, not people or places: ``!who`` covers those, ``!topics`` what the news
+    is about.
+
+    A phrase that is the name of a person or a place, a lone word of a person's name ("Milei" where the
+    tagger missed it), or a phrase that ends in a person's name in the text ("tech executive Elon Musk",
+    "Miss Taylor") is left out. A name used as a modifier stays ("Tesla factory"); so do the names of
+    things, since an event, a law, a storm or a body can be what an article is about ("Hurricane Gilbert",
+    "Second Amendment", "Census Bureau"); and so does "oil price" beside a person called Price.
     """
-    names = {key for key in by_key}
+    names: set[str] = set()
     person_words: set[str] = set()
+    person_spans: list[tuple[int, int]] = []
     for key, mentions in by_key.items():
-        if majority_label(m.label for m in mentions) == "PERSON":
+        label = majority_label(m.label for m in mentions)
+        if label in _NOT_TOPICS:
+            names.add(key)
+        if label == "PERSON":
             person_words.update(key.split(" "))
+            person_spans.extend((m.start_char, m.end_char) for m in mentions)
     kept = []
     for phrase in keyphrases:
-        words = name_key(phrase.text).split(" ")
-        if name_key(phrase.text) in names or person_words.intersection(words):
+        key = name_key(phrase.text)
+        if key in names or (" " not in key and key in person_words) or _ends_in_a_name(phrase.text, text, person_spans):
             continue
         kept.append(phrase)
     return kept[:TOPICS_PER_ARTICLE]
+
+
+def _ends_in_a_name(phrase: str, text: str, spans: list[tuple[int, int]]) -> bool:
+    """Whether an occurrence of ``phrase`` in ``text`` ends in one of the character ``spans`` (a name)."""
+    if not spans:
+        return False
+    words = phrase.split()
+    pattern = re.compile(r"(?<!\w)" + r"\s+".join(map(re.escape, words)) + r"(?!\w)", re.IGNORECASE)
+    for match in pattern.finditer(text):
+        end = match.end()
+        start = end - len(words[-1])
+        if any(s < end and start < e for s, e in spans):
+            return True
+    return False
 
 
 def _key_sentence(mentions: list[Mention], sentences: dict[int, Span], summary_starts: set[int]) -> str:

@@ -12,6 +12,8 @@ import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 
+from bot.text import strip_invisible
+
 HONORIFICS = frozenset(
     """
     mr mrs ms miss mx dr prof professor sir dame lord lady rev reverend fr mme mlle herr st
@@ -30,7 +32,7 @@ def clean_name(text: str) -> str:
 
     ``"the U.S.'s"`` → ``"U.S."``, ``"Ms Hewitt"`` → ``"Hewitt"``, ``"Musk’s"`` → ``"Musk"``.
     """
-    name = _SPACES.sub(" ", unicodedata.normalize("NFKC", text)).strip(" \t\n,;:!?\"'()[]-")
+    name = _SPACES.sub(" ", unicodedata.normalize("NFKC", strip_invisible(text))).strip(" \t\n,;:!?\"'()[]-")
     name = _LEADING_ARTICLE.sub("", name)
     name = _POSSESSIVE.sub("", name).rstrip(" '’")
     words = name.split(" ")

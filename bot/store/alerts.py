@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -59,30 +60,41 @@ def _now() -> str:
     return to_iso(datetime.now(UTC))
 
 
+class SourceLimitReached(Exception):
+    """A server already has as many feeds as it may (``limit``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a server may have at most {limit} feeds")
+        self.limit = limit
+
+
 class AlertQueries:
     """The alert half of the store (see the module docstring)."""
 
-    _writer: aiosqlite.Connection
+    _writer: aiosqlite.Connection  # only inside self._write(), like every write of the store
     _reader: aiosqlite.Connection
 
     if TYPE_CHECKING:  # provided by Store
 
         async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
 
+        def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+
     # --------------------------------------------------------------------------- alert channels
 
     async def set_alert_channel(self, guild_id: int, channel_id: int, set_by: int) -> None:
         """Make ``channel_id`` the channel of ``guild_id`` that gets every new article."""
-        await self._writer.execute(
-            "INSERT INTO alert_channels (guild_id, channel_id, enabled, set_by, updated_at) VALUES (?, ?, 1, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, enabled = 1, "
-            "set_by = excluded.set_by, updated_at = excluded.updated_at",
-            (guild_id, channel_id, set_by, _now()),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO alert_channels (guild_id, channel_id, enabled, set_by, updated_at) "
+                "VALUES (?, ?, 1, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, "
+                "enabled = 1, set_by = excluded.set_by, updated_at = excluded.updated_at",
+                (guild_id, channel_id, set_by, _now()),
+            )
 
     async def disable_alerts(self, guild_id: int) -> int | None:
         """Switch a server's alert channel off; returns the channel it was, if any."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "UPDATE alert_channels SET enabled = 0, updated_at = ? WHERE guild_id = ? AND enabled = 1 "
             "RETURNING channel_id",
             (_now(), guild_id),
@@ -103,42 +115,40 @@ class AlertQueries:
         Returns the servers whose alert channel it was (they get a notice).
         """
         now = _now()
-        await self._writer.execute("BEGIN IMMEDIATE")
-        try:
-            await self._writer.execute(
-                "UPDATE outbox SET status = 'dropped', error = ? WHERE channel_id = ? AND status = 'pending'",
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = CASE status WHEN 'pending' THEN 'dropped' ELSE status END, "
+                "pings_left = '[]', error = ? WHERE channel_id = ? AND (status = 'pending' OR pings_left != '[]')",
                 (reason, channel_id),
             )
-            async with self._writer.execute(
+            async with db.execute(
                 "UPDATE alert_channels SET enabled = 0, updated_at = ? WHERE channel_id = ? AND enabled = 1 "
                 "RETURNING guild_id",
                 (now, channel_id),
             ) as cursor:
                 guilds = [int(row[0]) async for row in cursor]
-            await self._writer.execute("COMMIT")
-        except BaseException:
-            await self._writer.execute("ROLLBACK")
-            raise
         return guilds
 
     # ---------------------------------------------------------------------------------- follows
 
     async def add_follow(self, follow: Follow) -> bool:
         """Record a follow; ``False`` when it already existed."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "INSERT OR IGNORE INTO follows (guild_id, user_id, kind, target_key, name, channel_id, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING 1",
             (follow.guild_id, follow.user_id, follow.kind, follow.target_key, follow.name, follow.channel_id, _now()),
         ) as cursor:
-            return await cursor.fetchone() is not None
+            added = await cursor.fetchone() is not None
+        return added
 
     async def remove_follow(self, guild_id: int, user_id: int, kind: str, target_key: str) -> bool:
         """Forget a follow; ``False`` when there was none."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "DELETE FROM follows WHERE guild_id = ? AND user_id = ? AND kind = ? AND target_key = ? RETURNING 1",
             (guild_id, user_id, kind, target_key),
         ) as cursor:
-            return await cursor.fetchone() is not None
+            removed = await cursor.fetchone() is not None
+        return removed
 
     async def follows_of(self, guild_id: int, user_id: int) -> list[Follow]:
         """What one member follows in one server."""
@@ -152,16 +162,41 @@ class AlertQueries:
     # ---------------------------------------------------------------------------------- sources
 
     async def add_source(
-        self, guild_id: int, channel_id: int, url: str, interval_minutes: float, added_by: int
+        self,
+        guild_id: int,
+        channel_id: int,
+        url: str,
+        interval_minutes: float,
+        added_by: int,
+        *,
+        limit: int | None = None,
     ) -> FeedSource | None:
-        """Register a feed for a server; ``None`` when the server already has it."""
-        now = _now()
-        async with self._writer.execute(
-            "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
-            f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
-            (guild_id, channel_id, url, interval_minutes, now, added_by, now),
-        ) as cursor:
-            row = await cursor.fetchone()
+        """Register a feed for a server; ``None`` when the server already has it. Raises
+        :class:`SourceLimitReached` when the server already has ``limit`` feeds.
+
+        Whoever adds a feed polls it at once (its first poll, which alerts nothing); the polling loop
+        sees it due only one interval later, so the two never race for that first poll.
+        """
+        now = datetime.now(UTC)
+        async with self._write() as db:
+            async with db.execute("SELECT COUNT(*) FROM sources WHERE guild_id = ?", (guild_id,)) as cursor:
+                row = await cursor.fetchone()
+            if limit is not None and row is not None and row[0] >= limit:
+                raise SourceLimitReached(limit)
+            async with db.execute(
+                "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
+                f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
+                (
+                    guild_id,
+                    channel_id,
+                    url,
+                    interval_minutes,
+                    to_iso(now + timedelta(minutes=interval_minutes)),
+                    added_by,
+                    to_iso(now),
+                ),
+            ) as cursor:
+                row = await cursor.fetchone()
         return FeedSource(*row) if row else None
 
     async def source(self, source_id: int) -> FeedSource | None:
@@ -178,17 +213,22 @@ class AlertQueries:
 
     async def remove_source(self, guild_id: int, source_id: int) -> FeedSource | None:
         """Remove one of a server's feeds (its articles stay indexed)."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
         ) as cursor:
             row = await cursor.fetchone()
         return FeedSource(*row) if row else None
 
     async def due_sources(self, now: str, limit: int = 20) -> list[FeedSource]:
-        """Feeds whose next poll is due, the most overdue first."""
+        """Feeds whose next poll is due, taken in turns across servers (each server's most overdue,
+        then each one's second, …), so a server with many feeds cannot crowd out the others."""
         rows = await self._fetchall(
-            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE paused = 0 AND next_poll_at <= ? "
-            "ORDER BY next_poll_at LIMIT ?",
+            f"""
+            SELECT {_SOURCE_COLUMNS} FROM (
+                SELECT *, ROW_NUMBER() OVER (PARTITION BY guild_id ORDER BY next_poll_at, id) AS turn
+                FROM sources WHERE paused = 0 AND next_poll_at <= ?
+            ) ORDER BY turn, next_poll_at, id LIMIT ?
+            """,
             (now, limit),
         )
         return [FeedSource(*row) for row in rows]
@@ -201,32 +241,36 @@ class AlertQueries:
     async def source_polled(
         self, source_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: str
     ) -> None:
-        """A successful poll: remember the validators and reset the failure count."""
-        await self._writer.execute(
-            "UPDATE sources SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_polled_at = ?, "
-            "next_poll_at = ?, failures = 0, last_error = NULL WHERE id = ?",
-            (title, etag, last_modified, _now(), next_poll_at, source_id),
-        )
+        """A successful poll: remember the validators and reset the failure count. ``last_polled_at``
+        is set by successful polls only: while it is unset, the feed's next poll is its first."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE sources SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_polled_at = ?, "
+                "next_poll_at = ?, failures = 0, last_error = NULL WHERE id = ?",
+                (title, etag, last_modified, _now(), next_poll_at, source_id),
+            )
 
     async def source_failed(self, source_id: int, error: str, *, next_poll_at: str, pause: bool) -> None:
         """A failed poll: count it, back off, and pause the feed when told to."""
-        await self._writer.execute(
-            "UPDATE sources SET failures = failures + 1, last_error = ?, last_polled_at = ?, next_poll_at = ?, "
-            "paused = paused OR ? WHERE id = ?",
-            (error, _now(), next_poll_at, int(pause), source_id),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE sources SET failures = failures + 1, last_error = ?, next_poll_at = ?, "
+                "paused = paused OR ? WHERE id = ?",
+                (error, next_poll_at, int(pause), source_id),
+            )
 
     async def mark_pause_notified(self, source_id: int) -> bool:
         """Note that the server was told its feed is paused; ``False`` if it had been told already."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "UPDATE sources SET pause_notified = 1 WHERE id = ? AND paused = 1 AND pause_notified = 0 RETURNING 1",
             (source_id,),
         ) as cursor:
-            return await cursor.fetchone() is not None
+            marked = await cursor.fetchone() is not None
+        return marked
 
     async def resume_source(self, guild_id: int, source_id: int) -> FeedSource | None:
         """Unpause a feed (a manager fixed it); it is polled at once."""
-        async with self._writer.execute(
+        async with self._write() as db, db.execute(
             "UPDATE sources SET paused = 0, pause_notified = 0, failures = 0, next_poll_at = ? "
             f"WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
             (_now(), guild_id, source_id),
@@ -337,17 +381,25 @@ class AlertQueries:
         return planned
 
     async def due_alerts(self, now: str, limit: int = 50) -> list[DueAlert]:
-        """Pending alerts whose time has come, oldest first."""
-        rows = await self._fetchall(
-            "SELECT id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts FROM outbox "
-            "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY id LIMIT ?",
-            (now, limit),
+        """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
+        columns = (
+            "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
+            "pings_left, unknown_since"
         )
-        return [DueAlert(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6], r[7]) for r in rows]
+        rows = await self._fetchall(
+            f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
+            f"SELECT {columns} FROM outbox WHERE pings_left != '[]' AND status != 'pending' AND next_attempt_at <= ? "
+            "ORDER BY id LIMIT ?",
+            (now, now, limit),
+        )
+        return [DueAlert(*r[:4], json.loads(r[4]), json.loads(r[5]), *r[6:10], json.loads(r[10]), r[11]) for r in rows]
 
     async def next_alert_due(self) -> str | None:
-        """When the next pending alert may be sent."""
-        rows = await self._fetchall("SELECT MIN(next_attempt_at) FROM outbox WHERE status = 'pending'")
+        """When the next alert (or the rest of its pings) may be sent."""
+        rows = await self._fetchall(
+            "SELECT MIN(due) FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending' "
+            "UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE pings_left != '[]')"
+        )
         return rows[0][0] if rows else None
 
     async def sent_since(self, channel_id: int, since: str) -> int:
@@ -357,28 +409,58 @@ class AlertQueries:
         )
         return int(rows[0][0])
 
-    async def mark_sent(self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent") -> None:
-        """Alerts delivered (as their own message, or listed in a digest)."""
+    async def mark_sent(
+        self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent", pings_left: Sequence[int] = ()
+    ) -> None:
+        """Alerts delivered (as their own message, or listed in a digest); ``pings_left`` are the users
+        that message could not ping, kept on the first alert for the messages that follow (whose
+        attempts are counted afresh)."""
         marks = ",".join("?" * len(alert_ids))
-        await self._writer.execute(
-            f"UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, attempts = attempts + 1, error = NULL "
-            f"WHERE id IN ({marks}) AND status = 'pending'",
-            (status, _now(), message_id, *alert_ids),
-        )
+        more = json.dumps(list(pings_left))
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, error = NULL, unknown_since = NULL, "
+                "attempts = CASE WHEN id = ? AND ? != '[]' THEN 0 ELSE attempts + 1 END, "
+                "pings_left = CASE id WHEN ? THEN ? ELSE '[]' END "
+                f"WHERE id IN ({marks}) AND status = 'pending'",
+                (status, _now(), message_id, alert_ids[0], more, alert_ids[0], more, *alert_ids),
+            )
 
-    async def mark_retry(self, alert_id: int, error: str, next_attempt_at: str) -> None:
-        """A send failed for a reason that may pass: try again later."""
-        await self._writer.execute(
-            "UPDATE outbox SET attempts = attempts + 1, error = ?, next_attempt_at = ? WHERE id = ?",
-            (error, next_attempt_at, alert_id),
-        )
+    async def mark_pinged(self, alert_id: int, pings_left: Sequence[int]) -> None:
+        """One more message of an alert's pings went out; ``pings_left`` are still to ping (their
+        attempts are counted afresh)."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET pings_left = ?, attempts = 0, error = NULL, unknown_since = NULL WHERE id = ?",
+                (json.dumps(list(pings_left)), alert_id),
+            )
+
+    async def mark_retry(
+        self,
+        alert_id: int,
+        error: str,
+        next_attempt_at: str,
+        *,
+        counts: bool = True,
+        unknown_since: str | None = None,
+    ) -> None:
+        """A send failed for a reason that may pass: try again later. A rate limit does not count as an
+        attempt; ``unknown_since`` notes that the message may have been posted after all."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET attempts = attempts + ?, error = ?, next_attempt_at = ?, "
+                "unknown_since = COALESCE(unknown_since, ?) WHERE id = ?",
+                (int(counts), error, next_attempt_at, unknown_since, alert_id),
+            )
 
     async def mark_dropped(self, alert_id: int, error: str) -> None:
-        """An alert that can never be delivered."""
-        await self._writer.execute(
-            "UPDATE outbox SET status = 'dropped', error = ?, attempts = attempts + 1 WHERE id = ?",
-            (error, alert_id),
-        )
+        """An alert (or the rest of its pings) that can never be delivered."""
+        async with self._write() as db:
+            await db.execute(
+                "UPDATE outbox SET status = CASE status WHEN 'pending' THEN 'dropped' ELSE status END, "
+                "pings_left = '[]', error = ?, attempts = attempts + 1 WHERE id = ?",
+                (error, alert_id),
+            )
 
     async def alerts_for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
         """How an article was alerted in a server (for ``!why``)."""
@@ -388,6 +470,24 @@ class AlertQueries:
             (article_id, guild_id),
         )
         return [SentAlert(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows]
+
+    async def prune_outbox(self, keep: timedelta, *, batch: int = 2000) -> int:
+        """Forget delivered, digested and dropped alerts older than ``keep`` (never less than the
+        near-duplicate window, which reads them); pending ones stay. Deletes in small transactions so
+        other writes are not held up. Returns how many rows went."""
+        cutoff = to_iso(datetime.now(UTC) - max(keep, NEAR_DUPLICATE_WINDOW))
+        removed = 0
+        while True:
+            async with self._write() as db, db.execute(
+                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status != 'pending' "
+                "AND pings_left = '[]' AND created_at < ? AND COALESCE(sent_at, created_at) < ? LIMIT ?) "
+                "RETURNING 1",
+                (cutoff, cutoff, batch),
+            ) as cursor:
+                deleted = len(await cursor.fetchall())
+            removed += deleted
+            if deleted < batch:
+                return removed
 
     async def outbox_counts(self) -> dict[str, int]:
         """Alerts by status (for stats and benchmarks)."""

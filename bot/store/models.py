@@ -243,6 +243,10 @@ class DueAlert:
     reasons: list[dict[str, object]]
     nonce: str
     attempts: int
+    status: str = "pending"
+    message_id: int | None = None  # set once the alert's own message is out (only pings may be left)
+    pings_left: list[int] = field(default_factory=list)
+    unknown_since: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,14 +2,23 @@
 
 One connection writes (in batched transactions), another reads, so that answering a question never
 waits for an ingest in progress: WAL lets the reader see the last committed state.
+
+Many tasks write (feed polls, the folder watcher, commands, the alert dispatcher) and SQLite has one
+transaction per connection: a statement run while another task's transaction is open would join it,
+and be lost with its rollback. So the writing connection is reached only inside :meth:`Store._write`
+(one task at a time, one transaction each) or :meth:`Store._turn`; anywhere else it raises.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import logging
+import os
 import re
+import sqlite3
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
@@ -22,7 +31,7 @@ import aiosqlite
 from bot.nlp.analysis import ArticleAnalysis
 from bot.nlp.entities import ENTITY_TYPES
 from bot.store.alerts import AlertQueries
-from bot.store.migrations import load_migrations
+from bot.store.migrations import MigrationError, load_migrations
 from bot.store.models import (
     AlertPolicy,
     Article,
@@ -52,14 +61,44 @@ SEARCH_CANDIDATES = 300
 SNIPPET_SCAN_CHARS = 50_000
 SNIPPET_MAX_MATCHES = 1_000
 _IN_CHUNK = 500
+NAME_WORDS = 12  # words of a name a lookup matches on; SQLite joins at most 64 tables
 _FTS_WORD = re.compile(r"\w+", re.UNICODE)
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
 _ENTITY_COLUMNS = "id, name, type, article_count, mention_count"
 _BRIEF_COLUMNS = "a.id, a.title, a.source, a.url, a.published"
+# After a burst of writes the WAL is truncated back to this size at the next checkpoint.
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
-    """The database cannot be opened or is from a newer version of Newsdesk."""
+    """The database cannot be opened, is damaged, is from a newer version of Newsdesk, or its disk is full.
+
+    The message is one sentence naming the file, fit to show as is.
+    """
+
+
+# SQLite result codes (the low byte of an extended code) that are faults of the file or the disk
+# under it, not of the query: a damaged or foreign file, a full disk, an I/O error, no access.
+_FAULTS = {
+    sqlite3.SQLITE_CORRUPT: "is damaged ({error}); restore a backup, or move it away to build a new index",
+    sqlite3.SQLITE_NOTADB: "is not a Newsdesk database or is damaged ({error}); move it away to build a new index",
+    sqlite3.SQLITE_FULL: "cannot grow: the disk is full ({error}); what was saved before is intact",
+    sqlite3.SQLITE_IOERR: "could not be read or written ({error})",
+    sqlite3.SQLITE_CANTOPEN: "cannot be opened ({error})",
+    sqlite3.SQLITE_READONLY: "is read-only ({error})",
+    sqlite3.SQLITE_PERM: "cannot be accessed ({error})",
+}
+
+
+def storage_fault(path: Path, exc: BaseException) -> StoreError | None:
+    """The one-line :class:`StoreError` for a fault of the database file itself (damaged, full disk,
+    unreadable), or ``None`` when ``exc`` is something else (a bug in a query stays a bug)."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.DatabaseError) or code is None or code & 0xFF not in _FAULTS:
+        return None
+    return StoreError(f"the database {path} " + _FAULTS[code & 0xFF].format(error=exc))
 
 
 def _now() -> str:
@@ -133,7 +172,9 @@ class Store(AlertQueries):
 
     def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
         self.path = path
-        self._writer = writer
+        self._write_connection = writer  # only through _write() / _turn(): see the module docstring
+        self._write_lock = asyncio.Lock()
+        self._write_owner: asyncio.Task[Any] | None = None
         self._reader = reader
         self.generation = 0  # bumped on every committed write, so caches know when to refresh
         # Set when a write planned alerts, so an in-process dispatcher wakes at once.
@@ -149,8 +190,9 @@ class Store(AlertQueries):
     @classmethod
     async def connect(cls, path: Path) -> Store:
         """Open the database; prefer ``async with Store.open(path)`` which also closes it."""
-        path.parent.mkdir(parents=True, exist_ok=True)
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
             writer = await aiosqlite.connect(path, isolation_level=None)
         except Exception as exc:  # sqlite3 raises a bare OperationalError with little context
             raise StoreError(f"cannot open the database {path}: {exc}") from exc
@@ -160,18 +202,74 @@ class Store(AlertQueries):
             reader = await aiosqlite.connect(path, isolation_level=None)
             await _configure(reader)
             await reader.execute("PRAGMA query_only = ON")
-        except BaseException:
+        except BaseException as exc:
             await writer.close()
+            if isinstance(exc, MigrationError):
+                raise StoreError(f"cannot prepare the database {path}: {exc}") from exc
+            fault = storage_fault(path, exc)
+            if fault is not None:
+                raise fault from exc
             raise
         return cls(path, writer, reader)
 
-    async def close(self) -> None:
-        """Finish pending work and close both connections."""
-        await self._reader.close()
+    async def close(self, *, optimize: bool = True) -> None:
+        """Close both connections, first letting SQLite refresh its statistics (``optimize``; skipped
+        after a failure). A write in progress finishes first. Never raises for the database's own
+        faults: they are logged, and what was committed is safe either way."""
+        await self._close_connection(self._reader)
+        async with self._turn() as writer:
+            if optimize:
+                try:
+                    await writer.execute("PRAGMA optimize")
+                except sqlite3.Error as exc:
+                    log.warning("could not optimise the database %s at close: %s", self.path, exc)
+            await self._close_connection(writer)
+
+    async def _close_connection(self, connection: aiosqlite.Connection) -> None:
         try:
-            await self._writer.execute("PRAGMA optimize")
-        finally:
-            await self._writer.close()
+            await connection.close()
+        except sqlite3.Error as exc:
+            log.warning("closing the database %s failed: %s", self.path, exc)
+
+    # ------------------------------------------------------------------------------------- writing
+
+    @contextlib.asynccontextmanager
+    async def _turn(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The writing connection to this task alone (others wait), outside any transaction: for reads
+        that plan a write and must not see another task's uncommitted rows."""
+        task = asyncio.current_task()
+        if task is not None and self._write_owner is task:
+            raise RuntimeError("the store's writing connection is already held by this task")
+        async with self._write_lock:
+            self._write_owner = task
+            try:
+                yield self._write_connection
+            finally:
+                self._write_owner = None
+
+    @contextlib.asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction on the writing connection, after any other task's: committed when the block
+        ends, rolled back on any exception or cancellation. Helpers called inside the block reach the
+        connection through :attr:`_writer` and must not enter ``_write`` again."""
+        async with self._turn() as db:
+            try:
+                await db.execute("BEGIN IMMEDIATE")
+                yield db
+                await db.execute("COMMIT")
+            except BaseException:
+                # aiosqlite runs statements in order, so this follows any statement still running (a
+                # cancelled BEGIN or COMMIT included); without an open transaction it does nothing.
+                await db.rollback()
+                raise
+
+    @property
+    def _writer(self) -> aiosqlite.Connection:
+        """The writing connection, for code running inside :meth:`_write` or :meth:`_turn`."""
+        task = asyncio.current_task()
+        if task is None or self._write_owner is not task:
+            raise RuntimeError("the store's writing connection is used outside Store._write()")
+        return self._write_connection
 
     async def data_version(self) -> int:
         """A number that changes whenever another connection (another process, or our writer) commits."""
@@ -188,7 +286,7 @@ class Store(AlertQueries):
 
     async def file_is_unchanged(self, fingerprint: FileFingerprint) -> bool:
         """Whether the file was fully indexed as it is now (same size and modification time)."""
-        async with self._writer.execute(
+        async with self._turn() as db, db.execute(
             "SELECT size, mtime_ns FROM files WHERE path = ?", (fingerprint.path,)
         ) as cursor:
             row = await cursor.fetchone()
@@ -197,19 +295,20 @@ class Store(AlertQueries):
     async def origin_hashes(self, origins: Sequence[str]) -> dict[str, str]:
         """The content hash currently indexed for each of ``origins`` that is known."""
         found: dict[str, str] = {}
-        for chunk in _chunks(list(origins)):
-            marks = ",".join("?" * len(chunk))
-            async with self._writer.execute(
-                f"SELECT o.origin, a.content_hash FROM origins o JOIN articles a ON a.id = o.article_id "
-                f"WHERE o.origin IN ({marks})",
-                chunk,
-            ) as cursor:
-                found.update({row[0]: row[1] async for row in cursor})
+        async with self._turn() as db:
+            for chunk in _chunks(list(origins)):
+                marks = ",".join("?" * len(chunk))
+                async with db.execute(
+                    f"SELECT o.origin, a.content_hash FROM origins o JOIN articles a ON a.id = o.article_id "
+                    f"WHERE o.origin IN ({marks})",
+                    chunk,
+                ) as cursor:
+                    found.update({row[0]: row[1] async for row in cursor})
         return found
 
     async def origins_in_file(self, path: str) -> list[str]:
         """Every origin recorded for records of the file at ``path``."""
-        async with self._writer.execute("SELECT origin FROM origins WHERE file = ?", (path,)) as cursor:
+        async with self._turn() as db, db.execute("SELECT origin FROM origins WHERE file = ?", (path,)) as cursor:
             return [row[0] async for row in cursor]
 
     async def write_batch(
@@ -228,9 +327,7 @@ class Store(AlertQueries):
         alerts of new articles are written to the outbox in the same transaction.
         """
         results: list[WriteResult] = []
-        db = self._writer
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._write() as db:
             touched_entities: set[int] = set()
             touched_topics: set[int] = set()
             for origin in stale_origins:
@@ -251,10 +348,6 @@ class Store(AlertQueries):
                 "indexed_at = excluded.indexed_at",
                 [(f.path, f.size, f.mtime_ns, now) for f in files_done],
             )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
         self.generation += 1
         if planned:
             self.alerts_planned.set()
@@ -262,6 +355,10 @@ class Store(AlertQueries):
 
     async def article_id_for_hash(self, content_hash: str) -> int | None:
         """The article holding this exact text, if any."""
+        async with self._turn():
+            return await self._article_id_for_hash(content_hash)
+
+    async def _article_id_for_hash(self, content_hash: str) -> int | None:
         async with self._writer.execute("SELECT id FROM articles WHERE content_hash = ?", (content_hash,)) as cursor:
             row = await cursor.fetchone()
         return row[0] if row else None
@@ -286,7 +383,7 @@ class Store(AlertQueries):
                 return WriteResult(record.origin, previous[0], "unchanged")
             reuse: int | None = previous[0]  # a forced re-analysis refreshes the rows in place
         else:
-            same_text = await self.article_id_for_hash(record.content_hash)
+            same_text = await self._article_id_for_hash(record.content_hash)
             if same_text is not None:
                 await self._link_origin(record, same_text, now, touched_entities, touched_topics)
                 return WriteResult(record.origin, same_text, "duplicate")
@@ -294,13 +391,15 @@ class Store(AlertQueries):
                 raise ValueError(f"{record.origin}: new text needs its analysis")
             reuse = previous[0] if previous and await self._origin_count(previous[0]) == 1 else None
 
+        # A publication date in the future (a 2099 feed item) is clamped to now, or it tops !latest forever.
+        published = min(to_iso(record.published), now)
         columns = (
             record.content_hash,
             record.title,
             int(record.title_derived),
             record.source,
             record.url,
-            to_iso(record.published),
+            published,
             now,
             record.body,
             json.dumps(analysis.summary),
@@ -327,7 +426,7 @@ class Store(AlertQueries):
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)",
             (article_id, record.title, record.body),
         )
-        await self._attach_analysis(article_id, to_iso(record.published), analysis, touched_entities, touched_topics)
+        await self._attach_analysis(article_id, published, analysis, touched_entities, touched_topics)
         await self._link_origin(record, article_id, now, touched_entities, touched_topics)
         return WriteResult(record.origin, article_id, status)
 
@@ -578,7 +677,9 @@ class Store(AlertQueries):
         return _entity(row) if row else None
 
     async def entities_with_words(self, words: Sequence[str], limit: int = 10) -> list[EntityRef]:
-        """Entities whose name contains every one of ``words`` (whole words), most mentioned first."""
+        """Entities whose name contains every one of ``words`` (whole words; the first
+        :data:`NAME_WORDS` distinct ones), most mentioned first."""
+        words = list(dict.fromkeys(words))[:NAME_WORDS]
         if not words:
             return []
         joins = " ".join(
@@ -594,7 +695,7 @@ class Store(AlertQueries):
     async def entities_with_most_words(self, words: Sequence[str], limit: int = 6) -> list[EntityRef]:
         """Entities whose name has all but one of ``words`` (two or more), most words first: a typo in
         one word of a full name ("Rihard Nicholls") still finds it."""
-        unique = list(dict.fromkeys(words))
+        unique = list(dict.fromkeys(words))[:NAME_WORDS]
         if len(unique) < 2:
             return []
         marks = ",".join("?" * len(unique))
@@ -877,11 +978,12 @@ class Store(AlertQueries):
 
     async def set_guild_prefix(self, guild_id: int, prefix: str | None) -> None:
         """Set (or with ``None`` reset) a server's command prefix."""
-        await self._writer.execute(
-            "INSERT INTO guild_settings (guild_id, prefix, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET prefix = excluded.prefix, updated_at = excluded.updated_at",
-            (guild_id, prefix, _now()),
-        )
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, prefix, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET prefix = excluded.prefix, updated_at = excluded.updated_at",
+                (guild_id, prefix, _now()),
+            )
         self.generation += 1
 
     async def iter_articles(self) -> AsyncIterator[Article]:
@@ -915,7 +1017,25 @@ class _StoreOpener:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._store is not None:
-            await self._store.close()
+            await self._store.close(optimize=exc is None)
+        fault = storage_fault(self._path, exc) if exc is not None else None
+        if fault is not None:
+            raise fault from exc
+
+
+def _create_private(path: Path) -> None:
+    """Create a new database file readable by its owner only (SQLite gives its -wal and -shm files the
+    same mode); an existing file keeps the mode its admin chose."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    """Roll back the open transaction, if SQLite has not already done so itself (as it may on a full disk)."""
+    if db.in_transaction:
+        await db.execute("ROLLBACK")
 
 
 async def _configure(db: aiosqlite.Connection) -> None:
@@ -925,6 +1045,7 @@ async def _configure(db: aiosqlite.Connection) -> None:
     await db.execute("PRAGMA busy_timeout = 10000")
     await db.execute("PRAGMA cache_size = -32000")
     await db.execute("PRAGMA mmap_size = 1073741824")
+    await db.execute(f"PRAGMA journal_size_limit = {JOURNAL_SIZE_LIMIT}")
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:
@@ -943,7 +1064,7 @@ async def _migrate(db: aiosqlite.Connection) -> None:
             await db.execute(f"PRAGMA user_version = {migration.version}")
             await db.execute("COMMIT")
         except BaseException:
-            await db.execute("ROLLBACK")
+            await _rollback(db)
             raise
 
 

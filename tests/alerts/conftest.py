@@ -26,6 +26,19 @@ PASSING = (
     "Mining companies in Chile expect strong demand from China this year.\n\n"
     "One analyst compared the mining reforms of Chile with the policies of Javier Milei."
 )
+LITHIUM = (
+    "Lithium mining expands in Chile\n\n"
+    "Lithium mining companies expanded lithium mining in the Atacama desert of Chile on Monday, officials said. "
+    "The lithium mining boom has brought thousands of jobs to the region.\n\n"
+    "Environmental groups warned that lithium mining uses scarce water. "
+    "Executives said lithium mining would keep growing as demand for batteries rises."
+)
+OSLO = (  # a name that no seed article has
+    "Marta Lindqvist wins Oslo mayoral race\n\n"
+    "Marta Lindqvist won the race for mayor of Oslo on Sunday, officials said. "
+    "Lindqvist promised new bus lanes and cheaper housing.\n\n"
+    "Marta Lindqvist thanked voters in a speech at city hall. Rivals congratulated Lindqvist on her victory."
+)
 
 AlertBot = Callable[..., contextlib.AbstractAsyncContextManager[NewsdeskBot]]
 

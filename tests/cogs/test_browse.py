@@ -49,3 +49,39 @@ async def test_slash_topic_autocomplete_and_latest(bot: NewsdeskBot, fake_discor
     assert choices and all("lithium" in c["name"].lower() for c in choices)
     latest = await (await fake_discord.invoke_slash("latest", {"count": "3"})).response()
     assert latest.embeds[0]["title"] == "Latest articles"
+
+
+async def test_ids_and_counts_are_number_fields_in_slash_commands(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
+    await fake_discord.send_message("!sync", author=fake_discord.owner)
+    await fake_discord.wait_for_message()
+    synced = {c["name"]: c for c in fake_discord.global_commands}
+    integer = 4
+    for command, option, bounds in [
+        ("article", "article_id", (1, None)),
+        ("related", "article_id", (1, None)),
+        ("why", "article_id", (1, None)),
+        ("latest", "count", (1, 25)),
+        ("topics", "count", (1, 25)),
+    ]:
+        [found] = [o for o in synced[command]["options"] if o["name"] == option]
+        assert found["type"] == integer, command
+        assert (found["min_value"], found.get("max_value", None) if bounds[1] else None) == bounds, command
+    [remove] = [o for o in synced["source"]["options"] if o["name"] == "remove"]
+    assert remove["options"][0]["type"] == integer
+    article = await (await fake_discord.invoke_slash("article", {"article_id": 1})).response()
+    assert article.embeds[0]["title"].startswith("Elon Musk and Argentine President Javier Milei")
+    latest = await (await fake_discord.invoke_slash("latest", {"count": 2})).response()
+    assert latest.embeds[0]["description"].count("`#") == 2
+
+
+async def test_the_prefix_form_still_reads_ids_and_counts_as_typed(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
+    by_hash = await (await fake_discord.send_message("!article #1")).reply()
+    assert by_hash.embeds[0]["title"].startswith("Elon Musk and Argentine President Javier Milei")
+    many = await (await fake_discord.send_message("!latest 100")).reply()  # more than 25: the most there is
+    assert many.embeds[0]["title"] == "Latest articles"
+    bad = await (await fake_discord.send_message("!latest lots")).reply()
+    assert bad.content == "The count must be a whole number from 1 to 25."
+    missing = await (await fake_discord.send_message("!related")).reply()
+    assert missing.content == "Usage: !related <id>"
+    why = await (await fake_discord.send_message("!why banana")).reply()
+    assert why.content == "Article ids are whole numbers, like 42 (see the latest with the latest command)."

@@ -74,6 +74,6 @@ async def test_unexpected_error_apologises_and_logs_context(
 async def test_slash_errors_are_ephemeral(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
     await fake_discord.send_message("!sync", author=fake_discord.owner)
     await fake_discord.wait_for_message()
-    response = await (await fake_discord.invoke_slash("article", {"article_id": "banana"})).response()
+    response = await (await fake_discord.invoke_slash("who", {"name": "x" * 250})).response()
     assert response.ephemeral
-    assert response.content.startswith("Article ids are whole numbers")
+    assert response.content == "That name is too long: keep it under 200 characters."

@@ -47,6 +47,10 @@ def _param() -> MagicMock:
             commands.CommandOnCooldown(commands.Cooldown(1, 10), 3.2, commands.BucketType.user),
             "Slow down: try that again in 4 s.",
         ),
+        (
+            commands.CommandInvokeError(discord.RateLimited(95.5)),
+            "Discord is limiting how fast I can answer; try again in 96 s.",
+        ),
         (commands.MissingPermissions(["manage_guild"]), "You need the Manage Server permission for that."),
         (commands.BotMissingPermissions(["embed_links"]), "I need the Embed Links permission here for that."),
         (commands.NoPrivateMessage(), "That command only works in a server, not in direct messages."),
@@ -56,6 +60,15 @@ def _param() -> MagicMock:
 )
 def test_each_error_has_its_sentence(error: Exception, sentence: str | None) -> None:
     assert describe(_context(), error) == sentence
+
+
+def test_an_option_reader_s_sentence_is_kept() -> None:
+    # The prefix form's converter raised it (``!source remove abc``); discord.py wraps it in BadArgument.
+    error = commands.BadArgument('Converting to "_WholeNumber" failed for parameter "source_id".')
+    error.__cause__ = UserError("Feed ids are whole numbers, like 3 (see this server's feeds with source list).")
+    assert (
+        describe(_context(), error) == "Feed ids are whole numbers, like 3 (see this server's feeds with source list)."
+    )
 
 
 def test_slash_usage_uses_the_slash() -> None:

@@ -17,9 +17,11 @@ import pytest
 from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.nlp.analysis import Analyzer
+from bot.store.models import from_iso
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.records import RecordedMessage
 from tests.feed_server import FeedServer, rss_document
+from tests.settle import eventually, polled_again, settled_outbox
 
 FAST = 0.02  # minutes between polls in these tests (1.2 s)
 
@@ -55,11 +57,13 @@ def feed_bot(fake_discord: FakeDiscord, bot_settings: Settings, analyzer: Analyz
     @contextlib.asynccontextmanager
     async def run(**changes: Any) -> AsyncIterator[NewsdeskBot]:
         settings = bot_settings.replace(
-            allowed_private_networks=("127.0.0.1",),
-            feed_min_interval_minutes=0.01,
-            feed_timeout_seconds=1.0,
-            feed_max_bytes=1_000_000,
-            **changes,
+            **{
+                "allowed_private_networks": ("127.0.0.1",),
+                "feed_min_interval_minutes": 0.01,
+                "feed_timeout_seconds": 1.0,
+                "feed_max_bytes": 1_000_000,
+                **changes,
+            }
         )
         newsdesk = NewsdeskBot(settings, analyzer=analyzer)
         async with fake_discord.run_bot(newsdesk):
@@ -83,12 +87,12 @@ async def test_new_items_alert_once_and_adding_a_feed_does_not_flood(
     url = feeds.serve("/a.xml", rss_document([item(1), item(2)]), etag='"v1"')
     async with feed_bot() as newsdesk:
         added = await _ask(fake_discord, f"!source add {url} {FAST}")
-        assert added.content.startswith("Added feed #1: Test News — 2 item(s) indexed, not alerted.")
+        assert added.content.startswith("Added feed #1: Test News — 2 items indexed, not alerted.")
         assert _alerts(fake_discord) == []
         feeds.serve("/a.xml", rss_document([item(1), item(2), item(3)]), etag='"v2"')
         await fake_discord.wait_for(lambda: _alerts(fake_discord) or None, timeout=20)
         assert _alerts(fake_discord) == [item(3)["title"]]
-        await asyncio.sleep(3)  # more polls: 304s and unchanged items, nothing reposted
+        await polled_again(newsdesk, feeds, "/a.xml")  # 304s and unchanged items: nothing reposted
         assert _alerts(fake_discord) == [item(3)["title"]]
         assert any(r.get("If-None-Match") == '"v2"' for r in feeds.requests["/a.xml"])
         listing = await _ask(fake_discord, "!source list")
@@ -103,29 +107,31 @@ async def test_the_same_story_through_two_feeds_alerts_once(
 ) -> None:
     a = feeds.serve("/a.xml", rss_document([item(1)]))
     b = feeds.serve("/b.xml", rss_document([item(2)], title="Other News"))
-    async with feed_bot():
-        await _ask(fake_discord, f"!source add {a} {FAST}")
-        await _ask(fake_discord, f"!source add {b} {FAST}")
+    async with feed_bot() as newsdesk:
+        # Hourly feeds, polled here one after the other: this is about the story, not the schedule.
+        await _ask(fake_discord, f"!source add {a} 60")
+        await _ask(fake_discord, f"!source add {b} 60")
         story = item(4)
         feeds.serve("/a.xml", rss_document([item(1), story]))
         feeds.serve(
             "/b.xml",
             rss_document([item(2), {**story, "guid": "other-guid", "link": "https://b.example/x"}], title="Other News"),
         )
-        await fake_discord.wait_for(lambda: _alerts(fake_discord) or None, timeout=20)
-        await asyncio.sleep(3)
-        assert _alerts(fake_discord) == [story["title"]]
+        sources = await newsdesk.store.sources_of(fake_discord.guild.id)
+        for _ in range(2):  # new items, then the same items again
+            for source in sources:
+                assert (await newsdesk.alerts.poller.poll(source)).ok
+            await settled_outbox(newsdesk)
+            assert _alerts(fake_discord) == [story["title"]]
 
 
 async def test_rewritten_guids_and_dates_do_not_repost(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
     url = feeds.serve("/a.xml", rss_document([item(1), item(2)]))
-    async with feed_bot():
+    async with feed_bot() as newsdesk:
         await _ask(fake_discord, f"!source add {url} {FAST}")
         rewritten = [item(1, guid="new-1", hours=50), item(2, guid="new-2", hours=60)]
         feeds.serve("/a.xml", rss_document(rewritten))
-        await asyncio.sleep(1)
-        hits = len(feeds.requests["/a.xml"])
-        await fake_discord.wait_for(lambda: len(feeds.requests["/a.xml"]) >= hits + 2 or None, timeout=20)
+        await polled_again(newsdesk, feeds, "/a.xml")
         assert _alerts(fake_discord) == []
 
 
@@ -178,7 +184,13 @@ async def test_a_failing_feed_backs_off_then_pauses_and_tells_the_server_once(
         [source] = await newsdesk.store.sources_of(fake_discord.guild.id)
         assert source.paused and source.failures == 2
         polls = len(feeds.requests["/a.xml"])
-        await asyncio.sleep(3)
+        # Once the time it would have been due has passed, a polling pass leaves the paused feed alone.
+        due = from_iso(source.next_poll_at)
+        await eventually(lambda: datetime.now(UTC) > due, what="the paused feed's next poll time")
+        poller = newsdesk.alerts.poller
+        before = poller.passes
+        poller.wake.set()
+        await eventually(lambda: poller.passes > before, what="a polling pass")
         assert len(feeds.requests["/a.xml"]) == polls  # paused: not polled any more
         assert sum("is paused" in (m.content or "") for m in fake_discord.messages) == 1
         feeds.serve("/a.xml", rss_document([item(1), item(5)]))
@@ -193,3 +205,140 @@ async def test_source_commands_need_manage_server(feed_bot, fake_discord: FakeDi
         assert reply.content == "You need the Manage Server permission for that."
         removed = await _ask(fake_discord, "!source remove 99")
         assert removed.content == "This server has no feed #99; see source list."
+
+
+INTERVAL_SENTENCE = "A feed can be checked every 0.01 to 10080 minutes (7 days); give a number in that range."
+
+
+async def test_intervals_must_be_finite_and_at_most_seven_days(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1)]))
+    async with feed_bot(source_add_per_minute=100) as newsdesk:
+        for minutes in ["nan", "NaN", "inf", "-inf", "1e10", "-5", "0.001", "10081"]:
+            reply = await _ask(fake_discord, f"!source add {url} {minutes}")
+            assert reply.content == INTERVAL_SENTENCE, minutes
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        await fake_discord.send_message("!sync", author=fake_discord.owner)
+        await fake_discord.wait_for_message()
+        [source] = [c for c in fake_discord.global_commands if c["name"] == "source"]
+        [add] = [o for o in source["options"] if o["name"] == "add"]
+        [minutes_option] = [o for o in add["options"] if o["name"] == "minutes"]
+        assert (minutes_option["type"], minutes_option["min_value"], minutes_option["max_value"]) == (10, 0, 10080)
+        # Discord keeps the slash form within those bounds; the exact range is checked as for the prefix.
+        for minutes in [1e10, 0.001]:
+            slash = await fake_discord.invoke_slash(
+                "source add", {"url": url, "minutes": minutes}, user=fake_discord.admin
+            )
+            assert (await slash.response()).content == INTERVAL_SENTENCE
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        added = await _ask(fake_discord, f"!source add {url} 10080")
+        assert added.content.startswith("Added feed #")
+
+
+async def test_a_server_may_have_only_so_many_feeds(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
+    a = feeds.serve("/a.xml", rss_document([item(1)]))
+    b = feeds.serve("/b.xml", rss_document([item(2)], title="Other News"))
+    async with feed_bot(feed_max_per_server=1) as newsdesk:
+        assert (await _ask(fake_discord, f"!source add {a}")).content.startswith("Added feed #1")
+        refused = await _ask(fake_discord, f"!source add {b}")
+        assert refused.content == "This server already has 1 feed, the most it may have; remove one first."
+        assert [s.url for s in await newsdesk.store.sources_of(fake_discord.guild.id)] == [a]
+        assert feeds.hits["/b.xml"] == 0
+
+
+async def test_source_add_follow_and_unfollow_have_cooldowns(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1)]))
+    async with feed_bot(source_add_per_minute=1, follow_per_minute=1):
+        assert (await _ask(fake_discord, f"!source add {url}")).content.startswith("Added feed #1")
+        again = await _ask(fake_discord, "!source add https://other.example/rss")
+        assert again.content.startswith("Slow down: try that again in ")
+        for command in ("follow", "unfollow"):
+            first = await (await fake_discord.send_message(f"!{command} Milei")).reply()
+            assert not first.content.startswith("Slow down"), command
+            second = await (await fake_discord.send_message(f"!{command} Milei")).reply()
+            assert second.content.startswith("Slow down: try that again in "), command
+
+
+async def test_an_unexpected_error_in_the_first_poll_removes_the_feed(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = feeds.serve("/a.xml", rss_document([item(1)]))
+    async with feed_bot() as newsdesk:
+
+        async def broken(*args: Any, **kwargs: Any) -> None:
+            raise RuntimeError("indexing is broken")
+
+        monkeypatch.setattr(newsdesk.alerts.indexer, "index_records", broken)
+        reply = await _ask(fake_discord, f"!source add {url}")
+        assert reply.content == (
+            "I could not add that feed: Something went wrong on my side while reading the feed; it has been logged."
+        )
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+
+
+async def test_a_cancelled_source_add_leaves_no_feed_behind(
+    feed_bot, fake_discord: FakeDiscord, feeds: FeedServer
+) -> None:
+    url = feeds.slow("/slow.xml", 5, rss_document([item(1)]))
+    async with feed_bot(feed_timeout_seconds=10.0) as newsdesk:
+        guild, channel = fake_discord.guild.id, fake_discord.channel.id
+        adding = asyncio.create_task(newsdesk.alerts.add_source(guild, channel, fake_discord.admin.id, url, None))
+        await fake_discord.wait_for(lambda: feeds.hits["/slow.xml"] or None, timeout=10)
+        assert await newsdesk.store.sources_of(guild) != []  # the row exists while its first poll runs…
+        adding.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await adding
+        assert await newsdesk.store.sources_of(guild) == []  # …and not after it was cancelled
+
+
+async def test_slash_source_add_list_and_remove(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
+    # A feed whose title is long and full of markup: the answer stays one escaped message within 2,000 characters.
+    title = "**Breaking** [news](https://evil.example) @everyone " * 80
+    url = feeds.serve("/s.xml", rss_document([item(1), item(2)], title=title))
+    async with feed_bot() as newsdesk:
+        await fake_discord.send_message("!sync", author=fake_discord.owner)
+        await fake_discord.wait_for_message(predicate=lambda m: m.content.startswith("Synced"))
+        admin = fake_discord.admin
+        with pytest.raises(PermissionError):  # Manage Server: not offered to a plain member
+            await fake_discord.invoke_slash("source add", {"url": url}, user=fake_discord.member)
+        adding = await fake_discord.invoke_slash("source add", {"url": url, "minutes": 60.0}, user=admin)
+        added = await adding.response(timeout=20)
+        assert added.content.startswith("Added feed #1: \\*\\*Breaking\\*\\* \\[news\\]")
+        assert len(added.content) <= 2000 and "@everyone" not in added.content and added.mentions == []
+        [source] = await newsdesk.store.sources_of(fake_discord.guild.id)
+        assert source.interval_minutes == 60.0 and source.added_by == admin.id
+        listing = await (await fake_discord.invoke_slash("source list", user=admin)).response()
+        assert listing.embeds[0]["description"].startswith("`#1` **\\*\\*Breaking")
+        removed = await (await fake_discord.invoke_slash("source remove", {"source_id": "1"}, user=admin)).response()
+        assert removed.content.startswith("Removed feed #1 (")
+        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+
+
+async def test_a_feed_id_gets_a_feed_id_sentence(feed_bot, fake_discord: FakeDiscord) -> None:
+    async with feed_bot():
+        for command in ("remove", "resume"):
+            reply = await _ask(fake_discord, f"!source {command} abc")
+            assert reply.content == "Feed ids are whole numbers, like 3 (see this server's feeds with source list)."
+        assert (await _ask(fake_discord, "!source remove #7")).content == "This server has no feed #7; see source list."
+
+
+async def test_manage_server_is_one_check_with_one_sentence_for_prefix_and_slash(
+    feed_bot, fake_discord: FakeDiscord
+) -> None:
+    # Not synced, so the fake offers every command to everyone, as Discord does when a server's admins
+    # open a command to all members: the bot's own check must refuse with the same sentence.
+    sentence = "You need the Manage Server permission for that."
+    async with feed_bot() as newsdesk:
+        for name in ("source list", "source remove", "alerts here", "alerts off"):
+            options = {"source_id": 1} if name == "source remove" else None
+            slash = await fake_discord.invoke_slash(name, options, user=fake_discord.member)
+            response = await slash.response()
+            assert response.ephemeral and response.content == sentence, name
+            typed = await (await fake_discord.send_message(f"!{name} 1", author=fake_discord.member)).reply()
+            assert typed.content == sentence, name
+        assert await newsdesk.store.alert_channel(fake_discord.guild.id) == fake_discord.channel.id
+        dm = await (await fake_discord.send_dm("!source list", author=fake_discord.admin)).reply()
+        assert dm.content == "That command only works in a server, not in direct messages."

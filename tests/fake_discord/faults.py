@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .records import RecordedRequest
 
 # Discord JSON error codes used by the presets.
 UNKNOWN_CHANNEL = 10003
@@ -161,6 +164,34 @@ class Injection:
         if self.method not in ("*", method.upper()):
             return False
         return bool(self._regex.fullmatch(path))
+
+
+@dataclass(eq=False)
+class ExpectedStatus:
+    """A client error a test provokes on purpose (:meth:`FakeDiscord.expect_status`).
+
+    Matching answers are not reported by :meth:`FakeDiscord.assert_clean`. ``code``: only answers
+    with that Discord JSON error code (``None``: any).
+    """
+
+    status: int
+    method: str = "*"
+    pattern: str = "**"
+    code: int | None = None
+    _regex: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.method = self.method.upper()
+        self._regex = compile_path_pattern(self.pattern)
+
+    def matches(self, request: RecordedRequest) -> bool:
+        if request.status != self.status or self.method not in ("*", request.method):
+            return False
+        if self.code is not None:
+            body = request.response if isinstance(request.response, dict) else {}
+            if body.get("code") != self.code:
+                return False
+        return bool(self._regex.fullmatch(request.path))
 
 
 def compile_path_pattern(pattern: str) -> re.Pattern[str]:

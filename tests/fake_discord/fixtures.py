@@ -15,6 +15,12 @@ from .server import FakeDiscord
 
 @pytest_asyncio.fixture
 async def fake_discord() -> AsyncIterator[FakeDiscord]:
-    """A started FakeDiscord with discord.py's REST base and gateway pointed at it; torn down after."""
+    """A started FakeDiscord with discord.py's REST base and gateway pointed at it; torn down after.
+
+    The teardown fails the test when the bot called a route the fake lacks, or got a 4xx answer that
+    the test neither injected (``fake.inject``) nor declared (``fake.expect_status``): Discord would
+    have refused that request too.
+    """
     async with FakeDiscord() as fake:
         yield fake
+    fake.assert_clean()

@@ -74,6 +74,8 @@ class RecordedRequest:
     """Label of the injected fault that answered this request, if any."""
     deduplicated: bool = False
     """True when a message POST was answered with an earlier message because of its nonce."""
+    rate_limited: bool = False
+    """True when the fake's rate limits (:meth:`FakeDiscord.enable_rate_limits`) answered it 429."""
     at: float = field(default_factory=time.monotonic)
 
     @property
@@ -81,7 +83,7 @@ class RecordedRequest:
         return self.route is None
 
     def __repr__(self) -> str:
-        extra = f" fault={self.fault}" if self.fault else ""
+        extra = f" fault={self.fault}" if self.fault else (" rate-limited" if self.rate_limited else "")
         return f"<RecordedRequest #{self.seq} {self.method} {self.path} -> {self.status}{extra}>"
 
 

@@ -13,7 +13,6 @@ import json
 import logging
 import re
 import time
-import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -23,6 +22,7 @@ from aiohttp import web
 
 from . import faults as fc
 from .models import FakeChannel, FakeGuild, FakeUser, Perm, iso_now
+from .ratelimits import Verdict, bucket_hash
 from .records import (
     EPHEMERAL,
     IS_COMPONENTS_V2,
@@ -402,8 +402,17 @@ class RestApi:
                 text = fault.text if fault.text is not None else json.dumps(fault.json)
                 headers = {"Content-Type": fault.content_type, **fault.headers}
                 if route is not None and "X-RateLimit-Bucket" in headers:
-                    headers["X-RateLimit-Bucket"] = _bucket_for(route)  # same bucket as the successes
+                    headers["X-RateLimit-Bucket"] = bucket_hash(route.name)  # same bucket as the successes
                 return web.Response(status=fault.status, body=text.encode(), headers=headers)
+
+        verdict: Verdict | None = None
+        if route is not None and self.rate_limits is not None:
+            verdict = self.rate_limits.admit(route.name, params)
+            if verdict.limited:
+                rec.status, rec.response, rec.rate_limited = 429, verdict.body, True
+                self._notifier.bump()
+                headers = {"Content-Type": "application/json", **verdict.headers}
+                return web.Response(status=429, body=json.dumps(verdict.body).encode(), headers=headers)
 
         if route is None:
             status = 405 if params else 404
@@ -427,7 +436,7 @@ class RestApi:
         self._notifier.bump()
         if fault is not None and fault.drop:
             return self._drop(request, rec)
-        return self._json(status, body_out, route)
+        return self._json(status, body_out, route, verdict)
 
     def _drop(self, request: web.Request, rec: RecordedRequest) -> web.StreamResponse:
         rec.fault = rec.fault or "drop"
@@ -436,9 +445,11 @@ class RestApi:
         self._notifier.bump()
         return web.Response(status=499)
 
-    def _json(self, status: int, body: Any, route: _Route | None) -> web.Response:
+    def _json(self, status: int, body: Any, route: _Route | None, verdict: Verdict | None = None) -> web.Response:
         headers = {"Via": "1.1 google"}
-        if route is not None and status < 300:
+        if verdict is not None:
+            headers.update(verdict.headers)
+        elif route is not None and status < 300:
             now = time.time()
             headers.update(
                 {
@@ -446,7 +457,7 @@ class RestApi:
                     "X-RateLimit-Remaining": "49",
                     "X-RateLimit-Reset": f"{now + 1:.3f}",
                     "X-RateLimit-Reset-After": "1.000",
-                    "X-RateLimit-Bucket": _bucket_for(route),
+                    "X-RateLimit-Bucket": bucket_hash(route.name),
                 }
             )
         if status == 204 or body is None:
@@ -635,7 +646,7 @@ class RestApi:
             msgs = older + newer
         else:
             msgs = msgs[-limit:]
-        return 200, [copy.deepcopy(m.data) for m in reversed(msgs)]
+        return 200, [_as_stored(m) for m in reversed(msgs)]
 
     async def _h_create_message(self, ctx: _Ctx) -> tuple[int, Any]:
         ch = self._channel(ctx)
@@ -685,7 +696,7 @@ class RestApi:
     async def _h_get_message(self, ctx: _Ctx) -> tuple[int, Any]:
         ch = self._channel(ctx)
         self._require(ch, Perm.VIEW_CHANNEL | Perm.READ_MESSAGE_HISTORY)
-        return 200, copy.deepcopy(self._message(ctx, ch).data)
+        return 200, _as_stored(self._message(ctx, ch))
 
     async def _h_edit_message(self, ctx: _Ctx) -> tuple[int, Any]:
         ch = self._channel(ctx)
@@ -1043,6 +1054,13 @@ def _int(value: Any) -> int:
         return -1
 
 
+def _as_stored(msg: RecordedMessage) -> dict[str, Any]:
+    """A message as fetching it returns it: Discord does not keep nonces, only the create answer has one."""
+    data = copy.deepcopy(msg.data)
+    data.pop("nonce", None)
+    return data
+
+
 def _emoji_json(raw: str) -> dict[str, Any]:
     text = unquote(raw)
     m = re.fullmatch(r"<?a?:?(\w+):(\d+)>?", text)
@@ -1057,7 +1075,3 @@ def _normalize_embed(embed: dict[str, Any]) -> dict[str, Any]:
     for f in out.get("fields", []):
         f.setdefault("inline", False)
     return out
-
-
-def _bucket_for(route: _Route) -> str:
-    return f"fake-{zlib.crc32(route.template.encode()):08x}"

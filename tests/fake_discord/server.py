@@ -28,7 +28,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .faults import Fault, Injection, compile_path_pattern
+from .faults import ExpectedStatus, Fault, Injection, compile_path_pattern
 from .gateway import (
     DIRECT_MESSAGE_REACTIONS,
     DIRECT_MESSAGES,
@@ -53,6 +53,7 @@ from .models import (
     Perm,
     SnowflakeFactory,
 )
+from .ratelimits import RateLimits
 from .records import (
     FakeInteraction,
     Notifier,
@@ -105,6 +106,7 @@ class FakeDiscord(RestApi):
         echo_bot_messages: bool = True,
         enforce_message_content_intent: bool = True,
         require_synced_commands: bool = False,
+        rate_limits: RateLimits | None = None,
     ) -> None:
         self.token = token
         self.host = host
@@ -121,6 +123,10 @@ class FakeDiscord(RestApi):
         """Without the MESSAGE_CONTENT intent, guild messages not mentioning the bot arrive empty."""
         self.require_synced_commands = require_synced_commands
         """If True, invoke_slash() refuses commands the bot has not synced (as a Discord client would)."""
+        self.rate_limits = rate_limits
+        """Discord's per-route buckets and global limit, when a test asks (:meth:`enable_rate_limits`)."""
+        self.expected_statuses: list[ExpectedStatus] = []
+        """Client errors the test provokes on purpose (:meth:`expect_status`)."""
 
         self._ids = SnowflakeFactory()
         self._notifier = Notifier()
@@ -451,6 +457,34 @@ class FakeDiscord(RestApi):
 
     def clear_injections(self) -> None:
         self.injections.clear()
+
+    def enable_rate_limits(
+        self,
+        *,
+        limit: int = 5,
+        per: float = 5.0,
+        routes: dict[str, tuple[int, float]] | None = None,
+        global_limit: int | None = 50,
+        global_per: float = 1.0,
+    ) -> RateLimits:
+        """Rate-limit like Discord from now on: ``limit`` requests per ``per`` seconds per route bucket
+        (``routes`` overrides some, by route name such as ``"POST /channels/{channel_id}/messages"``),
+        and ``global_limit`` requests per ``global_per`` seconds in all. A 429 the limiter answers is an
+        error for :meth:`assert_clean` unless the test expects it (``expect_status(429)``)."""
+        self.rate_limits = RateLimits(
+            limit=limit, per=per, routes=dict(routes or {}), global_limit=global_limit, global_per=global_per
+        )
+        return self.rate_limits
+
+    def expect_status(
+        self, status: int, method: str = "*", path: str = "**", *, code: int | None = None
+    ) -> ExpectedStatus:
+        """Declare a client error the test provokes on purpose (a 403 from a channel the bot lost, a
+        400 the test wants to see refused), so that :meth:`assert_clean` accepts matching answers.
+        ``path`` is a pattern as in :meth:`inject`; ``code``: only that Discord error code."""
+        expected = ExpectedStatus(status=status, method=method, pattern=path, code=code)
+        self.expected_statuses.append(expected)
+        return expected
 
     def _match_injection(self, method: str, path: str) -> Injection | None:
         for inj in self.injections:
@@ -1160,6 +1194,33 @@ class FakeDiscord(RestApi):
         if self.unexpected_requests:
             raise AssertionError(f"unexpected requests to the fake Discord: {self.unexpected_requests}")
 
+    @property
+    def unexpected_errors(self) -> list[RecordedRequest]:
+        """4xx answers to known routes that no injected fault made and no :meth:`expect_status` declared:
+        each is a request Discord would have refused (a bad body, a missing permission, a 429 of
+        the rate limits)."""
+        return [
+            r
+            for r in self.requests
+            if r.route is not None
+            and r.fault is None
+            and r.status is not None
+            and 400 <= r.status < 500
+            and not any(e.matches(r) for e in self.expected_statuses)
+        ]
+
+    def assert_clean(self) -> None:
+        """No request to a route the fake lacks and no client error the test did not ask for; the
+        ``fake_discord`` fixture checks this after every test."""
+        unknown = [r for r in self.unexpected_requests if not any(e.matches(r) for e in self.expected_statuses)]
+        problems = [*unknown, *self.unexpected_errors]
+        if problems:
+            details = "\n".join(f"  {r!r}: {_short(r.response)}" for r in sorted(problems, key=lambda r: r.seq))
+            raise AssertionError(
+                "the fake Discord refused requests the test did not expect (declare deliberate ones with "
+                f"fake.expect_status(...)):\n{details}"
+            )
+
     def messages_in(
         self, channel: FakeChannel | int, *, include_deleted: bool = False
     ) -> list[RecordedMessage]:
@@ -1210,6 +1271,11 @@ def _infer_option_type(value: Any) -> int:
     if isinstance(value, dict) and "filename" in value:
         return 11
     return 3
+
+
+def _short(value: Any, limit: int = 300) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _find_component(components: list[dict[str, Any]], custom_id: str) -> dict[str, Any] | None:

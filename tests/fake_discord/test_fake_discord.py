@@ -69,6 +69,7 @@ async def test_login_and_on_ready(fake_discord: FakeDiscord) -> None:
 
 
 async def test_wrong_token_raises_login_failure(fake_discord: FakeDiscord) -> None:
+    fake_discord.expect_status(401, "GET", "/users/@me")
     bot = make_bot()
     try:
         with pytest.raises(discord.LoginFailure):
@@ -318,6 +319,7 @@ async def test_tree_sync_payload_recorded_global_and_guild(fake_discord: FakeDis
 
 async def test_invalid_command_definition_is_rejected(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
+    fake.expect_status(400, "PUT", "/applications/*/commands", code=50035)
     async with fake.run_bot(make_bot()) as bot:
         with pytest.raises(discord.HTTPException) as exc:
             await bot.http.bulk_upsert_global_commands(
@@ -367,6 +369,16 @@ async def test_nonce_dedupes_repeated_sends(fake_discord: FakeDiscord) -> None:
         assert [r.deduplicated for r in posts] == [False, True, False]
 
 
+async def test_fetched_messages_carry_no_nonce(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    async with fake.run_bot(make_bot()) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        sent = await channel.send("breaking news", nonce=424242)
+        assert sent.nonce == "424242"  # the create answer echoes it; Discord keeps it nowhere
+        assert (await channel.fetch_message(sent.id)).nonce is None
+        assert [m.nonce for m in [m async for m in channel.history(limit=5)]] == [None]
+
+
 async def test_429_is_retried_after_retry_after(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     async with fake.run_bot(make_bot()) as bot:
@@ -389,6 +401,7 @@ async def test_403_raises_forbidden(fake_discord: FakeDiscord) -> None:
         assert fake.messages == []
 
         # the permission model answers the same way without injection
+        fake.expect_status(403, "POST", f"/channels/{fake.channel.id}/messages", code=50013)
         fake.set_permissions(fake.channel, fake.bot_role, deny=Perm.SEND_MESSAGES)
         with pytest.raises(discord.Forbidden):
             await channel.send("still nope")
@@ -398,6 +411,8 @@ async def test_403_raises_forbidden(fake_discord: FakeDiscord) -> None:
 
 async def test_404_unknown_channel_and_unknown_routes(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
+    fake.expect_status(404, "POST", "/channels/123456789/messages")
+    fake.expect_status(404, "GET", "/no/such/route")
     async with fake.run_bot(make_bot()) as bot:
         with pytest.raises(discord.NotFound) as exc:
             await bot.http.send_message(123456789, params=discord.http.handle_message_parameters(content="x"))
@@ -421,6 +436,7 @@ async def test_dropped_connection_after_processing(fake_discord: FakeDiscord) ->
 
 async def test_validation_and_allowed_mentions(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
+    fake.expect_status(400, "POST", "/channels/*/messages", code=50035)
     async with fake.run_bot(make_bot()) as bot:
         channel = bot.get_channel(fake.channel.id)
         with pytest.raises(discord.HTTPException) as exc:
@@ -440,10 +456,18 @@ async def test_validation_and_allowed_mentions(fake_discord: FakeDiscord) -> Non
         assert not recorded_loud.mention_everyone  # the bot lacks Mention Everyone
         assert quiet.mentions == [] and [m.id for m in loud.mentions] == [fake.member.id]
 
+        users = [fake.create_user(f"reader{n}") for n in range(101)]
+        with pytest.raises(discord.HTTPException) as exc:
+            await channel.send("hello readers", allowed_mentions=discord.AllowedMentions(users=users))
+        assert exc.value.code == 50035 and "allowed_mentions.users" in str(exc.value)  # at most 100 users
+        await channel.send("hello readers", allowed_mentions=discord.AllowedMentions(users=users[:100]))
+
 
 async def test_interaction_double_ack_and_late_ack(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     fake.interaction_ack_timeout = 0.2
+    fake.expect_status(400, "POST", "/interactions/*/*/callback", code=40060)
+    fake.expect_status(404, "POST", "/interactions/*/*/callback", code=10062)
     bot = make_bot()
     errors: list[int] = []
 
@@ -475,3 +499,88 @@ async def test_interaction_double_ack_and_late_ack(fake_discord: FakeDiscord) ->
         h2 = await fake.invoke_slash("late")
         await fake.wait_for(lambda: len(errors) == 2, what="the late ack to fail")
         assert errors[1] == 10062 and not h2.acknowledged
+
+
+# ---- the fixture's teardown check -----------------------------------------------------------------
+async def test_undeclared_client_errors_and_unknown_routes_are_reported() -> None:
+    # Its own fake, not the fixture: this test looks at the check instead of being failed by it.
+    async with FakeDiscord() as fake, fake.run_bot(make_bot()) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        with pytest.raises(discord.HTTPException):
+            await channel.send("x" * 2001)  # refused by the validator
+        fake.inject("POST", "/channels/*/messages", Fault.forbidden())
+        with pytest.raises(discord.Forbidden):
+            await channel.send("injected by the test")
+        with pytest.raises(discord.NotFound):
+            await bot.http.request(discord.http.Route("GET", "/no/such/route"))
+    assert [(r.status, r.path) for r in fake.unexpected_errors] == [(400, f"/channels/{fake.channel.id}/messages")]
+    with pytest.raises(AssertionError, match=r"(?s)-> 400.*Must be 2000 or fewer.*/no/such/route"):
+        fake.assert_clean()
+    fake.expect_status(400, "POST", "/channels/*/messages", code=50006)  # another code: still reported
+    with pytest.raises(AssertionError):
+        fake.assert_clean()
+    fake.expect_status(400, "POST", "/channels/*/messages", code=50035)
+    fake.expect_status(404, "GET", "/no/such/route")
+    fake.assert_clean()
+
+
+# ---- rate limits ----------------------------------------------------------------------------------
+async def test_rate_limits_answer_like_discord(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    fake.enable_rate_limits(limit=2, per=0.4, global_limit=4, global_per=0.4)
+    fake.expect_status(429)
+    auth = {"Authorization": f"Bot {fake.token}"}
+    async with aiohttp.ClientSession(headers=auth) as http:
+
+        async def get(path: str) -> tuple[int, dict[str, str], dict]:
+            async with http.get(fake.api_base + path) as response:
+                return response.status, dict(response.headers), await response.json()
+
+        first = await get("/users/@me")
+        second = await get("/users/@me")
+        status, headers, body = await get("/users/@me")
+        assert [first[0], second[0], status] == [200, 200, 429]
+        assert [first[1]["X-RateLimit-Remaining"], second[1]["X-RateLimit-Remaining"]] == ["1", "0"]
+        assert first[1]["X-RateLimit-Limit"] == "2"
+        assert first[1]["X-RateLimit-Bucket"] == headers["X-RateLimit-Bucket"]
+        assert 0 < float(first[1]["X-RateLimit-Reset-After"]) <= 0.4
+        assert float(first[1]["X-RateLimit-Reset"]) > 1e9  # epoch seconds
+        assert body["global"] is False and 0 < body["retry_after"] <= 0.4
+        assert headers["X-RateLimit-Scope"] == "user" and "X-RateLimit-Global" not in headers
+        # Another route has its own bucket, but every request counts against the global limit.
+        assert (await get(f"/channels/{fake.channel.id}"))[0] == 200
+        assert (await get(f"/channels/{fake.channel.id}"))[0] == 200
+        status, headers, body = await get(f"/guilds/{fake.guild.id}")
+        assert status == 429 and body["global"] is True
+        assert headers["X-RateLimit-Global"] == "true" and headers["X-RateLimit-Scope"] == "global"
+        await asyncio.sleep(body["retry_after"])
+        assert (await get("/users/@me"))[0] == 200  # windows reopen
+    assert sum(r.rate_limited for r in fake.requests) == 2
+
+
+async def test_discord_py_waits_for_its_bucket_instead_of_going_over(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    fake.enable_rate_limits(routes={"POST /channels/{channel_id}/messages": (2, 0.3)})
+    async with fake.run_bot(make_bot()) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        await asyncio.gather(*(channel.send(f"news {n}") for n in range(5)))
+    posts = fake.requests_to("POST", "/channels/*/messages")
+    assert [r.status for r in posts] == [200] * 5  # no request beyond the bucket: no 429
+    assert sorted(m.content for m in fake.messages) == [f"news {n}" for n in range(5)]
+    assert posts[-1].at - posts[0].at >= 0.6  # five sends at two per window span three windows
+
+
+async def test_discord_py_honours_a_global_429(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    fake.expect_status(429, "POST", "/channels/*/messages")
+    channels = [fake.create_channel(name=f"news-{n}") for n in range(4)]
+    async with fake.run_bot(make_bot()) as bot:
+        fake.enable_rate_limits(global_limit=3, global_per=0.4)
+        await asyncio.gather(*(bot.get_channel(c.id).send("flash") for c in channels))
+    posts = fake.requests_to("POST", "/channels/*/messages")
+    [limited] = [r for r in posts if r.rate_limited]
+    assert limited.response["global"] is True
+    later = [r for r in posts if r.seq > limited.seq]
+    assert [r.status for r in later] == [200]  # the one refused request, retried once
+    assert later[0].at - limited.at >= limited.response["retry_after"] - 0.01
+    assert len(fake.messages) == 4

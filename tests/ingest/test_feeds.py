@@ -164,6 +164,14 @@ def test_relative_links_resolve_against_the_feed_url() -> None:
     assert feed.items[0].link == "https://news.example/story/1"
 
 
+def test_bidi_controls_and_zero_width_characters_leave_feed_titles() -> None:
+    items = [{"title": "\u202egnp.exe \u200bnews", "link": "https://news.example/b", "description": "x"}]
+    feed = parse_feed(rss_document(items, title="\u2067Daily\u2069 News"), FEED_URL)
+    assert feed.title == "Daily News" and feed.items[0].title == "gnp.exe news"
+    record = item_record(_item(title="\u202eevil\u200f title"), feed, FEED_URL, fetched_at=NOW)
+    assert record.title == "evil title" and record.source == "Daily News"
+
+
 def test_html_in_titles_and_summaries_becomes_text() -> None:
     feed = parse_feed(
         rss_document(
@@ -374,6 +382,34 @@ async def test_pages_are_not_fetched_without_full_text(server: FeedServer, fetch
     poll = await read_feed(fetcher, url, etag=None, last_modified=None, fetch_full_text=False)
     assert poll.records[0].body == "Teaser…"
     assert server.hits["/articles/a"] == 0
+
+
+async def test_pages_are_fetched_only_for_new_teaser_items(server: FeedServer, fetcher: SafeFetcher) -> None:
+    known_page = server.serve("/articles/known", html_page("Known", ARTICLE), content_type=HTML_TYPE)
+    new_page = server.serve("/articles/new", html_page("New", ARTICLE), content_type=HTML_TYPE)
+    url = server.serve(
+        "/rss.xml",
+        rss_document(
+            [
+                {"title": "Known", "link": known_page + "?utm_source=rss", "description": "Old news… Read more"},
+                {"title": "New", "link": new_page, "description": "New news… Read more"},
+                {"title": "Full", "link": "https://news.example/full", "description": LONG},
+            ]
+        ),
+    )
+    asked: list[list[str]] = []
+
+    async def known_origins(origins: list[str]) -> set[str]:
+        asked.append(origins)
+        return {known_page, "https://news.example/full"}
+
+    poll = await read_feed(
+        fetcher, url, etag=None, last_modified=None, fetch_full_text=True, known_origins=known_origins
+    )
+    assert asked == [[known_page, new_page, "https://news.example/full"]]  # canonical origins, one query
+    # The known teaser keeps the text it was indexed with; a known full item is compared as usual.
+    assert [r.title for r in poll.records] == ["New", "Full"]
+    assert server.hits["/articles/known"] == 0 and server.hits["/articles/new"] == 1
 
 
 async def test_page_fetches_are_capped_at_four_at_once(server: FeedServer, fetcher: SafeFetcher) -> None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from bot.ingest import indexer as indexer_module
+from bot.ingest.feeds import FeedItem, ParsedFeed, item_record
 from bot.ingest.indexer import MAX_TITLE_CHARS, Indexer, cap_text, capped_record
 from bot.nlp.analysis import Analyzer
 from bot.store import Store
@@ -37,6 +39,47 @@ def _corpus(folder: Path, count: int) -> list[Path]:
 async def _count(store: Store, table: str) -> int:
     rows = await store._fetchall(f"SELECT COUNT(*) FROM {table}")
     return int(rows[0][0])
+
+
+async def test_a_future_publication_date_is_clamped_to_ingestion(
+    store: Store, indexer_for: IndexerFor, tmp_path: Path
+) -> None:
+    path = tmp_path / "future.json"
+    path.write_text(
+        json.dumps(
+            {
+                "title": "From the future",
+                "body": "Mayor Anna Hughes opened a bridge in Leeds.",
+                "published": "2099-01-01T00:00:00Z",
+            }
+        )
+    )
+    feed = ParsedFeed(title="Future News", link=None, items=[])
+    item = FeedItem(
+        "g",
+        "https://news.example/f",
+        "Tomorrow",
+        "Mayor Ian Wood opened a road in York.",
+        None,
+        datetime(2099, 1, 1, tzinfo=UTC),
+    )
+    record = item_record(item, feed, "https://news.example/feed", fetched_at=datetime.now(UTC))
+    reports = [await indexer_for(store).index_paths([path]), await indexer_for(store).index_records([record])]
+    for report in reports:
+        article = await store.article(report.articles[0].article_id)
+        assert article is not None and article.published == article.ingested_at  # not 2099
+    today = tmp_path / "today.json"
+    today.write_text(
+        json.dumps(
+            {
+                "title": "Today",
+                "body": "Mayor Jo Lee opened a school in Hull.",
+                "published": datetime.now(UTC).isoformat(),
+            }
+        )
+    )
+    await indexer_for(store).index_paths([today])
+    assert (await store.latest(1))[0].title == "Today"  # the future ones do not sit on top
 
 
 async def test_rerun_is_unchanged_and_analyses_nothing(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:

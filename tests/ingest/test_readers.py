@@ -45,6 +45,15 @@ def test_txt_without_headline_derives_one(tmp_path: Path) -> None:
     assert record.title_derived
 
 
+def test_bidi_controls_and_zero_width_characters_are_stripped(tmp_path: Path) -> None:
+    text = "\u202egnp.exe\n\nMi\u200blei met the \u2066IMF\u2069 on Tuesday.\u200e"
+    [txt] = read_file(_write(tmp_path, "bidi.txt", text), CAP).records
+    assert txt.title == "gnp.exe" and txt.body == "Milei met the IMF on Tuesday."
+    record = {"title": "\u202dOdd\u202c \u2060title\ufeff", "body": "\u200dBody."}
+    [js] = read_file(_write(tmp_path, "bidi.json", json.dumps(record)), CAP).records
+    assert (js.title, js.body) == ("Odd title", "Body.")
+
+
 def test_derived_title_is_shortened_at_a_word() -> None:
     title = derive_title("word " * 60)
     assert len(title) <= 100 and title.endswith("…") and not title.endswith(" …")

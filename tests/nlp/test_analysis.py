@@ -83,6 +83,37 @@ def test_salience_weights() -> None:
     assert salience(False, True, 0, 0) == 0.25
 
 
+GUN_DEBATE = """The Senate debated the Second Amendment on Tuesday as gun control returned to Washington.
+
+Senator Dianne Feinstein said the Second Amendment did not bar limits on assault weapons. Gun owners said any \
+new gun control law would fail.
+
+The National Rifle Association promised to fight the bill. Feinstein said she had the votes."""
+
+OIL_PRICE = """The oil price rose sharply on Monday as traders feared supply cuts.
+
+Analyst Mary Price said the oil price could reach a new high this month. Mary Price said refiners were buying.
+
+Oil price swings have hurt airlines, Price said."""
+
+
+def _topics(analyzer: Analyzer, body: str) -> list[str]:
+    [result] = analyzer.analyze([ArticleText(body.split(".")[0], body, title_derived=True)])
+    return [t.text for t in result.topics]
+
+
+def test_topics_keep_the_names_of_things_but_not_people_or_places(analyzer: Analyzer) -> None:
+    topics = _topics(analyzer, GUN_DEBATE)
+    assert {"gun control", "Second Amendment", "National Rifle Association"} <= set(topics), topics
+    assert not [t for t in topics if "Feinstein" in t or t == "Washington"], topics
+
+
+def test_a_word_of_a_surname_does_not_take_the_topic_with_it(analyzer: Analyzer) -> None:
+    topics = _topics(analyzer, OIL_PRICE)
+    assert "oil price" in topics, topics
+    assert not [t for t in topics if "Mary" in t or t == "Price"], topics
+
+
 def test_tokenizable_bounds_punctuation_runs_and_chunks_and_keeps_prose() -> None:
     """spaCy's tokenizer takes quadratic time (holding the GIL) on a run of punctuation: 8 000 "*" took
     4.7 s, 100 000 about twelve minutes. Runs and chunks without spaces are bounded first."""

@@ -19,6 +19,8 @@ from bot.nlp.names import AliasTable, clean_name, name_key
         ("Mr. Tony  Blair", "Tony Blair"),
         ("The International Monetary Fund", "International Monetary Fund"),
         ("Sir", "Sir"),
+        ("Mi\u200blei", "Milei"),
+        ("\u202eJavier\u2069 \ufeffMilei\u200f", "Javier Milei"),
     ],
 )
 def test_clean_name(raw: str, clean: str) -> None:

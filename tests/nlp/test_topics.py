@@ -41,7 +41,7 @@ def seed_phrases(seed_doc: Doc) -> list[Keyphrase]:
 # --- extraction on the seed article ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("expected", ["lithium industry", "social media censorship", "declining birth rates"])
+@pytest.mark.parametrize("expected", ["lithium reserves", "social media censorship", "declining birth rates"])
 def test_seed_article_top_15_has_the_real_topics(seed_phrases: list[Keyphrase], expected: str) -> None:
     found = {p.key for p in seed_phrases} | {p.text.lower() for p in seed_phrases}
     assert topic_key(expected) in found or expected in found, [p.text for p in seed_phrases]
@@ -216,3 +216,36 @@ def test_topic_key_needs_no_spacy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert out.stdout.strip() == "False"
+
+
+CANADIAN_PRIDE = """Canadian pride took a blow when sprinter Ben Johnson lost his Olympic gold medal after a \
+steroid test.
+
+Canadian citizens watched the Canadian flag lowered as the steroid scandal spread. Canadian youth had idolised \
+Johnson.
+
+Canadian headlines called the drug scandal a national disgrace. The Olympic committee said the steroid test was \
+conclusive. Canadian officials promised an inquiry into drug use in sport."""
+
+
+def test_one_word_does_not_fill_the_list(nlp: Language) -> None:
+    # "Canadian" is the article's most repeated word: every phrase with it scores high, but each one after the
+    # first shows less that is new.
+    top = [p.text for p in extract_keyphrases(nlp(CANADIAN_PRIDE), limit=4)]
+    assert sum("Canadian" in p for p in top) <= 2, top
+    assert any("steroid" in p for p in top), top
+
+
+def test_choice_rewards_repeated_phrases_and_penalises_repeated_words() -> None:
+    from bot.nlp.topics import _Candidate, _choose
+
+    def candidate(score: float, first: int, count: int = 1) -> _Candidate:
+        return _Candidate(score=score, first=first, bare_name=False, forms={}, count=count)
+
+    candidates = {
+        "oil spill": candidate(1.0, 0),
+        "oil price": candidate(0.95, 1),  # shares "oil" with a better phrase
+        "tanker crew": candidate(0.9, 2),
+        "cleanup cost": candidate(0.8, 3, count=3),  # weaker words, but the article repeats the phrase
+    }
+    assert [key for key, _, _ in _choose(candidates, 4)] == ["oil spill", "cleanup cost", "tanker crew", "oil price"]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import pytest
 
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
 from bot.store import Store
-from bot.store.alerts import same_story, title_key
-from bot.store.models import AlertPolicy, ArticleRecord, Follow
+from bot.store.alerts import SourceLimitReached, same_story, title_key
+from bot.store.models import AlertPolicy, ArticleRecord, Follow, to_iso
 
 POLICY = AlertPolicy(follow_salience=0.35)
 
@@ -125,3 +127,56 @@ async def test_topic_follows_ping_when_the_article_is_about_the_topic(
     article = await store.article(report.articles[0].article_id)
     assert article is not None and topic_key("solar panels") in [t.key for t in article.topics]
     assert [(row[1], row[2]) for row in await _outbox(store)] == [(101, "[11]")]
+
+
+async def test_outbox_progress_of_pings_survives_and_ends(
+    store: Store, indexer_for: Callable[..., Indexer], tmp_path: Path
+) -> None:
+    await store.set_alert_channel(1, 100, 9)
+    (tmp_path / "a.txt").write_text("Harbour reopens\n\nThe harbour of Galway reopened on Monday after storms.\n")
+    await indexer_for(store).index_paths([tmp_path], alerts=POLICY)
+    [alert] = await store.due_alerts("2999-01-01T00:00:00Z")
+    assert (alert.status, alert.message_id, alert.pings_left, alert.unknown_since) == ("pending", None, [], None)
+
+    await store.mark_retry(alert.id, "dropped connection", "2000-01-01T00:00:00Z", unknown_since="2000-01-01T00:00:00Z")
+    await store.mark_retry(alert.id, "503", "2000-01-01T00:00:05Z", unknown_since="2000-01-01T00:00:05Z")
+    await store.mark_retry(alert.id, "429", "2000-01-01T00:00:09Z", counts=False)  # a rate limit is no failure
+    [retried] = await store.due_alerts("2999-01-01T00:00:00Z")
+    assert retried.attempts == 2 and retried.unknown_since == "2000-01-01T00:00:00Z"  # the first unknown stays
+
+    await store.mark_sent([alert.id], 555, pings_left=[7, 8, 9])
+    [more] = await store.due_alerts("2999-01-01T00:00:00Z")  # sent, with pings left: still due
+    assert (more.status, more.message_id, more.pings_left, more.unknown_since) == ("sent", 555, [7, 8, 9], None)
+    await store.mark_pinged(alert.id, [9])
+    assert [a.pings_left for a in await store.due_alerts("2999-01-01T00:00:00Z")] == [[9]]
+    await store.mark_dropped(alert.id, "403")  # the rest of the pings: the alert itself was posted
+    assert await store.due_alerts("2999-01-01T00:00:00Z") == [] and await store.next_alert_due() is None
+    assert await store.outbox_counts() == {"sent": 1}
+
+
+async def test_a_server_may_have_only_so_many_feeds(store: Store) -> None:
+    assert await store.add_source(1, 101, "https://a.example/rss", 10, 9, limit=2) is not None
+    assert await store.add_source(1, 101, "https://b.example/rss", 10, 9, limit=2) is not None
+    with pytest.raises(SourceLimitReached) as caught:
+        await store.add_source(1, 101, "https://c.example/rss", 10, 9, limit=2)
+    assert caught.value.limit == 2
+    assert await store.add_source(2, 201, "https://c.example/rss", 10, 9, limit=2) is not None  # another server
+    assert [s.url for s in await store.sources_of(1)] == ["https://a.example/rss", "https://b.example/rss"]
+
+
+async def test_due_feeds_are_taken_in_turns_across_servers(store: Store) -> None:
+    for n in range(5):
+        await store.add_source(1, 101, f"https://busy.example/{n}", 1, 9)
+    await store.add_source(2, 201, "https://quiet.example/rss", 1, 9)
+    await store.add_source(3, 301, "https://other.example/rss", 1, 9)
+    later = to_iso(datetime.now(UTC) + timedelta(hours=1))
+    due = await store.due_sources(later, limit=4)
+    assert [s.guild_id for s in due] == [1, 2, 3, 1]
+    assert [s.url for s in due if s.guild_id == 1] == ["https://busy.example/0", "https://busy.example/1"]
+
+
+async def test_a_new_feed_is_due_one_interval_after_it_is_added(store: Store) -> None:
+    source = await store.add_source(1, 101, "https://a.example/rss", 30, 9)
+    assert source is not None and source.last_polled_at is None
+    assert await store.due_sources(to_iso(datetime.now(UTC))) == []  # its first poll is its adder's
+    assert [s.id for s in await store.due_sources(to_iso(datetime.now(UTC) + timedelta(minutes=31)))] == [source.id]

@@ -17,7 +17,8 @@ async def test_migrations_bring_a_new_database_to_the_latest_version(store: Stor
     assert await store.schema_version() == len(load_migrations())
     mode = await store._fetchall("PRAGMA journal_mode")
     assert mode[0][0] == "wal"
-    [(foreign_keys,)] = await store._writer.execute_fetchall("PRAGMA foreign_keys")
+    async with store._turn() as writer:
+        [(foreign_keys,)] = await writer.execute_fetchall("PRAGMA foreign_keys")
     assert foreign_keys == 1
 
 
