@@ -139,6 +139,7 @@ class FeedPoller:
                 last_modified=None if first else source.last_modified,
                 fetch_full_text=self.fetch_full_text,
                 known_origins=self.store.origin_hashes,
+                max_chars=self.indexer.max_article_chars,
             )
             report = await self.indexer.index_records(
                 feed.records,

@@ -13,13 +13,18 @@ from __future__ import annotations
 import asyncio
 import calendar
 import codecs
+import functools
 import io
 import logging
+import multiprocessing
 import re
+import threading
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
@@ -30,6 +35,7 @@ import lxml.html
 from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.readers import (
     SkipFile,
+    cap_text,
     content_hash,
     decode_bytes,
     derive_title,
@@ -47,6 +53,17 @@ FEED_ACCEPT = (
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 TEASER_WORDS = 80
 PAGE_CONCURRENCY = 4
+# An item's texts are cut to these many characters where they are read: nothing downstream (the indexer
+# keeps max_article_chars of a body) needs more, and nothing then works on more.
+MAX_ITEM_CHARS = 500_000
+MAX_TITLE_CHARS = 1_000
+MAX_LINK_CHARS = 2_048  # a longer "link" is no article's address
+MAX_GUID_CHARS = 512  # a longer id is replaced by its hash
+# Feed documents and pages are parsed in a worker process: feedparser, libxml2 and trafilatura make
+# single calls over a whole 5 MB document (str.translate, regexes) that hold the GIL for a quarter of
+# a second, which would freeze the bot's event loop even from a thread. The worker is started on
+# first use and started again if it dies.
+PARSE_WORKERS = 1
 
 # Query parameters that only track the click; they make one article look like many.
 _TRACKING_PARAMS = frozenset(
@@ -87,6 +104,7 @@ _SPACE_RUN = re.compile(rb"\s+")
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 ENTITIES_MESSAGE = "The feed declares XML entities, which are refused for safety."
@@ -224,7 +242,7 @@ def canonical_url(url: str) -> str:
 
 
 def _http_link(value: Any) -> str | None:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or len(value) > MAX_LINK_CHARS:
         return None
     link = value.strip()
     return link if urlsplit(link).scheme.lower() in ("http", "https") and urlsplit(link).netloc else None
@@ -307,18 +325,29 @@ def _content(entry: Any) -> str | None:
     return max(texts, key=len) if texts else None
 
 
-def _item(entry: Any) -> FeedItem:
+def _item(entry: Any, max_chars: int) -> FeedItem:
     link = _http_link(entry.get("link"))
     title = _detail_text(entry.get("title"), entry.get("title_detail"))
-    title = " ".join(strip_invisible(title).split())
-    summary = _detail_text(entry.get("summary"), entry.get("summary_detail"))
+    title = cap_text(" ".join(strip_invisible(title).split()), MAX_TITLE_CHARS)
+    summary = cap_text(_detail_text(entry.get("summary"), entry.get("summary_detail")), max_chars)
     content = _content(entry)
     guid = str(entry.get("id") or "").strip() or link or content_hash(title + "\n" + summary)[:16]
-    return FeedItem(guid=guid, link=link, title=title, summary=summary, content=content, published=_published(entry))
+    if len(guid) > MAX_GUID_CHARS:  # it becomes part of an origin: kept short, still one per item
+        guid = content_hash(guid)
+    return FeedItem(
+        guid=guid,
+        link=link,
+        title=title,
+        summary=summary,
+        content=cap_text(content, max_chars) if content else content,
+        published=_published(entry),
+    )
 
 
-def parse_feed(body: bytes, url: str) -> ParsedFeed:
+def parse_feed(body: bytes, url: str, *, max_chars: int = MAX_ITEM_CHARS) -> ParsedFeed:
     """Parse an RSS 2.0, RSS 1.0 or Atom document fetched from ``url`` (relative links resolve against it).
+
+    Each item's summary and content are cut to ``max_chars`` characters (see :data:`MAX_ITEM_CHARS`).
 
     Raises :class:`FeedError` for documents declaring XML entities, HTML pages, and anything
     feedparser cannot read entries or a feed type from.
@@ -343,7 +372,8 @@ def parse_feed(body: bytes, url: str) -> ParsedFeed:
         raise FeedError(INVALID_MESSAGE)
     channel = parsed.get("feed") or {}
     title = " ".join(strip_invisible(_detail_text(channel.get("title"), channel.get("title_detail"))).split())
-    return ParsedFeed(title=title, link=_http_link(channel.get("link")), items=[_item(e) for e in entries])
+    items = [_item(entry, max_chars) for entry in entries]
+    return ParsedFeed(title=title, link=_http_link(channel.get("link")), items=items)
 
 
 # --- records ---------------------------------------------------------------------------------------
@@ -416,10 +446,45 @@ def _page_text(body: bytes, content_type: str, url: str) -> str:
         raise FeedError("The article text could not be extracted.") from exc
 
 
-def _longer_page_text(item: FeedItem, body: bytes, content_type: str, url: str) -> str:
-    """The page's text, or :class:`FeedError` when it has no more words than the item already carries
-    (an extraction shorter than the teaser picked the wrong part of the page)."""
-    text = _page_text(body, content_type, url)
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _parse_pool() -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=PARSE_WORKERS, mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def shutdown_parse_workers() -> None:
+    """Stop the parsing worker process (a later parse starts a new one)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def in_parse_worker(function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` in the parsing worker process; its exceptions are raised here."""
+    global _pool
+    pool = _parse_pool()
+    try:
+        return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
+    except BrokenProcessPool:
+        with _pool_lock:
+            if _pool is pool:
+                _pool = None
+        log.warning("the feed parsing worker stopped; a new one starts with the next feed")
+        raise FeedError("The document could not be parsed.") from None
+
+
+def _longer_page_text(item: FeedItem, body: bytes, content_type: str, url: str, max_chars: int) -> str:
+    """The page's text (cut to ``max_chars``), or :class:`FeedError` when it has no more words than the
+    item already carries (an extraction shorter than the teaser picked the wrong part of the page)."""
+    text = cap_text(_page_text(body, content_type, url), max_chars)
     if len(text.split()) <= len((item.content or item.summary).split()):
         raise FeedError("The page had no more text than the feed.")
     return text
@@ -454,12 +519,15 @@ async def read_feed(
     fetch_full_text: bool,
     known_origins: Callable[[list[str]], Awaitable[Collection[str]]] | None = None,
     max_items: int = 50,
+    max_chars: int = MAX_ITEM_CHARS,
 ) -> FeedPoll:
     """Poll one feed: a conditional fetch, parsing, and (with ``fetch_full_text``) the article page of
     each new teaser item, fetched through the same ``fetcher`` (same address checks), at most
     ``PAGE_CONCURRENCY`` at a time.
 
-    ``known_origins`` tells which of the items' origins are indexed already. A teaser item among them
+    Feeds and pages are parsed in the worker process (:func:`in_parse_worker`); item and page texts
+    are cut to ``max_chars`` characters there. ``known_origins`` tells which of the items' origins are
+    indexed already. A teaser item among them
     is left out: its page was read when it was new, and its teaser must not replace that text.
 
     Raises :class:`FetchError` when the feed cannot be fetched and :class:`FeedError` when it is not a
@@ -469,8 +537,7 @@ async def read_feed(
     if result.not_modified:
         return FeedPoll(records=[], etag=result.etag, last_modified=result.last_modified, not_modified=True, title=None)
     fetched_at = datetime.now(UTC)
-    # feedparser is CPU-bound (a large feed takes a while); a thread keeps the event loop answering.
-    feed = await asyncio.to_thread(parse_feed, result.body, result.url)
+    feed = await in_parse_worker(functools.partial(parse_feed, max_chars=max_chars), result.body, result.url)
     items = feed.items[:max_items]
     if fetch_full_text and known_origins is not None:
         known = await known_origins([item_origin(item, url) for item in items])
@@ -484,8 +551,7 @@ async def read_feed(
         try:
             async with limit:
                 page = await fetcher.fetch(item.link, accept=PAGE_ACCEPT)
-            # trafilatura is CPU-bound; a thread keeps the bot's event loop answering.
-            return await asyncio.to_thread(_longer_page_text, item, page.body, page.content_type, page.url)
+            return await in_parse_worker(_longer_page_text, item, page.body, page.content_type, page.url, max_chars)
         except (FetchError, FeedError, SkipFile) as exc:
             failures.append(f"{item.link}: {exc}")
             return None

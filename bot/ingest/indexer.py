@@ -18,8 +18,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, content_hash, read_file
+from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, cap_text, content_hash, read_file
 from bot.nlp.analysis import AnalysisFailed, Analyzer, ArticleAnalysis, ArticleText
 from bot.store import Store
 from bot.store.models import AlertPolicy, ArticleRecord, FileFingerprint, WriteResult
@@ -29,16 +30,6 @@ log = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 SkipCallback = Callable[[str, str], None]
 MAX_TITLE_CHARS = 300  # a headline longer than this is cut (with "…"), like an over-long body
-
-
-def cap_text(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters: at the last space or line break before the limit
-    when one is in the second half of the text kept, else exactly at the limit."""
-    if len(text) <= limit:
-        return text
-    cut = text[:limit]
-    boundary = max(cut.rfind(" "), cut.rfind("\n"))
-    return (cut[:boundary] if boundary > limit // 2 else cut).rstrip()
 
 
 def capped_record(record: ArticleRecord, max_chars: int) -> ArticleRecord:
@@ -258,13 +249,18 @@ class Indexer:
         stream = self.analyzer.analyze_stream(texts, total)
         done = 0
         sentinel = object()
-        next_analysis = asyncio.ensure_future(asyncio.to_thread(next, stream, sentinel)) if batches else None
+        loop = asyncio.get_running_loop()
+
+        def analyse_next() -> asyncio.Future[Any]:
+            return loop.run_in_executor(self.analyzer.thread, next, stream, sentinel)
+
+        next_analysis = analyse_next() if batches else None
         for batch in batches:
             assert next_analysis is not None
             analyses = await next_analysis
             assert analyses is not sentinel
             # Start analysing the next batch while this one is written.
-            next_analysis = asyncio.ensure_future(asyncio.to_thread(next, stream, sentinel))
+            next_analysis = analyse_next()
             await self._write(batch, iter(analyses), report, alerts, skip)  # type: ignore[arg-type]
             done += sum(p.needs_analysis for p in batch)
             if on_progress:

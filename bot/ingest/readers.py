@@ -60,6 +60,16 @@ def normalise_text(text: str) -> str:
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
+def cap_text(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters: at the last space or line break before the limit
+    when one is in the second half of the text kept, else exactly at the limit."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    boundary = max(cut.rfind(" "), cut.rfind("\n"))
+    return (cut[:boundary] if boundary > limit // 2 else cut).rstrip()
+
+
 def content_hash(body: str) -> str:
     """Identity of an article's text: case and spacing do not make two texts different articles."""
     canonical = " ".join(body.casefold().split())
