@@ -174,7 +174,8 @@ class _Asker:
         while not self._stop.is_set():
             started = time.perf_counter()
             try:
-                sent = await self.fake.send_message(QUESTION, author=self.fake.member)
+                # In a DM: the server's channels also get alerts and pause notices.
+                sent = await self.fake.send_dm(QUESTION, author=self.fake.member)
                 reply = await sent.reply(timeout=10)
                 if not (reply.embeds and "Milei" in reply.embeds[0].get("title", "")):
                     self.wrong += 1
