@@ -7,7 +7,7 @@ when Discord shows the embed image at about a third of that) and comes with a on
 Names and headlines are untrusted: control, bidirectional and other invisible characters are dropped,
 long labels are cut, and matplotlib's mathtext is off for every text drawn ("$TSLA" stays "$TSLA").
 Figures are built with :class:`matplotlib.figure.Figure` and the Agg canvas directly, never through
-pyplot's global state, so pictures can be drawn in worker threads or processes.
+pyplot's global state; :class:`PictureRenderer` draws them in a worker process, off the event loop.
 """
 
 from __future__ import annotations
@@ -18,9 +18,11 @@ import math
 import textwrap
 import unicodedata
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from multiprocessing import get_context
 from typing import Literal
 
 import networkx as nx
@@ -694,26 +696,44 @@ def render(spec: TrendChart | CoMentionGraph) -> Picture:
 
 
 class PictureRenderer:
-    """Draws pictures in a worker thread of its own, one at a time, off the event loop.
+    """Draws pictures in one worker process of its own (spawned on first use, or by :meth:`start`,
+    and kept for the next pictures), one at a time, off the event loop.
 
-    A thread, not a process: matplotlib keeps the GIL for at most a few milliseconds at a time while it
-    draws, so the event loop stays responsive (``python -m bench.charts`` measures the stall against a
-    process), and a thread needs no start-up, no pickling and no second copy of matplotlib in memory.
-    Its own thread keeps pictures from queueing behind (or holding up) other work in the loop's default
-    executor, and one picture at a time bounds the memory and CPU a burst of requests can take.
+    Not a thread: matplotlib holds the GIL while it lays out and draws, and when the machine is busy
+    (spaCy's indexing workers on the same cores) a drawing thread stalls the event loop for 40 to 140 ms
+    at a time, against under 25 ms from a process (``python -m bench.charts`` measures both). One
+    process bounds the memory and CPU a burst of requests can take; requests queue behind it.
     """
 
     def __init__(self) -> None:
-        self._executor: ThreadPoolExecutor | None = None
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Spawn the worker now (it loads matplotlib and its fonts, about a second), so that the first
+        picture does not wait for it."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), initializer=_warm_up)
 
     async def render(self, spec: TrendChart | CoMentionGraph) -> Picture:
-        """The picture for ``spec``, drawn in the renderer's thread."""
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-pictures")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, render, spec)
+        """The picture for ``spec``, drawn in the worker process."""
+        try:
+            return await self._draw(spec)
+        except BrokenProcessPool:
+            # The worker died (killed for memory, say): a new one draws it, once; pictures are idempotent.
+            self.close()
+            return await self._draw(spec)
+
+    async def _draw(self, spec: TrendChart | CoMentionGraph) -> Picture:
+        self.start()
+        return await asyncio.get_running_loop().run_in_executor(self._pool, render, spec)
 
     def close(self) -> None:
-        """Let the thread end once the picture it is drawing (if any) is done; queued ones are dropped."""
-        if self._executor is not None:
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            self._executor = None
+        """Stop the worker process, if one was started (a picture being drawn is finished first)."""
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def _warm_up() -> None:
+    """Load fonts and draw once in a new worker, so that its first real picture is not the slow one."""
+    render(TrendChart([TrendSeries("warm-up", [(date(2024, 1, 1), 1), (date(2024, 1, 2), 2)])], days=2))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import io
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 
 import discord
@@ -251,9 +252,16 @@ def test_graph_labels_do_not_overlap_and_stay_in_the_picture() -> None:
 
 
 # ---- off the event loop --------------------------------------------------------------------------
-async def test_drawing_leaves_the_event_loop_responsive() -> None:
+@pytest.fixture(scope="module")
+def renderer() -> Iterator[PictureRenderer]:
+    pictures = PictureRenderer()
+    pictures.start()  # one worker process for the module's tests
+    yield pictures
+    pictures.close()
+
+
+async def test_drawing_leaves_the_event_loop_responsive(renderer: PictureRenderer) -> None:
     loop = asyncio.get_running_loop()
-    renderer = PictureRenderer()
     stalls: list[float] = []
     drawing = True
 
@@ -263,32 +271,39 @@ async def test_drawing_leaves_the_event_loop_responsive() -> None:
             await asyncio.sleep(0.005)
             stalls.append(loop.time() - expected)
 
-    try:
-        await renderer.render(year_trend())  # the thread starts and fonts load: not measured
-        ticker = asyncio.create_task(tick())
-        started = loop.time()
-        pictures = [await renderer.render(year_trend()) for _ in range(3)]
-        elapsed = loop.time() - started
-        drawing = False
-        await ticker
-    finally:
-        renderer.close()
+    await renderer.render(year_trend())  # the worker has started and drawn once: not measured
+    ticker = asyncio.create_task(tick())
+    started = loop.time()
+    pictures = [await renderer.render(year_trend()) for _ in range(3)]
+    elapsed = loop.time() - started
+    drawing = False
+    await ticker
     assert all(decoded(p.png).size == (charts.WIDTH_PX, charts.HEIGHT_PX) for p in pictures)
     # Drawn on the loop, one stall would last a whole picture (a third of the time); a generous bound.
     assert len(stalls) >= 10
     assert max(stalls) < elapsed / 6
 
 
+async def test_a_worker_that_died_is_replaced(renderer: PictureRenderer) -> None:
+    await renderer.render(full_graph())
+    pool = renderer._pool
+    assert pool is not None
+    for process in list(pool._processes.values()):  # the executor's own record of its worker
+        process.kill()
+        process.join()
+    picture = await renderer.render(full_graph())
+    assert decoded(picture.png).size == (charts.WIDTH_PX, charts.HEIGHT_PX)
+    assert renderer._pool is not pool
+
+
 # ---- through the fake Discord --------------------------------------------------------------------
-async def test_a_picture_is_attached_with_its_alt_text_and_shown_in_the_embed(fake_discord: FakeDiscord) -> None:
+async def test_a_picture_is_attached_with_its_alt_text_and_shown_in_the_embed(
+    fake_discord: FakeDiscord, renderer: PictureRenderer
+) -> None:
     fake = fake_discord
     intents = discord.Intents.default()
     client = commands.Bot(command_prefix="!", intents=intents, guild_ready_timeout=0.05, help_command=None)
-    renderer = PictureRenderer()
-    try:
-        picture = await renderer.render(full_graph())
-    finally:
-        renderer.close()
+    picture = await renderer.render(full_graph())
     async with fake.run_bot(client):
         channel = client.get_channel(fake.channel.id)
         embed = discord.Embed(title="Who appears with Javier Milei")
