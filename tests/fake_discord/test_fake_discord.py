@@ -513,6 +513,37 @@ async def test_a_file_shown_in_an_embed_is_uploaded_and_stored_like_discord(fake
         assert await sent.attachments[0].read() == png
 
 
+async def test_a_slash_answer_carries_a_file_shown_in_its_embed(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    png = tiny_png(8, 4)
+    bot = make_bot()
+
+    def picture() -> tuple[discord.Embed, discord.File]:
+        embed = discord.Embed(title="Graph").set_image(url="attachment://graph.png")
+        return embed, discord.File(io.BytesIO(png), filename="graph.png", description="Who appears with Milei")
+
+    @bot.hybrid_command(description="A picture at once")
+    async def now(ctx: commands.Context) -> None:
+        embed, file = picture()
+        await ctx.send(embed=embed, file=file)
+
+    @bot.hybrid_command(description="A picture after thinking")
+    async def later(ctx: commands.Context) -> None:
+        await ctx.defer()
+        embed, file = picture()
+        await ctx.send(embed=embed, file=file)
+
+    async with fake.run_bot(bot):
+        for name in ("now", "later"):  # the interaction callback, then the follow-up that edits "thinking"
+            h = await fake.invoke_slash(name)
+            msg = await h.response()
+            (attachment,) = msg.attachments
+            assert attachment["description"] == "Who appears with Milei"
+            assert (attachment["width"], attachment["height"]) == (8, 4)
+            assert msg.embeds[0]["image"]["url"] == attachment["url"]
+            assert [f.data for f in msg.files] == [png]
+
+
 async def test_uploads_are_refused_past_discords_limits(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     assert fake.upload_limit == 25 * 1024 * 1024  # a bot in a server without boosts
