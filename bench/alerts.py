@@ -25,7 +25,7 @@ from typing import Any
 from bench.data import bbc_articles
 from bot.app import NewsdeskBot
 from bot.config import Settings, load_settings
-from bot.nlp.analysis import ArticleText
+from bot.models import ArticleText
 from tests.fake_discord import FakeDiscord
 
 

@@ -32,10 +32,10 @@ from bot.answers import Answers
 from bot.app import freeze_startup_objects
 from bot.config import load_settings
 from bot.ingest.readers import content_hash
-from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText
+from bot.models import ArticleAnalysis, ArticleRecord, ArticleText
+from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
-from bot.store.models import ArticleRecord
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 BASE_ARTICLES = 500

@@ -17,11 +17,7 @@ from enum import Enum
 from typing import Literal
 
 from bot.catalogue import CommandSpec, command, entries, find, subcommands
-from bot.name_index import NameEntry, NameIndex
-from bot.nlp.names import AliasTable, name_key
-from bot.nlp.topics import topic_key
-from bot.store import Store
-from bot.store.models import (
+from bot.models import (
     Article,
     ArticleBrief,
     EntityProfile,
@@ -31,6 +27,10 @@ from bot.store.models import (
     Stats,
     TopicRef,
 )
+from bot.name_index import NameEntry, NameIndex
+from bot.nlp.names import AliasTable, name_key
+from bot.nlp.topics import topic_key
+from bot.store import Store
 from bot.wording import plural
 
 MAX_LIST = 25

@@ -27,10 +27,10 @@ from bot.answers import Answers, UserError
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.indexer import Indexer, IndexReport
+from bot.models import AlertPolicy
 from bot.nlp.pipeline import ModelNotFoundError
 from bot.render import to_text
 from bot.store import Store, StoreError
-from bot.store.models import AlertPolicy
 from bot.wording import plural
 
 log = logging.getLogger("newsdesk")

@@ -44,7 +44,7 @@ from bot.answers import (
     TopicsAnswer,
     WhoAnswer,
 )
-from bot.store.models import ArticleBrief, from_iso
+from bot.models import ArticleBrief, from_iso
 from bot.wording import plural
 
 TITLE_LIMIT = 256

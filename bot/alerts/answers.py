@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.models import FeedSource, Follow, SentAlert
+from bot.models import FeedSource, Follow, SentAlert
 
 
 @dataclass(frozen=True, slots=True)

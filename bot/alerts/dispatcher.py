@@ -42,9 +42,9 @@ import aiohttp
 import discord
 
 from bot.answers import ArticleAnswer
+from bot.models import Article, DueAlert, from_iso, to_iso
 from bot.render import DISCORD, message_text, to_embeds, truncate
 from bot.store import Store
-from bot.store.models import Article, DueAlert, from_iso, to_iso
 from bot.wording import plural
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from bot.ingest.feeds import FeedError, read_feed
 from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
+from bot.models import AlertPolicy, FeedSource, from_iso, to_iso
 from bot.store import Store
-from bot.store.models import AlertPolicy, FeedSource, from_iso, to_iso
 from bot.wording import plural
 
 log = logging.getLogger(__name__)

@@ -37,12 +37,12 @@ from bot.answers import Choices, NotFound, Resolved, UserError, Wanted, parse_ar
 from bot.catalogue import command
 from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
+from bot.models import AlertPolicy, FeedSource, Follow
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
 from bot.replies import NO_PINGS
 from bot.store.alerts import SourceLimitReached
-from bot.store.models import AlertPolicy, FeedSource, Follow
 from bot.wording import plural
 
 if TYPE_CHECKING:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, read_file
-from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText
+from bot.models import AlertPolicy, ArticleAnalysis, ArticleRecord, ArticleText, FileFingerprint, WriteResult
+from bot.nlp.analysis import Analyzer
 from bot.store import Store
-from bot.store.models import AlertPolicy, ArticleRecord, FileFingerprint, WriteResult
 
 log = logging.getLogger(__name__)
 

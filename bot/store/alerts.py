@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 from rapidfuzz import fuzz
 
-from bot.store.models import (
+from bot.models import (
     AlertPolicy,
     DueAlert,
     FeedSource,

@@ -26,13 +26,11 @@ from typing import Any
 
 import aiosqlite
 
-from bot.nlp.analysis import ArticleAnalysis
-from bot.nlp.entities import ENTITY_TYPES
-from bot.store.alerts import AlertQueries
-from bot.store.migrations import MigrationError, load_migrations
-from bot.store.models import (
+from bot.models import (
+    ENTITY_TYPES,
     AlertPolicy,
     Article,
+    ArticleAnalysis,
     ArticleBrief,
     ArticleEntity,
     ArticleRecord,
@@ -48,6 +46,8 @@ from bot.store.models import (
     WriteResult,
     to_iso,
 )
+from bot.store.alerts import AlertQueries
+from bot.store.migrations import MigrationError, load_migrations
 
 # Roles, co-mentions and related articles look at an entity's most recent articles: exact for nearly
 # every entity, and for the few in thousands of stories it is what is said of them lately, at a cost

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
+from bot.models import AlertPolicy
 from bot.nlp.analysis import Analyzer
 from bot.store import Store
-from bot.store.models import AlertPolicy
 from tests.alerts.conftest import PASSING, SALIENT, AlertBot, story, title_of
 from tests.fake_discord import FakeDiscord, Fault
 from tests.fake_discord.records import RecordedMessage

@@ -13,10 +13,10 @@ from typing import TypeVar
 from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
+from bot.models import AlertPolicy, Follow, from_iso
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import name_key
 from bot.store import Store
-from bot.store.models import AlertPolicy, Follow, from_iso
 from tests.alerts.conftest import SALIENT, AlertBot, story, title_of
 from tests.fake_discord import FakeDiscord, Fault
 from tests.fake_discord.records import RecordedMessage

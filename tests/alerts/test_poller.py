@@ -17,8 +17,8 @@ import pytest
 from bot.alerts.poller import UNEXPECTED_ERROR, FeedPoller
 from bot.ingest.fetch import SafeFetcher
 from bot.ingest.indexer import Indexer
+from bot.models import FeedSource, from_iso, to_iso
 from bot.store import Store
-from bot.store.models import FeedSource, from_iso, to_iso
 from tests.feed_server import HTML_TYPE, FeedServer, html_page, rss_document
 
 GUILD, CHANNEL, ADMIN = 1, 100, 9

@@ -11,8 +11,8 @@ from bot.alerts.poller import FeedPoller
 from bot.cli import configure_logging
 from bot.ingest.fetch import SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
+from bot.models import FeedSource
 from bot.store import Store
-from bot.store.models import FeedSource
 
 
 @pytest.mark.parametrize(

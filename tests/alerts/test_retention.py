@@ -11,8 +11,8 @@ from pathlib import Path
 from bot.alerts.retention import OutboxRetention
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
+from bot.models import to_iso
 from bot.store import Store
-from bot.store.models import to_iso
 from tests.alerts.conftest import AlertBot
 from tests.conftest import SEED_ARTICLE
 

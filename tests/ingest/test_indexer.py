@@ -204,7 +204,7 @@ async def test_feed_records_are_deduplicated_by_text(store: Store, indexer_for: 
     from datetime import UTC, datetime
 
     from bot.ingest.readers import content_hash
-    from bot.store.models import ArticleRecord
+    from bot.models import ArticleRecord
 
     body = "Farmers in Kenya reported a record harvest of tea this season."
     records = [

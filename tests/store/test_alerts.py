@@ -10,9 +10,9 @@ import pytest
 
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
+from bot.models import AlertPolicy, ArticleRecord, Follow, to_iso
 from bot.store import Store
 from bot.store.alerts import SourceLimitReached, same_story, title_key
-from bot.store.models import AlertPolicy, ArticleRecord, Follow, to_iso
 
 POLICY = AlertPolicy(follow_salience=0.35)
 

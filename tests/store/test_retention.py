@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
+from bot.models import AlertPolicy, ArticleRecord, to_iso
 from bot.store import Store
-from bot.store.models import AlertPolicy, ArticleRecord, to_iso
 
 POLICY = AlertPolicy(follow_salience=0.35)
 TOWNS = ["Galway", "Sligo", "Cork", "Derry", "Kilkenny", "Tralee"]

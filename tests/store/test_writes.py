@@ -13,9 +13,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.ingest.readers import content_hash
-from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText
+from bot.models import AlertPolicy, ArticleAnalysis, ArticleRecord, ArticleText, Follow
+from bot.nlp.analysis import Analyzer
 from bot.store import Store
-from bot.store.models import AlertPolicy, ArticleRecord, Follow
 
 TOWNS = ["Galway", "Cork", "Sligo", "Limerick", "Kilkenny", "Waterford", "Athlone", "Tralee"]
 
