@@ -13,7 +13,7 @@ import logging
 import pkgutil
 import signal
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -23,11 +23,13 @@ from bot.alerts.service import AlertService
 from bot.answers import Answers
 from bot.config import Secrets, Settings, valid_prefix
 from bot.factory import load_aliases, make_analyzer, make_answers
-from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
 from bot.store.store import storage_fault
 from bot.wording import plural
+
+if TYPE_CHECKING:
+    from bot.nlp.analysis import Analyzer
 
 log = logging.getLogger(__name__)
 

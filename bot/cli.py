@@ -28,7 +28,7 @@ from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.indexer import Indexer, IndexReport
 from bot.models import AlertPolicy
-from bot.nlp.pipeline import ModelNotFoundError
+from bot.nlp import ModelNotFoundError
 from bot.render import to_text
 from bot.store import Store, StoreError
 from bot.wording import plural

@@ -13,11 +13,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, read_file
 from bot.models import AlertPolicy, ArticleAnalysis, ArticleRecord, ArticleText, FileFingerprint, WriteResult
-from bot.nlp.analysis import Analyzer
 from bot.store import Store
+
+if TYPE_CHECKING:  # the analyzer imports spaCy: only what indexes loads it
+    from bot.nlp.analysis import Analyzer
 
 log = logging.getLogger(__name__)
 
