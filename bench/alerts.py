@@ -99,8 +99,8 @@ async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder
     async with fake.run_bot(bot):
         await bot.alerts.alerts_here(fake.guild.id, channel.id, 1)
         await bot.alerts.watcher.ready.wait()
-        before = await bot.store.outbox_counts()
-        articles_before = await bot.store.article_count()
+        before = await bot.store.alerts.counts()
+        articles_before = await bot.store.articles.count()
         rss_before = _peak_rss_mb()
         started = time.perf_counter()
         for n, (title, body, _) in enumerate(items, start=offset):
@@ -108,8 +108,8 @@ async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder
         deadline = time.perf_counter() + 1800
         counts = before
         while time.perf_counter() < deadline:
-            counts = await bot.store.outbox_counts()
-            indexed = await bot.store.article_count() - articles_before
+            counts = await bot.store.alerts.counts()
+            indexed = await bot.store.articles.count() - articles_before
             if indexed >= len(items) and not counts.get("pending"):
                 break
             await asyncio.sleep(0.5)

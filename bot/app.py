@@ -25,7 +25,7 @@ from bot.config import Secrets, Settings, valid_prefix
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.nlp.names import AliasTable
 from bot.store import Store
-from bot.store.store import storage_fault
+from bot.store.database import storage_fault
 from bot.wording import plural
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ class NewsdeskBot(commands.Bot):
 
     async def set_prefix(self, guild_id: int, prefix: str | None) -> None:
         """Store a server's prefix (``None`` resets it to the default)."""
-        await self.store.set_guild_prefix(guild_id, prefix)
+        await self.store.servers.set_prefix(guild_id, prefix)
         if prefix is None:
             self.guild_prefixes.pop(guild_id, None)
         else:
@@ -139,7 +139,7 @@ class NewsdeskBot(commands.Bot):
         self.aliases = load_aliases(self.settings)
         self._store = await Store.connect(self.settings.database)
         try:
-            stored_prefixes = await self._store.guild_prefixes()
+            stored_prefixes = await self._store.servers.prefixes()
         except sqlite3.DatabaseError as exc:  # a damaged file can open and fail at its first read
             fault = storage_fault(self.settings.database, exc)
             if fault is None:

@@ -49,7 +49,7 @@ async def settled_outbox(newsdesk: NewsdeskBot, *, timeout: float = 20.0) -> dic
     (a message is posted before its alert is marked sent)."""
 
     async def check() -> tuple[dict[str, int]] | None:
-        counts = await newsdesk.store.outbox_counts()
+        counts = await newsdesk.store.alerts.counts()
         return None if counts.get("pending") else (counts,)
 
     (counts,) = await eventually(check, timeout=timeout, what="the outbox to have nothing pending")

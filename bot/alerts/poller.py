@@ -97,9 +97,9 @@ class FeedPoller:
         while not self._stop.is_set():
             self.wake.clear()
             try:
-                due = await self.store.due_sources(to_iso(datetime.now(UTC)))
+                due = await self.store.sources.due(to_iso(datetime.now(UTC)))
                 await asyncio.gather(*(bounded(s) for s in due))
-                next_due = await self.store.next_source_due()
+                next_due = await self.store.sources.next_due()
             except Exception:
                 log.exception("feed polling pass failed; retrying shortly")
                 next_due = None
@@ -123,7 +123,7 @@ class FeedPoller:
         lock = self._locks.setdefault(source.id, asyncio.Lock())
         async with lock:
             # As it is now: another poll of this feed may have finished while this one waited.
-            current = await self.store.source(source.id)
+            current = await self.store.sources.get(source.id)
             if current is None:
                 return PollOutcome(ok=False, error="The feed was removed.")
             return await self._poll(current, adding=adding)
@@ -138,13 +138,13 @@ class FeedPoller:
                 etag=None if first else source.etag,
                 last_modified=None if first else source.last_modified,
                 fetch_full_text=self.fetch_full_text,
-                known_origins=self.store.origin_hashes,
+                known_origins=self.store.articles.origin_hashes,
             )
             report = await self.indexer.index_records(
                 feed.records,
                 alerts=AlertPolicy(self.follow_salience, source_id=source.id, suppress=first),
             )
-            await self.store.source_polled(
+            await self.store.sources.polled(
                 source.id,
                 title=feed.title,
                 etag=feed.etag,
@@ -172,13 +172,13 @@ class FeedPoller:
             return PollOutcome(ok=False, error=error)
         failures = source.failures + 1
         pause = failures >= self.max_failures
-        await self.store.source_failed(
+        await self.store.sources.failed(
             source.id, error, next_poll_at=to_iso(next_poll_after_failure(source, failures, now)), pause=pause
         )
         log.warning(
             "feed %s (#%d) failed %s in a row: %s", redact_url(source.url), source.id, plural(failures, "time"), error
         )
-        if pause and await self.store.mark_pause_notified(source.id):
+        if pause and await self.store.sources.mark_pause_notified(source.id):
             await self.notify(
                 source,
                 f"Feed #{source.id} ({source.title or redact_url(source.url)}) is paused after "

@@ -42,7 +42,7 @@ from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
 from bot.replies import NO_PINGS
-from bot.store.alerts import SourceLimitReached
+from bot.store.sources import SourceLimitReached
 from bot.wording import plural
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ class AlertService:
     async def start(self) -> None:
         """Start delivering, watching and polling. spaCy is loaded now only if something will index."""
         await self.fetcher.__aenter__()
-        if self.watcher.folders or await self.store.next_source_due() is not None:
+        if self.watcher.folders or await self.store.sources.next_due() is not None:
             await asyncio.to_thread(lambda: self.bot.analyzer.nlp)
         for name, runner in (
             ("alerts-dispatcher", self.dispatcher.run),
@@ -169,7 +169,7 @@ class AlertService:
     )
     async def alerts_status(self, guild_id: int) -> AlertsStatus:
         """Where this server's new articles are posted."""
-        return AlertsStatus(await self.store.alert_channel(guild_id))
+        return AlertsStatus(await self.store.alerts.channel(guild_id))
 
     @command(
         "alerts here",
@@ -180,7 +180,7 @@ class AlertService:
     )
     async def alerts_here(self, guild_id: int, channel_id: int, user_id: int) -> AlertsOn:
         """Make this channel the server's alert channel."""
-        await self.store.set_alert_channel(guild_id, channel_id, user_id)
+        await self.store.alerts.set_channel(guild_id, channel_id, user_id)
         return AlertsOn(channel_id)
 
     @command(
@@ -192,7 +192,7 @@ class AlertService:
     )
     async def alerts_off(self, guild_id: int) -> AlertsOff:
         """Stop posting every new article in this server (follows still ping where they were made)."""
-        return AlertsOff(await self.store.disable_alerts(guild_id))
+        return AlertsOff(await self.store.alerts.disable(guild_id))
 
     async def _subject(self, text: str) -> Resolved | Choices | NotFound:
         """What to follow, resolved like ``summary`` (a name not indexed yet is followed as typed)."""
@@ -215,10 +215,10 @@ class AlertService:
         subject = await self._subject(text)
         if not isinstance(subject, Resolved):
             return subject
-        added = await self.store.add_follow(
+        added = await self.store.alerts.add_follow(
             Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id)
         )
-        where = await self.store.alert_channel(guild_id) or channel_id
+        where = await self.store.alerts.channel(guild_id) or channel_id
         return Followed(subject.name, subject.kind, where, already=not added)
 
     @command(
@@ -230,7 +230,7 @@ class AlertService:
     )
     async def unfollow(self, guild_id: int, user_id: int, text: str) -> Unfollowed:
         """Stop following something."""
-        follows = await self.store.follows_of(guild_id, user_id)
+        follows = await self.store.alerts.follows_of(guild_id, user_id)
         wanted = {name_key(text), topic_key(text)}
         match = [f for f in follows if f.target_key in wanted or name_key(f.name) == name_key(text)]
         if not match:
@@ -240,22 +240,22 @@ class AlertService:
         if not match:
             return Unfollowed(text, followed=False)
         for follow in match:
-            await self.store.remove_follow(guild_id, user_id, follow.kind, follow.target_key)
+            await self.store.alerts.remove_follow(guild_id, user_id, follow.kind, follow.target_key)
         return Unfollowed(match[0].name)
 
     @command("following", "following", "What you follow in this server.", "following", where="server")
     async def following(self, guild_id: int, user_id: int) -> FollowingAnswer:
         """What a member follows here."""
-        return FollowingAnswer(await self.store.follows_of(guild_id, user_id), self.settings.follow_salience)
+        return FollowingAnswer(await self.store.alerts.follows_of(guild_id, user_id), self.settings.follow_salience)
 
     @command("why", "why <id>", "Which follows and feeds made an article alert here.", "why 1", where="server")
     async def why(self, guild_id: int, article_text: str | int) -> WhyAnswer | NotFound:
         """Which follows and sources made an article alert in this server."""
         article_id = parse_article_id(article_text)
-        article = await self.store.article(article_id)
+        article = await self.store.articles.get(article_id)
         if article is None:
             return NotFound(f"There is no article {article_id}.")
-        alerts = await self.store.alerts_for_article(guild_id, article_id)
+        alerts = await self.store.alerts.for_article(guild_id, article_id)
         return WhyAnswer(article_id, article.title, alerts)
 
     @command(
@@ -282,7 +282,7 @@ class AlertService:
                 "give a number in that range."
             )
         try:
-            source = await self.store.add_source(
+            source = await self.store.sources.add(
                 guild_id, channel_id, url, interval, user_id, limit=self.settings.feed_max_per_server
             )
         except SourceLimitReached as exc:
@@ -296,13 +296,13 @@ class AlertService:
         except BaseException:
             # Cancelled, or broken before the poll could report: the feed was not added, so no row may
             # stay behind. Shielded, so that a second cancellation cannot skip the removal.
-            await asyncio.shield(self.store.remove_source(guild_id, source.id))
+            await asyncio.shield(self.store.sources.remove(guild_id, source.id))
             raise
         if not outcome.ok:
-            await self.store.remove_source(guild_id, source.id)
+            await self.store.sources.remove(guild_id, source.id)
             raise UserError(f"I could not add that feed: {outcome.error}")
         self.poller.wake.set()
-        where = await self.store.alert_channel(guild_id) or channel_id
+        where = await self.store.alerts.channel(guild_id) or channel_id
         return FeedAdded(source.id, outcome.title or url, outcome.items, where, interval)
 
     @command(
@@ -321,7 +321,7 @@ class AlertService:
     )
     async def sources(self, guild_id: int) -> SourcesAnswer:
         """The server's feeds."""
-        return SourcesAnswer(await self.store.sources_of(guild_id))
+        return SourcesAnswer(await self.store.sources.of_server(guild_id))
 
     @command(
         "source remove",
@@ -333,7 +333,7 @@ class AlertService:
     async def remove_source(self, guild_id: int, text: str | int) -> FeedRemoved:
         """Remove one of the server's feeds by id."""
         source_id = parse_feed_id(text)
-        removed = await self.store.remove_source(guild_id, source_id)
+        removed = await self.store.sources.remove(guild_id, source_id)
         if removed is None:
             raise UserError(f"This server has no feed #{source_id}; see source list.")
         return FeedRemoved(removed.id, removed.title or removed.url)
@@ -348,7 +348,7 @@ class AlertService:
     async def resume_source(self, guild_id: int, text: str | int) -> FeedResumed:
         """Unpause a paused feed."""
         source_id = parse_feed_id(text)
-        source = await self.store.resume_source(guild_id, source_id)
+        source = await self.store.sources.resume(guild_id, source_id)
         if source is None:
             raise UserError(f"This server has no feed #{source_id}; see source list.")
         self.poller.wake.set()

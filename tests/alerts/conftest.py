@@ -78,7 +78,7 @@ def alert_bot(
         newsdesk = NewsdeskBot(settings, analyzer=analyzer)
         async with fake_discord.run_bot(newsdesk):
             if alerts_here:
-                await newsdesk.store.set_alert_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
+                await newsdesk.store.alerts.set_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
             await newsdesk.alerts.watcher.ready.wait()
             yield newsdesk
 

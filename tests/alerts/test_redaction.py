@@ -43,7 +43,7 @@ async def test_a_failing_poll_logs_and_notifies_without_the_password(
     async def notify(source: FeedSource, text: str) -> None:
         notices.append(text)
 
-    source = await store.add_source(1, 100, "http://user:secret@127.0.0.1:1/feed", 10.0, 9)
+    source = await store.sources.add(1, 100, "http://user:secret@127.0.0.1:1/feed", 10.0, 9)
     assert source is not None
     async with SafeFetcher(timeout=2.0, max_bytes=100_000, allowed_private_networks=("127.0.0.1",)) as fetcher:
         poller = FeedPoller(

@@ -28,7 +28,7 @@ def _add_sent_alert(database: Path, article_id: int, channel_id: int, age: timed
 
 
 async def _channels_in_outbox(store: Store) -> set[int]:
-    return {row[0] for row in await store._fetchall("SELECT channel_id FROM outbox")}
+    return {row[0] for row in await store.db.fetchall("SELECT channel_id FROM outbox")}
 
 
 async def _until(check: Callable[[], Awaitable[bool]]) -> None:

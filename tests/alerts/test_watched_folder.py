@@ -40,12 +40,12 @@ async def test_slash_commands_are_acknowledged_in_time_while_a_large_batch_is_in
     stories = 48
     async with alert_bot(alerts_here=False, batch_size=8) as newsdesk:
         await _sync(fake_discord)
-        before = await newsdesk.store.article_count()
+        before = await newsdesk.store.articles.count()
         for n in range(stories):
             (news_folder / f"story-{n}.txt").write_text(story(100 + n))
 
         async def first_batch_written() -> bool:
-            return await newsdesk.store.article_count() >= before + 8
+            return await newsdesk.store.articles.count() >= before + 8
 
         await eventually(first_batch_written, what="the first batch to be written")
         for name, options in (("who", {"name": "Javier Milei"}), ("latest", {"count": "3"}), ("stats", {})):
@@ -54,5 +54,5 @@ async def test_slash_commands_are_acknowledged_in_time_while_a_large_batch_is_in
             assert response.embeds, name
             assert interaction.callbacks[0].request.at - interaction.created < 3  # Discord's deadline
         # The batch was still being indexed all along (else this test would prove nothing).
-        assert await newsdesk.store.article_count() < before + stories
+        assert await newsdesk.store.articles.count() < before + stories
         await eventually(lambda: newsdesk.alerts.watcher.batches >= 1, what="the batch to finish")
