@@ -31,6 +31,7 @@ from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
 from bot.nlp.topics import topic_key
 from bot.store import Store
+from bot.text import search_words, snippet
 from bot.wording import plural
 
 MAX_LIST = 25
@@ -506,10 +507,11 @@ class Answers:
         query = self._check_length(query, "search")
         if not re.search(r"\w", query):
             raise UserError("Tell me what to search for, like: search lithium.")
-        hits = await self.store.search.find(query, limit=5)
-        if not hits:
+        matches = await self.store.search.find(query, limit=5)
+        if not matches:
             return NotFound(f"No article matches {query}.", await self._suggestions(query))
-        return SearchAnswer(query, hits)
+        words = search_words(query)
+        return SearchAnswer(query, [SearchHit(m.article, snippet(m.body, words), m.rank) for m in matches])
 
     @command("latest", "latest [count]", "The most recently published articles.", "latest 5")
     async def latest(self, count: str | int | None = None) -> LatestAnswer | NotFound:

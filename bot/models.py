@@ -217,6 +217,15 @@ class ArticleBrief:
 
 
 @dataclass(frozen=True, slots=True)
+class SearchMatch:
+    """An article a full-text search found, with its body; ``rank`` is its BM25 score (lower is better)."""
+
+    article: ArticleBrief
+    body: str
+    rank: float
+
+
+@dataclass(frozen=True, slots=True)
 class SearchHit:
     """A full-text search result; ``snippet`` marks matches with \\x02 … \\x03."""
 

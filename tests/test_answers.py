@@ -133,6 +133,7 @@ async def test_topics_topic_search_latest_article_related_stats(answers: Answers
     assert isinstance(topic, TopicAnswer) and topic.articles
     search = await answers.search("lithium")
     assert isinstance(search, SearchAnswer) and len(search.hits) == 2
+    assert all("\x02lithium\x03" in hit.snippet.lower() for hit in search.hits)  # cut from each body
     latest = await answers.latest()
     assert isinstance(latest, LatestAnswer) and len(latest.articles) == 4
     article = await answers.article("#1")

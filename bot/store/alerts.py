@@ -79,14 +79,14 @@ class AlertQueries:
             (current_time(), guild_id),
         ) as cursor:
             row = await cursor.fetchone()
-        return int(row[0]) if row else None
+        return int(row["channel_id"]) if row else None
 
     async def channel(self, guild_id: int) -> int | None:
         """The server's enabled alert channel."""
         rows = await self._db.fetchall(
             "SELECT channel_id FROM alert_channels WHERE guild_id = ? AND enabled = 1", (guild_id,)
         )
-        return int(rows[0][0]) if rows else None
+        return int(rows[0]["channel_id"]) if rows else None
 
     async def channel_lost(self, channel_id: int, reason: str) -> list[int]:
         """A channel is gone or closed to the bot: drop its pending alerts and switch its alerts off.
@@ -105,7 +105,7 @@ class AlertQueries:
                 "RETURNING guild_id",
                 (now, channel_id),
             ) as cursor:
-                guilds = [int(row[0]) async for row in cursor]
+                guilds = [int(row["guild_id"]) async for row in cursor]
         return guilds
 
     # ---------------------------------------------------------------------------------- follows
@@ -144,7 +144,7 @@ class AlertQueries:
             "WHERE guild_id = ? AND user_id = ? ORDER BY kind, name",
             (guild_id, user_id),
         )
-        return [Follow(*row) for row in rows]
+        return [Follow(**row) for row in rows]
 
     # ----------------------------------------------------------------------------------- outbox
 
@@ -166,7 +166,7 @@ class AlertQueries:
                 "SELECT channel_id FROM alert_channels WHERE guild_id = ? AND enabled = 1", (guild_id,)
             ) as cursor:
                 row = await cursor.fetchone()
-            return int(row[0]) if row else fallback
+            return int(row["channel_id"]) if row else fallback
 
         def add(guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None) -> None:
             target = targets.setdefault(channel_id, {"guild": guild_id, "reasons": [], "pings": []})
@@ -177,19 +177,20 @@ class AlertQueries:
 
         if policy.source_id is not None:
             async with db.execute(
-                "SELECT guild_id, channel_id, COALESCE(title, url) FROM sources WHERE id = ?", (policy.source_id,)
+                "SELECT guild_id, channel_id, COALESCE(title, url) AS name FROM sources WHERE id = ?",
+                (policy.source_id,),
             ) as cursor:
                 source = await cursor.fetchone()
             if source:
                 add(
-                    source[0],
-                    await channel_of(source[0], source[1]),
-                    {"kind": "source", "id": policy.source_id, "name": source[2]},
+                    source["guild_id"],
+                    await channel_of(source["guild_id"], source["channel_id"]),
+                    {"kind": "source", "id": policy.source_id, "name": source["name"]},
                 )
         elif is_new:
             async with db.execute("SELECT guild_id, channel_id FROM alert_channels WHERE enabled = 1") as cursor:
-                for guild_id, channel_id in await cursor.fetchall():
-                    add(guild_id, channel_id, {"kind": "folder", "name": "watched folders"})
+                for row in await cursor.fetchall():
+                    add(row["guild_id"], row["channel_id"], {"kind": "folder", "name": "watched folders"})
         if is_new:
             async with db.execute(
                 """
@@ -205,19 +206,19 @@ class AlertQueries:
                 (article_id, policy.follow_salience, article_id),
             ) as cursor:
                 follows = await cursor.fetchall()
-            for guild_id, user_id, kind, name, follow_channel in follows:
+            for follow in follows:
                 add(
-                    guild_id,
-                    await channel_of(guild_id, follow_channel),
-                    {"kind": "follow", "name": name, "of": kind},
-                    user_id,
+                    follow["guild_id"],
+                    await channel_of(follow["guild_id"], follow["channel_id"]),
+                    {"kind": "follow", "name": follow["name"], "of": follow["kind"]},
+                    follow["user_id"],
                 )
         if not targets:
             return 0
 
         async with db.execute("SELECT title FROM articles WHERE id = ?", (article_id,)) as cursor:
             row = await cursor.fetchone()
-        key = title_key(row[0] if row else "")
+        key = title_key(row["title"] if row else "")
         now = datetime.now(UTC)
         since = to_iso(now - NEAR_DUPLICATE_WINDOW)
         planned = 0
@@ -227,7 +228,7 @@ class AlertQueries:
                 "ORDER BY created_at DESC LIMIT 300",
                 (channel_id, since, article_id),
             ) as cursor:
-                recent = [r[0] async for r in cursor]
+                recent = [r["title_key"] async for r in cursor]
             if key and any(same_story(key, other) for other in recent):
                 continue
             async with db.execute(
@@ -260,22 +261,39 @@ class AlertQueries:
             "ORDER BY id LIMIT ?",
             (now, now, limit),
         )
-        return [DueAlert(*r[:4], json.loads(r[4]), json.loads(r[5]), *r[6:10], json.loads(r[10]), r[11]) for r in rows]
+        return [
+            DueAlert(
+                id=r["id"],
+                article_id=r["article_id"],
+                guild_id=r["guild_id"],
+                channel_id=r["channel_id"],
+                ping_user_ids=json.loads(r["ping_user_ids"]),
+                reasons=json.loads(r["reasons"]),
+                nonce=r["nonce"],
+                attempts=r["attempts"],
+                status=r["status"],
+                message_id=r["message_id"],
+                pings_left=json.loads(r["pings_left"]),
+                unknown_since=r["unknown_since"],
+            )
+            for r in rows
+        ]
 
     async def next_due(self) -> str | None:
         """When the next alert (or the rest of its pings) may be sent."""
         rows = await self._db.fetchall(
-            "SELECT MIN(due) FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending' "
+            "SELECT MIN(due) AS due FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending' "
             "UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE pings_left != '[]')"
         )
-        return rows[0][0] if rows else None
+        return rows[0]["due"] if rows else None
 
     async def sent_since(self, channel_id: int, since: str) -> int:
         """Messages (alerts and digests) posted in a channel since a time, for flood control."""
         rows = await self._db.fetchall(
-            "SELECT COUNT(DISTINCT message_id) FROM outbox WHERE channel_id = ? AND sent_at >= ?", (channel_id, since)
+            "SELECT COUNT(DISTINCT message_id) AS n FROM outbox WHERE channel_id = ? AND sent_at >= ?",
+            (channel_id, since),
         )
-        return int(rows[0][0])
+        return int(rows[0]["n"])
 
     async def mark_sent(
         self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent", pings_left: Sequence[int] = ()
@@ -337,7 +355,17 @@ class AlertQueries:
             "WHERE article_id = ? AND guild_id = ? ORDER BY id",
             (article_id, guild_id),
         )
-        return [SentAlert(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows]
+        return [
+            SentAlert(
+                channel_id=r["channel_id"],
+                status=r["status"],
+                reasons=json.loads(r["reasons"]),
+                ping_user_ids=json.loads(r["ping_user_ids"]),
+                sent_at=r["sent_at"],
+                error=r["error"],
+            )
+            for r in rows
+        ]
 
     async def prune(self, keep: timedelta, *, batch: int = 2000) -> int:
         """Forget delivered, digested and dropped alerts older than ``keep`` (never less than the
@@ -359,5 +387,5 @@ class AlertQueries:
 
     async def counts(self) -> dict[str, int]:
         """Alerts by status (for stats and benchmarks)."""
-        rows = await self._db.fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
-        return {r[0]: int(r[1]) for r in rows}
+        rows = await self._db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        return {r["status"]: int(r["n"]) for r in rows}

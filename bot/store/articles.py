@@ -4,8 +4,8 @@ and reading them back — one article, the latest, related ones, the size of the
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
 from bot.models import (
     AlertPolicy,
@@ -27,6 +27,8 @@ from bot.store.entities import RECENT_WINDOW, EntityQueries
 from bot.store.rows import BRIEF_COLUMNS, article_brief
 from bot.store.search import SearchQueries
 from bot.store.topics import TopicQueries
+
+_ARTICLE_COLUMNS = "id, title, source, url, published, ingested_at, summary, word_count"
 
 
 class ArticleQueries:
@@ -56,7 +58,7 @@ class ArticleQueries:
             "SELECT size, mtime_ns FROM files WHERE path = ?", (fingerprint.path,)
         ) as cursor:
             row = await cursor.fetchone()
-        return row is not None and (row[0], row[1]) == (fingerprint.size, fingerprint.mtime_ns)
+        return row is not None and (row["size"], row["mtime_ns"]) == (fingerprint.size, fingerprint.mtime_ns)
 
     async def origin_hashes(self, origins: Sequence[str]) -> dict[str, str]:
         """The content hash currently indexed for each of ``origins`` that is known."""
@@ -69,7 +71,7 @@ class ArticleQueries:
                     f"WHERE o.origin IN ({marks})",
                     chunk,
                 ) as cursor:
-                    found.update({row[0]: row[1] async for row in cursor})
+                    found.update({row["origin"]: row["content_hash"] async for row in cursor})
         return found
 
     async def origins_in_file(self, path: str) -> list[str]:
@@ -77,7 +79,7 @@ class ArticleQueries:
         async with self._db.turn() as db, db.execute(
             "SELECT origin FROM origins WHERE file = ?", (path,)
         ) as cursor:
-            return [row[0] async for row in cursor]
+            return [row["origin"] async for row in cursor]
 
     async def write_batch(
         self,
@@ -131,7 +133,7 @@ class ArticleQueries:
             "SELECT id FROM articles WHERE content_hash = ?", (content_hash,)
         ) as cursor:
             row = await cursor.fetchone()
-        return row[0] if row else None
+        return row["id"] if row else None
 
     async def _write_one(
         self,
@@ -148,10 +150,10 @@ class ArticleQueries:
             (record.origin,),
         ) as cursor:
             previous = await cursor.fetchone()
-        if previous and previous[1] == record.content_hash:
+        if previous and previous["content_hash"] == record.content_hash:
             if analysis is None:
-                return WriteResult(record.origin, previous[0], "unchanged")
-            reuse: int | None = previous[0]  # a forced re-analysis refreshes the rows in place
+                return WriteResult(record.origin, previous["article_id"], "unchanged")
+            reuse: int | None = previous["article_id"]  # a forced re-analysis refreshes the rows in place
         else:
             same_text = await self._id_for_hash(record.content_hash)
             if same_text is not None:
@@ -159,7 +161,11 @@ class ArticleQueries:
                 return WriteResult(record.origin, same_text, "duplicate")
             if analysis is None:
                 raise ValueError(f"{record.origin}: new text needs its analysis")
-            reuse = previous[0] if previous and await self._origin_count(previous[0]) == 1 else None
+            reuse = (
+                previous["article_id"]
+                if previous and await self._origin_count(previous["article_id"]) == 1
+                else None
+            )
 
         # A publication date in the future (a 2099 feed item) is clamped to now, or it tops !latest forever.
         published = min(to_iso(record.published), now)
@@ -191,7 +197,7 @@ class ArticleQueries:
             ) as cursor:
                 row = await cursor.fetchone()
             assert row is not None
-            article_id, status = row[0], "new" if previous is None else "updated"
+            article_id, status = row["id"], "new" if previous is None else "updated"
         await self._search.add(article_id, record.title, record.body)
         await self._attach_analysis(article_id, published, analysis, touched_entities, touched_topics)
         await self._link_origin(record, article_id, now, touched_entities, touched_topics)
@@ -210,10 +216,10 @@ class ArticleQueries:
 
     async def _origin_count(self, article_id: int) -> int:
         async with self._db.writer.execute(
-            "SELECT COUNT(*) FROM origins WHERE article_id = ?", (article_id,)
+            "SELECT COUNT(*) AS n FROM origins WHERE article_id = ?", (article_id,)
         ) as cursor:
             row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        return int(row["n"]) if row else 0
 
     async def _link_origin(
         self,
@@ -231,16 +237,16 @@ class ArticleQueries:
             "ON CONFLICT (origin) DO UPDATE SET article_id = excluded.article_id, seen_at = excluded.seen_at",
             (record.origin, article_id, record.file, now),
         )
-        if row and row[0] != article_id and await self._origin_count(row[0]) == 0:
-            await self._delete_article(row[0], touched_entities, touched_topics)
+        if row and row["article_id"] != article_id and await self._origin_count(row["article_id"]) == 0:
+            await self._delete_article(row["article_id"], touched_entities, touched_topics)
 
     async def _unlink_origin(self, origin: str, touched_entities: set[int], touched_topics: set[int]) -> None:
         async with self._db.writer.execute(
             "DELETE FROM origins WHERE origin = ? RETURNING article_id", (origin,)
         ) as cursor:
             row = await cursor.fetchone()
-        if row and await self._origin_count(row[0]) == 0:
-            await self._delete_article(row[0], touched_entities, touched_topics)
+        if row and await self._origin_count(row["article_id"]) == 0:
+            await self._delete_article(row["article_id"], touched_entities, touched_topics)
 
     async def _delete_article(self, article_id: int, touched_entities: set[int], touched_topics: set[int]) -> None:
         await self._detach_article(article_id, touched_entities, touched_topics)
@@ -258,21 +264,20 @@ class ArticleQueries:
         """One article with its entities, topics and where it came from."""
         body_column = "body" if with_body else "NULL"
         row = await self._db.fetchone(
-            f"SELECT id, title, source, url, published, ingested_at, summary, word_count, {body_column} "
-            "FROM articles WHERE id = ?",
+            f"SELECT {_ARTICLE_COLUMNS}, {body_column} AS body FROM articles WHERE id = ?",
             (article_id,),
         )
         if row is None:
             return None
         return await self._article_from_row(row)
 
-    async def _article_from_row(self, row: Sequence[Any]) -> Article:
-        article_id = row[0]
+    async def _article_from_row(self, row: sqlite3.Row) -> Article:
+        article_id = row["id"]
         entities = await self._db.fetchall(
             """
             SELECT e.id, e.name, e.type, ae.mentions, ae.salience,
                    (SELECT json_group_array(role) FROM article_roles r
-                    WHERE r.article_id = ae.article_id AND r.entity_id = ae.entity_id)
+                    WHERE r.article_id = ae.article_id AND r.entity_id = ae.entity_id) AS roles
             FROM article_entities ae JOIN entities e ON e.id = ae.entity_id
             WHERE ae.article_id = ? ORDER BY ae.salience DESC, ae.mentions DESC, e.name
             """,
@@ -288,17 +293,27 @@ class ArticleQueries:
         )
         return Article(
             id=article_id,
-            title=row[1],
-            source=row[2],
-            url=row[3],
-            published=row[4],
-            ingested_at=row[5],
-            summary=json.loads(row[6]),
-            word_count=row[7],
-            origins=[o[0] for o in origins],
-            entities=[ArticleEntity(r[0], r[1], r[2], r[3], r[4], json.loads(r[5])) for r in entities],
-            topics=[ArticleTopic(*r) for r in topics],
-            body=row[8],
+            title=row["title"],
+            source=row["source"],
+            url=row["url"],
+            published=row["published"],
+            ingested_at=row["ingested_at"],
+            summary=json.loads(row["summary"]),
+            word_count=row["word_count"],
+            origins=[o["origin"] for o in origins],
+            entities=[
+                ArticleEntity(
+                    entity_id=r["id"],
+                    name=r["name"],
+                    type=r["type"],
+                    mentions=r["mentions"],
+                    salience=r["salience"],
+                    roles=json.loads(r["roles"]),
+                )
+                for r in entities
+            ],
+            topics=[ArticleTopic(topic_id=r["id"], name=r["name"], key=r["key"], score=r["score"]) for r in topics],
+            body=row["body"],
         )
 
     async def latest(self, limit: int = 5) -> list[ArticleBrief]:
@@ -311,12 +326,12 @@ class ArticleQueries:
     async def latest_id(self) -> int | None:
         """The id of the most recently published article."""
         row = await self._db.fetchone("SELECT id FROM articles ORDER BY published DESC, id DESC LIMIT 1")
-        return row[0] if row else None
+        return row["id"] if row else None
 
     async def count(self) -> int:
         """How many articles the index holds."""
-        row = await self._db.fetchone("SELECT COUNT(*) FROM articles")
-        return int(row[0]) if row else 0
+        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM articles")
+        return int(row["n"]) if row else 0
 
     async def related(self, article_id: int, limit: int = 5) -> list[RelatedArticle]:
         """Articles sharing the most salient entities and topics with this one.
@@ -325,13 +340,13 @@ class ArticleQueries:
         the product of its scores. Candidates come from each shared name's recent articles only.
         """
         mine = await self._db.fetchall(
-            "SELECT ae.entity_id, ae.salience, e.name FROM article_entities ae JOIN entities e "
+            "SELECT ae.entity_id AS anchor, ae.salience AS weight, e.name FROM article_entities ae JOIN entities e "
             "ON e.id = ae.entity_id WHERE ae.article_id = ? ORDER BY ae.salience DESC LIMIT 8",
             (article_id,),
         )
         my_topics = await self._db.fetchall(
-            "SELECT at.topic_id, at.score, t.name FROM article_topics at JOIN topics t ON t.id = at.topic_id "
-            "WHERE at.article_id = ? ORDER BY at.rank LIMIT 8",
+            "SELECT at.topic_id AS anchor, at.score AS weight, t.name FROM article_topics at "
+            "JOIN topics t ON t.id = at.topic_id WHERE at.article_id = ? ORDER BY at.rank LIMIT 8",
             (article_id,),
         )
         scores: dict[int, float] = {}
@@ -340,21 +355,22 @@ class ArticleQueries:
             ("article_entities", "entity_id", "salience", 1.0, mine),
             ("article_topics", "topic_id", "score", 0.5, my_topics),
         ):
-            for anchor_id, weight, name in anchors:
+            for anchor in anchors:
                 rows = await self._db.fetchall(
-                    f"SELECT article_id, {weight_column} FROM {table} WHERE {column} = ? AND article_id != ? "
+                    f"SELECT article_id, {weight_column} AS weight FROM {table} WHERE {column} = ? AND article_id != ? "
                     f"ORDER BY published DESC LIMIT {RECENT_WINDOW}",
-                    (anchor_id, article_id),
+                    (anchor["anchor"], article_id),
                 )
-                for other_id, other_weight in rows:
-                    scores[other_id] = scores.get(other_id, 0.0) + factor * weight * other_weight
-                    shared.setdefault(other_id, []).append(name)
+                for other in rows:
+                    other_id = other["article_id"]
+                    scores[other_id] = scores.get(other_id, 0.0) + factor * anchor["weight"] * other["weight"]
+                    shared.setdefault(other_id, []).append(anchor["name"])
         best = sorted(scores, key=lambda a: -scores[a])[:limit]
         if not best:
             return []
         marks = ",".join("?" * len(best))
         briefs = {
-            r[0]: article_brief(r)
+            r["id"]: article_brief(r)
             for r in await self._db.fetchall(f"SELECT {BRIEF_COLUMNS} FROM articles a WHERE a.id IN ({marks})", best)
         }
         return [RelatedArticle(briefs[a], round(scores[a], 4), shared[a]) for a in best if a in briefs]
@@ -363,27 +379,36 @@ class ArticleQueries:
         """Counts and dates that describe the index."""
         row = await self._db.fetchone(
             """
-            SELECT (SELECT COUNT(*) FROM articles), (SELECT COUNT(*) FROM entities),
-                   (SELECT COUNT(*) FROM topics), (SELECT COALESCE(SUM(mention_count), 0) FROM entities),
-                   (SELECT COUNT(*) FROM origins), (SELECT MIN(published) FROM articles),
-                   (SELECT MAX(published) FROM articles), (SELECT MAX(ingested_at) FROM articles)
+            SELECT (SELECT COUNT(*) FROM articles) AS articles, (SELECT COUNT(*) FROM entities) AS entities,
+                   (SELECT COUNT(*) FROM topics) AS topics,
+                   (SELECT COALESCE(SUM(mention_count), 0) FROM entities) AS mentions,
+                   (SELECT COUNT(*) FROM origins) AS origins,
+                   (SELECT MIN(published) FROM articles) AS first_published,
+                   (SELECT MAX(published) FROM articles) AS last_published,
+                   (SELECT MAX(ingested_at) FROM articles) AS last_ingested
             """
         )
-        by_type = await self._db.fetchall("SELECT type, COUNT(*) FROM entities GROUP BY type ORDER BY 2 DESC")
-        page = await self._db.fetchone("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")
-        return Stats(*row, database_bytes=int(page[0]) if page else 0, entities_by_type=dict(by_type))
+        assert row is not None  # an aggregate query always returns its row
+        by_type = await self._db.fetchall("SELECT type, COUNT(*) AS n FROM entities GROUP BY type ORDER BY n DESC")
+        page = await self._db.fetchone(
+            "SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()"
+        )
+        return Stats(
+            **row,
+            database_bytes=int(page["size"]) if page else 0,
+            entities_by_type={r["type"]: r["n"] for r in by_type},
+        )
 
     async def iter_all(self) -> AsyncIterator[Article]:
         """Every article with its analysis, oldest id first (for export)."""
         last = 0
         while True:
             rows = await self._db.fetchall(
-                "SELECT id, title, source, url, published, ingested_at, summary, word_count, NULL "
-                "FROM articles WHERE id > ? ORDER BY id LIMIT 200",
+                f"SELECT {_ARTICLE_COLUMNS}, NULL AS body FROM articles WHERE id > ? ORDER BY id LIMIT 200",
                 (last,),
             )
             if not rows:
                 return
             for row in rows:
                 yield await self._article_from_row(row)
-            last = rows[-1][0]
+            last = rows[-1]["id"]

@@ -1,7 +1,8 @@
 """The index file and its two connections, owned by :class:`Database`; every part of the store reaches
 SQL through it.
 
-One connection writes (in batched transactions), another reads, so that answering a question never
+Rows come back named (:class:`sqlite3.Row`: ``row["title"]``). One connection writes (in batched
+transactions), another reads, so that answering a question never
 waits for an ingest in progress: WAL lets the reader see the last committed state.
 
 Many tasks write (feed polls, the folder watcher, commands, the alert dispatcher) and SQLite has one
@@ -94,12 +95,14 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(path)
             writer = await aiosqlite.connect(path, isolation_level=None)
+            writer.row_factory = sqlite3.Row
         except Exception as exc:  # sqlite3 raises a bare OperationalError with little context
             raise StoreError(f"cannot open the database {path}: {exc}") from exc
         try:
             await _configure(writer)
             await _migrate(writer)
             reader = await aiosqlite.connect(path, isolation_level=None)
+            reader.row_factory = sqlite3.Row
             await _configure(reader)
             await reader.execute("PRAGMA query_only = ON")
         except BaseException as exc:
@@ -173,12 +176,12 @@ class Database:
 
     # ------------------------------------------------------------------------------------- reading
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         """Every row of a query on the reading connection (the last committed state)."""
         async with self._reader.execute(sql, params) as cursor:
             return list(await cursor.fetchall())
 
-    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         """The first row of a query on the reading connection, or ``None``."""
         async with self._reader.execute(sql, params) as cursor:
             return await cursor.fetchone()
@@ -186,13 +189,12 @@ class Database:
     async def data_version(self) -> int:
         """A number that changes whenever another connection (another process, or our writer) commits."""
         row = await self.fetchone("PRAGMA data_version")
-        return int(row[0]) if row else 0
+        return int(row["data_version"]) if row else 0
 
     async def schema_version(self) -> int:
         """The ``user_version`` the migrations have reached."""
-        async with self._reader.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        return int(row[0]) if row else 0
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row["user_version"]) if row else 0
 
 
 def _create_private(path: Path) -> None:
@@ -224,7 +226,7 @@ async def _migrate(db: aiosqlite.Connection) -> None:
     """Apply the migrations this database has not seen, each in its own transaction."""
     async with db.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
-    current = int(row[0]) if row else 0
+    current = int(row["user_version"]) if row else 0
     migrations = load_migrations()
     if current > len(migrations):
         raise StoreError(f"the database is at schema version {current}, newer than this Newsdesk ({len(migrations)})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,17 @@ RECENT_WINDOW = 300
 CO_MENTION_WINDOW = 150
 NAME_WORDS = 12  # words of a name a lookup matches on; SQLite joins at most 64 tables
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
+_ENTITY_ARTICLE_COLUMNS = "ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence"
+
+
+def _entity_article(row: sqlite3.Row) -> EntityArticle:
+    return EntityArticle(
+        article_id=row["article_id"],
+        title=row["title"],
+        published=row["published"],
+        salience=row["salience"],
+        key_sentence=row["key_sentence"],
+    )
 
 
 class EntityQueries:
@@ -70,8 +82,8 @@ class EntityQueries:
         )
         return [entity_ref(r) for r in rows]
 
-    async def names(self) -> list[tuple[int, str, str, int]]:
-        """(id, key, name, mentions) of every entity, for the in-memory name index."""
+    async def names(self) -> list[sqlite3.Row]:
+        """(id, key, name, mentions) rows of every entity, for the in-memory name index."""
         return await self._db.fetchall("SELECT id, key, name, mention_count FROM entities")
 
     # ------------------------------------------------------------------------------------- answers
@@ -90,8 +102,8 @@ class EntityQueries:
             (entity_id, RECENT_WINDOW),
         )
         # Most frequent first; among equals, the most recently used (sorts are stable).
-        roles = sorted(sorted(role_groups, key=lambda r: r[2], reverse=True), key=lambda r: -r[1])
-        latest_role = max(role_groups, key=lambda r: r[2], default=None)
+        roles = sorted(sorted(role_groups, key=lambda r: r["latest"], reverse=True), key=lambda r: -r["n"])
+        latest_role = max(role_groups, key=lambda r: r["latest"], default=None)
         # Count first, name the top few after: joining every co-mentioned row to its entity costs more.
         co = await self._db.fetchall(
             f"""
@@ -109,8 +121,8 @@ class EntityQueries:
             (entity_id, entity_id, co_mentions * 4, co_mentions),
         )
         key_articles = await self._db.fetchall(
-            """
-            SELECT ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence
+            f"""
+            SELECT {_ENTITY_ARTICLE_COLUMNS}
             FROM article_entities ae JOIN articles a ON a.id = ae.article_id
             WHERE ae.entity_id = ? AND ae.key_sentence != ''
             ORDER BY ae.salience DESC, ae.published DESC LIMIT ?
@@ -119,19 +131,19 @@ class EntityQueries:
         )
         return EntityProfile(
             entity=entity_ref(row),
-            first_seen=row[5],
-            last_seen=row[6],
-            roles=[(r[0], r[1]) for r in roles[:5]],
-            latest_role=latest_role[0] if latest_role else None,
-            co_mentions=[(entity_ref(r), r[5]) for r in co],
-            key_articles=[EntityArticle(*r) for r in key_articles],
+            first_seen=row["first_seen"],
+            last_seen=row["last_seen"],
+            roles=[(r["role"], r["n"]) for r in roles[:5]],
+            latest_role=latest_role["role"] if latest_role else None,
+            co_mentions=[(entity_ref(r), r["together"]) for r in co],
+            key_articles=[_entity_article(r) for r in key_articles],
         )
 
     async def articles(self, entity_id: int, limit: int = 5, *, min_salience: float = 0.0) -> list[EntityArticle]:
         """The latest articles about an entity (among its most recent ones), with its key sentence in each."""
         rows = await self._db.fetchall(
             f"""
-            SELECT ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence
+            SELECT {_ENTITY_ARTICLE_COLUMNS}
             FROM (SELECT article_id, published, salience, key_sentence FROM article_entities
                   WHERE entity_id = ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) ae
             JOIN articles a ON a.id = ae.article_id
@@ -140,7 +152,7 @@ class EntityQueries:
             """,
             (entity_id, min_salience, limit),
         )
-        return [EntityArticle(*r) for r in rows]
+        return [_entity_article(r) for r in rows]
 
     # ------------------------------------------------------------------ writes, inside Database.write()
 
@@ -156,7 +168,7 @@ class EntityQueries:
         ids: dict[str, int] = {}
         if keys:
             async with db.execute(f"SELECT key, id FROM entities WHERE key IN ({marks})", keys) as cursor:
-                ids.update({row[0]: row[1] async for row in cursor})
+                ids.update({row["key"]: row["id"] async for row in cursor})
         for entity in entities:
             if entity.key in ids:
                 continue
@@ -168,8 +180,8 @@ class EntityQueries:
                     (entity.key,),
                 ) as cursor:
                     rows = await cursor.fetchall()
-                if rows and (len(rows) == 1 or rows[0][1] >= 3 * rows[1][1]):
-                    ids[entity.key] = rows[0][0]
+                if rows and (len(rows) == 1 or rows[0]["mention_count"] >= 3 * rows[1]["mention_count"]):
+                    ids[entity.key] = rows[0]["id"]
                     continue
             surname = words[-1] if entity.type == "PERSON" and len(words) > 1 else None
             async with db.execute(
@@ -178,10 +190,10 @@ class EntityQueries:
             ) as cursor:
                 row = await cursor.fetchone()
             assert row is not None
-            ids[entity.key] = row[0]
+            ids[entity.key] = row["id"]
             await db.executemany(
                 "INSERT OR IGNORE INTO entity_words (word, entity_id) VALUES (?, ?)",
-                [(word, row[0]) for word in dict.fromkeys(words) if word],
+                [(word, row["id"]) for word in dict.fromkeys(words) if word],
             )
         return ids
 
@@ -196,14 +208,14 @@ class EntityQueries:
         roles: set[tuple[int, str]] = set()
         for entity in entities:
             entity_id = ids[entity.key]
-            row = merged.get(entity_id)
+            so_far = merged.get(entity_id)
             # Two keys can land on one entity (a surname joined to a full name): add them up.
-            if row is None:
+            if so_far is None:
                 merged[entity_id] = [entity.mentions, entity.salience, int(entity.in_headline), entity.key_sentence]
             else:
-                row[0] += entity.mentions
-                row[1] = max(row[1], entity.salience)
-                row[2] |= int(entity.in_headline)
+                so_far[0] += entity.mentions
+                so_far[1] = max(so_far[1], entity.salience)
+                so_far[2] |= int(entity.in_headline)
             for label, count in entity.label_counts.items():
                 labels[(entity_id, label)] = labels.get((entity_id, label), 0) + count
             roles.update((entity_id, role) for role in entity.roles)
@@ -223,7 +235,7 @@ class EntityQueries:
         # Running totals: an entity in thousands of articles is never recounted on each write.
         await db.executemany(
             "UPDATE entities SET article_count = article_count + 1, mention_count = mention_count + ? WHERE id = ?",
-            [(row[0], eid) for eid, row in merged.items()],
+            [(m, eid) for eid, (m, _, _, _) in merged.items()],
         )
         await db.executemany(
             "INSERT INTO entity_labels (entity_id, label, mentions) VALUES (?, ?, ?) "
@@ -246,13 +258,13 @@ class EntityQueries:
             label_rows = list(await cursor.fetchall())
         await db.executemany(
             "UPDATE entities SET article_count = article_count - 1, mention_count = mention_count - ? WHERE id = ?",
-            [(mentions, entity_id) for entity_id, mentions in entity_rows],
+            [(r["mentions"], r["entity_id"]) for r in entity_rows],
         )
         await db.executemany(
             "UPDATE entity_labels SET mentions = mentions - ? WHERE entity_id = ? AND label = ?",
-            [(mentions, entity_id, label) for entity_id, label, mentions in label_rows],
+            [(r["mentions"], r["entity_id"], r["label"]) for r in label_rows],
         )
-        touched.update(row[0] for row in entity_rows)
+        touched.update(r["entity_id"] for r in entity_rows)
         for table in ("article_entities", "article_entity_labels", "article_roles"):
             await db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
 

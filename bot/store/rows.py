@@ -1,9 +1,8 @@
-"""Rows the store's parts share, as the data classes every layer reads."""
+"""Named rows the store's parts share, as the data classes every layer reads."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import sqlite3
 
 from bot.models import ArticleBrief, EntityRef
 
@@ -11,11 +10,19 @@ ENTITY_COLUMNS = "id, name, type, article_count, mention_count"
 BRIEF_COLUMNS = "a.id, a.title, a.source, a.url, a.published"
 
 
-def entity_ref(row: Sequence[Any]) -> EntityRef:
-    """An entity from a row that starts with :data:`ENTITY_COLUMNS`."""
-    return EntityRef(id=row[0], name=row[1], type=row[2], article_count=row[3], mention_count=row[4])
+def entity_ref(row: sqlite3.Row) -> EntityRef:
+    """An entity from a row with :data:`ENTITY_COLUMNS`."""
+    return EntityRef(
+        id=row["id"],
+        name=row["name"],
+        type=row["type"],
+        article_count=row["article_count"],
+        mention_count=row["mention_count"],
+    )
 
 
-def article_brief(row: Sequence[Any]) -> ArticleBrief:
-    """An article brief from a row that starts with :data:`BRIEF_COLUMNS`."""
-    return ArticleBrief(id=row[0], title=row[1], source=row[2], url=row[3], published=row[4])
+def article_brief(row: sqlite3.Row) -> ArticleBrief:
+    """An article brief from a row with :data:`BRIEF_COLUMNS`."""
+    return ArticleBrief(
+        id=row["id"], title=row["title"], source=row["source"], url=row["url"], published=row["published"]
+    )

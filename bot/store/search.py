@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-
-from bot.models import SearchHit
+from bot.models import SearchMatch
 from bot.store.database import Database
 from bot.store.rows import BRIEF_COLUMNS, article_brief
+from bot.text import search_words
 
 SEARCH_CANDIDATES = 300
-_FTS_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def snippet(body: str, words: Sequence[str], width: int = 200) -> str:
-    """The passage of ``body`` around the first place it uses the most query words, each marked with
-    \x02 … \x03. Words match by their start, so "elections" is found for "election" as BM25's stemmer
-    would."""
-    stems = {w.casefold()[: max(4, len(w) - 2)] for w in words if w}
-    pattern = (
-        re.compile(
-            r"\b(" + "|".join(re.escape(s) for s in sorted(stems, key=len, reverse=True)) + r")\w*", re.IGNORECASE
-        )
-        if stems
-        else None
-    )
-    text = " ".join(body.split())
-    matches = list(pattern.finditer(text)) if pattern else []
-    if not matches:
-        return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + "…"
-    # The window that holds the most distinct words wins; the earliest among equals.
-    best_start, best_score = matches[0].start(), 0
-    for first in matches:
-        inside = {m.group(1).casefold() for m in matches if first.start() <= m.start() < first.start() + width}
-        if len(inside) > best_score:
-            best_start, best_score = first.start(), len(inside)
-    start = max(0, best_start - width // 4)
-    start = text.rfind(" ", 0, start) + 1 if start else 0
-    end = min(len(text), start + width)
-    end = text.find(" ", end) if end < len(text) and text.find(" ", end) != -1 else len(text)
-    passage = pattern.sub(lambda m: "\x02" + m.group(0) + "\x03", text[start:end])
-    return ("…" if start else "") + passage + ("…" if end < len(text) else "")
 
 
 def fts_words(text: str) -> list[str]:
     """User text as safe FTS5 terms: every word quoted, so ``AND (``, ``*`` and quotes are just words."""
-    return ['"' + w.replace('"', '""') + '"' for w in _FTS_WORD.findall(text)[:32]]
+    return ['"' + w.replace('"', '""') + '"' for w in search_words(text)]
 
 
 class SearchQueries:
@@ -54,8 +21,9 @@ class SearchQueries:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def find(self, query: str, limit: int = 5) -> list[SearchHit]:
-        """Full-text search over titles (weighted up) and bodies, best BM25 match first.
+    async def find(self, query: str, limit: int = 5) -> list[SearchMatch]:
+        """Full-text search over titles (weighted up) and bodies, best BM25 match first, each match with
+        its body (the answer cuts the snippet from it).
 
         Every word must match; when nothing matches them all, any word will do. Only the most recently
         indexed matches are ranked (:data:`SEARCH_CANDIDATES`): BM25 over every article containing a
@@ -67,27 +35,23 @@ class SearchQueries:
             return []
         for match in dict.fromkeys([" ".join(words), " OR ".join(words)]):
             ranked = await self._db.fetchall(
-                f"SELECT rowid, bm25(articles_fts, 4.0, 1.0) FROM articles_fts WHERE articles_fts MATCH ? "
-                f"ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}",
+                f"SELECT rowid AS id, bm25(articles_fts, 4.0, 1.0) AS score FROM articles_fts "
+                f"WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}",
                 (match,),
             )
             if ranked:
                 break
-        best = dict(sorted(ranked, key=lambda r: (r[1], -r[0]))[:limit])
+        best = {r["id"]: r["score"] for r in sorted(ranked, key=lambda r: (r["score"], -r["id"]))[:limit]}
         if not best:
             return []
-        # Snippets are cut from the bodies here: FTS5's snippet() would re-run the whole match.
+        # The bodies, for the answer to cut snippets from: FTS5's snippet() would run the whole match again.
         rows = await self._db.fetchall(
             f"SELECT {BRIEF_COLUMNS}, a.body FROM articles a WHERE a.id IN ({','.join('?' * len(best))})",
             list(best),
         )
-        plain_words = [w.strip('"').replace('""', '"') for w in words]
-        hits = [
-            SearchHit(article=article_brief(row), snippet=snippet(row[5], plain_words), rank=best[row[0]])
-            for row in rows
-        ]
-        hits.sort(key=lambda h: (h.rank, -h.article.id))
-        return hits
+        matches = [SearchMatch(article=article_brief(row), body=row["body"], rank=best[row["id"]]) for row in rows]
+        matches.sort(key=lambda m: (m.rank, -m.article.id))
+        return matches
 
     # ------------------------------------------------------------------ writes, inside Database.write()
 
@@ -105,5 +69,5 @@ class SearchQueries:
         if old:
             await db.execute(
                 "INSERT INTO articles_fts (articles_fts, rowid, title, body) VALUES ('delete', ?, ?, ?)",
-                (article_id, old[0], old[1]),
+                (article_id, old["title"], old["body"]),
             )

@@ -14,7 +14,7 @@ class ServerQueries:
     async def prefixes(self) -> dict[int, str]:
         """Every server's own command prefix."""
         rows = await self._db.fetchall("SELECT guild_id, prefix FROM guild_settings WHERE prefix IS NOT NULL")
-        return {int(r[0]): r[1] for r in rows}
+        return {int(r["guild_id"]): r["prefix"] for r in rows}
 
     async def set_prefix(self, guild_id: int, prefix: str | None) -> None:
         """Set (or with ``None`` reset) a server's command prefix."""

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from bot.models import FeedSource, to_iso
 from bot.store.database import Database, current_time
 
+# The fields of FeedSource: a row of these builds one by name (FeedSource(**row)).
 _SOURCE_COLUMNS = (
     "id, guild_id, channel_id, url, title, interval_minutes, etag, last_modified, last_polled_at, next_poll_at, "
     "failures, last_error, paused, pause_notified, added_by, created_at"
@@ -45,9 +46,9 @@ class SourceQueries:
         """
         now = datetime.now(UTC)
         async with self._db.write() as db:
-            async with db.execute("SELECT COUNT(*) FROM sources WHERE guild_id = ?", (guild_id,)) as cursor:
+            async with db.execute("SELECT COUNT(*) AS n FROM sources WHERE guild_id = ?", (guild_id,)) as cursor:
                 row = await cursor.fetchone()
-            if limit is not None and row is not None and row[0] >= limit:
+            if limit is not None and row is not None and row["n"] >= limit:
                 raise SourceLimitReached(limit)
             async with db.execute(
                 "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
@@ -63,19 +64,19 @@ class SourceQueries:
                 ),
             ) as cursor:
                 row = await cursor.fetchone()
-        return FeedSource(*row) if row else None
+        return FeedSource(**row) if row else None
 
     async def get(self, source_id: int) -> FeedSource | None:
         """One feed source."""
         rows = await self._db.fetchall(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,))
-        return FeedSource(*rows[0]) if rows else None
+        return FeedSource(**rows[0]) if rows else None
 
     async def of_server(self, guild_id: int) -> list[FeedSource]:
         """A server's feeds."""
         rows = await self._db.fetchall(
             f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? ORDER BY id", (guild_id,)
         )
-        return [FeedSource(*row) for row in rows]
+        return [FeedSource(**row) for row in rows]
 
     async def remove(self, guild_id: int, source_id: int) -> FeedSource | None:
         """Remove one of a server's feeds (its articles stay indexed)."""
@@ -83,7 +84,7 @@ class SourceQueries:
             f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
         ) as cursor:
             row = await cursor.fetchone()
-        return FeedSource(*row) if row else None
+        return FeedSource(**row) if row else None
 
     async def due(self, now: str, limit: int = 20) -> list[FeedSource]:
         """Feeds whose next poll is due, taken in turns across servers (each server's most overdue,
@@ -97,12 +98,12 @@ class SourceQueries:
             """,
             (now, limit),
         )
-        return [FeedSource(*row) for row in rows]
+        return [FeedSource(**row) for row in rows]
 
     async def next_due(self) -> str | None:
         """When the next feed poll is due."""
-        rows = await self._db.fetchall("SELECT MIN(next_poll_at) FROM sources WHERE paused = 0")
-        return rows[0][0] if rows else None
+        rows = await self._db.fetchall("SELECT MIN(next_poll_at) AS due FROM sources WHERE paused = 0")
+        return rows[0]["due"] if rows else None
 
     async def polled(
         self, source_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: str
@@ -142,4 +143,4 @@ class SourceQueries:
             (current_time(), guild_id, source_id),
         ) as cursor:
             row = await cursor.fetchone()
-        return FeedSource(*row) if row else None
+        return FeedSource(**row) if row else None

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Sequence
 
 from bot.models import ArticleBrief, Keyphrase, TopicRef
 from bot.store.database import Database, chunks
 from bot.store.rows import BRIEF_COLUMNS, article_brief
+
+_TOPIC_COLUMNS = "id, name, key, article_count, last_seen"
+
+
+def _topic(row: sqlite3.Row) -> TopicRef:
+    return TopicRef(
+        id=row["id"],
+        name=row["name"],
+        key=row["key"],
+        article_count=row["article_count"],
+        last_seen=row["last_seen"],
+    )
 
 
 class TopicQueries:
@@ -18,30 +31,25 @@ class TopicQueries:
 
     async def by_key(self, key: str) -> TopicRef | None:
         """The topic whose normalised phrase is exactly ``key``."""
-        row = await self._db.fetchone(
-            "SELECT id, name, key, article_count, last_seen FROM topics WHERE key = ?", (key,)
-        )
-        return TopicRef(*row) if row else None
+        row = await self._db.fetchone(f"SELECT {_TOPIC_COLUMNS} FROM topics WHERE key = ?", (key,))
+        return _topic(row) if row else None
 
-    async def names(self) -> list[tuple[int, str, str, int]]:
-        """(id, key, name, articles) of every topic, for the in-memory name index."""
+    async def names(self) -> list[sqlite3.Row]:
+        """(id, key, name, articles) rows of every topic, for the in-memory name index."""
         return await self._db.fetchall("SELECT id, key, name, article_count FROM topics")
 
     async def get(self, topic_id: int) -> TopicRef | None:
         """One topic by id."""
-        row = await self._db.fetchone(
-            "SELECT id, name, key, article_count, last_seen FROM topics WHERE id = ?", (topic_id,)
-        )
-        return TopicRef(*row) if row else None
+        row = await self._db.fetchone(f"SELECT {_TOPIC_COLUMNS} FROM topics WHERE id = ?", (topic_id,))
+        return _topic(row) if row else None
 
     async def top(self, limit: int = 10) -> list[TopicRef]:
         """Topics covered by the most articles."""
         rows = await self._db.fetchall(
-            "SELECT id, name, key, article_count, last_seen FROM topics "
-            "ORDER BY article_count DESC, score_sum DESC LIMIT ?",
+            f"SELECT {_TOPIC_COLUMNS} FROM topics ORDER BY article_count DESC, score_sum DESC LIMIT ?",
             (limit,),
         )
-        return [TopicRef(*r) for r in rows]
+        return [_topic(r) for r in rows]
 
     async def articles(self, topic_id: int, limit: int = 5) -> list[tuple[ArticleBrief, list[str]]]:
         """The latest articles on a topic, each with its summary sentences."""
@@ -52,7 +60,7 @@ class TopicQueries:
             """,
             (topic_id, limit),
         )
-        return [(article_brief(r), json.loads(r[5])) for r in rows]
+        return [(article_brief(r), json.loads(r["summary"])) for r in rows]
 
     # ------------------------------------------------------------------ writes, inside Database.write()
 
@@ -70,7 +78,7 @@ class TopicQueries:
             async with db.execute(
                 f"SELECT key, id FROM topics WHERE key IN ({','.join('?' * len(keys))})", keys
             ) as cursor:
-                topic_ids = {row[0]: row[1] async for row in cursor}
+                topic_ids = {row["key"]: row["id"] async for row in cursor}
         unique_topics = list(
             {
                 topic_ids[t.key]: (topic_ids[t.key], t.score, rank)
@@ -97,9 +105,9 @@ class TopicQueries:
             topic_rows = list(await cursor.fetchall())
         await db.executemany(
             "UPDATE topics SET article_count = article_count - 1, score_sum = score_sum - ? WHERE id = ?",
-            [(score, topic_id) for topic_id, score in topic_rows],
+            [(r["score"], r["topic_id"]) for r in topic_rows],
         )
-        touched.update(row[0] for row in topic_rows)
+        touched.update(r["topic_id"] for r in topic_rows)
         await db.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
 
     async def refresh(self, topic_ids: set[int]) -> None:

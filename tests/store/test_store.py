@@ -9,7 +9,7 @@ import pytest
 
 from bot.store import Store, StoreError, fts_words
 from bot.store.migrations import load_migrations
-from bot.store.search import snippet
+from bot.text import snippet
 
 
 async def test_migrations_bring_a_new_database_to_the_latest_version(store: Store) -> None:
@@ -56,14 +56,14 @@ def test_fts_words_quotes_every_word() -> None:
 
 
 async def test_search_falls_back_to_any_word(seeded_store: Store) -> None:
-    hits = await seeded_store.search.find("lithium zzyzx")
-    assert len(hits) == 2 and all("lithium" in h.snippet.lower() for h in hits)
+    matches = await seeded_store.search.find("lithium zzyzx")
+    assert len(matches) == 2 and all("lithium" in m.body.lower() for m in matches)
 
 
 async def test_search_ranks_title_matches_first(seeded_store: Store) -> None:
-    hits = await seeded_store.search.find("IMF lending")
-    assert hits and hits[0].article.title.startswith("Argentina and the IMF")
-    assert "\x02" in hits[0].snippet
+    matches = await seeded_store.search.find("IMF lending")
+    assert matches and matches[0].article.title.startswith("Argentina and the IMF")
+    assert "IMF" in matches[0].body
 
 
 async def test_entity_profile_on_the_seed(seeded_store: Store) -> None:
