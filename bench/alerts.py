@@ -25,6 +25,7 @@ from typing import Any
 from bench.data import bbc_articles
 from bot.app import NewsdeskBot
 from bot.config import Settings, load_settings
+from bot.ingest.sources.folders import FolderWatcher
 from bot.models import ArticleText
 from tests.fake_discord import FakeDiscord
 
@@ -58,7 +59,7 @@ async def _latency(fake: FakeDiscord, settings: Settings, items: list[Any], fold
     bot = NewsdeskBot(settings)
     async with fake.run_bot(bot):
         await bot.alerts.alerts_here(fake.guild.id, fake.channel.id, 1)
-        await bot.alerts.watcher.ready.wait()
+        await bot.ingestion.source(FolderWatcher).ready.wait()
         channel = bot.get_partial_messageable(fake.channel.id)
         send_samples = []
         for _ in range(10):
@@ -98,7 +99,7 @@ async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder
     bot = NewsdeskBot(settings)
     async with fake.run_bot(bot):
         await bot.alerts.alerts_here(fake.guild.id, channel.id, 1)
-        await bot.alerts.watcher.ready.wait()
+        await bot.ingestion.source(FolderWatcher).ready.wait()
         before = await bot.store.alerts.counts()
         articles_before = await bot.store.articles.count()
         rss_before = _peak_rss_mb()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
-from tests.conftest import ROOT
+from bot.store import Store
+from tests.conftest import ROOT, copy_database
 
 ANSWERING = """
 import importlib, pkgutil, sys
@@ -23,8 +25,29 @@ for name in names:
 """
 
 
-def _run(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+# The real bot against the fake Discord, with nothing to index (no watched folder, no feed).
+RUNNING_BOT = """
+import asyncio, sys
+from pathlib import Path
+from bot.app import NewsdeskBot
+from bot.config import load_settings
+from tests.fake_discord import FakeDiscord
+
+async def main():
+    settings = load_settings(Path("config/newsdesk.toml"), environ={})
+    settings = settings.replace(database=Path(sys.argv[1]), folders=())
+    async with FakeDiscord() as fake, fake.run_bot(NewsdeskBot(settings)):
+        reply = await (await fake.send_message("!who Milei")).reply()
+        print(reply.embeds[0]["title"], "|", *[m for m in ("spacy", "thinc") if m in sys.modules])
+
+asyncio.run(main())
+"""
+
+
+def _run(code: str, *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 
@@ -36,3 +59,9 @@ def test_the_bot_the_store_the_answers_and_every_cog_import_without_spacy() -> N
 def test_the_shared_data_classes_import_neither_spacy_nor_aiosqlite() -> None:
     code = "import sys, bot.models; print(*[m for m in ('spacy', 'thinc', 'aiosqlite') if m in sys.modules])"
     assert _run(code) == ""
+
+
+def test_a_running_bot_with_nothing_to_index_answers_without_spacy(seeded_store: Store, tmp_path: Path) -> None:
+    database = tmp_path / "bot.db"
+    copy_database(seeded_store.path, database)
+    assert _run(RUNNING_BOT, str(database)) == "Javier Milei |"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
+from bot.ingest.sources.folders import FolderWatcher
 from bot.models import AlertPolicy
 from bot.nlp.analysis import Analyzer
 from bot.store import Store
@@ -118,7 +119,7 @@ async def test_flood_control_sends_a_digest(alert_bot: AlertBot, fake_discord: F
         burst.mkdir()
         for n in range(10, 16):
             (burst / f"story-{n}.txt").write_text(story(n))
-        await newsdesk.alerts.index_files(sorted(burst.iterdir()))
+        await newsdesk.ingestion.source(FolderWatcher).on_files(sorted(burst.iterdir()))
         digest = await fake_discord.wait_for(
             lambda: next((m for m in fake_discord.messages if "flood control" in (m.content or "")), None), timeout=30
         )
@@ -162,7 +163,7 @@ async def test_alerts_under_discord_rate_limits_wait_for_the_bucket(
         burst.mkdir()
         for n in range(20, 25):
             (burst / f"story-{n}.txt").write_text(story(n))
-        await newsdesk.alerts.index_files(sorted(burst.iterdir()))
+        await newsdesk.ingestion.source(FolderWatcher).on_files(sorted(burst.iterdir()))
         assert await settled_outbox(newsdesk) == {"sent": 5}
     posts = fake_discord.requests_to("POST", f"/channels/{fake_discord.channel.id}/messages")
     assert [p.status for p in posts] == [200] * 5  # never beyond the bucket, so never a 429

@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.alerts.poller import FeedPoller
 from bot.cli import configure_logging
 from bot.ingest.fetch import SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
+from bot.ingest.sources.feeds import FeedPoller
 from bot.models import FeedSource
 from bot.store import Store
 

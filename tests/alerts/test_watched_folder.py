@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.ingest.sources.folders import FolderWatcher
 from tests.alerts.conftest import OSLO, AlertBot, story
 from tests.fake_discord import FakeDiscord
 from tests.settle import eventually
@@ -27,7 +28,8 @@ async def test_names_from_a_watched_file_reach_autocomplete_and_typo_corrections
         missing = await (await fake_discord.send_message("!who Lindqvst")).reply()
         assert missing.embeds[0]["title"] == "Not found"
         (news_folder / "oslo.txt").write_text(OSLO)
-        await eventually(lambda: newsdesk.alerts.watcher.batches >= 1, what="the watcher to index oslo.txt")
+        watcher = newsdesk.ingestion.source(FolderWatcher)
+        await eventually(lambda: watcher.batches >= 1, what="the watcher to index oslo.txt")
         assert await eventually(lambda: names("lindq"), what="her name in autocomplete") == ["Marta Lindqvist"]
         corrected = await (await fake_discord.send_message("!who Lindqvst")).reply()
         assert corrected.embeds[0]["title"] == "Marta Lindqvist"
@@ -55,4 +57,4 @@ async def test_slash_commands_are_acknowledged_in_time_while_a_large_batch_is_in
             assert interaction.callbacks[0].request.at - interaction.created < 3  # Discord's deadline
         # The batch was still being indexed all along (else this test would prove nothing).
         assert await newsdesk.store.articles.count() < before + stories
-        await eventually(lambda: newsdesk.alerts.watcher.batches >= 1, what="the batch to finish")
+        await eventually(lambda: newsdesk.ingestion.source(FolderWatcher).batches >= 1, what="the batch to finish")

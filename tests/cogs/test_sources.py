@@ -120,7 +120,7 @@ async def test_the_same_story_through_two_feeds_alerts_once(
         sources = await newsdesk.store.sources.of_server(fake_discord.guild.id)
         for _ in range(2):  # new items, then the same items again
             for source in sources:
-                assert (await newsdesk.alerts.poller.poll(source)).ok
+                assert (await newsdesk.feeds.poller.poll(source)).ok
             await settled_outbox(newsdesk)
             assert _alerts(fake_discord) == [story["title"]]
 
@@ -187,7 +187,7 @@ async def test_a_failing_feed_backs_off_then_pauses_and_tells_the_server_once(
         # Once the time it would have been due has passed, a polling pass leaves the paused feed alone.
         due = from_iso(source.next_poll_at)
         await eventually(lambda: datetime.now(UTC) > due, what="the paused feed's next poll time")
-        poller = newsdesk.alerts.poller
+        poller = newsdesk.feeds.poller
         before = poller.passes
         poller.wake.set()
         await eventually(lambda: poller.passes > before, what="a polling pass")
@@ -271,7 +271,7 @@ async def test_an_unexpected_error_in_the_first_poll_removes_the_feed(
         async def broken(*args: Any, **kwargs: Any) -> None:
             raise RuntimeError("indexing is broken")
 
-        monkeypatch.setattr(newsdesk.alerts.indexer, "index_records", broken)
+        monkeypatch.setattr(await newsdesk.ingestion.indexer(), "index_records", broken)
         reply = await _ask(fake_discord, f"!source add {url}")
         assert reply.content == (
             "I could not add that feed: Something went wrong on my side while reading the feed; it has been logged."
@@ -285,7 +285,7 @@ async def test_a_cancelled_source_add_leaves_no_feed_behind(
     url = feeds.slow("/slow.xml", 5, rss_document([item(1)]))
     async with feed_bot(feed_timeout_seconds=10.0) as newsdesk:
         guild, channel = fake_discord.guild.id, fake_discord.channel.id
-        adding = asyncio.create_task(newsdesk.alerts.add_source(guild, channel, fake_discord.admin.id, url, None))
+        adding = asyncio.create_task(newsdesk.feeds.add_source(guild, channel, fake_discord.admin.id, url, None))
         await fake_discord.wait_for(lambda: feeds.hits["/slow.xml"] or None, timeout=10)
         assert await newsdesk.store.sources.of_server(guild) != []  # the row exists while its first poll runs…
         adding.cancel()

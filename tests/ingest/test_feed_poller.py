@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.poller import UNEXPECTED_ERROR, FeedPoller
 from bot.ingest.fetch import SafeFetcher
 from bot.ingest.indexer import Indexer
+from bot.ingest.sources.feeds import UNEXPECTED_ERROR, FeedPoller
 from bot.models import FeedSource, from_iso, to_iso
 from bot.store import Store
 from tests.feed_server import HTML_TYPE, FeedServer, html_page, rss_document
@@ -149,9 +149,9 @@ async def test_any_exception_in_a_poll_is_a_counted_failure(
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise KeyError("a bug in indexing")
 
-    monkeypatch.setattr(poller.indexer, "index_records", broken)
+    monkeypatch.setattr(poller.ingest, "index_records", broken)
     before = datetime.now(UTC).replace(microsecond=0)  # stored times are whole seconds
-    with caplog.at_level(logging.ERROR, logger="bot.alerts.poller"):
+    with caplog.at_level(logging.ERROR, logger="bot.ingest.sources.feeds"):
         outcome = await poller.poll(source)
     assert not outcome.ok and outcome.error == UNEXPECTED_ERROR
     [failed] = await store.sources.of_server(GUILD)
@@ -179,14 +179,14 @@ async def test_the_loop_goes_on_past_a_broken_feed_and_pauses_it(
     good_url = feeds.serve("/good.xml", rss_document([item(2)]))
     broken = await _add(store, broken_url, minutes=0.002)
     await _add(store, good_url, minutes=0.002)
-    real_index = poller.indexer.index_records
+    real_index = poller.ingest.index_records
 
     async def index_records(records: Any, **kwargs: Any) -> Any:
         if any(r.origin.endswith("/tram-1") for r in records):
             raise ZeroDivisionError("a bug that only this feed's items reach")
         return await real_index(records, **kwargs)
 
-    monkeypatch.setattr(poller.indexer, "index_records", index_records)
+    monkeypatch.setattr(poller.ingest, "index_records", index_records)
     loop = asyncio.create_task(poller.run())
     try:
         await _wait_for(lambda: notices)
