@@ -8,15 +8,19 @@ its alerts, and the dispatcher only ever reads the outbox.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from rapidfuzz import fuzz
-
+from bot.alerts.planning import (
+    NEAR_DUPLICATE_WINDOW,
+    FeedOrigin,
+    FollowMatch,
+    alert_nonce,
+    plan_alerts,
+    title_key,
+    without_repeats,
+)
 from bot.models import (
     AlertPolicy,
     DueAlert,
@@ -24,31 +28,7 @@ from bot.models import (
     SentAlert,
     to_iso,
 )
-from bot.store.database import Database, current_time
-
-# Two alerts in one channel whose titles are this similar (0–100) are one story told twice.
-NEAR_DUPLICATE_TITLE = 92
-NEAR_DUPLICATE_WINDOW = timedelta(days=2)
-_TITLE_NOISE = re.compile(r"[^\w\s]+")
-_NUMBERS = re.compile(r"\d+")
-
-
-def title_key(title: str) -> str:
-    """A title reduced to its words, for near-duplicate comparison."""
-    return " ".join(_TITLE_NOISE.sub(" ", title.casefold()).split())
-
-
-def same_story(title_a: str, title_b: str) -> bool:
-    """Whether two title keys tell one story: nearly the same words and exactly the same numbers
-    ("Man Utd 2-1 Chelsea" and "Man Utd 1-2 Chelsea" are two stories)."""
-    return (
-        _NUMBERS.findall(title_a) == _NUMBERS.findall(title_b) and fuzz.ratio(title_a, title_b) >= NEAR_DUPLICATE_TITLE
-    )
-
-
-def alert_nonce(article_id: int, channel_id: int) -> str:
-    """A nonce fixed by the alert itself, so a retried send returns the first message, not a second."""
-    return hashlib.sha256(f"newsdesk:{article_id}:{channel_id}".encode()).hexdigest()[:25]
+from bot.store.database import Database, chunks, current_time
 
 
 class AlertQueries:
@@ -151,46 +131,20 @@ class AlertQueries:
     async def plan(self, article_id: int, policy: AlertPolicy, *, is_new: bool) -> int:
         """Write the outbox rows for an article, inside the caller's transaction. Returns how many.
 
-        A new article from a file goes to every enabled alert channel; from a feed, to the alert
-        channel of the server that added the feed (or the channel it was added in). Followers of an
-        entity that is salient in a new article, or of one of its topics, are pinged in their server's
-        alert channel (or where they followed). A text already indexed that arrives through a feed is
-        planned for that feed's server only. An article posts once per channel, and not at all where a
-        story with a near-identical title was posted in the last two days.
+        Who gets what is decided by :func:`bot.alerts.planning.plan_alerts` from what is gathered here:
+        the feed the article came through, the follows it matches, the alert channels of the servers
+        concerned, and each planned channel's recent titles (a story is not posted twice in a channel).
         """
         db = self._db.writer
-        targets: dict[int, dict[str, Any]] = {}
-
-        async def channel_of(guild_id: int, fallback: int) -> int:
-            async with db.execute(
-                "SELECT channel_id FROM alert_channels WHERE guild_id = ? AND enabled = 1", (guild_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            return int(row["channel_id"]) if row else fallback
-
-        def add(guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None) -> None:
-            target = targets.setdefault(channel_id, {"guild": guild_id, "reasons": [], "pings": []})
-            if reason not in target["reasons"]:
-                target["reasons"].append(reason)
-            if user_id is not None and user_id not in target["pings"]:
-                target["pings"].append(user_id)
-
+        feed: FeedOrigin | None = None
         if policy.source_id is not None:
             async with db.execute(
-                "SELECT guild_id, channel_id, COALESCE(title, url) AS name FROM sources WHERE id = ?",
+                "SELECT id, guild_id, channel_id, COALESCE(title, url) AS name FROM sources WHERE id = ?",
                 (policy.source_id,),
             ) as cursor:
-                source = await cursor.fetchone()
-            if source:
-                add(
-                    source["guild_id"],
-                    await channel_of(source["guild_id"], source["channel_id"]),
-                    {"kind": "source", "id": policy.source_id, "name": source["name"]},
-                )
-        elif is_new:
-            async with db.execute("SELECT guild_id, channel_id FROM alert_channels WHERE enabled = 1") as cursor:
-                for row in await cursor.fetchall():
-                    add(row["guild_id"], row["channel_id"], {"kind": "folder", "name": "watched folders"})
+                row = await cursor.fetchone()
+            feed = FeedOrigin(**row) if row else None
+        follows: list[FollowMatch] = []
         if is_new:
             async with db.execute(
                 """
@@ -205,15 +159,12 @@ class AlertQueries:
                 """,
                 (article_id, policy.follow_salience, article_id),
             ) as cursor:
-                follows = await cursor.fetchall()
-            for follow in follows:
-                add(
-                    follow["guild_id"],
-                    await channel_of(follow["guild_id"], follow["channel_id"]),
-                    {"kind": "follow", "name": follow["name"], "of": follow["kind"]},
-                    follow["user_id"],
-                )
-        if not targets:
+                follows = [FollowMatch(**row) for row in await cursor.fetchall()]
+        every_server = policy.source_id is None and is_new  # a new article from a file
+        servers = {f.guild_id for f in follows} | ({feed.guild_id} if feed else set())
+        channels = await self._enabled_channels(None if every_server else servers)
+        planned = plan_alerts(policy, is_new=is_new, feed=feed, alert_channels=channels, follows=follows)
+        if not planned:
             return 0
 
         async with db.execute("SELECT title FROM articles WHERE id = ?", (article_id,)) as cursor:
@@ -221,33 +172,53 @@ class AlertQueries:
         key = title_key(row["title"] if row else "")
         now = datetime.now(UTC)
         since = to_iso(now - NEAR_DUPLICATE_WINDOW)
-        planned = 0
-        for channel_id, target in targets.items():
+        recent: dict[int, list[str]] = {}
+        for alert in planned:
             async with db.execute(
                 "SELECT title_key FROM outbox WHERE channel_id = ? AND created_at >= ? AND article_id != ? "
                 "ORDER BY created_at DESC LIMIT 300",
-                (channel_id, since, article_id),
+                (alert.channel_id, since, article_id),
             ) as cursor:
-                recent = [r["title_key"] async for r in cursor]
-            if key and any(same_story(key, other) for other in recent):
-                continue
+                recent[alert.channel_id] = [r["title_key"] async for r in cursor]
+        written = 0
+        for alert in without_repeats(planned, key, recent):
             async with db.execute(
                 "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, reasons, "
                 "nonce, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     article_id,
-                    target["guild"],
-                    channel_id,
+                    alert.guild_id,
+                    alert.channel_id,
                     key,
-                    json.dumps(target["pings"]),
-                    json.dumps(target["reasons"]),
-                    alert_nonce(article_id, channel_id),
+                    json.dumps(alert.pings),
+                    json.dumps(alert.reasons),
+                    alert_nonce(article_id, alert.channel_id),
                     to_iso(now),
                     to_iso(now),
                 ),
             ) as cursor:
-                planned += await cursor.fetchone() is not None
-        return planned
+                written += await cursor.fetchone() is not None
+        return written
+
+    async def _enabled_channels(self, servers: set[int] | None) -> dict[int, int]:
+        """The enabled alert channel of each of ``servers`` that has one (``None``: of every server),
+        read inside the caller's transaction."""
+        db = self._db.writer
+        channels: dict[int, int] = {}
+        if servers is None:
+            async with db.execute(
+                "SELECT guild_id, channel_id FROM alert_channels WHERE enabled = 1 ORDER BY guild_id"
+            ) as cursor:
+                channels.update({row["guild_id"]: row["channel_id"] async for row in cursor})
+            return channels
+        for chunk in chunks(sorted(servers)):
+            async with db.execute(
+                "SELECT guild_id, channel_id FROM alert_channels WHERE enabled = 1 "
+                f"AND guild_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cursor:
+                channels.update({row["guild_id"]: row["channel_id"] async for row in cursor})
+        return channels
 
     async def due(self, now: str, limit: int = 50) -> list[DueAlert]:
         """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""

@@ -12,7 +12,6 @@ from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
 from bot.models import AlertPolicy, ArticleRecord, Follow, to_iso
 from bot.store import Store
-from bot.store.alerts import same_story, title_key
 from bot.store.sources import SourceLimitReached
 
 POLICY = AlertPolicy(follow_salience=0.35)
@@ -101,14 +100,6 @@ async def test_a_known_story_arriving_through_a_feed_alerts_that_feeds_server(
     report = await indexer_for(store).index_records([via_feed], alerts=AlertPolicy(0.35, source_id=source.id))
     assert report.duplicates == 1
     assert sorted(row[1] for row in await _outbox(store)) == [100, 200]  # not twice in channel 200
-
-
-def test_same_story_needs_the_same_numbers() -> None:
-    assert same_story(
-        title_key("Storm hits Galway, 3,000 without power"), title_key("Storm hits Galway: 3,000 without power")
-    )
-    assert not same_story(title_key("Man Utd 2-1 Chelsea"), title_key("Man Utd 1-2 Chelsea"))
-    assert not same_story(title_key("Budget passes"), title_key("Flood warning for Cork"))
 
 
 async def test_topic_follows_ping_when_the_article_is_about_the_topic(
