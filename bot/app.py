@@ -168,7 +168,13 @@ class NewsdeskBot(commands.Bot):
         # A prefix stored before the rules tightened (say an empty one) would make every message a command.
         self.guild_prefixes = {g: p for g, p in stored_prefixes.items() if valid_prefix(p)}
         self._answers = make_answers(self._store, self.settings, self.aliases)
-        self._alerts = AlertService(self)
+        self._alerts = AlertService(
+            self._store,
+            self.settings,
+            answers=self._answers,
+            client=self,
+            prefix_for=lambda guild_id: self.prefix_in(discord.Object(id=guild_id)),
+        )
         self._ingestion = IngestionService(
             self._store, self.settings, lambda: self.analyzer, notify=self._alerts.notify_channel
         )

@@ -4,6 +4,7 @@ one has spaCy loaded already."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -65,3 +66,16 @@ def test_a_running_bot_with_nothing_to_index_answers_without_spacy(seeded_store:
     database = tmp_path / "bot.db"
     copy_database(seeded_store.path, database)
     assert _run(RUNNING_BOT, str(database)) == "Javier Milei |"
+
+
+def test_nothing_under_bot_imports_the_bot_class_but_the_command_line() -> None:
+    """The services get their parts explicitly (store, settings, answers, the Discord client, callbacks):
+    no module imports bot.app, not even for typing, except the command line that starts the bot."""
+    importers = set()
+    for path in sorted((ROOT / "bot").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [node.module] if isinstance(node, ast.ImportFrom) else []
+            names += [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if "bot.app" in names:
+                importers.add(path.relative_to(ROOT).as_posix())
+    assert importers == {"bot/cli.py"}

@@ -1,7 +1,9 @@
 """Alerts in the running bot: the outbox dispatcher, retention, notices to servers, and the alert commands.
 
-:class:`AlertService` is created and started by the bot's ``setup_hook`` and stopped by its ``close``;
-the alerts cog only parses input and calls the methods here. Each command method is catalogued
+:class:`AlertService` is created and started by the bot's ``setup_hook`` and stopped by its ``close``,
+from explicit parts (the store, the settings, the answers that resolve names, the Discord client and the
+prefix of each server): it knows nothing of the bot class. The alerts cog only parses input and calls the
+methods here. Each command method is catalogued
 (:mod:`bot.catalogue`) and returns an answer object (:mod:`bot.alerts.answers`) that :mod:`bot.render`
 formats: no Discord markup is made here.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import discord
 
@@ -25,17 +27,16 @@ from bot.alerts.answers import (
 )
 from bot.alerts.dispatcher import AlertDispatcher
 from bot.alerts.retention import OutboxRetention
-from bot.answers import Choices, NotFound, Resolved, UserError, Wanted, parse_article_id
+from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, parse_article_id
 from bot.catalogue import command
+from bot.config import Settings
 from bot.ingest.fetch import redact_url
 from bot.models import Follow
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
 from bot.replies import NO_PINGS
-
-if TYPE_CHECKING:
-    from bot.app import NewsdeskBot
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,24 @@ log = logging.getLogger(__name__)
 class AlertService:
     """Owns the background alert tasks (delivery, retention) and answers the alert commands."""
 
-    def __init__(self, bot: NewsdeskBot) -> None:
-        self.bot = bot
-        self.settings = bot.settings
-        self.store = bot.store
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        answers: Answers,
+        client: discord.Client,
+        prefix_for: Callable[[int], str],
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.answers = answers
+        self.client = client
         self.dispatcher = AlertDispatcher(
-            bot,
-            self.store,
-            per_minute=self.settings.alerts_per_minute,
-            prefix_for=lambda guild_id: bot.prefix_in(discord.Object(id=guild_id)),
+            client,
+            store,
+            per_minute=settings.alerts_per_minute,
+            prefix_for=prefix_for,
             notify_guild=self.notify_guild,
         )
         self.retention = OutboxRetention(self.store, retention_days=self.settings.retention_days)
@@ -80,7 +90,7 @@ class AlertService:
 
     async def notify_guild(self, guild_id: int, text: str) -> None:
         """Tell a server something (its system channel, else the first channel the bot may post in)."""
-        guild = self.bot.get_guild(guild_id)
+        guild = self.client.get_guild(guild_id)
         if guild is None:
             log.warning("notice for unknown server %s: %s", guild_id, redact_url(text))
             return
@@ -97,7 +107,7 @@ class AlertService:
     async def notify_channel(self, guild_id: int, channel_id: int, text: str) -> None:
         """Tell a server something in one of its channels (where a feed was added), else as :meth:`notify_guild`."""
         try:
-            await self.bot.get_partial_messageable(channel_id, guild_id=guild_id).send(
+            await self.client.get_partial_messageable(channel_id, guild_id=guild_id).send(
                 message_text(text), allowed_mentions=NO_PINGS
             )
         except discord.HTTPException:
@@ -146,7 +156,7 @@ class AlertService:
             raise UserError(f"That is too long: keep it under {self.settings.max_query_chars} characters.")
         if not name_key(text):
             raise UserError("Tell me a name or topic to follow, like: follow Milei.")
-        return await self.bot.answers.resolve(text, Wanted.SUBJECT_OR_NEW_NAME, "follow")
+        return await self.answers.resolve(text, Wanted.SUBJECT_OR_NEW_NAME, "follow")
 
     @command(
         "follow",
