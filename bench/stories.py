@@ -58,10 +58,10 @@ from typing import Any
 from bench.data import SHARED
 from bot.config import load_settings
 from bot.ingest.indexer import Indexer
+from bot.models import Article, from_iso
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
-from bot.store.models import Article, from_iso
 from bot.stories import StoryArticle, StoryPolicy, StoryStream, Weighted
 
 STORIES = SHARED / "eval" / "stories"
@@ -194,10 +194,10 @@ async def read_story_articles(store: Store, docs: Sequence[LabelledDoc]) -> list
 
     An article is found by its origin, the record file named after the document.
     """
-    ids = [article.id async for article in store.iter_articles()]
+    ids = [article.id async for article in store.articles.iter_all()]
     by_doc: dict[str, Article] = {}
     for article_id in ids:
-        article = await store.article(article_id, with_body=True)
+        article = await store.articles.get(article_id, with_body=True)
         assert article is not None
         for origin in article.origins:
             by_doc[Path(origin).stem] = article

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.nlp.analysis import Analyzer, ArticleText
+from bot.models import ArticleText
+from bot.nlp.analysis import Analyzer
 from bot.store import Store
 from bot.stories import (
     NAMES_PER_STORY,

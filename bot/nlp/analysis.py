@@ -12,68 +12,23 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from bot.models import ArticleAnalysis, ArticleText, EntityInArticle, Keyphrase
 from bot.nlp.entities import Mention, majority_label
 from bot.nlp.names import name_key
 from bot.nlp.pipeline import load_nlp
 from bot.nlp.summary import focus_terms, summarize
-from bot.nlp.topics import Keyphrase, extract_keyphrases
+from bot.nlp.topics import extract_keyphrases
 
 TOPICS_PER_ARTICLE = 10
 KEY_SENTENCE_MAX_CHARS = 400
 # Below this many articles, starting worker processes (each loads the model) costs more than it saves.
 POOL_MIN_ARTICLES = 200
 _SPACES = re.compile(r"\s+")
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleText:
-    """What analysis needs of an article: its headline (possibly derived) and body."""
-
-    title: str
-    body: str
-    title_derived: bool = False
-
-    def doc_text(self) -> tuple[str, int]:
-        """The text given to spaCy and the offset where the body starts in it.
-
-        A real headline is analysed with the body (a name in the headline is salient); a derived one
-        only repeats the first sentence, so it is left out.
-        """
-        if self.title_derived or not self.title:
-            return self.body, 0
-        return f"{self.title}\n\n{self.body}", len(self.title) + 2
-
-
-@dataclass(slots=True)
-class EntityInArticle:
-    """One canonical entity as one article mentions it."""
-
-    name: str
-    key: str
-    type: str
-    label_counts: dict[str, int]
-    mentions: int
-    salience: float
-    in_headline: bool
-    in_lead: bool
-    key_sentence: str
-    roles: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ArticleAnalysis:
-    """Everything precomputed for one article."""
-
-    summary: list[str]
-    topics: list[Keyphrase]
-    entities: list[EntityInArticle]
-    word_count: int
 
 
 def _clean_sentence(span: Span) -> str:

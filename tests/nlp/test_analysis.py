@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText, salience
+from bot.models import ArticleAnalysis, ArticleText
+from bot.nlp.analysis import Analyzer, salience
 from tests.conftest import seed_body
 
 SEED_TITLE = "Elon Musk and Argentine President Javier Milei meet at Tesla factory in Texas"
