@@ -28,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.quality
 	$(BIN)/python -m bench.commands
 	$(BIN)/python -m bench.alerts
+	$(BIN)/python -m bench.charts
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .ruff_cache bench/.cache

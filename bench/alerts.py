@@ -25,7 +25,8 @@ from typing import Any
 from bench.data import bbc_articles
 from bot.app import NewsdeskBot
 from bot.config import Settings, load_settings
-from bot.nlp.analysis import ArticleText
+from bot.ingest.sources.folders import FolderWatcher
+from bot.models import ArticleText
 from tests.fake_discord import FakeDiscord
 
 
@@ -58,7 +59,7 @@ async def _latency(fake: FakeDiscord, settings: Settings, items: list[Any], fold
     bot = NewsdeskBot(settings)
     async with fake.run_bot(bot):
         await bot.alerts.alerts_here(fake.guild.id, fake.channel.id, 1)
-        await bot.alerts.watcher.ready.wait()
+        await bot.ingestion.source(FolderWatcher).ready.wait()
         channel = bot.get_partial_messageable(fake.channel.id)
         send_samples = []
         for _ in range(10):
@@ -98,9 +99,9 @@ async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder
     bot = NewsdeskBot(settings)
     async with fake.run_bot(bot):
         await bot.alerts.alerts_here(fake.guild.id, channel.id, 1)
-        await bot.alerts.watcher.ready.wait()
-        before = await bot.store.outbox_counts()
-        articles_before = await bot.store.article_count()
+        await bot.ingestion.source(FolderWatcher).ready.wait()
+        before = await bot.store.alerts.counts()
+        articles_before = await bot.store.articles.count()
         rss_before = _peak_rss_mb()
         started = time.perf_counter()
         for n, (title, body, _) in enumerate(items, start=offset):
@@ -108,8 +109,8 @@ async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder
         deadline = time.perf_counter() + 1800
         counts = before
         while time.perf_counter() < deadline:
-            counts = await bot.store.outbox_counts()
-            indexed = await bot.store.article_count() - articles_before
+            counts = await bot.store.alerts.counts()
+            indexed = await bot.store.articles.count() - articles_before
             if indexed >= len(items) and not counts.get("pending"):
                 break
             await asyncio.sleep(0.5)

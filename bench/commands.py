@@ -32,10 +32,10 @@ from bot.answers import Answers
 from bot.app import freeze_startup_objects
 from bot.config import load_settings
 from bot.ingest.readers import content_hash
-from bot.nlp.analysis import Analyzer, ArticleAnalysis, ArticleText
+from bot.models import ArticleAnalysis, ArticleRecord, ArticleText
+from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
-from bot.store.models import ArticleRecord
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 BASE_ARTICLES = 500
@@ -118,12 +118,12 @@ async def build_index(articles: int) -> Path:
         for n, item in enumerate(_copies(base, articles), start=1):
             batch.append(item)
             if len(batch) == 500:
-                await store.write_batch(batch)
+                await store.articles.write_batch(batch)
                 batch = []
                 if n % 10_000 == 0:
                     print(f"  built {n:,} articles in {time.perf_counter() - started:.0f} s", file=sys.stderr)
         if batch:
-            await store.write_batch(batch)
+            await store.articles.write_batch(batch)
     partial.rename(path)
     return path
 
@@ -156,10 +156,10 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
     rng = random.Random(7)
     async with Store.open(path) as store:
         answers = Answers(store, AliasTable.from_file(settings.aliases))
-        names = [row[2] for row in await store.entity_names()]
-        popular = [row[2] for row in sorted(await store.entity_names(), key=lambda r: -r[3])[:50]]
-        topics = [row[2] for row in sorted(await store.topic_names(), key=lambda r: -r[3])[:200]]
-        stats = await store.stats()
+        names = [row[2] for row in await store.entities.names()]
+        popular = [row[2] for row in sorted(await store.entities.names(), key=lambda r: -r[3])[:50]]
+        topics = [row[2] for row in sorted(await store.topics.names(), key=lambda r: -r[3])[:200]]
+        stats = await store.articles.stats()
         who_names = [rng.choice(popular) if i % 2 else rng.choice(names) for i in range(calls)]
         who_names += [n[:2] + n[3:] for n in rng.sample(names, calls // 10)]  # typos
         summary_targets = [
@@ -171,7 +171,7 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
         prefixes = [rng.choice(names).lower()[: rng.randint(1, 5)] for _ in range(calls)]
         await answers.complete_entities("warm")  # the first call builds the name index
         freeze_startup_objects()  # as the bot does at the end of its start-up
-        floor = await _time([store.data_version for _ in range(calls)])
+        floor = await _time([store.db.data_version for _ in range(calls)])
         return {
             "articles": stats.articles,
             "entities": stats.entities,
@@ -193,7 +193,7 @@ async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
     async with FakeDiscord() as fake:
         bot = NewsdeskBot(settings)
         async with fake.run_bot(bot):
-            names = [row[2] for row in sorted(await bot.store.entity_names(), key=lambda r: -r[3])[:100]]
+            names = [row[2] for row in sorted(await bot.store.entities.names(), key=lambda r: -r[3])[:100]]
             samples = []
             for i in range(calls + 5):
                 started = time.perf_counter()

@@ -38,6 +38,7 @@ from bot.app import NewsdeskBot
 from bot.cli import run_index
 from bot.config import load_settings
 from bot.ingest.feeds import canonical_url
+from bot.ingest.sources.feeds import FeedPoller
 from tests.fake_discord import FakeDiscord
 from tests.feed_server import BILLION_LAUGHS, HTML_TYPE, FeedServer, rss_document
 
@@ -221,7 +222,7 @@ async def _bench(good: int, seconds: float) -> dict[str, Any]:
             good_urls, origins = _serve_good(server, good)
             bot = NewsdeskBot(settings)
             async with fake.run_bot(bot):
-                await bot.store.set_alert_channel(fake.guild.id, fake.channel.id, fake.admin.id)
+                await bot.store.alerts.set_channel(fake.guild.id, fake.channel.id, fake.admin.id)
                 # Baseline: the idle bot answering the same question.
                 asker = _Asker(fake)
                 asking = asyncio.create_task(asker.run())
@@ -236,7 +237,7 @@ async def _bench(good: int, seconds: float) -> dict[str, Any]:
                 }
                 # The hostile run.
                 for url in hostile + good_urls:
-                    await bot.store.add_source(fake.guild.id, fake.channel.id, url, INTERVAL_MINUTES, fake.admin.id)
+                    await bot.store.sources.add(fake.guild.id, fake.channel.id, url, INTERVAL_MINUTES, fake.admin.id)
                 started = time.perf_counter()
                 bot.loopwatch.reset()
                 asker = _Asker(fake)
@@ -244,13 +245,13 @@ async def _bench(good: int, seconds: float) -> dict[str, Any]:
                 peak = [baseline["rss_mb"], 0.0]
                 done = False
                 sampling = asyncio.create_task(_sampling(lambda: done, peak))
-                bot.alerts.poller.wake.set()
+                bot.ingestion.source(FeedPoller).wake.set()
                 indexed = 0
                 paused = 0
                 while time.perf_counter() - started < seconds:
                     await asyncio.sleep(1)
-                    indexed = len(await bot.store.origin_hashes(origins))
-                    sources = await bot.store.sources_of(fake.guild.id)
+                    indexed = len(await bot.store.articles.origin_hashes(origins))
+                    sources = await bot.store.sources.of_server(fake.guild.id)
                     paused = sum(1 for s in sources if s.paused)
                     # Done: every good article in, and every feed that can only fail paused.
                     if indexed == len(origins) and paused >= len(FAILING):

@@ -66,7 +66,7 @@ async def index_files_async(
                     raise RuntimeError(f"{len(report.skipped)} file(s) skipped, e.g. {where}: {reason}")
                 print(report.summary_line(), file=sys.stderr)
                 by_origin: dict[str, Stored] = {}
-                async for article in store.iter_articles():  # what `newsdesk export` reads
+                async for article in store.articles.iter_all():  # what `newsdesk export` reads
                     stored = Stored(article.title, article.summary, [t.name for t in article.topics])
                     by_origin.update(dict.fromkeys(article.origins, stored))
     finally:

@@ -6,23 +6,32 @@ catalogued like every other command.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 import discord
+from discord import app_commands
 
 from bot.answers import PrefixAnswer, SyncAnswer, UserError
 from bot.catalogue import command
 from bot.config import valid_prefix
 
-if TYPE_CHECKING:
-    from bot.app import NewsdeskBot
-
 
 class Administration:
-    """The prefix and sync commands of one bot."""
+    """The prefix and sync commands of one bot, from its parts: the default prefix, the slash-command
+    tree, and the functions that read and store a server's prefix."""
 
-    def __init__(self, bot: NewsdeskBot) -> None:
-        self.bot = bot
+    def __init__(
+        self,
+        default_prefix: str,
+        tree: app_commands.CommandTree,
+        *,
+        prefix_in: Callable[[discord.abc.Snowflake | None], str],
+        set_prefix: Callable[[int, str | None], Awaitable[None]],
+    ) -> None:
+        self.default_prefix = default_prefix
+        self.tree = tree
+        self.prefix_in = prefix_in
+        self.set_prefix = set_prefix
 
     @command(
         "prefix",
@@ -34,13 +43,13 @@ class Administration:
     async def prefix(self, guild_id: int, new_prefix: str | None = None) -> PrefixAnswer:
         """Show the prefix, set it, or (``reset``) go back to the default."""
         if new_prefix is None:
-            return PrefixAnswer(self.bot.prefix_in(discord.Object(id=guild_id)))
+            return PrefixAnswer(self.prefix_in(discord.Object(id=guild_id)))
         if new_prefix.lower() == "reset":
-            await self.bot.set_prefix(guild_id, None)
-            return PrefixAnswer(self.bot.settings.prefix, "reset")
+            await self.set_prefix(guild_id, None)
+            return PrefixAnswer(self.default_prefix, "reset")
         if not valid_prefix(new_prefix) or new_prefix.startswith("/"):
             raise UserError("A prefix is 1 to 5 visible characters, with no spaces, and cannot start with /.")
-        await self.bot.set_prefix(guild_id, new_prefix)
+        await self.set_prefix(guild_id, new_prefix)
         return PrefixAnswer(new_prefix, "set")
 
     @command(
@@ -53,9 +62,9 @@ class Administration:
     async def sync(self, guild: discord.abc.Snowflake | None = None) -> SyncAnswer:
         """Publish the slash commands: to every server, or (``guild``) to one server at once."""
         if guild is not None:
-            self.bot.tree.copy_global_to(guild=guild)
+            self.tree.copy_global_to(guild=guild)
         try:
-            synced = await self.bot.tree.sync(guild=guild)
+            synced = await self.tree.sync(guild=guild)
         except discord.HTTPException as exc:
             raise UserError(f"Discord refused the sync: {exc.text or exc.status}.") from exc
         return SyncAnswer(len(synced), here=guild is not None)

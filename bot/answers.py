@@ -17,11 +17,7 @@ from enum import Enum
 from typing import Literal
 
 from bot.catalogue import CommandSpec, command, entries, find, subcommands
-from bot.name_index import NameEntry, NameIndex
-from bot.nlp.names import AliasTable, name_key
-from bot.nlp.topics import topic_key
-from bot.store import Store
-from bot.store.models import (
+from bot.models import (
     Article,
     ArticleBrief,
     EntityProfile,
@@ -31,6 +27,11 @@ from bot.store.models import (
     Stats,
     TopicRef,
 )
+from bot.name_index import NameEntry, NameIndex
+from bot.nlp.names import AliasTable, name_key
+from bot.nlp.topics import topic_key
+from bot.store import Store
+from bot.text import search_words, snippet
 from bot.wording import plural
 
 MAX_LIST = 25
@@ -300,7 +301,7 @@ class Answers:
         """The in-memory name indexes. The first build is awaited; later, when the database has changed,
         the current index keeps serving while a fresh one is built off the event loop, so a keystroke
         never waits for a rebuild."""
-        version = (await self.store.data_version(), self.store.generation)
+        version = (await self.store.db.data_version(), self.store.db.generation)
         if self._entity_index is None or self._topic_index is None:
             async with self._refresh_lock:
                 if self._entity_index is None or self._topic_index is None:
@@ -311,8 +312,8 @@ class Answers:
         return self._entity_index, self._topic_index
 
     async def _rebuild_indexes(self, version: tuple[int, int]) -> None:
-        entity_rows = await self.store.entity_names()
-        topic_rows = await self.store.topic_names()
+        entity_rows = await self.store.entities.names()
+        topic_rows = await self.store.topics.names()
         self._entity_index, self._topic_index = await asyncio.to_thread(
             lambda: (NameIndex(entity_rows), NameIndex(topic_rows))
         )
@@ -326,24 +327,24 @@ class Answers:
         key = name_key(self.aliases.canonical(query) or query)
         if not key:
             return [], None
-        exact = await self.store.entity_by_key(key)
+        exact = await self.store.entities.by_key(key)
         if exact:
             return [exact], None
         words = list(dict.fromkeys(key.split(" ")))
-        by_words = await self.store.entities_with_words(words, limit=6)
+        by_words = await self.store.entities.with_words(words, limit=6)
         if by_words:
             return by_words, None
-        by_most_words = await self.store.entities_with_most_words(words)
+        by_most_words = await self.store.entities.with_most_words(words)
         if by_most_words:
             return by_most_words, query
         entity_index, _ = await self._indexes()
         if len(key) >= 3:
-            by_prefix = [await self.store.entity(entry.id) for entry in entity_index.prefix(key, limit=6)]
+            by_prefix = [await self.store.entities.get(entry.id) for entry in entity_index.prefix(key, limit=6)]
             if by_prefix:
                 return [r for r in by_prefix if r is not None], None
         close = entity_index.fuzzy(key, limit=6, cutoff=75)
         if close:
-            refs = [await self.store.entity(entry.id) for entry, _ in close]
+            refs = [await self.store.entities.get(entry.id) for entry, _ in close]
             return [r for r in refs if r is not None], query
         return [], None
 
@@ -371,7 +372,7 @@ class Answers:
         if wanted is Wanted.NAME:
             candidates, corrected = await self.entity_candidates(text)
             if not candidates:
-                articles = await self.store.article_count()
+                articles = await self.store.articles.count()
                 return NotFound(
                     f"No one called {text} in {plural(articles, 'indexed article')}.", await self._suggestions(text)
                 )
@@ -379,10 +380,10 @@ class Answers:
                 return Choices.of_entities(text, command, candidates)
             return Resolved.of_entity(candidates[0], corrected, candidates[1:4])
         key = name_key(self.aliases.canonical(text) or text)
-        exact = await self.store.entity_by_key(key) if key else None
+        exact = await self.store.entities.by_key(key) if key else None
         if exact is not None:
             return Resolved.of_entity(exact)
-        topic = await self.store.topic_by_key(topic_key(text))
+        topic = await self.store.topics.by_key(topic_key(text))
         if topic is not None:
             return Resolved.of_topic(topic)
         candidates, corrected = await self.entity_candidates(text)
@@ -394,21 +395,21 @@ class Answers:
             return Resolved("entity", name_key(text), text)
         _, topic_index = await self._indexes()
         close = topic_index.prefix(topic_key(text), limit=1) or [e for e, _ in topic_index.fuzzy(topic_key(text), 1)]
-        found = await self.store.topic(close[0].id) if close else None
+        found = await self.store.topics.get(close[0].id) if close else None
         if found is not None:
             return Resolved.of_topic(found)
         return NotFound(f"Nothing about {text} in the index.", await self._suggestions(text))
 
     async def _resolve_topic(self, text: str, command: str) -> Resolved | Choices | NotFound:
         key = topic_key(text)
-        topic = await self.store.topic_by_key(key)
+        topic = await self.store.topics.by_key(key)
         if topic is None:
             _, topic_index = await self._indexes()
             options: list[NameEntry] = topic_index.prefix(key, limit=5) or [
                 e for e, _ in topic_index.fuzzy(key, limit=5, cutoff=70)
             ]
             if len(options) == 1:
-                topic = await self.store.topic(options[0].id)
+                topic = await self.store.topics.get(options[0].id)
             elif options:
                 return Choices(text, command, [o.name for o in options], [plural(o.weight, "article") for o in options])
         if topic is None:
@@ -429,7 +430,7 @@ class Answers:
         if not isinstance(found, Resolved):
             return found
         assert found.entity is not None
-        profile = await self.store.entity_profile(found.entity.id)
+        profile = await self.store.entities.profile(found.entity.id)
         if profile is None:  # removed between the two queries by a concurrent ingest
             return NotFound(f"No one called {name} in the index any more.")
         return WhoAnswer(profile=profile, corrected_from=found.corrected_from, others=list(found.others))
@@ -444,12 +445,12 @@ class Answers:
         """A summary of an article (id or ``latest``, the default) or of a name or topic."""
         text = self._check_length(target or "", "subject")
         if not text or text.lower() in {"latest", "last", "newest"}:
-            latest = await self.store.latest_article_id()
+            latest = await self.store.articles.latest_id()
             if latest is None:
                 return NotFound("The index is empty: there is nothing to summarise yet.")
             text = str(latest)
         if is_number(text.lstrip("#")):
-            article = await self.store.article(parse_article_id(text))
+            article = await self.store.articles.get(parse_article_id(text))
             if article is None:
                 return NotFound(f"There is no article {text.lstrip('#')}.")
             return ArticleAnswer(article, summary_only=True)
@@ -462,9 +463,9 @@ class Answers:
         return await self._entity_summary(found.entity)
 
     async def _entity_summary(self, entity: EntityRef) -> SubjectSummary:
-        rows = await self.store.entity_articles(entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE)
+        rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE)
         if not rows:  # only passing mentions: show those rather than nothing
-            rows = await self.store.entity_articles(entity.id, SUMMARY_ARTICLES)
+            rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES)
         sentences = [
             SubjectSentence(r.article_id, r.title, r.published, r.key_sentence) for r in rows if r.key_sentence
         ]
@@ -473,7 +474,7 @@ class Answers:
     async def _topic_summary(self, topic: TopicRef) -> SubjectSummary:
         words = [w for w in re.findall(r"\w+", topic.key) if len(w) > 2]
         sentences: list[SubjectSentence] = []
-        for brief, summary in await self.store.topic_articles(topic.id, SUMMARY_ARTICLES):
+        for brief, summary in await self.store.topics.articles(topic.id, SUMMARY_ARTICLES):
             if not summary:
                 continue
             # The summary sentence that names the topic says most about it; else the article's first.
@@ -484,8 +485,8 @@ class Answers:
     @command("topics", "topics [count]", "The topics most articles are about.", "topics 10")
     async def topics(self, count: str | int | None = None) -> TopicsAnswer:
         """The most covered topics."""
-        stats = await self.store.stats()
-        return TopicsAnswer(await self.store.top_topics(parse_count(count, 10)), stats.articles)
+        stats = await self.store.articles.stats()
+        return TopicsAnswer(await self.store.topics.top(parse_count(count, 10)), stats.articles)
 
     @command("topic", "topic <phrase>", "The latest articles about one topic.", "topic lithium industry")
     async def topic(self, phrase: str) -> TopicAnswer | Choices | NotFound:
@@ -497,7 +498,7 @@ class Answers:
         if not isinstance(found, Resolved):
             return found
         assert found.topic is not None
-        articles = [brief for brief, _ in await self.store.topic_articles(found.topic.id, 10)]
+        articles = [brief for brief, _ in await self.store.topics.articles(found.topic.id, 10)]
         return TopicAnswer(found.topic, articles)
 
     @command("search", "search <words>", "Full-text search of titles and articles.", "search lithium battery")
@@ -506,15 +507,16 @@ class Answers:
         query = self._check_length(query, "search")
         if not re.search(r"\w", query):
             raise UserError("Tell me what to search for, like: search lithium.")
-        hits = await self.store.search(query, limit=5)
-        if not hits:
+        matches = await self.store.search.find(query, limit=5)
+        if not matches:
             return NotFound(f"No article matches {query}.", await self._suggestions(query))
-        return SearchAnswer(query, hits)
+        words = search_words(query)
+        return SearchAnswer(query, [SearchHit(m.article, snippet(m.body, words), m.rank) for m in matches])
 
     @command("latest", "latest [count]", "The most recently published articles.", "latest 5")
     async def latest(self, count: str | int | None = None) -> LatestAnswer | NotFound:
         """The newest articles."""
-        articles = await self.store.latest(parse_count(count, 5))
+        articles = await self.store.articles.latest(parse_count(count, 5))
         if not articles:
             return NotFound("The index is empty: no articles yet.")
         return LatestAnswer(articles)
@@ -523,17 +525,17 @@ class Answers:
     async def article(self, article_id: str | int) -> ArticleAnswer | NotFound:
         """One article in full detail."""
         number = parse_article_id(article_id)
-        article = await self.store.article(number)
+        article = await self.store.articles.get(number)
         return ArticleAnswer(article) if article else NotFound(f"There is no article {number}.")
 
     @command("related", "related <id>", "Articles that share names and topics with one article.", "related 1")
     async def related(self, article_id: str | int) -> RelatedAnswer | NotFound:
         """Articles close to one article."""
         number = parse_article_id(article_id)
-        article = await self.store.article(number)
+        article = await self.store.articles.get(number)
         if article is None:
             return NotFound(f"There is no article {number}.")
-        related = await self.store.related(number, limit=5)
+        related = await self.store.articles.related(number, limit=5)
         if not related:
             return NotFound(f"No other article shares names or topics with article {number}.")
         return RelatedAnswer(article, related)
@@ -541,7 +543,7 @@ class Answers:
     @command("stats", "stats", "How much the index holds.", "stats")
     async def stats(self) -> StatsAnswer:
         """How much the index holds."""
-        return StatsAnswer(await self.store.stats())
+        return StatsAnswer(await self.store.articles.stats())
 
     @command("help", "help [command]", "Every command with an example.", "help who")
     def help(

@@ -1,7 +1,8 @@
 """The Discord bot: a ``commands.Bot`` that owns the store and loads every cog in ``cogs/``.
 
-Start-up order (``setup_hook``): open the store, read per-server prefixes, build the shared answers,
-then load the extensions one by one — a broken cog is logged and the others still load. Slash commands
+Start-up order (``setup_hook``): open the store, read per-server prefixes, build the shared answers and
+the services (alerts, ingestion and its sources, the feed commands), then load the extensions one by one
+— a broken cog is logged and the others still load — and start the services. Slash commands
 are synced only by the owner's ``!sync``, or to one development server when the settings name it.
 """
 
@@ -13,7 +14,7 @@ import logging
 import pkgutil
 import signal
 import sqlite3
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord.ext import commands
@@ -23,12 +24,17 @@ from bot.alerts.service import AlertService
 from bot.answers import Answers
 from bot.config import Secrets, Settings, valid_prefix
 from bot.factory import load_aliases, make_analyzer, make_answers
+from bot.ingest.service import IngestionService
+from bot.ingest.sources.feed_commands import FeedCommands
+from bot.ingest.sources.feeds import FeedPoller
 from bot.loopwatch import LoopWatch
-from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
-from bot.store.store import storage_fault
+from bot.store.database import storage_fault
 from bot.wording import plural
+
+if TYPE_CHECKING:
+    from bot.nlp.analysis import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +92,8 @@ class NewsdeskBot(commands.Bot):
         self._answers: Answers | None = None
         self._analyzer = analyzer
         self._alerts: AlertService | None = None
+        self._ingestion: IngestionService | None = None
+        self._feeds: FeedCommands | None = None
         self.aliases: AliasTable = AliasTable()
         # Measures how late the event loop wakes: anything holding it (or the GIL) shows up here.
         self.loopwatch = LoopWatch(threshold=settings.loop_stall_ms / 1000)
@@ -105,9 +113,21 @@ class NewsdeskBot(commands.Bot):
 
     @property
     def alerts(self) -> AlertService:
-        """Alert delivery, folder watching and feed polling, and their commands."""
+        """Alert delivery and the alert commands."""
         assert self._alerts is not None, "alerts start in setup_hook"
         return self._alerts
+
+    @property
+    def ingestion(self) -> IngestionService:
+        """The sources of articles (watched folders, feeds) and the indexer they feed."""
+        assert self._ingestion is not None, "ingestion starts in setup_hook"
+        return self._ingestion
+
+    @property
+    def feeds(self) -> FeedCommands:
+        """The feed commands."""
+        assert self._feeds is not None, "the feed commands are built in setup_hook"
+        return self._feeds
 
     @property
     def analyzer(self) -> Analyzer:
@@ -130,7 +150,7 @@ class NewsdeskBot(commands.Bot):
 
     async def set_prefix(self, guild_id: int, prefix: str | None) -> None:
         """Store a server's prefix (``None`` resets it to the default)."""
-        await self.store.set_guild_prefix(guild_id, prefix)
+        await self.store.servers.set_prefix(guild_id, prefix)
         if prefix is None:
             self.guild_prefixes.pop(guild_id, None)
         else:
@@ -140,7 +160,7 @@ class NewsdeskBot(commands.Bot):
         self.aliases = load_aliases(self.settings)
         self._store = await Store.connect(self.settings.database)
         try:
-            stored_prefixes = await self._store.guild_prefixes()
+            stored_prefixes = await self._store.servers.prefixes()
         except sqlite3.DatabaseError as exc:  # a damaged file can open and fail at its first read
             fault = storage_fault(self.settings.database, exc)
             if fault is None:
@@ -151,7 +171,19 @@ class NewsdeskBot(commands.Bot):
         # A prefix stored before the rules tightened (say an empty one) would make every message a command.
         self.guild_prefixes = {g: p for g, p in stored_prefixes.items() if valid_prefix(p)}
         self._answers = make_answers(self._store, self.settings, self.aliases)
-        self._alerts = AlertService(self)
+        self._alerts = AlertService(
+            self._store,
+            self.settings,
+            answers=self._answers,
+            client=self,
+            prefix_for=lambda guild_id: self.prefix_in(discord.Object(id=guild_id)),
+        )
+        self._ingestion = IngestionService(
+            self._store, self.settings, lambda: self.analyzer, notify=self._alerts.notify_channel
+        )
+        self._feeds = FeedCommands(
+            self._store, self.settings, fetcher=self._ingestion.fetcher, poller=self._ingestion.source(FeedPoller)
+        )
         for name in self.extensions_to_load:
             try:
                 await self.load_extension(name)
@@ -163,14 +195,15 @@ class NewsdeskBot(commands.Bot):
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
             log.info("synced %d slash commands to development server %s", len(synced), guild.id)
+        await self._ingestion.start()
         await self._alerts.start()
         freeze_startup_objects()
         self.loopwatch.start()  # after start-up, whose one-off pauses are not stalls of a running bot
 
     async def close(self) -> None:
         await self.loopwatch.stop()
-        if self._alerts is not None:
-            await self._alerts.stop()  # in-flight indexing and sends finish before the store closes
+        # In-flight indexing and sends finish before the store closes.
+        await asyncio.gather(*(service.stop() for service in (self._ingestion, self._alerts) if service is not None))
         await super().close()
         if self._analyzer is not None:
             self._analyzer.close()

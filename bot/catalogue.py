@@ -1,10 +1,11 @@
 """The one catalogue of commands: name, usage, description, example and the handler that answers.
 
 Each handler registers its command with :func:`command`, on the method itself (in :mod:`bot.answers`
-for the commands that work anywhere, in the alert service and :mod:`bot.admin` for server and owner
-commands). Everything that shows a command reads it from here: the cogs (``**describe("who")`` gives the
-discord.py decorator its name, description and usage), the slash descriptions, ``help`` and the console's
-:meth:`bot.answers.Answers.ask`. A test checks the bot's prefix and slash commands against it both ways.
+for the commands that work anywhere; in :mod:`bot.alerts.service`, :mod:`bot.ingest.sources.feed_commands`
+and :mod:`bot.admin` for server and owner commands). Everything that shows a command reads it from here:
+the cogs (``**describe("who")`` gives the discord.py decorator its name, description and usage), the
+slash descriptions, ``help`` and the console's :meth:`bot.answers.Answers.ask`. A test checks the bot's
+prefix and slash commands against it both ways.
 
 This module imports nothing of the bot, so any layer can register or read.
 """

@@ -27,10 +27,10 @@ from bot.answers import Answers, UserError
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.indexer import Indexer, IndexReport
-from bot.nlp.pipeline import ModelNotFoundError
+from bot.models import AlertPolicy
+from bot.nlp import ModelNotFoundError
 from bot.render import to_text
 from bot.store import Store, StoreError
-from bot.store.models import AlertPolicy
 from bot.wording import plural
 
 log = logging.getLogger("newsdesk")
@@ -119,7 +119,7 @@ async def run_ask(settings: Settings, question: str, out: TextIO = sys.stdout) -
 async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callable[[str], str] = input) -> None:
     """A prompt that answers commands as the bot would, until ``quit`` or end of input."""
     async with _open_answers(settings) as answers:
-        stats = await answers.store.stats()
+        stats = await answers.store.articles.stats()
         print(
             f"Newsdesk console — {plural(stats.articles, 'article')}, {plural(stats.entities, 'name')}. "
             f"Type a command like {settings.prefix}who Milei, {settings.prefix}help, or quit.",
@@ -153,7 +153,7 @@ async def run_export(settings: Settings, out: TextIO = sys.stdout) -> int:
     """Write one JSON object per article; returns how many."""
     count = 0
     async with Store.open(settings.database) as store:
-        async for article in store.iter_articles():
+        async for article in store.articles.iter_all():
             record: dict[str, Any] = {
                 "id": article.id,
                 "origin": article.origins[0] if article.origins else None,

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.answers import Answers
 from bot.config import ConfigError, Settings
-from bot.nlp.analysis import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
+
+if TYPE_CHECKING:
+    from bot.nlp.analysis import Analyzer
 
 
 def load_aliases(settings: Settings) -> AliasTable:
@@ -18,7 +22,10 @@ def load_aliases(settings: Settings) -> AliasTable:
 
 
 def make_analyzer(settings: Settings, aliases: AliasTable) -> Analyzer:
-    """The analyzer as the settings describe it (the model loads on first use)."""
+    """The analyzer as the settings describe it. spaCy is imported now, and the model loads on first use:
+    nothing that only answers questions calls this."""
+    from bot.nlp.analysis import Analyzer
+
     return Analyzer(
         settings.model,
         aliases.as_dict(),

@@ -19,12 +19,8 @@ from bot.alerts.answers import (
     AlertsOff,
     AlertsOn,
     AlertsStatus,
-    FeedAdded,
-    FeedRemoved,
-    FeedResumed,
     Followed,
     FollowingAnswer,
-    SourcesAnswer,
     Unfollowed,
     WhyAnswer,
 )
@@ -44,7 +40,8 @@ from bot.answers import (
     TopicsAnswer,
     WhoAnswer,
 )
-from bot.store.models import ArticleBrief, from_iso
+from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
+from bot.models import ArticleBrief, from_iso
 from bot.wording import plural
 
 TITLE_LIMIT = 256

@@ -9,8 +9,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.alerts.service import parse_feed_id
 from bot.answers import MAX_LIST, parse_article_id, parse_count
+from bot.ingest.sources.feed_commands import parse_feed_id
 from bot.replies import send_answer
 
 if TYPE_CHECKING:

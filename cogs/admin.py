@@ -20,7 +20,9 @@ class Admin(commands.Cog):
 
     def __init__(self, bot: NewsdeskBot) -> None:
         self.bot = bot
-        self.administration = Administration(bot)
+        self.administration = Administration(
+            bot.settings.prefix, bot.tree, prefix_in=bot.prefix_in, set_prefix=bot.set_prefix
+        )
 
     # Anyone may see the prefix; changing it needs Manage Server. The slash form is offered to managers.
     @commands.hybrid_command(**describe("prefix"))

@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.alerts.poller import MAX_INTERVAL_MINUTES
 from bot.catalogue import describe
+from bot.ingest.sources.feeds import MAX_INTERVAL_MINUTES
 from cogs._shared import FeedId, GuildContext, is_manager, reply
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ def source_add_cooldown(ctx: commands.Context[Any]) -> commands.Cooldown:
 
 class FeedMinutes(app_commands.Transformer):
     """Minutes between checks: a number that Discord keeps within 0 to 7 days in the slash form. The
-    alert service checks the exact range for both forms ("nan" and "inf" are numbers to ``float``)."""
+    feed commands check the exact range for both forms ("nan" and "inf" are numbers to ``float``)."""
 
     @property
     def type(self) -> discord.AppCommandOptionType:
@@ -55,7 +55,7 @@ class Sources(commands.Cog):
     @is_manager()
     async def source(self, ctx: GuildContext) -> None:
         """List this server's feeds."""
-        await reply(ctx, await self.bot.alerts.sources(ctx.guild.id))
+        await reply(ctx, await self.bot.feeds.sources(ctx.guild.id))
 
     @source.command(**describe("source add"))
     @app_commands.describe(url="The feed's http(s) address", minutes="Minutes between checks (default 10)")
@@ -69,28 +69,28 @@ class Sources(commands.Cog):
     ) -> None:
         """Add an RSS or Atom feed; its current items are indexed without alerts."""
         async with ctx.typing():
-            answer = await self.bot.alerts.add_source(ctx.guild.id, ctx.channel.id, ctx.author.id, url, minutes)
+            answer = await self.bot.feeds.add_source(ctx.guild.id, ctx.channel.id, ctx.author.id, url, minutes)
         await reply(ctx, answer)
 
     @source.command(**describe("source list"))
     @is_manager()
     async def source_list(self, ctx: GuildContext) -> None:
         """List this server's feeds."""
-        await reply(ctx, await self.bot.alerts.sources(ctx.guild.id))
+        await reply(ctx, await self.bot.feeds.sources(ctx.guild.id))
 
     @source.command(**describe("source remove"))
     @app_commands.describe(source_id="The feed's number from source list")
     @is_manager()
     async def source_remove(self, ctx: GuildContext, source_id: app_commands.Transform[int, FeedId]) -> None:
         """Remove feed ``source_id``."""
-        await reply(ctx, await self.bot.alerts.remove_source(ctx.guild.id, source_id))
+        await reply(ctx, await self.bot.feeds.remove_source(ctx.guild.id, source_id))
 
     @source.command(**describe("source resume"))
     @app_commands.describe(source_id="The feed's number from source list")
     @is_manager()
     async def source_resume(self, ctx: GuildContext, source_id: app_commands.Transform[int, FeedId]) -> None:
         """Resume a feed that was paused after repeated failures."""
-        await reply(ctx, await self.bot.alerts.resume_source(ctx.guild.id, source_id))
+        await reply(ctx, await self.bot.feeds.resume_source(ctx.guild.id, source_id))
 
 
 async def setup(bot: NewsdeskBot) -> None:

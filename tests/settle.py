@@ -49,7 +49,7 @@ async def settled_outbox(newsdesk: NewsdeskBot, *, timeout: float = 20.0) -> dic
     (a message is posted before its alert is marked sent)."""
 
     async def check() -> tuple[dict[str, int]] | None:
-        counts = await newsdesk.store.outbox_counts()
+        counts = await newsdesk.store.alerts.counts()
         return None if counts.get("pending") else (counts,)
 
     (counts,) = await eventually(check, timeout=timeout, what="the outbox to have nothing pending")
@@ -59,7 +59,7 @@ async def settled_outbox(newsdesk: NewsdeskBot, *, timeout: float = 20.0) -> dic
 async def polled_again(newsdesk: NewsdeskBot, feeds: FeedServer, path: str, times: int = 2) -> None:
     """Wait until the feed at ``path`` has been fetched ``times`` more times, the polling pass of the last
     fetch has finished (its items indexed, its alerts planned) and the outbox has settled."""
-    poller = newsdesk.alerts.poller
+    poller = newsdesk.feeds.poller
     seen = len(feeds.requests[path])
     await eventually(lambda: len(feeds.requests[path]) >= seen + times, what=f"{times} more polls of {path}")
     await passes(lambda: poller.passes, what="polling pass")

@@ -116,7 +116,7 @@ async def test_summary_of_an_entity_lists_sentences_with_article_ids(answers: An
 
 
 async def test_summary_of_a_topic(answers: Answers, seeded_store: Store) -> None:
-    top = (await seeded_store.top_topics(1))[0]
+    top = (await seeded_store.topics.top(1))[0]
     answer = await answers.summary(top.name)
     assert isinstance(answer, SubjectSummary) and answer.kind == "topic"
 
@@ -133,6 +133,7 @@ async def test_topics_topic_search_latest_article_related_stats(answers: Answers
     assert isinstance(topic, TopicAnswer) and topic.articles
     search = await answers.search("lithium")
     assert isinstance(search, SearchAnswer) and len(search.hits) == 2
+    assert all("\x02lithium\x03" in hit.snippet.lower() for hit in search.hits)  # cut from each body
     latest = await answers.latest()
     assert isinstance(latest, LatestAnswer) and len(latest.articles) == 4
     article = await answers.article("#1")
@@ -183,7 +184,7 @@ async def test_arbitrary_text_never_raises_unexpectedly(answers: Answers, text: 
 
 
 async def test_one_resolver_for_names_topics_and_subjects(answers: Answers, seeded_store: Store) -> None:
-    topic = (await seeded_store.top_topics(1))[0]
+    topic = (await seeded_store.topics.top(1))[0]
     for wanted in (Wanted.TOPIC, Wanted.SUBJECT, Wanted.SUBJECT_OR_NEW_NAME):
         found = await answers.resolve(topic.name, wanted, "x")
         assert isinstance(found, Resolved) and found.kind == "topic" and found.key == topic.key, wanted

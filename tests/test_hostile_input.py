@@ -47,5 +47,5 @@ async def test_hostile_feed_items_never_stall_the_bot(
         assert added.content.startswith("Added feed #1"), added.content
         who = await (await fake_discord.send_message("!who Milei", author=fake_discord.member)).reply(timeout=10)
         assert who.embeds and "Milei" in who.embeds[0]["title"]
-        assert [hit.article.title for hit in await newsdesk.store.search("ferries Riverton")] == ["Ferries resume"]
+        assert [hit.article.title for hit in await newsdesk.store.search.find("ferries Riverton")] == ["Ferries resume"]
         assert newsdesk.loopwatch.max_stall < GENEROUS_STALL_SECONDS, newsdesk.loopwatch.max_stall

@@ -7,13 +7,14 @@ import re
 import discord
 import pytest
 
-from bot.alerts.answers import AlertsOff, AlertsStatus, FeedAdded, Followed
+from bot.alerts.answers import AlertsOff, AlertsStatus, Followed
 from bot.answers import Answers, ArticleAnswer, HelpAnswer, LatestAnswer, NotFound, SearchAnswer, TopicsAnswer
 from bot.catalogue import entries
+from bot.ingest.sources.feed_answers import FeedAdded
+from bot.models import Article, ArticleBrief, ArticleEntity, ArticleTopic, SearchHit, TopicRef
 from bot.nlp.names import AliasTable
 from bot.render import DISCORD, safe_url, to_embeds, to_message, to_text, truncate
 from bot.store import Store
-from bot.store.models import Article, ArticleBrief, ArticleEntity, ArticleTopic, SearchHit, TopicRef
 from bot.wording import plural
 
 

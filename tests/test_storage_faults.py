@@ -20,12 +20,12 @@ from tests.fake_discord import FakeDiscord
 # The ``newsdesk`` command with SQLite's page limit set to what the file holds now: the disk is "full".
 FULL_DISK = """
 import sys
-from bot.store import store
-configure = store._configure
+from bot.store import database
+configure = database._configure
 async def full_disk(db):
     await configure(db)
     await db.execute("PRAGMA max_page_count = {pages}")
-store._configure = full_disk
+database._configure = full_disk
 from bot.cli import main
 sys.exit(main(sys.argv[1:]))
 """

@@ -1,4 +1,4 @@
-"""Answers of the alert and feed commands, rendered by :mod:`bot.render` like every other answer.
+"""Answers of the alert commands, rendered by :mod:`bot.render` like every other answer.
 
 The service returns these plain facts (channel ids, names as stored); how they read, with channel
 mentions and escaped names on Discord, is the renderer's business.
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.store.models import FeedSource, Follow, SentAlert
+from bot.models import Follow, SentAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,39 +56,6 @@ class FollowingAnswer:
 
     follows: list[Follow]
     salience: float
-
-
-@dataclass(frozen=True, slots=True)
-class SourcesAnswer:
-    """``!source list``."""
-
-    sources: list[FeedSource]
-
-
-@dataclass(frozen=True, slots=True)
-class FeedAdded:
-    """``!source add``: the feed, how many of its items were indexed (not alerted), where new ones go."""
-
-    source_id: int
-    title: str
-    items: int
-    channel_id: int
-    interval_minutes: float
-
-
-@dataclass(frozen=True, slots=True)
-class FeedRemoved:
-    """``!source remove``: the feed that was removed (its articles stay indexed)."""
-
-    source_id: int
-    title: str
-
-
-@dataclass(frozen=True, slots=True)
-class FeedResumed:
-    """``!source resume``: a paused feed is active again."""
-
-    source_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -42,9 +42,9 @@ import aiohttp
 import discord
 
 from bot.answers import ArticleAnswer
+from bot.models import Article, DueAlert, from_iso, to_iso
 from bot.render import DISCORD, message_text, to_embeds, truncate
 from bot.store import Store
-from bot.store.models import Article, DueAlert, from_iso, to_iso
 from bot.wording import plural
 
 log = logging.getLogger(__name__)
@@ -180,12 +180,12 @@ class AlertDispatcher:
     def stop(self) -> None:
         """Finish the current pass and return from :meth:`run`."""
         self._stopping.set()
-        self.store.alerts_planned.set()
+        self.store.alerts.planned.set()
 
     async def run(self) -> None:
         """Deliver due alerts, then sleep until new ones are planned or a retry falls due."""
         while not self._stopping.is_set():
-            self.store.alerts_planned.clear()
+            self.store.alerts.planned.clear()
             try:
                 await self.deliver_due()
             except Exception:
@@ -195,19 +195,19 @@ class AlertDispatcher:
 
     async def _sleep(self) -> None:
         timeout = self.poll_seconds  # another process (newsdesk index) may write the outbox too
-        due = await self.store.next_alert_due()
+        due = await self.store.alerts.next_due()
         if due is not None:
             wait = from_iso(due) - datetime.now(UTC)
             timeout = min(timeout, max(wait.total_seconds(), 0.05))
         try:
-            await asyncio.wait_for(self.store.alerts_planned.wait(), timeout)
+            await asyncio.wait_for(self.store.alerts.planned.wait(), timeout)
         except TimeoutError:
             pass
 
     async def deliver_due(self) -> int:
         """Send every alert that is due now; returns how many were delivered (digested ones included)."""
         now = datetime.now(UTC)
-        due = await self.store.due_alerts(to_iso(now), limit=500)
+        due = await self.store.alerts.due(to_iso(now), limit=500)
         by_channel: dict[int, list[DueAlert]] = defaultdict(list)
         for alert in due:
             by_channel[alert.channel_id].append(alert)
@@ -220,7 +220,7 @@ class AlertDispatcher:
         for alert in alerts:
             if alert.message_id is not None and await self._send_more_pings(alert) == "channel lost":
                 return 0
-        sent_recently = await self.store.sent_since(channel_id, to_iso(now - WINDOW))
+        sent_recently = await self.store.alerts.sent_since(channel_id, to_iso(now - WINDOW))
         room = self.per_minute - sent_recently
         delivered = 0
         fresh = [alert for alert in alerts if alert.message_id is None]
@@ -239,9 +239,9 @@ class AlertDispatcher:
         return delivered
 
     async def _send_one(self, alert: DueAlert) -> str:
-        article = await self.store.article(alert.article_id)
+        article = await self.store.articles.get(alert.article_id)
         if article is None:
-            await self.store.mark_dropped(alert.id, "the article was removed before it could be sent")
+            await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
             return "dropped"
         pings, rest = split_pings(alert.ping_user_ids)
         outgoing = Outgoing(
@@ -254,7 +254,7 @@ class AlertDispatcher:
         message = await self._post([alert], outgoing)
         if isinstance(message, str):
             return message
-        await self.store.mark_sent([alert.id], message.id, pings_left=rest)
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest)
         if rest:
             sent = replace(
                 alert,
@@ -283,14 +283,14 @@ class AlertDispatcher:
             message = await self._post([alert], outgoing)
             if isinstance(message, str):
                 return message
-            await self.store.mark_pinged(alert.id, rest)
+            await self.store.alerts.mark_pinged(alert.id, rest)
             alert = replace(alert, pings_left=rest, unknown_since=None, attempts=0)
         return "sent"
 
     async def _send_digest(self, alerts: list[DueAlert]) -> int:
         lines = []
         for alert in alerts[:DIGEST_LINES]:
-            article = await self.store.article(alert.article_id)
+            article = await self.store.articles.get(alert.article_id)
             title = DISCORD.text(article.title) if article else "(removed)"
             lines.append(f"`#{alert.article_id}` {truncate(title, 150)}")
         more = len(alerts) - DIGEST_LINES
@@ -311,7 +311,7 @@ class AlertDispatcher:
         message = await self._post(alerts, outgoing)
         if isinstance(message, str):
             return 0
-        await self.store.mark_sent([a.id for a in alerts], message.id, status="digested", pings_left=rest)
+        await self.store.alerts.mark_sent([a.id for a in alerts], message.id, status="digested", pings_left=rest)
         if rest:
             first = replace(
                 alerts[0],
@@ -400,12 +400,12 @@ class AlertDispatcher:
                     plural(attempts, "attempt"),
                     description,
                 )
-                await self.store.mark_dropped(alert.id, description)
+                await self.store.alerts.mark_dropped(alert.id, description)
                 outcome = "dropped"
                 continue
             delay = backoff(attempts, retry_after)
             log.warning("alert %s failed (%s); retrying in %.0f s", alert.id, description, delay)
-            await self.store.mark_retry(
+            await self.store.alerts.mark_retry(
                 alert.id,
                 description,
                 to_iso(datetime.now(UTC) + timedelta(seconds=delay)),
@@ -421,7 +421,7 @@ class AlertDispatcher:
             else ("I am no longer allowed to post there")
         )
         log.warning("alerts for channel %s switched off: %s (%s)", alert.channel_id, reason, exc.text)
-        guilds = await self.store.channel_lost(alert.channel_id, reason)
+        guilds = await self.store.alerts.channel_lost(alert.channel_id, reason)
         for guild_id in guilds or [alert.guild_id]:
             await self.notify_guild(
                 guild_id,

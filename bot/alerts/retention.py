@@ -33,7 +33,7 @@ class OutboxRetention:
 
     async def prune(self) -> int:
         """One pass; returns how many alerts were forgotten."""
-        removed = await self.store.prune_outbox(self.keep)
+        removed = await self.store.alerts.prune(self.keep)
         if removed:
             log.info("forgot %s older than %s", plural(removed, "delivered alert"), plural(self.keep.days, "day"))
         return removed

@@ -43,7 +43,7 @@ from bot.ingest.readers import (
     normalise_text,
     parse_published,
 )
-from bot.store.models import ArticleRecord
+from bot.models import ArticleRecord
 from bot.text import strip_invisible
 
 FEED_ACCEPT = (

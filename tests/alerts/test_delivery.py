@@ -6,9 +6,10 @@ from pathlib import Path
 
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
+from bot.ingest.sources.folders import FolderWatcher
+from bot.models import AlertPolicy
 from bot.nlp.analysis import Analyzer
 from bot.store import Store
-from bot.store.models import AlertPolicy
 from tests.alerts.conftest import PASSING, SALIENT, AlertBot, story, title_of
 from tests.fake_discord import FakeDiscord, Fault
 from tests.fake_discord.records import RecordedMessage
@@ -59,17 +60,17 @@ async def test_outbox_written_before_a_crash_is_delivered_once_after_restart(
 ) -> None:
     # The "crash": articles and their alerts were committed, and no process was left to send them.
     async with Store.open(bot_settings.database) as store:
-        await store.set_alert_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
+        await store.alerts.set_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
         path = tmp_path / "before-crash.txt"
         path.write_text(story(2))
         await Indexer(store, analyzer, max_file_bytes=100_000).index_paths([path], alerts=AlertPolicy(0.35))
-        assert await store.outbox_counts() == {"pending": 1}
+        assert await store.alerts.counts() == {"pending": 1}
     title = title_of(2)
     async with alert_bot(alerts_here=False):
         await fake_discord.wait_for_message(predicate=_titled(title), timeout=15)
     async with alert_bot(alerts_here=False) as again:
         await eventually(lambda: again.alerts.dispatcher.passes >= 1, what="a delivery pass after the restart")
-        assert await again.store.outbox_counts() == {"sent": 1}
+        assert await again.store.alerts.counts() == {"sent": 1}
     assert len(_alerts_titled(fake_discord, title)) == 1
 
 
@@ -100,7 +101,7 @@ async def test_forbidden_channel_switches_alerts_off_with_a_notice(
 ) -> None:
     alerts_channel = fake_discord.create_channel(name="news-alerts")
     async with alert_bot(alerts_here=False) as newsdesk:
-        await newsdesk.store.set_alert_channel(fake_discord.guild.id, alerts_channel.id, 1)
+        await newsdesk.store.alerts.set_channel(fake_discord.guild.id, alerts_channel.id, 1)
         fake_discord.inject("POST", f"/channels/{alerts_channel.id}/messages", Fault.forbidden(), times=None)
         (news_folder / "forbidden.txt").write_text(story(5))
         notice = await fake_discord.wait_for_message(
@@ -108,8 +109,8 @@ async def test_forbidden_channel_switches_alerts_off_with_a_notice(
         )
         assert notice.channel_id != alerts_channel.id
         assert "no longer allowed to post" in notice.content
-        assert await newsdesk.store.alert_channel(fake_discord.guild.id) is None
-        assert await newsdesk.store.outbox_counts() == {"dropped": 1}
+        assert await newsdesk.store.alerts.channel(fake_discord.guild.id) is None
+        assert await newsdesk.store.alerts.counts() == {"dropped": 1}
 
 
 async def test_flood_control_sends_a_digest(alert_bot: AlertBot, fake_discord: FakeDiscord, tmp_path: Path) -> None:
@@ -118,7 +119,7 @@ async def test_flood_control_sends_a_digest(alert_bot: AlertBot, fake_discord: F
         burst.mkdir()
         for n in range(10, 16):
             (burst / f"story-{n}.txt").write_text(story(n))
-        await newsdesk.alerts.index_files(sorted(burst.iterdir()))
+        await newsdesk.ingestion.source(FolderWatcher).on_files(sorted(burst.iterdir()))
         digest = await fake_discord.wait_for(
             lambda: next((m for m in fake_discord.messages if "flood control" in (m.content or "")), None), timeout=30
         )
@@ -150,7 +151,7 @@ async def test_alert_commands(alert_bot: AlertBot, fake_discord: FakeDiscord, ne
         assert gone.content == "You no longer follow Javier Milei."
         stopped = await (await fake_discord.send_message("!alerts off", author=fake_discord.admin)).reply()
         assert stopped.content.startswith("Alerts are off")
-        assert await newsdesk.store.alert_channel(fake_discord.guild.id) is None
+        assert await newsdesk.store.alerts.channel(fake_discord.guild.id) is None
 
 
 async def test_alerts_under_discord_rate_limits_wait_for_the_bucket(
@@ -162,7 +163,7 @@ async def test_alerts_under_discord_rate_limits_wait_for_the_bucket(
         burst.mkdir()
         for n in range(20, 25):
             (burst / f"story-{n}.txt").write_text(story(n))
-        await newsdesk.alerts.index_files(sorted(burst.iterdir()))
+        await newsdesk.ingestion.source(FolderWatcher).on_files(sorted(burst.iterdir()))
         assert await settled_outbox(newsdesk) == {"sent": 5}
     posts = fake_discord.requests_to("POST", f"/channels/{fake_discord.channel.id}/messages")
     assert [p.status for p in posts] == [200] * 5  # never beyond the bucket, so never a 429

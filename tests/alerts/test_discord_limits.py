@@ -13,10 +13,10 @@ from typing import TypeVar
 from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
+from bot.models import AlertPolicy, Follow, from_iso
 from bot.nlp.analysis import Analyzer
 from bot.nlp.names import name_key
 from bot.store import Store
-from bot.store.models import AlertPolicy, Follow, from_iso
 from tests.alerts.conftest import SALIENT, AlertBot, story, title_of
 from tests.fake_discord import FakeDiscord, Fault
 from tests.fake_discord.records import RecordedMessage
@@ -37,13 +37,13 @@ async def until(check: Callable[[], Awaitable[T]], seconds: float = 30.0) -> T:
 
 async def next_attempt_after(newsdesk: NewsdeskBot, moment: datetime) -> datetime | None:
     """When the alert is next tried, once that is after ``moment``."""
-    due = await newsdesk.store.next_alert_due()
+    due = await newsdesk.store.alerts.next_due()
     return from_iso(due) if due and from_iso(due) > moment else None
 
 
 async def delivered(newsdesk: NewsdeskBot) -> bool:
     """Nothing is left to send: no pending alert, no pings left."""
-    return await newsdesk.store.next_alert_due() is None
+    return await newsdesk.store.alerts.next_due() is None
 
 
 def followers(fake: FakeDiscord, count: int) -> list[int]:
@@ -52,7 +52,7 @@ def followers(fake: FakeDiscord, count: int) -> list[int]:
 
 async def follow_milei(store: Store, fake: FakeDiscord, user_ids: list[int]) -> None:
     for user_id in user_ids:
-        await store.add_follow(Follow(fake.guild.id, user_id, "entity", name_key(MILEI), MILEI, fake.channel.id))
+        await store.alerts.add_follow(Follow(fake.guild.id, user_id, "entity", name_key(MILEI), MILEI, fake.channel.id))
 
 
 def milei_story(n: int) -> str:
@@ -128,20 +128,20 @@ async def test_a_digest_pings_more_than_100_followers(
 ) -> None:
     readers = followers(fake_discord, 150)
     async with Store.open(bot_settings.database) as store:
-        await store.set_alert_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
+        await store.alerts.set_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
         await follow_milei(store, fake_discord, readers)
         paths = []
         for n in (1, 2, 3):
             paths.append(tmp_path / f"milei-{n}.txt")
             paths[-1].write_text(milei_story(n))
         await Indexer(store, analyzer, max_file_bytes=100_000).index_paths(paths, alerts=AlertPolicy(0.35))
-        assert await store.outbox_counts() == {"pending": 3}
+        assert await store.alerts.counts() == {"pending": 3}
     async with alert_bot(alerts_here=False, alerts_per_minute=1) as newsdesk:
         digest = await fake_discord.wait_for_message(
             predicate=lambda m: "(flood control)" in (m.content or ""), timeout=30
         )
         await until(lambda: delivered(newsdesk))
-        assert await newsdesk.store.outbox_counts() == {"sent": 1, "digested": 2}
+        assert await newsdesk.store.alerts.counts() == {"sent": 1, "digested": 2}
     alone = next(m for m in fake_discord.messages if m.embeds)
     assert sorted(pinged_by(fake_discord, alone)) == sorted(readers)
     assert sorted(pinged_by(fake_discord, digest)) == sorted(readers)
@@ -161,16 +161,16 @@ async def test_six_long_429s_in_a_row_reschedule_the_alert_at_retry_after(
                 (news_folder / "limited.txt").write_text(story(40))
             else:
                 force_due(bot_settings.database)
-                newsdesk.store.alerts_planned.set()
+                newsdesk.store.alerts.planned.set()
             due = await until(partial(next_attempt_after, newsdesk, before + timedelta(seconds=60)), 20)
             after = datetime.now(UTC)
             assert before + timedelta(seconds=retry_after - 1) <= due <= after + timedelta(seconds=retry_after)
             assert len(fake_discord.requests_to("POST", posts)) == attempt + 1
         force_due(bot_settings.database)
-        newsdesk.store.alerts_planned.set()
+        newsdesk.store.alerts.planned.set()
         await fake_discord.wait_for_message(predicate=lambda m: bool(m.embeds), timeout=20)
         await until(lambda: delivered(newsdesk))
-        assert await newsdesk.store.outbox_counts() == {"sent": 1}  # rate limits are not failed attempts
+        assert await newsdesk.store.alerts.counts() == {"sent": 1}  # rate limits are not failed attempts
     assert [r.status for r in fake_discord.requests_to("POST", posts)] == [429] * 6 + [200]
 
 
@@ -196,7 +196,7 @@ async def test_a_retry_after_discord_forgot_the_nonce_does_not_post_twice(
         first = await fake_discord.wait_for_message(predicate=lambda m: bool(m.embeds), timeout=30)
         await fake_discord.wait_for_request("GET", posts)  # the retry looks in the channel first
         await until(lambda: delivered(newsdesk))
-        assert await newsdesk.store.outbox_counts() == {"sent": 1}
+        assert await newsdesk.store.alerts.counts() == {"sent": 1}
     with sqlite3.connect(bot_settings.database) as db:
         assert db.execute("SELECT message_id FROM outbox").fetchall() == [(first.id,)]
     assert [m.embeds[0]["title"] for m in fake_discord.messages if m.embeds] == [title_of(42)]

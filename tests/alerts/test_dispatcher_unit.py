@@ -18,7 +18,7 @@ from bot.alerts.dispatcher import (
     retry_after_of,
     split_pings,
 )
-from bot.store.models import DueAlert
+from bot.models import DueAlert
 
 
 def _alert(pings: list[int], reasons: list[dict[str, object]]) -> DueAlert:

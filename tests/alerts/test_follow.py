@@ -51,7 +51,7 @@ async def test_an_ambiguous_follow_offers_a_choice_and_follows_nothing(
     assert embed["title"] == "Which one did you mean?"
     assert "**Argentina**" in embed["description"] and "**Argentine**" in embed["description"]
     assert embed["footer"]["text"].startswith("Ask again with the full name, e.g. !follow ")
-    assert await bot.store.follows_of(fake_discord.guild.id, fake_discord.member.id) == []
+    assert await bot.store.alerts.follows_of(fake_discord.guild.id, fake_discord.member.id) == []
 
 
 async def test_unfollowing_what_is_not_followed_says_so(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
@@ -79,7 +79,7 @@ async def test_slash_follow_autocomplete_following_and_unfollow(bot: NewsdeskBot
     assert missing.ephemeral and missing.content == "You do not follow Elon Musk; see following for what you do."
     gone = await (await fake_discord.invoke_slash("unfollow", {"subject": "Javier Milei"})).response()
     assert gone.ephemeral and gone.content == "You no longer follow Javier Milei."
-    assert await bot.store.follows_of(fake_discord.guild.id, fake_discord.member.id) == []
+    assert await bot.store.alerts.follows_of(fake_discord.guild.id, fake_discord.member.id) == []
 
 
 async def test_slash_alerts_status_here_and_off(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
@@ -93,12 +93,12 @@ async def test_slash_alerts_status_here_and_off(bot: NewsdeskBot, fake_discord: 
     assert by_prefix.content == "Alerts are off here; a manager can turn them on with !alerts here."
     here = await (await fake_discord.invoke_slash("alerts here", user=admin)).response()
     assert here.content == f"New articles will be posted in <#{fake_discord.channel.id}>."
-    assert await bot.store.alert_channel(fake_discord.guild.id) == fake_discord.channel.id
+    assert await bot.store.alerts.channel(fake_discord.guild.id) == fake_discord.channel.id
     status = await (await fake_discord.invoke_slash("alerts status", user=admin)).response()
     assert status.content == f"New articles go to <#{fake_discord.channel.id}>."
     off = await (await fake_discord.invoke_slash("alerts off", user=admin)).response()
     assert off.content.startswith(f"Alerts are off (they were going to <#{fake_discord.channel.id}>).")
-    assert await bot.store.alert_channel(fake_discord.guild.id) is None
+    assert await bot.store.alerts.channel(fake_discord.guild.id) is None
 
 
 async def test_slash_summary_autocomplete(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:

@@ -102,7 +102,7 @@ async def test_an_oversized_hostile_article_is_alerted_and_answered_within_disco
         )
         assert_within_discord_limits(alert)
         article_id = int(alert.embeds[0]["footer"]["text"].split("#")[1].split(" ")[0])
-        assert len((await newsdesk.store.article(article_id)).entities) > 100  # type: ignore[union-attr]
+        assert len((await newsdesk.store.articles.get(article_id)).entities) > 100  # type: ignore[union-attr]
 
         article = await _ask(fake_discord, f"!article {article_id}")
         assert article.embeds[0]["title"].startswith("@\u200beveryone") and "url" not in article.embeds[0]

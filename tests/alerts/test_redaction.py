@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.alerts.poller import FeedPoller
 from bot.cli import configure_logging
 from bot.ingest.fetch import SafeFetcher, redact_url
 from bot.ingest.indexer import Indexer
+from bot.ingest.sources.feeds import FeedPoller
+from bot.models import FeedSource
 from bot.store import Store
-from bot.store.models import FeedSource
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ async def test_a_failing_poll_logs_and_notifies_without_the_password(
     async def notify(source: FeedSource, text: str) -> None:
         notices.append(text)
 
-    source = await store.add_source(1, 100, "http://user:secret@127.0.0.1:1/feed", 10.0, 9)
+    source = await store.sources.add(1, 100, "http://user:secret@127.0.0.1:1/feed", 10.0, 9)
     assert source is not None
     async with SafeFetcher(timeout=2.0, max_bytes=100_000, allowed_private_networks=("127.0.0.1",)) as fetcher:
         poller = FeedPoller(

@@ -11,8 +11,8 @@ from pathlib import Path
 from bot.alerts.retention import OutboxRetention
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
+from bot.models import to_iso
 from bot.store import Store
-from bot.store.models import to_iso
 from tests.alerts.conftest import AlertBot
 from tests.conftest import SEED_ARTICLE
 
@@ -28,7 +28,7 @@ def _add_sent_alert(database: Path, article_id: int, channel_id: int, age: timed
 
 
 async def _channels_in_outbox(store: Store) -> set[int]:
-    return {row[0] for row in await store._fetchall("SELECT channel_id FROM outbox")}
+    return {row[0] for row in await store.db.fetchall("SELECT channel_id FROM outbox")}
 
 
 async def _until(check: Callable[[], Awaitable[bool]]) -> None:

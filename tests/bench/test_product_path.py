@@ -50,7 +50,7 @@ async def _stored(store: Store, indexer: Indexer, paths: list[Path]) -> list[tup
     by_origin = {result.origin: result.article_id for result in report.articles}
     stored = []
     for path in paths:
-        article = await store.article(by_origin[str(path.resolve())])
+        article = await store.articles.get(by_origin[str(path.resolve())])
         assert article is not None
         stored.append(([t.name for t in article.topics], article.summary))
     return stored

@@ -12,7 +12,7 @@ async def test_prefix_change_is_stored_and_used(bot: NewsdeskBot, fake_discord: 
     reply = await (await fake_discord.send_message("!prefix ?", author=fake_discord.admin)).reply()
     assert reply.content.startswith("Done: commands here now start with ?")
     assert (await (await fake_discord.send_message("?who Milei")).reply()).embeds[0]["title"] == "Javier Milei"
-    assert await bot.store.guild_prefixes() == {fake_discord.guild.id: "?"}
+    assert await bot.store.servers.prefixes() == {fake_discord.guild.id: "?"}
     reset = await (await fake_discord.send_message("?prefix reset", author=fake_discord.admin)).reply()
     assert reset.content == "The prefix is back to !."
 
@@ -26,13 +26,13 @@ async def test_prefix_refuses_empty_and_invisible_prefixes(bot: NewsdeskBot, fak
     for bad in ('""', "\u200b", "\u202e!", "\u3164"):
         reply = await (await fake_discord.send_message(f"!prefix {bad}", author=fake_discord.admin)).reply()
         assert reply.content.startswith("A prefix is 1 to 5 visible characters"), bad
-    assert await bot.store.guild_prefixes() == {}
+    assert await bot.store.servers.prefixes() == {}
     assert (await (await fake_discord.send_message("!who Milei")).reply()).embeds[0]["title"] == "Javier Milei"
 
 
 async def test_an_invalid_stored_prefix_is_ignored(fake_discord: FakeDiscord, bot_settings: Settings) -> None:
     async with Store.open(bot_settings.database) as store:
-        await store.set_guild_prefix(fake_discord.guild.id, "")  # stored before prefixes were checked
+        await store.servers.set_prefix(fake_discord.guild.id, "")  # stored before prefixes were checked
     async with fake_discord.run_bot(NewsdeskBot(bot_settings)) as bot:
         assert bot.prefix_in(fake_discord.guild) == "!"
         reply = await (await fake_discord.send_message("!who Milei")).reply()
@@ -83,4 +83,4 @@ async def test_slash_prefix_show_set_and_reset(bot: NewsdeskBot, fake_discord: F
     assert (await (await fake_discord.send_message("?who Milei")).reply()).embeds[0]["title"] == "Javier Milei"
     reset = await (await fake_discord.invoke_slash("prefix", {"new_prefix": "reset"}, user=admin)).response()
     assert reset.content == "The prefix is back to !."
-    assert await bot.store.guild_prefixes() == {}
+    assert await bot.store.servers.prefixes() == {}

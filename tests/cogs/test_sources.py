@@ -16,8 +16,8 @@ import pytest
 
 from bot.app import NewsdeskBot
 from bot.config import Settings
+from bot.models import from_iso
 from bot.nlp.analysis import Analyzer
-from bot.store.models import from_iso
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.records import RecordedMessage
 from tests.feed_server import FeedServer, rss_document
@@ -67,7 +67,7 @@ def feed_bot(fake_discord: FakeDiscord, bot_settings: Settings, analyzer: Analyz
         )
         newsdesk = NewsdeskBot(settings, analyzer=analyzer)
         async with fake_discord.run_bot(newsdesk):
-            await newsdesk.store.set_alert_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
+            await newsdesk.store.alerts.set_channel(fake_discord.guild.id, fake_discord.channel.id, 1)
             yield newsdesk
 
     return run
@@ -97,7 +97,7 @@ async def test_new_items_alert_once_and_adding_a_feed_does_not_flood(
         assert any(r.get("If-None-Match") == '"v2"' for r in feeds.requests["/a.xml"])
         listing = await _ask(fake_discord, "!source list")
         assert "Test News" in listing.embeds[0]["description"]
-        why_id = (await newsdesk.store.search("tram line 3"))[0].article.id
+        why_id = (await newsdesk.store.search.find("tram line 3"))[0].article.id
         why = await _ask(fake_discord, f"!why {why_id}")
         assert "feed #1" in why.embeds[0]["description"]
 
@@ -117,10 +117,10 @@ async def test_the_same_story_through_two_feeds_alerts_once(
             "/b.xml",
             rss_document([item(2), {**story, "guid": "other-guid", "link": "https://b.example/x"}], title="Other News"),
         )
-        sources = await newsdesk.store.sources_of(fake_discord.guild.id)
+        sources = await newsdesk.store.sources.of_server(fake_discord.guild.id)
         for _ in range(2):  # new items, then the same items again
             for source in sources:
-                assert (await newsdesk.alerts.poller.poll(source)).ok
+                assert (await newsdesk.feeds.poller.poll(source)).ok
             await settled_outbox(newsdesk)
             assert _alerts(fake_discord) == [story["title"]]
 
@@ -155,7 +155,7 @@ async def test_a_bad_feed_is_refused_with_one_sentence(
         reply = await _ask(fake_discord, f"!source add {url}")
         assert reply.content.startswith("I could not add that feed: ")
         assert message in reply.content and "\n" not in reply.content and "Traceback" not in reply.content
-        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        assert await newsdesk.store.sources.of_server(fake_discord.guild.id) == []
         again = await _ask(fake_discord, "!who Milei")  # the bot is fine
         assert again.embeds
 
@@ -181,13 +181,13 @@ async def test_a_failing_feed_backs_off_then_pauses_and_tells_the_server_once(
         notice = await fake_discord.wait_for_message(predicate=lambda m: "is paused" in (m.content or ""), timeout=30)
         assert notice.content.startswith("Feed #1 (Test News) is paused after 2 failures in a row.")
         assert "The server answered 500" in notice.content
-        [source] = await newsdesk.store.sources_of(fake_discord.guild.id)
+        [source] = await newsdesk.store.sources.of_server(fake_discord.guild.id)
         assert source.paused and source.failures == 2
         polls = len(feeds.requests["/a.xml"])
         # Once the time it would have been due has passed, a polling pass leaves the paused feed alone.
         due = from_iso(source.next_poll_at)
         await eventually(lambda: datetime.now(UTC) > due, what="the paused feed's next poll time")
-        poller = newsdesk.alerts.poller
+        poller = newsdesk.feeds.poller
         before = poller.passes
         poller.wake.set()
         await eventually(lambda: poller.passes > before, what="a polling pass")
@@ -218,7 +218,7 @@ async def test_intervals_must_be_finite_and_at_most_seven_days(
         for minutes in ["nan", "NaN", "inf", "-inf", "1e10", "-5", "0.001", "10081"]:
             reply = await _ask(fake_discord, f"!source add {url} {minutes}")
             assert reply.content == INTERVAL_SENTENCE, minutes
-        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        assert await newsdesk.store.sources.of_server(fake_discord.guild.id) == []
         await fake_discord.send_message("!sync", author=fake_discord.owner)
         await fake_discord.wait_for_message()
         [source] = [c for c in fake_discord.global_commands if c["name"] == "source"]
@@ -231,7 +231,7 @@ async def test_intervals_must_be_finite_and_at_most_seven_days(
                 "source add", {"url": url, "minutes": minutes}, user=fake_discord.admin
             )
             assert (await slash.response()).content == INTERVAL_SENTENCE
-        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        assert await newsdesk.store.sources.of_server(fake_discord.guild.id) == []
         added = await _ask(fake_discord, f"!source add {url} 10080")
         assert added.content.startswith("Added feed #")
 
@@ -243,7 +243,7 @@ async def test_a_server_may_have_only_so_many_feeds(feed_bot, fake_discord: Fake
         assert (await _ask(fake_discord, f"!source add {a}")).content.startswith("Added feed #1")
         refused = await _ask(fake_discord, f"!source add {b}")
         assert refused.content == "This server already has 1 feed, the most it may have; remove one first."
-        assert [s.url for s in await newsdesk.store.sources_of(fake_discord.guild.id)] == [a]
+        assert [s.url for s in await newsdesk.store.sources.of_server(fake_discord.guild.id)] == [a]
         assert feeds.hits["/b.xml"] == 0
 
 
@@ -271,12 +271,12 @@ async def test_an_unexpected_error_in_the_first_poll_removes_the_feed(
         async def broken(*args: Any, **kwargs: Any) -> None:
             raise RuntimeError("indexing is broken")
 
-        monkeypatch.setattr(newsdesk.alerts.indexer, "index_records", broken)
+        monkeypatch.setattr(await newsdesk.ingestion.indexer(), "index_records", broken)
         reply = await _ask(fake_discord, f"!source add {url}")
         assert reply.content == (
             "I could not add that feed: Something went wrong on my side while reading the feed; it has been logged."
         )
-        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        assert await newsdesk.store.sources.of_server(fake_discord.guild.id) == []
 
 
 async def test_a_cancelled_source_add_leaves_no_feed_behind(
@@ -285,13 +285,13 @@ async def test_a_cancelled_source_add_leaves_no_feed_behind(
     url = feeds.slow("/slow.xml", 5, rss_document([item(1)]))
     async with feed_bot(feed_timeout_seconds=10.0) as newsdesk:
         guild, channel = fake_discord.guild.id, fake_discord.channel.id
-        adding = asyncio.create_task(newsdesk.alerts.add_source(guild, channel, fake_discord.admin.id, url, None))
+        adding = asyncio.create_task(newsdesk.feeds.add_source(guild, channel, fake_discord.admin.id, url, None))
         await fake_discord.wait_for(lambda: feeds.hits["/slow.xml"] or None, timeout=10)
-        assert await newsdesk.store.sources_of(guild) != []  # the row exists while its first poll runs…
+        assert await newsdesk.store.sources.of_server(guild) != []  # the row exists while its first poll runs…
         adding.cancel()
         with pytest.raises(asyncio.CancelledError):
             await adding
-        assert await newsdesk.store.sources_of(guild) == []  # …and not after it was cancelled
+        assert await newsdesk.store.sources.of_server(guild) == []  # …and not after it was cancelled
 
 
 async def test_slash_source_add_list_and_remove(feed_bot, fake_discord: FakeDiscord, feeds: FeedServer) -> None:
@@ -308,13 +308,13 @@ async def test_slash_source_add_list_and_remove(feed_bot, fake_discord: FakeDisc
         added = await adding.response(timeout=20)
         assert added.content.startswith("Added feed #1: \\*\\*Breaking\\*\\* \\[news\\]")
         assert len(added.content) <= 2000 and "@everyone" not in added.content and added.mentions == []
-        [source] = await newsdesk.store.sources_of(fake_discord.guild.id)
+        [source] = await newsdesk.store.sources.of_server(fake_discord.guild.id)
         assert source.interval_minutes == 60.0 and source.added_by == admin.id
         listing = await (await fake_discord.invoke_slash("source list", user=admin)).response()
         assert listing.embeds[0]["description"].startswith("`#1` **\\*\\*Breaking")
         removed = await (await fake_discord.invoke_slash("source remove", {"source_id": "1"}, user=admin)).response()
         assert removed.content.startswith("Removed feed #1 (")
-        assert await newsdesk.store.sources_of(fake_discord.guild.id) == []
+        assert await newsdesk.store.sources.of_server(fake_discord.guild.id) == []
 
 
 async def test_a_feed_id_gets_a_feed_id_sentence(feed_bot, fake_discord: FakeDiscord) -> None:
@@ -339,6 +339,6 @@ async def test_manage_server_is_one_check_with_one_sentence_for_prefix_and_slash
             assert response.ephemeral and response.content == sentence, name
             typed = await (await fake_discord.send_message(f"!{name} 1", author=fake_discord.member)).reply()
             assert typed.content == sentence, name
-        assert await newsdesk.store.alert_channel(fake_discord.guild.id) == fake_discord.channel.id
+        assert await newsdesk.store.alerts.channel(fake_discord.guild.id) == fake_discord.channel.id
         dm = await (await fake_discord.send_dm("!source list", author=fake_discord.admin)).reply()
         assert dm.content == "That command only works in a server, not in direct messages."

@@ -11,7 +11,9 @@ import asyncio
 import copy
 import json
 import logging
+import mimetypes
 import re
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -36,12 +38,16 @@ from .records import (
     RecordedRequest,
 )
 from .validation import (
+    EMBED_MEDIA_URLS,
     DiscordError,
+    file_index,
     invalid_form,
+    uploaded_filenames,
     validate_choices,
     validate_commands,
     validate_message,
     validate_modal,
+    validate_upload,
 )
 
 log = logging.getLogger("tests.fake_discord")
@@ -114,6 +120,8 @@ class RestApi:
         interaction: FakeInteraction | None = None,
         request: dict[str, Any] | None = None,
     ) -> RecordedMessage:
+        if source != "user":
+            validate_upload(payload, files or [], limit_bytes=self.upload_limit)
         mid = self._ids.next()
         guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
         data: dict[str, Any] = {
@@ -138,6 +146,7 @@ class RestApi:
             "flags": flags,
             "components": copy.deepcopy(payload.get("components") or []),
         }
+        _show_attachments_in_embeds(data)
         if payload.get("nonce") is not None:
             data["nonce"] = str(payload["nonce"])
         if payload.get("poll"):
@@ -212,14 +221,19 @@ class RestApi:
         if data is not None:
             self.attachment_data[aid] = bytes(data)
         url = f"{self.http_url}/attachments/{channel_id}/{aid}/{filename}"
-        return {
+        entry: dict[str, Any] = {
             "id": aid,
             "filename": filename,
             "size": len(data) if data is not None else int(size or 0),
             "url": url,
             "proxy_url": url,
-            "content_type": content_type,
+            # Discord names the type itself (a bot's parts all say application/octet-stream).
+            "content_type": mimetypes.guess_type(filename)[0] or content_type,
         }
+        dimensions = _png_size(data) if data is not None else None
+        if dimensions is not None:
+            entry["width"], entry["height"] = dimensions
+        return entry
 
     async def _serve_attachment(self, request: web.Request) -> web.StreamResponse:
         data = self.attachment_data.get(request.match_info["attachment_id"])
@@ -232,11 +246,9 @@ class RestApi:
     ) -> list[dict[str, Any]]:
         out = []
         meta = {str(a.get("id")): a for a in payload.get("attachments") or []}
-        for i, f in enumerate(files):
-            m = meta.get(str(i), {})
-            entry = self._attachment(
-                channel.id, m.get("filename") or f.filename, f.data, None, f.content_type
-            )
+        for f, filename in zip(files, uploaded_filenames(payload, files), strict=True):
+            m = meta.get(str(file_index(f)), {})
+            entry = self._attachment(channel.id, filename, f.data, None, f.content_type)
             if m.get("description"):
                 entry["description"] = m["description"]
             out.append(entry)
@@ -317,6 +329,7 @@ class RestApi:
 
     def _edit_message(self, msg: RecordedMessage, payload: dict[str, Any], files: list[RecordedFile]) -> None:
         validate_message(payload, has_files=bool(files), creating=False, existing=msg.data)
+        validate_upload(payload, files, limit_bytes=self.upload_limit, existing=msg.data.get("attachments"))
         msg.history.append(copy.deepcopy(msg.data))
         data = msg.data
         if "content" in payload:
@@ -338,6 +351,7 @@ class RestApi:
             channel = self.channels[msg.channel_id]
             data["attachments"] = kept + self._attachments_for(channel, payload, files)
             msg.files.extend(files)
+        _show_attachments_in_embeds(data)
         data["flags"] = int(data.get("flags", 0)) & ~LOADING
         data["edited_timestamp"] = iso_now()
         if "content" in payload or "allowed_mentions" in payload:
@@ -1067,6 +1081,34 @@ def _emoji_json(raw: str) -> dict[str, Any]:
     if m:
         return {"id": m.group(2), "name": m.group(1)}
     return {"id": None, "name": text}
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG's header; None for anything else."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR" or len(data) < 24:
+        return None
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def _show_attachments_in_embeds(data: dict[str, Any]) -> None:
+    """What Discord stores for an embed showing an uploaded file: the ``attachment://name`` URL
+    becomes the attachment's URL, with its proxy URL and, for an image, its size."""
+    by_name = {a["filename"]: a for a in data.get("attachments", [])}
+    for embed in data.get("embeds", []):
+        for key, url_key in EMBED_MEDIA_URLS:
+            media = embed.get(key)
+            url = media.get(url_key) if isinstance(media, dict) else None
+            if not isinstance(url, str) or not url.startswith("attachment://"):
+                continue
+            attachment = by_name.get(url.removeprefix("attachment://"))
+            if attachment is None:
+                continue
+            media[url_key] = attachment["url"]
+            proxy_key = "proxy_icon_url" if url_key == "icon_url" else "proxy_url"
+            media[proxy_key] = attachment["proxy_url"]
+            if url_key == "url" and "width" in attachment:
+                media["width"], media["height"] = attachment["width"], attachment["height"]
 
 
 def _normalize_embed(embed: dict[str, Any]) -> dict[str, Any]:

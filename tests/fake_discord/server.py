@@ -107,6 +107,7 @@ class FakeDiscord(RestApi):
         enforce_message_content_intent: bool = True,
         require_synced_commands: bool = False,
         rate_limits: RateLimits | None = None,
+        upload_limit: int = 25 * 1024 * 1024,
     ) -> None:
         self.token = token
         self.host = host
@@ -125,6 +126,9 @@ class FakeDiscord(RestApi):
         """If True, invoke_slash() refuses commands the bot has not synced (as a Discord client would)."""
         self.rate_limits = rate_limits
         """Discord's per-route buckets and global limit, when a test asks (:meth:`enable_rate_limits`)."""
+        self.upload_limit = upload_limit
+        """Bytes of files one message may upload (25 MiB: a bot in a server without boosts); beyond it
+        Discord answers 413 / 40005. Interactions report it as ``attachment_size_limit``."""
         self.expected_statuses: list[ExpectedStatus] = []
         """Client errors the test provokes on purpose (:meth:`expect_status`)."""
 
@@ -1063,7 +1067,7 @@ class FakeDiscord(RestApi):
             "locale": locale,
             "entitlements": [],
             "entitlement_sku_ids": [],
-            "attachment_size_limit": 10 * 1024 * 1024,
+            "attachment_size_limit": self.upload_limit,
             "app_permissions": str(self.permissions_for(self.bot_user, channel)),
         }
         if guild is not None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import struct
+import zlib
 
 import aiohttp
 import discord
@@ -461,6 +465,158 @@ async def test_validation_and_allowed_mentions(fake_discord: FakeDiscord) -> Non
             await channel.send("hello readers", allowed_mentions=discord.AllowedMentions(users=users))
         assert exc.value.code == 50035 and "allowed_mentions.users" in str(exc.value)  # at most 100 users
         await channel.send("hello readers", allowed_mentions=discord.AllowedMentions(users=users[:100]))
+
+
+# ---- files and embed images --------------------------------------------------------------------
+def tiny_png(width: int, height: int) -> bytes:
+    """A valid greyscale PNG of the given size (no image library needed)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+async def test_a_file_shown_in_an_embed_is_uploaded_and_stored_like_discord(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    png = tiny_png(12, 6)
+    async with fake.run_bot(make_bot()) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        embed = discord.Embed(title="Trend").set_image(url="attachment://trend.png")
+        file = discord.File(io.BytesIO(png), filename="trend.png", description="Mentions per day of Milei")
+        sent = await channel.send(embed=embed, file=file)
+
+        # discord.py 2.7's form: payload_json with the attachments metadata, and the bytes as files[0].
+        request = fake.requests_to("POST", "/channels/*/messages")[-1]
+        assert [(f.field_name, f.filename, f.data) for f in request.files] == [("files[0]", "trend.png", png)]
+        assert request.json["attachments"] == [
+            {"id": 0, "filename": "trend.png", "description": "Mentions per day of Milei"}
+        ]
+        assert request.json["embeds"][0]["image"] == {"url": "attachment://trend.png"}
+
+        recorded = fake.messages[-1]
+        assert [f.data for f in recorded.files] == [png]
+        (attachment,) = recorded.attachments
+        assert attachment["filename"] == "trend.png" and attachment["size"] == len(png)
+        assert attachment["content_type"] == "image/png"
+        assert (attachment["width"], attachment["height"]) == (12, 6)
+        assert attachment["description"] == "Mentions per day of Milei"
+        image = recorded.embeds[0]["image"]
+        assert image["url"] == attachment["url"] and image["url"].startswith("http://127.0.0.1")
+        assert (image["width"], image["height"]) == (12, 6)
+
+        # What the bot gets back: the stored message, whose image and attachment it can read.
+        assert sent.embeds[0].image.url == attachment["url"] and sent.embeds[0].image.width == 12
+        assert sent.attachments[0].description == "Mentions per day of Milei"
+        assert await sent.attachments[0].read() == png
+
+
+async def test_a_slash_answer_carries_a_file_shown_in_its_embed(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    png = tiny_png(8, 4)
+    bot = make_bot()
+
+    def picture() -> tuple[discord.Embed, discord.File]:
+        embed = discord.Embed(title="Graph").set_image(url="attachment://graph.png")
+        return embed, discord.File(io.BytesIO(png), filename="graph.png", description="Who appears with Milei")
+
+    @bot.hybrid_command(description="A picture at once")
+    async def now(ctx: commands.Context) -> None:
+        embed, file = picture()
+        await ctx.send(embed=embed, file=file)
+
+    @bot.hybrid_command(description="A picture after thinking")
+    async def later(ctx: commands.Context) -> None:
+        await ctx.defer()
+        embed, file = picture()
+        await ctx.send(embed=embed, file=file)
+
+    async with fake.run_bot(bot):
+        for name in ("now", "later"):  # the interaction callback, then the follow-up that edits "thinking"
+            h = await fake.invoke_slash(name)
+            msg = await h.response()
+            (attachment,) = msg.attachments
+            assert attachment["description"] == "Who appears with Milei"
+            assert (attachment["width"], attachment["height"]) == (8, 4)
+            assert msg.embeds[0]["image"]["url"] == attachment["url"]
+            assert [f.data for f in msg.files] == [png]
+
+
+async def test_uploads_are_refused_past_discords_limits(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    assert fake.upload_limit == 25 * 1024 * 1024  # a bot in a server without boosts
+    fake.upload_limit = 4096
+    fake.expect_status(413, "POST", "/channels/*/messages", code=40005)
+    fake.expect_status(400, "POST", "/channels/*/messages", code=30015)
+    async with fake.run_bot(make_bot()) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        halves = [discord.File(io.BytesIO(b"x" * 2100), filename=f"part{n}.txt") for n in range(2)]
+        with pytest.raises(discord.HTTPException) as exc:
+            await channel.send(files=halves)  # each file fits, the message does not
+        assert (exc.value.status, exc.value.code) == (413, 40005)
+        eleven = [discord.File(io.BytesIO(b"x"), filename=f"f{n}.txt") for n in range(11)]
+        with pytest.raises(discord.HTTPException) as exc:
+            await channel.send(files=eleven)
+        assert (exc.value.status, exc.value.code) == (400, 30015)
+        fits = await channel.send(file=discord.File(io.BytesIO(b"x" * 4096), filename="fits.txt"))
+        assert fits.attachments[0].size == 4096
+        assert len(fake.messages) == 1  # the refused ones left nothing behind
+
+
+async def test_an_embed_image_must_name_an_image_file_of_its_message(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    fake.expect_status(400, "POST", "/channels/*/messages", code=50035)
+    png = tiny_png(2, 2)
+    async with fake.run_bot(make_bot()) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        for url, file_name, code in (
+            ("attachment://graph.png", "trend.png", "ATTACHMENT_NOT_FOUND"),  # another file's name
+            ("attachment://graph.png", None, "ATTACHMENT_NOT_FOUND"),  # no file at all
+            ("attachment://my graph.png", "my graph.png", "URL_TYPE_INVALID_URL"),  # not a name Discord keeps
+            ("attachment://notes.txt", "notes.txt", "URL_TYPE_INVALID_URL"),  # not an image
+        ):
+            files = [discord.File(io.BytesIO(png), filename=file_name)] if file_name else []
+            with pytest.raises(discord.HTTPException) as exc:
+                await channel.send(embed=discord.Embed().set_image(url=url), files=files)
+            assert exc.value.code == 50035
+            assert code in json.dumps(fake.requests[-1].response["errors"]["embeds"]["0"]["image"]["url"])
+        thumbnail = discord.Embed().set_thumbnail(url="attachment://thumb.png")
+        shown = await channel.send(embed=thumbnail, file=discord.File(io.BytesIO(png), filename="thumb.png"))
+        assert shown.embeds[0].thumbnail.url == shown.attachments[0].url
+
+
+async def test_the_multipart_form_is_checked_like_discord(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    fake.expect_status(400, "POST", "/channels/*/messages", code=50035)
+    url = f"{fake.api_base}/channels/{fake.channel.id}/messages"
+
+    def form(payload: dict, *files: tuple[str, str]) -> aiohttp.FormData:
+        data = aiohttp.FormData()
+        data.add_field("payload_json", json.dumps(payload), content_type="application/json")
+        for field_name, filename in files:
+            data.add_field(field_name, b"bytes", filename=filename, content_type="application/octet-stream")
+        return data
+
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bot {fake.token}"}) as http:
+
+        async def post(data: aiohttp.FormData) -> tuple[int, dict]:
+            async with http.post(url, data=data) as response:
+                return response.status, await response.json()
+
+        status, body = await post(form({"content": "x"}, ("file", "a.txt")))
+        assert status == 400 and body["errors"]["file"]["_errors"][0]["code"] == "FILE_FIELD_NAME_INVALID"
+        status, body = await post(form({"content": "x", "attachments": [{"id": 5}]}, ("files[0]", "a.txt")))
+        assert status == 400 and body["errors"]["attachments"]["0"]["_errors"][0]["code"] == "ATTACHMENT_NOT_FOUND"
+        long_alt = {"content": "x", "attachments": [{"id": 0, "description": "d" * 1025}]}
+        status, body = await post(form(long_alt, ("files[0]", "a.txt")))
+        assert status == 400 and "description" in body["errors"]["attachments"]["0"]
+        # The metadata names the file by its n (here 3), and its filename wins over the part's.
+        renamed = {"content": "x", "attachments": [{"id": 3, "filename": "b.txt", "description": "alt"}]}
+        status, body = await post(form(renamed, ("files[3]", "a.txt")))
+        assert status == 200
+        assert [(a["filename"], a["description"]) for a in body["attachments"]] == [("b.txt", "alt")]
 
 
 async def test_interaction_double_ack_and_late_ack(fake_discord: FakeDiscord) -> None:

@@ -1,8 +1,9 @@
 """Checks Discord applies to bodies, answered as Discord answers them (400 / 50035 with ``errors``).
 
 Only the limits that a bot can realistically trip are checked: message content and embed
-lengths, embed URLs, component shapes, allowed_mentions, autocomplete choices, modals and
-application command definitions.
+lengths, embed URLs, component shapes, allowed_mentions, autocomplete choices, modals,
+application command definitions, and uploaded files (``files[n]`` parts, their ``attachments``
+metadata, the request size, and embeds showing them through ``attachment://``).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import re
 from typing import Any
 from urllib.parse import urlparse
 
-from .faults import EMPTY_MESSAGE, INVALID_FORM_BODY
-from .records import IS_COMPONENTS_V2
+from .faults import EMPTY_MESSAGE, INVALID_FORM_BODY, MAX_ATTACHMENTS_REACHED, REQUEST_ENTITY_TOO_LARGE
+from .records import IS_COMPONENTS_V2, RecordedFile
 
 
 class DiscordError(Exception):
@@ -264,6 +265,99 @@ def validate_message(
     )
     if not has_content and not has_other:
         raise DiscordError(400, EMPTY_MESSAGE, "Cannot send an empty message")
+
+
+FILE_FIELD = re.compile(r"^files\[(\d+)\]$")
+# discord.py (File.uri): "the filename must be ASCII alphanumeric with underscores, dashes, and periods";
+# Discord's docs: only .jpg, .jpeg, .png, .webp and .gif may be shown in an embed.
+EMBED_FILENAME = re.compile(r"^[A-Za-z0-9_.-]+\.(?:png|jpe?g|gif|webp)$", re.IGNORECASE)
+MAX_FILES = 10
+ATTACHMENT_DESCRIPTION_LIMIT = 1024
+# Where an embed may show an uploaded file.
+EMBED_MEDIA_URLS = (("image", "url"), ("thumbnail", "url"), ("footer", "icon_url"), ("author", "icon_url"))
+
+
+def file_index(f: RecordedFile) -> int | None:
+    """The ``n`` of a ``files[n]`` part; None for any other field name."""
+    match = FILE_FIELD.match(f.field_name)
+    return int(match.group(1)) if match else None
+
+
+def uploaded_filenames(payload: dict[str, Any], files: list[RecordedFile]) -> list[str]:
+    """The names the uploaded files get: the ``attachments`` entry's filename, else the part's."""
+    meta = {str(a.get("id")): a for a in payload.get("attachments") or [] if isinstance(a, dict)}
+    return [str(meta.get(str(file_index(f)), {}).get("filename") or f.filename) for f in files]
+
+
+def validate_upload(
+    payload: dict[str, Any],
+    files: list[RecordedFile],
+    *,
+    limit_bytes: int,
+    existing: list[dict[str, Any]] | None = None,
+) -> None:
+    """Files of a create/edit message body, as Discord checks them; raises DiscordError.
+
+    - the whole upload within ``limit_bytes`` (413 / 40005 "Request entity too large"),
+      at most 10 files (400 / 30015);
+    - every file a ``files[n]`` part with a unique ``n`` and a filename;
+    - every ``attachments`` entry names a new file by its ``n`` (or, when editing, an attachment the
+      message has), description up to 1,024 characters (else 50035 ``ATTACHMENT_NOT_FOUND`` /
+      ``BASE_TYPE_MAX_LENGTH``);
+    - an embed's ``attachment://name`` names an image file of this message (stricter than Discord,
+      which shows the embed without the image: a bot bug tests should see).
+    """
+    total = sum(f.size for f in files)
+    if total > limit_bytes:
+        raise DiscordError(413, REQUEST_ENTITY_TOO_LARGE, "Request entity too large")
+    if len(files) > MAX_FILES:
+        raise DiscordError(
+            400, MAX_ATTACHMENTS_REACHED, f"Maximum number of attachments in a message reached ({MAX_FILES})"
+        )
+    errs = FormErrors()
+    indexes: set[int] = set()
+    for f in files:
+        n = file_index(f)
+        if n is None:
+            errs.add([f.field_name], "FILE_FIELD_NAME_INVALID", "File fields must be named files[n].")
+        elif n in indexes:
+            errs.add([f.field_name], "FILE_FIELD_NAME_DUPLICATED", "File field names must be unique.")
+        else:
+            indexes.add(n)
+        if not f.filename:
+            errs.add([f.field_name], "BASE_TYPE_REQUIRED", "A file must have a filename.")
+    existing_ids = {str(a.get("id")) for a in existing or []}
+    attachments = payload.get("attachments")
+    for i, entry in enumerate(attachments or []):
+        if not isinstance(entry, dict):
+            errs.add(["attachments", i], "MODEL_TYPE_CONVERT", "Only dictionaries may be used in a ModelType")
+            continue
+        aid = str(entry.get("id"))
+        if not (aid.isdigit() and int(aid) in indexes) and aid not in existing_ids:
+            errs.add(["attachments", i], "ATTACHMENT_NOT_FOUND", "Attachment data not found")
+        errs.max_len(["attachments", i, "description"], entry.get("description"), ATTACHMENT_DESCRIPTION_LIMIT)
+    kept = existing or []
+    if attachments is not None:
+        kept = [a for a in kept if str(a.get("id")) in {str(e.get("id")) for e in attachments if isinstance(e, dict)}]
+    names = {*uploaded_filenames(payload, files), *(str(a.get("filename")) for a in kept)}
+    for i, embed in enumerate(payload.get("embeds") or []):
+        for key, url_key in EMBED_MEDIA_URLS:
+            media = embed.get(key)
+            url = media.get(url_key) if isinstance(media, dict) else None
+            if not isinstance(url, str) or not url.startswith("attachment://"):
+                continue
+            name = url.removeprefix("attachment://")
+            path: list[str | int] = ["embeds", i, key, url_key]
+            if not EMBED_FILENAME.match(name):
+                errs.add(path, "URL_TYPE_INVALID_URL", "Not a well formed URL.")
+            elif name not in names:
+                errs.add(
+                    path,
+                    "ATTACHMENT_NOT_FOUND",
+                    f"fake discord: no file named {name!r} in this message "
+                    "(Discord would show the embed without it)",
+                )
+    errs.raise_if_any()
 
 
 def validate_choices(choices: Any) -> None:

@@ -38,7 +38,7 @@ def _corpus(folder: Path, count: int) -> list[Path]:
 
 
 async def _count(store: Store, table: str) -> int:
-    rows = await store._fetchall(f"SELECT COUNT(*) FROM {table}")
+    rows = await store.db.fetchall(f"SELECT COUNT(*) FROM {table}")
     return int(rows[0][0])
 
 
@@ -67,7 +67,7 @@ async def test_a_future_publication_date_is_clamped_to_ingestion(
     record = item_record(item, feed, "https://news.example/feed", fetched_at=datetime.now(UTC))
     reports = [await indexer_for(store).index_paths([path]), await indexer_for(store).index_records([record])]
     for report in reports:
-        article = await store.article(report.articles[0].article_id)
+        article = await store.articles.get(report.articles[0].article_id)
         assert article is not None and article.published == article.ingested_at  # not 2099
     today = tmp_path / "today.json"
     today.write_text(
@@ -80,7 +80,7 @@ async def test_a_future_publication_date_is_clamped_to_ingestion(
         )
     )
     await indexer_for(store).index_paths([today])
-    assert (await store.latest(1))[0].title == "Today"  # the future ones do not sit on top
+    assert (await store.articles.latest(1))[0].title == "Today"  # the future ones do not sit on top
 
 
 async def test_rerun_is_unchanged_and_analyses_nothing(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:
@@ -105,13 +105,13 @@ async def test_a_changed_file_replaces_its_rows_and_keeps_its_id(
     second = await indexer_for(store).index_paths([path])
     assert (second.updated, second.indexed) == (1, 0)
     assert second.articles[0].article_id == article_id
-    article = await store.article(article_id)
+    article = await store.articles.get(article_id)
     assert article is not None
     names = {e.name for e in article.entities}
     assert "Brazil" in names and "China" not in names
-    assert await store.entity_by_key("china") is None  # no article mentions it any more
-    assert [h.article.id for h in await store.search("Brazil")] == [article_id]
-    assert await store.search("China") == []
+    assert await store.entities.by_key("china") is None  # no article mentions it any more
+    assert [h.article.id for h in await store.search.find("Brazil")] == [article_id]
+    assert await store.search.find("China") == []
 
 
 async def test_same_text_under_two_paths_is_one_article(store: Store, indexer_for: IndexerFor, tmp_path: Path) -> None:
@@ -121,7 +121,7 @@ async def test_same_text_under_two_paths_is_one_article(store: Store, indexer_fo
     report = await indexer_for(store).index_paths([tmp_path])
     assert (report.indexed, report.duplicates) == (1, 1)
     assert await _count(store, "articles") == 1
-    article = await store.article(report.articles[0].article_id)
+    article = await store.articles.get(report.articles[0].article_id)
     assert article is not None and len(article.origins) == 2
 
 
@@ -142,7 +142,7 @@ async def test_bad_files_are_reported_and_the_rest_lands(store: Store, indexer_f
     assert "line 2" in reasons["mixed.jsonl"] and "too large" in reasons["big.txt"]
     assert report.indexed == 4  # two stories, the Latin-1 file, the good JSON line
     latin = [a for a in report.articles if a.origin.endswith("latin.txt")]
-    article = await store.article(latin[0].article_id, with_body=True)
+    article = await store.articles.get(latin[0].article_id, with_body=True)
     assert article is not None and article.body is not None and "Señor Pérez" in article.body
     assert "5 skipped" in report.summary_line()
 
@@ -151,7 +151,7 @@ async def test_a_crash_mid_batch_leaves_a_consistent_index_and_a_rerun_completes
     store: Store, indexer_for: IndexerFor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _corpus(tmp_path, 5)
-    attach = store._attach_analysis
+    attach = store.articles._attach_analysis
     calls = 0
 
     async def failing_attach(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -161,20 +161,20 @@ async def test_a_crash_mid_batch_leaves_a_consistent_index_and_a_rerun_completes
             raise RuntimeError("killed")
         return await attach(*args, **kwargs)
 
-    monkeypatch.setattr(store, "_attach_analysis", failing_attach)
+    monkeypatch.setattr(store.articles, "_attach_analysis", failing_attach)
     with pytest.raises(RuntimeError, match="killed"):
         await indexer_for(store, batch_size=2).index_paths([tmp_path])
     assert await _count(store, "articles") == 2
     assert await _count(store, "origins") == 2
     assert await _count(store, "files") == 2
-    orphans = await store._fetchall(
+    orphans = await store.db.fetchall(
         "SELECT COUNT(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM origins o WHERE o.article_id = a.id)"
     )
     assert orphans[0][0] == 0
-    fts = await store._fetchall("SELECT COUNT(*) FROM articles_fts")
+    fts = await store.db.fetchall("SELECT COUNT(*) FROM articles_fts")
     assert fts[0][0] == 2
 
-    monkeypatch.setattr(store, "_attach_analysis", attach)
+    monkeypatch.setattr(store.articles, "_attach_analysis", attach)
     rerun = await indexer_for(store, batch_size=2).index_paths([tmp_path])
     assert (rerun.indexed, rerun.unchanged) == (3, 2)
     assert await _count(store, "articles") == 5
@@ -199,7 +199,7 @@ async def test_force_reanalyses_in_place(store: Store, indexer_for: IndexerFor, 
     forced = await indexer_for(store).index_paths([tmp_path], force=True)
     assert forced.updated == 2
     assert sorted(a.article_id for a in forced.articles) == sorted(a.article_id for a in first.articles)
-    entity = await store.entity_by_key("riverton")
+    entity = await store.entities.by_key("riverton")
     assert entity is not None and entity.article_count == 2
 
 
@@ -207,7 +207,7 @@ async def test_feed_records_are_deduplicated_by_text(store: Store, indexer_for: 
     from datetime import UTC, datetime
 
     from bot.ingest.readers import content_hash
-    from bot.store.models import ArticleRecord
+    from bot.models import ArticleRecord
 
     body = "Farmers in Kenya reported a record harvest of tea this season."
     records = [
@@ -232,7 +232,7 @@ async def test_running_totals_match_a_recount(store: Store, indexer_for: Indexer
     paths[0].write_text(_article("Story 0", "Mayor Anna Petrovna1 closed bridge number 1 in Riverton for repairs."))
     paths[1].write_text(_article("Story 1", "Officials in Lisbon met bankers from Riverton on Monday."))
     await indexer_for(store).index_paths([tmp_path / "news"], force=True)
-    mismatched = await store._fetchall(
+    mismatched = await store.db.fetchall(
         """
         SELECT e.name FROM entities e
         WHERE e.article_count != (SELECT COUNT(*) FROM article_entities ae WHERE ae.entity_id = e.id)
@@ -241,18 +241,18 @@ async def test_running_totals_match_a_recount(store: Store, indexer_for: Indexer
         """
     )
     assert mismatched == []
-    topics = await store._fetchall(
+    topics = await store.db.fetchall(
         "SELECT t.name FROM topics t WHERE t.article_count != (SELECT COUNT(*) FROM article_topics x "
         "WHERE x.topic_id = t.id) OR abs(t.score_sum - (SELECT SUM(score) FROM article_topics x "
         "WHERE x.topic_id = t.id)) > 1e-9"
     )
     assert topics == []
-    labels = await store._fetchall(
+    labels = await store.db.fetchall(
         "SELECT l.entity_id FROM entity_labels l WHERE l.mentions != (SELECT COALESCE(SUM(mentions), 0) "
         "FROM article_entity_labels x WHERE x.entity_id = l.entity_id AND x.label = l.label)"
     )
     assert labels == []
-    milei = await store.entity_by_key("javier milei")
+    milei = await store.entities.by_key("javier milei")
     assert milei is not None and (milei.article_count, milei.mention_count) == (1, 4)
 
 
@@ -260,7 +260,7 @@ def test_cap_text_cuts_at_a_word_and_capped_record_rehashes() -> None:
     from datetime import UTC, datetime
 
     from bot.ingest.readers import content_hash
-    from bot.store.models import ArticleRecord
+    from bot.models import ArticleRecord
 
     assert cap_text("short text", 100) == "short text"
     assert cap_text("alpha beta gamma", 12) == "alpha beta"
@@ -292,7 +292,7 @@ async def test_over_long_texts_are_cut_before_analysis_and_the_run_goes_on(
     report = await indexer.index_paths([tmp_path])
     assert (report.indexed, report.skipped) == (3, [])
     for result in report.articles:
-        article = await store.article(result.article_id, with_body=True)
+        article = await store.articles.get(result.article_id, with_body=True)
         assert article is not None and article.body is not None
         assert 15_000 < len(article.body) <= 20_000 or "Petrovna" in article.body
         last = article.body.split()[-1]
@@ -353,7 +353,7 @@ async def test_feed_records_whose_analysis_raises_are_skipped_with_a_line(
     from datetime import UTC, datetime
 
     from bot.ingest.readers import content_hash
-    from bot.store.models import ArticleRecord
+    from bot.models import ArticleRecord
 
     bodies = ["Ferries to Riverton resumed on Monday.", "POISON ferries.", "Riverton opened a new ferry pier."]
     records = [

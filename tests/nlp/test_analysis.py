@@ -8,20 +8,10 @@ from concurrent.futures import Future
 
 import pytest
 
+from bot.models import AnalysisFailed, ArticleAnalysis, ArticleText
 from bot.nlp import analysis
-from bot.nlp.analysis import (
-    CHUNK_CHARS,
-    PIECE_CHARS,
-    PUNCTUATION_RUN,
-    AnalysisFailed,
-    Analyzer,
-    ArticleAnalysis,
-    ArticleText,
-    build_analysis,
-    pieces,
-    salience,
-    tokenizable,
-)
+from bot.nlp.analysis import PIECE_CHARS, Analyzer, build_analysis, pieces, salience
+from bot.text import CHUNK_CHARS, PUNCTUATION_RUN, tokenizable
 from tests.conftest import seed_body
 
 SEED_TITLE = "Elon Musk and Argentine President Javier Milei meet at Tesla factory in Texas"

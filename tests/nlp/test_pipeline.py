@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlp import pipeline
-from bot.nlp.pipeline import FALLBACK_MODEL, ModelNotFoundError, load_nlp
+from bot.nlp import ModelNotFoundError, pipeline
+from bot.nlp.pipeline import FALLBACK_MODEL, load_nlp
 
 
 def test_missing_configured_model_falls_back(monkeypatch: pytest.MonkeyPatch) -> None:

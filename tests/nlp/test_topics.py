@@ -11,7 +11,8 @@ import pytest
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from bot.nlp.topics import Keyphrase, extract_keyphrases, topic_key
+from bot.models import Keyphrase
+from bot.nlp.topics import extract_keyphrases, topic_key
 from tests.conftest import ROOT, SEED_ARTICLE
 
 # Words a clean keyphrase never starts with.

@@ -13,9 +13,9 @@ import pytest
 
 from bot.ingest.indexer import Indexer
 from bot.store import Store, StoreError
-from bot.store import store as store_module
+from bot.store import database as database_module
+from bot.store.database import JOURNAL_SIZE_LIMIT
 from bot.store.migrations import MigrationError, load_migrations
-from bot.store.store import JOURNAL_SIZE_LIMIT
 from tests.conftest import SEEDS, TEST_ARTICLES
 
 
@@ -48,7 +48,7 @@ async def test_a_truncated_file_fails_as_a_store_error_at_its_first_read(
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(StoreError) as caught:
         async with Store.open(path) as store:
-            await store.stats()
+            await store.articles.stats()
     assert str(path) in str(caught.value) and "damaged" in str(caught.value)
     assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
 
@@ -56,7 +56,7 @@ async def test_a_truncated_file_fails_as_a_store_error_at_its_first_read(
 async def test_a_query_bug_is_not_disguised_as_a_storage_fault(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.OperationalError, match="no such table"):
         async with Store.open(tmp_path / "x.db") as store:
-            await store._fetchall("SELECT * FROM no_such_table")
+            await store.db.fetchall("SELECT * FROM no_such_table")
 
 
 async def test_a_full_disk_keeps_what_was_committed(tmp_path: Path, indexer_for: Callable[..., Indexer]) -> None:
@@ -64,18 +64,18 @@ async def test_a_full_disk_keeps_what_was_committed(tmp_path: Path, indexer_for:
     await _indexed_database(path, indexer_for)
     with pytest.raises(StoreError) as caught:
         async with Store.open(path) as store:
-            [(pages,)] = await store._write_connection.execute_fetchall("PRAGMA page_count")
+            [(pages,)] = await store.db._write_connection.execute_fetchall("PRAGMA page_count")
             # SQLite's own way to make the disk "full": the file may not grow past what it is now.
-            await store._write_connection.execute(f"PRAGMA max_page_count = {pages}")
+            await store.db._write_connection.execute(f"PRAGMA max_page_count = {pages}")
             await indexer_for(store).index_paths([TEST_ARTICLES])
     message = str(caught.value)
     assert str(path) in message and "disk is full" in message and "\n" not in message
     async with Store.open(path) as store:
-        assert (await store.stats()).articles == 1
-        [milei] = await store.entities_with_words(["milei"], limit=1)
+        assert (await store.articles.stats()).articles == 1
+        [milei] = await store.entities.with_words(["milei"], limit=1)
         assert milei.name == "Javier Milei"
-        assert await store.entity_profile(milei.id) is not None
-        [(check,)] = await store._write_connection.execute_fetchall("PRAGMA integrity_check")
+        assert await store.entities.profile(milei.id) is not None
+        [(check,)] = await store.db._write_connection.execute_fetchall("PRAGMA integrity_check")
         assert check == "ok"
 
 
@@ -86,14 +86,14 @@ async def test_close_logs_instead_of_raising_when_the_disk_is_full(
     store = await Store.connect(path)
     # A query that would benefit from statistics makes PRAGMA optimize (at close) run ANALYZE, which
     # must write; the disk is then full.
-    await store._write_connection.execute_fetchall("SELECT id FROM outbox WHERE channel_id = 1 AND created_at > ''")
-    [(pages,)] = await store._write_connection.execute_fetchall("PRAGMA page_count")
-    await store._write_connection.execute(f"PRAGMA max_page_count = {pages}")
+    await store.db._write_connection.execute_fetchall("SELECT id FROM outbox WHERE channel_id = 1 AND created_at > ''")
+    [(pages,)] = await store.db._write_connection.execute_fetchall("PRAGMA page_count")
+    await store.db._write_connection.execute(f"PRAGMA max_page_count = {pages}")
     await store.close()
-    [warning] = [r for r in caplog.records if r.name == "bot.store.store"]
+    [warning] = [r for r in caplog.records if r.name == "bot.store.database"]
     assert "could not optimise" in warning.getMessage() and str(path) in warning.getMessage()
     async with Store.open(path) as reopened:
-        assert await reopened.schema_version() == len(load_migrations())
+        assert await reopened.db.schema_version() == len(load_migrations())
 
 
 def test_an_empty_migration_set_is_an_error(tmp_path: Path) -> None:
@@ -107,7 +107,7 @@ async def test_an_install_without_migrations_creates_no_empty_database(
 ) -> None:
     empty = tmp_path / "migrations"
     empty.mkdir()
-    monkeypatch.setattr(store_module, "load_migrations", lambda: load_migrations(empty))
+    monkeypatch.setattr(database_module, "load_migrations", lambda: load_migrations(empty))
     path = tmp_path / "x.db"
     with pytest.raises(StoreError, match="no schema migrations") as caught:
         await Store.connect(path)
@@ -121,7 +121,7 @@ async def test_a_new_database_is_private_to_its_owner(tmp_path: Path) -> None:
     old_umask = os.umask(0o022)
     try:
         async with Store.open(path) as store:
-            await store.set_guild_prefix(1, "?")
+            await store.servers.set_prefix(1, "?")
             for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
                 assert _mode(companion) == 0o600, companion
     finally:
@@ -139,7 +139,7 @@ async def test_an_existing_database_keeps_its_mode(tmp_path: Path) -> None:
 
 
 async def test_the_wal_is_kept_small_after_a_burst(store: Store) -> None:
-    for connection in (store._write_connection, store._reader):
+    for connection in (store.db._write_connection, store.db._reader):
         [(limit,)] = await connection.execute_fetchall("PRAGMA journal_size_limit")
         assert limit == JOURNAL_SIZE_LIMIT
 
@@ -147,7 +147,7 @@ async def test_the_wal_is_kept_small_after_a_burst(store: Store) -> None:
 async def test_a_rollback_after_sqlite_rolled_back_itself_keeps_the_first_error(store: Store) -> None:
     # On a full disk SQLite may cancel the whole transaction itself; the ROLLBACK of the error path must
     # then do nothing rather than raise "no transaction is active" over the real error.
-    await store._write_connection.execute("BEGIN IMMEDIATE")
-    await store._write_connection.execute("ROLLBACK")  # as SQLite would have done
-    await store_module._rollback(store._write_connection)
-    assert not store._write_connection.in_transaction
+    await store.db._write_connection.execute("BEGIN IMMEDIATE")
+    await store.db._write_connection.execute("ROLLBACK")  # as SQLite would have done
+    await database_module._rollback(store.db._write_connection)
+    assert not store.db._write_connection.in_transaction

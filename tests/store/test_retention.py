@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
+from bot.models import AlertPolicy, ArticleRecord, to_iso
 from bot.store import Store
-from bot.store.models import AlertPolicy, ArticleRecord, to_iso
 
 POLICY = AlertPolicy(follow_salience=0.35)
 TOWNS = ["Galway", "Sligo", "Cork", "Derry", "Kilkenny", "Tralee"]
@@ -30,7 +30,7 @@ def _record(n: int, title: str | None = None) -> ArticleRecord:
 async def _backdate(store: Store, article_origin: str, days: float, status: str) -> None:
     when = to_iso(datetime.now(UTC) - timedelta(days=days))
     sent = None if status == "pending" else when
-    await store._write_connection.execute(
+    await store.db._write_connection.execute(
         "UPDATE outbox SET created_at = ?, next_attempt_at = ?, sent_at = ?, status = ? WHERE article_id = "
         "(SELECT article_id FROM origins WHERE origin = ?)",
         (when, when, sent, status, article_origin),
@@ -38,7 +38,7 @@ async def _backdate(store: Store, article_origin: str, days: float, status: str)
 
 
 async def _remaining(store: Store) -> set[str]:
-    rows = await store._fetchall(
+    rows = await store.db.fetchall(
         "SELECT o.origin FROM outbox x JOIN origins o ON o.article_id = x.article_id ORDER BY x.id"
     )
     return {row[0] for row in rows}
@@ -47,7 +47,7 @@ async def _remaining(store: Store) -> set[str]:
 async def test_old_delivered_alerts_are_pruned_and_the_rest_stays(
     store: Store, indexer_for: Callable[..., Indexer]
 ) -> None:
-    await store.set_alert_channel(1, 100, 9)
+    await store.alerts.set_channel(1, 100, 9)
     await indexer_for(store).index_records([_record(n) for n in range(5)], alerts=POLICY)
     origins = [f"https://news.example/{n}" for n in range(5)]
     await _backdate(store, origins[0], 40, "sent")  # old and delivered: goes
@@ -56,25 +56,25 @@ async def test_old_delivered_alerts_are_pruned_and_the_rest_stays(
     await _backdate(store, origins[3], 40, "pending")  # never delivered: stays
     await _backdate(store, origins[4], 10, "sent")  # recent: stays
 
-    assert await store.prune_outbox(timedelta(days=30), batch=2) == 3
+    assert await store.alerts.prune(timedelta(days=30), batch=2) == 3
     assert await _remaining(store) == {origins[3], origins[4]}
-    assert await store.prune_outbox(timedelta(days=30)) == 0
+    assert await store.alerts.prune(timedelta(days=30)) == 0
     # The file really shrank by those rows, for another connection too.
-    [(count,)] = await store._fetchall("SELECT COUNT(*) FROM outbox")
+    [(count,)] = await store.db.fetchall("SELECT COUNT(*) FROM outbox")
     assert count == 2
 
 
 async def test_retention_never_forgets_what_the_near_duplicate_check_reads(
     store: Store, indexer_for: Callable[..., Indexer]
 ) -> None:
-    await store.set_alert_channel(1, 100, 9)
+    await store.alerts.set_channel(1, 100, 9)
     await indexer_for(store).index_records([_record(0, "Storm batters Galway coast, thousands without power")])
     # The store is asked for a retention shorter than the near-duplicate window (2 days).
     await indexer_for(store).index_records(
         [_record(1, "Storm batters Galway coast, thousands without power")], alerts=POLICY
     )
     await _backdate(store, "https://news.example/1", 1.5, "sent")
-    assert await store.prune_outbox(timedelta(hours=1)) == 0
+    assert await store.alerts.prune(timedelta(hours=1)) == 0
     # So the same story told again is still recognised and not alerted twice.
     await indexer_for(store).index_records(
         [_record(2, "Storm batters Galway coast: thousands without power")], alerts=POLICY

@@ -10,14 +10,14 @@ import pytest
 
 from bot.store import Store, StoreError, fts_words
 from bot.store.migrations import load_migrations
-from bot.store.store import SNIPPET_MAX_MATCHES, SNIPPET_SCAN_CHARS, snippet
+from bot.text import SNIPPET_MAX_MATCHES, SNIPPET_SCAN_CHARS, snippet
 
 
 async def test_migrations_bring_a_new_database_to_the_latest_version(store: Store) -> None:
-    assert await store.schema_version() == len(load_migrations())
-    mode = await store._fetchall("PRAGMA journal_mode")
+    assert await store.db.schema_version() == len(load_migrations())
+    mode = await store.db.fetchall("PRAGMA journal_mode")
     assert mode[0][0] == "wal"
-    async with store._turn() as writer:
+    async with store.db.turn() as writer:
         [(foreign_keys,)] = await writer.execute_fetchall("PRAGMA foreign_keys")
     assert foreign_keys == 1
 
@@ -25,9 +25,9 @@ async def test_migrations_bring_a_new_database_to_the_latest_version(store: Stor
 async def test_reopening_does_not_migrate_again(tmp_path: Path) -> None:
     path = tmp_path / "x.db"
     async with Store.open(path) as first:
-        version = await first.schema_version()
+        version = await first.db.schema_version()
     async with Store.open(path) as second:
-        assert await second.schema_version() == version
+        assert await second.db.schema_version() == version
 
 
 async def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
@@ -48,7 +48,7 @@ def test_migration_numbers_have_no_gaps() -> None:
     ["lithium AND (", '"', "*", "NEAR(a b", "title:x", "-", "a OR", "'; DROP TABLE articles; --", "\x00", "ü*"],
 )
 async def test_search_never_raises_on_odd_input(seeded_store: Store, query: str) -> None:
-    await seeded_store.search(query)
+    await seeded_store.search.find(query)
 
 
 def test_fts_words_quotes_every_word() -> None:
@@ -57,20 +57,20 @@ def test_fts_words_quotes_every_word() -> None:
 
 
 async def test_search_falls_back_to_any_word(seeded_store: Store) -> None:
-    hits = await seeded_store.search("lithium zzyzx")
-    assert len(hits) == 2 and all("lithium" in h.snippet.lower() for h in hits)
+    matches = await seeded_store.search.find("lithium zzyzx")
+    assert len(matches) == 2 and all("lithium" in m.body.lower() for m in matches)
 
 
 async def test_search_ranks_title_matches_first(seeded_store: Store) -> None:
-    hits = await seeded_store.search("IMF lending")
-    assert hits and hits[0].article.title.startswith("Argentina and the IMF")
-    assert "\x02" in hits[0].snippet
+    matches = await seeded_store.search.find("IMF lending")
+    assert matches and matches[0].article.title.startswith("Argentina and the IMF")
+    assert "IMF" in matches[0].body
 
 
 async def test_entity_profile_on_the_seed(seeded_store: Store) -> None:
-    milei = await seeded_store.entity_by_key("javier milei")
+    milei = await seeded_store.entities.by_key("javier milei")
     assert milei is not None and milei.type == "PERSON"
-    profile = await seeded_store.entity_profile(milei.id)
+    profile = await seeded_store.entities.profile(milei.id)
     assert profile is not None
     assert profile.top_role == "Argentine President"
     assert milei.article_count == 3  # the seed, the IMF story, and his sister's visit
@@ -80,14 +80,14 @@ async def test_entity_profile_on_the_seed(seeded_store: Store) -> None:
 
 
 async def test_surname_only_articles_join_the_known_person(seeded_store: Store) -> None:
-    assert await seeded_store.entity_by_key("milei") is None
-    karina = await seeded_store.entity_by_key("karina milei")
+    assert await seeded_store.entities.by_key("milei") is None
+    karina = await seeded_store.entities.by_key("karina milei")
     assert karina is not None and karina.article_count == 1
 
 
 async def test_related_articles_share_names(seeded_store: Store) -> None:
-    seed = (await seeded_store.search("Tesla factory Texas"))[0].article.id
-    related = await seeded_store.related(seed)
+    seed = (await seeded_store.search.find("Tesla factory Texas"))[0].article.id
+    related = await seeded_store.articles.related(seed)
     assert related and "Javier Milei" in related[0].shared
 
 
@@ -112,13 +112,13 @@ async def test_hot_queries_use_indexes(seeded_store: Store) -> None:
         "top topics": ("SELECT id FROM topics ORDER BY article_count DESC, score_sum DESC LIMIT 10", ()),
     }
     for name, (sql, params) in plans.items():
-        plan = " ".join(row[3] for row in await seeded_store._fetchall(f"EXPLAIN QUERY PLAN {sql}", params))
+        plan = " ".join(row[3] for row in await seeded_store.db.fetchall(f"EXPLAIN QUERY PLAN {sql}", params))
         assert "SCAN" not in plan.replace("SCAN CONSTANT ROW", "") or "USING" in plan, (name, plan)
         assert "TEMP B-TREE" not in plan, (name, plan)
 
 
 async def test_export_iterates_every_article(seeded_store: Store) -> None:
-    ids = [a.id async for a in seeded_store.iter_articles()]
+    ids = [a.id async for a in seeded_store.articles.iter_all()]
     assert len(ids) == 4 and ids == sorted(ids)
 
 

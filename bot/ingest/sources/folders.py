@@ -1,4 +1,5 @@
-"""Watched folders: a new or changed article file is indexed (and alerted) within seconds.
+"""The ``folders`` source: in watched folders, a new or changed article file is indexed (and alerted)
+within seconds.
 
 Filesystem events come from watchfiles. A file is read only once its size and modification time
 have stopped changing, so a file still being written is never indexed half-done; editors' and
@@ -15,6 +16,8 @@ from pathlib import Path
 from watchfiles import Change, awatch
 
 from bot.ingest.readers import SUPPORTED_SUFFIXES
+from bot.ingest.sources.base import SourceContext
+from bot.models import AlertPolicy
 from bot.wording import plural
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,10 @@ class FolderWatcher:
         """Stop watching after the current batch."""
         self._stop.set()
 
+    async def will_index(self) -> bool:
+        """Whether there is a folder to watch."""
+        return bool(self.folders)
+
     async def run(self) -> None:
         """Watch until stopped; a failing batch is logged and the watch goes on."""
         if not self.folders:
@@ -106,3 +113,17 @@ class FolderWatcher:
             except Exception:
                 log.exception("indexing %s failed", plural(len(settled), "changed file"))
             self.batches += 1
+
+
+def make(context: SourceContext) -> FolderWatcher:
+    """The configured folders, watched: what appears in them is indexed, and new articles alerted."""
+    policy = AlertPolicy(context.settings.follow_salience)
+
+    async def index_files(paths: list[Path]) -> None:
+        report = await context.ingest.index_paths(paths, alerts=policy)
+        for where, reason in report.skipped:
+            log.warning("skipped %s: %s", where, reason)
+        if report.analysed:
+            log.info("watched folders: %s", report.summary_line())
+
+    return FolderWatcher(context.settings.folders, index_files, debounce_ms=context.settings.watch_debounce_ms)

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from bot.alerts.poller import UNEXPECTED_ERROR, FeedPoller
 from bot.ingest.fetch import SafeFetcher
 from bot.ingest.indexer import Indexer
+from bot.ingest.sources.feeds import UNEXPECTED_ERROR, FeedPoller
+from bot.models import FeedSource, from_iso, to_iso
 from bot.store import Store
-from bot.store.models import FeedSource, from_iso, to_iso
 from tests.feed_server import HTML_TYPE, FeedServer, html_page, rss_document
 
 GUILD, CHANNEL, ADMIN = 1, 100, 9
@@ -85,13 +85,13 @@ def poller_for(
 
 
 async def _add(store: Store, url: str, *, guild: int = GUILD, minutes: float = 10.0) -> FeedSource:
-    source = await store.add_source(guild, CHANNEL, url, minutes, ADMIN)
+    source = await store.sources.add(guild, CHANNEL, url, minutes, ADMIN)
     assert source is not None
     return source
 
 
 async def _outbox(store: Store) -> list[Any]:
-    return await store._fetchall("SELECT article_id, channel_id FROM outbox")
+    return await store.db.fetchall("SELECT article_id, channel_id FROM outbox")
 
 
 async def _wait_for(condition: Callable[[], Any]) -> None:
@@ -110,8 +110,8 @@ async def test_four_concurrent_polls_all_succeed(
     ]
     outcomes = await asyncio.gather(*(poller.poll(s) for s in sources))
     assert [(o.ok, o.error) for o in outcomes] == [(True, None)] * 4
-    assert await store.article_count() == 8
-    for source in await store.sources_of(GUILD):
+    assert await store.articles.count() == 8
+    for source in await store.sources.of_server(GUILD):
         assert source.failures == 0 and source.last_polled_at is not None
 
 
@@ -122,13 +122,13 @@ async def test_the_first_poll_of_a_new_feed_alerts_nothing_whoever_makes_it(
     url = feeds.serve("/a.xml", rss_document([item(1), item(2), item(3)]))
     source = await _add(store, url)
     # source add inserts the row, then polls it; the loop must not find it due in between…
-    assert await store.due_sources(to_iso(datetime.now(UTC))) == []
+    assert await store.sources.due(to_iso(datetime.now(UTC))) == []
     # …and when the loop's poll of the new feed comes first anyway, it is still the first poll.
     by_loop = asyncio.create_task(poller.poll(source))
     await asyncio.sleep(0)
     by_add = await poller.poll(source, adding=True)
     assert (await by_loop).ok and by_add.ok
-    assert await store.article_count() == 3
+    assert await store.articles.count() == 3
     assert await _outbox(store) == []
     feeds.serve("/a.xml", rss_document([item(1), item(2), item(3), item(4)]))
     assert (await poller.poll(source)).ok
@@ -149,12 +149,12 @@ async def test_any_exception_in_a_poll_is_a_counted_failure(
     async def broken(*args: Any, **kwargs: Any) -> None:
         raise KeyError("a bug in indexing")
 
-    monkeypatch.setattr(poller.indexer, "index_records", broken)
+    monkeypatch.setattr(poller.ingest, "index_records", broken)
     before = datetime.now(UTC).replace(microsecond=0)  # stored times are whole seconds
-    with caplog.at_level(logging.ERROR, logger="bot.alerts.poller"):
+    with caplog.at_level(logging.ERROR, logger="bot.ingest.sources.feeds"):
         outcome = await poller.poll(source)
     assert not outcome.ok and outcome.error == UNEXPECTED_ERROR
-    [failed] = await store.sources_of(GUILD)
+    [failed] = await store.sources.of_server(GUILD)
     assert failed.failures == 1 and failed.last_error == UNEXPECTED_ERROR and not failed.paused
     assert from_iso(failed.next_poll_at) >= before + timedelta(minutes=10)  # backed off, not retried at once
     [record] = [r for r in caplog.records if r.exc_info]
@@ -162,7 +162,7 @@ async def test_any_exception_in_a_poll_is_a_counted_failure(
     assert "a bug in indexing" in caplog.text
 
     outcome = await poller.poll(source)
-    [paused] = await store.sources_of(GUILD)
+    [paused] = await store.sources.of_server(GUILD)
     assert outcome.paused and paused.paused and paused.failures == 2
     assert notices == [(source.id, notices[0][1])] and "paused after 2 failures" in notices[0][1]
 
@@ -179,14 +179,14 @@ async def test_the_loop_goes_on_past_a_broken_feed_and_pauses_it(
     good_url = feeds.serve("/good.xml", rss_document([item(2)]))
     broken = await _add(store, broken_url, minutes=0.002)
     await _add(store, good_url, minutes=0.002)
-    real_index = poller.indexer.index_records
+    real_index = poller.ingest.index_records
 
     async def index_records(records: Any, **kwargs: Any) -> Any:
         if any(r.origin.endswith("/tram-1") for r in records):
             raise ZeroDivisionError("a bug that only this feed's items reach")
         return await real_index(records, **kwargs)
 
-    monkeypatch.setattr(poller.indexer, "index_records", index_records)
+    monkeypatch.setattr(poller.ingest, "index_records", index_records)
     loop = asyncio.create_task(poller.run())
     try:
         await _wait_for(lambda: notices)
@@ -195,11 +195,11 @@ async def test_the_loop_goes_on_past_a_broken_feed_and_pauses_it(
         poller.stop()
         await loop
     assert notices[0][0] == broken.id and "paused after 3 failures" in notices[0][1]
-    by_url = {s.url: s for s in await store.sources_of(GUILD)}
+    by_url = {s.url: s for s in await store.sources.of_server(GUILD)}
     assert by_url[broken_url].paused and by_url[broken_url].failures == 3
     assert feeds.hits["/broken.xml"] == 3  # backed off and paused: not polled on every pass
     assert not by_url[good_url].paused and by_url[good_url].failures == 0
-    assert await store.article_count() == 1
+    assert await store.articles.count() == 1
 
 
 async def test_one_server_with_many_due_feeds_does_not_starve_another(
@@ -243,7 +243,7 @@ async def test_teaser_pages_are_fetched_once_and_full_text_is_never_replaced_by_
     teaser = {"title": "Budget passes", "link": page, "guid": "budget", "description": "The minister… Read more"}
     source = await _add(store, feeds.serve("/a.xml", rss_document([teaser])))
     assert (await poller.poll(source, adding=True)).ok
-    [indexed] = await store.latest(1)
+    [indexed] = await store.articles.latest(1)
     full_text = await _body(store, indexed.id)
     assert all(p in full_text for p in paragraphs)
     feeds.fail("/articles/budget", 500)  # were the page fetched again, this poll would fall back to the teaser
@@ -251,10 +251,10 @@ async def test_teaser_pages_are_fetched_once_and_full_text_is_never_replaced_by_
     assert (await poller.poll(source)).ok
     assert feeds.hits["/articles/budget"] == 1
     assert await _body(store, indexed.id) == full_text
-    assert await store.article_count() == 2
+    assert await store.articles.count() == 2
 
 
 async def _body(store: Store, article_id: int) -> str:
-    article = await store.article(article_id, with_body=True)
+    article = await store.articles.get(article_id, with_body=True)
     assert article is not None and article.body is not None
     return article.body

@@ -1,9 +1,15 @@
-"""What goes into the store and what comes out of it: plain dataclasses, no SQL."""
+"""The data every layer shares: what a source reads, what analysis finds, what the store keeps and returns.
+
+Plain dataclasses and a few constants, with neither spaCy nor aiosqlite imported, so that the store, the
+answers, the renderer and the cogs can use them without loading a model.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from bot.text import tokenizable
 
 
 def to_iso(moment: datetime) -> str:
@@ -16,6 +22,84 @@ def to_iso(moment: datetime) -> str:
 def from_iso(text: str) -> datetime:
     """The inverse of :func:`to_iso`."""
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+
+
+# The entity labels the index keeps, in the order that breaks ties between them.
+ENTITY_TYPES = (
+    "PERSON",
+    "ORG",
+    "GPE",
+    "LOC",
+    "NORP",
+    "FAC",
+    "PRODUCT",
+    "EVENT",
+    "WORK_OF_ART",
+    "LAW",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleText:
+    """What analysis needs of an article: its headline (possibly derived) and body."""
+
+    title: str
+    body: str
+    title_derived: bool = False
+
+    def doc_text(self) -> tuple[str, int]:
+        """The text given to spaCy and the offset where the body starts in it.
+
+        A real headline is analysed with the body (a name in the headline is salient); a derived one
+        only repeats the first sentence, so it is left out. Both are made :func:`~bot.text.tokenizable`.
+        """
+        body = tokenizable(self.body)
+        if self.title_derived or not self.title:
+            return body, 0
+        title = tokenizable(self.title)
+        return f"{title}\n\n{body}", len(title) + 2
+
+
+@dataclass(slots=True)
+class EntityInArticle:
+    """One canonical entity as one article mentions it."""
+
+    name: str
+    key: str
+    type: str
+    label_counts: dict[str, int]
+    mentions: int
+    salience: float
+    in_headline: bool
+    in_lead: bool
+    key_sentence: str
+    roles: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisFailed:
+    """The analysis of one article raised; ``reason`` says what, in one line."""
+
+    reason: str
+
+
+@dataclass(slots=True)
+class ArticleAnalysis:
+    """Everything precomputed for one article."""
+
+    summary: list[str]
+    topics: list[Keyphrase]
+    entities: list[EntityInArticle]
+    word_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Keyphrase:
+    """A ranked keyphrase: ``text`` to show, ``key`` to index and look up (``topic_key(text)``)."""
+
+    text: str
+    key: str
+    score: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +225,15 @@ class ArticleBrief:
     source: str | None
     url: str | None
     published: str
+
+
+@dataclass(frozen=True, slots=True)
+class SearchMatch:
+    """An article a full-text search found, with its body; ``rank`` is its BM25 score (lower is better)."""
+
+    article: ArticleBrief
+    body: str
+    rank: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,10 +1,12 @@
-"""Feed polling: each feed on its own interval, with conditional requests, backoff and pausing.
+"""The ``feeds`` source: the RSS and Atom feeds servers added, each polled on its own interval, with
+conditional requests, backoff and pausing (parsing and fetching are :mod:`bot.ingest.feeds` and
+:mod:`bot.ingest.fetch`; the commands that add and remove feeds, :mod:`bot.ingest.sources.feed_commands`).
 
 A feed that fails — for any reason, an unexpected error included — is retried later and later (its
 interval doubled per failure, up to a day); after ``max_failures`` failures in a row it is paused and
 its server is told once, with the reason. A feed's first poll indexes its items without alerting them,
 so adding a feed never floods a channel. Due feeds are taken in turns across servers (see
-:meth:`Store.due_sources`), so one server's many feeds cannot delay another's.
+:meth:`~bot.store.sources.SourceQueries.due`), so one server's many feeds cannot delay another's.
 """
 
 from __future__ import annotations
@@ -15,11 +17,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.ingest.feeds import FeedError, read_feed
+from bot.ingest.feeds import MAX_ITEM_CHARS, FeedError, read_feed
 from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
-from bot.ingest.indexer import Indexer
+from bot.ingest.sources.base import Ingest, SourceContext
+from bot.models import AlertPolicy, FeedSource, from_iso, to_iso
 from bot.store import Store
-from bot.store.models import AlertPolicy, FeedSource, from_iso, to_iso
 from bot.wording import plural
 
 log = logging.getLogger(__name__)
@@ -51,12 +53,12 @@ def next_poll_after_failure(source: FeedSource, failures: int, now: datetime) ->
 
 
 class FeedPoller:
-    """Polls due feeds and indexes their items; :meth:`run` loops until :meth:`stop`."""
+    """Polls due feeds and hands their items to ``ingest``; :meth:`run` loops until :meth:`stop`."""
 
     def __init__(
         self,
         store: Store,
-        indexer: Indexer,
+        ingest: Ingest,
         fetcher: SafeFetcher,
         *,
         follow_salience: float,
@@ -64,10 +66,12 @@ class FeedPoller:
         fetch_full_text: bool,
         notify: Notify,
         idle_seconds: float = 30.0,
+        max_chars: int = MAX_ITEM_CHARS,
     ) -> None:
         self.store = store
-        self.indexer = indexer
+        self.ingest = ingest
         self.fetcher = fetcher
+        self.max_chars = max_chars  # of an item's text: nothing past max_article_chars is indexed
         self.follow_salience = follow_salience
         self.max_failures = max_failures
         self.fetch_full_text = fetch_full_text
@@ -83,6 +87,10 @@ class FeedPoller:
         self._stop.set()
         self.wake.set()
 
+    async def will_index(self) -> bool:
+        """Whether any feed will be polled."""
+        return await self.store.sources.next_due() is not None
+
     async def run(self) -> None:
         """Poll what is due, then sleep until the next feed is due (or a feed is added)."""
         limit = asyncio.Semaphore(CONCURRENT_POLLS)
@@ -97,9 +105,9 @@ class FeedPoller:
         while not self._stop.is_set():
             self.wake.clear()
             try:
-                due = await self.store.due_sources(to_iso(datetime.now(UTC)))
+                due = await self.store.sources.due(to_iso(datetime.now(UTC)))
                 await asyncio.gather(*(bounded(s) for s in due))
-                next_due = await self.store.next_source_due()
+                next_due = await self.store.sources.next_due()
             except Exception:
                 log.exception("feed polling pass failed; retrying shortly")
                 next_due = None
@@ -123,7 +131,7 @@ class FeedPoller:
         lock = self._locks.setdefault(source.id, asyncio.Lock())
         async with lock:
             # As it is now: another poll of this feed may have finished while this one waited.
-            current = await self.store.source(source.id)
+            current = await self.store.sources.get(source.id)
             if current is None:
                 return PollOutcome(ok=False, error="The feed was removed.")
             return await self._poll(current, adding=adding)
@@ -138,14 +146,14 @@ class FeedPoller:
                 etag=None if first else source.etag,
                 last_modified=None if first else source.last_modified,
                 fetch_full_text=self.fetch_full_text,
-                known_origins=self.store.origin_hashes,
-                max_chars=self.indexer.max_article_chars,
+                known_origins=self.store.articles.origin_hashes,
+                max_chars=self.max_chars,
             )
-            report = await self.indexer.index_records(
+            report = await self.ingest.index_records(
                 feed.records,
                 alerts=AlertPolicy(self.follow_salience, source_id=source.id, suppress=first),
             )
-            await self.store.source_polled(
+            await self.store.sources.polled(
                 source.id,
                 title=feed.title,
                 etag=feed.etag,
@@ -173,13 +181,13 @@ class FeedPoller:
             return PollOutcome(ok=False, error=error)
         failures = source.failures + 1
         pause = failures >= self.max_failures
-        await self.store.source_failed(
+        await self.store.sources.failed(
             source.id, error, next_poll_at=to_iso(next_poll_after_failure(source, failures, now)), pause=pause
         )
         log.warning(
             "feed %s (#%d) failed %s in a row: %s", redact_url(source.url), source.id, plural(failures, "time"), error
         )
-        if pause and await self.store.mark_pause_notified(source.id):
+        if pause and await self.store.sources.mark_pause_notified(source.id):
             await self.notify(
                 source,
                 f"Feed #{source.id} ({source.title or redact_url(source.url)}) is paused after "
@@ -187,3 +195,22 @@ class FeedPoller:
                 f"Last error: {error}",
             )
         return PollOutcome(ok=False, error=error, paused=pause)
+
+
+def make(context: SourceContext) -> FeedPoller:
+    """The poller of every server's feeds; a feed that pauses is told to its server where it was added."""
+    settings = context.settings
+
+    async def notify(source: FeedSource, text: str) -> None:
+        await context.notify(source.guild_id, source.channel_id, text)
+
+    return FeedPoller(
+        context.store,
+        context.ingest,
+        context.fetcher,
+        follow_salience=settings.follow_salience,
+        max_failures=settings.feed_max_failures,
+        fetch_full_text=settings.fetch_full_text,
+        notify=notify,
+        max_chars=settings.max_article_chars,
+    )

@@ -1,0 +1,444 @@
+"""Story clustering quality: the production path against news articles grouped by event (ECB+).
+
+    python -m bench.stories [--json] [--shuffles 5] [--no-cache]
+
+Data: ``../shared/eval/stories`` (ECB+ development half, 483 articles in 42 events; see its README).
+Each of its 21 topics holds two different events of the same kind — the hard negatives.
+
+The production path: every article is written as a JSON record (headline, text, and the publication
+date and outlet where the corpus knows them) and indexed by the real :class:`Indexer` into a temporary
+:class:`Store`, exactly what ``newsdesk index`` stores; what the index then holds for each article
+(``Store.article(id, with_body=True)``: names with salience, topics, headline, body, date, outlet) is
+fed to :class:`bot.stories.StoryStream`. An article without a known date is indexed with the file's time,
+which is no publication date, so it reaches the clustering as undated. The index is cached under
+``bench/.cache`` by a digest of the data and of the indexing code.
+
+Stream order: file order (topic, then document number), except that the articles with a known date
+take the places of the dated articles in date order — what a feed reader sees is dated articles in time
+order, with undated ones in between. The same run also places the articles in ``--shuffles`` random
+orders (seeds 1…N) and reports their mean and worst.
+
+Scores, over the 483 articles:
+
+- ``pairwise``: over all unordered article pairs; precision = pairs put in one story that report one
+  event ÷ pairs put in one story; recall = pairs reporting one event put in one story ÷ pairs reporting
+  one event; F1 their harmonic mean.
+- ``bcubed_f1``: per article, precision = share of its story reporting its event, recall = share of its
+  event in its story; each averaged over articles, then their harmonic mean.
+- ``wrong_merge_rate``: among predicted stories of two or more articles, the share holding articles of
+  more than one event.
+
+Baseline, measured in the same run and the same orders: online average-link clustering over TF-IDF
+cosine (the corpus README's): word tokens of two or more characters, lower case, English stop words
+removed, sublinear term frequency, smoothed IDF over the whole set, unit length; each article joins the
+story with the highest mean cosine to its members when that reaches the threshold (0.15 and 0.25), else
+starts one. It is also run in plain file order, as the README measured it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import json
+import math
+import random
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.data import SHARED
+from bot.config import load_settings
+from bot.ingest.indexer import Indexer
+from bot.models import Article, from_iso
+from bot.nlp.analysis import Analyzer
+from bot.nlp.names import AliasTable
+from bot.store import Store
+from bot.stories import StoryArticle, StoryPolicy, StoryStream, Weighted
+
+STORIES = SHARED / "eval" / "stories"
+ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = Path(__file__).resolve().parent / ".cache"
+# What decides what the index holds for an article: a change in any of these re-indexes.
+_INDEX_SOURCES = ("bot/nlp", "bot/ingest", "bot/store", "bot/models.py", "config/aliases.toml")
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledDoc:
+    """One ECB+ article: its id, event, file, and the date and outlet when the corpus knows them."""
+
+    doc_id: str
+    event: str
+    path: Path
+    date: datetime | None
+    source: str | None
+
+
+def _natural(doc_id: str) -> tuple[int, int, str]:
+    topic, rest = doc_id.split("_", 1)
+    number = re.match(r"\d+", rest)
+    return int(topic), int(number.group()) if number else 0, rest
+
+
+def labelled_docs() -> list[LabelledDoc]:
+    """Every article of the set, in file order (topic, then number, ECB before ECB+ for equal numbers)."""
+    if not (STORIES / "clusters.json").is_file():
+        raise SystemExit(f"evaluation data not found at {STORIES} (set NEWSDESK_SHARED)")
+    clusters = json.loads((STORIES / "clusters.json").read_text(encoding="utf-8"))
+    meta = json.loads((STORIES / "meta.json").read_text(encoding="utf-8"))
+    event_of = {doc: event for event, docs in clusters.items() for doc in docs}
+    docs = []
+    for doc_id in sorted(event_of, key=_natural):
+        info = meta.get(doc_id, {})
+        date = datetime.fromisoformat(info["date"]).replace(tzinfo=UTC) if info.get("date") else None
+        docs.append(LabelledDoc(doc_id, event_of[doc_id], STORIES / "docs" / f"{doc_id}.txt", date, info.get("source")))
+    return docs
+
+
+def _sources_digest() -> str:
+    digest = hashlib.sha256()
+    for name in _INDEX_SOURCES:
+        target = ROOT / name
+        files = sorted(target.rglob("*")) if target.is_dir() else [target] if target.exists() else []
+        for path in files:
+            if path.is_file() and path.suffix in (".py", ".sql", ".toml"):
+                digest.update(str(path.relative_to(ROOT)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _write_records(docs: Sequence[LabelledDoc], folder: Path) -> None:
+    """One JSON record per article, as a feed or an export would give it: headline, text, and the
+    publication date and outlet where the corpus knows them (else the indexer falls back to the file's time)."""
+    for doc in docs:
+        headline, _, body = (part.strip() for part in doc.path.read_text(encoding="utf-8").partition("\n"))
+        # A one-sentence article is its own text (the indexer then derives the headline from it).
+        record: dict[str, str] = {"title": headline, "text": body} if body else {"text": headline}
+        if doc.date is not None:
+            record["published"] = doc.date.isoformat()
+        if doc.source:
+            record["source"] = doc.source
+        (folder / f"{doc.doc_id}.json").write_text(json.dumps(record), encoding="utf-8")
+
+
+async def index_labelled(docs: Sequence[LabelledDoc], indexer: Indexer) -> None:
+    """Index ``docs`` as ``newsdesk index`` does, from JSON records in a temporary folder."""
+    with tempfile.TemporaryDirectory() as folder:
+        _write_records(docs, Path(folder))
+        report = await indexer.index_paths([Path(folder)])
+    if report.skipped or report.analysed + report.duplicates != len(docs):
+        raise RuntimeError(f"indexing went wrong: {report.summary_line()} {report.skipped[:3]}")
+
+
+async def _index(docs: Sequence[LabelledDoc], database: Path) -> None:
+    settings = load_settings()
+    aliases = AliasTable.from_file(settings.aliases).as_dict()
+    analyzer = Analyzer(settings.model, aliases, summary_sentences=settings.summary_sentences, workers=settings.workers)
+    try:
+        async with Store.open(database) as store:
+            await index_labelled(docs, Indexer(store, analyzer, max_file_bytes=settings.max_file_bytes))
+    finally:
+        analyzer.close()
+
+
+def indexed_database(docs: Sequence[LabelledDoc], *, use_cache: bool = True) -> Path:
+    """The index of ``docs`` as ``newsdesk index`` builds it, cached under ``bench/.cache`` by a digest
+    of the data, the model and the indexing code (so stale analyses are never reused)."""
+    settings = load_settings()
+    digest = hashlib.sha256(_sources_digest().encode())
+    digest.update(settings.model.encode())
+    for doc in docs:
+        digest.update(f"{doc.doc_id}|{doc.date}|{doc.source}|".encode())
+        digest.update(doc.path.read_bytes())
+    target = CACHE_DIR / f"stories-{digest.hexdigest()[:16]}.db"
+    if use_cache and target.exists():
+        return target
+    CACHE_DIR.mkdir(exist_ok=True)
+    building = target.with_suffix(".building")
+    shutil.rmtree(building, ignore_errors=True)
+    building.mkdir()
+    asyncio.run(_index(docs, building / "index.db"))
+    for stale in CACHE_DIR.glob("stories-*.db"):
+        stale.unlink()
+    shutil.move(building / "index.db", target)
+    shutil.rmtree(building, ignore_errors=True)
+    return target
+
+
+def story_article(article: Article, dated: bool) -> StoryArticle:
+    """What the clustering gets for an indexed article: names keyed by entity id, topics by topic key.
+
+    ``dated`` says whether the stored date is a publication date (else it is the file's time).
+    """
+    return StoryArticle(
+        article_id=article.id,
+        title=article.title,
+        body=article.body or "",
+        names=tuple(Weighted(str(e.entity_id), e.name, e.salience) for e in article.entities),
+        topics=tuple(Weighted(t.key, t.name, t.score) for t in article.topics),
+        published=from_iso(article.published) if dated else None,
+        source=article.source,
+    )
+
+
+async def read_story_articles(store: Store, docs: Sequence[LabelledDoc]) -> list[StoryArticle]:
+    """What the index holds for each of ``docs`` (names with salience, topics, headline, body), in order.
+
+    An article is found by its origin, the record file named after the document.
+    """
+    ids = [article.id async for article in store.articles.iter_all()]
+    by_doc: dict[str, Article] = {}
+    for article_id in ids:
+        article = await store.articles.get(article_id, with_body=True)
+        assert article is not None
+        for origin in article.origins:
+            by_doc[Path(origin).stem] = article
+    return [story_article(by_doc[d.doc_id], d.date is not None) for d in docs]
+
+
+def load_articles(*, use_cache: bool = True) -> tuple[list[LabelledDoc], list[StoryArticle]]:
+    """Every labelled article in file order, with what the index holds for it."""
+    docs = labelled_docs()
+
+    async def read() -> list[StoryArticle]:
+        async with Store.open(indexed_database(docs, use_cache=use_cache)) as store:
+            return await read_story_articles(store, docs)
+
+    return docs, asyncio.run(read())
+
+
+# ------------------------------------------------------------------------------------------- orders
+
+
+def stream_order(docs: Sequence[LabelledDoc]) -> list[int]:
+    """File order, with the dated articles' places taken by the dated articles in date order."""
+    dated = iter(sorted((i for i, d in enumerate(docs) if d.date), key=lambda i: (docs[i].date, i)))
+    return [next(dated) if d.date else i for i, d in enumerate(docs)]
+
+
+def shuffled_order(count: int, seed: int) -> list[int]:
+    """A seeded random order of ``count`` articles."""
+    order = list(range(count))
+    random.Random(seed).shuffle(order)
+    return order
+
+
+# ------------------------------------------------------------------------------------------ scoring
+
+
+def score(predicted: Sequence[Any], gold: Sequence[str]) -> dict[str, Any]:
+    """Pairwise precision/recall/F1, B-cubed F1 and the wrong-merge rate (see the module docstring)."""
+    stories, events, joint = Counter(predicted), Counter(gold), Counter(zip(predicted, gold, strict=True))
+
+    def pairs(counts: Counter[Any]) -> int:
+        return sum(n * (n - 1) // 2 for n in counts.values())
+
+    together, same_event, both = pairs(stories), pairs(events), pairs(joint)
+    precision = both / together if together else 1.0
+    recall = both / same_event if same_event else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    count = len(gold)
+    b_precision = sum(joint[(p, g)] / stories[p] for p, g in zip(predicted, gold, strict=True)) / count
+    b_recall = sum(joint[(p, g)] / events[g] for p, g in zip(predicted, gold, strict=True)) / count
+    events_in: dict[Any, set[str]] = defaultdict(set)
+    for p, g in zip(predicted, gold, strict=True):
+        events_in[p].add(g)
+    grouped = [s for s, n in stories.items() if n > 1]
+    wrong = [s for s in grouped if len(events_in[s]) > 1]
+    return {
+        "pairwise": {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)},
+        "bcubed_f1": round(2 * b_precision * b_recall / (b_precision + b_recall), 4),
+        "wrong_merge_rate": round(len(wrong) / len(grouped), 4) if grouped else 0.0,
+        "stories": len(stories),
+        "grouped_stories": len(grouped),
+        "wrong_merges": len(wrong),
+        "merged_events": sorted(
+            (sorted(events_in[s], key=_natural_event) for s in wrong), key=lambda events: _natural_event(events[0])
+        ),
+    }
+
+
+def _natural_event(event: str) -> tuple[int, str]:
+    topic, _, kind = event.partition("_")
+    return int(topic) if topic.isdigit() else 0, kind
+
+
+# ------------------------------------------------------------------------------------ the two methods
+
+
+def place(articles: Sequence[StoryArticle], order: Sequence[int], policy: StoryPolicy) -> tuple[list[int], StoryStream]:
+    """Story id of each article (by position in ``articles``), placing them in ``order``; and the stream."""
+    stream = StoryStream(policy)
+    labels = [0] * len(articles)
+    for index in order:
+        labels[index] = stream.add(articles[index]).story_id
+    return labels, stream
+
+
+def cluster_ours(articles: Sequence[StoryArticle], order: Sequence[int], policy: StoryPolicy) -> list[int]:
+    """Story id of each article (by position in ``articles``), placing them in ``order``."""
+    return place(articles, order, policy)[0]
+
+
+_BASELINE_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def tfidf_vectors(texts: Sequence[str]) -> list[dict[str, float]]:
+    """The baseline's vectors: sublinear TF × smoothed IDF over ``texts``, English stop words removed."""
+    from spacy.lang.en.stop_words import STOP_WORDS  # the baseline's stop list; the product's lives in bot.stories
+
+    counts = [Counter(t for t in _BASELINE_TOKEN.findall(text.lower()) if t not in STOP_WORDS) for text in texts]
+    document_frequency: Counter[str] = Counter()
+    for c in counts:
+        document_frequency.update(c.keys())
+    total = len(texts)
+    vectors = []
+    for c in counts:
+        weights = {
+            t: (1 + math.log(n)) * (math.log((1 + total) / (1 + document_frequency[t])) + 1) for t, n in c.items()
+        }
+        norm = math.sqrt(sum(w * w for w in weights.values())) or 1.0
+        vectors.append({t: w / norm for t, w in weights.items()})
+    return vectors
+
+
+def cluster_average_link(vectors: Sequence[dict[str, float]], order: Sequence[int], threshold: float) -> list[int]:
+    """Online average link: join the story with the highest mean cosine to its members, if ≥ threshold."""
+
+    def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+        if len(a) > len(b):
+            a, b = b, a
+        return sum(w * b.get(t, 0.0) for t, w in a.items())
+
+    members: list[list[int]] = []
+    labels = [0] * len(vectors)
+    for index in order:
+        best, best_score = -1, -1.0
+        for story, held in enumerate(members):
+            mean = sum(cosine(vectors[index], vectors[j]) for j in held) / len(held)
+            if mean > best_score:
+                best, best_score = story, mean
+        if best >= 0 and best_score >= threshold:
+            members[best].append(index)
+        else:
+            best = len(members)
+            members.append([index])
+        labels[index] = best
+    return labels
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+BASELINE_THRESHOLDS = (0.15, 0.25)
+
+
+def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and worst of several runs' scores."""
+    f1s = [r["pairwise"]["f1"] for r in runs]
+    rates = [r["wrong_merge_rate"] for r in runs]
+    return {
+        "runs": len(runs),
+        "pairwise_f1_mean": round(sum(f1s) / len(f1s), 4),
+        "pairwise_f1_min": min(f1s),
+        "bcubed_f1_mean": round(sum(r["bcubed_f1"] for r in runs) / len(runs), 4),
+        "wrong_merge_rate_mean": round(sum(rates) / len(rates), 4),
+        "wrong_merge_rate_max": max(rates),
+    }
+
+
+def evaluate(
+    docs: Sequence[LabelledDoc],
+    articles: Sequence[StoryArticle],
+    *,
+    shuffles: int = 5,
+    policy: StoryPolicy | None = None,
+    baselines: bool = True,
+) -> dict[str, Any]:
+    """Ours and the baselines over the stream order, the shuffled orders and (baselines) file order."""
+    policy = policy or StoryPolicy()
+    gold = [d.event for d in docs]
+    stream = stream_order(docs)
+    orders = [shuffled_order(len(docs), seed) for seed in range(1, shuffles + 1)]
+    started = time.perf_counter()
+    labels, placed = place(articles, stream, policy)
+    seconds = time.perf_counter() - started
+    result: dict[str, Any] = {
+        "articles": len(docs),
+        "events": len(set(gold)),
+        **score(labels, gold),
+        "order": "stream (file order, dated articles in date order)",
+        "articles_per_second": round(len(docs) / seconds, 1) if seconds else None,
+        "largest_state_bytes": max(len(story.to_json().encode()) for story in placed.stories.values()),
+    }
+    if orders:
+        result["shuffled"] = _summarise([score(cluster_ours(articles, o, policy), gold) for o in orders])
+    if baselines:
+        vectors = tfidf_vectors([f"{a.title}\n\n{a.body}" for a in articles])
+        result["baselines"] = {}
+        for threshold in BASELINE_THRESHOLDS:
+            row = score(cluster_average_link(vectors, stream, threshold), gold)
+            row["file_order"] = score(cluster_average_link(vectors, range(len(docs)), threshold), gold)
+            if orders:
+                row["shuffled"] = _summarise([score(cluster_average_link(vectors, o, threshold), gold) for o in orders])
+            result["baselines"][f"tfidf_average_link_{threshold}"] = row
+    return result
+
+
+def _table(result: dict[str, Any]) -> str:
+    lines = [
+        f"ECB+ dev: {result['articles']} articles, {result['events']} events; stream order unless noted",
+        f"  {'method':<40}{'P':>7}{'R':>7}{'F1':>7}{'B3 F1':>7}{'wrong merges':>15}",
+    ]
+
+    def row(name: str, r: dict[str, Any]) -> str:
+        p = r["pairwise"]
+        wrong = f"{r['wrong_merge_rate']:.1%} ({r['wrong_merges']}/{r['grouped_stories']})"
+        return f"  {name:<40}{p['precision']:>7.3f}{p['recall']:>7.3f}{p['f1']:>7.3f}{r['bcubed_f1']:>7.3f}{wrong:>15}"
+
+    def shuffled(name: str, s: dict[str, Any]) -> str:
+        return (
+            f"  {name:<40}{'':>14}{s['pairwise_f1_mean']:>7.3f}{s['bcubed_f1_mean']:>7.3f}"
+            f"{s['wrong_merge_rate_mean']:>14.1%}   (worst F1 {s['pairwise_f1_min']:.3f}, "
+            f"worst wrong merges {s['wrong_merge_rate_max']:.1%})"
+        )
+
+    lines.append(row("newsdesk stories", result))
+    if "shuffled" in result:
+        lines.append(shuffled(f"  … {result['shuffled']['runs']} shuffled orders, mean", result["shuffled"]))
+    for name, base in result.get("baselines", {}).items():
+        lines.append(row(name.replace("_", " "), base))
+        if "shuffled" in base:
+            lines.append(shuffled("  … shuffled orders, mean", base["shuffled"]))
+        lines.append(row("  … file order", base["file_order"]))
+    merged = ", ".join(" + ".join(events) for events in result["merged_events"]) or "none"
+    lines.append(f"\nnewsdesk stories, events merged in one story: {merged}")
+    lines.append(
+        f"newsdesk stories placed {result['articles_per_second']} articles/s (after indexing); "
+        f"largest stored story state {result['largest_state_bytes']:,} bytes"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    parser.add_argument("--shuffles", type=int, default=5, help="random orders to place the articles in (default 5)")
+    parser.add_argument("--no-cache", action="store_true", help="index again even if a cached index matches")
+    args = parser.parse_args(argv)
+    docs, articles = load_articles(use_cache=not args.no_cache)
+    result = evaluate(docs, articles, shuffles=args.shuffles)
+    print(json.dumps(result) if args.json else _table(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""Who gets what when an article arrives: pure functions of what the store gathers in the article's
+own transaction (:meth:`bot.store.alerts.AlertQueries.plan` gathers, calls these, and writes the outbox).
+
+A new article from a file goes to every enabled alert channel; from a feed, to the alert channel of the
+server that added the feed (or the channel it was added in). Followers of an entity that is salient in a
+new article, or of one of its topics, are pinged in their server's alert channel (or where they
+followed). A text already indexed that arrives through a feed is planned for that feed's server only. An
+article posts once per channel, and not at all where a story with a near-identical title was posted in
+the last two days.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from bot.models import AlertPolicy
+
+# Two alerts in one channel whose titles are this similar (0–100) are one story told twice.
+NEAR_DUPLICATE_TITLE = 92
+NEAR_DUPLICATE_WINDOW = timedelta(days=2)
+_TITLE_NOISE = re.compile(r"[^\w\s]+")
+_NUMBERS = re.compile(r"\d+")
+
+
+def title_key(title: str) -> str:
+    """A title reduced to its words, for near-duplicate comparison."""
+    return " ".join(_TITLE_NOISE.sub(" ", title.casefold()).split())
+
+
+def same_story(title_a: str, title_b: str) -> bool:
+    """Whether two title keys tell one story: nearly the same words and exactly the same numbers
+    ("Man Utd 2-1 Chelsea" and "Man Utd 1-2 Chelsea" are two stories)."""
+    return (
+        _NUMBERS.findall(title_a) == _NUMBERS.findall(title_b) and fuzz.ratio(title_a, title_b) >= NEAR_DUPLICATE_TITLE
+    )
+
+
+def alert_nonce(article_id: int, channel_id: int) -> str:
+    """A nonce fixed by the alert itself, so a retried send returns the first message, not a second."""
+    return hashlib.sha256(f"newsdesk:{article_id}:{channel_id}".encode()).hexdigest()[:25]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOrigin:
+    """The feed an article came through: its server, the channel it was added in, and its name."""
+
+    id: int
+    guild_id: int
+    channel_id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FollowMatch:
+    """A member's follow that an article matches (an entity salient in it, or one of its topics)."""
+
+    guild_id: int
+    user_id: int
+    kind: str
+    name: str
+    channel_id: int  # where they followed: their pings go there when the server has no alert channel
+
+
+@dataclass(slots=True)
+class PlannedAlert:
+    """An article's alert in one channel: the server, why (for ``!why``), and whom it pings."""
+
+    guild_id: int
+    channel_id: int
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    pings: list[int] = field(default_factory=list)
+
+
+def plan_alerts(
+    policy: AlertPolicy,
+    *,
+    is_new: bool,
+    feed: FeedOrigin | None,
+    alert_channels: Mapping[int, int],
+    follows: Sequence[FollowMatch],
+) -> list[PlannedAlert]:
+    """The channels an article's alert goes to, each once, with its reasons and pings (see the module
+    docstring). ``feed`` is the feed of ``policy.source_id`` (``None`` when it was removed meanwhile);
+    ``alert_channels`` maps a server to its enabled alert channel (every server's, for a new article from
+    a file); ``follows`` are the follows the article matches, oldest first in each server."""
+    planned: dict[int, PlannedAlert] = {}
+
+    def add(guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None) -> None:
+        alert = planned.setdefault(channel_id, PlannedAlert(guild_id, channel_id))
+        if reason not in alert.reasons:
+            alert.reasons.append(reason)
+        if user_id is not None and user_id not in alert.pings:
+            alert.pings.append(user_id)
+
+    if policy.source_id is not None:
+        if feed is not None:
+            add(
+                feed.guild_id,
+                alert_channels.get(feed.guild_id, feed.channel_id),
+                {"kind": "source", "id": feed.id, "name": feed.name},
+            )
+    elif is_new:
+        for guild_id, channel_id in alert_channels.items():
+            add(guild_id, channel_id, {"kind": "folder", "name": "watched folders"})
+    if is_new:
+        for follow in follows:
+            add(
+                follow.guild_id,
+                alert_channels.get(follow.guild_id, follow.channel_id),
+                {"kind": "follow", "name": follow.name, "of": follow.kind},
+                follow.user_id,
+            )
+    return list(planned.values())
+
+
+def without_repeats(
+    planned: Iterable[PlannedAlert], key: str, recent_keys: Mapping[int, Sequence[str]]
+) -> list[PlannedAlert]:
+    """The planned alerts whose channel has not posted the same story lately: ``key`` is the article's
+    :func:`title_key`, ``recent_keys`` each channel's title keys of the last :data:`NEAR_DUPLICATE_WINDOW`."""
+    return [
+        alert
+        for alert in planned
+        if not (key and any(same_story(key, other) for other in recent_keys.get(alert.channel_id, ())))
+    ]

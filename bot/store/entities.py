@@ -1,0 +1,290 @@
+"""Entities: who and what the articles name, with running totals, roles, labels and co-mentions."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from bot.models import ENTITY_TYPES, EntityArticle, EntityInArticle, EntityProfile, EntityRef
+from bot.store.database import Database, chunks
+from bot.store.rows import ENTITY_COLUMNS, entity_ref
+
+# Roles, co-mentions and related articles look at an entity's most recent articles: exact for nearly
+# every entity, and for the few in thousands of stories it is what is said of them lately, at a cost
+# that does not grow with the index.
+RECENT_WINDOW = 300
+CO_MENTION_WINDOW = 150
+NAME_WORDS = 12  # words of a name a lookup matches on; SQLite joins at most 64 tables
+_TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
+_ENTITY_ARTICLE_COLUMNS = "ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence"
+
+
+def _entity_article(row: sqlite3.Row) -> EntityArticle:
+    return EntityArticle(
+        article_id=row["article_id"],
+        title=row["title"],
+        published=row["published"],
+        salience=row["salience"],
+        key_sentence=row["key_sentence"],
+    )
+
+
+class EntityQueries:
+    """The entity tables: lookups by key, words and id, ``!who``'s profile, and the rows each article adds."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # ------------------------------------------------------------------------------------- lookups
+
+    async def by_key(self, key: str) -> EntityRef | None:
+        """The entity whose normalised name is exactly ``key``."""
+        row = await self._db.fetchone(f"SELECT {ENTITY_COLUMNS} FROM entities WHERE key = ?", (key,))
+        return entity_ref(row) if row else None
+
+    async def get(self, entity_id: int) -> EntityRef | None:
+        """One entity by id."""
+        row = await self._db.fetchone(f"SELECT {ENTITY_COLUMNS} FROM entities WHERE id = ?", (entity_id,))
+        return entity_ref(row) if row else None
+
+    async def with_words(self, words: Sequence[str], limit: int = 10) -> list[EntityRef]:
+        """Entities whose name contains every one of ``words`` (whole words; the first
+        :data:`NAME_WORDS` distinct ones), most mentioned first."""
+        words = list(dict.fromkeys(words))[:NAME_WORDS]
+        if not words:
+            return []
+        joins = " ".join(
+            f"JOIN entity_words w{i} ON w{i}.entity_id = e.id AND w{i}.word = ?" for i in range(len(words))
+        )
+        rows = await self._db.fetchall(
+            f"SELECT e.id, e.name, e.type, e.article_count, e.mention_count FROM entities e {joins} "
+            "ORDER BY e.mention_count DESC LIMIT ?",
+            (*words, limit),
+        )
+        return [entity_ref(r) for r in rows]
+
+    async def with_most_words(self, words: Sequence[str], limit: int = 6) -> list[EntityRef]:
+        """Entities whose name has all but one of ``words`` (two or more), most words first: a typo in
+        one word of a full name ("Rihard Nicholls") still finds it."""
+        unique = list(dict.fromkeys(words))[:NAME_WORDS]
+        if len(unique) < 2:
+            return []
+        marks = ",".join("?" * len(unique))
+        rows = await self._db.fetchall(
+            f"""
+            SELECT e.id, e.name, e.type, e.article_count, e.mention_count FROM entities e JOIN (
+                SELECT entity_id, COUNT(*) AS hits FROM entity_words WHERE word IN ({marks})
+                GROUP BY entity_id HAVING hits >= ?) m ON m.entity_id = e.id
+            ORDER BY m.hits DESC, e.mention_count DESC LIMIT ?
+            """,
+            (*unique, len(unique) - 1, limit),
+        )
+        return [entity_ref(r) for r in rows]
+
+    async def names(self) -> list[sqlite3.Row]:
+        """(id, key, name, mentions) rows of every entity, for the in-memory name index."""
+        return await self._db.fetchall("SELECT id, key, name, mention_count FROM entities")
+
+    # ------------------------------------------------------------------------------------- answers
+
+    async def profile(self, entity_id: int, *, co_mentions: int = 5, sentences: int = 2) -> EntityProfile | None:
+        """What ``!who`` shows: counts, roles, co-mentions and key sentences."""
+        row = await self._db.fetchone(
+            f"SELECT {ENTITY_COLUMNS}, first_seen, last_seen FROM entities WHERE id = ?", (entity_id,)
+        )
+        if row is None:
+            return None
+        # Every role in the recent window, counted: the most frequent and the latest come from one query.
+        role_groups = await self._db.fetchall(
+            "SELECT role, COUNT(*) AS n, MAX(published) AS latest FROM (SELECT role, published FROM article_roles "
+            "WHERE entity_id = ? ORDER BY published DESC LIMIT ?) GROUP BY lower(role)",
+            (entity_id, RECENT_WINDOW),
+        )
+        # Most frequent first; among equals, the most recently used (sorts are stable).
+        roles = sorted(sorted(role_groups, key=lambda r: r["latest"], reverse=True), key=lambda r: -r["n"])
+        latest_role = max(role_groups, key=lambda r: r["latest"], default=None)
+        # Count first, name the top few after: joining every co-mentioned row to its entity costs more.
+        co = await self._db.fetchall(
+            f"""
+            SELECT e.id, e.name, e.type, e.article_count, e.mention_count, top.together FROM (
+                SELECT other.entity_id, COUNT(*) AS together
+                FROM (SELECT article_id FROM article_entities WHERE entity_id = ?
+                      ORDER BY published DESC LIMIT {CO_MENTION_WINDOW}) mine
+                JOIN article_entities other ON other.article_id = mine.article_id
+                WHERE other.entity_id != ?
+                GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
+            ) top JOIN entities e ON e.id = top.entity_id
+            ORDER BY top.together DESC, e.mention_count DESC, e.id LIMIT ?
+            """,
+            # A few more than shown, so that ties are broken by how much the others are mentioned.
+            (entity_id, entity_id, co_mentions * 4, co_mentions),
+        )
+        key_articles = await self._db.fetchall(
+            f"""
+            SELECT {_ENTITY_ARTICLE_COLUMNS}
+            FROM article_entities ae JOIN articles a ON a.id = ae.article_id
+            WHERE ae.entity_id = ? AND ae.key_sentence != ''
+            ORDER BY ae.salience DESC, ae.published DESC LIMIT ?
+            """,
+            (entity_id, sentences),
+        )
+        return EntityProfile(
+            entity=entity_ref(row),
+            first_seen=row["first_seen"],
+            last_seen=row["last_seen"],
+            roles=[(r["role"], r["n"]) for r in roles[:5]],
+            latest_role=latest_role["role"] if latest_role else None,
+            co_mentions=[(entity_ref(r), r["together"]) for r in co],
+            key_articles=[_entity_article(r) for r in key_articles],
+        )
+
+    async def articles(self, entity_id: int, limit: int = 5, *, min_salience: float = 0.0) -> list[EntityArticle]:
+        """The latest articles about an entity (among its most recent ones), with its key sentence in each."""
+        rows = await self._db.fetchall(
+            f"""
+            SELECT {_ENTITY_ARTICLE_COLUMNS}
+            FROM (SELECT article_id, published, salience, key_sentence FROM article_entities
+                  WHERE entity_id = ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) ae
+            JOIN articles a ON a.id = ae.article_id
+            WHERE ae.salience >= ?
+            ORDER BY ae.published DESC, ae.article_id DESC LIMIT ?
+            """,
+            (entity_id, min_salience, limit),
+        )
+        return [_entity_article(r) for r in rows]
+
+    # ------------------------------------------------------------------ writes, inside Database.write()
+
+    async def _ids(self, entities: Sequence[EntityInArticle]) -> dict[str, int]:
+        """Entity ids for an article's entities, creating the missing ones.
+
+        A one-word person name ("Milei") in an article that never gives the full name joins the one
+        known person with that surname, when one clearly dominates.
+        """
+        db = self._db.writer
+        keys = [e.key for e in entities]
+        marks = ",".join("?" * len(keys))
+        ids: dict[str, int] = {}
+        if keys:
+            async with db.execute(f"SELECT key, id FROM entities WHERE key IN ({marks})", keys) as cursor:
+                ids.update({row["key"]: row["id"] async for row in cursor})
+        for entity in entities:
+            if entity.key in ids:
+                continue
+            words = entity.key.split(" ")
+            if entity.type == "PERSON" and len(words) == 1:
+                async with db.execute(
+                    "SELECT id, mention_count FROM entities WHERE surname = ? AND type = 'PERSON' "
+                    "ORDER BY mention_count DESC LIMIT 2",
+                    (entity.key,),
+                ) as cursor:
+                    rows = await cursor.fetchall()
+                if rows and (len(rows) == 1 or rows[0]["mention_count"] >= 3 * rows[1]["mention_count"]):
+                    ids[entity.key] = rows[0]["id"]
+                    continue
+            surname = words[-1] if entity.type == "PERSON" and len(words) > 1 else None
+            async with db.execute(
+                "INSERT INTO entities (key, name, type, surname) VALUES (?, ?, ?, ?) RETURNING id",
+                (entity.key, entity.name, entity.type, surname),
+            ) as cursor:
+                row = await cursor.fetchone()
+            assert row is not None
+            ids[entity.key] = row["id"]
+            await db.executemany(
+                "INSERT OR IGNORE INTO entity_words (word, entity_id) VALUES (?, ?)",
+                [(word, row["id"]) for word in dict.fromkeys(words) if word],
+            )
+        return ids
+
+    async def attach(
+        self, article_id: int, published: str, entities: Sequence[EntityInArticle], touched: set[int]
+    ) -> None:
+        """Add an article's entity rows and their running totals; ``touched`` gains the entities to refresh."""
+        db = self._db.writer
+        ids = await self._ids(entities)
+        merged: dict[int, list[Any]] = {}
+        labels: dict[tuple[int, str], int] = {}
+        roles: set[tuple[int, str]] = set()
+        for entity in entities:
+            entity_id = ids[entity.key]
+            so_far = merged.get(entity_id)
+            # Two keys can land on one entity (a surname joined to a full name): add them up.
+            if so_far is None:
+                merged[entity_id] = [entity.mentions, entity.salience, int(entity.in_headline), entity.key_sentence]
+            else:
+                so_far[0] += entity.mentions
+                so_far[1] = max(so_far[1], entity.salience)
+                so_far[2] |= int(entity.in_headline)
+            for label, count in entity.label_counts.items():
+                labels[(entity_id, label)] = labels.get((entity_id, label), 0) + count
+            roles.update((entity_id, role) for role in entity.roles)
+        await db.executemany(
+            "INSERT INTO article_entities (article_id, entity_id, mentions, salience, in_headline, "
+            "key_sentence, published) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(article_id, eid, m, s, h, k, published) for eid, (m, s, h, k) in merged.items()],
+        )
+        await db.executemany(
+            "INSERT INTO article_entity_labels (article_id, entity_id, label, mentions) VALUES (?, ?, ?, ?)",
+            [(article_id, eid, label, n) for (eid, label), n in labels.items()],
+        )
+        await db.executemany(
+            "INSERT INTO article_roles (article_id, entity_id, role, published) VALUES (?, ?, ?, ?)",
+            [(article_id, eid, role, published) for eid, role in roles],
+        )
+        # Running totals: an entity in thousands of articles is never recounted on each write.
+        await db.executemany(
+            "UPDATE entities SET article_count = article_count + 1, mention_count = mention_count + ? WHERE id = ?",
+            [(m, eid) for eid, (m, _, _, _) in merged.items()],
+        )
+        await db.executemany(
+            "INSERT INTO entity_labels (entity_id, label, mentions) VALUES (?, ?, ?) "
+            "ON CONFLICT (entity_id, label) DO UPDATE SET mentions = mentions + excluded.mentions",
+            [(eid, label, n) for (eid, label), n in labels.items()],
+        )
+        touched.update(merged)
+
+    async def detach(self, article_id: int, touched: set[int]) -> None:
+        """Remove an article's entity rows and take them off the running totals; ``touched`` gains the
+        entities to refresh."""
+        db = self._db.writer
+        async with db.execute(
+            "SELECT entity_id, mentions FROM article_entities WHERE article_id = ?", (article_id,)
+        ) as cursor:
+            entity_rows = list(await cursor.fetchall())
+        async with db.execute(
+            "SELECT entity_id, label, mentions FROM article_entity_labels WHERE article_id = ?", (article_id,)
+        ) as cursor:
+            label_rows = list(await cursor.fetchall())
+        await db.executemany(
+            "UPDATE entities SET article_count = article_count - 1, mention_count = mention_count - ? WHERE id = ?",
+            [(r["mentions"], r["entity_id"]) for r in entity_rows],
+        )
+        await db.executemany(
+            "UPDATE entity_labels SET mentions = mentions - ? WHERE entity_id = ? AND label = ?",
+            [(r["mentions"], r["entity_id"], r["label"]) for r in label_rows],
+        )
+        touched.update(r["entity_id"] for r in entity_rows)
+        for table in ("article_entities", "article_entity_labels", "article_roles"):
+            await db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))
+
+    async def refresh(self, entity_ids: set[int]) -> None:
+        """First and last seen and the majority type of entities whose articles changed; entities no
+        article mentions any more are removed. Counts are running totals kept by attach and detach."""
+        if not entity_ids:
+            return
+        db = self._db.writer
+        for chunk in chunks(sorted(entity_ids)):
+            marks = ",".join("?" * len(chunk))
+            await db.execute(f"DELETE FROM entities WHERE id IN ({marks}) AND article_count <= 0", chunk)
+            await db.execute(
+                f"""
+                UPDATE entities SET
+                    first_seen = (SELECT MIN(published) FROM article_entities ae WHERE ae.entity_id = entities.id),
+                    last_seen = (SELECT MAX(published) FROM article_entities ae WHERE ae.entity_id = entities.id),
+                    type = COALESCE((SELECT label FROM entity_labels l WHERE l.entity_id = entities.id
+                                     AND l.mentions > 0 ORDER BY l.mentions DESC, {_TYPE_ORDER} LIMIT 1), type)
+                WHERE id IN ({marks})
+                """,
+                chunk,
+            )

@@ -1,0 +1,146 @@
+"""Feed sources: the RSS and Atom feeds servers added, with their polling state."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.models import FeedSource, to_iso
+from bot.store.database import Database, current_time
+
+# The fields of FeedSource: a row of these builds one by name (FeedSource(**row)).
+_SOURCE_COLUMNS = (
+    "id, guild_id, channel_id, url, title, interval_minutes, etag, last_modified, last_polled_at, next_poll_at, "
+    "failures, last_error, paused, pause_notified, added_by, created_at"
+)
+
+
+class SourceLimitReached(Exception):
+    """A server already has as many feeds as it may (``limit``)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"a server may have at most {limit} feeds")
+        self.limit = limit
+
+
+class SourceQueries:
+    """The ``sources`` table: a server's feeds, which are due, and how each poll went."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(
+        self,
+        guild_id: int,
+        channel_id: int,
+        url: str,
+        interval_minutes: float,
+        added_by: int,
+        *,
+        limit: int | None = None,
+    ) -> FeedSource | None:
+        """Register a feed for a server; ``None`` when the server already has it. Raises
+        :class:`SourceLimitReached` when the server already has ``limit`` feeds.
+
+        Whoever adds a feed polls it at once (its first poll, which alerts nothing); the polling loop
+        sees it due only one interval later, so the two never race for that first poll.
+        """
+        now = datetime.now(UTC)
+        async with self._db.write() as db:
+            async with db.execute("SELECT COUNT(*) AS n FROM sources WHERE guild_id = ?", (guild_id,)) as cursor:
+                row = await cursor.fetchone()
+            if limit is not None and row is not None and row["n"] >= limit:
+                raise SourceLimitReached(limit)
+            async with db.execute(
+                "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
+                f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
+                (
+                    guild_id,
+                    channel_id,
+                    url,
+                    interval_minutes,
+                    to_iso(now + timedelta(minutes=interval_minutes)),
+                    added_by,
+                    to_iso(now),
+                ),
+            ) as cursor:
+                row = await cursor.fetchone()
+        return FeedSource(**row) if row else None
+
+    async def get(self, source_id: int) -> FeedSource | None:
+        """One feed source."""
+        rows = await self._db.fetchall(f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE id = ?", (source_id,))
+        return FeedSource(**rows[0]) if rows else None
+
+    async def of_server(self, guild_id: int) -> list[FeedSource]:
+        """A server's feeds."""
+        rows = await self._db.fetchall(
+            f"SELECT {_SOURCE_COLUMNS} FROM sources WHERE guild_id = ? ORDER BY id", (guild_id,)
+        )
+        return [FeedSource(**row) for row in rows]
+
+    async def remove(self, guild_id: int, source_id: int) -> FeedSource | None:
+        """Remove one of a server's feeds (its articles stay indexed)."""
+        async with self._db.write() as db, db.execute(
+            f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return FeedSource(**row) if row else None
+
+    async def due(self, now: str, limit: int = 20) -> list[FeedSource]:
+        """Feeds whose next poll is due, taken in turns across servers (each server's most overdue,
+        then each one's second, …), so a server with many feeds cannot crowd out the others."""
+        rows = await self._db.fetchall(
+            f"""
+            SELECT {_SOURCE_COLUMNS} FROM (
+                SELECT *, ROW_NUMBER() OVER (PARTITION BY guild_id ORDER BY next_poll_at, id) AS turn
+                FROM sources WHERE paused = 0 AND next_poll_at <= ?
+            ) ORDER BY turn, next_poll_at, id LIMIT ?
+            """,
+            (now, limit),
+        )
+        return [FeedSource(**row) for row in rows]
+
+    async def next_due(self) -> str | None:
+        """When the next feed poll is due."""
+        rows = await self._db.fetchall("SELECT MIN(next_poll_at) AS due FROM sources WHERE paused = 0")
+        return rows[0]["due"] if rows else None
+
+    async def polled(
+        self, source_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: str
+    ) -> None:
+        """A successful poll: remember the validators and reset the failure count. ``last_polled_at``
+        is set by successful polls only: while it is unset, the feed's next poll is its first."""
+        async with self._db.write() as db:
+            await db.execute(
+                "UPDATE sources SET title = COALESCE(?, title), etag = ?, last_modified = ?, last_polled_at = ?, "
+                "next_poll_at = ?, failures = 0, last_error = NULL WHERE id = ?",
+                (title, etag, last_modified, current_time(), next_poll_at, source_id),
+            )
+
+    async def failed(self, source_id: int, error: str, *, next_poll_at: str, pause: bool) -> None:
+        """A failed poll: count it, back off, and pause the feed when told to."""
+        async with self._db.write() as db:
+            await db.execute(
+                "UPDATE sources SET failures = failures + 1, last_error = ?, next_poll_at = ?, "
+                "paused = paused OR ? WHERE id = ?",
+                (error, next_poll_at, int(pause), source_id),
+            )
+
+    async def mark_pause_notified(self, source_id: int) -> bool:
+        """Note that the server was told its feed is paused; ``False`` if it had been told already."""
+        async with self._db.write() as db, db.execute(
+            "UPDATE sources SET pause_notified = 1 WHERE id = ? AND paused = 1 AND pause_notified = 0 RETURNING 1",
+            (source_id,),
+        ) as cursor:
+            marked = await cursor.fetchone() is not None
+        return marked
+
+    async def resume(self, guild_id: int, source_id: int) -> FeedSource | None:
+        """Unpause a feed (a manager fixed it); it is polled at once."""
+        async with self._db.write() as db, db.execute(
+            "UPDATE sources SET paused = 0, pause_notified = 0, failures = 0, next_poll_at = ? "
+            f"WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
+            (current_time(), guild_id, source_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return FeedSource(**row) if row else None

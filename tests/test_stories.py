@@ -1,0 +1,292 @@
+"""Stories across outlets: the online clustering on real-ish articles analysed by the real pipeline,
+its explanations and stored state, and the benchmark's production path on real ECB+ articles."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.models import ArticleText
+from bot.nlp.analysis import Analyzer
+from bot.store import Store
+from bot.stories import (
+    NAMES_PER_STORY,
+    NUMBERS_PER_STORY,
+    SOURCES_PER_STORY,
+    TERMS_PER_STORY,
+    DocumentFrequencies,
+    StoryArticle,
+    StoryDecision,
+    StoryPolicy,
+    StoryState,
+    StoryStream,
+    Weighted,
+    article_features,
+    decide,
+)
+from tests.conftest import TEST_ARTICLES, seed_body
+
+MONDAY = datetime(2024, 3, 4, 9, 0, tzinfo=UTC)
+
+# One event (the Indian Navy stops a pirate attack) as two outlets write it, an unrelated story the same
+# day, and an event of the same kind with other people and another ship.
+NAVY_WIRE = (
+    "Indian Navy foils pirate attack in Gulf of Aden, captures 23",
+    "The Indian Navy on Saturday prevented pirates from hijacking the Ethiopian merchant vessel MV Gibe in "
+    "the Gulf of Aden and took 23 pirates into custody. The warship INS Mysore answered a distress call from "
+    "the Gibe and sent marine commandos in a helicopter. Navy spokesman Nirad Sinha said the 23 Somali and "
+    "Yemeni pirates were disarmed and held aboard INS Mysore.",
+)
+NAVY_PAPER = (
+    "INS Mysore captures 23 pirates after attack on MV Gibe",
+    "Marine commandos from the Indian warship INS Mysore captured 23 Somali and Yemeni pirates who tried to "
+    "board the Ethiopian ship MV Gibe in the Gulf of Aden on Saturday, the Indian Navy said. Commander Nirad "
+    "Sinha said the pirates' two boats were intercepted after the Gibe's crew raised the alarm, and rifles "
+    "and grenades were seized.",
+)
+BANK_RESULTS = (
+    "Lloyds profits rise as mortgage lending recovers",
+    "Lloyds Banking Group reported a 12% rise in annual profit on Saturday as mortgage lending in Britain "
+    "recovered. Chief executive Charlie Nunn said the bank would return more cash to shareholders through a "
+    "share buyback. Analysts at Barclays said the results beat expectations.",
+)
+NAVY_OTHER = (
+    "INS Sukanya foils piracy attempt, 26 pirates held",
+    "The Indian Navy patrol vessel INS Sukanya thwarted an attempt by pirates to board the Liberian tanker "
+    "MV Elinda near Salalah on Friday and arrested 26 pirates. Captain Anil Jain said the Sukanya's "
+    "helicopter spotted two skiffs closing on the tanker, and AK-47 rifles were recovered from the pirates.",
+)
+# Two celebrities, two clinics: the same kind of news about different people.
+REID_REHAB = (
+    "Tara Reid checks into Promises rehab",
+    "Actress Tara Reid, who starred in American Pie, has entered the Promises Treatment Center in Malibu, "
+    "her publicist Jack Ketsoyan said on Tuesday. Ketsoyan asked that Tara Reid's privacy be respected while "
+    "she receives treatment at Promises.",
+)
+LOHAN_REHAB = (
+    "Lindsay Lohan checks into Betty Ford rehab",
+    "Actress Lindsay Lohan has entered the Betty Ford Center in Rancho Mirage to begin a 90-day rehab stay "
+    "ordered by a Los Angeles judge, her lawyer Shawn Holley said on Tuesday. Holley said Lindsay Lohan "
+    "would complete the court-ordered treatment at the Betty Ford Center.",
+)
+
+
+def indexed(
+    analyzer: Analyzer,
+    article_id: int,
+    text: tuple[str, str],
+    *,
+    published: datetime | None = MONDAY,
+    source: str | None = None,
+) -> StoryArticle:
+    """An article as the index holds it: analysed by the real pipeline, names with salience, topics."""
+    title, body = text
+    analysis = analyzer.analyze([ArticleText(title, body)])[0]
+    return StoryArticle(
+        article_id=article_id,
+        title=title,
+        body=body,
+        names=[Weighted(e.key, e.name, e.salience) for e in analysis.entities],
+        topics=[Weighted(t.key, t.text, t.score) for t in analysis.topics],
+        published=published,
+        source=source,
+    )
+
+
+@pytest.fixture(scope="module")
+def background(analyzer: Analyzer) -> list[StoryArticle]:
+    """Unrelated articles already in the index, so that document frequencies mean something."""
+    articles = [("Tesla chief meets Argentine president", seed_body())]
+    data = json.loads((TEST_ARTICLES / "argentina-imf.json").read_text(encoding="utf-8"))
+    articles.append((data["title"], data["text"]))
+    headline, _, body = (TEST_ARTICLES / "hewitt-call-centres.txt").read_text(encoding="utf-8").partition("\n")
+    articles.append((headline.strip(), body.strip()))
+    return [indexed(analyzer, 100 + i, text, published=MONDAY - timedelta(days=1)) for i, text in enumerate(articles)]
+
+
+def stream_with(background: list[StoryArticle]) -> StoryStream:
+    stream = StoryStream()
+    for article in background:
+        stream.add(article)
+    return stream
+
+
+def test_same_event_from_two_outlets_joins_one_story(analyzer: Analyzer, background: list[StoryArticle]) -> None:
+    stream = stream_with(background)
+    first = stream.add(indexed(analyzer, 1, NAVY_WIRE, source="wire.example"))
+    second = stream.add(indexed(analyzer, 2, NAVY_PAPER, published=MONDAY + timedelta(hours=3), source="paper.example"))
+    assert not first.joined
+    assert second.joined and second.story_id == first.story_id
+    story = stream.stories[first.story_id]
+    assert story.size == 2
+    assert story.sources == ["wire.example", "paper.example"]
+
+
+def test_unrelated_article_the_same_day_starts_its_own_story(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    navy = stream.add(indexed(analyzer, 1, NAVY_WIRE))
+    bank = stream.add(indexed(analyzer, 2, BANK_RESULTS, published=MONDAY + timedelta(hours=1)))
+    assert not bank.joined
+    assert bank.story_id != navy.story_id
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(NAVY_WIRE, NAVY_OTHER), (REID_REHAB, LOHAN_REHAB)],
+    ids=["two ships, two attacks", "two actresses, two clinics"],
+)
+def test_same_kind_of_event_with_other_people_splits(
+    analyzer: Analyzer, background: list[StoryArticle], first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    stream = stream_with(background)
+    one = stream.add(indexed(analyzer, 1, first))
+    other = stream.add(indexed(analyzer, 2, second, published=MONDAY + timedelta(hours=2)))
+    assert not other.joined, other.explain()
+    assert other.story_id != one.story_id
+    # It was a candidate (they share words), so the explanation names the story it did not join.
+    assert other.nearest is not None and other.nearest.story_id == one.story_id
+    assert f"the closest, story #{one.story_id}, scored" in other.explain()
+
+
+def test_explanation_names_what_is_shared_and_the_similarity(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    first = stream.add(indexed(analyzer, 1, NAVY_WIRE))
+    second = stream.add(indexed(analyzer, 2, NAVY_PAPER))
+    assert second.nearest is not None
+    explanation = second.explain()
+    assert explanation.startswith(f"joined story #{first.story_id}: shares ")
+    assert "INS Mysore" in second.nearest.shared_names
+    assert "INS Mysore" in explanation
+    assert explanation.endswith(f"; similarity {second.nearest.text:.2f}")
+    assert 0.2 < second.nearest.text <= 1.0
+    # The stored decision explains itself the same way after a round trip.
+    assert StoryDecision.from_json(second.to_json()) == second
+    assert StoryDecision.from_json(second.to_json()).explain() == explanation
+
+
+def test_an_article_outside_the_horizon_starts_a_new_story_and_undated_ones_still_join(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    first = stream.add(indexed(analyzer, 1, NAVY_WIRE))
+    much_later = stream.add(indexed(analyzer, 2, NAVY_PAPER, published=MONDAY + stream.policy.horizon * 2))
+    assert not much_later.joined
+    undated = stream.add(indexed(analyzer, 3, NAVY_PAPER, published=None))
+    assert undated.joined
+    assert undated.story_id in {first.story_id, much_later.story_id}
+
+
+def test_story_state_and_frequencies_round_trip_through_json(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    story_id = stream.add(indexed(analyzer, 1, NAVY_WIRE, source="wire.example")).story_id
+    stream.add(indexed(analyzer, 2, NAVY_PAPER, source="paper.example"))
+    story = stream.stories[story_id]
+    again = StoryState.from_json(story.to_json())
+    assert again.to_json() == story.to_json()
+    assert (again.size, again.first_published, again.sources) == (2, MONDAY, ["wire.example", "paper.example"])
+    frequencies = DocumentFrequencies.from_json(stream.frequencies.to_json())
+    assert frequencies == stream.frequencies
+    # A decision against the restored state is the decision against the live one.
+    features = article_features(indexed(analyzer, 3, NAVY_PAPER))
+    policy = StoryPolicy()
+    live = decide(features, [story], stream.frequencies, policy, new_story_id=99)
+    restored = decide(features, [again], frequencies, policy, new_story_id=99)
+    assert live.joined and restored.joined
+    assert restored.nearest is not None and live.nearest is not None
+    assert restored.nearest.score == pytest.approx(live.nearest.score, abs=1e-3)
+
+
+def letters(number: int) -> str:
+    """A distinct word for each number: 0 → "ba", 27 → "bbb"."""
+    word = ""
+    while True:
+        number, digit = divmod(number, 26)
+        word = chr(ord("a") + digit) + word
+        if not number:
+            return "b" + word
+
+
+def test_story_state_stays_bounded_however_many_articles_join() -> None:
+    frequencies = DocumentFrequencies()
+    story: StoryState | None = None
+    sizes = []
+    for n in range(400):
+        # Every article brings new words, names, numbers and an outlet: only the caps hold the size.
+        article = StoryArticle(
+            article_id=n,
+            title=f"Flood update {n}",
+            body=" ".join(f"{letters(n * 100 + k)} {n * 100 + k}" for k in range(40)),
+            names=[Weighted(f"person {n}", f"Person {n}", 0.9), Weighted("river", "River Severn", 1.0)],
+            topics=[Weighted(f"topic {n}", f"topic {n}", 0.1)],
+            published=MONDAY + timedelta(minutes=n),
+            source=f"outlet{n}.example",
+        )
+        features = article_features(article)
+        frequencies.add(features.keys())
+        if story is None:
+            story = StoryState.start(1, features, frequencies)
+        else:
+            story.add(features, frequencies)
+        sizes.append(len(story.to_json()))
+    assert story is not None and story.size == 400
+    assert len(story.terms) == TERMS_PER_STORY
+    assert len(story.names) == NAMES_PER_STORY
+    assert len(story.numbers) == NUMBERS_PER_STORY
+    assert len(story.sources) == SOURCES_PER_STORY
+    assert story.names["river"] == ["River Severn", 400.0]  # the name every member shares is kept
+    assert story.last_published == MONDAY + timedelta(minutes=399)
+    # Once the caps are reached the stored state no longer grows.
+    assert max(sizes[200:]) < 1.1 * sizes[200]
+
+
+def test_document_frequencies_are_incremental_and_bounded() -> None:
+    frequencies = DocumentFrequencies(max_keys=10)
+    frequencies.add(["w:pirate", "w:navy"])
+    frequencies.add(["w:pirate", "w:bank"])
+    assert frequencies.documents == 2
+    assert frequencies.idf("w:pirate") < frequencies.idf("w:navy") < frequencies.idf("w:never-seen")
+    frequencies.remove(["w:pirate", "w:bank"])
+    assert frequencies.counts == {"w:pirate": 1, "w:navy": 1}
+    for n in range(20):
+        frequencies.add([f"w:once{n}", "w:pirate"])
+    assert len(frequencies.counts) <= 10
+    assert frequencies.counts["w:pirate"] == 21
+
+
+def test_stream_keeps_at_most_max_active_stories(analyzer: Analyzer, background: list[StoryArticle]) -> None:
+    stream = StoryStream(max_active=2)
+    for article in background:
+        stream.add(article)
+    assert len(stream.stories) == 2
+    decision = stream.add(indexed(analyzer, 1, BANK_RESULTS))
+    assert list(stream.stories)[-1] == decision.story_id
+
+
+# --------------------------------------------------------------------------- the benchmark's path
+
+
+async def test_bench_path_places_real_ecb_articles(store: Store, indexer_for) -> None:
+    stories = pytest.importorskip("bench.stories")
+    if not (stories.STORIES / "clusters.json").is_file():
+        pytest.skip(f"evaluation data not found at {stories.STORIES}")
+    wanted = ["12_1ecb", "12_2ecb", "1_1ecb", "12_3ecb"]
+    docs = sorted((d for d in stories.labelled_docs() if d.doc_id in wanted), key=lambda d: wanted.index(d.doc_id))
+    await stories.index_labelled(docs, indexer_for(store))
+    articles = await stories.read_story_articles(store, docs)
+    assert [a.published for a in articles] == [None] * 4  # ECB articles have no known date
+    assert all(a.names and a.topics and a.body for a in articles)
+    labels = stories.cluster_ours(articles, range(len(articles)), StoryPolicy())
+    # The three reports of the Indian Navy's capture of 23 pirates form one story; Tara Reid's rehab another.
+    assert labels[0] == labels[1] == labels[3]
+    assert labels[2] != labels[0]
+    result = stories.score(labels, [d.event for d in docs])
+    assert result["pairwise"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
+    assert result["wrong_merge_rate"] == 0.0
