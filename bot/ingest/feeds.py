@@ -16,15 +16,11 @@ import codecs
 import functools
 import io
 import logging
-import multiprocessing
 import re
-import threading
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import feedparser
@@ -43,6 +39,7 @@ from bot.ingest.readers import (
     normalise_text,
     parse_published,
 )
+from bot.ingest.worker import WorkerStopped, in_worker
 from bot.models import ArticleRecord
 from bot.text import strip_invisible
 
@@ -59,11 +56,6 @@ MAX_ITEM_CHARS = 500_000
 MAX_TITLE_CHARS = 1_000
 MAX_LINK_CHARS = 2_048  # a longer "link" is no article's address
 MAX_GUID_CHARS = 512  # a longer id is replaced by its hash
-# Feed documents and pages are parsed in a worker process: feedparser, libxml2 and trafilatura make
-# single calls over a whole 5 MB document (str.translate, regexes) that hold the GIL for a quarter of
-# a second, which would freeze the bot's event loop even from a thread. The worker is started on
-# first use and started again if it dies.
-PARSE_WORKERS = 1
 
 # Query parameters that only track the click; they make one article look like many.
 _TRACKING_PARAMS = frozenset(
@@ -104,7 +96,6 @@ _SPACE_RUN = re.compile(rb"\s+")
 _HTML_START = re.compile(rb"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.IGNORECASE | re.DOTALL)
 
 log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
 
 ENTITIES_MESSAGE = "The feed declares XML entities, which are refused for safety."
@@ -446,41 +437,6 @@ def _page_text(body: bytes, content_type: str, url: str) -> str:
         raise FeedError("The article text could not be extracted.") from exc
 
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-
-
-def _parse_pool() -> ProcessPoolExecutor:
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=PARSE_WORKERS, mp_context=multiprocessing.get_context("spawn"))
-        return _pool
-
-
-def shutdown_parse_workers() -> None:
-    """Stop the parsing worker process (a later parse starts a new one)."""
-    global _pool
-    with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-async def in_parse_worker(function: Callable[..., _T], *args: Any) -> _T:
-    """``function(*args)`` in the parsing worker process; its exceptions are raised here."""
-    global _pool
-    pool = _parse_pool()
-    try:
-        return await asyncio.get_running_loop().run_in_executor(pool, function, *args)
-    except BrokenProcessPool:
-        with _pool_lock:
-            if _pool is pool:
-                _pool = None
-        log.warning("the feed parsing worker stopped; a new one starts with the next feed")
-        raise FeedError("The document could not be parsed.") from None
-
-
 def _longer_page_text(item: FeedItem, body: bytes, content_type: str, url: str, max_chars: int) -> str:
     """The page's text (cut to ``max_chars``), or :class:`FeedError` when it has no more words than the
     item already carries (an extraction shorter than the teaser picked the wrong part of the page)."""
@@ -525,7 +481,7 @@ async def read_feed(
     each new teaser item, fetched through the same ``fetcher`` (same address checks), at most
     ``PAGE_CONCURRENCY`` at a time.
 
-    Feeds and pages are parsed in the worker process (:func:`in_parse_worker`); item and page texts
+    Feeds and pages are parsed in the worker process (:mod:`bot.ingest.worker`); item and page texts
     are cut to ``max_chars`` characters there. ``known_origins`` tells which of the items' origins are
     indexed already. A teaser item among them
     is left out: its page was read when it was new, and its teaser must not replace that text.
@@ -537,7 +493,10 @@ async def read_feed(
     if result.not_modified:
         return FeedPoll(records=[], etag=result.etag, last_modified=result.last_modified, not_modified=True, title=None)
     fetched_at = datetime.now(UTC)
-    feed = await in_parse_worker(functools.partial(parse_feed, max_chars=max_chars), result.body, result.url)
+    try:
+        feed = await in_worker(functools.partial(parse_feed, max_chars=max_chars), result.body, result.url)
+    except WorkerStopped as exc:
+        raise FeedError(str(exc)) from None
     items = feed.items[:max_items]
     if fetch_full_text and known_origins is not None:
         known = await known_origins([item_origin(item, url) for item in items])
@@ -551,8 +510,8 @@ async def read_feed(
         try:
             async with limit:
                 page = await fetcher.fetch(item.link, accept=PAGE_ACCEPT)
-            return await in_parse_worker(_longer_page_text, item, page.body, page.content_type, page.url, max_chars)
-        except (FetchError, FeedError, SkipFile) as exc:
+            return await in_worker(_longer_page_text, item, page.body, page.content_type, page.url, max_chars)
+        except (FetchError, FeedError, SkipFile, WorkerStopped) as exc:
             failures.append(f"{item.link}: {exc}")
             return None
 

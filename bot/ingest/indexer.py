@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, cap_text, content_hash, read_file
+from bot.ingest.worker import in_worker
 from bot.models import (
     AlertPolicy,
     AnalysisFailed,
@@ -165,7 +166,8 @@ class Indexer:
                 report.unchanged += 1
                 continue
             try:
-                contents: FileContents = await asyncio.to_thread(read_file, path.resolve(), self.max_file_bytes)
+                # In the worker process: a reader's work on a hostile file must not hold this one's GIL.
+                contents: FileContents = await in_worker(read_file, path.resolve(), self.max_file_bytes)
             except SkipFile as exc:
                 skip(where, str(exc))
                 continue

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import codecs
-import os
 import threading
 import time
 from collections.abc import AsyncIterator
@@ -670,13 +669,3 @@ def test_item_fields_are_bounded_where_they_are_read() -> None:
     assert len(item.summary) <= feeds.MAX_ITEM_CHARS and item.summary.endswith("news.")
     assert item.content is not None and len(item.content) <= feeds.MAX_ITEM_CHARS
     assert len(item.title) <= feeds.MAX_TITLE_CHARS
-
-
-async def test_feeds_are_parsed_in_a_worker_process_that_is_replaced_when_it_dies() -> None:
-    """feedparser and libxml2 hold the GIL for whole-document calls; in a process of their own they
-    cannot freeze the bot's event loop, and a worker that dies costs one feed, not the poller."""
-    worker = await feeds.in_parse_worker(os.getpid)
-    assert worker != os.getpid()
-    with pytest.raises(FeedError):
-        await feeds.in_parse_worker(os._exit, 1)
-    assert await feeds.in_parse_worker(os.getpid) not in (worker, os.getpid())

@@ -305,14 +305,14 @@ async def test_a_file_that_breaks_its_reader_is_skipped_and_the_run_goes_on(
     _corpus(tmp_path, 2)
     (tmp_path / "deep.json").write_text("[" * 100_000)
     (tmp_path / "odd.md").write_text("# Odd\n\nText.")
-    read = indexer_module.read_file
+    in_worker = indexer_module.in_worker
 
-    def failing_read(path: Path, max_bytes: int):  # type: ignore[no-untyped-def]
+    async def failing_read(function, path: Path, max_bytes: int):  # type: ignore[no-untyped-def]
         if path.name == "odd.md":
             raise ValueError("reader bug\nsecond line")
-        return read(path, max_bytes)
+        return await in_worker(function, path, max_bytes)
 
-    monkeypatch.setattr(indexer_module, "read_file", failing_read)
+    monkeypatch.setattr(indexer_module, "in_worker", failing_read)
     report = await indexer_for(store).index_paths([tmp_path])
     reasons = {Path(where).name: reason for where, reason in report.skipped}
     assert reasons == {
