@@ -5,7 +5,8 @@ UTF-16/32, EBCDIC, the declared or served encoding), refuses it when the decoded
 subset or an entity declaration anywhere (billion laughs, quadratic blow-up, external entities reading
 files or URLs), and hands feedparser exactly the text it checked, re-encoded as UTF-8. Everything done
 with feed text is linear in its length: feedparser's HTML sanitiser (quadratic on unclosed comments) is
-off, since HTML only ever becomes plain text here, through libxml2.
+off, since HTML only ever becomes plain text here, through libxml2; item texts are cut where they are
+read. Feeds and article pages are parsed in the worker process of :mod:`bot.ingest.worker`.
 """
 
 from __future__ import annotations

@@ -2,7 +2,9 @@
 
 :class:`Analyzer` owns the spaCy pipeline. Bulk work goes through ``nlp.pipe`` in batches, split over
 worker processes when there are enough articles to repay their start-up; small jobs (a new article for
-an alert) run in-process. Nothing here may run on an event loop thread: callers use ``asyncio.to_thread``.
+an alert) run in-process. Nothing here may run on an event loop thread: async callers use the analyzer's
+own thread (:attr:`Analyzer.thread`). Every spaCy call holds the GIL, so none may be long either: texts
+are made :func:`~bot.text.tokenizable`, analysed in pieces and batches of bounded size (see below).
 """
 
 from __future__ import annotations
