@@ -27,6 +27,7 @@ from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.service import IngestionService
 from bot.ingest.sources.feed_commands import FeedCommands
 from bot.ingest.sources.feeds import FeedPoller
+from bot.loopwatch import LoopWatch
 from bot.nlp.names import AliasTable
 from bot.store import Store
 from bot.store.database import storage_fault
@@ -94,6 +95,8 @@ class NewsdeskBot(commands.Bot):
         self._ingestion: IngestionService | None = None
         self._feeds: FeedCommands | None = None
         self.aliases: AliasTable = AliasTable()
+        # Measures how late the event loop wakes: anything holding it (or the GIL) shows up here.
+        self.loopwatch = LoopWatch(threshold=settings.loop_stall_ms / 1000)
 
     # Resources are only there once setup_hook has run; asking earlier is a programming error.
     @property
@@ -195,8 +198,10 @@ class NewsdeskBot(commands.Bot):
         await self._ingestion.start()
         await self._alerts.start()
         freeze_startup_objects()
+        self.loopwatch.start()  # after start-up, whose one-off pauses are not stalls of a running bot
 
     async def close(self) -> None:
+        await self.loopwatch.stop()
         # In-flight indexing and sends finish before the store closes.
         await asyncio.gather(*(service.stop() for service in (self._ingestion, self._alerts) if service is not None))
         await super().close()

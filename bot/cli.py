@@ -74,7 +74,13 @@ async def run_index(
     )
     try:
         async with Store.open(settings.database) as store:
-            indexer = Indexer(store, analyzer, max_file_bytes=settings.max_file_bytes, batch_size=settings.batch_size)
+            indexer = Indexer(
+                store,
+                analyzer,
+                max_file_bytes=settings.max_file_bytes,
+                batch_size=settings.batch_size,
+                max_article_chars=settings.max_article_chars,
+            )
             with Progress(*columns, console=console, disable=not progress or not out.isatty()) as bar:
                 task = bar.add_task("index", total=None, rate=0.0)
 

@@ -48,6 +48,7 @@ class Settings:
     aliases: Path = Path("config/aliases.toml")
     summary_sentences: int = 3
     max_file_bytes: int = 2_000_000
+    max_article_chars: int = 100_000
     max_query_chars: int = 200
     batch_size: int = 64
     workers: int = 0
@@ -57,6 +58,7 @@ class Settings:
     cooldown_uses: int = 5
     cooldown_seconds: float = 10.0
     page_timeout_seconds: float = 180.0
+    loop_stall_ms: int = 100
     follow_salience: float = 0.35
     alerts_per_minute: int = 5
     feed_interval_minutes: float = 10.0
@@ -76,6 +78,8 @@ class Settings:
         checks: dict[str, tuple[float, float]] = {
             "summary_sentences": (1, 10),
             "max_file_bytes": (1, 1 << 31),
+            # spaCy refuses texts over a million characters; the headline is analysed with the body.
+            "max_article_chars": (1000, 900_000),
             "max_query_chars": (1, 2000),
             "batch_size": (1, 10_000),
             "workers": (0, 64),
@@ -84,6 +88,7 @@ class Settings:
             "cooldown_uses": (1, 1000),
             "cooldown_seconds": (0.1, 3600),
             "page_timeout_seconds": (1, 3600),
+            "loop_stall_ms": (1, 60_000),
             "follow_salience": (0, 1),
             "alerts_per_minute": (1, 120),
             "feed_interval_minutes": (0.01, 7 * 24 * 60),

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from bot.text import tokenizable
+
 
 def to_iso(moment: datetime) -> str:
     """UTC timestamp text that sorts in time order: ``2024-04-12T18:00:00Z``."""
@@ -49,11 +51,13 @@ class ArticleText:
         """The text given to spaCy and the offset where the body starts in it.
 
         A real headline is analysed with the body (a name in the headline is salient); a derived one
-        only repeats the first sentence, so it is left out.
+        only repeats the first sentence, so it is left out. Both are made :func:`~bot.text.tokenizable`.
         """
+        body = tokenizable(self.body)
         if self.title_derived or not self.title:
-            return self.body, 0
-        return f"{self.title}\n\n{self.body}", len(self.title) + 2
+            return body, 0
+        title = tokenizable(self.title)
+        return f"{title}\n\n{body}", len(title) + 2
 
 
 @dataclass(slots=True)
@@ -70,6 +74,13 @@ class EntityInArticle:
     in_lead: bool
     key_sentence: str
     roles: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AnalysisFailed:
+    """The analysis of one article raised; ``reason`` says what, in one line."""
+
+    reason: str
 
 
 @dataclass(slots=True)

@@ -6,6 +6,7 @@ Usage::
         server.serve("/feed.xml", rss_document([{"title": "A", "link": "https://x.example/a"}]), etag='"v1"')
         server.fail("/broken", 500)
         server.huge("/big")                       # 50 MB, streamed chunk by chunk
+        server.drip("/slow", body, interval=0.5)  # 16 bytes every half second, never finishing in time
         url = server.url("/feed.xml")
         ...
         assert server.hits["/feed.xml"] == 1
@@ -53,6 +54,8 @@ class Behaviour:
     stream_bytes: int = 0  # > 0: stream this many bytes of filler instead of ``body``
     declare_length: bool = False  # with stream_bytes: send Content-Length up front
     gzip: bool = False  # send ``body`` as is with Content-Encoding: gzip (it must be gzip data)
+    drip_bytes: int = 0  # > 0: send ``body`` this many bytes at a time…
+    drip_interval: float = 0.0  # …with this many seconds between them
     headers: dict[str, str] = field(default_factory=dict)
 
 
@@ -148,6 +151,11 @@ class FeedServer:
         """Stream ``size`` bytes chunk by chunk (never held in memory); chunked unless ``declare_length``."""
         return self.add(path, Behaviour(stream_bytes=size, declare_length=declare_length, content_type=RSS_TYPE))
 
+    def drip(self, path: str, body: bytes | str, *, size: int = 16, interval: float = 0.5) -> str:
+        """Trickle ``body`` out ``size`` bytes every ``interval`` seconds (a slow-loris server)."""
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        return self.add(path, Behaviour(body=data, drip_bytes=size, drip_interval=interval))
+
     def redirect(self, path: str, to: str, status: int = 302) -> str:
         """Redirect to ``to`` (absolute, or a path on this server)."""
         return self.add(path, Behaviour(status=status, redirect_to=to))
@@ -204,6 +212,8 @@ class FeedServer:
             headers["Last-Modified"] = behaviour.last_modified
         if behaviour.stream_bytes:
             return await self._stream(request, path, behaviour, headers)
+        if behaviour.drip_bytes:
+            return await self._drip(request, path, behaviour, headers)
         if behaviour.gzip:
             headers["Content-Encoding"] = "gzip"
         return web.Response(status=behaviour.status, body=behaviour.body, headers=headers)
@@ -232,6 +242,25 @@ class FeedServer:
         except asyncio.CancelledError:
             self.disconnected[path].set()
             raise
+        return response
+
+
+    async def _drip(
+        self, request: web.Request, path: str, behaviour: Behaviour, headers: dict[str, str]
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(status=behaviour.status, headers=headers)
+        response.content_length = len(behaviour.body)
+        try:
+            await response.prepare(request)
+            for start in range(0, len(behaviour.body), behaviour.drip_bytes):
+                await response.write(behaviour.body[start : start + behaviour.drip_bytes])
+                self.sent[path] += min(behaviour.drip_bytes, len(behaviour.body) - start)
+                await asyncio.sleep(behaviour.drip_interval)
+            await response.write_eof()
+        except (ConnectionError, asyncio.CancelledError) as exc:
+            self.disconnected[path].set()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
         return response
 
 

@@ -48,6 +48,8 @@ def test_environment_overrides_each_type() -> None:
         ({"NEWSDESK_PREFIX": "\u200b"}, "prefix"),
         ({"NEWSDESK_ALLOWED_PRIVATE_NETWORKS": "localhost"}, "allowed_private_networks"),
         ({"NEWSDESK_RETENTION_DAYS": "1"}, "retention_days"),  # the near-duplicate check reads 2 days back
+        ({"NEWSDESK_MAX_ARTICLE_CHARS": "2000000"}, "max_article_chars"),  # over spaCy's limit
+        ({"NEWSDESK_LOOP_STALL_MS": "0"}, "loop_stall_ms"),
     ],
 )
 def test_a_bad_value_names_its_key(environ: dict[str, str], named: str) -> None:

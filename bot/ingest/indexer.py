@@ -3,20 +3,34 @@
 A batch is analysed (``nlp.pipe``, in worker processes for bulk work) while the previous one is being
 written; each batch is one transaction, and a file counts as done only in the transaction that writes
 its last record, so a run killed at any moment leaves a consistent database that a rerun completes.
+
+One bad input costs only itself: a file that cannot be read or planned, or an article whose analysis
+raises, is skipped with a line naming it, and the run goes on. Article texts are cut to
+``max_article_chars`` before anything is planned, so no text is too long to analyse.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, read_file
-from bot.models import AlertPolicy, ArticleAnalysis, ArticleRecord, ArticleText, FileFingerprint, WriteResult
+from bot.ingest.readers import SUPPORTED_SUFFIXES, FileContents, SkipFile, cap_text, content_hash, read_file
+from bot.ingest.worker import in_worker
+from bot.models import (
+    AlertPolicy,
+    AnalysisFailed,
+    ArticleAnalysis,
+    ArticleRecord,
+    ArticleText,
+    FileFingerprint,
+    WriteResult,
+)
 from bot.store import Store
 
 if TYPE_CHECKING:  # the analyzer imports spaCy: only what indexes loads it
@@ -25,6 +39,24 @@ if TYPE_CHECKING:  # the analyzer imports spaCy: only what indexes loads it
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
+SkipCallback = Callable[[str, str], None]
+MAX_TITLE_CHARS = 300  # a headline longer than this is cut (with "…"), like an over-long body
+
+
+def capped_record(record: ArticleRecord, max_chars: int) -> ArticleRecord:
+    """``record`` with its body cut to ``max_chars`` and its title to :data:`MAX_TITLE_CHARS` (the
+    content hash follows the body kept)."""
+    body = cap_text(record.body, max_chars)
+    title = record.title if len(record.title) <= MAX_TITLE_CHARS else cap_text(record.title, MAX_TITLE_CHARS - 1) + "…"
+    if body is record.body and title is record.title:
+        return record
+    return dataclasses.replace(record, body=body, title=title, content_hash=content_hash(body))
+
+
+def _one_line(error: BaseException) -> str:
+    """An unexpected error as a few words: its type and the first line of its message."""
+    message = (str(error).strip().splitlines() or [""])[0][:200]
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 @dataclass(slots=True)
@@ -81,11 +113,20 @@ def iter_article_files(paths: Iterable[Path]) -> Iterator[Path]:
 class Indexer:
     """Turns article sources into index rows, through one :class:`Analyzer` and one :class:`Store`."""
 
-    def __init__(self, store: Store, analyzer: Analyzer, *, max_file_bytes: int, batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        store: Store,
+        analyzer: Analyzer,
+        *,
+        max_file_bytes: int,
+        batch_size: int = 64,
+        max_article_chars: int = 100_000,
+    ) -> None:
         self.store = store
         self.analyzer = analyzer
         self.max_file_bytes = max_file_bytes
         self.batch_size = batch_size
+        self.max_article_chars = max_article_chars
 
     async def index_paths(
         self,
@@ -125,15 +166,24 @@ class Indexer:
                 report.unchanged += 1
                 continue
             try:
-                contents: FileContents = await asyncio.to_thread(read_file, path.resolve(), self.max_file_bytes)
+                # In the worker process: a reader's work on a hostile file must not hold this one's GIL.
+                contents: FileContents = await in_worker(read_file, path.resolve(), self.max_file_bytes)
             except SkipFile as exc:
                 skip(where, str(exc))
                 continue
+            except Exception as exc:  # a reader's bug or a hostile file (RecursionError, …) costs that file only
+                log.debug("reading %s failed", where, exc_info=True)
+                skip(where, f"could not be read ({_one_line(exc)})")
+                continue
             for note in contents.notes:
                 skip(where, note)
-            pending.extend(await self._plan_file(contents, fingerprint, seen_hashes, force, report))
+            try:
+                pending.extend(await self._plan_file(contents, fingerprint, seen_hashes, force, report))
+            except Exception as exc:
+                log.debug("planning %s failed", where, exc_info=True)
+                skip(where, f"could not be planned ({_one_line(exc)})")
 
-        await self._run(pending, report, on_progress, alerts)
+        await self._run(pending, report, on_progress, alerts, skip)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -143,8 +193,13 @@ class Indexer:
         """Index records that do not come from files (feed items); known texts are not analysed again."""
         started = time.perf_counter()
         report = IndexReport()
+
+        def skip(where: str, reason: str) -> None:
+            report.skipped.append((where, reason))
+            log.warning("skipped %s: %s", where, reason)
+
         pending = await self._plan_records(records, set(), False, report)
-        await self._run(pending, report, None, alerts)
+        await self._run(pending, report, None, alerts, skip)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -153,6 +208,7 @@ class Indexer:
     ) -> list[_Pending]:
         """Records to write: an origin already holding the same text is unchanged (unless forced); a
         text is analysed once, the first time it is met in this run, and only if the index lacks it."""
+        records = [capped_record(record, self.max_article_chars) for record in records]
         known = await self.store.articles.origin_hashes([r.origin for r in records])
         planned: list[_Pending] = []
         for record in records:
@@ -190,6 +246,7 @@ class Indexer:
         report: IndexReport,
         on_progress: ProgressCallback | None,
         alerts: AlertPolicy | None,
+        skip: SkipCallback,
     ) -> None:
         batches = [pending[i : i + self.batch_size] for i in range(0, len(pending), self.batch_size)]
         total = sum(p.needs_analysis for p in pending)
@@ -204,14 +261,19 @@ class Indexer:
         stream = self.analyzer.analyze_stream(texts, total)
         done = 0
         sentinel = object()
-        next_analysis = asyncio.ensure_future(asyncio.to_thread(next, stream, sentinel)) if batches else None
+        loop = asyncio.get_running_loop()
+
+        def analyse_next() -> asyncio.Future[Any]:
+            return loop.run_in_executor(self.analyzer.thread, next, stream, sentinel)
+
+        next_analysis = analyse_next() if batches else None
         for batch in batches:
             assert next_analysis is not None
             analyses = await next_analysis
             assert analyses is not sentinel
             # Start analysing the next batch while this one is written.
-            next_analysis = asyncio.ensure_future(asyncio.to_thread(next, stream, sentinel))
-            await self._write(batch, iter(analyses), report, alerts)  # type: ignore[arg-type]
+            next_analysis = analyse_next()
+            await self._write(batch, iter(analyses), report, alerts, skip)  # type: ignore[arg-type]
             done += sum(p.needs_analysis for p in batch)
             if on_progress:
                 on_progress(done, total)
@@ -221,9 +283,10 @@ class Indexer:
     async def _write(
         self,
         batch: list[_Pending],
-        analyses: Iterator[ArticleAnalysis],
+        analyses: Iterator[ArticleAnalysis | AnalysisFailed],
         report: IndexReport,
         alerts: AlertPolicy | None,
+        skip: SkipCallback,
     ) -> None:
         items: list[tuple[ArticleRecord, ArticleAnalysis | None]] = []
         stale: list[str] = []
@@ -234,7 +297,11 @@ class Indexer:
                 files_done.append(item.completes)
             if item.record is None:
                 continue
-            items.append((item.record, next(analyses) if item.needs_analysis else None))
+            analysis = next(analyses) if item.needs_analysis else None
+            if isinstance(analysis, AnalysisFailed):
+                skip(item.record.origin, analysis.reason)
+                continue
+            items.append((item.record, analysis))
         results = await self.store.articles.write_batch(
             items, files_done=files_done, stale_origins=stale, alerts=alerts
         )

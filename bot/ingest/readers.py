@@ -25,9 +25,16 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])
 _BLANK_LINES = re.compile(r"\n\s*\n\s*")
 _INLINE_SPACE = re.compile(r"[ \t\f\v\u00a0]+")
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
-_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
-_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+# Markdown patterns run over whole files in single calls that hold the GIL, so each must be linear: no
+# part may scan past the next character that could start or end another match ("[", "]", the emphasis
+# mark itself), so that every character is looked at a bounded number of times.
+_MD_IMAGE = re.compile(r"!\[([^\[\]]*)\]\([^)\]]*\)")
+_MD_LINK = re.compile(r"\[([^\[\]]+)\]\([^)\]]*\)")
+_MD_EMPHASIS = re.compile(
+    r"\*\*(?=\S)([^*\n]+?)(?<=\S)\*\*|__(?=\S)([^_\n]+?)(?<=\S)__"
+    r"|\*(?=\S)([^*\n]+?)(?<=\S)\*|_(?=\S)([^_\n]+?)(?<=\S)_|`(?=\S)([^`\n]+?)(?<=\S)`"
+)
+_MD_FENCE_CLOSE = re.compile(r"```[ \t]*")
 _MD_HEADING = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 _MD_QUOTE = re.compile(r"^>\s?", re.MULTILINE)
 
@@ -51,6 +58,16 @@ def normalise_text(text: str) -> str:
     text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
     lines = [_INLINE_SPACE.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def cap_text(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters: at the last space or line break before the limit
+    when one is in the second half of the text kept, else exactly at the limit."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    boundary = max(cut.rfind(" "), cut.rfind("\n"))
+    return (cut[:boundary] if boundary > limit // 2 else cut).rstrip()
 
 
 def content_hash(body: str) -> str:
@@ -163,15 +180,34 @@ def _front_matter(block: str) -> dict[str, str]:
 
 
 def markdown_to_text(markdown: str) -> str:
-    """Plain text from Markdown: headings, emphasis, links and images keep only their words."""
-    text = re.sub(r"^```.*?^```[ \t]*$", "", markdown, flags=re.MULTILINE | re.DOTALL)
+    """Plain text from Markdown: headings, emphasis, links and images keep only their words; fenced code
+    blocks are dropped."""
+    text = _drop_code_blocks(markdown)
     text = _MD_IMAGE.sub(r"\1", text)
     text = _MD_LINK.sub(r"\1", text)
     text = _MD_HEADING.sub("", text)
     text = _MD_QUOTE.sub("", text)
     for _ in range(2):  # nested emphasis: **_word_**
-        text = _MD_EMPHASIS.sub(r"\2", text)
+        text = _MD_EMPHASIS.sub(lambda match: match.group(match.lastindex or 0), text)
     return text
+
+
+def _drop_code_blocks(markdown: str) -> str:
+    """Each fenced code block (from a line opening with ```, through the next line that is only ```)
+    becomes one empty line; an opening fence with no closing one after it stays text."""
+    lines = markdown.split("\n")
+    closings = [number for number, line in enumerate(lines) if _MD_FENCE_CLOSE.fullmatch(line)]
+    kept: list[str] = []
+    number = 0
+    for closing in closings:  # ascending, so each line is looked at once
+        while number < closing and not lines[number].startswith("```"):
+            kept.append(lines[number])
+            number += 1
+        if number < closing:  # lines[number] opens a block that ends at this closing fence
+            kept.append("")
+            number = closing + 1
+    kept.extend(lines[number:])
+    return "\n".join(kept)
 
 
 def _read_md(text: str, path: str, mtime: datetime) -> FileContents:
@@ -224,6 +260,8 @@ def _read_json(text: str, path: str, mtime: datetime) -> FileContents:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SkipFile(f"malformed JSON (line {exc.lineno}: {exc.msg})") from None
+    except RecursionError:
+        raise SkipFile("malformed JSON (nested too deeply)") from None
     objects = data if isinstance(data, list) else [data]
     contents = FileContents()
     for number, obj in enumerate(objects, start=1):
@@ -247,6 +285,9 @@ def _read_jsonl(text: str, path: str, mtime: datetime) -> FileContents:
         except json.JSONDecodeError as exc:
             contents.notes.append(f"line {number}: malformed JSON ({exc.msg})")
             continue
+        except RecursionError:
+            contents.notes.append(f"line {number}: malformed JSON (nested too deeply)")
+            continue
         try:
             contents.records.append(_from_object(obj, f"{path}#{number}", path, mtime))
         except SkipFile as exc:
@@ -256,17 +297,22 @@ def _read_jsonl(text: str, path: str, mtime: datetime) -> FileContents:
     return contents
 
 
+def _extract(html: str, url: str | None, *, with_metadata: bool) -> Any:
+    import trafilatura  # imported here: it is slow to import and only HTML needs it
+
+    document = trafilatura.bare_extraction(
+        html, url=url, include_comments=False, include_tables=False, with_metadata=with_metadata
+    )
+    if document is None or not getattr(document, "text", None):
+        raise SkipFile("no article text found in the HTML")
+    return document
+
+
 def html_to_record(
     html: str, *, origin: str, file: str | None, url: str | None, fallback_time: datetime
 ) -> ArticleRecord:
     """The main text of an HTML page (boilerplate removed) with its title, date and site name."""
-    import trafilatura  # imported here: it is slow to import and only HTML needs it
-
-    document = trafilatura.bare_extraction(
-        html, url=url, include_comments=False, include_tables=False, with_metadata=True
-    )
-    if document is None or not getattr(document, "text", None):
-        raise SkipFile("no article text found in the HTML")
+    document = _extract(html, url, with_metadata=True)
     return _record(
         origin=origin,
         file=file or origin,
@@ -276,6 +322,18 @@ def html_to_record(
         source=document.sitename,
         url=url or document.url,
     )
+
+
+def html_main_text(html: str, url: str) -> str:
+    """The main text of a web page (boilerplate removed), normalised; :class:`SkipFile` when it has none.
+
+    Metadata is not looked for: a feed item has its own title and date, and the date search alone scans
+    the whole page again and again (over a second on a 5 MB page).
+    """
+    body = normalise_text(_extract(html, url, with_metadata=False).text.replace("\n", "\n\n"))
+    if not body:
+        raise SkipFile("no article text")
+    return body
 
 
 def _read_html(text: str, path: str, mtime: datetime) -> FileContents:

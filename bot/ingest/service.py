@@ -76,6 +76,7 @@ class IngestionService:
                         analyzer,
                         max_file_bytes=self.settings.max_file_bytes,
                         batch_size=self.settings.batch_size,
+                        max_article_chars=self.settings.max_article_chars,
                     )
         return self._indexer
 

@@ -2,33 +2,76 @@
 
 :class:`Analyzer` owns the spaCy pipeline. Bulk work goes through ``nlp.pipe`` in batches, split over
 worker processes when there are enough articles to repay their start-up; small jobs (a new article for
-an alert) run in-process. Nothing here may run on an event loop thread: callers use ``asyncio.to_thread``.
+an alert) run in-process. Nothing here may run on an event loop thread: async callers use the analyzer's
+own thread (:attr:`Analyzer.thread`). Every spaCy call holds the GIL, so none may be long either: texts
+are made :func:`~bot.text.tokenizable`, analysed in pieces and batches of bounded size (see below).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from multiprocessing import get_context
 
+import numpy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from bot.models import ArticleAnalysis, ArticleText, EntityInArticle, Keyphrase
+from bot.models import AnalysisFailed, ArticleAnalysis, ArticleText, EntityInArticle, Keyphrase
 from bot.nlp.entities import Mention, majority_label
 from bot.nlp.names import name_key
 from bot.nlp.pipeline import load_nlp
 from bot.nlp.summary import focus_terms, summarize
 from bot.nlp.topics import extract_keyphrases
+from bot.text import CHUNK_CHARS
+
+log = logging.getLogger(__name__)
 
 TOPICS_PER_ARTICLE = 10
 KEY_SENTENCE_MAX_CHARS = 400
 # Below this many articles, starting worker processes (each loads the model) costs more than it saves.
 POOL_MIN_ARTICLES = 200
 _SPACES = re.compile(r"\s+")
+
+# Per Doc, the attribute ruler holds the GIL for about 30 ms per 1000 tokens: a long text is analysed in
+# pieces of at most PIECE_CHARS characters (cut at paragraph breaks where it can) and, for text dense in
+# tokens (":a:a:a…"), PIECE_TOKENS tokens, joined back into one Doc. (On 300 BBC articles, the 1% longer
+# than a piece come out nearly the same: one mention more or less of a name near a cut.)
+PIECE_CHARS = 4_000
+PIECE_TOKENS = 1_000
+# Joining the pieces and reading the joined Doc hold the GIL in proportion to its tokens: an article is
+# analysed up to this many (100 000 characters of prose make about 20 000; of ":a:a:a…", 100 000).
+MAX_TOKENS = 30_000
+# The vectors of a whole batch are computed in single numpy calls, and their intermediate arrays are the
+# analysis's peak memory (about 30 MB over the model at 2000 tokens, 75 MB at 5000, no faster): a batch
+# holds at most this many tokens (or one piece alone).
+BATCH_TOKENS = 2_000
+
+
+def pieces(text: str, limit: int = PIECE_CHARS) -> list[str]:
+    """``text`` as consecutive pieces of at most ``limit`` characters that join back into it: each cut
+    after the last paragraph break of the second half of a piece, else after its last sentence end, else
+    after its last space (or at the limit, in a text without any)."""
+    parts: list[str] = []
+    start = 0
+    while len(text) - start > limit:
+        window = text[start : start + limit]
+        for separator in ("\n\n", ". ", "\n", " "):
+            at = window.rfind(separator, limit // 2)
+            if at != -1:
+                cut = start + at + len(separator)
+                break
+        else:
+            cut = start + limit
+        parts.append(text[start:cut])
+        start = cut
+    parts.append(text[start:])
+    return parts
 
 
 def _clean_sentence(span: Span) -> str:
@@ -189,11 +232,68 @@ def _analyze_chunk(articles: list[ArticleText], summary_sentences: int, batch_si
 def _pipe(
     nlp: Language, articles: Sequence[ArticleText], summary_sentences: int, batch_size: int
 ) -> list[ArticleAnalysis]:
-    texts = (a.doc_text()[0] for a in articles)
     return [
         build_analysis(doc, article, summary_sentences)
-        for doc, article in zip(nlp.pipe(texts, batch_size=batch_size), articles, strict=True)
+        for doc, article in zip(_docs(nlp, articles, batch_size), articles, strict=True)
     ]
+
+
+def _docs(nlp: Language, articles: Sequence[ArticleText], batch_size: int) -> Iterator[Doc]:
+    """One Doc per article, in order. Every article goes through ``nlp.pipe`` as pieces (one for nearly
+    all); the pieces of a long one are joined into one Doc before the entity component, which resolves
+    names across the whole article, runs on it."""
+    entities = nlp.get_pipe("newsdesk_entities") if "newsdesk_entities" in nlp.pipe_names else None
+    parts: list[Doc] = []
+    for batch in _batches(_tokenized_pieces(nlp, articles), batch_size):
+        analysed = nlp.pipe([doc for _, doc in batch], batch_size=len(batch), disable=["newsdesk_entities"])
+        for (last, _), doc in zip(batch, analysed, strict=True):
+            doc.tensor = numpy.zeros((0,), dtype="float32")  # the components' vectors: not read again
+            parts.append(doc)
+            if last:
+                whole = parts[0] if len(parts) == 1 else Doc.from_docs(parts, ensure_whitespace=False)
+                parts = []
+                yield entities(whole) if entities is not None else whole
+
+
+def _tokenized_pieces(nlp: Language, articles: Iterable[ArticleText]) -> Iterator[tuple[bool, Doc]]:
+    """The tokenized pieces of each article's text (up to :data:`MAX_TOKENS` tokens), in order, each with
+    whether it ends its article."""
+    for article in articles:
+        docs: list[Doc] = []
+        tokens = 0
+        for doc in _piece_docs(nlp, article.doc_text()[0]):
+            if docs and tokens + len(doc) > MAX_TOKENS:
+                break
+            docs.append(doc)
+            tokens += len(doc)
+        for index, doc in enumerate(docs):
+            yield index == len(docs) - 1, doc
+
+
+def _piece_docs(nlp: Language, text: str) -> Iterator[Doc]:
+    """``text`` tokenized in :func:`pieces`; a piece of more than :data:`PIECE_TOKENS` tokens is cut smaller."""
+    for part in pieces(text):
+        doc = nlp.make_doc(part)
+        if len(doc) <= PIECE_TOKENS:
+            yield doc
+            continue
+        smaller = max(CHUNK_CHARS, len(part) * PIECE_TOKENS // len(doc))
+        yield from (nlp.make_doc(sub) for sub in pieces(part, smaller))
+
+
+def _batches(docs: Iterable[tuple[bool, Doc]], max_docs: int) -> Iterator[list[tuple[bool, Doc]]]:
+    """Consecutive items in batches of at most ``max_docs`` docs and :data:`BATCH_TOKENS` tokens (a
+    longer doc makes a batch of its own)."""
+    batch: list[tuple[bool, Doc]] = []
+    tokens = 0
+    for item in docs:
+        if batch and (len(batch) == max_docs or tokens + len(item[1]) > BATCH_TOKENS):
+            yield batch
+            batch, tokens = [], 0
+        batch.append(item)
+        tokens += len(item[1])
+    if batch:
+        yield batch
 
 
 class Analyzer:
@@ -216,6 +316,10 @@ class Analyzer:
         self.workers = workers or min(2, os.cpu_count() or 1)
         self._nlp: Language | None = configure(nlp, aliases) if nlp is not None else None
         self._pool: ProcessPoolExecutor | None = None
+        # One in-process analysis at a time: the pipeline is not safe to share between threads, and
+        # several at once would only take turns holding the GIL, keeping the event loop waiting longer.
+        self._lock = threading.Lock()
+        self._thread: ThreadPoolExecutor | None = None
 
     @property
     def nlp(self) -> Language:
@@ -226,27 +330,66 @@ class Analyzer:
 
     def analyze(self, articles: Sequence[ArticleText]) -> list[ArticleAnalysis]:
         """Analyse articles in-process (blocking; call it from a worker thread)."""
-        return _pipe(self.nlp, articles, self.summary_sentences, self.batch_size)
+        with self._lock:
+            return _pipe(self.nlp, articles, self.summary_sentences, self.batch_size)
 
-    def analyze_stream(self, batches: Iterator[list[ArticleText]], total: int) -> Iterator[list[ArticleAnalysis]]:
+    def analyze_stream(
+        self, batches: Iterator[list[ArticleText]], total: int
+    ) -> Iterator[list[ArticleAnalysis | AnalysisFailed]]:
         """Analyse batches in order, in parallel worker processes when ``total`` is large enough.
 
         Results come back batch by batch, in the order given, so the caller can write each batch in
-        its own transaction while the next ones are being analysed.
+        its own transaction while the next ones are being analysed. When a batch raises, its articles
+        are analysed again one by one, in-process, and each that still raises is an
+        :class:`AnalysisFailed` in its place: one bad article never costs the others.
         """
         if self.workers < 2 or total < POOL_MIN_ARTICLES:
             for batch in batches:
-                yield self.analyze(batch)
+                try:
+                    result: list[ArticleAnalysis | AnalysisFailed] = list(self.analyze(batch))
+                except Exception:
+                    result = self._one_by_one(batch)
+                yield result
             return
         pool = self.start_workers()
-        pending = []
+        pending: list[tuple[list[ArticleText], Future[list[ArticleAnalysis]]]] = []
         for batch in batches:
-            pending.append(pool.submit(_analyze_chunk, batch, self.summary_sentences, self.batch_size))
+            pending.append((batch, pool.submit(_analyze_chunk, batch, self.summary_sentences, self.batch_size)))
             # Keep a couple of batches queued per worker; more would only hold memory.
             while len(pending) > 2 * self.workers:
-                yield pending.pop(0).result()
-        for future in pending:
-            yield future.result()
+                yield self._outcome(*pending.pop(0))
+        for batch, future in pending:
+            yield self._outcome(batch, future)
+
+    def _outcome(
+        self, batch: list[ArticleText], future: Future[list[ArticleAnalysis]]
+    ) -> list[ArticleAnalysis | AnalysisFailed]:
+        try:
+            return list(future.result())
+        except Exception:
+            return self._one_by_one(batch)
+
+    def _one_by_one(self, batch: list[ArticleText]) -> list[ArticleAnalysis | AnalysisFailed]:
+        results: list[ArticleAnalysis | AnalysisFailed] = []
+        for article in batch:
+            try:
+                results.extend(self.analyze([article]))
+            except Exception as exc:
+                log.debug("analysis of %r failed", article.title[:80], exc_info=True)
+                first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+                results.append(AnalysisFailed(f"analysis failed ({type(exc).__name__}: {first_line})"))
+        return results
+
+    @property
+    def thread(self) -> ThreadPoolExecutor:
+        """The one thread async callers analyse in (``loop.run_in_executor(analyzer.thread, ...)``).
+
+        Always the same thread, so the pipeline's allocations come from one malloc arena: glibc gives
+        each thread its own, and each keeps its high-water mark (hundreds of MB across a pool of threads).
+        """
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-analysis")
+        return self._thread
 
     def start_workers(self) -> ProcessPoolExecutor:
         """The worker processes (started on first use; each loads its own copy of the model)."""
@@ -260,7 +403,10 @@ class Analyzer:
         return self._pool
 
     def close(self) -> None:
-        """Stop the worker processes, if any were started."""
+        """Stop the worker processes and the analysis thread, if they were started."""
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        if self._thread is not None:
+            self._thread.shutdown(wait=False)
+            self._thread = None

@@ -8,7 +8,7 @@ carries, and whether it is of informative length. Sentences that are not content
 fragments) are never chosen unless the article is nothing else. Near-duplicates are never chosen together.
 
 Everything here is pure Python and numpy over the tokens spaCy already produced: it costs a small fraction of
-the parse.
+the parse, and its time and memory grow linearly with the text.
 """
 
 from __future__ import annotations
@@ -205,7 +205,11 @@ _WEIGHTS = _Weights()
 
 
 def _centrality(described: Sequence[_Sentence]) -> np.ndarray:
-    """Mean TF-IDF cosine similarity of each sentence to the others, scaled so the most central is 1."""
+    """Mean TF-IDF cosine similarity of each sentence to the others, scaled so the most central is 1.
+
+    Sparse: one entry per (sentence, distinct term), so memory and time grow with the text, never with
+    sentences × vocabulary (a long text of distinct numbers would make that dense matrix gigabytes).
+    """
     n = len(described)
     vocab: dict[str, int] = {}
     rows: list[int] = []
@@ -218,17 +222,18 @@ def _centrality(described: Sequence[_Sentence]) -> np.ndarray:
             counts.append(count)
     if n < 2 or not vocab:
         return np.zeros(n)
-    matrix = np.zeros((n, len(vocab)))
-    matrix[rows, cols] = 1.0 + np.log(counts)
-    df = np.count_nonzero(matrix, axis=0)
-    matrix *= np.log((1.0 + n) / (1.0 + df)) + 1.0
-    norms = np.linalg.norm(matrix, axis=1)
+    row = np.array(rows, dtype=np.intp)
+    col = np.array(cols, dtype=np.intp)
+    df = np.bincount(col, minlength=len(vocab))
+    weight = (1.0 + np.log(np.array(counts, dtype=float))) * (np.log((1.0 + n) / (1.0 + df)) + 1.0)[col]
+    norms = np.sqrt(np.bincount(row, weights=weight * weight, minlength=n))
     norms[norms == 0] = 1.0
-    matrix /= norms[:, None]
+    weight /= norms[row]
     # The summed similarity to the others is the dot product with the sum of all rows, less the sentence's
-    # own (1 for any sentence with terms): O(n·V) and no matrix product (BLAS threads cost more than this).
-    self_similarity = np.einsum("ij,ij->i", matrix, matrix)
-    central = (np.einsum("ij,j->i", matrix, matrix.sum(axis=0)) - self_similarity) / (n - 1)
+    # own (1 for any sentence with terms).
+    column_sums = np.bincount(col, weights=weight, minlength=len(vocab))
+    self_similarity = np.bincount(row, weights=weight * weight, minlength=n)
+    central = (np.bincount(row, weights=weight * column_sums[col], minlength=n) - self_similarity) / (n - 1)
     top = central.max()
     return central / top if top > 0 else central
 

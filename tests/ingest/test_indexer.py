@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.ingest import indexer as indexer_module
 from bot.ingest.feeds import FeedItem, ParsedFeed, item_record
-from bot.ingest.indexer import Indexer
+from bot.ingest.indexer import MAX_TITLE_CHARS, Indexer, capped_record
+from bot.ingest.readers import cap_text
+from bot.nlp.analysis import Analyzer
 from bot.store import Store
 from tests.conftest import SEED_ARTICLE
 
@@ -251,3 +254,122 @@ async def test_running_totals_match_a_recount(store: Store, indexer_for: Indexer
     assert labels == []
     milei = await store.entities.by_key("javier milei")
     assert milei is not None and (milei.article_count, milei.mention_count) == (1, 4)
+
+
+def test_cap_text_cuts_at_a_word_and_capped_record_rehashes() -> None:
+    from datetime import UTC, datetime
+
+    from bot.ingest.readers import content_hash
+    from bot.models import ArticleRecord
+
+    assert cap_text("short text", 100) == "short text"
+    assert cap_text("alpha beta gamma", 12) == "alpha beta"
+    assert cap_text("x" * 50, 20) == "x" * 20  # no space in the second half: cut at the limit
+    body = "Harbour news. " * 1000
+    record = ArticleRecord(
+        origin="o", title="T " * 400, body=body, content_hash=content_hash(body), published=datetime.now(UTC)
+    )
+    capped = capped_record(record, 1000)
+    assert len(capped.body) <= 1000 and capped.body.endswith("news.") and body.startswith(capped.body)
+    assert capped.content_hash == content_hash(capped.body)
+    assert len(capped.title) <= MAX_TITLE_CHARS and capped.title.endswith("…")
+    assert capped_record(capped, 1000) is capped
+
+
+async def test_over_long_texts_are_cut_before_analysis_and_the_run_goes_on(
+    store: Store, indexer_for: IndexerFor, tmp_path: Path
+) -> None:
+    """spaCy refuses texts over a million characters (E088), which once ended the whole run: one such
+    file kept `newsdesk start` from ever starting. Every text is cut to max_article_chars first."""
+    sentence = "The council met again on Tuesday to discuss the future of the old harbour. "
+    (tmp_path / "long.txt").write_text(_article("Harbour plans", sentence * 15_000))  # 1.13 MB
+    paragraph = "".join(f"<p>{sentence}It was meeting {n}.</p>" for n in range(20_000))
+    page = f"<html><head><title>Harbour</title></head><body><article>{paragraph}</article></body></html>"
+    (tmp_path / "long.html").write_text(page)  # 2 MB on one line
+    _corpus(tmp_path / "more", 1)
+    indexer = indexer_for(store, max_file_bytes=3_000_000)
+    indexer.max_article_chars = 20_000  # the default is 100 000; the cut is the same, analysis shorter
+    report = await indexer.index_paths([tmp_path])
+    assert (report.indexed, report.skipped) == (3, [])
+    for result in report.articles:
+        article = await store.articles.get(result.article_id, with_body=True)
+        assert article is not None and article.body is not None
+        assert 15_000 < len(article.body) <= 20_000 or "Petrovna" in article.body
+        last = article.body.split()[-1]
+        assert last in [*sentence.split(), "It", "was", "meeting", "Riverton"] or last[:-1].isdigit()  # whole words
+
+
+async def test_a_file_that_breaks_its_reader_is_skipped_and_the_run_goes_on(
+    store: Store, indexer_for: IndexerFor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _corpus(tmp_path, 2)
+    (tmp_path / "deep.json").write_text("[" * 100_000)
+    (tmp_path / "odd.md").write_text("# Odd\n\nText.")
+    in_worker = indexer_module.in_worker
+
+    async def failing_read(function, path: Path, max_bytes: int):  # type: ignore[no-untyped-def]
+        if path.name == "odd.md":
+            raise ValueError("reader bug\nsecond line")
+        return await in_worker(function, path, max_bytes)
+
+    monkeypatch.setattr(indexer_module, "in_worker", failing_read)
+    report = await indexer_for(store).index_paths([tmp_path])
+    reasons = {Path(where).name: reason for where, reason in report.skipped}
+    assert reasons == {
+        "deep.json": "malformed JSON (nested too deeply)",
+        "odd.md": "could not be read (ValueError: reader bug)",
+    }
+    assert report.indexed == 2
+
+
+async def test_an_article_whose_analysis_raises_is_skipped_alone(
+    store: Store, indexer_for: IndexerFor, analyzer: Analyzer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch whose analysis raises is analysed again one article at a time; only the bad one is lost."""
+    _corpus(tmp_path, 3)
+    (tmp_path / "story-1.txt").write_text(_article("Poison", "POISON in the harbour of Riverton."))
+    analyze = analyzer.analyze
+
+    def poisoned(articles):  # type: ignore[no-untyped-def]
+        if any("POISON" in a.body for a in articles):
+            raise RuntimeError("poisoned\nat length")
+        return analyze(articles)
+
+    monkeypatch.setattr(analyzer, "analyze", poisoned)
+    report = await indexer_for(store).index_paths([tmp_path])
+    assert report.indexed == 2
+    assert [(Path(where).name, reason) for where, reason in report.skipped] == [
+        ("story-1.txt", "analysis failed (RuntimeError: poisoned)")
+    ]
+
+
+async def test_feed_records_whose_analysis_raises_are_skipped_with_a_line(
+    store: Store,
+    indexer_for: IndexerFor,
+    analyzer: Analyzer,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from datetime import UTC, datetime
+
+    from bot.ingest.readers import content_hash
+    from bot.models import ArticleRecord
+
+    bodies = ["Ferries to Riverton resumed on Monday.", "POISON ferries.", "Riverton opened a new ferry pier."]
+    records = [
+        ArticleRecord(origin=f"https://news.example/{n}", title=f"Ferry {n}", body=body,
+                      content_hash=content_hash(body), published=datetime(2024, 1, 1, tzinfo=UTC))
+        for n, body in enumerate(bodies)
+    ]  # fmt: skip
+    analyze = analyzer.analyze
+
+    def poisoned(articles):  # type: ignore[no-untyped-def]
+        if any("POISON" in a.body for a in articles):
+            raise RuntimeError("poisoned")
+        return analyze(articles)
+
+    monkeypatch.setattr(analyzer, "analyze", poisoned)
+    report = await indexer_for(store).index_records(records)
+    assert report.indexed == 2
+    assert report.skipped == [("https://news.example/1", "analysis failed (RuntimeError: poisoned)")]
+    assert "skipped https://news.example/1: analysis failed" in caplog.text

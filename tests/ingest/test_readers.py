@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from bot.ingest.readers import (
     content_hash,
     decode_bytes,
     derive_title,
+    markdown_to_text,
     parse_published,
     read_file,
 )
@@ -149,3 +151,43 @@ def test_content_hash_ignores_spacing_and_case() -> None:
 )
 def test_parse_published(value: object, expected: datetime | None) -> None:
     assert parse_published(value) == expected
+
+
+def test_fenced_code_blocks_are_dropped_and_an_unclosed_fence_stays() -> None:
+    text = "Before.\n```python\nprint('x')\n```\nAfter.\n```\nnot closed"
+    assert markdown_to_text(text) == "Before.\n\nAfter.\n```\nnot closed"
+    assert markdown_to_text("```\na\n``` \nb\n```x\nc\n```") == "\nb\n"
+
+
+def test_markdown_keeps_words_of_nested_emphasis_links_and_images() -> None:
+    text = "**_Both_** and *one* and `code` and snake_case_name; ![alt](x.png) [link](https://e.example/a_b)"
+    assert markdown_to_text(text) == "Both and one and code and snakecasename; alt link"
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "_a " * 40_000,
+        "`a " * 40_000,
+        "**a " * 30_000,
+        "[a" * 60_000,
+        "![a" * 40_000,
+        "[a](" * 60_000,
+        "```x\n" * 24_000,
+    ],
+)
+def test_markdown_of_hostile_input_takes_linear_time(hostile: str) -> None:
+    """Each of these took from 10 s to minutes (the patterns scanned to the end of the line for every
+    mark); now every character is looked at a bounded number of times."""
+    started = time.perf_counter()
+    markdown_to_text(hostile)
+    assert time.perf_counter() - started < 1
+
+
+def test_deeply_nested_json_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    with pytest.raises(SkipFile, match="nested too deeply"):
+        read_file(_write(tmp_path, "deep.json", "[" * 100_000), CAP)
+    lines = "[" * 100_000 + "\n" + json.dumps({"text": "The harbour reopened on Friday."}) + "\n"
+    contents = read_file(_write(tmp_path, "deep.jsonl", lines), CAP)
+    assert [r.body for r in contents.records] == ["The harbour reopened on Friday."]
+    assert contents.notes == ["line 1: malformed JSON (nested too deeply)"]

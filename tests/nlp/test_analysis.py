@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import re
+import time
+from concurrent.futures import Future
+
 import pytest
 
-from bot.models import ArticleAnalysis, ArticleText
-from bot.nlp.analysis import Analyzer, salience
+from bot.models import AnalysisFailed, ArticleAnalysis, ArticleText
+from bot.nlp import analysis
+from bot.nlp.analysis import PIECE_CHARS, Analyzer, build_analysis, pieces, salience
+from bot.text import CHUNK_CHARS, PUNCTUATION_RUN, tokenizable
 from tests.conftest import seed_body
 
 SEED_TITLE = "Elon Musk and Argentine President Javier Milei meet at Tesla factory in Texas"
@@ -96,3 +102,75 @@ def test_a_word_of_a_surname_does_not_take_the_topic_with_it(analyzer: Analyzer)
     topics = _topics(analyzer, OIL_PRICE)
     assert "oil price" in topics, topics
     assert not [t for t in topics if "Mary" in t or t == "Price"], topics
+
+
+def test_tokenizable_bounds_punctuation_runs_and_chunks_and_keeps_prose() -> None:
+    """spaCy's tokenizer takes quadratic time (holding the GIL) on a run of punctuation: 8 000 "*" took
+    4.7 s, 100 000 about twelve minutes. Runs and chunks without spaces are bounded first."""
+    prose = seed_body()
+    assert tokenizable(prose) == prose
+    hostile = tokenizable("Look" + "*" * 100_000 + " here " + "x" * 250 + " ...! ok")
+    assert max(len(run) for run in re.findall(r"[^\w\s]+", hostile)) <= PUNCTUATION_RUN
+    assert max(len(chunk) for chunk in hostile.split()) <= CHUNK_CHARS
+    assert hostile.endswith(" here " + " ".join(["x" * 100, "x" * 100, "x" * 50]) + " ...! ok")
+
+
+def test_pieces_join_back_and_cut_at_paragraphs() -> None:
+    text = "\n\n".join(f"Paragraph {n} says something about the harbour." for n in range(2000))
+    parts = pieces(text, 1000)
+    assert "".join(parts) == text
+    assert all(len(part) <= 1000 for part in parts) and all(part.endswith("\n\n") for part in parts[:-1])
+    assert pieces("short", 1000) == ["short"] and "".join(pieces("x" * 2500, 1000)) == "x" * 2500
+
+
+def test_a_long_article_analysed_in_pieces_matches_the_whole(analyzer: Analyzer) -> None:
+    """One spaCy call over a long text holds the GIL for its whole length (the attribute ruler: about
+    300 ms per 100 000 characters, a frozen bot); pieces joined into one Doc give the same analysis."""
+    body = "\n\n".join([seed_body()] + [f"Update {n}: {seed_body()}" for n in range(5)])
+    assert len(body) > PIECE_CHARS
+    article = ArticleText(SEED_TITLE, body)
+    whole = build_analysis(analyzer.nlp(article.doc_text()[0]), article, 3)
+    [in_pieces] = analyzer.analyze([article])
+    assert in_pieces.summary == whole.summary
+    assert [(t.key, round(t.score, 9)) for t in in_pieces.topics] == [
+        (t.key, round(t.score, 9)) for t in whole.topics
+    ]
+    assert [(e.key, e.mentions, e.salience, e.roles) for e in in_pieces.entities] == [
+        (e.key, e.mentions, e.salience, e.roles) for e in whole.entities
+    ]
+    assert in_pieces.word_count == whole.word_count
+
+
+def test_hostile_text_is_analysed_in_bounded_time(analyzer: Analyzer) -> None:
+    started = time.perf_counter()
+    results = analyzer.analyze([ArticleText("Stars", "*" * 30_000), ArticleText("Colons", ":a" * 50_000)])
+    assert time.perf_counter() - started < 10  # about 2 s; the stars alone took over a minute
+    assert all(r.entities == [] for r in results)
+
+
+def test_a_failing_pool_batch_is_analysed_again_one_by_one(
+    analyzer: Analyzer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker process failing a batch (a crash, a bad article) costs only the articles that fail alone."""
+    failed: Future[list[ArticleAnalysis]] = Future()
+    failed.set_exception(RuntimeError("worker died"))
+
+    class DeadPool:
+        def submit(self, *args: object) -> Future[list[ArticleAnalysis]]:
+            return failed
+
+    pooled = Analyzer(analyzer.model, analyzer.aliases, workers=2, nlp=analyzer.nlp)
+    monkeypatch.setattr(pooled, "start_workers", lambda: DeadPool())
+    monkeypatch.setattr(analysis, "POOL_MIN_ARTICLES", 1)
+    analyze = pooled.analyze
+
+    def poisoned(articles):  # type: ignore[no-untyped-def]
+        if any("POISON" in a.body for a in articles):
+            raise ValueError("poisoned")
+        return analyze(articles)
+
+    monkeypatch.setattr(pooled, "analyze", poisoned)
+    batches = [[ArticleText("A", "Tesla opened a factory in Texas."), ArticleText("B", "POISON")]]
+    [results] = list(pooled.analyze_stream(iter(batches), total=2))
+    assert isinstance(results[0], ArticleAnalysis) and any(e.name == "Texas" for e in results[0].entities)
+    assert results[1] == AnalysisFailed("analysis failed (ValueError: poisoned)")

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.ingest.feeds import FeedError, read_feed
+from bot.ingest.feeds import MAX_ITEM_CHARS, FeedError, read_feed
 from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.sources.base import Ingest, SourceContext
 from bot.models import AlertPolicy, FeedSource, from_iso, to_iso
@@ -66,10 +66,12 @@ class FeedPoller:
         fetch_full_text: bool,
         notify: Notify,
         idle_seconds: float = 30.0,
+        max_chars: int = MAX_ITEM_CHARS,
     ) -> None:
         self.store = store
         self.ingest = ingest
         self.fetcher = fetcher
+        self.max_chars = max_chars  # of an item's text: nothing past max_article_chars is indexed
         self.follow_salience = follow_salience
         self.max_failures = max_failures
         self.fetch_full_text = fetch_full_text
@@ -145,6 +147,7 @@ class FeedPoller:
                 last_modified=None if first else source.last_modified,
                 fetch_full_text=self.fetch_full_text,
                 known_origins=self.store.articles.origin_hashes,
+                max_chars=self.max_chars,
             )
             report = await self.ingest.index_records(
                 feed.records,
@@ -209,4 +212,5 @@ def make(context: SourceContext) -> FeedPoller:
         max_failures=settings.feed_max_failures,
         fetch_full_text=settings.fetch_full_text,
         notify=notify,
+        max_chars=settings.max_article_chars,
     )
