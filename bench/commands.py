@@ -33,7 +33,7 @@ from bot.app import freeze_startup_objects
 from bot.config import load_settings
 from bot.ingest.readers import content_hash
 from bot.models import ArticleAnalysis, ArticleRecord, ArticleText
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
 

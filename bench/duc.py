@@ -33,7 +33,7 @@ from spacy.tokens import Doc, DocBin
 from bench.data import SHARED
 from bench.product import index_texts, product_settings
 from bot.config import Settings
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 
 DEFAULT_DATA = SHARED / "eval" / "duc2001"
 CACHE_DIR = Path(__file__).resolve().parent / ".cache"

@@ -26,7 +26,7 @@ from bench.data import bbc_articles
 from bot.config import load_settings
 from bot.ingest.indexer import Indexer
 from bot.models import ArticleText
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.nlp.pipeline import FALLBACK_MODEL, _installed
 from bot.store import Store

@@ -22,7 +22,7 @@ from pathlib import Path
 from bot.config import Settings, load_settings
 from bot.factory import load_aliases, make_analyzer
 from bot.ingest.indexer import Indexer
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.store import Store
 
 

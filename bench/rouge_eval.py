@@ -40,7 +40,7 @@ from spacy.tokens import Doc, DocBin, Span
 from bench.data import SHARED
 from bench.product import index_files, index_texts, product_settings
 from bot.config import Settings
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 
 CNNDM_DIR = SHARED / "eval" / "cnndm"
 BBC_DIR = SHARED / "eval" / "bbc-news-summary"

@@ -59,7 +59,7 @@ from bench.data import SHARED
 from bot.config import load_settings
 from bot.ingest.indexer import Indexer
 from bot.models import Article, from_iso
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
 from bot.stories import StoryArticle, StoryPolicy, StoryStream, Weighted

@@ -34,7 +34,7 @@ from bot.store.database import storage_fault
 from bot.wording import plural
 
 if TYPE_CHECKING:
-    from bot.nlp.analysis import Analyzer
+    from bot.nlp.analyzer import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +131,10 @@ class NewsdeskBot(commands.Bot):
 
     @property
     def analyzer(self) -> Analyzer:
-        """The spaCy analyzer, created (and its model loaded) only when something indexes."""
+        """The analyzer, created (and its model loaded) only when something indexes. Articles are analysed
+        in its worker processes: spaCy holds the GIL for long stretches, and the event loop must not wait."""
         if self._analyzer is None:
-            self._analyzer = make_analyzer(self.settings, self.aliases)
+            self._analyzer = make_analyzer(self.settings, self.aliases, processes_only=True)
         return self._analyzer
 
     async def _prefix_for(self, bot: commands.Bot, message: discord.Message) -> list[str]:

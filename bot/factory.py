@@ -10,7 +10,7 @@ from bot.nlp.names import AliasTable
 from bot.store import Store
 
 if TYPE_CHECKING:
-    from bot.nlp.analysis import Analyzer
+    from bot.nlp.analyzer import Analyzer
 
 
 def load_aliases(settings: Settings) -> AliasTable:
@@ -21,10 +21,10 @@ def load_aliases(settings: Settings) -> AliasTable:
         raise ConfigError(f"aliases: {exc}") from None
 
 
-def make_analyzer(settings: Settings, aliases: AliasTable) -> Analyzer:
-    """The analyzer as the settings describe it. spaCy is imported now, and the model loads on first use:
-    nothing that only answers questions calls this."""
-    from bot.nlp.analysis import Analyzer
+def make_analyzer(settings: Settings, aliases: AliasTable, *, processes_only: bool = False) -> Analyzer:
+    """The analyzer as the settings describe it; the model loads on first use. ``processes_only`` (the
+    bot) analyses every article in worker processes, so this process never imports spaCy."""
+    from bot.nlp.analyzer import Analyzer
 
     return Analyzer(
         settings.model,
@@ -32,6 +32,7 @@ def make_analyzer(settings: Settings, aliases: AliasTable) -> Analyzer:
         summary_sentences=settings.summary_sentences,
         batch_size=settings.batch_size,
         workers=settings.workers,
+        processes_only=processes_only,
     )
 
 

@@ -16,7 +16,7 @@ from spacy.language import Language
 from bot.app import NewsdeskBot
 from bot.config import Settings, load_settings
 from bot.ingest.indexer import Indexer
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
 from tests.fake_discord import FakeDiscord

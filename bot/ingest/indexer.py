@@ -34,7 +34,7 @@ from bot.models import (
 from bot.store import Store
 
 if TYPE_CHECKING:  # the analyzer imports spaCy: only what indexes loads it
-    from bot.nlp.analysis import Analyzer
+    from bot.nlp.analyzer import Analyzer
 
 log = logging.getLogger(__name__)
 

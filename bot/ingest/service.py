@@ -2,10 +2,9 @@
 
 :class:`IngestionService` is created and started by the bot's ``setup_hook`` and stopped by its
 ``close``. It owns the HTTP fetcher the sources share, the :class:`~bot.ingest.indexer.Indexer` (built at
-the first article, or at start when a source already has work: building it imports spaCy, off the event
-loop) and the lock that keeps batches of files from interleaving. Sources hand it what they find through
-:meth:`index_paths` and :meth:`index_records`.
-"""
+the first article, or at start when a source already has work; the analyzer's model is loaded off the
+event loop) and the lock that keeps batches of files from interleaving. Sources hand it what they find
+through :meth:`index_paths` and :meth:`index_records`."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ from bot.models import AlertPolicy, ArticleRecord
 from bot.store import Store
 
 if TYPE_CHECKING:
-    from bot.nlp.analysis import Analyzer
+    from bot.nlp.analyzer import Analyzer
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +64,8 @@ class IngestionService:
         raise LookupError(f"no {kind.__name__} source is registered")
 
     async def indexer(self) -> Indexer:
-        """The indexer, built on first use: its analyzer is created (and spaCy imported) in a worker
-        thread, so the event loop never waits for the import."""
+        """The indexer, built on first use: its analyzer is created in a worker thread, so the event loop
+        never waits for what it imports."""
         if self._indexer is None:
             async with self._building:
                 if self._indexer is None:
@@ -96,8 +95,7 @@ class IngestionService:
         """Start every source. The model is loaded now only if a source already has something to index."""
         await self.fetcher.__aenter__()
         if any([await source.will_index() for source in self.sources.values()]):
-            analyzer = (await self.indexer()).analyzer
-            await asyncio.to_thread(lambda: analyzer.nlp)
+            await asyncio.to_thread((await self.indexer()).analyzer.warm_up)
         for name, source in self.sources.items():
             self._tasks.append(asyncio.create_task(source.run(), name=f"source-{name}"))
 

@@ -1,41 +1,29 @@
 """From article text to everything the index stores about it: entities, roles, topics and a summary.
 
-:class:`Analyzer` owns the spaCy pipeline. Bulk work goes through ``nlp.pipe`` in batches, split over
-worker processes when there are enough articles to repay their start-up; small jobs (a new article for
-an alert) run in-process. Nothing here may run on an event loop thread: async callers use the analyzer's
-own thread (:attr:`Analyzer.thread`). Every spaCy call holds the GIL, so none may be long either: texts
-are made :func:`~bot.text.tokenizable`, analysed in pieces and batches of bounded size (see below).
-"""
+:func:`pipe` analyses articles with a loaded pipeline; :mod:`bot.nlp.analyzer` decides where it runs (this
+process or worker processes). Nothing here may run on an event loop thread. Every spaCy call holds the
+GIL, so none may be long either: texts are made :func:`~bot.text.tokenizable`, analysed in pieces and
+batches of bounded size (see below)."""
 
 from __future__ import annotations
 
-import logging
-import os
 import re
-import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
-from multiprocessing import get_context
 
 import numpy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from bot.models import AnalysisFailed, ArticleAnalysis, ArticleText, EntityInArticle, Keyphrase
+from bot.models import ArticleAnalysis, ArticleText, EntityInArticle, Keyphrase
 from bot.nlp.entities import Mention, majority_label
 from bot.nlp.names import name_key
-from bot.nlp.pipeline import load_nlp
 from bot.nlp.summary import focus_terms, summarize
 from bot.nlp.topics import extract_keyphrases
 from bot.text import CHUNK_CHARS
 
-log = logging.getLogger(__name__)
-
 TOPICS_PER_ARTICLE = 10
 KEY_SENTENCE_MAX_CHARS = 400
-# Below this many articles, starting worker processes (each loads the model) costs more than it saves.
-POOL_MIN_ARTICLES = 200
 _SPACES = re.compile(r"\s+")
 
 # Per Doc, the attribute ruler holds the GIL for about 30 ms per 1000 tokens: a long text is analysed in
@@ -215,21 +203,7 @@ def configure(nlp: Language, aliases: dict[str, str]) -> Language:
     return nlp
 
 
-# Worker-process state: each worker loads the pipeline once in its initializer.
-_worker_nlp: Language | None = None
-
-
-def _init_worker(model: str, aliases: dict[str, str]) -> None:
-    global _worker_nlp
-    _worker_nlp = configure(load_nlp(model), aliases)
-
-
-def _analyze_chunk(articles: list[ArticleText], summary_sentences: int, batch_size: int) -> list[ArticleAnalysis]:
-    assert _worker_nlp is not None, "worker used before its initializer ran"
-    return _pipe(_worker_nlp, articles, summary_sentences, batch_size)
-
-
-def _pipe(
+def pipe(
     nlp: Language, articles: Sequence[ArticleText], summary_sentences: int, batch_size: int
 ) -> list[ArticleAnalysis]:
     return [
@@ -294,119 +268,3 @@ def _batches(docs: Iterable[tuple[bool, Doc]], max_docs: int) -> Iterator[list[t
         tokens += len(item[1])
     if batch:
         yield batch
-
-
-class Analyzer:
-    """The loaded pipeline plus, for bulk work, a pool of worker processes that hold their own copy."""
-
-    def __init__(
-        self,
-        model: str,
-        aliases: dict[str, str],
-        *,
-        summary_sentences: int = 3,
-        batch_size: int = 64,
-        workers: int = 0,
-        nlp: Language | None = None,
-    ) -> None:
-        self.model = model
-        self.aliases = aliases
-        self.summary_sentences = summary_sentences
-        self.batch_size = batch_size
-        self.workers = workers or min(2, os.cpu_count() or 1)
-        self._nlp: Language | None = configure(nlp, aliases) if nlp is not None else None
-        self._pool: ProcessPoolExecutor | None = None
-        # One in-process analysis at a time: the pipeline is not safe to share between threads, and
-        # several at once would only take turns holding the GIL, keeping the event loop waiting longer.
-        self._lock = threading.Lock()
-        self._thread: ThreadPoolExecutor | None = None
-
-    @property
-    def nlp(self) -> Language:
-        """The in-process pipeline, loaded on first use."""
-        if self._nlp is None:
-            self._nlp = configure(load_nlp(self.model), self.aliases)
-        return self._nlp
-
-    def analyze(self, articles: Sequence[ArticleText]) -> list[ArticleAnalysis]:
-        """Analyse articles in-process (blocking; call it from a worker thread)."""
-        with self._lock:
-            return _pipe(self.nlp, articles, self.summary_sentences, self.batch_size)
-
-    def analyze_stream(
-        self, batches: Iterator[list[ArticleText]], total: int
-    ) -> Iterator[list[ArticleAnalysis | AnalysisFailed]]:
-        """Analyse batches in order, in parallel worker processes when ``total`` is large enough.
-
-        Results come back batch by batch, in the order given, so the caller can write each batch in
-        its own transaction while the next ones are being analysed. When a batch raises, its articles
-        are analysed again one by one, in-process, and each that still raises is an
-        :class:`AnalysisFailed` in its place: one bad article never costs the others.
-        """
-        if self.workers < 2 or total < POOL_MIN_ARTICLES:
-            for batch in batches:
-                try:
-                    result: list[ArticleAnalysis | AnalysisFailed] = list(self.analyze(batch))
-                except Exception:
-                    result = self._one_by_one(batch)
-                yield result
-            return
-        pool = self.start_workers()
-        pending: list[tuple[list[ArticleText], Future[list[ArticleAnalysis]]]] = []
-        for batch in batches:
-            pending.append((batch, pool.submit(_analyze_chunk, batch, self.summary_sentences, self.batch_size)))
-            # Keep a couple of batches queued per worker; more would only hold memory.
-            while len(pending) > 2 * self.workers:
-                yield self._outcome(*pending.pop(0))
-        for batch, future in pending:
-            yield self._outcome(batch, future)
-
-    def _outcome(
-        self, batch: list[ArticleText], future: Future[list[ArticleAnalysis]]
-    ) -> list[ArticleAnalysis | AnalysisFailed]:
-        try:
-            return list(future.result())
-        except Exception:
-            return self._one_by_one(batch)
-
-    def _one_by_one(self, batch: list[ArticleText]) -> list[ArticleAnalysis | AnalysisFailed]:
-        results: list[ArticleAnalysis | AnalysisFailed] = []
-        for article in batch:
-            try:
-                results.extend(self.analyze([article]))
-            except Exception as exc:
-                log.debug("analysis of %r failed", article.title[:80], exc_info=True)
-                first_line = (str(exc).strip().splitlines() or [""])[0][:200]
-                results.append(AnalysisFailed(f"analysis failed ({type(exc).__name__}: {first_line})"))
-        return results
-
-    @property
-    def thread(self) -> ThreadPoolExecutor:
-        """The one thread async callers analyse in (``loop.run_in_executor(analyzer.thread, ...)``).
-
-        Always the same thread, so the pipeline's allocations come from one malloc arena: glibc gives
-        each thread its own, and each keeps its high-water mark (hundreds of MB across a pool of threads).
-        """
-        if self._thread is None:
-            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newsdesk-analysis")
-        return self._thread
-
-    def start_workers(self) -> ProcessPoolExecutor:
-        """The worker processes (started on first use; each loads its own copy of the model)."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.workers,
-                mp_context=get_context("spawn"),
-                initializer=_init_worker,
-                initargs=(self.model, self.aliases),
-            )
-        return self._pool
-
-    def close(self) -> None:
-        """Stop the worker processes and the analysis thread, if they were started."""
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-        if self._thread is not None:
-            self._thread.shutdown(wait=False)
-            self._thread = None

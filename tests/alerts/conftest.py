@@ -12,7 +12,7 @@ import pytest
 from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.ingest.sources.folders import FolderWatcher
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from tests.fake_discord import FakeDiscord
 
 SALIENT = (

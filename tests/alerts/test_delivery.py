@@ -8,7 +8,7 @@ from bot.config import Settings
 from bot.ingest.indexer import Indexer
 from bot.ingest.sources.folders import FolderWatcher
 from bot.models import AlertPolicy
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.store import Store
 from tests.alerts.conftest import PASSING, SALIENT, AlertBot, story, title_of
 from tests.fake_discord import FakeDiscord, Fault

@@ -14,7 +14,7 @@ from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
 from bot.models import AlertPolicy, Follow, from_iso
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import name_key
 from bot.store import Store
 from tests.alerts.conftest import SALIENT, AlertBot, story, title_of

@@ -14,7 +14,7 @@ from pathlib import Path
 from bench import duc, rouge_eval
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.nlp.topics import extract_keyphrases
 from bot.store import Store
 from tests.conftest import seed_body

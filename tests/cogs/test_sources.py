@@ -17,7 +17,7 @@ import pytest
 from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.models import from_iso
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.records import RecordedMessage
 from tests.feed_server import FeedServer, rss_document

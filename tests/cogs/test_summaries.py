@@ -7,7 +7,7 @@ from pathlib import Path
 from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.ingest.indexer import Indexer
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.store import Store
 from tests.fake_discord import FakeDiscord
 

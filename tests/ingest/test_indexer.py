@@ -14,7 +14,7 @@ from bot.ingest import indexer as indexer_module
 from bot.ingest.feeds import FeedItem, ParsedFeed, item_record
 from bot.ingest.indexer import MAX_TITLE_CHARS, Indexer, capped_record
 from bot.ingest.readers import cap_text
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.store import Store
 from tests.conftest import SEED_ARTICLE
 

@@ -13,7 +13,7 @@ from bot.ingest.sources import SOURCE_TYPES, SourceContext
 from bot.ingest.sources.feeds import FeedPoller
 from bot.ingest.sources.folders import FolderWatcher
 from bot.models import AlertPolicy, ArticleRecord
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.store import Store
 from tests.settle import eventually
 

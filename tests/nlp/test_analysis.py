@@ -9,8 +9,9 @@ from concurrent.futures import Future
 import pytest
 
 from bot.models import AnalysisFailed, ArticleAnalysis, ArticleText
-from bot.nlp import analysis
-from bot.nlp.analysis import PIECE_CHARS, Analyzer, build_analysis, pieces, salience
+from bot.nlp import analyzer as analyzer_module
+from bot.nlp.analysis import PIECE_CHARS, build_analysis, pieces, salience
+from bot.nlp.analyzer import Analyzer
 from bot.text import CHUNK_CHARS, PUNCTUATION_RUN, tokenizable
 from tests.conftest import seed_body
 
@@ -161,7 +162,7 @@ def test_a_failing_pool_batch_is_analysed_again_one_by_one(
 
     pooled = Analyzer(analyzer.model, analyzer.aliases, workers=2, nlp=analyzer.nlp)
     monkeypatch.setattr(pooled, "start_workers", lambda: DeadPool())
-    monkeypatch.setattr(analysis, "POOL_MIN_ARTICLES", 1)
+    monkeypatch.setattr(analyzer_module, "POOL_MIN_ARTICLES", 1)
     analyze = pooled.analyze
 
     def poisoned(articles):  # type: ignore[no-untyped-def]

@@ -14,7 +14,7 @@ import pytest
 
 from bot.ingest.readers import content_hash
 from bot.models import AlertPolicy, ArticleAnalysis, ArticleRecord, ArticleText, Follow
-from bot.nlp.analysis import Analyzer
+from bot.nlp.analyzer import Analyzer
 from bot.store import Store
 
 TOWNS = ["Galway", "Cork", "Sligo", "Limerick", "Kilkenny", "Waterford", "Athlone", "Tralee"]
