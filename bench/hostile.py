@@ -59,7 +59,7 @@ def _rss_mb(pid: int | str = "self") -> float:
 
 
 def _workers_rss_mb() -> float:
-    """The resident memory of this process's children (the feed parsing worker)."""
+    """The resident memory of this process's children together (the parsing worker and the analysis workers)."""
     return sum(_rss_mb(child.pid) for child in multiprocessing.active_children() if child.pid)
 
 
@@ -300,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         ("!who answer, median", f"{result['who_p50_ms']} ms", f"{base['who_p50_ms']:.0f} ms", ""),
         ("!who answer, slowest", f"{result['who_max_ms']} ms", "", ""),
         ("peak RSS", f"{result['peak_rss_mb']:.0f} MB", f"{base['rss_mb']:.0f} MB", ""),
-        ("parsing worker, peak RSS", f"{result['worker_peak_rss_mb']:.0f} MB", "", ""),
+        ("worker processes, peak RSS", f"{result['worker_peak_rss_mb']:.0f} MB", "", ""),
         ("RSS growth", f"{result['rss_growth_mb']:.0f} MB", "", "< 200"),
         ("good articles indexed", f"{result['good_articles']} / {result['good_articles_expected']}", "", "all"),
         ("feeds (hostile) / paused", feeds, "", ""),
