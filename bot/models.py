@@ -24,6 +24,50 @@ def from_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
+SHARED_SCOPE = 0
+"""The scope of what every server sees: the operator's folders and shared feeds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking, which decides what of the index they may see: ``everything`` (the console and the
+    command line), a DM (shared articles only) or one server (shared articles and that server's own).
+    Build one with :meth:`everything`, :meth:`dm` or :meth:`server`."""
+
+    guild_id: int | None = None
+    sees_all: bool = False
+
+    @classmethod
+    def everything(cls) -> Viewer:
+        """The operator's view: every article of every server."""
+        return cls(None, True)
+
+    @classmethod
+    def dm(cls) -> Viewer:
+        """A direct message: shared articles only."""
+        return cls(None, False)
+
+    @classmethod
+    def server(cls, guild_id: int) -> Viewer:
+        """A member of one server: shared articles and the articles of that server's own feeds."""
+        return cls(guild_id, False)
+
+    @property
+    def scopes(self) -> tuple[int, ...] | None:
+        """The article scopes this viewer sees; ``None`` for all of them."""
+        if self.sees_all:
+            return None
+        return (SHARED_SCOPE,) if self.guild_id is None else (SHARED_SCOPE, self.guild_id)
+
+    def sees(self, scopes: frozenset[int] | set[int]) -> bool:
+        """Whether an article with these scopes (see ``article_scopes``) is visible to this viewer."""
+        mine = self.scopes
+        return mine is None or any(scope in scopes for scope in mine)
+
+
+EVERYTHING = Viewer.everything()
+
+
 # The entity labels the index keeps, in the order that breaks ties between them.
 ENTITY_TYPES = (
     "PERSON",
@@ -304,7 +348,8 @@ class Follow:
 
 @dataclass(frozen=True, slots=True)
 class FeedSource:
-    """An RSS or Atom feed a server added, with its polling state."""
+    """An RSS or Atom feed a server added (``shared``: the bot's owner added it for every server), with
+    its polling state."""
 
     id: int
     guild_id: int
@@ -322,6 +367,7 @@ class FeedSource:
     pause_notified: int
     added_by: int | None
     created_at: str
+    shared: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -139,11 +139,13 @@ class AlertQueries:
         feed: FeedOrigin | None = None
         if policy.source_id is not None:
             async with db.execute(
-                "SELECT id, guild_id, channel_id, COALESCE(title, url) AS name FROM sources WHERE id = ?",
+                "SELECT id, guild_id, channel_id, COALESCE(title, url) AS name, shared FROM sources WHERE id = ?",
                 (policy.source_id,),
             ) as cursor:
                 row = await cursor.fetchone()
-            feed = FeedOrigin(**row) if row else None
+            feed = FeedOrigin(**{**row, "shared": bool(row["shared"])}) if row else None
+        async with db.execute("SELECT scope FROM article_scopes WHERE article_id = ?", (article_id,)) as cursor:
+            scopes = {row["scope"] async for row in cursor}
         follows: list[FollowMatch] = []
         if is_new:
             async with db.execute(
@@ -160,10 +162,13 @@ class AlertQueries:
                 (article_id, policy.follow_salience, article_id),
             ) as cursor:
                 follows = [FollowMatch(**row) for row in await cursor.fetchall()]
-        every_server = policy.source_id is None and is_new  # a new article from a file
+        # A new article from a file or a shared feed goes to every server.
+        every_server = is_new and (policy.source_id is None or (feed is not None and feed.shared))
         servers = {f.guild_id for f in follows} | ({feed.guild_id} if feed else set())
         channels = await self._enabled_channels(None if every_server else servers)
-        planned = plan_alerts(policy, is_new=is_new, feed=feed, alert_channels=channels, follows=follows)
+        planned = plan_alerts(
+            policy, is_new=is_new, feed=feed, alert_channels=channels, follows=follows, scopes=scopes
+        )
         if not planned:
             return 0
 

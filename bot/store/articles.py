@@ -6,8 +6,11 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 
 from bot.models import (
+    EVERYTHING,
+    SHARED_SCOPE,
     AlertPolicy,
     Article,
     ArticleAnalysis,
@@ -18,17 +21,30 @@ from bot.models import (
     FileFingerprint,
     RelatedArticle,
     Stats,
+    Viewer,
     WriteResult,
     to_iso,
 )
 from bot.store.alerts import AlertQueries
 from bot.store.database import Database, chunks, current_time
 from bot.store.entities import RECENT_WINDOW, EntityQueries
-from bot.store.rows import BRIEF_COLUMNS, article_brief
+from bot.store.rows import BRIEF_COLUMNS, article_brief, scope_marks, visible, visible_in
 from bot.store.search import SearchQueries
 from bot.store.topics import TopicQueries
 
 _ARTICLE_COLUMNS = "id, title, source, url, published, ingested_at, summary, word_count"
+# The source id crediting what the watched folders and the command line index (shared with every server).
+FOLDERS_SOURCE = 0
+
+
+@dataclass(slots=True)
+class _Touched:
+    """What one write changed: entities and topics whose aggregates to refresh, articles to rescope."""
+
+    entities: set[int] = field(default_factory=set)
+    topics: set[int] = field(default_factory=set)
+    articles: set[int] = field(default_factory=set)
+    removed: int = 0  # articles deleted
 
 
 class ArticleQueries:
@@ -88,6 +104,7 @@ class ArticleQueries:
         files_done: Sequence[FileFingerprint] = (),
         stale_origins: Sequence[str] = (),
         alerts: AlertPolicy | None = None,
+        source_id: int | None = None,
     ) -> list[WriteResult]:
         """Store analysed articles, drop origins that vanished, and mark files done — in one transaction.
 
@@ -95,21 +112,36 @@ class ArticleQueries:
         its origin is linked to that article. A record whose origin held other text replaces that
         article's rows, keeping its id when no other origin shares it. With an ``alerts`` policy, the
         alerts of new articles are written to the outbox in the same transaction.
+
+        ``source_id`` is the feed the records came from (``None``: the watched folders or the command
+        line, which are shared): each origin is credited to it, which decides who may see its article.
+        A record already indexed under its origin (pass it with ``None``) only gains the credit, and is
+        ``linked`` when that made it visible to a server that could not see it. Records of a feed
+        removed meanwhile are not written.
         """
         results: list[WriteResult] = []
         async with self._db.write() as db:
-            touched_entities: set[int] = set()
-            touched_topics: set[int] = set()
+            source = await self._source_scope(source_id)
+            touched = _Touched()
             for origin in stale_origins:
-                await self._unlink_origin(origin, touched_entities, touched_topics)
-            for record, analysis in items:
-                results.append(await self._write_one(record, analysis, touched_entities, touched_topics))
-            await self._entities.refresh(touched_entities)
-            await self._topics.refresh(touched_topics)
+                await self._unlink_origin(origin, touched)
+            for record, analysis in items if source is not None else ():
+                results.append(await self._write_one(record, analysis, source or (0, 0), touched))
+            scopes_before = {r.article_id: await self.scopes_of(r.article_id) for r in results if r.status == "linked"}
+            await self._rescope(touched)
+            # A credit that shows the article to no one new (a second feed of the same server) changes nothing.
+            results = [
+                WriteResult(r.origin, r.article_id, "unchanged")
+                if r.status == "linked" and await self.scopes_of(r.article_id) == scopes_before[r.article_id]
+                else r
+                for r in results
+            ]
+            await self._entities.refresh(touched.entities)
+            await self._topics.refresh(touched.topics)
             planned = 0
             if alerts is not None and not alerts.suppress:
                 for result in results:
-                    if result.status in {"new", "duplicate"}:
+                    if result.status in {"new", "duplicate", "linked"}:
                         planned += await self._alerts.plan(result.article_id, alerts, is_new=result.status == "new")
             now = current_time()
             await db.executemany(
@@ -122,6 +154,30 @@ class ArticleQueries:
         if planned:
             self._alerts.planned.set()
         return results
+
+    async def _source_scope(self, source_id: int | None) -> tuple[int, int] | None:
+        """(source id, scope) to credit a batch's origins to; ``None`` when the feed is gone."""
+        if source_id is None:
+            return FOLDERS_SOURCE, SHARED_SCOPE
+        async with self._db.writer.execute(
+            "SELECT guild_id, shared FROM sources WHERE id = ?", (source_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return source_id, SHARED_SCOPE if row["shared"] else int(row["guild_id"])
+
+    async def linked_origins(self, source_id: int, origins: Sequence[str]) -> set[str]:
+        """Which of ``origins`` are already credited to feed ``source_id``."""
+        found: set[str] = set()
+        async with self._db.turn() as db:
+            for chunk in chunks(list(origins)):
+                async with db.execute(
+                    f"SELECT origin FROM origin_sources WHERE source_id = ? AND origin IN ({','.join('?' * len(chunk))})",
+                    (source_id, *chunk),
+                ) as cursor:
+                    found.update(row["origin"] async for row in cursor)
+        return found
 
     async def id_for_hash(self, content_hash: str) -> int | None:
         """The article holding this exact text, if any."""
@@ -139,8 +195,8 @@ class ArticleQueries:
         self,
         record: ArticleRecord,
         analysis: ArticleAnalysis | None,
-        touched_entities: set[int],
-        touched_topics: set[int],
+        source: tuple[int, int],
+        touched: _Touched,
     ) -> WriteResult:
         db = self._db.writer
         now = current_time()
@@ -152,12 +208,15 @@ class ArticleQueries:
             previous = await cursor.fetchone()
         if previous and previous["content_hash"] == record.content_hash:
             if analysis is None:
+                if await self._credit(record.origin, source):
+                    touched.articles.add(previous["article_id"])
+                    return WriteResult(record.origin, previous["article_id"], "linked")
                 return WriteResult(record.origin, previous["article_id"], "unchanged")
             reuse: int | None = previous["article_id"]  # a forced re-analysis refreshes the rows in place
         else:
             same_text = await self._id_for_hash(record.content_hash)
             if same_text is not None:
-                await self._link_origin(record, same_text, now, touched_entities, touched_topics)
+                await self._link_origin(record, same_text, now, source, touched)
                 return WriteResult(record.origin, same_text, "duplicate")
             if analysis is None:
                 raise ValueError(f"{record.origin}: new text needs its analysis")
@@ -182,7 +241,7 @@ class ArticleQueries:
             analysis.word_count,
         )
         if reuse is not None:
-            await self._detach_article(reuse, touched_entities, touched_topics)
+            await self._detach_article(reuse, touched)
             await db.execute(
                 "UPDATE articles SET content_hash = ?, title = ?, title_derived = ?, source = ?, url = ?, "
                 "published = ?, ingested_at = ?, body = ?, summary = ?, word_count = ? WHERE id = ?",
@@ -199,20 +258,19 @@ class ArticleQueries:
             assert row is not None
             article_id, status = row["id"], "new" if previous is None else "updated"
         await self._search.add(article_id, record.title, record.body)
-        await self._attach_analysis(article_id, published, analysis, touched_entities, touched_topics)
-        await self._link_origin(record, article_id, now, touched_entities, touched_topics)
+        await self._attach_analysis(article_id, published, analysis, touched)
+        await self._link_origin(record, article_id, now, source, touched)
         return WriteResult(record.origin, article_id, status)
 
     async def _attach_analysis(
-        self,
-        article_id: int,
-        published: str,
-        analysis: ArticleAnalysis,
-        touched_entities: set[int],
-        touched_topics: set[int],
+        self, article_id: int, published: str, analysis: ArticleAnalysis, touched: _Touched
     ) -> None:
-        await self._entities.attach(article_id, published, analysis.entities, touched_entities)
-        await self._topics.attach(article_id, published, analysis.topics, touched_topics)
+        await self._entities.attach(article_id, published, analysis.entities, touched.entities)
+        await self._topics.attach(article_id, published, analysis.topics, touched.topics)
+        # Counted in the scopes the article already has (a re-analysis); a new one's come with its origin.
+        scopes = await self._scopes(article_id)
+        await self._entities.shift_scopes(article_id, (), scopes)
+        await self._topics.shift_scopes(article_id, (), scopes)
 
     async def _origin_count(self, article_id: int) -> int:
         async with self._db.writer.execute(
@@ -221,13 +279,16 @@ class ArticleQueries:
             row = await cursor.fetchone()
         return int(row["n"]) if row else 0
 
+    async def _credit(self, origin: str, source: tuple[int, int]) -> bool:
+        """Credit an origin to a source; ``False`` when it already was."""
+        async with self._db.writer.execute(
+            "INSERT OR IGNORE INTO origin_sources (origin, source_id, scope) VALUES (?, ?, ?) RETURNING 1",
+            (origin, *source),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
     async def _link_origin(
-        self,
-        record: ArticleRecord,
-        article_id: int,
-        now: str,
-        touched_entities: set[int],
-        touched_topics: set[int],
+        self, record: ArticleRecord, article_id: int, now: str, source: tuple[int, int], touched: _Touched
     ) -> None:
         db = self._db.writer
         async with db.execute("SELECT article_id FROM origins WHERE origin = ?", (record.origin,)) as cursor:
@@ -237,35 +298,119 @@ class ArticleQueries:
             "ON CONFLICT (origin) DO UPDATE SET article_id = excluded.article_id, seen_at = excluded.seen_at",
             (record.origin, article_id, record.file, now),
         )
-        if row and row["article_id"] != article_id and await self._origin_count(row["article_id"]) == 0:
-            await self._delete_article(row["article_id"], touched_entities, touched_topics)
+        await self._credit(record.origin, source)
+        touched.articles.add(article_id)
+        if row and row["article_id"] != article_id:
+            touched.articles.add(row["article_id"])
+            if await self._origin_count(row["article_id"]) == 0:
+                await self._delete_article(row["article_id"], touched)
 
-    async def _unlink_origin(self, origin: str, touched_entities: set[int], touched_topics: set[int]) -> None:
+    async def _unlink_origin(self, origin: str, touched: _Touched) -> None:
         async with self._db.writer.execute(
             "DELETE FROM origins WHERE origin = ? RETURNING article_id", (origin,)
         ) as cursor:
             row = await cursor.fetchone()
-        if row and await self._origin_count(row["article_id"]) == 0:
-            await self._delete_article(row["article_id"], touched_entities, touched_topics)
+        if row is None:
+            return
+        touched.articles.add(row["article_id"])
+        if await self._origin_count(row["article_id"]) == 0:
+            await self._delete_article(row["article_id"], touched)
 
-    async def _delete_article(self, article_id: int, touched_entities: set[int], touched_topics: set[int]) -> None:
-        await self._detach_article(article_id, touched_entities, touched_topics)
+    async def _delete_article(self, article_id: int, touched: _Touched) -> None:
+        await self._detach_article(article_id, touched)
         await self._db.writer.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        touched.articles.discard(article_id)
+        touched.removed += 1
 
-    async def _detach_article(self, article_id: int, touched_entities: set[int], touched_topics: set[int]) -> None:
+    async def _detach_article(self, article_id: int, touched: _Touched) -> None:
         """Remove an article's analysis rows and its search entry, noting which aggregates to redo."""
-        await self._entities.detach(article_id, touched_entities)
-        await self._topics.detach(article_id, touched_topics)
+        scopes = await self._scopes(article_id)
+        await self._entities.shift_scopes(article_id, scopes, ())
+        await self._topics.shift_scopes(article_id, scopes, ())
+        await self._entities.detach(article_id, touched.entities)
+        await self._topics.detach(article_id, touched.topics)
         await self._search.remove(article_id)
+
+    # ------------------------------------------------------------------------------- visibility
+
+    async def _scopes(self, article_id: int) -> set[int]:
+        """The scopes an article is counted in now (inside the write)."""
+        async with self._db.writer.execute(
+            "SELECT scope FROM article_scopes WHERE article_id = ?", (article_id,)
+        ) as cursor:
+            return {row["scope"] async for row in cursor}
+
+    async def scopes_of(self, article_id: int) -> frozenset[int]:
+        """Who may see an article (``article_scopes``: ``{0}`` for every server), inside a write."""
+        return frozenset(await self._scopes(article_id))
+
+    async def _rescope(self, touched: _Touched) -> None:
+        """Bring the scopes of articles whose origins or credits changed in line with their sources,
+        moving their running totals from the scopes they leave to the ones they join."""
+        db = self._db.writer
+        for article_id in sorted(touched.articles):
+            async with db.execute(
+                "SELECT DISTINCT os.scope FROM origins o JOIN origin_sources os ON os.origin = o.origin "
+                "WHERE o.article_id = ?",
+                (article_id,),
+            ) as cursor:
+                credited = {row["scope"] async for row in cursor}
+            wanted = {SHARED_SCOPE} if SHARED_SCOPE in credited else credited
+            current = await self._scopes(article_id)
+            if wanted == current:
+                continue
+            leaving, joining = current - wanted, wanted - current
+            await self._entities.shift_scopes(article_id, leaving, joining)
+            await self._topics.shift_scopes(article_id, leaving, joining)
+            await db.executemany(
+                "DELETE FROM article_scopes WHERE article_id = ? AND scope = ?", [(article_id, s) for s in leaving]
+            )
+            await db.executemany(
+                "INSERT INTO article_scopes (article_id, scope) VALUES (?, ?)", [(article_id, s) for s in joining]
+            )
+        touched.articles.clear()
+
+    async def forget_sources(self, source_ids: Sequence[int]) -> int:
+        """Inside a write: take back the credits of removed feeds. An origin no source delivers any more
+        goes, and its article with it when no other origin keeps it; the others are rescoped. Returns
+        how many articles were removed."""
+        db = self._db.writer
+        touched = _Touched()
+        orphans: list[str] = []
+        for source_id in source_ids:
+            async with db.execute(
+                "DELETE FROM origin_sources WHERE source_id = ? RETURNING origin", (source_id,)
+            ) as cursor:
+                origins = [row["origin"] async for row in cursor]
+            for origin in origins:
+                async with db.execute(
+                    "SELECT o.article_id, EXISTS (SELECT 1 FROM origin_sources s WHERE s.origin = o.origin) AS kept "
+                    "FROM origins o WHERE o.origin = ?",
+                    (origin,),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    continue
+                touched.articles.add(row["article_id"])
+                if not row["kept"]:
+                    orphans.append(origin)
+        for origin in orphans:
+            await self._unlink_origin(origin, touched)
+        await self._rescope(touched)
+        await self._entities.refresh(touched.entities)
+        await self._topics.refresh(touched.topics)
+        self._db.generation += 1
+        return touched.removed
 
     # ---------------------------------------------------------------------------------- read side
 
-    async def get(self, article_id: int, *, with_body: bool = False) -> Article | None:
-        """One article with its entities, topics and where it came from."""
+    async def get(self, article_id: int, *, with_body: bool = False, viewer: Viewer = EVERYTHING) -> Article | None:
+        """One article with its entities, topics and where it came from, if ``viewer`` sees it."""
         body_column = "body" if with_body else "NULL"
+        seen, params = visible(viewer, "articles.id")
         row = await self._db.fetchone(
-            f"SELECT {_ARTICLE_COLUMNS}, {body_column} AS body FROM articles WHERE id = ?",
-            (article_id,),
+            f"SELECT {_ARTICLE_COLUMNS}, {body_column} AS body FROM articles WHERE id = ? AND {seen}",
+            (article_id, *params),
         )
         if row is None:
             return None
@@ -316,25 +461,34 @@ class ArticleQueries:
             body=row["body"],
         )
 
-    async def latest(self, limit: int = 5) -> list[ArticleBrief]:
-        """The most recently published articles."""
+    async def latest(self, limit: int = 5, *, viewer: Viewer = EVERYTHING) -> list[ArticleBrief]:
+        """The most recently published articles ``viewer`` sees."""
+        seen, params = visible(viewer)
         rows = await self._db.fetchall(
-            f"SELECT {BRIEF_COLUMNS} FROM articles a ORDER BY a.published DESC, a.id DESC LIMIT ?", (limit,)
+            f"SELECT {BRIEF_COLUMNS} FROM articles a WHERE {seen} ORDER BY a.published DESC, a.id DESC LIMIT ?",
+            (*params, limit),
         )
         return [article_brief(r) for r in rows]
 
-    async def latest_id(self) -> int | None:
-        """The id of the most recently published article."""
-        row = await self._db.fetchone("SELECT id FROM articles ORDER BY published DESC, id DESC LIMIT 1")
-        return row["id"] if row else None
+    async def latest_id(self, *, viewer: Viewer = EVERYTHING) -> int | None:
+        """The id of the most recently published article ``viewer`` sees."""
+        latest = await self.latest(1, viewer=viewer)
+        return latest[0].id if latest else None
 
-    async def count(self) -> int:
-        """How many articles the index holds."""
-        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM articles")
+    async def count(self, *, viewer: Viewer = EVERYTHING) -> int:
+        """How many articles ``viewer`` sees."""
+        scopes = viewer.scopes
+        if scopes is None:
+            row = await self._db.fetchone("SELECT COUNT(*) AS n FROM articles")
+        else:
+            row = await self._db.fetchone(
+                f"SELECT COALESCE(SUM(articles), 0) AS n FROM scope_counts WHERE scope IN ({scope_marks(scopes)})",
+                scopes,
+            )
         return int(row["n"]) if row else 0
 
-    async def related(self, article_id: int, limit: int = 5) -> list[RelatedArticle]:
-        """Articles sharing the most salient entities and topics with this one.
+    async def related(self, article_id: int, limit: int = 5, *, viewer: Viewer = EVERYTHING) -> list[RelatedArticle]:
+        """Articles ``viewer`` sees sharing the most salient entities and topics with this one.
 
         Each shared entity adds the product of its salience in both articles; a shared topic adds half
         the product of its scores. Candidates come from each shared name's recent articles only.
@@ -349,6 +503,7 @@ class ArticleQueries:
             "JOIN topics t ON t.id = at.topic_id WHERE at.article_id = ? ORDER BY at.rank LIMIT 8",
             (article_id,),
         )
+        seen, params = visible(viewer, "article_id")
         scores: dict[int, float] = {}
         shared: dict[int, list[str]] = {}
         for table, column, weight_column, factor, anchors in (
@@ -358,8 +513,8 @@ class ArticleQueries:
             for anchor in anchors:
                 rows = await self._db.fetchall(
                     f"SELECT article_id, {weight_column} AS weight FROM {table} WHERE {column} = ? AND article_id != ? "
-                    f"ORDER BY published DESC LIMIT {RECENT_WINDOW}",
-                    (anchor["anchor"], article_id),
+                    f"AND {seen} ORDER BY published DESC LIMIT {RECENT_WINDOW}",
+                    (anchor["anchor"], article_id, *params),
                 )
                 for other in rows:
                     other_id = other["article_id"]
@@ -375,8 +530,15 @@ class ArticleQueries:
         }
         return [RelatedArticle(briefs[a], round(scores[a], 4), shared[a]) for a in best if a in briefs]
 
-    async def stats(self) -> Stats:
-        """Counts and dates that describe the index."""
+    async def stats(self, *, viewer: Viewer = EVERYTHING) -> Stats:
+        """Counts and dates that describe the index, as ``viewer`` sees it."""
+        page = await self._db.fetchone(
+            "SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()"
+        )
+        database_bytes = int(page["size"]) if page else 0
+        scopes = viewer.scopes
+        if scopes is not None:
+            return await self._scoped_stats(scopes, database_bytes)
         row = await self._db.fetchone(
             """
             SELECT (SELECT COUNT(*) FROM articles) AS articles, (SELECT COUNT(*) FROM entities) AS entities,
@@ -390,13 +552,53 @@ class ArticleQueries:
         )
         assert row is not None  # an aggregate query always returns its row
         by_type = await self._db.fetchall("SELECT type, COUNT(*) AS n FROM entities GROUP BY type ORDER BY n DESC")
-        page = await self._db.fetchone(
-            "SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()"
-        )
         return Stats(
             **row,
-            database_bytes=int(page["size"]) if page else 0,
+            database_bytes=database_bytes,
             entities_by_type={r["type"]: r["n"] for r in by_type},
+        )
+
+    async def _scoped_stats(self, scopes: tuple[int, ...], database_bytes: int) -> Stats:
+        """:meth:`stats` for a server or a DM, from the per-scope counts: an entity or topic in both the
+        shared scope and the server's is counted once (the server's own are few, so checking them is cheap)."""
+        marks = scope_marks(scopes)
+        row = await self._db.fetchone(
+            f"SELECT COALESCE(SUM(articles), 0) AS articles, COALESCE(SUM(entities), 0) AS entities, "
+            f"COALESCE(SUM(topics), 0) AS topics, COALESCE(SUM(mentions), 0) AS mentions, "
+            f"COALESCE(SUM(origins), 0) AS origins, "
+            f"MAX(last_ingested) AS last_ingested FROM scope_counts WHERE scope IN ({marks})",
+            scopes,
+        )
+        assert row is not None
+        entities, topics = int(row["entities"]), int(row["topics"])
+        for own in scopes[1:]:
+            both = await self._db.fetchone(
+                "SELECT (SELECT COUNT(*) FROM entity_scope_totals m WHERE m.scope = ? AND EXISTS "
+                "(SELECT 1 FROM entity_scope_totals z WHERE z.scope = 0 AND z.entity_id = m.entity_id)) AS entities, "
+                "(SELECT COUNT(*) FROM topic_scope_totals m WHERE m.scope = ? AND EXISTS "
+                "(SELECT 1 FROM topic_scope_totals z WHERE z.scope = 0 AND z.topic_id = m.topic_id)) AS topics",
+                (own, own),
+            )
+            if both is not None:
+                entities -= int(both["entities"])
+                topics -= int(both["topics"])
+        seen, params = visible_in(scopes)
+        dates = []
+        for order in ("ASC", "DESC"):
+            first = await self._db.fetchone(
+                f"SELECT a.published FROM articles a WHERE {seen} ORDER BY a.published {order} LIMIT 1", params
+            )
+            dates.append(first["published"] if first else None)
+        return Stats(
+            articles=int(row["articles"]),
+            entities=entities,
+            topics=topics,
+            mentions=int(row["mentions"]),
+            origins=int(row["origins"]),
+            first_published=dates[0],
+            last_published=dates[1],
+            last_ingested=row["last_ingested"] or None,
+            database_bytes=database_bytes,
         )
 
     async def iter_all(self) -> AsyncIterator[Article]:

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from bot.models import FeedSource, to_iso
+from bot.store.articles import ArticleQueries
 from bot.store.database import Database, current_time
 
 # The fields of FeedSource: a row of these builds one by name (FeedSource(**row)).
 _SOURCE_COLUMNS = (
     "id, guild_id, channel_id, url, title, interval_minutes, etag, last_modified, last_polled_at, next_poll_at, "
-    "failures, last_error, paused, pause_notified, added_by, created_at"
+    "failures, last_error, paused, pause_notified, added_by, created_at, shared"
 )
 
 
@@ -25,8 +26,9 @@ class SourceLimitReached(Exception):
 class SourceQueries:
     """The ``sources`` table: a server's feeds, which are due, and how each poll went."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, articles: ArticleQueries) -> None:
         self._db = db
+        self._articles = articles
 
     async def add(
         self,
@@ -37,9 +39,11 @@ class SourceQueries:
         added_by: int,
         *,
         limit: int | None = None,
+        shared: bool = False,
     ) -> FeedSource | None:
-        """Register a feed for a server; ``None`` when the server already has it. Raises
-        :class:`SourceLimitReached` when the server already has ``limit`` feeds.
+        """Register a feed for a server (``shared``: for every server, added by the bot's owner there);
+        ``None`` when the server already has it. Raises :class:`SourceLimitReached` when the server
+        already has ``limit`` feeds.
 
         Whoever adds a feed polls it at once (its first poll, which alerts nothing); the polling loop
         sees it due only one interval later, so the two never race for that first poll.
@@ -52,7 +56,7 @@ class SourceQueries:
                 raise SourceLimitReached(limit)
             async with db.execute(
                 "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
-                f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
+                f"created_at, shared) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
                 (
                     guild_id,
                     channel_id,
@@ -61,6 +65,7 @@ class SourceQueries:
                     to_iso(now + timedelta(minutes=interval_minutes)),
                     added_by,
                     to_iso(now),
+                    int(shared),
                 ),
             ) as cursor:
                 row = await cursor.fetchone()
@@ -79,11 +84,17 @@ class SourceQueries:
         return [FeedSource(**row) for row in rows]
 
     async def remove(self, guild_id: int, source_id: int) -> FeedSource | None:
-        """Remove one of a server's feeds (its articles stay indexed)."""
-        async with self._db.write() as db, db.execute(
-            f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
-        ) as cursor:
-            row = await cursor.fetchone()
+        """Remove one of a server's feeds. Its articles are no longer credited to it: one that no other
+        feed of the server delivered is no longer visible there, and one that no source at all keeps
+        is removed from the index."""
+        async with self._db.write() as db:
+            async with db.execute(
+                f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
+                (guild_id, source_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None:
+                await self._articles.forget_sources([source_id])
         return FeedSource(**row) if row else None
 
     async def due(self, now: str, limit: int = 20) -> list[FeedSource]:

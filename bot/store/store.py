@@ -27,10 +27,10 @@ class Store:
         self.search = SearchQueries(db)
         self.servers = ServerQueries(db)
         self.alerts = AlertQueries(db)
-        self.sources = SourceQueries(db)
         self.articles = ArticleQueries(
             db, entities=self.entities, topics=self.topics, search=self.search, alerts=self.alerts
         )
+        self.sources = SourceQueries(db, self.articles)
 
     @property
     def path(self) -> Path:

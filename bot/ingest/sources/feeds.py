@@ -152,6 +152,7 @@ class FeedPoller:
             report = await self.ingest.index_records(
                 feed.records,
                 alerts=AlertPolicy(self.follow_salience, source_id=source.id, suppress=first),
+                source_id=source.id,
             )
             await self.store.sources.polled(
                 source.id,
