@@ -12,12 +12,14 @@ import asyncio
 import inspect
 import re
 import shlex
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Literal
 
 from bot.catalogue import CommandSpec, command, entries, find, subcommands
 from bot.models import (
+    EVERYTHING,
     Article,
     ArticleBrief,
     EntityProfile,
@@ -26,6 +28,7 @@ from bot.models import (
     SearchHit,
     Stats,
     TopicRef,
+    Viewer,
 )
 from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
@@ -35,6 +38,8 @@ from bot.text import search_words, snippet
 from bot.wording import plural
 
 MAX_LIST = 25
+# Name indexes kept in memory: the shared one and the servers' own (small), least recently used dropped.
+MAX_NAME_INDEXES = 200
 SUMMARY_ARTICLES = 5
 # An entity is "about" an article for !summary <entity> from this salience up (not a passing name).
 SUMMARY_MIN_SALIENCE = 0.2
@@ -266,8 +271,19 @@ class Resolved:
         return cls("topic", topic.key, topic.name, topic=topic)
 
 
+@dataclass(slots=True)
+class _Names:
+    """The in-memory name indexes of one scope, and the database version they were built from."""
+
+    entities: NameIndex
+    topics: NameIndex
+    version: tuple[int, int]
+    rebuild: asyncio.Task[None] | None = None
+
+
 class Answers:
-    """Answers questions from the index. One instance serves the console or the whole bot."""
+    """Answers questions from the index. One instance serves the console or the whole bot; every command
+    answers from what its ``viewer`` may see (:class:`~bot.models.Viewer`)."""
 
     def __init__(
         self,
@@ -283,11 +299,9 @@ class Answers:
         self.summary_sentences = summary_sentences
         self.max_query_chars = max_query_chars
         self.prefix = prefix
-        self._entity_index: NameIndex | None = None
-        self._topic_index: NameIndex | None = None
-        self._indexed_at: tuple[int, int] | None = None
+        # Name indexes by scope (None: every name), least recently used first.
+        self._names: OrderedDict[int | None, _Names] = OrderedDict()
         self._refresh_lock = asyncio.Lock()
-        self._rebuild: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -297,70 +311,117 @@ class Answers:
             raise UserError(f"That {what} is too long: keep it under {self.max_query_chars} characters.")
         return text
 
-    async def _indexes(self) -> tuple[NameIndex, NameIndex]:
-        """The in-memory name indexes. The first build is awaited; later, when the database has changed,
-        the current index keeps serving while a fresh one is built off the event loop, so a keystroke
-        never waits for a rebuild."""
+    async def _indexes(self, viewer: Viewer) -> list[_Names]:
+        """The in-memory name indexes ``viewer`` looks names up in: every name (the console), the shared
+        articles' names (a DM), or those and the server's own (a server). The first build of each is
+        awaited; later, when the database has changed, the current one keeps serving while a fresh one
+        is built off the event loop, so a keystroke never waits for a rebuild."""
         version = (await self.store.db.data_version(), self.store.db.generation)
-        if self._entity_index is None or self._topic_index is None:
-            async with self._refresh_lock:
-                if self._entity_index is None or self._topic_index is None:
-                    await self._rebuild_indexes(version)
-        elif version != self._indexed_at and (self._rebuild is None or self._rebuild.done()):
-            self._rebuild = asyncio.create_task(self._rebuild_indexes(version))
-        assert self._entity_index is not None and self._topic_index is not None
-        return self._entity_index, self._topic_index
+        scopes: tuple[int | None, ...] = viewer.scopes or (None,)
+        found = []
+        for scope in scopes:
+            names = self._names.get(scope)
+            if names is None:
+                async with self._refresh_lock:
+                    names = self._names.get(scope) or await self._build_names(scope, version)
+            elif names.version != version and (names.rebuild is None or names.rebuild.done()):
+                names.rebuild = asyncio.create_task(self._rebuild_names(scope, version))
+            self._names.move_to_end(scope)
+            found.append(names)
+        while len(self._names) > MAX_NAME_INDEXES:
+            self._names.popitem(last=False)
+        return found
 
-    async def _rebuild_indexes(self, version: tuple[int, int]) -> None:
-        entity_rows = await self.store.entities.names()
-        topic_rows = await self.store.topics.names()
-        self._entity_index, self._topic_index = await asyncio.to_thread(
-            lambda: (NameIndex(entity_rows), NameIndex(topic_rows))
-        )
-        self._indexed_at = version
+    async def refresh_names(self, viewer: Viewer = EVERYTHING) -> None:
+        """Bring ``viewer``'s name indexes up to date now, waiting for any rebuild in progress (for tests
+        and benchmarks, which must not see an index from before their last write)."""
+        version = (await self.store.db.data_version(), self.store.db.generation)
+        for scope in viewer.scopes or (None,):
+            names = self._names.get(scope)
+            if names is not None and names.rebuild is not None:
+                await names.rebuild
+            if names is None or self._names[scope].version != version:
+                await self._build_names(scope, version)
 
-    async def entity_candidates(self, query: str) -> tuple[list[EntityRef], str | None]:
-        """Entities that fit ``query``: exact or alias, then by whole words, then by prefix, then fuzzy.
+    async def _build_names(self, scope: int | None, version: tuple[int, int]) -> _Names:
+        entity_rows = await self.store.entities.names(scope)
+        topic_rows = await self.store.topics.names(scope)
+        entities, topics = await asyncio.to_thread(lambda: (NameIndex(entity_rows), NameIndex(topic_rows)))
+        names = _Names(entities, topics, version)
+        self._names[scope] = names
+        return names
+
+    async def _rebuild_names(self, scope: int | None, version: tuple[int, int]) -> None:
+        await self._build_names(scope, version)
+
+    async def _entity_prefix(self, key: str, limit: int, viewer: Viewer) -> list[NameEntry]:
+        return _merged([n.entities.prefix(key, limit) for n in await self._indexes(viewer)], limit)
+
+    async def _topic_prefix(self, key: str, limit: int, viewer: Viewer) -> list[NameEntry]:
+        return _merged([n.topics.prefix(key, limit) for n in await self._indexes(viewer)], limit)
+
+    async def _entity_fuzzy(
+        self, key: str, limit: int, viewer: Viewer, cutoff: float = 75.0
+    ) -> list[tuple[NameEntry, float]]:
+        return _merged_fuzzy([n.entities.fuzzy(key, limit, cutoff) for n in await self._indexes(viewer)], limit)
+
+    async def _topic_fuzzy(
+        self, key: str, limit: int, viewer: Viewer, cutoff: float = 75.0
+    ) -> list[tuple[NameEntry, float]]:
+        return _merged_fuzzy([n.topics.fuzzy(key, limit, cutoff) for n in await self._indexes(viewer)], limit)
+
+    def canonical(self, text: str, viewer: Viewer) -> str:
+        """``text`` as the alias tables have it (the global table, and the viewer's server's own aliases,
+        which win), else as typed."""
+        return self.aliases.canonical(text) or text
+
+    async def entity_candidates(self, query: str, *, viewer: Viewer = EVERYTHING) -> tuple[list[EntityRef], str | None]:
+        """Entities ``viewer`` sees that fit ``query``: exact or alias, then by whole words, then by
+        prefix, then fuzzy.
 
         Returns the candidates (best first) and, when they came from a typo correction, the query.
         """
-        key = name_key(self.aliases.canonical(query) or query)
+        key = name_key(self.canonical(query, viewer))
         if not key:
             return [], None
-        exact = await self.store.entities.by_key(key)
+        entities = self.store.entities
+        exact = await entities.by_key(key, viewer=viewer)
         if exact:
             return [exact], None
         words = list(dict.fromkeys(key.split(" ")))
-        by_words = await self.store.entities.with_words(words, limit=6)
+        by_words = await entities.with_words(words, limit=6, viewer=viewer)
         if by_words:
             return by_words, None
-        by_most_words = await self.store.entities.with_most_words(words)
+        by_most_words = await entities.with_most_words(words, viewer=viewer)
         if by_most_words:
             return by_most_words, query
-        entity_index, _ = await self._indexes()
         if len(key) >= 3:
-            by_prefix = [await self.store.entities.get(entry.id) for entry in entity_index.prefix(key, limit=6)]
+            by_prefix = [
+                await entities.get(entry.id, viewer=viewer) for entry in await self._entity_prefix(key, 6, viewer)
+            ]
             if by_prefix:
                 return [r for r in by_prefix if r is not None], None
-        close = entity_index.fuzzy(key, limit=6, cutoff=75)
+        close = await self._entity_fuzzy(key, 6, viewer)
         if close:
-            refs = [await self.store.entities.get(entry.id) for entry, _ in close]
+            refs = [await entities.get(entry.id, viewer=viewer) for entry, _ in close]
             return [r for r in refs if r is not None], query
         return [], None
 
-    async def _suggestions(self, query: str) -> list[str]:
-        entity_index, topic_index = await self._indexes()
+    async def _suggestions(self, query: str, viewer: Viewer) -> list[str]:
         key = name_key(query)
-        names = [e.name for e, _ in entity_index.fuzzy(key, limit=3, cutoff=55)]
-        names += [e.name for e, _ in topic_index.fuzzy(topic_key(query), limit=2, cutoff=60)]
+        names = [e.name for e, _ in await self._entity_fuzzy(key, 3, viewer, cutoff=55)]
+        names += [e.name for e, _ in await self._topic_fuzzy(topic_key(query), 2, viewer, cutoff=60)]
         return list(dict.fromkeys(names))[:5]
 
     @staticmethod
     def is_dominant(candidates: list[EntityRef]) -> bool:
         return len(candidates) == 1 or candidates[0].mention_count >= DOMINANCE * max(1, candidates[1].mention_count)
 
-    async def resolve(self, text: str, wanted: Wanted, command: str) -> Resolved | Choices | NotFound:
-        """What ``text`` stands for, the same way for every command that takes a name or a topic.
+    async def resolve(
+        self, text: str, wanted: Wanted, command: str, *, viewer: Viewer = EVERYTHING
+    ) -> Resolved | Choices | NotFound:
+        """What ``text`` stands for, the same way for every command that takes a name or a topic, among
+        what ``viewer`` sees (and with its server's aliases).
 
         Names are looked up exact or by alias, then by whole words, then by prefix, then fuzzy; one
         that clearly has the most mentions wins, else the user chooses (``command`` is the one to ask
@@ -368,52 +429,53 @@ class Answers:
         (``summary``) the closest topic or (``follow``) the name as typed.
         """
         if wanted is Wanted.TOPIC:
-            return await self._resolve_topic(text, command)
+            return await self._resolve_topic(text, command, viewer)
         if wanted is Wanted.NAME:
-            candidates, corrected = await self.entity_candidates(text)
+            candidates, corrected = await self.entity_candidates(text, viewer=viewer)
             if not candidates:
-                articles = await self.store.articles.count()
+                articles = await self.store.articles.count(viewer=viewer)
                 return NotFound(
-                    f"No one called {text} in {plural(articles, 'indexed article')}.", await self._suggestions(text)
+                    f"No one called {text} in {plural(articles, 'indexed article')}.",
+                    await self._suggestions(text, viewer),
                 )
             if not self.is_dominant(candidates):
                 return Choices.of_entities(text, command, candidates)
             return Resolved.of_entity(candidates[0], corrected, candidates[1:4])
-        key = name_key(self.aliases.canonical(text) or text)
-        exact = await self.store.entities.by_key(key) if key else None
+        key = name_key(self.canonical(text, viewer))
+        exact = await self.store.entities.by_key(key, viewer=viewer) if key else None
         if exact is not None:
             return Resolved.of_entity(exact)
-        topic = await self.store.topics.by_key(topic_key(text))
+        topic = await self.store.topics.by_key(topic_key(text), viewer=viewer)
         if topic is not None:
             return Resolved.of_topic(topic)
-        candidates, corrected = await self.entity_candidates(text)
+        candidates, corrected = await self.entity_candidates(text, viewer=viewer)
         if candidates:
             if not self.is_dominant(candidates):
                 return Choices.of_entities(text, command, candidates)
             return Resolved.of_entity(candidates[0], corrected, candidates[1:4])
         if wanted is Wanted.SUBJECT_OR_NEW_NAME:
             return Resolved("entity", name_key(text), text)
-        _, topic_index = await self._indexes()
-        close = topic_index.prefix(topic_key(text), limit=1) or [e for e, _ in topic_index.fuzzy(topic_key(text), 1)]
-        found = await self.store.topics.get(close[0].id) if close else None
+        close = await self._topic_prefix(topic_key(text), 1, viewer) or [
+            e for e, _ in await self._topic_fuzzy(topic_key(text), 1, viewer)
+        ]
+        found = await self.store.topics.get(close[0].id, viewer=viewer) if close else None
         if found is not None:
             return Resolved.of_topic(found)
-        return NotFound(f"Nothing about {text} in the index.", await self._suggestions(text))
+        return NotFound(f"Nothing about {text} in the index.", await self._suggestions(text, viewer))
 
-    async def _resolve_topic(self, text: str, command: str) -> Resolved | Choices | NotFound:
+    async def _resolve_topic(self, text: str, command: str, viewer: Viewer) -> Resolved | Choices | NotFound:
         key = topic_key(text)
-        topic = await self.store.topics.by_key(key)
+        topic = await self.store.topics.by_key(key, viewer=viewer)
         if topic is None:
-            _, topic_index = await self._indexes()
-            options: list[NameEntry] = topic_index.prefix(key, limit=5) or [
-                e for e, _ in topic_index.fuzzy(key, limit=5, cutoff=70)
+            options: list[NameEntry] = await self._topic_prefix(key, 5, viewer) or [
+                e for e, _ in await self._topic_fuzzy(key, 5, viewer, cutoff=70)
             ]
             if len(options) == 1:
-                topic = await self.store.topics.get(options[0].id)
+                topic = await self.store.topics.get(options[0].id, viewer=viewer)
             elif options:
                 return Choices(text, command, [o.name for o in options], [plural(o.weight, "article") for o in options])
         if topic is None:
-            return NotFound(f"No topic called {text} in the index.", await self._suggestions(text))
+            return NotFound(f"No topic called {text} in the index.", await self._suggestions(text, viewer))
         return Resolved.of_topic(topic)
 
     # ----------------------------------------------------------------------------------- commands
@@ -421,16 +483,16 @@ class Answers:
     @command(
         "who", "who <name>", "Who someone (or something) in the news is: role, mentions, company kept.", "who Milei"
     )
-    async def who(self, name: str) -> WhoAnswer | Choices | NotFound:
-        """Who (or what) ``name`` is, from the index."""
+    async def who(self, name: str, *, viewer: Viewer = EVERYTHING) -> WhoAnswer | Choices | NotFound:
+        """Who (or what) ``name`` is, from what ``viewer`` sees of the index."""
         name = self._check_length(name, "name")
         if not name_key(name):
             raise UserError("Tell me a name to look up, like: who Milei.")
-        found = await self.resolve(name, Wanted.NAME, "who")
+        found = await self.resolve(name, Wanted.NAME, "who", viewer=viewer)
         if not isinstance(found, Resolved):
             return found
         assert found.entity is not None
-        profile = await self.store.entities.profile(found.entity.id)
+        profile = await self.store.entities.profile(found.entity.id, viewer=viewer)
         if profile is None:  # removed between the two queries by a concurrent ingest
             return NotFound(f"No one called {name} in the index any more.")
         return WhoAnswer(profile=profile, corrected_from=found.corrected_from, others=list(found.others))
@@ -441,40 +503,44 @@ class Answers:
         "A short summary of an article, the latest news, or everything about a name or topic.",
         "summary latest",
     )
-    async def summary(self, target: str | None = None) -> ArticleAnswer | SubjectSummary | Choices | NotFound:
+    async def summary(
+        self, target: str | None = None, *, viewer: Viewer = EVERYTHING
+    ) -> ArticleAnswer | SubjectSummary | Choices | NotFound:
         """A summary of an article (id or ``latest``, the default) or of a name or topic."""
         text = self._check_length(target or "", "subject")
         if not text or text.lower() in {"latest", "last", "newest"}:
-            latest = await self.store.articles.latest_id()
+            latest = await self.store.articles.latest_id(viewer=viewer)
             if latest is None:
                 return NotFound("The index is empty: there is nothing to summarise yet.")
             text = str(latest)
         if is_number(text.lstrip("#")):
-            article = await self.store.articles.get(parse_article_id(text))
+            article = await self.store.articles.get(parse_article_id(text), viewer=viewer)
             if article is None:
                 return NotFound(f"There is no article {text.lstrip('#')}.")
             return ArticleAnswer(article, summary_only=True)
-        found = await self.resolve(text, Wanted.SUBJECT, "summary")
+        found = await self.resolve(text, Wanted.SUBJECT, "summary", viewer=viewer)
         if not isinstance(found, Resolved):
             return found
         if found.topic is not None:
-            return await self._topic_summary(found.topic)
+            return await self._topic_summary(found.topic, viewer)
         assert found.entity is not None
-        return await self._entity_summary(found.entity)
+        return await self._entity_summary(found.entity, viewer)
 
-    async def _entity_summary(self, entity: EntityRef) -> SubjectSummary:
-        rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE)
+    async def _entity_summary(self, entity: EntityRef, viewer: Viewer) -> SubjectSummary:
+        rows = await self.store.entities.articles(
+            entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE, viewer=viewer
+        )
         if not rows:  # only passing mentions: show those rather than nothing
-            rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES)
+            rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES, viewer=viewer)
         sentences = [
             SubjectSentence(r.article_id, r.title, r.published, r.key_sentence) for r in rows if r.key_sentence
         ]
         return SubjectSummary(entity.name, entity.type, entity.article_count, sentences)
 
-    async def _topic_summary(self, topic: TopicRef) -> SubjectSummary:
+    async def _topic_summary(self, topic: TopicRef, viewer: Viewer) -> SubjectSummary:
         words = [w for w in re.findall(r"\w+", topic.key) if len(w) > 2]
         sentences: list[SubjectSentence] = []
-        for brief, summary in await self.store.topics.articles(topic.id, SUMMARY_ARTICLES):
+        for brief, summary in await self.store.topics.articles(topic.id, SUMMARY_ARTICLES, viewer=viewer):
             if not summary:
                 continue
             # The summary sentence that names the topic says most about it; else the article's first.
@@ -483,67 +549,67 @@ class Answers:
         return SubjectSummary(topic.name, "topic", topic.article_count, sentences)
 
     @command("topics", "topics [count]", "The topics most articles are about.", "topics 10")
-    async def topics(self, count: str | int | None = None) -> TopicsAnswer:
-        """The most covered topics."""
-        stats = await self.store.articles.stats()
-        return TopicsAnswer(await self.store.topics.top(parse_count(count, 10)), stats.articles)
+    async def topics(self, count: str | int | None = None, *, viewer: Viewer = EVERYTHING) -> TopicsAnswer:
+        """The most covered topics among the articles ``viewer`` sees."""
+        articles = await self.store.articles.count(viewer=viewer)
+        return TopicsAnswer(await self.store.topics.top(parse_count(count, 10), viewer=viewer), articles)
 
     @command("topic", "topic <phrase>", "The latest articles about one topic.", "topic lithium industry")
-    async def topic(self, phrase: str) -> TopicAnswer | Choices | NotFound:
+    async def topic(self, phrase: str, *, viewer: Viewer = EVERYTHING) -> TopicAnswer | Choices | NotFound:
         """One topic and its latest articles."""
         phrase = self._check_length(phrase, "topic")
         if not topic_key(phrase):
             raise UserError("Tell me a topic, like: topic lithium industry.")
-        found = await self.resolve(phrase, Wanted.TOPIC, "topic")
+        found = await self.resolve(phrase, Wanted.TOPIC, "topic", viewer=viewer)
         if not isinstance(found, Resolved):
             return found
         assert found.topic is not None
-        articles = [brief for brief, _ in await self.store.topics.articles(found.topic.id, 10)]
+        articles = [brief for brief, _ in await self.store.topics.articles(found.topic.id, 10, viewer=viewer)]
         return TopicAnswer(found.topic, articles)
 
     @command("search", "search <words>", "Full-text search of titles and articles.", "search lithium battery")
-    async def search(self, query: str) -> SearchAnswer | NotFound:
+    async def search(self, query: str, *, viewer: Viewer = EVERYTHING) -> SearchAnswer | NotFound:
         """Full-text search; any text is safe (it is quoted word by word)."""
         query = self._check_length(query, "search")
         if not re.search(r"\w", query):
             raise UserError("Tell me what to search for, like: search lithium.")
-        matches = await self.store.search.find(query, limit=5)
+        matches = await self.store.search.find(query, limit=5, viewer=viewer)
         if not matches:
-            return NotFound(f"No article matches {query}.", await self._suggestions(query))
+            return NotFound(f"No article matches {query}.", await self._suggestions(query, viewer))
         words = search_words(query)
         return SearchAnswer(query, [SearchHit(m.article, snippet(m.body, words), m.rank) for m in matches])
 
     @command("latest", "latest [count]", "The most recently published articles.", "latest 5")
-    async def latest(self, count: str | int | None = None) -> LatestAnswer | NotFound:
+    async def latest(self, count: str | int | None = None, *, viewer: Viewer = EVERYTHING) -> LatestAnswer | NotFound:
         """The newest articles."""
-        articles = await self.store.articles.latest(parse_count(count, 5))
+        articles = await self.store.articles.latest(parse_count(count, 5), viewer=viewer)
         if not articles:
             return NotFound("The index is empty: no articles yet.")
         return LatestAnswer(articles)
 
     @command("article", "article <id>", "One article: source, summary, names and topics.", "article 1")
-    async def article(self, article_id: str | int) -> ArticleAnswer | NotFound:
+    async def article(self, article_id: str | int, *, viewer: Viewer = EVERYTHING) -> ArticleAnswer | NotFound:
         """One article in full detail."""
         number = parse_article_id(article_id)
-        article = await self.store.articles.get(number)
+        article = await self.store.articles.get(number, viewer=viewer)
         return ArticleAnswer(article) if article else NotFound(f"There is no article {number}.")
 
     @command("related", "related <id>", "Articles that share names and topics with one article.", "related 1")
-    async def related(self, article_id: str | int) -> RelatedAnswer | NotFound:
+    async def related(self, article_id: str | int, *, viewer: Viewer = EVERYTHING) -> RelatedAnswer | NotFound:
         """Articles close to one article."""
         number = parse_article_id(article_id)
-        article = await self.store.articles.get(number)
+        article = await self.store.articles.get(number, viewer=viewer)
         if article is None:
             return NotFound(f"There is no article {number}.")
-        related = await self.store.articles.related(number, limit=5)
+        related = await self.store.articles.related(number, limit=5, viewer=viewer)
         if not related:
             return NotFound(f"No other article shares names or topics with article {number}.")
         return RelatedAnswer(article, related)
 
     @command("stats", "stats", "How much the index holds.", "stats")
-    async def stats(self) -> StatsAnswer:
-        """How much the index holds."""
-        return StatsAnswer(await self.store.articles.stats())
+    async def stats(self, *, viewer: Viewer = EVERYTHING) -> StatsAnswer:
+        """How much the index holds (what ``viewer`` sees of it)."""
+        return StatsAnswer(await self.store.articles.stats(viewer=viewer))
 
     @command("help", "help [command]", "Every command with an example.", "help who")
     def help(
@@ -569,25 +635,27 @@ class Answers:
 
     # ------------------------------------------------------------------------------ autocomplete
 
-    async def complete_entities(self, prefix: str, limit: int = 25) -> list[str]:
-        """Entity names for a slash-command autocomplete: prefix matches by any word, then typo matches."""
-        entity_index, _ = await self._indexes()
-        return _complete(entity_index, name_key(prefix[: self.max_query_chars]), limit)
+    async def complete_entities(self, prefix: str, limit: int = 25, *, viewer: Viewer = EVERYTHING) -> list[str]:
+        """Entity names ``viewer`` sees for a slash-command autocomplete: prefix matches by any word, then
+        typo matches."""
+        indexes = [n.entities for n in await self._indexes(viewer)]
+        return _complete(indexes, name_key(prefix[: self.max_query_chars]), limit)
 
-    async def complete_topics(self, prefix: str, limit: int = 25) -> list[str]:
-        """Topic names for a slash-command autocomplete, found the same way."""
-        _, topic_index = await self._indexes()
-        return _complete(topic_index, topic_key(prefix[: self.max_query_chars]), limit)
+    async def complete_topics(self, prefix: str, limit: int = 25, *, viewer: Viewer = EVERYTHING) -> list[str]:
+        """Topic names ``viewer`` sees for a slash-command autocomplete, found the same way."""
+        indexes = [n.topics for n in await self._indexes(viewer)]
+        return _complete(indexes, topic_key(prefix[: self.max_query_chars]), limit)
 
-    async def complete_subjects(self, prefix: str, limit: int = 25) -> list[str]:
+    async def complete_subjects(self, prefix: str, limit: int = 25, *, viewer: Viewer = EVERYTHING) -> list[str]:
         """Names first, then topics, for commands that take either (``summary``, ``follow``)."""
-        names = await self.complete_entities(prefix, limit=min(15, limit))
-        return [*names, *await self.complete_topics(prefix, limit=limit - len(names))]
+        names = await self.complete_entities(prefix, limit=min(15, limit), viewer=viewer)
+        return [*names, *await self.complete_topics(prefix, limit=limit - len(names), viewer=viewer)]
 
     # ------------------------------------------------------------------------------- text commands
 
-    async def ask(self, line: str) -> Answer:
-        """Answer a command line as typed in chat (``!who Milei``); the prefix is optional here.
+    async def ask(self, line: str, *, viewer: Viewer = EVERYTHING) -> Answer:
+        """Answer a command line as typed in chat (``!who Milei``) as ``viewer`` would see it; the prefix
+        is optional here.
 
         The command is looked up in the catalogue; what follows its name is its one argument.
         """
@@ -602,23 +670,49 @@ class Answers:
             raise UserError(f"There is no command {name or '(empty)'}; try help for the list.")
         if spec.where != "anywhere":
             raise UserError(f"The {name} command only works on Discord, in a server.")
-        parameters = list(inspect.signature(spec.handler).parameters.values())[1:]  # after self
+        signature = inspect.signature(spec.handler).parameters
+        scoped = {"viewer": viewer} if "viewer" in signature else {}
+        parameters = [p for p in list(signature.values())[1:] if p.kind is not inspect.Parameter.KEYWORD_ONLY]
         if not parameters:
-            result = spec.handler(self)
+            result = spec.handler(self, **scoped)
         elif rest:
-            result = spec.handler(self, rest)
+            result = spec.handler(self, rest, **scoped)
         elif parameters[0].default is inspect.Parameter.empty:
             raise UserError(f"Usage: {self.prefix}{spec.usage}")
         else:
-            result = spec.handler(self)
+            result = spec.handler(self, **scoped)
         return await result if inspect.isawaitable(result) else result
 
 
-def _complete(index: NameIndex, key: str, limit: int) -> list[str]:
+def _merged(found: list[list[NameEntry]], limit: int) -> list[NameEntry]:
+    """Entries from several name indexes (shared, and a server's own), each name once with its larger
+    weight (a server's index counts its shared articles too), most popular first."""
+    best: dict[int, NameEntry] = {}
+    for listed in found:
+        for entry in listed:
+            if entry.id not in best or entry.weight > best[entry.id].weight:
+                best[entry.id] = entry
+    return sorted(best.values(), key=lambda e: (-e.weight, e.key))[:limit]
+
+
+def _merged_fuzzy(found: list[list[tuple[NameEntry, float]]], limit: int) -> list[tuple[NameEntry, float]]:
+    """Fuzzy matches from several name indexes, each name once, best score first, then most popular."""
+    best: dict[int, tuple[NameEntry, float]] = {}
+    for matches in found:
+        for entry, score in matches:
+            known = best.get(entry.id)
+            if known is None or (score, entry.weight) > (known[1], known[0].weight):
+                best[entry.id] = (max(entry, known[0], key=lambda e: e.weight) if known else entry, score)
+    return sorted(best.values(), key=lambda m: (-m[1], -m[0].weight, m[0].key))[:limit]
+
+
+def _complete(indexes: list[NameIndex], key: str, limit: int) -> list[str]:
     """Up to ``limit`` names starting with ``key`` by any word, topped up with typo matches."""
-    found = index.prefix(key, limit)
+    found = _merged([index.prefix(key, limit) for index in indexes], limit)
     if len(found) < limit and len(key) >= 3:
-        found += [e for e, _ in index.fuzzy(key, limit=limit - len(found), cutoff=70) if e not in found]
+        ids = {e.id for e in found}
+        typos = _merged_fuzzy([index.fuzzy(key, limit=limit - len(found), cutoff=70) for index in indexes], limit)
+        found += [e for e, _ in typos if e.id not in ids]
     return [e.name[:100] for e in found[:limit]]
 
 

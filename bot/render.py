@@ -401,6 +401,8 @@ def _(answer: SourcesAnswer, s: Style, prefix: str = "!") -> Card:
     items = []
     for src in answer.sources:
         state = "paused" if src.paused else f"every {src.interval_minutes:g} min"
+        if src.shared:
+            state += ", shared with every server"
         line = f"{s.code('#' + str(src.id))} {s.bold(s.text(src.title or src.url))} — {state}"
         if src.failures:
             line += f", {plural(src.failures, 'failure')}: {s.text(src.last_error or '')}"
@@ -497,15 +499,19 @@ def _(answer: FeedAdded, s: Style, prefix: str = "!") -> str:
     return (
         f"Added feed #{answer.source_id}: {truncate(s.text(answer.title), TITLE_LIMIT)} — "
         f"{plural(answer.items, 'item')} indexed, not alerted. New items will be posted in "
-        f"{s.channel(answer.channel_id)}, checked every {plural(answer.interval_minutes, 'minute')}."
+        f"{s.channel(answer.channel_id)}, checked every {plural(answer.interval_minutes, 'minute')}. "
+        + ("Every server sees its articles." if answer.shared else "Only this server sees its articles.")
     )
 
 
 @build_message.register
 def _(answer: FeedRemoved, s: Style, prefix: str = "!") -> str:
-    return (
-        f"Removed feed #{answer.source_id} ({truncate(s.text(answer.title), TITLE_LIMIT)}). Its articles stay indexed."
+    gone = (
+        f"{plural(answer.articles_removed, 'article')} no other source delivered went with it."
+        if answer.articles_removed
+        else "Its articles that another source delivered stay."
     )
+    return f"Removed feed #{answer.source_id} ({truncate(s.text(answer.title), TITLE_LIMIT)}). {gone}"
 
 
 @build_message.register

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.alerts.answers import Followed
 from bot.catalogue import describe
-from cogs._shared import ArticleId, GuildContext, choices, is_manager, reply
+from cogs._shared import ArticleId, GuildContext, choices, is_manager, reply, viewer_of
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -60,7 +60,7 @@ class Alerts(commands.Cog):
     @follow.autocomplete("subject")
     async def follow_subject(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Names, then topics, matching what was typed."""
-        return choices(await self.bot.answers.complete_subjects(current))
+        return choices(await self.bot.answers.complete_subjects(current, viewer=viewer_of(interaction)))
 
     @commands.hybrid_command(**describe("unfollow"))
     @app_commands.describe(subject="What you follow (see /following)")

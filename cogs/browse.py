@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogue import describe
-from cogs._shared import READ_ONLY_CONTEXTS, ArticleId, Count, choices, costly_cooldown, reply
+from cogs._shared import READ_ONLY_CONTEXTS, ArticleId, Count, choices, costly_cooldown, reply, viewer_of
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -32,19 +32,19 @@ class Browse(commands.Cog):
         self, ctx: commands.Context[NewsdeskBot], count: app_commands.Transform[int | None, Count] = None
     ) -> None:
         """The most covered topics."""
-        await reply(ctx, await self.bot.answers.topics(count))
+        await reply(ctx, await self.bot.answers.topics(count, viewer=viewer_of(ctx)))
 
     @commands.hybrid_command(**describe("topic"))
     @app_commands.describe(phrase="A topic, e.g. lithium industry")
     @READ_ONLY_CONTEXTS
     async def topic(self, ctx: commands.Context[NewsdeskBot], *, phrase: str) -> None:
         """One topic: how many articles, and the latest ones."""
-        await reply(ctx, await self.bot.answers.topic(phrase))
+        await reply(ctx, await self.bot.answers.topic(phrase, viewer=viewer_of(ctx)))
 
     @topic.autocomplete("phrase")
     async def topic_phrase(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Topics starting with (or close to) what was typed."""
-        return choices(await self.bot.answers.complete_topics(current))
+        return choices(await self.bot.answers.complete_topics(current, viewer=viewer_of(interaction)))
 
     @commands.hybrid_command(**describe("search"))
     @app_commands.describe(query="Words to look for; quotes and operators are taken as plain words")
@@ -52,7 +52,7 @@ class Browse(commands.Cog):
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
     async def search(self, ctx: commands.Context[NewsdeskBot], *, query: str) -> None:
         """Articles that best match ``query`` (BM25), with the matching passage."""
-        await reply(ctx, await self.bot.answers.search(query))
+        await reply(ctx, await self.bot.answers.search(query, viewer=viewer_of(ctx)))
 
     @commands.hybrid_command(**describe("latest"))
     @app_commands.describe(count="How many articles (1 to 25, default 5)")
@@ -61,7 +61,7 @@ class Browse(commands.Cog):
         self, ctx: commands.Context[NewsdeskBot], count: app_commands.Transform[int | None, Count] = None
     ) -> None:
         """The newest articles."""
-        await reply(ctx, await self.bot.answers.latest(count))
+        await reply(ctx, await self.bot.answers.latest(count, viewer=viewer_of(ctx)))
 
     @commands.hybrid_command(**describe("article"))
     @app_commands.describe(article_id="The article's id, shown as #42 in other answers")
@@ -70,7 +70,7 @@ class Browse(commands.Cog):
         self, ctx: commands.Context[NewsdeskBot], article_id: app_commands.Transform[int, ArticleId]
     ) -> None:
         """Everything the index holds about one article."""
-        await reply(ctx, await self.bot.answers.article(article_id))
+        await reply(ctx, await self.bot.answers.article(article_id, viewer=viewer_of(ctx)))
 
     @commands.hybrid_command(**describe("related"))
     @app_commands.describe(article_id="The article's id, shown as #42 in other answers")
@@ -80,13 +80,13 @@ class Browse(commands.Cog):
         self, ctx: commands.Context[NewsdeskBot], article_id: app_commands.Transform[int, ArticleId]
     ) -> None:
         """Articles close to article ``article_id``."""
-        await reply(ctx, await self.bot.answers.related(article_id))
+        await reply(ctx, await self.bot.answers.related(article_id, viewer=viewer_of(ctx)))
 
     @commands.hybrid_command(**describe("stats"))
     @READ_ONLY_CONTEXTS
     async def stats(self, ctx: commands.Context[NewsdeskBot]) -> None:
         """Counts of articles, names and topics, and the dates they cover."""
-        await reply(ctx, await self.bot.answers.stats())
+        await reply(ctx, await self.bot.answers.stats(viewer=viewer_of(ctx)))
 
 
 async def setup(bot: NewsdeskBot) -> None:

@@ -10,7 +10,7 @@ from discord.ext import commands
 
 from bot.answers import is_number
 from bot.catalogue import describe
-from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
+from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply, viewer_of
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -28,14 +28,16 @@ class Summaries(commands.Cog):
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
     async def summary(self, ctx: commands.Context[NewsdeskBot], *, target: str = "latest") -> None:
         """Summarise article ``target`` (an id or ``latest``), or the latest about a name or topic."""
-        await reply(ctx, await self.bot.answers.summary(target))
+        await reply(ctx, await self.bot.answers.summary(target, viewer=viewer_of(ctx)))
 
     @summary.autocomplete("target")
     async def summary_target(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Names first, then topics, matching what was typed."""
         if is_number(current.strip()):
             return choices([current.strip()])
-        subjects = await self.bot.answers.complete_subjects(current, limit=24 if not current else 25)
+        subjects = await self.bot.answers.complete_subjects(
+            current, limit=24 if not current else 25, viewer=viewer_of(interaction)
+        )
         return choices(["latest", *subjects] if not current else subjects)
 
 

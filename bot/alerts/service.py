@@ -31,7 +31,7 @@ from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted,
 from bot.catalogue import command
 from bot.config import Settings
 from bot.ingest.fetch import redact_url
-from bot.models import Follow
+from bot.models import Follow, Viewer
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -149,14 +149,15 @@ class AlertService:
         """Stop posting every new article in this server (follows still ping where they were made)."""
         return AlertsOff(await self.store.alerts.disable(guild_id))
 
-    async def _subject(self, text: str) -> Resolved | Choices | NotFound:
-        """What to follow, resolved like ``summary`` (a name not indexed yet is followed as typed)."""
+    async def _subject(self, guild_id: int, text: str) -> Resolved | Choices | NotFound:
+        """What to follow, resolved like ``summary`` among what the server sees (a name not indexed yet
+        is followed as typed)."""
         text = " ".join(text.split())
         if len(text) > self.settings.max_query_chars:
             raise UserError(f"That is too long: keep it under {self.settings.max_query_chars} characters.")
         if not name_key(text):
             raise UserError("Tell me a name or topic to follow, like: follow Milei.")
-        return await self.answers.resolve(text, Wanted.SUBJECT_OR_NEW_NAME, "follow")
+        return await self.answers.resolve(text, Wanted.SUBJECT_OR_NEW_NAME, "follow", viewer=Viewer.server(guild_id))
 
     @command(
         "follow",
@@ -167,7 +168,7 @@ class AlertService:
     )
     async def follow(self, guild_id: int, user_id: int, channel_id: int, text: str) -> Followed | Choices | NotFound:
         """Follow an entity or topic in this server."""
-        subject = await self._subject(text)
+        subject = await self._subject(guild_id, text)
         if not isinstance(subject, Resolved):
             return subject
         added = await self.store.alerts.add_follow(
@@ -189,7 +190,7 @@ class AlertService:
         wanted = {name_key(text), topic_key(text)}
         match = [f for f in follows if f.target_key in wanted or name_key(f.name) == name_key(text)]
         if not match:
-            subject = await self._subject(text)
+            subject = await self._subject(guild_id, text)
             if isinstance(subject, Resolved):
                 match = [f for f in follows if (f.kind, f.target_key) == (subject.kind, subject.key)]
         if not match:
@@ -207,7 +208,7 @@ class AlertService:
     async def why(self, guild_id: int, article_text: str | int) -> WhyAnswer | NotFound:
         """Which follows and sources made an article alert in this server."""
         article_id = parse_article_id(article_text)
-        article = await self.store.articles.get(article_id)
+        article = await self.store.articles.get(article_id, viewer=Viewer.server(guild_id))
         if article is None:
             return NotFound(f"There is no article {article_id}.")
         alerts = await self.store.alerts.for_article(guild_id, article_id)

@@ -172,11 +172,12 @@ class ArticleQueries:
         found: set[str] = set()
         async with self._db.turn() as db:
             for chunk in chunks(list(origins)):
+                marks = ",".join("?" * len(chunk))
                 async with db.execute(
-                    f"SELECT origin FROM origin_sources WHERE source_id = ? AND origin IN ({','.join('?' * len(chunk))})",
+                    f"SELECT origin FROM origin_sources WHERE source_id = ? AND origin IN ({marks})",
                     (source_id, *chunk),
                 ) as cursor:
-                    found.update(row["origin"] async for row in cursor)
+                    found.update([row["origin"] async for row in cursor])
         return found
 
     async def id_for_hash(self, content_hash: str) -> int | None:
@@ -503,7 +504,7 @@ class ArticleQueries:
             "JOIN topics t ON t.id = at.topic_id WHERE at.article_id = ? ORDER BY at.rank LIMIT 8",
             (article_id,),
         )
-        seen, params = visible(viewer, "article_id")
+        seen, params = visible(viewer, "x.article_id")
         scores: dict[int, float] = {}
         shared: dict[int, list[str]] = {}
         for table, column, weight_column, factor, anchors in (
@@ -512,8 +513,8 @@ class ArticleQueries:
         ):
             for anchor in anchors:
                 rows = await self._db.fetchall(
-                    f"SELECT article_id, {weight_column} AS weight FROM {table} WHERE {column} = ? AND article_id != ? "
-                    f"AND {seen} ORDER BY published DESC LIMIT {RECENT_WINDOW}",
+                    f"SELECT x.article_id, x.{weight_column} AS weight FROM {table} x WHERE x.{column} = ? "
+                    f"AND x.article_id != ? AND {seen} ORDER BY x.published DESC LIMIT {RECENT_WINDOW}",
                     (anchor["anchor"], article_id, *params),
                 )
                 for other in rows:

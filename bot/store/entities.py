@@ -85,7 +85,9 @@ class EntityQueries:
         found = await self._refs(viewer, "e.id = ?", (entity_id,))
         return found[0] if found else None
 
-    async def with_words(self, words: Sequence[str], limit: int = 10, *, viewer: Viewer = EVERYTHING) -> list[EntityRef]:
+    async def with_words(
+        self, words: Sequence[str], limit: int = 10, *, viewer: Viewer = EVERYTHING
+    ) -> list[EntityRef]:
         """Entities whose name contains every one of ``words`` (whole words; the first
         :data:`NAME_WORDS` distinct ones), most mentioned first."""
         words = list(dict.fromkeys(words))[:NAME_WORDS]
@@ -153,11 +155,11 @@ class EntityQueries:
             first_seen, last_seen = (row["first_seen"], row["last_seen"]) if row else (None, None)
         else:
             first_seen, last_seen = await self._seen(entity_id, viewer)
-        seen, seen_params = visible(viewer, "article_id")
+        seen, seen_params = visible(viewer, "r.article_id")
         # Every role in the recent window, counted: the most frequent and the latest come from one query.
         role_groups = await self._db.fetchall(
-            "SELECT role, COUNT(*) AS n, MAX(published) AS latest FROM (SELECT role, published FROM article_roles "
-            f"WHERE entity_id = ? AND {seen} ORDER BY published DESC LIMIT ?) GROUP BY lower(role)",
+            "SELECT role, COUNT(*) AS n, MAX(published) AS latest FROM (SELECT r.role, r.published FROM "
+            f"article_roles r WHERE r.entity_id = ? AND {seen} ORDER BY r.published DESC LIMIT ?) GROUP BY lower(role)",
             (entity_id, *seen_params, RECENT_WINDOW),
         )
         # Most frequent first; among equals, the most recently used (sorts are stable).
@@ -167,8 +169,8 @@ class EntityQueries:
         top = await self._db.fetchall(
             f"""
             SELECT other.entity_id, COUNT(*) AS together
-            FROM (SELECT article_id FROM article_entities WHERE entity_id = ? AND {seen}
-                  ORDER BY published DESC LIMIT {CO_MENTION_WINDOW}) mine
+            FROM (SELECT r.article_id FROM article_entities r WHERE r.entity_id = ? AND {seen}
+                  ORDER BY r.published DESC LIMIT {CO_MENTION_WINDOW}) mine
             JOIN article_entities other ON other.article_id = mine.article_id
             WHERE other.entity_id != ?
             GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
@@ -205,12 +207,12 @@ class EntityQueries:
 
     async def _seen(self, entity_id: int, viewer: Viewer) -> tuple[str | None, str | None]:
         """When the articles ``viewer`` sees first and last mentioned an entity."""
-        seen, params = visible(viewer, "article_id")
+        seen, params = visible(viewer, "r.article_id")
         found: list[str | None] = []
         for order in ("ASC", "DESC"):
             row = await self._db.fetchone(
-                f"SELECT published FROM article_entities WHERE entity_id = ? AND {seen} "
-                f"ORDER BY published {order} LIMIT 1",
+                f"SELECT r.published FROM article_entities r WHERE r.entity_id = ? AND {seen} "
+                f"ORDER BY r.published {order} LIMIT 1",
                 (entity_id, *params),
             )
             found.append(row["published"] if row else None)
@@ -221,12 +223,12 @@ class EntityQueries:
     ) -> list[EntityArticle]:
         """The latest articles about an entity that ``viewer`` sees (among its most recent ones), with its
         key sentence in each."""
-        seen, params = visible(viewer, "article_id")
+        seen, params = visible(viewer, "r.article_id")
         rows = await self._db.fetchall(
             f"""
             SELECT {_ENTITY_ARTICLE_COLUMNS}
-            FROM (SELECT article_id, published, salience, key_sentence FROM article_entities
-                  WHERE entity_id = ? AND {seen} ORDER BY published DESC LIMIT {RECENT_WINDOW}) ae
+            FROM (SELECT r.article_id, r.published, r.salience, r.key_sentence FROM article_entities r
+                  WHERE r.entity_id = ? AND {seen} ORDER BY r.published DESC LIMIT {RECENT_WINDOW}) ae
             JOIN articles a ON a.id = ae.article_id
             WHERE ae.salience >= ?
             ORDER BY ae.published DESC, ae.article_id DESC LIMIT ?

@@ -37,7 +37,9 @@ def visible(viewer: Viewer, article_id: str = "a.id") -> tuple[str, tuple[int, .
 
 def visible_in(scopes: tuple[int, ...], article_id: str = "a.id") -> tuple[str, tuple[int, ...]]:
     """A condition (and its parameters) true for the articles with a row in ``article_scopes`` for one of
-    ``scopes``."""
+    ``scopes``. ``article_id`` must name its table (``a.id``): bare, it would mean the subquery's own."""
+    if "." not in article_id:
+        raise ValueError(f"visible_in needs a qualified column, not {article_id!r}")
     return (
         f"EXISTS (SELECT 1 FROM article_scopes vs WHERE vs.article_id = {article_id} "
         f"AND vs.scope IN ({scope_marks(scopes)}))",

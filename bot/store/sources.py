@@ -83,19 +83,18 @@ class SourceQueries:
         )
         return [FeedSource(**row) for row in rows]
 
-    async def remove(self, guild_id: int, source_id: int) -> FeedSource | None:
-        """Remove one of a server's feeds. Its articles are no longer credited to it: one that no other
-        feed of the server delivered is no longer visible there, and one that no source at all keeps
-        is removed from the index."""
+    async def remove(self, guild_id: int, source_id: int) -> tuple[FeedSource, int] | None:
+        """Remove one of a server's feeds; returns it and how many articles went with it. Its articles
+        are no longer credited to it: one that no other feed of the server delivered is no longer
+        visible there, and one that no source at all keeps is removed from the index."""
         async with self._db.write() as db:
             async with db.execute(
                 f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
                 (guild_id, source_id),
             ) as cursor:
                 row = await cursor.fetchone()
-            if row is not None:
-                await self._articles.forget_sources([source_id])
-        return FeedSource(**row) if row else None
+            removed = await self._articles.forget_sources([source_id]) if row is not None else 0
+        return (FeedSource(**row), removed) if row else None
 
     async def due(self, now: str, limit: int = 20) -> list[FeedSource]:
         """Feeds whose next poll is due, taken in turns across servers (each server's most overdue,

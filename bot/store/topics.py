@@ -96,7 +96,7 @@ class TopicQueries:
             return [_topic(r) for r in rows]
         own = scopes[1]
         rows = await self._db.fetchall(
-            f"""
+            """
             SELECT t.id, t.name, t.key, c.article_count, t.last_seen FROM (
                 SELECT topic_id, article_count, score_sum FROM (
                     SELECT s.topic_id, s.article_count, s.score_sum FROM topic_scope_totals s
@@ -104,7 +104,8 @@ class TopicQueries:
                         SELECT 1 FROM topic_scope_totals m WHERE m.scope = ? AND m.topic_id = s.topic_id)
                     ORDER BY s.article_count DESC, s.score_sum DESC LIMIT ?)
                 UNION ALL
-                SELECT m.topic_id, m.article_count + COALESCE(z.article_count, 0), m.score_sum + COALESCE(z.score_sum, 0)
+                SELECT m.topic_id, m.article_count + COALESCE(z.article_count, 0),
+                       m.score_sum + COALESCE(z.score_sum, 0)
                 FROM topic_scope_totals m LEFT JOIN topic_scope_totals z ON z.scope = 0 AND z.topic_id = m.topic_id
                 WHERE m.scope = ?
             ) c JOIN topics t ON t.id = c.topic_id
