@@ -127,12 +127,12 @@ class ArticleQueries:
                 await self._unlink_origin(origin, touched)
             for record, analysis in items if source is not None else ():
                 results.append(await self._write_one(record, analysis, source or (0, 0), touched))
-            scopes_before = {r.article_id: await self.scopes_of(r.article_id) for r in results if r.status == "linked"}
+            scopes_before = {r.article_id: await self._scopes(r.article_id) for r in results if r.status == "linked"}
             await self._rescope(touched)
             # A credit that shows the article to no one new (a second feed of the same server) changes nothing.
             results = [
                 WriteResult(r.origin, r.article_id, "unchanged")
-                if r.status == "linked" and await self.scopes_of(r.article_id) == scopes_before[r.article_id]
+                if r.status == "linked" and await self._scopes(r.article_id) == scopes_before[r.article_id]
                 else r
                 for r in results
             ]
@@ -340,10 +340,6 @@ class ArticleQueries:
             "SELECT scope FROM article_scopes WHERE article_id = ?", (article_id,)
         ) as cursor:
             return {row["scope"] async for row in cursor}
-
-    async def scopes_of(self, article_id: int) -> frozenset[int]:
-        """Who may see an article (``article_scopes``: ``{0}`` for every server), inside a write."""
-        return frozenset(await self._scopes(article_id))
 
     async def _rescope(self, touched: _Touched) -> None:
         """Bring the scopes of articles whose origins or credits changed in line with their sources,
