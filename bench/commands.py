@@ -1,7 +1,12 @@
 """Command latency at scale: ``who``, ``summary``, ``search`` and autocomplete on a large index, plus
 the full round trip of ``!who`` through the fake Discord.
 
-    python -m bench.commands [--articles 100000] [--calls 300] [--json]
+    python -m bench.commands [--articles 100000] [--private 20000 --servers 50] [--calls 300] [--json]
+
+With ``--private``, that many more articles come from the servers' own feeds (``--servers`` of them,
+one feed each, spread evenly and over the same two years as the shared ones), and every command is
+asked as a member of one of those servers (it sees the shared articles and its own), so the handlers
+pay for visibility: ``topics``, ``stats``, ``latest`` and ``related`` are timed too.
 
 The index is built from BBC articles (analysed once and cached), scaled up by bulk insertion of copies
 in which most names are renamed (so the index holds hundreds of thousands of distinct entities) while
@@ -32,7 +37,7 @@ from bot.answers import Answers
 from bot.app import freeze_startup_objects
 from bot.config import load_settings
 from bot.ingest.readers import content_hash
-from bot.models import ArticleAnalysis, ArticleRecord, ArticleText
+from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, Viewer
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
@@ -101,9 +106,21 @@ def _copies(base: list[tuple[str, str, ArticleAnalysis]], total: int):  # type: 
         yield record, replace(analysis, entities=entities)
 
 
-async def build_index(articles: int) -> Path:
-    """The scaled index, built once per size and cached."""
-    path = CACHE / f"commands-{articles}.db"
+PRIVATE_EVERY = 6  # with private articles, every sixth copy comes from a server's feed
+FIRST_SERVER = 1001
+
+
+def _schedule(articles: int, private: int) -> list[bool]:
+    """Which copies are private: ``private`` of ``articles + private``, spread evenly."""
+    total = articles + private
+    return [private > 0 and (n * private) // total != ((n + 1) * private) // total for n in range(total)]
+
+
+async def build_index(articles: int, private: int = 0, servers: int = 0) -> Path:
+    """The scaled index, built once per shape and cached: ``articles`` shared ones and ``private`` ones
+    from the feeds of ``servers`` servers."""
+    shape = f"{articles}" + (f"-{private}x{servers}" if private else "")
+    path = CACHE / f"commands-{shape}.db"
     if path.exists():
         return path
     settings = load_settings()
@@ -114,16 +131,31 @@ async def build_index(articles: int) -> Path:
         leftover.unlink()
     started = time.perf_counter()
     async with Store.open(partial) as store:
-        batch: list[tuple[ArticleRecord, ArticleAnalysis | None]] = []
-        for n, item in enumerate(_copies(base, articles), start=1):
+        feeds: list[int | None] = [None]
+        for server in range(servers if private else 0):
+            source = await store.sources.add(
+                FIRST_SERVER + server, 1, f"https://server{server}.example/feed.xml", 60, 1
+            )
+            assert source is not None
+            # Made-up addresses: paused, so that the round trip's bot does not try to poll them.
+            await store.sources.failed(source.id, "benchmark feed", next_poll_at="9999-01-01T00:00:00Z", pause=True)
+            feeds.append(source.id)
+        batches: dict[int | None, list[tuple[ArticleRecord, ArticleAnalysis | None]]] = {f: [] for f in feeds}
+        private_so_far = 0
+        schedule = _schedule(articles, private)
+        for n, (item, is_private) in enumerate(zip(_copies(base, articles + private), schedule, strict=True), start=1):
+            feed = feeds[1 + private_so_far % servers] if is_private else None
+            private_so_far += is_private
+            batch = batches[feed]
             batch.append(item)
             if len(batch) == 500:
-                await store.articles.write_batch(batch)
-                batch = []
-                if n % 10_000 == 0:
-                    print(f"  built {n:,} articles in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        if batch:
-            await store.articles.write_batch(batch)
+                await store.articles.write_batch(batch, source_id=feed)
+                batch.clear()
+            if n % 10_000 == 0:
+                print(f"  built {n:,} articles in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        for feed, batch in batches.items():
+            if batch:
+                await store.articles.write_batch(batch, source_id=feed)
     partial.rename(path)
     return path
 
@@ -151,36 +183,54 @@ async def _time(calls: list[Callable[[], Awaitable[Any]]]) -> dict[str, float]:
     return {**_percentiles(passes[1]), "first_pass_p99_ms": _percentiles(passes[0])["p99_ms"]}
 
 
-async def _handlers(path: Path, calls: int) -> dict[str, Any]:
+async def _handlers(path: Path, calls: int, viewer: Viewer) -> dict[str, Any]:
     settings = load_settings()
     rng = random.Random(7)
     async with Store.open(path) as store:
         answers = Answers(store, AliasTable.from_file(settings.aliases))
-        names = [row[2] for row in await store.entities.names()]
-        popular = [row[2] for row in sorted(await store.entities.names(), key=lambda r: -r[3])[:50]]
-        topics = [row[2] for row in sorted(await store.topics.names(), key=lambda r: -r[3])[:200]]
+        scopes = viewer.scopes or (None,)
+        entity_rows = [row for scope in scopes for row in await store.entities.names(scope)]
+        names = [row[2] for row in entity_rows]
+        popular = [row[2] for row in sorted(entity_rows, key=lambda r: -r[3])[:50]]
+        topic_rows = [row for scope in scopes for row in await store.topics.names(scope)]
+        topics = [row[2] for row in sorted(topic_rows, key=lambda r: -r[3])[:200]]
         stats = await store.articles.stats()
+        article_ids = [a.id for a in await store.articles.latest(2000, viewer=viewer)]
         who_names = [rng.choice(popular) if i % 2 else rng.choice(names) for i in range(calls)]
         who_names += [n[:2] + n[3:] for n in rng.sample(names, calls // 10)]  # typos
         summary_targets = [
-            rng.choice(["latest", str(rng.randint(1, stats.articles)), rng.choice(popular), rng.choice(topics)])
+            rng.choice(["latest", str(rng.choice(article_ids)), rng.choice(popular), rng.choice(topics)])
             for _ in range(calls)
         ]
         words = [w for t in topics for w in t.split() if len(w) > 3]
         queries = [" ".join(rng.sample(words, rng.choice([1, 2]))) for _ in range(calls)]
         prefixes = [rng.choice(names).lower()[: rng.randint(1, 5)] for _ in range(calls)]
-        await answers.complete_entities("warm")  # the first call builds the name index
+        await answers.complete_entities("warm", viewer=viewer)  # the first call builds the name indexes
+        await answers.refresh_names(viewer)
         freeze_startup_objects()  # as the bot does at the end of its start-up
         floor = await _time([store.db.data_version for _ in range(calls)])
-        return {
+        result = {
             "articles": stats.articles,
             "entities": stats.entities,
+            "viewer": "everything" if viewer.sees_all else f"server {viewer.guild_id}",
             "baseline_round_trip": floor,
-            "who": await _time([lambda n=n: answers.who(n) for n in who_names]),
-            "summary": await _time([lambda t=t: answers.summary(t) for t in summary_targets]),
-            "search": await _time([lambda q=q: answers.search(q) for q in queries]),
-            "autocomplete": await _time([lambda p=p: answers.complete_entities(p) for p in prefixes]),
+            "who": await _time([lambda n=n: answers.who(n, viewer=viewer) for n in who_names]),
+            "summary": await _time([lambda t=t: answers.summary(t, viewer=viewer) for t in summary_targets]),
+            "search": await _time([lambda q=q: answers.search(q, viewer=viewer) for q in queries]),
+            "autocomplete": await _time([lambda p=p: answers.complete_entities(p, viewer=viewer) for p in prefixes]),
         }
+        if not viewer.sees_all:
+            few = max(calls // 5, 20)
+            result["topics"] = await _time([lambda: answers.topics(10, viewer=viewer) for _ in range(few)])
+            result["stats"] = await _time([lambda: answers.stats(viewer=viewer) for _ in range(few)])
+            result["latest"] = await _time([lambda: answers.latest(5, viewer=viewer) for _ in range(few)])
+            result["related"] = await _time(
+                [lambda a=a: answers.related(a, viewer=viewer) for a in rng.sample(article_ids, few)]
+            )
+            # The same questions without visibility (the console's view), for the cost of it.
+            result["who_seeing_everything"] = await _time([lambda n=n: answers.who(n) for n in who_names])
+            result["search_seeing_everything"] = await _time([lambda q=q: answers.search(q) for q in queries])
+        return result
 
 
 async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
@@ -204,10 +254,12 @@ async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
     return _percentiles(samples)
 
 
-def run(articles: int = 100_000, calls: int = 300) -> dict[str, Any]:
-    """Build (or reuse) the index of ``articles`` articles and time every handler on it."""
-    path = asyncio.run(build_index(articles))
-    result = asyncio.run(_handlers(path, calls))
+def run(articles: int = 100_000, calls: int = 300, private: int = 0, servers: int = 50) -> dict[str, Any]:
+    """Build (or reuse) the index of ``articles`` shared articles (and ``private`` ones over ``servers``
+    servers) and time every handler on it: as the console sees it, or as a member of one of the servers."""
+    path = asyncio.run(build_index(articles, private, servers))
+    viewer = Viewer.server(FIRST_SERVER) if private else Viewer.everything()
+    result = asyncio.run(_handlers(path, calls, viewer))
     result["roundtrip"] = asyncio.run(_roundtrip(path, min(calls, 200)))
     return result
 
@@ -215,16 +267,21 @@ def run(articles: int = 100_000, calls: int = 300) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000, help="index size (default 100000)")
+    parser.add_argument("--private", type=int, default=0, help="articles from servers' own feeds (default 0)")
+    parser.add_argument("--servers", type=int, default=50, help="servers those feeds belong to (default 50)")
     parser.add_argument("--calls", type=int, default=300, help="calls per handler (default 300)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
-    result = run(args.articles, args.calls)
+    result = run(args.articles, args.calls, args.private, args.servers)
     if args.json:
         print(json.dumps(result))
         return 0
-    print(f"{result['articles']:,} articles, {result['entities']:,} entities\n")
+    print(f"{result['articles']:,} articles, {result['entities']:,} entities, asked as {result['viewer']}\n")
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
-    for name in ("baseline_round_trip", "who", "summary", "search", "autocomplete", "roundtrip"):
+    handlers = ("baseline_round_trip", "who", "summary", "search", "autocomplete", "topics", "stats", "latest")
+    for name in (*handlers, "related", "who_seeing_everything", "search_seeing_everything", "roundtrip"):
+        if name not in result:
+            continue
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
         print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")

@@ -370,10 +370,20 @@ class Answers:
     ) -> list[tuple[NameEntry, float]]:
         return _merged_fuzzy([n.topics.fuzzy(key, limit, cutoff) for n in await self._indexes(viewer)], limit)
 
-    def canonical(self, text: str, viewer: Viewer) -> str:
-        """``text`` as the alias tables have it (the global table, and the viewer's server's own aliases,
-        which win), else as typed."""
+    async def canonical(self, text: str, viewer: Viewer) -> str:
+        """What ``text`` stands for by alias: the viewer's server's own aliases first, then the global table
+        (``config/aliases.toml``); else ``text`` as typed."""
+        if viewer.guild_id is not None and not viewer.sees_all:
+            target = await self.store.servers.alias(viewer.guild_id, name_key(text))
+            if target is not None:
+                return target
         return self.aliases.canonical(text) or text
+
+    async def _alias_targets(self, prefix_key: str, viewer: Viewer) -> list[str]:
+        """For autocomplete: what the server's aliases starting with ``prefix_key`` stand for."""
+        if viewer.guild_id is None or viewer.sees_all or not prefix_key:
+            return []
+        return [a.target for a in await self.store.servers.aliases(viewer.guild_id, starting=prefix_key, limit=5)]
 
     async def entity_candidates(self, query: str, *, viewer: Viewer = EVERYTHING) -> tuple[list[EntityRef], str | None]:
         """Entities ``viewer`` sees that fit ``query``: exact or alias, then by whole words, then by
@@ -381,7 +391,7 @@ class Answers:
 
         Returns the candidates (best first) and, when they came from a typo correction, the query.
         """
-        key = name_key(self.canonical(query, viewer))
+        key = name_key(await self.canonical(query, viewer))
         if not key:
             return [], None
         entities = self.store.entities
@@ -441,11 +451,12 @@ class Answers:
             if not self.is_dominant(candidates):
                 return Choices.of_entities(text, command, candidates)
             return Resolved.of_entity(candidates[0], corrected, candidates[1:4])
-        key = name_key(self.canonical(text, viewer))
+        canonical = await self.canonical(text, viewer)
+        key = name_key(canonical)
         exact = await self.store.entities.by_key(key, viewer=viewer) if key else None
         if exact is not None:
             return Resolved.of_entity(exact)
-        topic = await self.store.topics.by_key(topic_key(text), viewer=viewer)
+        topic = await self.store.topics.by_key(topic_key(canonical), viewer=viewer)
         if topic is not None:
             return Resolved.of_topic(topic)
         candidates, corrected = await self.entity_candidates(text, viewer=viewer)
@@ -464,7 +475,7 @@ class Answers:
         return NotFound(f"Nothing about {text} in the index.", await self._suggestions(text, viewer))
 
     async def _resolve_topic(self, text: str, command: str, viewer: Viewer) -> Resolved | Choices | NotFound:
-        key = topic_key(text)
+        key = topic_key(await self.canonical(text, viewer))
         topic = await self.store.topics.by_key(key, viewer=viewer)
         if topic is None:
             options: list[NameEntry] = await self._topic_prefix(key, 5, viewer) or [
@@ -639,12 +650,21 @@ class Answers:
         """Entity names ``viewer`` sees for a slash-command autocomplete: prefix matches by any word, then
         typo matches."""
         indexes = [n.entities for n in await self._indexes(viewer)]
-        return _complete(indexes, name_key(prefix[: self.max_query_chars]), limit)
+        key = name_key(prefix[: self.max_query_chars])
+        targets = [
+            t
+            for t in await self._alias_targets(key, viewer)
+            if await self.store.entities.by_key(name_key(t), viewer=viewer)
+        ]
+        return _with_aliases(targets, _complete(indexes, key, limit), limit)
 
     async def complete_topics(self, prefix: str, limit: int = 25, *, viewer: Viewer = EVERYTHING) -> list[str]:
         """Topic names ``viewer`` sees for a slash-command autocomplete, found the same way."""
         indexes = [n.topics for n in await self._indexes(viewer)]
-        return _complete(indexes, topic_key(prefix[: self.max_query_chars]), limit)
+        found = _complete(indexes, topic_key(prefix[: self.max_query_chars]), limit)
+        targets = await self._alias_targets(name_key(prefix[: self.max_query_chars]), viewer)
+        targets = [t for t in targets if await self.store.topics.by_key(topic_key(t), viewer=viewer)]
+        return _with_aliases(targets, found, limit)
 
     async def complete_subjects(self, prefix: str, limit: int = 25, *, viewer: Viewer = EVERYTHING) -> list[str]:
         """Names first, then topics, for commands that take either (``summary``, ``follow``)."""
@@ -704,6 +724,11 @@ def _merged_fuzzy(found: list[list[tuple[NameEntry, float]]], limit: int) -> lis
             if known is None or (score, entry.weight) > (known[1], known[0].weight):
                 best[entry.id] = (max(entry, known[0], key=lambda e: e.weight) if known else entry, score)
     return sorted(best.values(), key=lambda m: (-m[1], -m[0].weight, m[0].key))[:limit]
+
+
+def _with_aliases(targets: list[str], found: list[str], limit: int) -> list[str]:
+    """Autocomplete names: what the server's aliases typed so far stand for first, then the names found."""
+    return list(dict.fromkeys([t[:100] for t in targets] + found))[:limit]
 
 
 def _complete(indexes: list[NameIndex], key: str, limit: int) -> list[str]:

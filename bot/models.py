@@ -398,3 +398,31 @@ class SentAlert:
     ping_user_ids: list[int]
     sent_at: str | None
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServerAlias:
+    """A name that stands for an entity or a topic in one server (``!alias add JM = Javier Milei``)."""
+
+    alias: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserData:
+    """Everything the bot holds about one user (``!mydata``): follows as (server, kind, name), feeds as
+    (server, feed id), aliases as (server, alias), the servers whose alert channel they set, and how many
+    alerts in the outbox name them."""
+
+    follows: list[tuple[int, str, str]] = field(default_factory=list)
+    feeds_added: list[tuple[int, int]] = field(default_factory=list)
+    aliases_added: list[tuple[int, str]] = field(default_factory=list)
+    alert_channels_set: list[int] = field(default_factory=list)
+    alerts_naming: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """Whether the bot holds nothing about them."""
+        return not (
+            self.follows or self.feeds_added or self.aliases_added or self.alert_channels_set or self.alerts_naming
+        )

@@ -12,7 +12,7 @@ from discord.ext import commands
 from bot.answers import MAX_LIST, parse_article_id, parse_count
 from bot.ingest.sources.feed_commands import parse_feed_id
 from bot.models import Viewer
-from bot.replies import send_answer
+from bot.replies import Confirm, send_answer
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -116,10 +116,15 @@ def costly_cooldown(ctx: commands.Context[Any]) -> commands.Cooldown:
     return commands.Cooldown(settings.cooldown_uses, settings.cooldown_seconds)
 
 
-async def reply(ctx: commands.Context[Any], answer: Any, *, ephemeral: bool = False) -> None:
-    """Send an answer (a card, or a one-message answer) with the bot's page timeout."""
+async def reply(
+    ctx: commands.Context[Any], answer: Any, *, ephemeral: bool = False, confirm: Confirm | None = None
+) -> None:
+    """Send an answer (a card, or a one-message answer) with the bot's page timeout, and ``confirm``'s
+    buttons when given."""
     bot: NewsdeskBot = ctx.bot
-    await send_answer(ctx, answer, page_timeout=bot.settings.page_timeout_seconds, ephemeral=ephemeral)
+    await send_answer(
+        ctx, answer, page_timeout=bot.settings.page_timeout_seconds, ephemeral=ephemeral, confirm=confirm
+    )
 
 
 def choices(names: list[str]) -> list[app_commands.Choice[str]]:

@@ -25,12 +25,12 @@ class Store:
         self.entities = EntityQueries(db)
         self.topics = TopicQueries(db)
         self.search = SearchQueries(db)
-        self.servers = ServerQueries(db)
         self.alerts = AlertQueries(db)
         self.articles = ArticleQueries(
             db, entities=self.entities, topics=self.topics, search=self.search, alerts=self.alerts
         )
         self.sources = SourceQueries(db, self.articles)
+        self.servers = ServerQueries(db, self.articles)
 
     @property
     def path(self) -> Path:
