@@ -146,16 +146,16 @@ async def build_index(articles: int, private: int = 0, servers: int = 0) -> Path
         for n, (item, is_private) in enumerate(zip(_copies(base, articles + private), schedule, strict=True), start=1):
             feed = feeds[1 + private_so_far % servers] if is_private else None
             private_so_far += is_private
-            batch = batches[feed]
-            batch.append(item)
-            if len(batch) == 500:
-                await store.articles.write_batch(batch, source_id=feed)
-                batch.clear()
+            batches[feed].append(item)
+            # Every 500 articles, each source's: ids then interleave as they do when feeds are polled
+            # alongside the folders (search ranks the most recently indexed first).
+            if n % 500 == 0 or n == articles + private:
+                for source_id, batch in batches.items():
+                    if batch:
+                        await store.articles.write_batch(batch, source_id=source_id)
+                        batch.clear()
             if n % 10_000 == 0:
                 print(f"  built {n:,} articles in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        for feed, batch in batches.items():
-            if batch:
-                await store.articles.write_batch(batch, source_id=feed)
     partial.rename(path)
     return path
 

@@ -59,13 +59,9 @@ class Viewer:
             return None
         return (SHARED_SCOPE,) if self.guild_id is None else (SHARED_SCOPE, self.guild_id)
 
-    def sees(self, scopes: frozenset[int] | set[int]) -> bool:
-        """Whether an article with these scopes (see ``article_scopes``) is visible to this viewer."""
-        mine = self.scopes
-        return mine is None or any(scope in scopes for scope in mine)
-
 
 EVERYTHING = Viewer.everything()
+"""The console's view, the default of every store read (the bot always passes its asker's)."""
 
 
 # The entity labels the index keeps, in the order that breaks ties between them.

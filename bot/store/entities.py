@@ -25,6 +25,7 @@ from bot.store.rows import entity_ref, scope_marks, visible
 RECENT_WINDOW = 300
 CO_MENTION_WINDOW = 150
 NAME_WORDS = 12  # words of a name a lookup matches on; SQLite joins at most 64 tables
+SHORTLIST = 8  # a server's name lookups count this many times the candidates asked for (see EntityQueries._ranked)
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
 _ENTITY_ARTICLE_COLUMNS = "ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence"
 
@@ -96,9 +97,7 @@ class EntityQueries:
         joins = " ".join(
             f"JOIN entity_words w{i} ON w{i}.entity_id = e.id AND w{i}.word = ?" for i in range(len(words))
         )
-        return await self._refs(
-            viewer, "1", (), joins=joins, join_params=words, order="mention_count DESC", limit=limit
-        )
+        return await self._ranked(viewer, joins, words, None, limit)
 
     async def with_most_words(
         self, words: Sequence[str], limit: int = 6, *, viewer: Viewer = EVERYTHING
@@ -113,15 +112,32 @@ class EntityQueries:
             f"JOIN (SELECT entity_id, COUNT(*) AS hits FROM entity_words WHERE word IN ({marks}) "
             "GROUP BY entity_id HAVING hits >= ?) m ON m.entity_id = e.id"
         )
-        return await self._refs(
-            viewer,
-            "1",
-            (),
-            joins=joins,
-            join_params=(*unique, len(unique) - 1),
-            order="m.hits DESC, mention_count DESC",
-            limit=limit,
+        return await self._ranked(viewer, joins, (*unique, len(unique) - 1), "m.hits", limit)
+
+    async def _ranked(
+        self, viewer: Viewer, joins: str, params: Sequence[Any], rank: str | None, limit: int
+    ) -> list[EntityRef]:
+        """The entities ``joins`` selects that ``viewer`` sees, best ``rank`` (a column) first, then most
+        mentioned.
+
+        A common word names thousands of entities, and summing each one's totals in a server's view costs
+        more than a command may: the best by their totals over every article come first, those the viewer
+        sees among them are ranked by the viewer's own counts, and only when too few of them are visible
+        is every candidate counted in the viewer's view."""
+        order = f"{rank} DESC, mention_count DESC" if rank else "mention_count DESC"
+        if viewer.scopes is None:
+            return await self._refs(viewer, "1", (), joins=joins, join_params=params, order=order, limit=limit)
+        shortlist = limit * SHORTLIST
+        head = await self._db.fetchall(
+            f"SELECT e.id, e.mention_count, {rank or 0} AS rank FROM entities e {joins} ORDER BY {order} "
+            f"LIMIT {shortlist}",
+            params,
         )
+        ranks = {r["id"]: r["rank"] for r in head}
+        seen = await self._refs(viewer, f"e.id IN ({','.join('?' * len(ranks))})", list(ranks)) if ranks else []
+        if len(seen) < limit and len(head) == shortlist:
+            return await self._refs(viewer, "1", (), joins=joins, join_params=params, order=order, limit=limit)
+        return sorted(seen, key=lambda e: (-ranks.get(e.id, 0), -e.mention_count, e.id))[:limit]
 
     async def names(self, scope: int | None = None) -> list[sqlite3.Row]:
         """(id, key, name, mentions) rows for the in-memory name index: of every entity (``None``), of
