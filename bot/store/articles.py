@@ -7,6 +7,7 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.models import (
     EVERYTHING,
@@ -210,6 +211,7 @@ class ArticleQueries:
         if previous and previous["content_hash"] == record.content_hash:
             if analysis is None:
                 if await self._credit(record.origin, source):
+                    await self._show_shared_source(previous["article_id"], record, source)
                     touched.articles.add(previous["article_id"])
                     return WriteResult(record.origin, previous["article_id"], "linked")
                 return WriteResult(record.origin, previous["article_id"], "unchanged")
@@ -217,6 +219,7 @@ class ArticleQueries:
         else:
             same_text = await self._id_for_hash(record.content_hash)
             if same_text is not None:
+                await self._show_shared_source(same_text, record, source)
                 await self._link_origin(record, same_text, now, source, touched)
                 return WriteResult(record.origin, same_text, "duplicate")
             if analysis is None:
@@ -272,6 +275,14 @@ class ArticleQueries:
         scopes = await self._scopes(article_id)
         await self._entities.shift_scopes(article_id, (), scopes)
         await self._topics.shift_scopes(article_id, (), scopes)
+
+    async def _show_shared_source(self, article_id: int, record: ArticleRecord, source: tuple[int, int]) -> None:
+        """A story a server's own feed brought in arrives through a shared source: from now on it shows the
+        shared source's name and link, not the server's feed (which other servers must not learn of)."""
+        if source[1] == SHARED_SCOPE and SHARED_SCOPE not in await self._scopes(article_id):
+            await self._db.writer.execute(
+                "UPDATE articles SET source = ?, url = ? WHERE id = ?", (record.source, record.url, article_id)
+            )
 
     async def _origin_count(self, article_id: int) -> int:
         async with self._db.writer.execute(
@@ -488,8 +499,16 @@ class ArticleQueries:
         """Articles ``viewer`` sees sharing the most salient entities and topics with this one.
 
         Each shared entity adds the product of its salience in both articles; a shared topic adds half
-        the product of its scores. Candidates come from each shared name's recent articles only.
+        the product of its scores. Candidates come from each shared name's recent articles only. An
+        article ``viewer`` does not see has no related articles for it.
         """
+        if viewer.scopes is not None:
+            own, own_params = visible(viewer, "a.id")
+            shown = await self._db.fetchone(
+                f"SELECT 1 FROM articles a WHERE a.id = ? AND {own}", (article_id, *own_params)
+            )
+            if shown is None:
+                return []
         mine = await self._db.fetchall(
             "SELECT ae.entity_id AS anchor, ae.salience AS weight, e.name FROM article_entities ae JOIN entities e "
             "ON e.id = ae.entity_id WHERE ae.article_id = ? ORDER BY ae.salience DESC LIMIT 8",
@@ -500,32 +519,39 @@ class ArticleQueries:
             "JOIN topics t ON t.id = at.topic_id WHERE at.article_id = ? ORDER BY at.rank LIMIT 8",
             (article_id,),
         )
-        seen, params = visible(viewer, "x.article_id")
-        scores: dict[int, float] = {}
-        shared: dict[int, list[str]] = {}
-        for table, column, weight_column, factor, anchors in (
-            ("article_entities", "entity_id", "salience", 1.0, mine),
-            ("article_topics", "topic_id", "score", 0.5, my_topics),
-        ):
-            for anchor in anchors:
-                rows = await self._db.fetchall(
-                    f"SELECT x.article_id, x.{weight_column} AS weight FROM {table} x WHERE x.{column} = ? "
-                    f"AND x.article_id != ? AND {seen} ORDER BY x.published DESC LIMIT {RECENT_WINDOW}",
-                    (anchor["anchor"], article_id, *params),
-                )
-                for other in rows:
-                    other_id = other["article_id"]
-                    scores[other_id] = scores.get(other_id, 0.0) + factor * anchor["weight"] * other["weight"]
-                    shared.setdefault(other_id, []).append(anchor["name"])
-        best = sorted(scores, key=lambda a: -scores[a])[:limit]
-        if not best:
+        # Every anchor's recent articles, scored and summed in one query (thousands of rows never reach
+        # Python); what the viewer may not see is left out of the best only, which needs few checks.
+        parts: list[str] = []
+        params: list[Any] = []
+        anchors = [
+            *(("article_entities", "entity_id", "salience", 1.0, a) for a in mine),
+            *(("article_topics", "topic_id", "score", 0.5, a) for a in my_topics),
+        ]
+        for order, (table, column, weight_column, factor, anchor) in enumerate(anchors):
+            parts.append(
+                f"SELECT article_id, ? * weight AS score, ? AS anchor FROM (SELECT x.article_id, "
+                f"x.{weight_column} AS weight FROM {table} x WHERE x.{column} = ? AND x.article_id != ? "
+                f"ORDER BY x.published DESC LIMIT {RECENT_WINDOW})"
+            )
+            params += [factor * anchor["weight"], order, anchor["anchor"], article_id]
+        if not parts:
             return []
-        marks = ",".join("?" * len(best))
-        briefs = {
-            r["id"]: article_brief(r)
-            for r in await self._db.fetchall(f"SELECT {BRIEF_COLUMNS} FROM articles a WHERE a.id IN ({marks})", best)
-        }
-        return [RelatedArticle(briefs[a], round(scores[a], 4), shared[a]) for a in best if a in briefs]
+        seen, seen_params = visible(viewer, "g.article_id")
+        best = await self._db.fetchall(
+            f"SELECT g.article_id, g.score, g.anchors, {BRIEF_COLUMNS} FROM ("
+            "SELECT c.article_id, SUM(c.score) AS score, json_group_array(c.anchor) AS anchors, MIN(c.anchor) AS first "
+            f"FROM ({' UNION ALL '.join(parts)}) c GROUP BY c.article_id) g JOIN articles a ON a.id = g.article_id "
+            f"WHERE {seen} ORDER BY g.score DESC, g.first, g.article_id DESC LIMIT ?",
+            (*params, *seen_params, limit),
+        )
+        return [
+            RelatedArticle(
+                article_brief(r),
+                round(r["score"], 4),
+                [anchors[n][4]["name"] for n in sorted(json.loads(r["anchors"]))],
+            )
+            for r in best
+        ]
 
     async def stats(self, *, viewer: Viewer = EVERYTHING) -> Stats:
         """Counts and dates that describe the index, as ``viewer`` sees it."""

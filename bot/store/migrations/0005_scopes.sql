@@ -47,6 +47,12 @@ CREATE TABLE topic_scope_totals (
 CREATE INDEX topic_scope_totals_by_topic ON topic_scope_totals (topic_id);
 CREATE INDEX topic_scope_totals_by_articles ON topic_scope_totals (scope, article_count DESC, score_sum DESC);
 
+-- "Related" reads each name's and topic's recent articles with their weight: from the index alone.
+DROP INDEX article_entities_by_entity;
+CREATE INDEX article_entities_by_entity ON article_entities (entity_id, published DESC, salience);
+DROP INDEX article_topics_by_topic;
+CREATE INDEX article_topics_by_topic ON article_topics (topic_id, published DESC, score);
+
 -- Per scope: how many articles, entities, topics, mentions and origins, and the latest ingest (for !stats),
 -- kept by the triggers below.
 CREATE TABLE scope_counts (
