@@ -18,13 +18,15 @@ A, B = 111, 222  # two servers
 SHARED, IN_A, IN_B, DM = Viewer.everything(), Viewer.server(A), Viewer.server(B), Viewer.dm()
 
 
-def _record(origin: str, text: str) -> ArticleRecord:
+def _record(origin: str, text: str, source: str | None = None) -> ArticleRecord:
     return ArticleRecord(
         origin=origin,
         title=text.split(".")[0],
         body=text,
         content_hash=content_hash(text),
         published=datetime(2024, 6, 1, tzinfo=UTC),
+        source=source,
+        url=origin,
     )
 
 
@@ -128,9 +130,13 @@ async def test_scopes_follow_the_sources_that_deliver_each_story(store: Store) -
     assert again.status == "unchanged"
 
     # A shared feed carries the same text under another address: everyone sees it, counted once in scope 0.
+    assert (await store.articles.get(result.article_id)).source is None  # type: ignore[union-attr]
     [shared] = await store.articles.write_batch(
-        [(_record("https://wire.example/9", ana_story), None)], source_id=wire.id
+        [(_record("https://wire.example/9", ana_story, source="Wire"), None)], source_id=wire.id
     )
+    # From now on it shows the shared source, not the server's own feed.
+    shown = await store.articles.get(result.article_id, viewer=DM)
+    assert shown is not None and (shown.source, shown.url) == ("Wire", "https://wire.example/9")
     assert (shared.article_id, shared.status) == (result.article_id, "duplicate")
     await _check_totals(store)
     assert await _scopes(store, result.article_id) == {0}
