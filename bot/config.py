@@ -45,6 +45,7 @@ class Settings:
     database: Path = Path("data/newsdesk.db")
     model: str = "en_core_web_sm"
     folders: tuple[Path, ...] = (Path("seeds"),)
+    feeds: tuple[str, ...] = ()
     aliases: Path = Path("config/aliases.toml")
     summary_sentences: int = 3
     max_file_bytes: int = 2_000_000

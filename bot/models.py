@@ -27,6 +27,9 @@ def from_iso(text: str) -> datetime:
 SHARED_SCOPE = 0
 """The scope of what every server sees: the operator's folders and shared feeds."""
 
+OPERATOR_SERVER = 0
+"""The server id of the feeds listed in the settings (``feeds``): the operator's, in no server."""
+
 
 @dataclass(frozen=True, slots=True)
 class Viewer:

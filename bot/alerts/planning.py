@@ -22,7 +22,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from bot.models import SHARED_SCOPE, AlertPolicy
+from bot.models import OPERATOR_SERVER, SHARED_SCOPE, AlertPolicy
 
 # Two alerts in one channel whose titles are this similar (0–100) are one story told twice.
 NEAR_DUPLICATE_TITLE = 92
@@ -111,7 +111,7 @@ def plan_alerts(
         if feed is not None and feed.shared and is_new:
             for guild_id, channel_id in alert_channels.items():
                 add(guild_id, channel_id, {"kind": "source", "id": feed.id, "name": feed.name})
-        elif feed is not None:
+        elif feed is not None and feed.guild_id != OPERATOR_SERVER:  # the settings' feeds are in no server
             add(
                 feed.guild_id,
                 alert_channels.get(feed.guild_id, feed.channel_id),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.models import FeedSource, to_iso
+from bot.models import OPERATOR_SERVER, FeedSource, to_iso
 from bot.store.articles import ArticleQueries
 from bot.store.database import Database, current_time
 
@@ -70,6 +71,25 @@ class SourceQueries:
             ) as cursor:
                 row = await cursor.fetchone()
         return FeedSource(**row) if row else None
+
+    async def sync_operator_feeds(self, urls: Sequence[str], interval_minutes: float) -> tuple[int, int]:
+        """Make the operator's feeds (``feeds`` in the settings) exactly ``urls``: shared, in no server.
+        A feed no longer listed is removed like any other (its articles go unless another source keeps
+        them). Returns how many were added and removed."""
+        now = datetime.now(UTC)
+        async with self._db.write() as db:
+            async with db.execute("SELECT id, url FROM sources WHERE guild_id = ?", (OPERATOR_SERVER,)) as cursor:
+                known = {row["url"]: int(row["id"]) async for row in cursor}
+            new = [url for url in dict.fromkeys(urls) if url not in known]
+            await db.executemany(
+                "INSERT INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, created_at, shared) "
+                "VALUES (?, 0, ?, ?, ?, ?, 1)",
+                [(OPERATOR_SERVER, url, interval_minutes, to_iso(now), to_iso(now)) for url in new],
+            )
+            dropped = [source_id for url, source_id in known.items() if url not in urls]
+            await db.executemany("DELETE FROM sources WHERE id = ?", [(source_id,) for source_id in dropped])
+            await self._articles.forget_sources(dropped)
+        return len(new), len(dropped)
 
     async def get(self, source_id: int) -> FeedSource | None:
         """One feed source."""
