@@ -31,7 +31,7 @@ from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
 from bot.nlp.topics import topic_key
 from bot.store import Store
-from bot.text import search_words, snippet
+from bot.text import search_terms, snippet
 from bot.wording import plural
 
 MAX_LIST = 25
@@ -510,8 +510,8 @@ class Answers:
         matches = await self.store.search.find(query, limit=5)
         if not matches:
             return NotFound(f"No article matches {query}.", await self._suggestions(query))
-        words = search_words(query)
-        return SearchAnswer(query, [SearchHit(m.article, snippet(m.body, words), m.rank) for m in matches])
+        terms = search_terms(query)
+        return SearchAnswer(query, [SearchHit(m.article, snippet(m.body, terms), m.rank) for m in matches])
 
     @command("latest", "latest [count]", "The most recently published articles.", "latest 5")
     async def latest(self, count: str | int | None = None) -> LatestAnswer | NotFound:
@@ -537,7 +537,9 @@ class Answers:
             return NotFound(f"There is no article {number}.")
         related = await self.store.articles.related(number, limit=5)
         if not related:
-            return NotFound(f"No other article shares names or topics with article {number}.")
+            return NotFound(
+                f"Nothing closely related to article {number}: no other article shares its main names or topics."
+            )
         return RelatedAnswer(article, related)
 
     @command("stats", "stats", "How much the index holds.", "stats")

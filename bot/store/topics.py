@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from bot.models import ArticleBrief, Keyphrase, TopicRef
 from bot.store.database import Database, chunks
@@ -122,3 +122,58 @@ class TopicQueries:
                 f"WHERE t.topic_id = topics.id) WHERE id IN ({marks})",
                 chunk,
             )
+
+    # ------------------------------------------------------------------ re-keying, inside Database.write()
+
+    async def key_version(self) -> int:
+        """The version of :func:`~bot.nlp.topics.topic_key` the stored topic keys were made with (1: before
+        versions were recorded)."""
+        row = await self._db.fetchone("SELECT version FROM key_versions WHERE name = 'topic'")
+        return int(row["version"]) if row else 1
+
+    async def rekey(self, key_of: Callable[[str], str], version: int) -> int:
+        """Give every topic the key ``key_of`` makes of its stored key and record ``version``; topics that
+        now share a key become one (the most covered keeps its id and name, and gains the others' articles,
+        counts and dates). Returns how many topics were merged away."""
+        db = self._db.writer
+        async with db.execute("SELECT id, key, article_count FROM topics") as cursor:
+            rows = list(await cursor.fetchall())
+        groups: dict[str, list[sqlite3.Row]] = {}
+        for row in rows:
+            groups.setdefault(key_of(row["key"]) or row["key"], []).append(row)
+        merged = 0
+        changed: list[tuple[str, int]] = []
+        for key, group in groups.items():
+            keeper, *others = sorted(group, key=lambda r: (-r["article_count"], r["id"]))
+            if keeper["key"] != key:
+                changed.append((key, keeper["id"]))
+            if not others:
+                continue
+            for other in others:
+                # An article that had both keeps its row of the kept topic; deleting the topic cascades
+                # to the rows left behind.
+                await db.execute(
+                    "UPDATE OR IGNORE article_topics SET topic_id = ? WHERE topic_id = ?", (keeper["id"], other["id"])
+                )
+                await db.execute("DELETE FROM topics WHERE id = ?", (other["id"],))
+            await db.execute(
+                """
+                UPDATE topics SET
+                    article_count = (SELECT COUNT(*) FROM article_topics WHERE topic_id = topics.id),
+                    score_sum = (SELECT COALESCE(SUM(score), 0) FROM article_topics WHERE topic_id = topics.id),
+                    last_seen = (SELECT MAX(published) FROM article_topics WHERE topic_id = topics.id)
+                WHERE id = ?
+                """,
+                (keeper["id"],),
+            )
+            merged += len(others)
+        # Two steps, so that no key is briefly held by two topics whatever the order of the updates.
+        await db.executemany("UPDATE topics SET key = char(0) || id WHERE id = ?", [(tid,) for _, tid in changed])
+        await db.executemany("UPDATE topics SET key = ? WHERE id = ?", changed)
+        await db.execute(
+            "INSERT INTO key_versions (name, version) VALUES ('topic', ?) "
+            "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+            (version,),
+        )
+        return merged
+
