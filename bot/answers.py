@@ -30,6 +30,7 @@ from bot.models import (
 from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
 from bot.nlp.topics import topic_key
+from bot.roles import RolePeriod, role_timeline
 from bot.store import Store
 from bot.text import search_terms, snippet
 from bot.wording import plural
@@ -51,6 +52,16 @@ class WhoAnswer:
     """``!who``: one entity's profile; ``corrected_from`` is set when a typo was fixed."""
 
     profile: EntityProfile
+    corrected_from: str | None = None
+    others: list[EntityRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineAnswer:
+    """``!timeline``: the roles one entity held over time, the first seen first (see :mod:`bot.roles`)."""
+
+    entity: EntityRef
+    roles: list[RolePeriod]
     corrected_from: str | None = None
     others: list[EntityRef] = field(default_factory=list)
 
@@ -184,6 +195,7 @@ class SyncAnswer:
 
 Answer = (
     WhoAnswer
+    | TimelineAnswer
     | Choices
     | NotFound
     | ArticleAnswer
@@ -434,6 +446,29 @@ class Answers:
         if profile is None:  # removed between the two queries by a concurrent ingest
             return NotFound(f"No one called {name} in the index any more.")
         return WhoAnswer(profile=profile, corrected_from=found.corrected_from, others=list(found.others))
+
+    @command(
+        "timeline",
+        "timeline <name>",
+        "The roles someone held over time, each with the article that first shows it.",
+        "timeline Milei",
+    )
+    async def timeline(self, name: str) -> TimelineAnswer | Choices | NotFound:
+        """The roles ``name`` held over time."""
+        name = self._check_length(name, "name")
+        if not name_key(name):
+            raise UserError("Tell me a name to look up, like: timeline Milei.")
+        found = await self.resolve(name, Wanted.NAME, "timeline")
+        if not isinstance(found, Resolved):
+            return found
+        assert found.entity is not None
+        roles = role_timeline(await self.store.entities.role_uses(found.entity.id))
+        if not roles:
+            return NotFound(
+                f"No article gives {found.entity.name} a role yet "
+                f"(roles come from words like \"President\" or \"chief executive\" beside the name)."
+            )
+        return TimelineAnswer(found.entity, roles, found.corrected_from, list(found.others))
 
     @command(
         "summary",

@@ -217,6 +217,18 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleUse:
+    """How the articles used one role of an entity, as written ("Argentine President"): in how many
+    articles, first and last when, and the first article that did."""
+
+    role: str
+    articles: int
+    first_seen: str
+    first_article_id: int
+    last_seen: str
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleBrief:
     """An article as lists show it."""
 

@@ -36,6 +36,7 @@ from bot.answers import (
     StatsAnswer,
     SubjectSummary,
     SyncAnswer,
+    TimelineAnswer,
     TopicAnswer,
     TopicsAnswer,
     WhoAnswer,
@@ -220,6 +221,42 @@ def _(answer: WhoAnswer, s: Style, prefix: str = "!") -> Card:
     if answer.others:
         card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
     card.footer = f"{prefix}summary {entity.name} · the latest about {entity.name}"
+    return card
+
+
+def _month(iso: str) -> str:
+    return from_iso(iso).strftime("%b %Y")
+
+
+@build_card.register
+def _(answer: TimelineAnswer, s: Style, prefix: str = "!") -> Card:
+    entity = answer.entity
+    # The role seen last is the one held now, as far as the articles tell: its period stays open.
+    current = max(answer.roles, key=lambda r: (r.last_seen, r.first_seen))
+    chain = " → ".join(
+        f"{s.bold(s.text(r.role))} · {_month(r.first_seen)}" + (" –" if r is current else "") for r in answer.roles
+    )
+    lines = [chain]
+    if answer.corrected_from:
+        lines.append(s.italic(f"Showing {s.text(entity.name)} (you typed {s.text(answer.corrected_from)})."))
+    items = []
+    for r in answer.roles:
+        first, last = _month(r.first_seen), _month(r.last_seen)
+        if r is current:
+            span = f"since {first}" + (f", last seen {last}" if last != first else "")
+        else:
+            span = first if last == first else f"{first} – {last}"
+        line = (
+            f"{s.bold(s.text(r.role))} · {span} · {plural(r.articles, 'article')} · "
+            f"first in {s.code('#' + str(r.first_article_id))} ({s.date(r.first_seen)})"
+        )
+        if r.variants:
+            line += "\nalso written: " + ", ".join(s.text(v) for v in r.variants[:4])
+        items.append(line)
+    card = Card(title=f"{s.text(entity.name)}: roles over time", description="\n".join(lines), items=items)
+    if answer.others:
+        card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
+    card.footer = f"{prefix}article <id> for the article · {prefix}who {entity.name}"
     return card
 
 

@@ -124,6 +124,22 @@ async def bot_settings(settings: Settings, seeded_store: Store, tmp_path: Path) 
 
 
 @pytest.fixture
+async def newsroom_bot(
+    fake_discord: FakeDiscord,  # noqa: F811
+    settings: Settings,
+    newsroom_store: Store,
+    tmp_path: Path,
+) -> AsyncIterator[NewsdeskBot]:
+    """The real bot, ready, on its own copy of the newsroom's index."""
+    database = tmp_path / "newsroom.db"
+    copy_database(newsroom_store.path, database)
+    newsroom = settings.replace(database=database, folders=(), guild_ready_timeout=0.05, page_timeout_seconds=30.0)
+    newsdesk = NewsdeskBot(newsroom)
+    async with fake_discord.run_bot(newsdesk):
+        yield newsdesk
+
+
+@pytest.fixture
 async def bot(fake_discord: FakeDiscord, bot_settings: Settings) -> AsyncIterator[NewsdeskBot]:  # noqa: F811
     """The real Newsdesk bot, ready, with every cog loaded."""
     newsdesk = NewsdeskBot(bot_settings)

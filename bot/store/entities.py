@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from bot.models import ENTITY_TYPES, EntityArticle, EntityInArticle, EntityProfile, EntityRef
+from bot.models import ENTITY_TYPES, EntityArticle, EntityInArticle, EntityProfile, EntityRef, RoleUse
 from bot.store.database import Database, chunks
 from bot.store.rows import ENTITY_COLUMNS, entity_ref
 
@@ -153,6 +153,26 @@ class EntityQueries:
             (entity_id, min_salience, limit),
         )
         return [_entity_article(r) for r in rows]
+
+    async def role_uses(self, entity_id: int) -> list[RoleUse]:
+        """Every role the articles gave an entity, as written, with when it was first and last used and
+        the first article using it; the earliest first. ``!timeline`` reads an entity's whole history
+        (one pass over its rows of ``article_roles``, in the entity's index, each way)."""
+        rows = await self._db.fetchall(
+            """
+            SELECT first.role, first.first_seen, first.article_id, last.last_seen, last.articles FROM
+                -- With one MIN() a bare column comes from the row holding the minimum: the first article.
+                (SELECT role, MIN(published) AS first_seen, article_id FROM article_roles
+                 WHERE entity_id = ? GROUP BY role) first
+            JOIN (SELECT role, MAX(published) AS last_seen, COUNT(*) AS articles FROM article_roles
+                  WHERE entity_id = ? GROUP BY role) last ON last.role = first.role
+            ORDER BY first.first_seen, first.article_id
+            """,
+            (entity_id, entity_id),
+        )
+        return [
+            RoleUse(r["role"], r["articles"], r["first_seen"], r["article_id"], r["last_seen"]) for r in rows
+        ]
 
     # ------------------------------------------------------------------ writes, inside Database.write()
 
