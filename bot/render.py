@@ -314,12 +314,27 @@ def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
 @build_card.register
 def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
     kind = TYPE_NAMES.get(answer.kind, answer.kind.title())
-    items = [f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}" for x in answer.sentences]
+    items = []
+    for x in answer.sentences:
+        line = f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}"
+        if x.also_in:
+            line += " · also " + ", ".join(s.code(f"#{a}") for a in x.also_in[:5])
+            line += f" and {len(x.also_in) - 5} more" if len(x.also_in) > 5 else ""
+        items.append(line)
+    if answer.period is None:
+        title = f"{s.text(answer.subject)}: the latest"
+        description = f"{kind} · {plural(answer.article_count, 'article')}; the newest first."
+    else:
+        title = f"{s.text(answer.subject)}: {answer.period.words}"
+        description = (
+            f"{kind} · {plural(answer.article_count, 'article')} in {answer.period.words}; "
+            "the key sentences in time order, each said once."
+        )
     return Card(
-        title=f"{s.text(answer.subject)}: the latest",
-        description=f"{kind} · {plural(answer.article_count, 'article')}; the newest first.",
+        title=title,
+        description=description,
         items=items or ["No sentence about it yet."],
-        per_page=5,
+        per_page=5 if answer.period is None else 8,
         footer=f"{prefix}summary <id> for one article",
     )
 

@@ -6,9 +6,12 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 
-from bot.models import ArticleBrief, Keyphrase, TopicRef
+from bot.models import ArticleBrief, Keyphrase, SubjectArticle, TopicRef
 from bot.store.database import Database, chunks
 from bot.store.rows import BRIEF_COLUMNS, article_brief
+
+# A period summary looks at the topic's most recent articles in the period, at most this many.
+RECENT_WINDOW = 300
 
 _TOPIC_COLUMNS = "id, name, key, article_count, last_seen"
 
@@ -61,6 +64,27 @@ class TopicQueries:
             (topic_id, limit),
         )
         return [(article_brief(r), json.loads(r["summary"])) for r in rows]
+
+    async def articles_since(self, topic_id: int, since: str, limit: int) -> tuple[int, list[SubjectArticle]]:
+        """How many articles published from ``since`` are on a topic, and the ``limit`` ranking it highest
+        among the most recent :data:`RECENT_WINDOW` of them, with their summaries."""
+        count = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM article_topics WHERE topic_id = ? AND published >= ?", (topic_id, since)
+        )
+        rows = await self._db.fetchall(
+            f"""
+            SELECT at.article_id, a.title, at.published, at.score, a.summary
+            FROM (SELECT article_id, published, score FROM article_topics
+                  WHERE topic_id = ? AND published >= ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) at
+            JOIN articles a ON a.id = at.article_id
+            ORDER BY at.score DESC, at.published DESC LIMIT ?
+            """,
+            (topic_id, since, limit),
+        )
+        return int(count["n"]) if count else 0, [
+            SubjectArticle(r["article_id"], r["title"], r["published"], r["score"], "", json.loads(r["summary"]))
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ writes, inside Database.write()
 
