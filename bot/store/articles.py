@@ -396,28 +396,42 @@ class ArticleQueries:
         recent articles of this one's heaviest names and topics; the best of them by the shared part
         alone are then scored exactly, by the cosine of the two vectors.
         """
-        mine = await self._vectors([article_id])
-        vector = mine.get(article_id)
+        newest = await self._db.fetchone("SELECT MAX(id) AS n FROM articles")
+        # Ids are never reused, so the highest stands in for the count of articles without counting
+        # them; the few deleted ones barely move a logarithm.
+        total = max(1, int(newest["n"] or 1)) if newest else 1
+        vector = (await self._vectors([article_id], total)).get(article_id)
         if not vector:
             return []
         anchors = sorted(
-            (x for x in vector.weights if vector.article_counts[x] > 1), key=lambda x: -vector.weights[x]
+            (x for x in vector.weights if vector.article_counts[x] > 1),
+            key=lambda x: -vector.weights[x] * vector.rarities[x],
         )
-        rough: dict[int, float] = {}
-        for kind in ("entity", "topic"):
-            table, column = ("article_entities", "entity_id") if kind == "entity" else ("article_topics", "topic_id")
-            for anchor in [x for x in anchors if x[0] == kind][:RELATED_ANCHORS]:
-                rows = await self._db.fetchall(
-                    f"SELECT article_id FROM {table} WHERE {column} = ? AND article_id != ? "
-                    f"ORDER BY published DESC LIMIT {RECENT_WINDOW}",
-                    (anchor[1], article_id),
+        entity_anchors = [x for x in anchors if x[0] == "entity"][:RELATED_ANCHORS]
+        topic_anchors = [x for x in anchors if x[0] == "topic"][:RELATED_ANCHORS]
+        if not entity_anchors and not topic_anchors:
+            return []
+        # One query gathers the candidates and adds up what each shares, weighted, so that only the best
+        # few rows come back instead of every recent article of every anchor.
+        parts, params = [], []
+        for table, column, chosen in (
+            ("article_entities", "entity_id", entity_anchors),
+            ("article_topics", "topic_id", topic_anchors),
+        ):
+            for anchor in chosen:
+                parts.append(
+                    f"SELECT * FROM (SELECT article_id, ? AS weight FROM {table} WHERE {column} = ? "
+                    f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW})"
                 )
-                weight = vector.weights[anchor] * vector.rarities[anchor]
-                for row in rows:
-                    rough[row["article_id"]] = rough.get(row["article_id"], 0.0) + weight
-        candidates = sorted(rough, key=lambda a: (-rough[a], -a))[: limit * RELATED_RESCORED]
+                params += [vector.weights[anchor] * vector.rarities[anchor], anchor[1], article_id]
+        rows = await self._db.fetchall(
+            f"SELECT article_id, SUM(weight) AS shared FROM ({' UNION ALL '.join(parts)}) "
+            f"GROUP BY article_id ORDER BY shared DESC, article_id DESC LIMIT ?",
+            (*params, limit * RELATED_RESCORED),
+        )
+        candidates = [r["article_id"] for r in rows]
         scored = []
-        for other_id, other in (await self._vectors(candidates)).items():
+        for other_id, other in (await self._vectors(candidates, total)).items():
             similarity, shared = vector.similarity(other)
             if similarity >= RELATED_MIN_SIMILARITY:
                 scored.append((similarity, other_id, shared))
@@ -434,32 +448,31 @@ class ArticleQueries:
         }
         return [RelatedArticle(briefs[a], round(sim, 4), shared) for sim, a, shared in best if a in briefs]
 
-    async def _vectors(self, article_ids: Sequence[int]) -> dict[int, _ArticleVector]:
-        """The rarity-weighted vectors of some articles (see :meth:`related`)."""
+    async def _vectors(self, article_ids: Sequence[int], total: int) -> dict[int, _ArticleVector]:
+        """The rarity-weighted vectors of some articles in an index of ``total`` articles (see
+        :meth:`related`), from one query."""
         if not article_ids:
             return {}
         marks = ",".join("?" * len(article_ids))
-        newest = await self._db.fetchone("SELECT MAX(id) AS n FROM articles")
-        # Ids are never reused, so the highest stands in for the count of articles without counting
-        # them; the few deleted ones barely move a logarithm.
-        total = max(1, int(newest["n"] or 1)) if newest else 1
-        vectors: dict[int, _ArticleVector] = {}
-        for row in await self._db.fetchall(
-            f"SELECT ae.article_id, ae.entity_id AS id, e.name, e.type, ae.salience, e.article_count "
-            f"FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id IN ({marks})",
-            list(article_ids),
-        ):
-            weight = row["salience"] * (PLACE_FACTOR if row["type"] in PLACE_TYPES else 1.0)
-            vectors.setdefault(row["article_id"], _ArticleVector(total)).add(("entity", row["id"]), row, weight)
-        topic_rows = await self._db.fetchall(
-            f"SELECT at.article_id, at.topic_id AS id, t.name, at.score, t.article_count, "
-            f"MAX(at.score) OVER (PARTITION BY at.article_id) AS top_score "
-            f"FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id IN ({marks})",
-            list(article_ids),
+        rows = await self._db.fetchall(
+            f"""
+            SELECT 'entity' AS kind, ae.article_id, ae.entity_id AS id, e.name, e.type, ae.salience AS weight,
+                   e.article_count, 1.0 AS top
+            FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id IN ({marks})
+            UNION ALL
+            SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, t.article_count,
+                   MAX(at.score) OVER (PARTITION BY at.article_id)
+            FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id IN ({marks})
+            """,
+            [*article_ids, *article_ids],
         )
-        for row in topic_rows:
-            weight = TOPIC_FACTOR * row["score"] / row["top_score"] if row["top_score"] > 0 else 0.0
-            vectors.setdefault(row["article_id"], _ArticleVector(total)).add(("topic", row["id"]), row, weight)
+        vectors: dict[int, _ArticleVector] = {}
+        for row in rows:
+            if row["kind"] == "entity":
+                weight = row["weight"] * (PLACE_FACTOR if row["type"] in PLACE_TYPES else 1.0)
+            else:
+                weight = TOPIC_FACTOR * row["weight"] / row["top"] if row["top"] > 0 else 0.0
+            vectors.setdefault(row["article_id"], _ArticleVector(total)).add((row["kind"], row["id"]), row, weight)
         return vectors
 
     async def stats(self) -> Stats:
