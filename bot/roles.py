@@ -1,8 +1,8 @@
 """Role timelines: the roles the articles gave one entity, variants of one role merged, in date order.
 
 Articles write one role many ways: "Argentine President", "Argentina's president", "the president of
-Argentina", "President". :func:`role_key` makes one key of the first three (case, articles, a country
-written as a name, a demonym, a possessive or an "of" phrase), and :func:`role_timeline` folds a bare role
+Argentina", "President". :func:`role_key` makes one key of the first three (case, articles, a plural, a
+country written as a name, a demonym, a possessive or an "of" phrase), and :func:`role_timeline` folds a bare role
 ("President") into the one longer role of the same kind the entity held ("Argentine President"). A
 status ("former", "acting", "President-elect") is a role of its own.
 
@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.models import RoleUse
+from bot.nlp.topics import singular
 
 # At most this many roles on a timeline: the most used, then shown in date order. Single mentions of a
 # role in passing ("a libertarian economist") drop off the timelines of people with long careers.
@@ -125,6 +126,8 @@ def role_key(role: str) -> RoleKey:
             place = PLACE_WORDS[bare]
         else:
             kept.append(word)
+    if kept:  # "Presidents" of a plural apposition is the president
+        kept[-1] = singular(kept[-1])
     return RoleKey(place, tuple(kept))
 
 

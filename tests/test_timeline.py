@@ -66,6 +66,7 @@ async def test_timeline_of_someone_without_a_role(answers: Answers) -> None:
         ("British Prime Minister", "Prime Minister of the United Kingdom"),
         ("Trade Secretary", "the trade secretary"),
         ("President-elect", "President – elect"),
+        ("President", "Presidents"),
     ],
 )
 def test_variants_of_one_role_share_a_key(one: str, other: str) -> None:

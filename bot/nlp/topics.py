@@ -69,7 +69,7 @@ _SEPARATORS = re.compile(r"[^\w'.&]+|_+")
 _ACRONYM = re.compile(r"(?:[a-z]\.)+[a-z]\.?")
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
     """Rule-based singular of one lower-case word (the head of an English noun phrase)."""
     if len(word) < 3 or not word.isalpha() or word in _INVARIANT:
         return word
@@ -120,7 +120,7 @@ def topic_key(text: str) -> str:
     start = 0
     while start < len(words) - 1 and words[start] in _LEADING_WORDS:
         start += 1
-    return " ".join(_singular(word) for word in words[start:])
+    return " ".join(singular(word) for word in words[start:])
 
 
 # --- extraction -----------------------------------------------------------------------------------------
@@ -224,7 +224,7 @@ def _letters(text: str) -> int:
 @lru_cache(maxsize=65536)
 def _node(lower: str) -> str:
     """Graph node of a word: its lower-case singular, so "rate" and "rates" share their score."""
-    return _singular(lower)
+    return singular(lower)
 
 
 @dataclass(slots=True)
