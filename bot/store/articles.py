@@ -389,8 +389,9 @@ class ArticleQueries:
         similar than :data:`RELATED_MIN_SIMILARITY` are left out, so an empty list means nothing is
         closely related.
 
-        Each article is a vector over its entities (weighted by salience) and topics (by score, relative
-        to its top topic, at :data:`TOPIC_FACTOR`), each weight times the thing's rarity — an inverse
+        Each article is a vector over its entities (weighted by salience, places and nationalities at
+        :data:`PLACE_FACTOR`) and topics (by score, relative to its top topic, at :data:`TOPIC_FACTOR`),
+        each weight times the thing's rarity — an inverse
         document frequency, ``ln(1 + N / df)`` from the running article counts — so that a shared
         "United States" is worth little and a shared "Javier Milei" much. Candidates come from the
         recent articles of this one's heaviest names and topics; the best of them by the shared part
