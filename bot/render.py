@@ -220,7 +220,7 @@ def _(answer: WhoAnswer, s: Style, prefix: str = "!") -> Card:
         )
     if answer.others:
         card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
-    card.footer = f"{prefix}summary {entity.name} · the latest about {entity.name}"
+    card.footer = f"{prefix}summary {entity.name} · the latest · {prefix}timeline {entity.name} · roles over time"
     return card
 
 

@@ -49,6 +49,10 @@ async def test_timeline_text_reads_as_a_chain(answers: Answers) -> None:
     assert "Presidential candidate · Oct 2023 → President-elect · Nov 2023 → Argentine President · Dec 2023 –" in text
 
 
+async def test_who_points_to_the_timeline(answers: Answers) -> None:
+    assert "!timeline Javier Milei · roles over time" in to_text(await answers.who("Milei"))
+
+
 async def test_timeline_of_someone_without_a_role(answers: Answers) -> None:
     answer = await answers.timeline("Sergio Massa")
     assert isinstance(answer, TimelineAnswer) and [r.role for r in answer.roles] == ["Economy Minister"]
