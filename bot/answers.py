@@ -12,7 +12,7 @@ import asyncio
 import inspect
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Literal
@@ -77,12 +77,14 @@ class TimelineAnswer:
 
 @dataclass(frozen=True, slots=True)
 class Choices:
-    """Several entities or topics fit what was typed: the user picks one."""
+    """Several entities or topics fit what was typed: the user picks one. ``then`` is what followed the
+    name in the command (a period: ``summary Brown 7d``), to type again after the chosen name."""
 
     query: str
     command: str
     options: list[str]
     details: list[str]
+    then: str = ""
 
     @classmethod
     def of_entities(cls, query: str, command: str, candidates: list[EntityRef]) -> Choices:
@@ -518,6 +520,8 @@ class Answers:
                 f"like: summary Milei {without_subject.label}."
             )
         found = await self.resolve(subject, Wanted.SUBJECT, "summary")
+        if isinstance(found, Choices) and period is not None:
+            return replace(found, then=period.label)
         if not isinstance(found, Resolved):
             return found
         if period is not None:

@@ -270,7 +270,8 @@ def _(answer: Choices, s: Style, prefix: str = "!") -> Card:
         title="Which one did you mean?",
         description=f"Several names fit {s.bold(s.text(answer.query))}:",
         items=items,
-        footer=f"Ask again with the full name, e.g. {prefix}{answer.command} {answer.options[0]}",
+        footer=f"Ask again with the full name, e.g. {prefix}{answer.command} {answer.options[0]}"
+        + (f" {answer.then}" if answer.then else ""),
         colour=COLOUR_MISS,
     )
 

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.answers import Answers, NotFound, SubjectSummary, UserError
+from bot.answers import Answers, Choices, NotFound, SubjectSummary, UserError
 from bot.app import NewsdeskBot
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
 from bot.models import ArticleRecord
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
+from bot.render import to_text
 from bot.store import Store
 from bot.subject_summary import (
     Candidate,
@@ -150,6 +151,11 @@ async def test_summary_without_a_period_and_of_an_article_are_unchanged(answers:
         await answers.summary("7d")
     with pytest.raises(UserError, match="like: summary Milei 24h"):
         await answers.summary("latest 24h")
+
+
+def test_a_choice_keeps_the_period() -> None:
+    text = to_text(Choices("Brown", "summary", ["Gordon Brown", "James Brown"], ["person", "person"], then="7d"))
+    assert text.rstrip().endswith("e.g. !summary Gordon Brown 7d)")
 
 
 @pytest.mark.parametrize(
