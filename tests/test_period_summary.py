@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
-from bot.answers import Answers, Choices, NotFound, SubjectSummary, UserError
+from bot.answers import Answers, Choices, NotFound, Resolved, SubjectSummary, UserError, Wanted
 from bot.app import NewsdeskBot
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
@@ -26,6 +27,7 @@ from bot.subject_summary import (
     same_statement,
     split_period,
 )
+from tests.conftest import copy_database
 from tests.fake_discord import FakeDiscord
 
 NOW = datetime.now(UTC)
@@ -119,6 +121,31 @@ async def test_a_week_of_milei_said_once_each_in_time_order(answers: Answers) ->
     }
     words = [content_words(s.text) for s in answer.sentences]
     assert not any(same_statement(a, b) for i, a in enumerate(words) for b in words[i + 1 :])
+
+
+async def test_a_surname_that_is_also_a_topic_means_the_person(
+    newsroom_store: Store, aliases: AliasTable, tmp_path: Path
+) -> None:
+    """A headline led by a surname ("Milei wins…") can make the surname a topic of its article; asked for
+    by that word, the person about whom far more articles are written is meant."""
+    path = tmp_path / "index.db"
+    copy_database(newsroom_store.path, path)
+    async with Store.open(path) as store:
+        async with store.db.write() as db:
+            cursor = await db.execute(
+                "INSERT INTO topics (key, name, article_count, score_sum) VALUES ('milei', 'Milei', 1, 0.1) "
+                "RETURNING id"
+            )
+            topic_id = (await cursor.fetchone())["id"]
+            await db.execute(
+                "INSERT INTO article_topics (article_id, topic_id, score, rank, published) "
+                "SELECT id, ?, 0.1, 11, published FROM articles WHERE title = 'Milei wins Argentine run-off'",
+                (topic_id,),
+            )
+        answers = Answers(store, aliases)
+        for wanted, command in ((Wanted.SUBJECT, "summary"), (Wanted.SUBJECT_OR_NEW_NAME, "follow")):
+            found = await answers.resolve("Milei", wanted, command)
+            assert isinstance(found, Resolved) and found.kind == "entity" and found.name == "Javier Milei"
 
 
 async def test_the_period_decides_which_articles_count(answers: Answers) -> None:
