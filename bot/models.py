@@ -217,6 +217,32 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectArticle:
+    """An article about an entity or topic within a period: how much it is about it (``weight``: the
+    entity's salience or the topic's score), the entity's key sentence in it (``""`` for a topic), and
+    its summary sentences."""
+
+    article_id: int
+    title: str
+    published: str
+    weight: float
+    key_sentence: str
+    summary: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleUse:
+    """How the articles used one role of an entity, as written ("Argentine President"): in how many
+    articles, first and last when, and the first article that did."""
+
+    role: str
+    articles: int
+    first_seen: str
+    first_article_id: int
+    last_seen: str
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleBrief:
     """An article as lists show it."""
 

@@ -36,6 +36,7 @@ from bot.answers import (
     StatsAnswer,
     SubjectSummary,
     SyncAnswer,
+    TimelineAnswer,
     TopicAnswer,
     TopicsAnswer,
     WhoAnswer,
@@ -219,7 +220,43 @@ def _(answer: WhoAnswer, s: Style, prefix: str = "!") -> Card:
         )
     if answer.others:
         card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
-    card.footer = f"{prefix}summary {entity.name} · the latest about {entity.name}"
+    card.footer = f"{prefix}summary {entity.name} · the latest · {prefix}timeline {entity.name} · roles over time"
+    return card
+
+
+def _month(iso: str) -> str:
+    return from_iso(iso).strftime("%b %Y")
+
+
+@build_card.register
+def _(answer: TimelineAnswer, s: Style, prefix: str = "!") -> Card:
+    entity = answer.entity
+    # The role seen last is the one held now, as far as the articles tell: its period stays open.
+    current = max(answer.roles, key=lambda r: (r.last_seen, r.first_seen))
+    chain = " → ".join(
+        f"{s.bold(s.text(r.role))} · {_month(r.first_seen)}" + (" –" if r is current else "") for r in answer.roles
+    )
+    lines = [chain]
+    if answer.corrected_from:
+        lines.append(s.italic(f"Showing {s.text(entity.name)} (you typed {s.text(answer.corrected_from)})."))
+    items = []
+    for r in answer.roles:
+        first, last = _month(r.first_seen), _month(r.last_seen)
+        if r is current:
+            span = f"since {first}" + (f", last seen {last}" if last != first else "")
+        else:
+            span = first if last == first else f"{first} – {last}"
+        line = (
+            f"{s.bold(s.text(r.role))} · {span} · {plural(r.articles, 'article')} · "
+            f"first in {s.code('#' + str(r.first_article_id))} ({s.date(r.first_seen)})"
+        )
+        if r.variants:
+            line += "\nalso written: " + ", ".join(s.text(v) for v in r.variants[:4])
+        items.append(line)
+    card = Card(title=f"{s.text(entity.name)}: roles over time", description="\n".join(lines), items=items)
+    if answer.others:
+        card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
+    card.footer = f"{prefix}article <id> for the article · {prefix}who {entity.name}"
     return card
 
 
@@ -233,7 +270,8 @@ def _(answer: Choices, s: Style, prefix: str = "!") -> Card:
         title="Which one did you mean?",
         description=f"Several names fit {s.bold(s.text(answer.query))}:",
         items=items,
-        footer=f"Ask again with the full name, e.g. {prefix}{answer.command} {answer.options[0]}",
+        footer=f"Ask again with the full name, e.g. {prefix}{answer.command} {answer.options[0]}"
+        + (f" {answer.then}" if answer.then else ""),
         colour=COLOUR_MISS,
     )
 
@@ -277,12 +315,27 @@ def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
 @build_card.register
 def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
     kind = TYPE_NAMES.get(answer.kind, answer.kind.title())
-    items = [f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}" for x in answer.sentences]
+    items = []
+    for x in answer.sentences:
+        line = f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}"
+        if x.also_in:
+            line += " · also " + ", ".join(s.code(f"#{a}") for a in x.also_in[:5])
+            line += f" and {len(x.also_in) - 5} more" if len(x.also_in) > 5 else ""
+        items.append(line)
+    if answer.period is None:
+        title = f"{s.text(answer.subject)}: the latest"
+        description = f"{kind} · {plural(answer.article_count, 'article')}; the newest first."
+    else:
+        title = f"{s.text(answer.subject)}: {answer.period.words}"
+        description = (
+            f"{kind} · {plural(answer.article_count, 'article')} in {answer.period.words}; "
+            "the key sentences in time order, each said once."
+        )
     return Card(
-        title=f"{s.text(answer.subject)}: the latest",
-        description=f"{kind} · {plural(answer.article_count, 'article')}; the newest first.",
+        title=title,
+        description=description,
         items=items or ["No sentence about it yet."],
-        per_page=5,
+        per_page=5 if answer.period is None else 8,
         footer=f"{prefix}summary <id> for one article",
     )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from bot.alerts.planning import (
@@ -116,6 +116,19 @@ class AlertQueries:
         ) as cursor:
             removed = await cursor.fetchone() is not None
         return removed
+
+    async def rekey_topic_follows(self, key_of: Callable[[str], str]) -> None:
+        """Follows of topics under the key ``key_of`` makes of their stored key, when the topic keys change
+        (inside :meth:`Database.write`); a member following two topics that became one follows it once."""
+        db = self._db.writer
+        async with db.execute("SELECT DISTINCT target_key FROM follows WHERE kind = 'topic'") as cursor:
+            keys = [row["target_key"] async for row in cursor]
+        for old, new in ((k, key_of(k)) for k in keys):
+            if new and new != old:
+                await db.execute(
+                    "UPDATE OR IGNORE follows SET target_key = ? WHERE kind = 'topic' AND target_key = ?", (new, old)
+                )
+                await db.execute("DELETE FROM follows WHERE kind = 'topic' AND target_key = ?", (old,))
 
     async def follows_of(self, guild_id: int, user_id: int) -> list[Follow]:
         """What one member follows in one server."""

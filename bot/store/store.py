@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import TracebackType
 
+from bot.nlp.topics import TOPIC_KEY_VERSION, topic_key
 from bot.store.alerts import AlertQueries
 from bot.store.articles import ArticleQueries
 from bot.store.database import Database, storage_fault
@@ -13,6 +15,8 @@ from bot.store.search import SearchQueries
 from bot.store.servers import ServerQueries
 from bot.store.sources import SourceQueries
 from bot.store.topics import TopicQueries
+
+log = logging.getLogger(__name__)
 
 
 class Store:
@@ -45,7 +49,25 @@ class Store:
     @classmethod
     async def connect(cls, path: Path) -> Store:
         """Open the database; prefer ``async with Store.open(path)`` which also closes it."""
-        return cls(await Database.connect(path))
+        store = cls(await Database.connect(path))
+        try:
+            await store.rekey_topics()
+        except BaseException:
+            await store.close(optimize=False)
+            raise
+        return store
+
+    async def rekey_topics(self) -> None:
+        """Bring the stored topic keys (topics and the follows of topics) to the current
+        :func:`~bot.nlp.topics.topic_key`, once, when it has changed since they were made."""
+        if await self.topics.key_version() >= TOPIC_KEY_VERSION:
+            return
+        async with self.db.write():
+            merged = await self.topics.rekey(topic_key, TOPIC_KEY_VERSION)
+            await self.alerts.rekey_topic_follows(topic_key)
+        self.db.generation += 1
+        if merged:
+            log.info("topic keys of %s brought to version %d: %d topics merged", self.path, TOPIC_KEY_VERSION, merged)
 
     async def close(self, *, optimize: bool = True) -> None:
         """Close the database (see :meth:`Database.close`)."""

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from bot.models import ArticleBrief, Keyphrase, TopicRef
+from bot.models import ArticleBrief, Keyphrase, SubjectArticle, TopicRef
 from bot.store.database import Database, chunks
 from bot.store.rows import BRIEF_COLUMNS, article_brief
+
+# A period summary looks at the topic's most recent articles in the period, at most this many.
+RECENT_WINDOW = 300
 
 _TOPIC_COLUMNS = "id, name, key, article_count, last_seen"
 
@@ -61,6 +64,27 @@ class TopicQueries:
             (topic_id, limit),
         )
         return [(article_brief(r), json.loads(r["summary"])) for r in rows]
+
+    async def articles_since(self, topic_id: int, since: str, limit: int) -> tuple[int, list[SubjectArticle]]:
+        """How many articles published from ``since`` are on a topic, and the ``limit`` ranking it highest
+        among the most recent :data:`RECENT_WINDOW` of them, with their summaries."""
+        count = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM article_topics WHERE topic_id = ? AND published >= ?", (topic_id, since)
+        )
+        rows = await self._db.fetchall(
+            f"""
+            SELECT at.article_id, a.title, at.published, at.score, a.summary
+            FROM (SELECT article_id, published, score FROM article_topics
+                  WHERE topic_id = ? AND published >= ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) at
+            JOIN articles a ON a.id = at.article_id
+            ORDER BY at.score DESC, at.published DESC LIMIT ?
+            """,
+            (topic_id, since, limit),
+        )
+        return int(count["n"]) if count else 0, [
+            SubjectArticle(r["article_id"], r["title"], r["published"], r["score"], "", json.loads(r["summary"]))
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------ writes, inside Database.write()
 
@@ -122,3 +146,58 @@ class TopicQueries:
                 f"WHERE t.topic_id = topics.id) WHERE id IN ({marks})",
                 chunk,
             )
+
+    # ------------------------------------------------------------------ re-keying, inside Database.write()
+
+    async def key_version(self) -> int:
+        """The version of :func:`~bot.nlp.topics.topic_key` the stored topic keys were made with (1: before
+        versions were recorded)."""
+        row = await self._db.fetchone("SELECT version FROM key_versions WHERE name = 'topic'")
+        return int(row["version"]) if row else 1
+
+    async def rekey(self, key_of: Callable[[str], str], version: int) -> int:
+        """Give every topic the key ``key_of`` makes of its stored key and record ``version``; topics that
+        now share a key become one (the most covered keeps its id and name, and gains the others' articles,
+        counts and dates). Returns how many topics were merged away."""
+        db = self._db.writer
+        async with db.execute("SELECT id, key, article_count FROM topics") as cursor:
+            rows = list(await cursor.fetchall())
+        groups: dict[str, list[sqlite3.Row]] = {}
+        for row in rows:
+            groups.setdefault(key_of(row["key"]) or row["key"], []).append(row)
+        merged = 0
+        changed: list[tuple[str, int]] = []
+        for key, group in groups.items():
+            keeper, *others = sorted(group, key=lambda r: (-r["article_count"], r["id"]))
+            if keeper["key"] != key:
+                changed.append((key, keeper["id"]))
+            if not others:
+                continue
+            for other in others:
+                # An article that had both keeps its row of the kept topic; deleting the topic cascades
+                # to the rows left behind.
+                await db.execute(
+                    "UPDATE OR IGNORE article_topics SET topic_id = ? WHERE topic_id = ?", (keeper["id"], other["id"])
+                )
+                await db.execute("DELETE FROM topics WHERE id = ?", (other["id"],))
+            await db.execute(
+                """
+                UPDATE topics SET
+                    article_count = (SELECT COUNT(*) FROM article_topics WHERE topic_id = topics.id),
+                    score_sum = (SELECT COALESCE(SUM(score), 0) FROM article_topics WHERE topic_id = topics.id),
+                    last_seen = (SELECT MAX(published) FROM article_topics WHERE topic_id = topics.id)
+                WHERE id = ?
+                """,
+                (keeper["id"],),
+            )
+            merged += len(others)
+        # Two steps, so that no key is briefly held by two topics whatever the order of the updates.
+        await db.executemany("UPDATE topics SET key = char(0) || id WHERE id = ?", [(tid,) for _, tid in changed])
+        await db.executemany("UPDATE topics SET key = ? WHERE id = ?", changed)
+        await db.execute(
+            "INSERT INTO key_versions (name, version) VALUES ('topic', ?) "
+            "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+            (version,),
+        )
+        return merged
+
