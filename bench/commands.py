@@ -1,5 +1,5 @@
-"""Command latency at scale: ``who``, ``summary``, ``search`` and autocomplete on a large index, plus
-the full round trip of ``!who`` through the fake Discord.
+"""Command latency at scale: ``who``, ``summary``, ``search``, ``trending`` and autocomplete on a large
+index, plus the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--calls 300] [--json]
 
@@ -7,7 +7,9 @@ The index is built from BBC articles (analysed once and cached), scaled up by bu
 in which most names are renamed (so the index holds hundreds of thousands of distinct entities) while
 the most frequent ones keep their names (so a few entities sit in tens of thousands of articles).
 Baseline in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler.
-Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles.
+Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles. ``trending``
+is asked at moments spread over the index's last two months (its "now"; the index's articles are dated
+2024–2025), over 24 hours and over 7 days.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from bot.answers import Answers
 from bot.app import freeze_startup_objects
 from bot.config import load_settings
 from bot.ingest.readers import content_hash
-from bot.models import ArticleAnalysis, ArticleRecord, ArticleText
+from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, from_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
@@ -156,6 +158,8 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
     rng = random.Random(7)
     async with Store.open(path) as store:
         answers = Answers(store, AliasTable.from_file(settings.aliases))
+        last = from_iso((await store.articles.latest(1))[0].published)
+        moments = [last - timedelta(minutes=rng.randint(0, 60 * 24 * 60)) for _ in range(calls)]
         names = [row[2] for row in await store.entities.names()]
         popular = [row[2] for row in sorted(await store.entities.names(), key=lambda r: -r[3])[:50]]
         topics = [row[2] for row in sorted(await store.topics.names(), key=lambda r: -r[3])[:200]]
@@ -180,6 +184,8 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
             "summary": await _time([lambda t=t: answers.summary(t) for t in summary_targets]),
             "search": await _time([lambda q=q: answers.search(q) for q in queries]),
             "autocomplete": await _time([lambda p=p: answers.complete_entities(p) for p in prefixes]),
+            "trending_24h": await _time([lambda m=m: answers.trends("24h", m) for m in moments]),
+            "trending_7d": await _time([lambda m=m: answers.trends("7d", m) for m in moments]),
         }
 
 
@@ -224,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{result['articles']:,} articles, {result['entities']:,} entities\n")
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
-    for name in ("baseline_round_trip", "who", "summary", "search", "autocomplete", "roundtrip"):
+    handlers = ("baseline_round_trip", "who", "summary", "search", "trending_24h", "trending_7d", "autocomplete")
+    for name in (*handlers, "roundtrip"):
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
         print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")

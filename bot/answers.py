@@ -12,7 +12,8 @@ import asyncio
 import inspect
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import Enum
 from typing import Literal
 
@@ -20,21 +21,27 @@ from bot.catalogue import CommandSpec, command, entries, find, subcommands
 from bot.models import (
     Article,
     ArticleBrief,
+    Clock,
     EntityProfile,
     EntityRef,
     RelatedArticle,
     SearchHit,
     Stats,
     TopicRef,
+    from_iso,
+    to_iso,
+    utc_now,
 )
 from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
 from bot.nlp.topics import topic_key
 from bot.store import Store
 from bot.text import search_words, snippet
+from bot.trending import MIN_ARTICLES, WINDOW_NAMES, WINDOWS, Trend, baseline_days, by_story, parse_window, score
 from bot.wording import plural
 
 MAX_LIST = 25
+TRENDS_SHOWN = 10
 SUMMARY_ARTICLES = 5
 # An entity is "about" an article for !summary <entity> from this salience up (not a passing name).
 SUMMARY_MIN_SALIENCE = 0.2
@@ -152,6 +159,23 @@ class RelatedAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendingAnswer:
+    """``!trending``: what most exceeds its usual coverage in the window (``"24h"`` or ``"7d"``) ending
+    ``until``; ``history`` is false when the index has nothing older to compare with."""
+
+    window: str
+    until: str
+    trends: list[Trend]
+    articles: int
+    history: bool = True
+
+    @property
+    def window_name(self) -> str:
+        """The window as a sentence says it ("24 h", "7 days")."""
+        return WINDOW_NAMES[self.window]
+
+
+@dataclass(frozen=True, slots=True)
 class StatsAnswer:
     """``!stats``."""
 
@@ -194,6 +218,7 @@ Answer = (
     | LatestAnswer
     | RelatedAnswer
     | StatsAnswer
+    | TrendingAnswer
     | HelpAnswer
 )
 
@@ -277,8 +302,10 @@ class Answers:
         summary_sentences: int = 3,
         max_query_chars: int = 200,
         prefix: str = "!",
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.aliases = aliases
         self.summary_sentences = summary_sentences
         self.max_query_chars = max_query_chars
@@ -539,6 +566,45 @@ class Answers:
         if not related:
             return NotFound(f"No other article shares names or topics with article {number}.")
         return RelatedAnswer(article, related)
+
+    @command(
+        "trending",
+        "trending [window]",
+        "Names and topics covered far more than usual in the last 24 hours or 7 days.",
+        "trending 7d",
+    )
+    async def trending(self, window: str | None = None) -> TrendingAnswer:
+        """What most exceeds its usual coverage in the last 24 hours (or 7 days)."""
+        try:
+            name = parse_window(window)
+        except ValueError:
+            raise UserError("The window is 24h or 7d, like: trending 7d.") from None
+        return await self.trends(name, self.clock())
+
+    async def trends(self, window: str, now: datetime, *, limit: int = TRENDS_SHOWN) -> TrendingAnswer:
+        """The trends of ``window`` (a key of :data:`bot.trending.WINDOWS`) ending at ``now``, each with
+        the article most about it; spike alerts read the same."""
+        since = now - WINDOWS[window]
+        first = await self.store.trending.first_published()
+        days = baseline_days(since, from_iso(first) if first else None)
+        articles = await self.store.trending.articles_between(since, now)
+        if days == 0 or not articles:
+            return TrendingAnswer(window, to_iso(now), [], articles, history=days > 0)
+        counts = []
+        for kind in ("entity", "topic"):
+            counts += await self.store.trending.counts(
+                kind, since, now, baseline_days=days, min_articles=MIN_ARTICLES[window]
+            )
+        # A story lifts several names and topics at once: more are scored than shown, then grouped by story.
+        top = score(counts, window, days)[: limit * 4]
+        leads = {}
+        for kind in ("entity", "topic"):
+            ids = [t.subject.id for t in top if t.subject.kind == kind]
+            if ids:
+                found = await self.store.trending.lead_articles(kind, ids, since, now)
+                leads.update({(kind, subject): brief for subject, brief in found.items()})
+        trends = by_story([replace(t, lead=leads.get((t.subject.kind, t.subject.id))) for t in top])
+        return TrendingAnswer(window, to_iso(now), trends[:limit], articles)
 
     @command("stats", "stats", "How much the index holds.", "stats")
     async def stats(self) -> StatsAnswer:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from bot.answers import Answers
 from bot.config import ConfigError, Settings
+from bot.models import Clock, utc_now
 from bot.nlp.names import AliasTable
 from bot.store import Store
 
@@ -36,12 +37,13 @@ def make_analyzer(settings: Settings, aliases: AliasTable, *, processes_only: bo
     )
 
 
-def make_answers(store: Store, settings: Settings, aliases: AliasTable) -> Answers:
-    """The shared command logic over an open store."""
+def make_answers(store: Store, settings: Settings, aliases: AliasTable, *, clock: Clock = utc_now) -> Answers:
+    """The shared command logic over an open store; ``clock`` tells the time (``trending``'s "now")."""
     return Answers(
         store,
         aliases,
         summary_sentences=settings.summary_sentences,
         max_query_chars=settings.max_query_chars,
         prefix=settings.prefix,
+        clock=clock,
     )

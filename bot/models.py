@@ -6,6 +6,7 @@ answers, the renderer and the cogs can use them without loading a model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -352,3 +353,25 @@ class SentAlert:
     ping_user_ids: list[int]
     sent_at: str | None
     error: str | None
+
+
+Clock = Callable[[], datetime]
+"""What tells the time: :func:`utc_now` in production, a fixed or stepped clock in tests."""
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectCount:
+    """An entity or topic with how many articles were about it in a window and in the days before it."""
+
+    kind: str  # "entity" or "topic"
+    id: int
+    key: str
+    name: str
+    type: str  # the entity's type (PERSON, ORG …), or "topic"
+    articles: int
+    baseline_articles: int

@@ -38,10 +38,12 @@ from bot.answers import (
     SyncAnswer,
     TopicAnswer,
     TopicsAnswer,
+    TrendingAnswer,
     WhoAnswer,
 )
 from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
 from bot.models import ArticleBrief, from_iso
+from bot.trending import BASELINE_DAYS, Trend
 from bot.wording import plural
 
 TITLE_LIMIT = 256
@@ -345,6 +347,56 @@ def _(answer: RelatedAnswer, s: Style, prefix: str = "!") -> Card:
         f"{_brief_line(s, r.article)}\nshares: {', '.join(s.text(x) for x in r.shared[:5])}" for r in answer.related
     ]
     return Card(title=f"Related to #{answer.article.id}: {s.text(answer.article.title)}", items=items, per_page=5)
+
+
+def per_day(rate: float) -> str:
+    """A rate per day with the digits that matter: 12/day, 2.5/day, 0.4/day, 0.033/day."""
+    if rate >= 10:
+        return f"{rate:.0f}/day"
+    return f"{rate:.1f}/day" if rate >= 1 else f"{rate:.2g}/day"
+
+
+def trend_line(s: Style, trend: Trend, window_name: str) -> str:
+    """One trend as a sentence: "Javier Milei: 9 articles in 24 h, usually 0.4/day" and what drives it."""
+    subject = trend.subject
+    name = s.bold(s.text(subject.name)) + (" (topic)" if subject.kind == "topic" else "")
+    usual = (
+        f"new: none in the {BASELINE_DAYS} days before"
+        if trend.is_new
+        else f"usually {per_day(trend.usual_per_day)} (×{trend.factor:.0f})"
+    )
+    line = f"{name}: {plural(subject.articles, 'article')} in {window_name}, {usual}"
+    if trend.also:
+        line += f"; with {', '.join(s.text(other) for other in trend.also[:6])}"
+        line += f" and {len(trend.also) - 6} more" if len(trend.also) > 6 else ""
+    if trend.lead is not None:
+        line += f"\n{s.code('#' + str(trend.lead.id))} {s.text(trend.lead.title)}"
+    return line
+
+
+@build_card.register
+def _(answer: TrendingAnswer, s: Style, prefix: str = "!") -> Card:
+    if not answer.history:
+        description = (
+            f"Not enough history yet: trending compares the last {answer.window_name} with the "
+            f"{BASELINE_DAYS} days before, and the index holds nothing older."
+        )
+    else:
+        description = (
+            f"Covered far more than usual, against the {BASELINE_DAYS} days before "
+            f"({plural(answer.articles, 'article')} in the last {answer.window_name})."
+        )
+    items = [f"{i}. {trend_line(s, t, answer.window_name)}" for i, t in enumerate(answer.trends, start=1)]
+    if answer.history and not items:
+        items = ["Nothing stands out: every name and topic is within its usual coverage."]
+    other = "7d" if answer.window == "24h" else "24h"
+    return Card(
+        title=f"Trending: the last {answer.window_name}",
+        description=description,
+        items=items,
+        per_page=10,
+        footer=f"{prefix}trending {other} · {prefix}summary <id> for an article",
+    )
 
 
 @build_card.register
