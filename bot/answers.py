@@ -176,6 +176,14 @@ class TrendingAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class SpikeAnswer:
+    """A spike alert: one trend that has just started, over ``window_name`` ("24 h")."""
+
+    trend: Trend
+    window_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class StatsAnswer:
     """``!stats``."""
 

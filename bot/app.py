@@ -181,6 +181,7 @@ class NewsdeskBot(commands.Bot):
             answers=self._answers,
             client=self,
             prefix_for=lambda guild_id: self.prefix_in(discord.Object(id=guild_id)),
+            clock=self.clock,
         )
         self._ingestion = IngestionService(
             self._store, self.settings, lambda: self.analyzer, notify=self._alerts.notify_channel

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.text import tokenizable
 
@@ -301,6 +302,7 @@ class Follow:
     target_key: str
     name: str
     channel_id: int
+    spikes: bool = False  # pinged when it spikes, not for every article about it
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,10 +329,11 @@ class FeedSource:
 
 @dataclass(frozen=True, slots=True)
 class DueAlert:
-    """An outbox row ready to send."""
+    """An outbox row ready to send: an article's alert, or a post (``kind`` "spike" or "digest", no
+    article) whose ``payload`` holds what it shows."""
 
     id: int
-    article_id: int
+    article_id: int | None
     guild_id: int
     channel_id: int
     ping_user_ids: list[int]
@@ -341,6 +344,22 @@ class DueAlert:
     message_id: int | None = None  # set once the alert's own message is out (only pings may be left)
     pings_left: list[int] = field(default_factory=list)
     unknown_since: str | None = None
+    kind: str = "article"
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPost:
+    """A post that is no article's alert, to be written to the outbox once: ``key`` makes it unique for
+    good, ``payload`` is what it shows (``{"embed": …, "about": …}``)."""
+
+    kind: str  # "spike" or "digest"
+    key: str
+    guild_id: int
+    channel_id: int
+    payload: dict[str, Any]
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    pings: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

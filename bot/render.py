@@ -21,6 +21,8 @@ from bot.alerts.answers import (
     AlertsStatus,
     Followed,
     FollowingAnswer,
+    TrendingAlertsOff,
+    TrendingAlertsOn,
     Unfollowed,
     WhyAnswer,
 )
@@ -33,6 +35,7 @@ from bot.answers import (
     PrefixAnswer,
     RelatedAnswer,
     SearchAnswer,
+    SpikeAnswer,
     StatsAnswer,
     SubjectSummary,
     SyncAnswer,
@@ -367,7 +370,7 @@ def trend_line(s: Style, trend: Trend, window_name: str) -> str:
     )
     line = f"{name}: {plural(subject.articles, 'article')} in {window_name}, {usual}"
     if trend.also:
-        line += f"; with {', '.join(s.text(other) for other in trend.also[:6])}"
+        line += f"; with {', '.join(s.text(other.name) for other in trend.also[:6])}"
         line += f" and {len(trend.also) - 6} more" if len(trend.also) > 6 else ""
     if trend.lead is not None:
         line += f"\n{s.code('#' + str(trend.lead.id))} {s.text(trend.lead.title)}"
@@ -396,6 +399,17 @@ def _(answer: TrendingAnswer, s: Style, prefix: str = "!") -> Card:
         items=items,
         per_page=10,
         footer=f"{prefix}trending {other} · {prefix}summary <id> for an article",
+    )
+
+
+@build_card.register
+def _(answer: SpikeAnswer, s: Style, prefix: str = "!") -> Card:
+    trend = answer.trend
+    lead = trend.lead
+    return Card(
+        title=f"Spiking: {s.text(trend.subject.name)}",
+        description=trend_line(s, trend, answer.window_name),
+        footer=f"{prefix}trending for all that stands out" + (f" · {prefix}summary {lead.id}" if lead else ""),
     )
 
 
@@ -435,7 +449,7 @@ def _(answer: HelpAnswer, s: Style, prefix: str = "!") -> Card:
 
 @build_card.register
 def _(answer: FollowingAnswer, s: Style, prefix: str = "!") -> Card:
-    items = [f"• {s.bold(s.text(f.name))} ({f.kind})" for f in answer.follows]
+    items = [f"• {s.bold(s.text(f.name))} ({f.kind}{', spikes only' if f.spikes else ''})" for f in answer.follows]
     return Card(
         title="What you follow here",
         description=(
@@ -507,8 +521,27 @@ def is_message(answer: Any) -> bool:
 @build_message.register
 def _(answer: AlertsStatus, s: Style, prefix: str = "!") -> str:
     if answer.channel_id is None:
-        return f"Alerts are off here; a manager can turn them on with {prefix}alerts here."
-    return f"New articles go to {s.channel(answer.channel_id)}."
+        text = f"Alerts are off here; a manager can turn them on with {prefix}alerts here."
+    else:
+        text = f"New articles go to {s.channel(answer.channel_id)}."
+    if answer.trending_channel_id is not None:
+        text += f" Spikes go to {s.channel(answer.trending_channel_id)}."
+    return text
+
+
+@build_message.register
+def _(answer: TrendingAlertsOn, s: Style, prefix: str = "!") -> str:
+    return (
+        f"Spikes will be posted in {s.channel(answer.channel_id)}: a name or topic suddenly covered far more "
+        f"than usual, once when it starts (see {prefix}trending)."
+    )
+
+
+@build_message.register
+def _(answer: TrendingAlertsOff, s: Style, prefix: str = "!") -> str:
+    if answer.previous_channel_id is None:
+        return "Spikes were not being posted in this server."
+    return f"Spikes are no longer posted (they were going to {s.channel(answer.previous_channel_id)})."
 
 
 @build_message.register
@@ -529,10 +562,11 @@ def _(answer: AlertsOff, s: Style, prefix: str = "!") -> str:
 @build_message.register
 def _(answer: Followed, s: Style, prefix: str = "!") -> str:
     if answer.already:
-        return f"You already follow {s.text(answer.name)}."
+        return f"You already follow {s.text(answer.name)}" + (" for its spikes." if answer.spikes else ".")
+    when = "when it spikes (far more articles than usual)" if answer.spikes else "when it is central to a new article"
     return (
         f"You now follow {s.text(answer.name)} ({answer.kind}). "
-        f"You will be pinged in {s.channel(answer.channel_id)} when it is central to a new article."
+        f"You will be pinged in {s.channel(answer.channel_id)} {when}."
     )
 
 

@@ -43,7 +43,7 @@ class Trend:
     factor: float
     surprise: float
     lead: ArticleBrief | None = None
-    also: tuple[str, ...] = ()  # other trending names and topics whose lead article is this one's
+    also: tuple[SubjectCount, ...] = ()  # other trending names and topics whose lead article is this one's
 
     @property
     def is_new(self) -> bool:
@@ -115,7 +115,7 @@ def by_story(trends: list[Trend]) -> list[Trend]:
             grouped[trend.lead.id] = trend
             shown.append(trend)
         else:
-            grouped[trend.lead.id] = replace(first, also=(*first.also, trend.subject.name))
+            grouped[trend.lead.id] = replace(first, also=(*first.also, trend.subject))
             shown[shown.index(first)] = grouped[trend.lead.id]
     return shown
 

@@ -13,9 +13,11 @@ from bot.models import Follow, SentAlert
 
 @dataclass(frozen=True, slots=True)
 class AlertsStatus:
-    """``!alerts``: where every new article is posted in this server (``None``: nowhere)."""
+    """``!alerts``: where every new article is posted in this server (``None``: nowhere), and where its
+    spikes are."""
 
     channel_id: int | None
+    trending_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,13 +35,29 @@ class AlertsOff:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendingAlertsOn:
+    """``!alerts trending here``: this channel now gets the server's spikes."""
+
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingAlertsOff:
+    """``!alerts trending off``: the channel that was getting spikes (``None``: they were not on)."""
+
+    previous_channel_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Followed:
-    """``!follow``: what is followed now (or was already), and where the pings will go."""
+    """``!follow``: what is followed now (or was already), where the pings will go, and whether for its
+    spikes only."""
 
     name: str
     kind: str
     channel_id: int
     already: bool = False
+    spikes: bool = False
 
 
 @dataclass(frozen=True, slots=True)

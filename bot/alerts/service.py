@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
 import discord
 
@@ -22,16 +23,19 @@ from bot.alerts.answers import (
     AlertsStatus,
     Followed,
     FollowingAnswer,
+    TrendingAlertsOff,
+    TrendingAlertsOn,
     Unfollowed,
     WhyAnswer,
 )
 from bot.alerts.dispatcher import AlertDispatcher
 from bot.alerts.retention import OutboxRetention
+from bot.alerts.spikes import SpikeWatch
 from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, parse_article_id
 from bot.catalogue import command
 from bot.config import Settings
 from bot.ingest.fetch import redact_url
-from bot.models import Follow
+from bot.models import Clock, Follow, utc_now
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -52,6 +56,7 @@ class AlertService:
         answers: Answers,
         client: discord.Client,
         prefix_for: Callable[[int], str],
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -65,13 +70,17 @@ class AlertService:
             notify_guild=self.notify_guild,
         )
         self.retention = OutboxRetention(self.store, retention_days=self.settings.retention_days)
+        self.spikes = SpikeWatch(
+            store, answers, every=timedelta(minutes=settings.spike_check_minutes), clock=clock
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start delivering and pruning."""
+        """Start delivering, pruning and looking for spikes."""
         for name, runner in (
             ("alerts-dispatcher", self.dispatcher.run),
             ("alerts-retention", self.retention.run),
+            ("alerts-spikes", self.spikes.run),
         ):
             self._tasks.append(asyncio.create_task(runner(), name=name))
 
@@ -79,6 +88,7 @@ class AlertService:
         """Let in-flight sends finish, then stop the tasks."""
         self.dispatcher.stop()
         self.retention.stop()
+        self.spikes.stop()
         done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
         for task in pending:
             task.cancel()
@@ -123,8 +133,9 @@ class AlertService:
         where="server",
     )
     async def alerts_status(self, guild_id: int) -> AlertsStatus:
-        """Where this server's new articles are posted."""
-        return AlertsStatus(await self.store.alerts.channel(guild_id))
+        """Where this server's new articles (and its spikes) are posted."""
+        alerts = self.store.alerts
+        return AlertsStatus(await alerts.channel(guild_id), await alerts.trending_channel(guild_id))
 
     @command(
         "alerts here",
@@ -149,6 +160,25 @@ class AlertService:
         """Stop posting every new article in this server (follows still ping where they were made)."""
         return AlertsOff(await self.store.alerts.disable(guild_id))
 
+    @command(
+        "alerts trending",
+        "alerts trending <setting>",
+        "Post names and topics that suddenly spike in this channel: here, or off (Manage Server).",
+        "alerts trending here",
+        where="server",
+    )
+    async def alerts_trending(
+        self, guild_id: int, channel_id: int, user_id: int, setting: str
+    ) -> TrendingAlertsOn | TrendingAlertsOff:
+        """Post this server's spikes in this channel (``here``), or stop (``off``)."""
+        match setting.strip().lower():
+            case "here":
+                await self.store.alerts.set_trending_channel(guild_id, channel_id, user_id)
+                return TrendingAlertsOn(channel_id)
+            case "off":
+                return TrendingAlertsOff(await self.store.alerts.disable_trending(guild_id))
+        raise UserError("Say here or off, like: alerts trending here.")
+
     async def _subject(self, text: str) -> Resolved | Choices | NotFound:
         """What to follow, resolved like ``summary`` (a name not indexed yet is followed as typed)."""
         text = " ".join(text.split())
@@ -161,20 +191,26 @@ class AlertService:
     @command(
         "follow",
         "follow <name or topic>",
-        "Get pinged when a name or topic is central to a new article.",
+        "Get pinged when a name or topic is central to a new article (add 'spikes': only when it spikes).",
         "follow Milei",
         where="server",
     )
     async def follow(self, guild_id: int, user_id: int, channel_id: int, text: str) -> Followed | Choices | NotFound:
-        """Follow an entity or topic in this server."""
-        subject = await self._subject(text)
+        """Follow an entity or topic in this server: every new article about it, or (``<name> spikes``)
+        only when its coverage spikes. Following it again the other way switches."""
+        words = text.split()
+        spikes = len(words) > 1 and words[-1].lower() == "spikes"
+        subject = await self._subject(" ".join(words[:-1]) if spikes else text)
         if not isinstance(subject, Resolved):
             return subject
         added = await self.store.alerts.add_follow(
-            Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id)
+            Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id, spikes=spikes)
         )
+        # Where the pings will go, as planning chooses: spikes in the spike channel first.
         where = await self.store.alerts.channel(guild_id) or channel_id
-        return Followed(subject.name, subject.kind, where, already=not added)
+        if spikes:
+            where = await self.store.alerts.trending_channel(guild_id) or where
+        return Followed(subject.name, subject.kind, where, already=not added, spikes=spikes)
 
     @command(
         "unfollow",
