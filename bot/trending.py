@@ -60,15 +60,20 @@ def parse_window(text: str | None) -> str:
 
 
 def poisson_surprise(count: int, expected: float) -> float:
-    """``-log10 P(X >= count)`` for ``X ~ Poisson(expected)``, summed in log space (no underflow)."""
-    if count <= 0:
+    """``-log10 P(X >= count)`` for ``X ~ Poisson(expected)``: the tail's first term in log space (no
+    underflow), times the sum of the ratios of the next ones to it, which shrink geometrically once past
+    the mean. A count at or below the mean is no surprise (``0``)."""
+    if count <= expected:
         return 0.0
     if expected <= 0:
         return math.inf
-    log_terms = [i * math.log(expected) - expected - math.lgamma(i + 1) for i in range(count, count + 400)]
-    top = max(log_terms)
-    log_tail = top + math.log(sum(math.exp(t - top) for t in log_terms))
-    return max(0.0, -log_tail / math.log(10))
+    log_first = count * math.log(expected) - expected - math.lgamma(count + 1)
+    ratio, tail, i = 1.0, 1.0, count
+    while ratio > 1e-12 * tail:
+        i += 1
+        ratio *= expected / i
+        tail += ratio
+    return max(0.0, -(log_first + math.log(tail)) / math.log(10))
 
 
 def baseline_days(window_start: datetime, first_published: datetime | None) -> int:
@@ -92,8 +97,10 @@ def score(counts: list[SubjectCount], window: str, days_of_baseline: int) -> lis
         usual = subject.baseline_articles / days_of_baseline
         smoothed = (subject.baseline_articles + SMOOTHING_ARTICLES) / days_of_baseline
         factor = subject.articles / window_days / smoothed
+        if factor < MIN_FACTOR:
+            continue
         surprise = poisson_surprise(subject.articles, smoothed * window_days)
-        if factor >= MIN_FACTOR and surprise >= MIN_SURPRISE:
+        if surprise >= MIN_SURPRISE:
             trends.append(Trend(subject, window_days, usual, factor, surprise))
     # Near-equal surprises (one story lifts its names and topics alike) put people and organisations
     # before places and topics.

@@ -104,16 +104,17 @@ class TrendingQueries:
         t = _TABLES[kind]
         since_iso, until_iso = to_iso(since), to_iso(until)
         first_day, last_day = _day(since), _day(until)
+        # Through the partial indexes of migration 0005: the rows that count, by time.
         exact = (
-            f"SELECT x.{t.column} AS id, 1 AS n FROM articles a JOIN {t.rows} x ON x.article_id = a.id "
-            f"WHERE a.published >= ? AND a.published < ? AND {t.counts_if}"
+            f"SELECT {t.column} AS id, 1 AS n FROM {t.rows} x "
+            f"WHERE published >= ? AND published < ? AND {t.counts_if}"
         )
         if first_day == last_day:
-            parts, params = [exact.replace("a.published < ?", "a.published <= ?")], [since_iso, until_iso]
+            parts, params = [exact.replace("published < ?", "published <= ?")], [since_iso, until_iso]
         else:
             parts = [
                 exact,
-                exact.replace("a.published < ?", "a.published <= ?"),
+                exact.replace("published < ?", "published <= ?"),
                 f"SELECT {t.column} AS id, articles AS n FROM {t.days} WHERE day > ? AND day < ?",
             ]
             params = [
@@ -161,13 +162,18 @@ class TrendingQueries:
         best-scored topic; the latest among equals)."""
         t = _TABLES[kind]
         leads: dict[int, ArticleBrief] = {}
-        for subject in subject_ids:
-            row = await self._db.fetchone(
-                f"SELECT {BRIEF_COLUMNS} FROM {t.rows} x JOIN articles a ON a.id = x.article_id "
-                f"WHERE x.{t.column} = ? AND x.published >= ? AND x.published <= ? "
-                f"ORDER BY {t.weight} DESC, x.published DESC, a.id DESC LIMIT 1",
-                (subject, to_iso(since), to_iso(until)),
+        for chunk in chunks(list(subject_ids)):
+            rows = await self._db.fetchall(
+                f"""
+                SELECT subject, {BRIEF_COLUMNS} FROM (
+                    SELECT x.{t.column} AS subject, x.article_id, ROW_NUMBER() OVER (
+                        PARTITION BY x.{t.column} ORDER BY {t.weight} DESC, x.published DESC, x.article_id DESC
+                    ) AS place
+                    FROM {t.rows} x WHERE x.{t.column} IN ({",".join("?" * len(chunk))})
+                    AND x.published >= ? AND x.published <= ?
+                ) best JOIN articles a ON a.id = best.article_id WHERE best.place = 1
+                """,
+                (*chunk, to_iso(since), to_iso(until)),
             )
-            if row is not None:
-                leads[subject] = article_brief(row)
+            leads.update({row["subject"]: article_brief(row) for row in rows})
         return leads

@@ -9,7 +9,7 @@ CREATE TABLE entity_day_counts (
     articles  INTEGER NOT NULL,
     PRIMARY KEY (day, entity_id)
 ) WITHOUT ROWID;
-CREATE INDEX entity_day_counts_by_entity ON entity_day_counts (entity_id, day);
+CREATE INDEX entity_day_counts_by_entity ON entity_day_counts (entity_id, day, articles);
 
 CREATE TABLE topic_day_counts (
     day      TEXT    NOT NULL,
@@ -17,7 +17,11 @@ CREATE TABLE topic_day_counts (
     articles INTEGER NOT NULL,
     PRIMARY KEY (day, topic_id)
 ) WITHOUT ROWID;
-CREATE INDEX topic_day_counts_by_topic ON topic_day_counts (topic_id, day);
+CREATE INDEX topic_day_counts_by_topic ON topic_day_counts (topic_id, day, articles);
+
+-- The articles that count, by time, for the partial days at a window's edges.
+CREATE INDEX article_entities_about ON article_entities (published, entity_id) WHERE salience >= 0.2;
+CREATE INDEX article_topics_about ON article_topics (published, topic_id) WHERE rank <= 5;
 
 INSERT INTO entity_day_counts (day, entity_id, articles)
 SELECT substr(published, 1, 10), entity_id, COUNT(*) FROM article_entities WHERE salience >= 0.2
