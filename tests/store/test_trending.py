@@ -67,6 +67,8 @@ async def test_migration_builds_the_day_tables_of_an_existing_index(
     with sqlite3.connect(path) as db:  # as an index made before migration 0005 was
         db.execute("DROP TABLE entity_day_counts")
         db.execute("DROP TABLE topic_day_counts")
+        db.execute("DROP INDEX article_entities_about")
+        db.execute("DROP INDEX article_topics_about")
         db.execute("PRAGMA user_version = 4")
     through_0005 = load_migrations()[:5]
     monkeypatch.setattr(database, "load_migrations", lambda: through_0005)
