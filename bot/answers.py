@@ -18,6 +18,7 @@ from enum import Enum
 from typing import Literal
 
 from bot.catalogue import CommandSpec, command, entries, find, subcommands
+from bot.digests import DigestSchedule, Period
 from bot.models import (
     Article,
     ArticleBrief,
@@ -42,6 +43,8 @@ from bot.wording import plural
 
 MAX_LIST = 25
 TRENDS_SHOWN = 10
+DIGEST_STORIES = 8
+DIGEST_LONG = 3  # the first stories of a digest get two sentences, the rest one
 SUMMARY_ARTICLES = 5
 # An entity is "about" an article for !summary <entity> from this salience up (not a passing name).
 SUMMARY_MIN_SALIENCE = 0.2
@@ -173,6 +176,28 @@ class TrendingAnswer:
     def window_name(self) -> str:
         """The window as a sentence says it ("24 h", "7 days")."""
         return WINDOW_NAMES[self.window]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One story of a digest: its article and the sentences that tell it."""
+
+    article: ArticleBrief
+    sentences: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestAnswer:
+    """A scheduled digest: the period (``start`` to ``end``, shown in ``zone``), its top stories (or, with a
+    ``subject``, the articles about it), and whether it is sent ``late`` (the bot was offline at its time)."""
+
+    cadence: str
+    start: datetime
+    end: datetime
+    zone: str
+    items: list[DigestItem]
+    subject: str | None = None
+    late: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -613,6 +638,26 @@ class Answers:
                 leads.update({(kind, subject): brief for subject, brief in found.items()})
         trends = by_story([replace(t, lead=leads.get((t.subject.kind, t.subject.id))) for t in top])
         return TrendingAnswer(window, to_iso(now), trends[:limit], articles)
+
+    async def digest(self, schedule: DigestSchedule, period: Period, zone: str) -> DigestAnswer:
+        """A scheduled digest of ``period``: its top stories, or the articles about the schedule's subject
+        (a subject no longer indexed has none)."""
+        items: list[DigestItem] = []
+        if schedule.subject_kind is None:
+            top = await self.store.digests.top_articles(period.start, period.end, DIGEST_STORIES)
+            for place, (brief, summary, _, _) in enumerate(top):
+                items.append(DigestItem(brief, summary[: 2 if place < DIGEST_LONG else 1]))
+        else:
+            key = schedule.subject_key or ""
+            found = await (self.store.entities if schedule.subject_kind == "entity" else self.store.topics).by_key(key)
+            if found is not None:
+                rows = await self.store.digests.subject_articles(
+                    schedule.subject_kind, found.id, period.start, period.end, DIGEST_STORIES
+                )
+                items = [DigestItem(brief, sentences[:1]) for brief, sentences in rows]
+        return DigestAnswer(
+            schedule.cadence, period.start, period.end, zone, items, schedule.subject_name, period.late
+        )
 
     @command("stats", "stats", "How much the index holds.", "stats")
     async def stats(self) -> StatsAnswer:

@@ -19,8 +19,12 @@ from bot.alerts.answers import (
     AlertsOff,
     AlertsOn,
     AlertsStatus,
+    DigestOff,
+    DigestSet,
+    DigestStatus,
     Followed,
     FollowingAnswer,
+    TimezoneAnswer,
     TrendingAlertsOff,
     TrendingAlertsOn,
     Unfollowed,
@@ -29,6 +33,7 @@ from bot.alerts.answers import (
 from bot.answers import (
     ArticleAnswer,
     Choices,
+    DigestAnswer,
     HelpAnswer,
     LatestAnswer,
     NotFound,
@@ -44,6 +49,7 @@ from bot.answers import (
     TrendingAnswer,
     WhoAnswer,
 )
+from bot.digests import WEEKDAYS, DigestSchedule, zone_named
 from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
 from bot.models import ArticleBrief, from_iso
 from bot.trending import BASELINE_DAYS, Trend
@@ -403,6 +409,34 @@ def _(answer: TrendingAnswer, s: Style, prefix: str = "!") -> Card:
 
 
 @build_card.register
+def _(answer: DigestAnswer, s: Style, prefix: str = "!") -> Card:
+    zone = zone_named(answer.zone)
+    end = answer.end.astimezone(zone)
+    day = f"{end:%a} {end.day} {end:%b %Y}"
+    title = f"Daily digest · {day}" if answer.cadence == "daily" else f"Weekly digest · the week to {day}"
+    if answer.subject:
+        title += f" · {s.text(answer.subject)}"
+    span = "day" if answer.cadence == "daily" else "week"
+    what = f"The {span}'s articles about {s.text(answer.subject)}" if answer.subject else f"The {span}'s top stories"
+    description = f"{what}, to {end:%H:%M} ({answer.zone})."
+    if answer.late:
+        description += " " + s.italic(f"Sent late: the bot was offline at {end:%H:%M}.")
+    items = []
+    for item in answer.items:
+        source = f" ({s.text(item.article.source)})" if item.article.source else ""
+        lines = [f"{s.code('#' + str(item.article.id))} {s.bold(s.text(item.article.title))}{source}"]
+        lines += [f"• {s.text(truncate(sentence, 300))}" for sentence in item.sentences]
+        items.append("\n".join(lines))
+    return Card(
+        title=title,
+        description=description,
+        items=items or ["Nothing new in this period."],
+        per_page=max(1, len(items)),
+        footer=f"{prefix}summary <id> for an article · {prefix}digest off to stop",
+    )
+
+
+@build_card.register
 def _(answer: SpikeAnswer, s: Style, prefix: str = "!") -> Card:
     trend = answer.trend
     lead = trend.lead
@@ -527,6 +561,42 @@ def _(answer: AlertsStatus, s: Style, prefix: str = "!") -> str:
     if answer.trending_channel_id is not None:
         text += f" Spikes go to {s.channel(answer.trending_channel_id)}."
     return text
+
+
+def _schedule_text(s: Style, schedule: DigestSchedule, zone: str) -> str:
+    when = "every day" if schedule.cadence == "daily" else f"every {WEEKDAYS[schedule.weekday or 0].title()}"
+    about = f" about {s.text(schedule.subject_name)}" if schedule.subject_name else ""
+    return f"A {schedule.cadence} digest{about} is posted here {when} at {schedule.at} ({zone})"
+
+
+@build_message.register
+def _(answer: DigestStatus, s: Style, prefix: str = "!") -> str:
+    if answer.schedule is None:
+        return f"No digest in this channel; a manager can start one with {prefix}digest daily 08:00."
+    return f"{_schedule_text(s, answer.schedule, answer.zone)}; the next on {answer.next_run}."
+
+
+@build_message.register
+def _(answer: DigestSet, s: Style, prefix: str = "!") -> str:
+    return (
+        f"Done. {_schedule_text(s, answer.schedule, answer.zone)}; the first on {answer.next_run}. "
+        f"Change the time zone with {prefix}timezone."
+    )
+
+
+@build_message.register
+def _(answer: DigestOff, s: Style, prefix: str = "!") -> str:
+    return "The digest of this channel is off." if answer.had_one else "This channel had no digest."
+
+
+@build_message.register
+def _(answer: TimezoneAnswer, s: Style, prefix: str = "!") -> str:
+    if answer.change == "set":
+        return f"Done: digest times in this server are now in {s.text(answer.zone)}."
+    if answer.change == "reset":
+        return "Digest times in this server are back to UTC."
+    zone = s.text(answer.zone)
+    return f"This server's time zone is {zone} (a manager can change it, e.g. {prefix}timezone Europe/London)."
 
 
 @build_message.register

@@ -7,7 +7,9 @@ mentions and escaped names on Discord, is the renderer's business.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from bot.digests import DigestSchedule
 from bot.models import Follow, SentAlert
 
 
@@ -83,3 +85,37 @@ class WhyAnswer:
     article_id: int
     title: str
     alerts: list[SentAlert]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStatus:
+    """``!digest``: this channel's digest (``None``: none), the server's time zone, and when it next runs
+    (local time, as "Mon 8 Dec 08:00")."""
+
+    schedule: DigestSchedule | None
+    zone: str
+    next_run: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSet:
+    """``!digest daily 08:00 [subject]`` / ``!digest weekly mon 08:00 [subject]``: the digest set here."""
+
+    schedule: DigestSchedule
+    zone: str
+    next_run: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOff:
+    """``!digest off``: whether this channel had a digest."""
+
+    had_one: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimezoneAnswer:
+    """``!timezone``: the server's time zone, and whether it was just set or reset to UTC."""
+
+    zone: str
+    change: Literal["shown", "set", "reset"] = "shown"

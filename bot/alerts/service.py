@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zoneinfo
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import discord
 
@@ -21,21 +22,27 @@ from bot.alerts.answers import (
     AlertsOff,
     AlertsOn,
     AlertsStatus,
+    DigestOff,
+    DigestSet,
+    DigestStatus,
     Followed,
     FollowingAnswer,
+    TimezoneAnswer,
     TrendingAlertsOff,
     TrendingAlertsOn,
     Unfollowed,
     WhyAnswer,
 )
+from bot.alerts.digests import DigestScheduler
 from bot.alerts.dispatcher import AlertDispatcher
 from bot.alerts.retention import OutboxRetention
 from bot.alerts.spikes import SpikeWatch
 from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, parse_article_id
 from bot.catalogue import command
 from bot.config import Settings
+from bot.digests import DigestSchedule, next_run, parse_time, parse_weekday, zone_named
 from bot.ingest.fetch import redact_url
-from bot.models import Clock, Follow, utc_now
+from bot.models import Clock, Follow, to_iso, utc_now
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -43,6 +50,23 @@ from bot.replies import NO_PINGS
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+
+def _when(moment: datetime) -> str:
+    """A local time as a digest announces it: "Mon 8 Dec 08:00"."""
+    return f"{moment:%a} {moment.day} {moment:%b %H:%M}"
+
+
+def known_zone(name: str) -> str | None:
+    """The IANA name of the zone ``name`` stands for, whatever its case ("europe/london" → Europe/London)."""
+    try:
+        zone_named(name)
+        return name
+    except ValueError:
+        pass
+    folded = name.casefold()
+    matches = [zone for zone in zoneinfo.available_timezones() if zone.casefold() == folded]
+    return matches[0] if matches else None
 
 
 class AlertService:
@@ -73,6 +97,10 @@ class AlertService:
         self.spikes = SpikeWatch(
             store, answers, every=timedelta(minutes=settings.spike_check_minutes), clock=clock
         )
+        self.digests = DigestScheduler(
+            store, answers, every=timedelta(minutes=settings.digest_check_minutes), clock=clock
+        )
+        self.clock = clock
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -81,6 +109,7 @@ class AlertService:
             ("alerts-dispatcher", self.dispatcher.run),
             ("alerts-retention", self.retention.run),
             ("alerts-spikes", self.spikes.run),
+            ("alerts-digests", self.digests.run),
         ):
             self._tasks.append(asyncio.create_task(runner(), name=name))
 
@@ -89,6 +118,7 @@ class AlertService:
         self.dispatcher.stop()
         self.retention.stop()
         self.spikes.stop()
+        self.digests.stop()
         done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
         for task in pending:
             task.cancel()
@@ -233,6 +263,75 @@ class AlertService:
         for follow in match:
             await self.store.alerts.remove_follow(guild_id, user_id, follow.kind, follow.target_key)
         return Unfollowed(match[0].name)
+
+    @command(
+        "digest",
+        "digest [schedule]",
+        "A digest of the news in this channel: daily 08:00, weekly mon 08:00 (a name after), or off.",
+        "digest daily 08:00",
+        where="server",
+    )
+    async def digest(
+        self, guild_id: int, channel_id: int, user_id: int, text: str | None = None
+    ) -> DigestStatus | DigestSet | DigestOff | Choices | NotFound:
+        """Show this channel's digest, or set it (``daily 08:00``, ``weekly mon 08:00``, each optionally
+        followed by a name or topic), or stop it (``off``). Times are in the server's time zone."""
+        zone_name = await self.store.servers.timezone(guild_id) or "UTC"
+        now = self.clock()
+        words = (text or "").split()
+        if not words:
+            schedule = await self.store.digests.of_channel(channel_id)
+            if schedule is None:
+                return DigestStatus(None, zone_name)
+            return DigestStatus(schedule, zone_name, _when(next_run(schedule, zone_named(zone_name), now)))
+        cadence = words[0].lower()
+        if cadence == "off":
+            return DigestOff(await self.store.digests.remove(channel_id) is not None)
+        weekday = parse_weekday(words[1]) if cadence == "weekly" and len(words) > 2 else None
+        at_word = 1 if cadence == "daily" else 2
+        at = parse_time(words[at_word]) if len(words) > at_word else None
+        if cadence not in {"daily", "weekly"} or at is None or (cadence == "weekly" and weekday is None):
+            raise UserError("Say when, like: digest daily 08:00, digest weekly mon 08:00, or digest off.")
+        subject: Resolved | None = None
+        if words[at_word + 1 :]:
+            found = await self.answers.resolve(" ".join(words[at_word + 1 :]), Wanted.SUBJECT, "digest")
+            if not isinstance(found, Resolved):
+                return found
+            subject = found
+        schedule = DigestSchedule(
+            channel_id,
+            guild_id,
+            cadence,
+            weekday,
+            at,
+            to_iso(now),
+            subject.kind if subject else None,
+            subject.key if subject else None,
+            subject.name if subject else None,
+        )
+        await self.store.digests.set(schedule, user_id)
+        return DigestSet(schedule, zone_name, _when(next_run(schedule, zone_named(zone_name), now)))
+
+    @command(
+        "timezone",
+        "timezone [zone]",
+        "Show or set this server's time zone for digests (setting it needs Manage Server).",
+        "timezone Europe/London",
+        where="server",
+    )
+    async def timezone(self, guild_id: int, zone: str | None = None) -> TimezoneAnswer:
+        """Show the server's time zone, set it (an IANA name such as Europe/London), or ``reset`` it to UTC."""
+        if zone is None or not zone.strip():
+            return TimezoneAnswer(await self.store.servers.timezone(guild_id) or "UTC")
+        zone = zone.strip()
+        if zone.lower() == "reset":
+            await self.store.servers.set_timezone(guild_id, None)
+            return TimezoneAnswer("UTC", "reset")
+        name = known_zone(zone)
+        if name is None:
+            raise UserError(f"I do not know the time zone {zone[:60]}; use a name like Europe/London or UTC.")
+        await self.store.servers.set_timezone(guild_id, name)
+        return TimezoneAnswer(name, "set")
 
     @command("following", "following", "What you follow in this server.", "following", where="server")
     async def following(self, guild_id: int, user_id: int) -> FollowingAnswer:

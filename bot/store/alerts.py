@@ -91,6 +91,11 @@ class AlertQueries:
                 (now, channel_id),
             ) as cursor:
                 guilds = [int(row["guild_id"]) async for row in cursor]
+            # Nothing else is posted there either: spikes and digests stop with the alerts.
+            await db.execute(
+                "UPDATE trending_channels SET enabled = 0, updated_at = ? WHERE channel_id = ?", (now, channel_id)
+            )
+            await db.execute("DELETE FROM digests WHERE channel_id = ?", (channel_id,))
         return guilds
 
     # ------------------------------------------------------------------------- trending channels
@@ -172,12 +177,12 @@ class AlertQueries:
                 trending_channels=trending, alert_channels=alert_channels, followers=followers, ongoing=ongoing
             )
             posts = [make_post(p.guild_id, p.channel_id, p.reasons, p.pings) for p in planned]
-            written = await self._write_posts(posts, now)
+            written = await self.write_posts(posts, now)
         if written:
             self.planned.set()
         return written
 
-    async def _write_posts(self, posts: Sequence[PlannedPost], now: datetime) -> int:
+    async def write_posts(self, posts: Sequence[PlannedPost], now: datetime) -> int:
         """Write posts to the outbox inside the caller's transaction; one whose key was planned before is
         skipped. Returns how many were written."""
         written = 0

@@ -8,6 +8,7 @@ from types import TracebackType
 from bot.store.alerts import AlertQueries
 from bot.store.articles import ArticleQueries
 from bot.store.database import Database, storage_fault
+from bot.store.digests import DigestQueries
 from bot.store.entities import EntityQueries
 from bot.store.search import SearchQueries
 from bot.store.servers import ServerQueries
@@ -19,7 +20,8 @@ from bot.store.trending import TrendingQueries
 class Store:
     """The Newsdesk index. Open it with ``async with Store.open(path) as store``, then ask its parts:
     ``store.articles``, ``store.entities``, ``store.topics``, ``store.search``, ``store.servers``,
-    ``store.alerts``, ``store.sources`` and ``store.trending``. Each reaches SQL only through :attr:`db`."""
+    ``store.alerts``, ``store.sources``, ``store.trending`` and ``store.digests``. Each reaches SQL only
+    through :attr:`db`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -30,6 +32,7 @@ class Store:
         self.alerts = AlertQueries(db)
         self.sources = SourceQueries(db)
         self.trending = TrendingQueries(db)
+        self.digests = DigestQueries(db, alerts=self.alerts)
         self.articles = ArticleQueries(
             db, entities=self.entities, topics=self.topics, search=self.search, alerts=self.alerts
         )
