@@ -654,7 +654,11 @@ class Answers:
                 rows = await self.store.digests.subject_articles(
                     schedule.subject_kind, found.id, period.start, period.end, DIGEST_STORIES
                 )
-                items = [DigestItem(brief, sentences[:1]) for brief, sentences in rows]
+                titles: set[str] = set()
+                for brief, sentences in rows:  # one line per story: the same headline again is a copy
+                    if " ".join(brief.title.casefold().split()) not in titles:
+                        titles.add(" ".join(brief.title.casefold().split()))
+                        items.append(DigestItem(brief, sentences[:1]))
         return DigestAnswer(
             schedule.cadence, period.start, period.end, zone, items, schedule.subject_name, period.late
         )
