@@ -250,8 +250,13 @@ class AlertService:
         where="server",
     )
     async def unfollow(self, guild_id: int, user_id: int, text: str) -> Unfollowed:
-        """Stop following something."""
+        """Stop following something (``<name> spikes`` too: it is the same follow)."""
         follows = await self.store.alerts.follows_of(guild_id, user_id)
+        words = text.split()
+        if len(words) > 1 and words[-1].lower() == "spikes" and not any(
+            name_key(f.name) == name_key(text) for f in follows
+        ):
+            text = " ".join(words[:-1])
         wanted = {name_key(text), topic_key(text)}
         match = [f for f in follows if f.target_key in wanted or name_key(f.name) == name_key(text)]
         if not match:

@@ -465,8 +465,8 @@ class AlertQueries:
 
     async def prune(self, keep: timedelta, *, batch: int = 2000) -> int:
         """Forget delivered, digested and dropped alerts older than ``keep`` (never less than the
-        near-duplicate window, which reads them); pending ones stay. Deletes in small transactions so
-        other writes are not held up. Returns how many rows went."""
+        near-duplicate window, which reads them), and spikes not seen since; pending alerts stay.
+        Deletes in small transactions so other writes are not held up. Returns how many alerts went."""
         cutoff = to_iso(datetime.now(UTC) - max(keep, NEAR_DUPLICATE_WINDOW))
         removed = 0
         while True:
@@ -479,7 +479,11 @@ class AlertQueries:
                 deleted = len(await cursor.fetchall())
             removed += deleted
             if deleted < batch:
-                return removed
+                break
+        # A spike not seen for that long ended long ago: forgetting it changes nothing.
+        async with self._db.write() as db:
+            await db.execute("DELETE FROM spikes WHERE last_seen_at < ?", (cutoff,))
+        return removed
 
     async def counts(self) -> dict[str, int]:
         """Alerts by status (for stats and benchmarks)."""
