@@ -16,7 +16,7 @@ from bot.answers import Answers, SpikeAnswer
 from bot.models import Clock, PlannedPost, to_iso
 from bot.render import to_embeds
 from bot.store import Store
-from bot.trending import SPIKE_WINDOW, Trend, is_spike
+from bot.trending import SPIKE_WINDOW, WINDOWS, Trend, is_spike
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,7 @@ class SpikeWatch:
         for trend in answer.trends:
             if is_spike(trend):
                 planned += await self._plan(trend, answer.window_name, now)
+        await self.store.alerts.forget_spikes(now - 2 * WINDOWS[SPIKE_WINDOW])
         return planned
 
     async def _plan(self, trend: Trend, window_name: str, now: datetime) -> int:

@@ -182,6 +182,12 @@ class AlertQueries:
             self.planned.set()
         return written
 
+    async def forget_spikes(self, before: datetime) -> None:
+        """Forget the spikes last seen before ``before``: they ended, and only the start of a new one is
+        posted (as any spike would be)."""
+        async with self._db.write() as db:
+            await db.execute("DELETE FROM spikes WHERE last_seen_at < ?", (to_iso(before),))
+
     async def write_posts(self, posts: Sequence[PlannedPost], now: datetime) -> int:
         """Write posts to the outbox inside the caller's transaction; one whose key was planned before is
         skipped. Returns how many were written."""
@@ -465,8 +471,8 @@ class AlertQueries:
 
     async def prune(self, keep: timedelta, *, batch: int = 2000) -> int:
         """Forget delivered, digested and dropped alerts older than ``keep`` (never less than the
-        near-duplicate window, which reads them), and spikes not seen since; pending alerts stay.
-        Deletes in small transactions so other writes are not held up. Returns how many alerts went."""
+        near-duplicate window, which reads them); pending ones stay. Deletes in small transactions so
+        other writes are not held up. Returns how many rows went."""
         cutoff = to_iso(datetime.now(UTC) - max(keep, NEAR_DUPLICATE_WINDOW))
         removed = 0
         while True:
@@ -479,11 +485,7 @@ class AlertQueries:
                 deleted = len(await cursor.fetchall())
             removed += deleted
             if deleted < batch:
-                break
-        # A spike not seen for that long ended long ago: forgetting it changes nothing.
-        async with self._db.write() as db:
-            await db.execute("DELETE FROM spikes WHERE last_seen_at < ?", (cutoff,))
-        return removed
+                return removed
 
     async def counts(self) -> dict[str, int]:
         """Alerts by status (for stats and benchmarks)."""
