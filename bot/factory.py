@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot import catalogue
 from bot.answers import Answers
 from bot.config import ConfigError, Settings
 from bot.models import Clock, utc_now
@@ -38,7 +39,9 @@ def make_analyzer(settings: Settings, aliases: AliasTable, *, processes_only: bo
 
 
 def make_answers(store: Store, settings: Settings, aliases: AliasTable, *, clock: Clock = utc_now) -> Answers:
-    """The shared command logic over an open store; ``clock`` tells the time (``trending``'s "now")."""
+    """The shared command logic over an open store, with every command catalogued (for help); ``clock``
+    tells the time (``trending``'s "now")."""
+    catalogue.load_all()
     return Answers(
         store,
         aliases,
