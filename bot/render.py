@@ -385,7 +385,9 @@ def trend_line(s: Style, trend: Trend, window_name: str) -> str:
 
 @build_card.register
 def _(answer: TrendingAnswer, s: Style, prefix: str = "!") -> Card:
-    if not answer.history:
+    if not answer.articles:
+        description = f"No article was published in the last {answer.window_name}: nothing can stand out."
+    elif not answer.history:
         description = (
             f"Not enough history yet: trending compares the last {answer.window_name} with the "
             f"{BASELINE_DAYS} days before, and the index holds nothing older."
@@ -396,7 +398,7 @@ def _(answer: TrendingAnswer, s: Style, prefix: str = "!") -> Card:
             f"({plural(answer.articles, 'article')} in the last {answer.window_name})."
         )
     items = [f"{i}. {trend_line(s, t, answer.window_name)}" for i, t in enumerate(answer.trends, start=1)]
-    if answer.history and not items:
+    if answer.history and answer.articles and not items:
         items = ["Nothing stands out: every name and topic is within its usual coverage."]
     other = "7d" if answer.window == "24h" else "24h"
     return Card(

@@ -115,15 +115,12 @@ class DigestQueries:
             WITH named AS (
                 SELECT article_id, entity_id, salience FROM article_entities x
                 WHERE published >= ? AND published < ? AND x.salience >= {ABOUT_SALIENCE}
-            ), coverage AS (SELECT entity_id, COUNT(*) AS n FROM named GROUP BY entity_id),
-            ranked AS (
-                SELECT named.article_id, named.entity_id, coverage.n, ROW_NUMBER() OVER (
-                    PARTITION BY named.article_id ORDER BY named.salience DESC, named.entity_id
-                ) AS place
-                FROM named JOIN coverage ON coverage.entity_id = named.entity_id
-            )
-            SELECT article_id, SUM(n) AS weight, MAX(CASE WHEN place = 1 THEN entity_id END) AS lead
-            FROM ranked GROUP BY article_id ORDER BY weight DESC, article_id DESC LIMIT ?
+            ), coverage AS (SELECT entity_id, COUNT(*) AS n FROM named GROUP BY entity_id)
+            -- With one max() in the query, SQLite takes the bare named.entity_id from the row of the
+            -- maximum: the article's most salient name.
+            SELECT named.article_id, SUM(coverage.n) AS weight, named.entity_id AS lead, MAX(named.salience)
+            FROM named JOIN coverage ON coverage.entity_id = named.entity_id
+            GROUP BY named.article_id ORDER BY weight DESC, named.article_id DESC LIMIT ?
             """,
             (*period, _CANDIDATES),
         )

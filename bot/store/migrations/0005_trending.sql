@@ -19,9 +19,10 @@ CREATE TABLE topic_day_counts (
 ) WITHOUT ROWID;
 CREATE INDEX topic_day_counts_by_topic ON topic_day_counts (topic_id, day, articles);
 
--- The articles that count, by time, for the partial days at a window's edges.
-CREATE INDEX article_entities_about ON article_entities (published, entity_id) WHERE salience >= 0.2;
-CREATE INDEX article_topics_about ON article_topics (published, topic_id) WHERE rank <= 5;
+-- The article rows that count, by time (the partial days at a window's edges, a digest's period); each
+-- holds the column of its condition, so that reading it never visits the table.
+CREATE INDEX article_entities_about ON article_entities (published, entity_id, salience) WHERE salience >= 0.2;
+CREATE INDEX article_topics_about ON article_topics (published, topic_id, rank) WHERE rank <= 5;
 
 INSERT INTO entity_day_counts (day, entity_id, articles)
 SELECT substr(published, 1, 10), entity_id, COUNT(*) FROM article_entities WHERE salience >= 0.2
