@@ -618,9 +618,8 @@ class Answers:
         """The trends of ``window`` (a key of :data:`bot.trending.WINDOWS`) ending at ``now``, each with
         the article most about it; spike alerts read the same."""
         since = now - WINDOWS[window]
-        first = await self.store.trending.first_published()
+        articles, first = await self.store.trending.window(since, now)
         days = baseline_days(since, from_iso(first) if first else None)
-        articles = await self.store.trending.articles_between(since, now)
         if days == 0 or not articles:
             return TrendingAnswer(window, to_iso(now), [], articles, history=days > 0)
         counts = []

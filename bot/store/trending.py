@@ -28,7 +28,8 @@ Kind = Literal["entity", "topic"]
 @dataclass(frozen=True, slots=True)
 class _Tables:
     """Where one kind of subject is counted: its day table and id column, its article rows (``x``), when an
-    article counts for it, its own table and the type it shows, and what makes an article most about it."""
+    article counts for it, its own table and the type it shows (of its row ``s``), and what makes an article
+    most about it."""
 
     days: str
     column: str
@@ -46,7 +47,7 @@ _TABLES = {
         "article_entities",
         f"x.salience >= {ABOUT_SALIENCE}",
         "entities",
-        "type",
+        "s.type",
         "x.salience",
     ),
     "topic": _Tables(
@@ -76,17 +77,16 @@ class TrendingQueries:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def first_published(self) -> str | None:
-        """When the oldest article in the index was published."""
-        row = await self._db.fetchone("SELECT published FROM articles ORDER BY published, id LIMIT 1")
-        return row["published"] if row else None
-
-    async def articles_between(self, since: datetime, until: datetime) -> int:
-        """How many articles were published in ``[since, until]``."""
+    async def window(self, since: datetime, until: datetime) -> tuple[int, str | None]:
+        """How many articles were published in ``[since, until]``, and when the oldest article in the
+        index was (``None``: the index is empty)."""
         row = await self._db.fetchone(
-            "SELECT COUNT(*) AS n FROM articles WHERE published >= ? AND published <= ?", (to_iso(since), to_iso(until))
+            "SELECT (SELECT COUNT(*) FROM articles WHERE published >= ? AND published <= ?) AS n, "
+            "(SELECT published FROM articles ORDER BY published, id LIMIT 1) AS first",
+            (to_iso(since), to_iso(until)),
         )
-        return int(row["n"]) if row else 0
+        assert row is not None  # a query of subqueries always returns its row
+        return int(row["n"]), row["first"]
 
     async def counts(
         self,
@@ -125,34 +125,24 @@ class TrendingQueries:
                 first_day,
                 last_day,
             ]
-        found = await self._db.fetchall(
-            f"SELECT id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY id HAVING SUM(n) >= ? "
-            "ORDER BY SUM(n) DESC, id LIMIT ?",
-            (*params, min_articles, limit),
-        )
-        if not found:
-            return []
-        window = {r["id"]: int(r["n"]) for r in found}
-        baseline: dict[int, int] = {}
-        named: dict[int, tuple[str, str, str]] = {}
+        # One statement: the window's counts, then for the few that reach the floor their names and
+        # their baseline (by the day table's index on the subject).
         base_start = _day(since - timedelta(days=baseline_days))
-        for chunk in chunks(list(window)):
-            marks = ",".join("?" * len(chunk))
-            for r in await self._db.fetchall(
-                f"SELECT {t.column} AS id, SUM(articles) AS n FROM {t.days} WHERE {t.column} IN ({marks}) "
-                f"AND day >= ? AND day < ? GROUP BY {t.column}",
-                (*chunk, base_start, first_day),
-            ):
-                baseline[r["id"]] = int(r["n"])
-            for r in await self._db.fetchall(
-                f"SELECT id, key, name, {t.type} AS type FROM {t.subjects} WHERE id IN ({marks})",
-                chunk,
-            ):
-                named[r["id"]] = (r["key"], r["name"], r["type"])
+        rows = await self._db.fetchall(
+            f"""
+            WITH window_counts AS (
+                SELECT id, SUM(n) AS n FROM ({" UNION ALL ".join(parts)}) GROUP BY id HAVING SUM(n) >= ?
+                ORDER BY SUM(n) DESC, id LIMIT ?
+            )
+            SELECT w.id, w.n, s.key, s.name, {t.type} AS type,
+                   (SELECT COALESCE(SUM(d.articles), 0) FROM {t.days} d
+                    WHERE d.{t.column} = w.id AND d.day >= ? AND d.day < ?) AS baseline
+            FROM window_counts w JOIN {t.subjects} s ON s.id = w.id ORDER BY w.n DESC, w.id
+            """,
+            (*params, min_articles, limit, base_start, first_day),
+        )
         return [
-            SubjectCount(kind, subject, *named[subject], articles, baseline.get(subject, 0))
-            for subject, articles in window.items()
-            if subject in named
+            SubjectCount(kind, r["id"], r["key"], r["name"], r["type"], int(r["n"]), int(r["baseline"])) for r in rows
         ]
 
     async def lead_articles(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.answers import Answers
+from bot.models import to_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store, database
@@ -97,7 +98,7 @@ async def test_a_window_counts_exactly_at_its_edges(store: Store, texts: dict[st
     hour = since + timedelta(hours=1)
     same_day = await store.trending.counts("entity", since, hour, baseline_days=30, min_articles=1)
     assert [c.articles for c in same_day if c.name == "Marta Lindqvist"] == [1]
-    assert await store.trending.articles_between(since, NOW) == 3
+    assert await store.trending.window(since, NOW) == (3, to_iso(since - timedelta(seconds=1)))
 
 
 async def test_a_burst_about_a_name_trends_with_its_factor_and_lead_article(
