@@ -128,3 +128,32 @@ async def test_an_index_without_history_says_so(store: Store, texts: dict[str, A
     await write(store, [dated(texts, "milei", NOW - timedelta(hours=n), n) for n in range(5)])
     answer = await Answers(store, AliasTable(), clock=lambda: NOW).trending()
     assert not answer.history and answer.trends == []
+
+
+async def test_migration_0006_keeps_the_outbox_of_an_existing_index(
+    tmp_path: Path, texts: dict[str, Analysed], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "old.db"
+    every = load_migrations()
+    monkeypatch.setattr(database, "load_migrations", lambda: every[:5])
+    async with Store.open(path) as store:
+        await write(store, spike_coverage(texts)[:1])
+    with sqlite3.connect(path) as db:  # an alert still to send, and one sent, as an index before 0006 held them
+        db.executemany(
+            "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, reasons, nonce, status, next_attempt_at, "
+            "created_at, pings_left) VALUES (1, 5, ?, 'x', '[]', ?, ?, ?, ?, ?)",
+            [
+                (7, "n1", "pending", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "[3]"),
+                (8, "n2", "sent", "2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", "[]"),
+            ],
+        )
+    monkeypatch.setattr(database, "load_migrations", lambda: every)
+    async with Store.open(path) as store:
+        [due] = await store.alerts.due("2025-01-01T00:00:00Z")
+        assert (due.article_id, due.channel_id, due.kind, due.payload, due.pings_left) == (1, 7, "article", None, [3])
+        assert await store.alerts.counts() == {"pending": 1, "sent": 1}
+    with sqlite3.connect(path) as db, pytest.raises(sqlite3.IntegrityError):  # still one alert per channel
+        db.execute(
+            "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, reasons, nonce, next_attempt_at, "
+            "created_at) VALUES (1, 5, 7, 'x', '[]', 'n3', 'x', 'x')"
+        )
