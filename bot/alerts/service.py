@@ -1,4 +1,5 @@
-"""Alerts in the running bot: the outbox dispatcher, retention, notices to servers, and the alert commands.
+"""Alerts in the running bot: the outbox dispatcher, retention, the spike watch, the digest scheduler,
+notices to servers, and the alert commands (alerts, spikes, follows, digests, the time zone).
 
 :class:`AlertService` is created and started by the bot's ``setup_hook`` and stopped by its ``close``,
 from explicit parts (the store, the settings, the answers that resolve names, the Discord client and the
@@ -70,7 +71,8 @@ def known_zone(name: str) -> str | None:
 
 
 class AlertService:
-    """Owns the background alert tasks (delivery, retention) and answers the alert commands."""
+    """Owns the background alert tasks (delivery, retention, spikes, digests) and answers the alert, digest
+    and time zone commands."""
 
     def __init__(
         self,
@@ -104,7 +106,7 @@ class AlertService:
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start delivering, pruning and looking for spikes."""
+        """Start delivering, pruning, looking for spikes and planning digests."""
         for name, runner in (
             ("alerts-dispatcher", self.dispatcher.run),
             ("alerts-retention", self.retention.run),

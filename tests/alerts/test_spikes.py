@@ -11,12 +11,15 @@ from typing import Any
 
 import pytest
 
+from bot.alerts.spikes import SpikeWatch
+from bot.answers import Answers
 from bot.app import NewsdeskBot
 from bot.config import Settings
 from bot.nlp.analyzer import Analyzer
+from bot.nlp.names import AliasTable
 from bot.store import Store
 from tests.clock import TestClock
-from tests.coverage import NOW, analyse_texts, spike_coverage, write
+from tests.coverage import NOW, analyse_texts, dated, spike_coverage, write
 from tests.fake_discord import FakeDiscord
 from tests.settle import passes, settled_outbox
 
@@ -111,3 +114,20 @@ async def test_alerts_trending_off_and_a_bad_setting(spike_bot: SpikeBot, fake_d
         assert bad.content == "Say here or off, like: alerts trending here."
         denied = await (await fake_discord.send_message("!alerts trending here", author=fake_discord.member)).reply()
         assert denied.content == "You need the Manage Server permission for that."
+
+
+async def test_a_spike_that_ended_is_announced_again_when_a_new_one_starts(
+    store: Store, analyzer: Analyzer, clock: TestClock
+) -> None:
+    texts = analyse_texts(analyzer)
+    await write(store, spike_coverage(texts))
+    await store.alerts.set_trending_channel(1, 10, 1)
+    watch = SpikeWatch(store, Answers(store, AliasTable(), clock=clock), every=timedelta(minutes=10), clock=clock)
+    assert await watch.check() == 1
+    clock.advance(timedelta(hours=6))
+    assert await watch.check() == 0  # the same spike
+    clock.advance(timedelta(days=5))
+    assert await watch.check() == 0  # over: nothing spikes
+    await write(store, [dated(texts, "milei", clock.now - timedelta(hours=h), 500 + h) for h in range(1, 7)])
+    assert await watch.check() == 1  # a new burst is a new spike
+    assert await store.alerts.counts() == {"pending": 2}
