@@ -622,19 +622,13 @@ class Answers:
         days = baseline_days(since, from_iso(first) if first else None)
         if days == 0 or not articles:
             return TrendingAnswer(window, to_iso(now), [], articles, history=days > 0)
-        counts = []
-        for kind in ("entity", "topic"):
-            counts += await self.store.trending.counts(
-                kind, since, now, baseline_days=days, min_articles=MIN_ARTICLES[window]
-            )
+        counts = await self.store.trending.counts(
+            since, now, baseline_days=days, min_articles=MIN_ARTICLES[window]
+        )
         # A story lifts several names and topics at once: more are scored than shown, then grouped by story.
         top = score(counts, window, days)[: limit * 4]
-        leads = {}
-        for kind in ("entity", "topic"):
-            ids = [t.subject.id for t in top if t.subject.kind == kind]
-            if ids:
-                found = await self.store.trending.lead_articles(kind, ids, since, now)
-                leads.update({(kind, subject): brief for subject, brief in found.items()})
+        subjects = [(t.subject.kind, t.subject.id) for t in top]
+        leads = await self.store.trending.lead_articles(subjects, since, now)
         trends = by_story([replace(t, lead=leads.get((t.subject.kind, t.subject.id))) for t in top])
         return TrendingAnswer(window, to_iso(now), trends[:limit], articles)
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from bot.models import ArticleBrief, SubjectCount, to_iso
-from bot.store.database import Database, chunks
+from bot.store.database import Database
 from bot.store.rows import BRIEF_COLUMNS, article_brief
 
 # An article counts for an entity salient in it from this score up (it is about them, not passing by),
@@ -22,7 +21,7 @@ from bot.store.rows import BRIEF_COLUMNS, article_brief
 ABOUT_SALIENCE = 0.2
 ABOUT_TOPIC_RANK = 5
 
-Kind = Literal["entity", "topic"]
+_IN_LIMIT = 500  # subjects per IN list (SQLite's parameters are limited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,81 +88,90 @@ class TrendingQueries:
         return int(row["n"]), row["first"]
 
     async def counts(
-        self,
-        kind: Kind,
-        since: datetime,
-        until: datetime,
-        *,
-        baseline_days: int,
-        min_articles: int,
-        limit: int = 500,
+        self, since: datetime, until: datetime, *, baseline_days: int, min_articles: int, limit: int = 500
     ) -> list[SubjectCount]:
-        """Entities (or topics) about which at least ``min_articles`` articles were published in
-        ``[since, until]`` (the most first, at most ``limit``), each with its articles in the
-        ``baseline_days`` days before ``since``'s day."""
-        t = _TABLES[kind]
-        since_iso, until_iso = to_iso(since), to_iso(until)
-        first_day, last_day = _day(since), _day(until)
-        # Through the partial indexes of migration 0005: the rows that count, by time.
-        exact = (
-            f"SELECT {t.column} AS id, 1 AS n FROM {t.rows} x "
-            f"WHERE published >= ? AND published < ? AND {t.counts_if}"
-        )
-        if first_day == last_day:
-            parts, params = [exact.replace("published < ?", "published <= ?")], [since_iso, until_iso]
-        else:
-            parts = [
-                exact,
-                exact.replace("published < ?", "published <= ?"),
-                f"SELECT {t.column} AS id, articles AS n FROM {t.days} WHERE day > ? AND day < ?",
-            ]
-            params = [
-                since_iso,
-                _day_start(since + timedelta(days=1)),
-                _day_start(until),
-                until_iso,
-                first_day,
-                last_day,
-            ]
-        # One statement: the window's counts, then for the few that reach the floor their names and
-        # their baseline (by the day table's index on the subject).
-        base_start = _day(since - timedelta(days=baseline_days))
-        rows = await self._db.fetchall(
-            f"""
-            WITH window_counts AS (
-                SELECT id, SUM(n) AS n FROM ({" UNION ALL ".join(parts)}) GROUP BY id HAVING SUM(n) >= ?
-                ORDER BY SUM(n) DESC, id LIMIT ?
+        """Entities and topics about which at least ``min_articles`` articles were published in
+        ``[since, until]`` (of each kind the most first, at most ``limit``), each with its articles in
+        the ``baseline_days`` days before ``since``'s day. One statement: the window's counts, then for
+        the few that reach the floor their names and baselines (by the day tables' index on the subject)."""
+        selects: list[str] = []
+        params: list[object] = []
+        for kind, t in _TABLES.items():
+            window, window_params = _window_counts(t, since, until)
+            selects.append(
+                f"""
+                SELECT * FROM (
+                    WITH window_counts AS (
+                        {window} HAVING SUM(n) >= ? ORDER BY SUM(n) DESC, id LIMIT ?
+                    )
+                    SELECT '{kind}' AS kind, w.id, w.n, s.key, s.name, {t.type} AS type,
+                           (SELECT COALESCE(SUM(d.articles), 0) FROM {t.days} d
+                            WHERE d.{t.column} = w.id AND d.day >= ? AND d.day < ?) AS baseline
+                    FROM window_counts w JOIN {t.subjects} s ON s.id = w.id
+                )
+                """
             )
-            SELECT w.id, w.n, s.key, s.name, {t.type} AS type,
-                   (SELECT COALESCE(SUM(d.articles), 0) FROM {t.days} d
-                    WHERE d.{t.column} = w.id AND d.day >= ? AND d.day < ?) AS baseline
-            FROM window_counts w JOIN {t.subjects} s ON s.id = w.id ORDER BY w.n DESC, w.id
-            """,
-            (*params, min_articles, limit, base_start, first_day),
-        )
+            params += [*window_params, min_articles, limit, _day(since - timedelta(days=baseline_days)), _day(since)]
+        rows = await self._db.fetchall(" UNION ALL ".join(selects), params)
         return [
-            SubjectCount(kind, r["id"], r["key"], r["name"], r["type"], int(r["n"]), int(r["baseline"])) for r in rows
+            SubjectCount(r["kind"], r["id"], r["key"], r["name"], r["type"], int(r["n"]), int(r["baseline"]))
+            for r in rows
         ]
 
     async def lead_articles(
-        self, kind: Kind, subject_ids: Sequence[int], since: datetime, until: datetime
-    ) -> dict[int, ArticleBrief]:
-        """For each subject, the article of ``[since, until]`` most about it (the most salient entity, the
-        best-scored topic; the latest among equals)."""
-        t = _TABLES[kind]
-        leads: dict[int, ArticleBrief] = {}
-        for chunk in chunks(list(subject_ids)):
-            rows = await self._db.fetchall(
+        self, subjects: Sequence[tuple[str, int]], since: datetime, until: datetime
+    ) -> dict[tuple[str, int], ArticleBrief]:
+        """For each (kind, id) subject, the article of ``[since, until]`` most about it (the most salient
+        entity, the best-scored topic; the latest among equals), in one statement."""
+        selects: list[str] = []
+        params: list[object] = []
+        for kind, t in _TABLES.items():
+            ids = [subject for of_kind, subject in subjects if of_kind == kind][:_IN_LIMIT]
+            if not ids:
+                continue
+            selects.append(
                 f"""
-                SELECT subject, {BRIEF_COLUMNS} FROM (
-                    SELECT x.{t.column} AS subject, x.article_id, ROW_NUMBER() OVER (
-                        PARTITION BY x.{t.column} ORDER BY {t.weight} DESC, x.published DESC, x.article_id DESC
-                    ) AS place
-                    FROM {t.rows} x WHERE x.{t.column} IN ({",".join("?" * len(chunk))})
-                    AND x.published >= ? AND x.published <= ?
-                ) best JOIN articles a ON a.id = best.article_id WHERE best.place = 1
-                """,
-                (*chunk, to_iso(since), to_iso(until)),
+                SELECT '{kind}' AS kind, x.{t.column} AS subject, x.article_id, ROW_NUMBER() OVER (
+                    PARTITION BY x.{t.column} ORDER BY {t.weight} DESC, x.published DESC, x.article_id DESC
+                ) AS place
+                FROM {t.rows} x WHERE x.{t.column} IN ({",".join("?" * len(ids))})
+                AND x.published >= ? AND x.published <= ?
+                """
             )
-            leads.update({row["subject"]: article_brief(row) for row in rows})
-        return leads
+            params += [*ids, to_iso(since), to_iso(until)]
+        if not selects:
+            return {}
+        rows = await self._db.fetchall(
+            f"SELECT kind, subject, {BRIEF_COLUMNS} FROM ({' UNION ALL '.join(selects)}) best "
+            "JOIN articles a ON a.id = best.article_id WHERE best.place = 1",
+            params,
+        )
+        return {(row["kind"], row["subject"]): article_brief(row) for row in rows}
+
+
+def _window_counts(t: _Tables, since: datetime, until: datetime) -> tuple[str, list[object]]:
+    """The statement (to be completed by a HAVING) of each subject's articles in ``[since, until]``, and its
+    parameters: whole days from the day table, the partial days at the edges through the partial index
+    of the rows that count."""
+    exact = (
+        f"SELECT {t.column} AS id, 1 AS n FROM {t.rows} x "
+        f"WHERE published >= ? AND published < ? AND {t.counts_if}"
+    )
+    first_day, last_day = _day(since), _day(until)
+    if first_day == last_day:
+        parts, params = [exact.replace("published < ?", "published <= ?")], [to_iso(since), to_iso(until)]
+    else:
+        parts = [
+            exact,
+            exact.replace("published < ?", "published <= ?"),
+            f"SELECT {t.column} AS id, articles AS n FROM {t.days} WHERE day > ? AND day < ?",
+        ]
+        params = [
+            to_iso(since),
+            _day_start(since + timedelta(days=1)),
+            _day_start(until),
+            to_iso(until),
+            first_day,
+            last_day,
+        ]
+    return f"SELECT id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY id", list(params)

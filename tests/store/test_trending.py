@@ -91,12 +91,12 @@ async def test_a_window_counts_exactly_at_its_edges(store: Store, texts: dict[st
     await write(store, items)
     [marta] = [
         c
-        for c in await store.trending.counts("entity", since, NOW, baseline_days=30, min_articles=1)
+        for c in await store.trending.counts(since, NOW, baseline_days=30, min_articles=1)
         if c.name == "Marta Lindqvist"
     ]
     assert (marta.articles, marta.baseline_articles) == (3, 0)
     hour = since + timedelta(hours=1)
-    same_day = await store.trending.counts("entity", since, hour, baseline_days=30, min_articles=1)
+    same_day = await store.trending.counts(since, hour, baseline_days=30, min_articles=1)
     assert [c.articles for c in same_day if c.name == "Marta Lindqvist"] == [1]
     assert await store.trending.window(since, NOW) == (3, to_iso(since - timedelta(seconds=1)))
 
