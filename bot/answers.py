@@ -645,12 +645,13 @@ class Answers:
             found = await (self.store.entities if schedule.subject_kind == "entity" else self.store.topics).by_key(key)
             if found is not None:
                 rows = await self.store.digests.subject_articles(
-                    schedule.subject_kind, found.id, period.start, period.end, DIGEST_STORIES
+                    schedule.subject_kind, found.id, period.start, period.end, DIGEST_STORIES * 4
                 )
                 titles: set[str] = set()
                 for brief, sentences in rows:  # one line per story: the same headline again is a copy
-                    if " ".join(brief.title.casefold().split()) not in titles:
-                        titles.add(" ".join(brief.title.casefold().split()))
+                    title = " ".join(brief.title.casefold().split())
+                    if title not in titles and len(items) < DIGEST_STORIES:
+                        titles.add(title)
                         items.append(DigestItem(brief, sentences[:1]))
         return DigestAnswer(
             schedule.cadence, period.start, period.end, zone, items, schedule.subject_name, period.late
