@@ -21,7 +21,8 @@ from bot.store import Store
 from tests.clock import TestClock
 from tests.coverage import NOW, Analysed, analyse_texts, dated, spike_coverage, write
 from tests.fake_discord import FakeDiscord
-from tests.settle import passes, settled_outbox
+from tests.fake_discord.faults import Fault
+from tests.settle import eventually, passes, settled_outbox
 
 DigestBot = Callable[[], contextlib.AbstractAsyncContextManager[NewsdeskBot]]
 SET_UP = datetime(2024, 6, 30, 6, 30, tzinfo=UTC)  # 07:30 in London
@@ -166,3 +167,23 @@ async def test_a_digest_about_one_subject_lists_only_its_articles(store: Store, 
     assert answer.subject == "Javier Milei" and not answer.late
     other = DigestSchedule(1, 2, "daily", None, 480, created, "entity", "marta lindqvist", "M. L.")
     assert (await answers.digest(other, period, "UTC")).items[0].article.title.startswith("Marta Lindqvist")
+
+
+async def test_a_digest_posted_without_an_answer_is_not_posted_again_after_a_restart(
+    digest_bot: DigestBot, fake_discord: FakeDiscord, clock: TestClock
+) -> None:
+    async with digest_bot() as newsdesk:
+        await _set_up(fake_discord)
+        # Discord posts it, the answer is lost: the bot cannot know, and is stopped before it retries.
+        fake_discord.inject("POST", f"/channels/{fake_discord.channel.id}/messages", Fault.dropped(process=True))
+        clock.now = PERIOD_END + timedelta(seconds=30)
+
+        async def unknown() -> bool:
+            return any(a.unknown_since for a in await newsdesk.store.alerts.due("9999-01-01T00:00:00Z"))
+
+        await eventually(unknown, what="the digest's send to end without an answer")
+    assert len(_digests(fake_discord)) == 1
+    async with digest_bot() as newsdesk:
+        await settled_outbox(newsdesk, timeout=30)  # the retry finds the message and marks it sent
+        await _checked(newsdesk)
+    assert len(_digests(fake_discord)) == 1
