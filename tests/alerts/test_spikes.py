@@ -131,3 +131,22 @@ async def test_a_spike_that_ended_is_announced_again_when_a_new_one_starts(
     await write(store, [dated(texts, "milei", clock.now - timedelta(hours=h), 500 + h) for h in range(1, 7)])
     assert await watch.check() == 1  # a new burst is a new spike
     assert await store.alerts.counts() == {"pending": 2}
+
+
+async def test_a_follow_for_spikes_is_listed_switched_and_unfollowed(
+    spike_bot: SpikeBot, fake_discord: FakeDiscord
+) -> None:
+    member = fake_discord.member
+    async with spike_bot():
+
+        async def ask(text: str) -> Any:
+            return await (await fake_discord.send_message(text, author=member)).reply()
+
+        await ask("!follow Milei spikes")
+        assert "**Javier Milei** (entity, spikes only)" in (await ask("!following")).embeds[0]["description"]
+        again = await ask("!follow milei spikes")
+        assert again.content == "You already follow Javier Milei for its spikes."
+        switched = await ask("!follow Milei")  # every article again
+        assert switched.content.endswith("when it is central to a new article.")
+        assert "spikes only" not in (await ask("!following")).embeds[0]["description"]
+        assert (await ask("!unfollow Milei spikes")).content == "You no longer follow Javier Milei."
