@@ -1,6 +1,6 @@
 """Command latency at scale: ``who``, ``timeline``, ``summary`` (of an article, the latest, a name or
-topic, and a name or topic over a period), ``search``, ``related`` and autocomplete on a large index,
-plus the full round trip of ``!who`` through the fake Discord.
+topic, and a name or topic over a period), ``search``, ``related``, ``trending`` and autocomplete on a
+large index, plus the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--calls 300] [--clock wall|cpu] [--json]
 
@@ -10,7 +10,10 @@ the most frequent ones keep their names (so a few entities sit in tens of thousa
 Baseline in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler.
 A period summary (``summary Milei 7d``) is timed with its period ending at the index's newest article,
 which is what "now" is to an index being fed.
-Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles.
+Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles. ``trending``
+is asked at moments spread over the index's last two months (its "now"; the index's articles are dated
+2024–2025), over 24 hours and over 7 days; so is the content of a daily and a weekly digest ending then
+(made by the scheduler, not typed, but timed the same way).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from bench.data import bbc_articles
 from bot.answers import Answers, Resolved, Wanted
 from bot.app import freeze_startup_objects
 from bot.config import load_settings
+from bot.digests import DigestSchedule, Period
 from bot.ingest.readers import content_hash
 from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, from_iso
 from bot.nlp.analyzer import Analyzer
@@ -132,6 +136,14 @@ async def build_index(articles: int) -> Path:
     return path
 
 
+def _day_to(end: datetime) -> Period:
+    return Period(end - timedelta(days=1), end)
+
+
+def _week_to(end: datetime) -> Period:
+    return Period(end - timedelta(days=7), end)
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -167,6 +179,10 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
     rng = random.Random(7)
     async with Store.open(path) as store:
         answers = Answers(store, AliasTable.from_file(settings.aliases))
+        last = from_iso((await store.articles.latest(1))[0].published)
+        moments = [last - timedelta(minutes=rng.randint(0, 60 * 24 * 60)) for _ in range(calls)]
+        daily = DigestSchedule(1, 1, "daily", None, 8 * 60, "2024-01-01T00:00:00Z")
+        weekly = DigestSchedule(1, 1, "weekly", 0, 8 * 60, "2024-01-01T00:00:00Z")
         names = [row[2] for row in await store.entities.names()]
         popular = [row[2] for row in sorted(await store.entities.names(), key=lambda r: -r[3])[:50]]
         topics = [row[2] for row in sorted(await store.topics.names(), key=lambda r: -r[3])[:200]]
@@ -208,6 +224,10 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
             "search": await _time([lambda q=q: answers.search(q) for q in queries]),
             "related": await _time([lambda a=a: answers.related(a) for a in article_ids]),
             "autocomplete": await _time([lambda p=p: answers.complete_entities(p) for p in prefixes]),
+            "trending_24h": await _time([lambda m=m: answers.trends("24h", m) for m in moments]),
+            "trending_7d": await _time([lambda m=m: answers.trends("7d", m) for m in moments]),
+            "digest_daily": await _time([lambda m=m: answers.digest(daily, _day_to(m), "UTC") for m in moments]),
+            "digest_weekly": await _time([lambda m=m: answers.digest(weekly, _week_to(m), "UTC") for m in moments]),
         }
 
 
@@ -259,8 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     measured = "CPU time of the process" if args.clock == "cpu" else "wall-clock time"
     print(f"{result['articles']:,} articles, {result['entities']:,} entities; {measured}\n")
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
-    handlers = ("who", "timeline", "summary", "summary_period", "search", "related", "autocomplete")
-    for name in ("baseline_round_trip", *handlers, "roundtrip"):
+    handlers = ("baseline_round_trip", "who", "timeline", "summary", "summary_period", "search", "related")
+    handlers += ("trending_24h", "trending_7d", "digest_daily", "digest_weekly", "autocomplete")
+    for name in (*handlers, "roundtrip"):
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
         print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")

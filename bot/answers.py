@@ -13,21 +13,26 @@ import inspect
 import re
 import shlex
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import Enum
 from typing import Literal
 
 from bot.catalogue import CommandSpec, command, entries, find, subcommands
+from bot.digests import DigestSchedule
+from bot.digests import Period as DigestPeriod
 from bot.models import (
     Article,
     ArticleBrief,
+    Clock,
     EntityProfile,
     EntityRef,
     RelatedArticle,
     SearchHit,
     Stats,
     TopicRef,
+    from_iso,
     to_iso,
+    utc_now,
 )
 from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
@@ -36,9 +41,13 @@ from bot.roles import RolePeriod, role_timeline
 from bot.store import Store
 from bot.subject_summary import Candidate, Period, distinct_sentences, parse_period, split_period
 from bot.text import search_terms, snippet
+from bot.trending import MIN_ARTICLES, WINDOW_NAMES, WINDOWS, Trend, baseline_days, by_story, parse_window, score
 from bot.wording import plural
 
 MAX_LIST = 25
+TRENDS_SHOWN = 10
+DIGEST_STORIES = 8
+DIGEST_LONG = 3  # the first stories of a digest get two sentences, the rest one
 SUMMARY_ARTICLES = 5
 # An entity is "about" an article for !summary <entity> from this salience up (not a passing name).
 SUMMARY_MIN_SALIENCE = 0.2
@@ -179,6 +188,53 @@ class RelatedAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendingAnswer:
+    """``!trending``: what most exceeds its usual coverage in the window (``"24h"`` or ``"7d"``) ending
+    ``until``; ``history`` is false when the index has nothing older to compare with."""
+
+    window: str
+    until: str
+    trends: list[Trend]
+    articles: int
+    history: bool = True
+
+    @property
+    def window_name(self) -> str:
+        """The window as a sentence says it ("24 h", "7 days")."""
+        return WINDOW_NAMES[self.window]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One story of a digest: its article and the sentences that tell it."""
+
+    article: ArticleBrief
+    sentences: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestAnswer:
+    """A scheduled digest: the period (``start`` to ``end``, shown in ``zone``), its top stories (or, with a
+    ``subject``, the articles about it), and whether it is sent ``late`` (the bot was offline at its time)."""
+
+    cadence: str
+    start: datetime
+    end: datetime
+    zone: str
+    items: list[DigestItem]
+    subject: str | None = None
+    late: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeAnswer:
+    """A spike alert: one trend that has just started, over ``window_name`` ("24 h")."""
+
+    trend: Trend
+    window_name: str
+
+
+@dataclass(frozen=True, slots=True)
 class StatsAnswer:
     """``!stats``."""
 
@@ -222,6 +278,7 @@ Answer = (
     | LatestAnswer
     | RelatedAnswer
     | StatsAnswer
+    | TrendingAnswer
     | HelpAnswer
 )
 
@@ -305,8 +362,10 @@ class Answers:
         summary_sentences: int = 3,
         max_query_chars: int = 200,
         prefix: str = "!",
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.aliases = aliases
         self.summary_sentences = summary_sentences
         self.max_query_chars = max_query_chars
@@ -525,7 +584,7 @@ class Answers:
         if not isinstance(found, Resolved):
             return found
         if period is not None:
-            return await self.period_summary(found, period, datetime.now(UTC))
+            return await self.period_summary(found, period, self.clock())
         if found.topic is not None:
             return await self._topic_summary(found.topic)
         assert found.entity is not None
@@ -648,6 +707,63 @@ class Answers:
                 f"Nothing closely related to article {number}: no other article shares its main names or topics."
             )
         return RelatedAnswer(article, related)
+
+    @command(
+        "trending",
+        "trending [window]",
+        "Names and topics covered far more than usual in the last 24 hours or 7 days.",
+        "trending 7d",
+    )
+    async def trending(self, window: str | None = None) -> TrendingAnswer:
+        """What most exceeds its usual coverage in the last 24 hours (or 7 days)."""
+        try:
+            name = parse_window(window)
+        except ValueError:
+            raise UserError("The window is 24h or 7d, like: trending 7d.") from None
+        return await self.trends(name, self.clock())
+
+    async def trends(self, window: str, now: datetime, *, limit: int = TRENDS_SHOWN) -> TrendingAnswer:
+        """The trends of ``window`` (a key of :data:`bot.trending.WINDOWS`) ending at ``now``, each with
+        the article most about it; spike alerts read the same."""
+        since = now - WINDOWS[window]
+        articles, first = await self.store.trending.window(since, now)
+        days = baseline_days(since, from_iso(first) if first else None)
+        if days == 0 or not articles:
+            return TrendingAnswer(window, to_iso(now), [], articles, history=days > 0)
+        counts = await self.store.trending.counts(
+            since, now, baseline_days=days, min_articles=MIN_ARTICLES[window]
+        )
+        # A story lifts several names and topics at once: more are scored than shown, then grouped by story.
+        top = score(counts, window, days)[: limit * 4]
+        subjects = [(t.subject.kind, t.subject.id) for t in top]
+        leads = await self.store.trending.lead_articles(subjects, since, now)
+        trends = by_story([replace(t, lead=leads.get((t.subject.kind, t.subject.id))) for t in top])
+        return TrendingAnswer(window, to_iso(now), trends[:limit], articles)
+
+    async def digest(self, schedule: DigestSchedule, period: DigestPeriod, zone: str) -> DigestAnswer:
+        """A scheduled digest of ``period``: its top stories, or the articles about the schedule's subject
+        (a subject no longer indexed has none)."""
+        items: list[DigestItem] = []
+        if schedule.subject_kind is None:
+            top = await self.store.digests.top_articles(period.start, period.end, DIGEST_STORIES)
+            for place, (brief, summary, _, _) in enumerate(top):
+                items.append(DigestItem(brief, summary[: 2 if place < DIGEST_LONG else 1]))
+        else:
+            key = schedule.subject_key or ""
+            found = await (self.store.entities if schedule.subject_kind == "entity" else self.store.topics).by_key(key)
+            if found is not None:
+                rows = await self.store.digests.subject_articles(
+                    schedule.subject_kind, found.id, period.start, period.end, DIGEST_STORIES * 4
+                )
+                titles: set[str] = set()
+                for brief, sentences in rows:  # one line per story: the same headline again is a copy
+                    title = " ".join(brief.title.casefold().split())
+                    if title not in titles and len(items) < DIGEST_STORIES:
+                        titles.add(title)
+                        items.append(DigestItem(brief, sentences[:1]))
+        return DigestAnswer(
+            schedule.cadence, period.start, period.end, zone, items, schedule.subject_name, period.late
+        )
 
     @command("stats", "stats", "How much the index holds.", "stats")
     async def stats(self) -> StatsAnswer:

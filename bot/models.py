@@ -6,8 +6,10 @@ answers, the renderer and the cogs can use them without loading a model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.text import tokenizable
 
@@ -326,6 +328,7 @@ class Follow:
     target_key: str
     name: str
     channel_id: int
+    spikes: bool = False  # pinged when it spikes, not for every article about it
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,10 +355,11 @@ class FeedSource:
 
 @dataclass(frozen=True, slots=True)
 class DueAlert:
-    """An outbox row ready to send."""
+    """An outbox row ready to send: an article's alert, or a post (``kind`` "spike" or "digest", no
+    article) whose ``payload`` holds what it shows."""
 
     id: int
-    article_id: int
+    article_id: int | None
     guild_id: int
     channel_id: int
     ping_user_ids: list[int]
@@ -366,6 +370,22 @@ class DueAlert:
     message_id: int | None = None  # set once the alert's own message is out (only pings may be left)
     pings_left: list[int] = field(default_factory=list)
     unknown_since: str | None = None
+    kind: str = "article"
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPost:
+    """A post that is no article's alert, to be written to the outbox once: ``key`` makes it unique for
+    good, ``payload`` is what it shows (``{"embed": …, "about": …}``)."""
+
+    kind: str  # "spike" or "digest"
+    key: str
+    guild_id: int
+    channel_id: int
+    payload: dict[str, Any]
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    pings: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -378,3 +398,25 @@ class SentAlert:
     ping_user_ids: list[int]
     sent_at: str | None
     error: str | None
+
+
+Clock = Callable[[], datetime]
+"""What tells the time: :func:`utc_now` in production, a fixed or stepped clock in tests."""
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectCount:
+    """An entity or topic with how many articles were about it in a window and in the days before it."""
+
+    kind: str  # "entity" or "topic"
+    id: int
+    key: str
+    name: str
+    type: str  # the entity's type (PERSON, ORG …), or "topic"
+    articles: int
+    baseline_articles: int

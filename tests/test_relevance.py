@@ -112,6 +112,14 @@ async def test_an_index_made_before_is_rekeyed_once_with_its_follows(
         assert len(await store.topics.articles(merged.id)) == 2
         follows = await store.db.fetchall("SELECT user_id, target_key FROM follows ORDER BY user_id")
         assert [(r["user_id"], r["target_key"]) for r in follows] == [(7, "job growth"), (8, "job growth")]
+        # Trending's per-day counts follow the merge: the kept topic's days hold both articles.
+        days = await store.db.fetchall(
+            "SELECT SUM(articles) AS n FROM topic_day_counts WHERE topic_id = ?", (merged.id,)
+        )
+        ranked = await store.db.fetchall(
+            "SELECT COUNT(*) AS n FROM article_topics WHERE topic_id = ? AND rank <= 5", (merged.id,)
+        )
+        assert days[0]["n"] == ranked[0]["n"] == 2
         version = await store.topics.key_version()
     async with Store.open(path) as store:  # once: nothing left to do
         assert await store.topics.key_version() == version

@@ -18,6 +18,7 @@ from bot.models import (
 )
 from bot.store.database import Database, chunks
 from bot.store.rows import ENTITY_COLUMNS, entity_ref
+from bot.store.trending import ABOUT_SALIENCE
 
 # Roles, co-mentions and related articles look at an entity's most recent articles: exact for nearly
 # every entity, and for the few in thousands of stories it is what is said of them lately, at a cost
@@ -298,6 +299,11 @@ class EntityQueries:
             "ON CONFLICT (entity_id, label) DO UPDATE SET mentions = mentions + excluded.mentions",
             [(eid, label, n) for (eid, label), n in labels.items()],
         )
+        await db.executemany(
+            "INSERT INTO entity_day_counts (day, entity_id, articles) VALUES (?, ?, 1) "
+            "ON CONFLICT (day, entity_id) DO UPDATE SET articles = articles + 1",
+            [(published[:10], eid) for eid, (_, salience, _, _) in merged.items() if salience >= ABOUT_SALIENCE],
+        )
         touched.update(merged)
 
     async def detach(self, article_id: int, touched: set[int]) -> None:
@@ -305,7 +311,7 @@ class EntityQueries:
         entities to refresh."""
         db = self._db.writer
         async with db.execute(
-            "SELECT entity_id, mentions FROM article_entities WHERE article_id = ?", (article_id,)
+            "SELECT entity_id, mentions, salience, published FROM article_entities WHERE article_id = ?", (article_id,)
         ) as cursor:
             entity_rows = list(await cursor.fetchall())
         async with db.execute(
@@ -320,6 +326,11 @@ class EntityQueries:
             "UPDATE entity_labels SET mentions = mentions - ? WHERE entity_id = ? AND label = ?",
             [(r["mentions"], r["entity_id"], r["label"]) for r in label_rows],
         )
+        days = [(r["published"][:10], r["entity_id"]) for r in entity_rows if r["salience"] >= ABOUT_SALIENCE]
+        await db.executemany(
+            "UPDATE entity_day_counts SET articles = articles - 1 WHERE day = ? AND entity_id = ?", days
+        )
+        await db.executemany("DELETE FROM entity_day_counts WHERE day = ? AND entity_id = ? AND articles <= 0", days)
         touched.update(r["entity_id"] for r in entity_rows)
         for table in ("article_entities", "article_entity_labels", "article_roles"):
             await db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))

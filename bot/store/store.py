@@ -10,11 +10,13 @@ from bot.nlp.topics import TOPIC_KEY_VERSION, topic_key
 from bot.store.alerts import AlertQueries
 from bot.store.articles import ArticleQueries
 from bot.store.database import Database, storage_fault
+from bot.store.digests import DigestQueries
 from bot.store.entities import EntityQueries
 from bot.store.search import SearchQueries
 from bot.store.servers import ServerQueries
 from bot.store.sources import SourceQueries
 from bot.store.topics import TopicQueries
+from bot.store.trending import TrendingQueries
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +24,8 @@ log = logging.getLogger(__name__)
 class Store:
     """The Newsdesk index. Open it with ``async with Store.open(path) as store``, then ask its parts:
     ``store.articles``, ``store.entities``, ``store.topics``, ``store.search``, ``store.servers``,
-    ``store.alerts`` and ``store.sources``. Each reaches SQL only through :attr:`db`."""
+    ``store.alerts``, ``store.sources``, ``store.trending`` and ``store.digests``. Each reaches SQL only
+    through :attr:`db`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -32,6 +35,8 @@ class Store:
         self.servers = ServerQueries(db)
         self.alerts = AlertQueries(db)
         self.sources = SourceQueries(db)
+        self.trending = TrendingQueries(db)
+        self.digests = DigestQueries(db, alerts=self.alerts)
         self.articles = ArticleQueries(
             db, entities=self.entities, topics=self.topics, search=self.search, alerts=self.alerts
         )

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from bot.models import ArticleBrief, Keyphrase, SubjectArticle, TopicRef
 from bot.store.database import Database, chunks
 from bot.store.rows import BRIEF_COLUMNS, article_brief
+from bot.store.trending import ABOUT_TOPIC_RANK
 
 # A period summary looks at the topic's most recent articles in the period, at most this many.
 RECENT_WINDOW = 300
@@ -117,6 +118,11 @@ class TopicQueries:
             "UPDATE topics SET article_count = article_count + 1, score_sum = score_sum + ? WHERE id = ?",
             [(score, tid) for tid, score, _ in unique_topics],
         )
+        await db.executemany(
+            "INSERT INTO topic_day_counts (day, topic_id, articles) VALUES (?, ?, 1) "
+            "ON CONFLICT (day, topic_id) DO UPDATE SET articles = articles + 1",
+            [(published[:10], tid) for tid, _, rank in unique_topics if rank <= ABOUT_TOPIC_RANK],
+        )
         touched.update(tid for tid, _, _ in unique_topics)
 
     async def detach(self, article_id: int, touched: set[int]) -> None:
@@ -124,13 +130,16 @@ class TopicQueries:
         topics to refresh."""
         db = self._db.writer
         async with db.execute(
-            "SELECT topic_id, score FROM article_topics WHERE article_id = ?", (article_id,)
+            "SELECT topic_id, score, rank, published FROM article_topics WHERE article_id = ?", (article_id,)
         ) as cursor:
             topic_rows = list(await cursor.fetchall())
         await db.executemany(
             "UPDATE topics SET article_count = article_count - 1, score_sum = score_sum - ? WHERE id = ?",
             [(r["score"], r["topic_id"]) for r in topic_rows],
         )
+        days = [(r["published"][:10], r["topic_id"]) for r in topic_rows if r["rank"] <= ABOUT_TOPIC_RANK]
+        await db.executemany("UPDATE topic_day_counts SET articles = articles - 1 WHERE day = ? AND topic_id = ?", days)
+        await db.executemany("DELETE FROM topic_day_counts WHERE day = ? AND topic_id = ? AND articles <= 0", days)
         touched.update(r["topic_id"] for r in topic_rows)
         await db.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
 
@@ -189,6 +198,14 @@ class TopicQueries:
                 WHERE id = ?
                 """,
                 (keeper["id"],),
+            )
+            # The per-day counts that trending reads (bot/store/trending.py), recounted for the merged topic.
+            await db.execute("DELETE FROM topic_day_counts WHERE topic_id = ?", (keeper["id"],))
+            await db.execute(
+                "INSERT INTO topic_day_counts (day, topic_id, articles) "
+                "SELECT substr(published, 1, 10), topic_id, COUNT(*) FROM article_topics "
+                "WHERE topic_id = ? AND rank <= ? GROUP BY substr(published, 1, 10)",
+                (keeper["id"], ABOUT_TOPIC_RANK),
             )
             merged += len(others)
         # Two steps, so that no key is briefly held by two topics whatever the order of the updates.
