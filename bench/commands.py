@@ -1,5 +1,6 @@
-"""Command latency at scale: ``who``, ``summary``, ``search`` and autocomplete on a large index, plus
-the full round trip of ``!who`` through the fake Discord.
+"""Command latency at scale: ``who``, ``timeline``, ``summary`` (of an article, the latest, a name or
+topic, and a name or topic over a period), ``search``, ``related``, ``trending`` and autocomplete on a
+large index, plus the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--private 20000 --servers 50] [--calls 300]
                              [--clock wall|cpu] [--json]
@@ -13,7 +14,12 @@ The index is built from BBC articles (analysed once and cached), scaled up by bu
 in which most names are renamed (so the index holds hundreds of thousands of distinct entities) while
 the most frequent ones keep their names (so a few entities sit in tens of thousands of articles).
 Baseline in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler.
-Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles.
+A period summary (``summary Milei 7d``) is timed with its period ending at the index's newest article,
+which is what "now" is to an index being fed.
+Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles. ``trending``
+is asked at moments spread over the index's last two months (its "now"; the index's articles are dated
+2024–2025), over 24 hours and over 7 days; so is the content of a daily and a weekly digest ending then
+(made by the scheduler, not typed, but timed the same way).
 """
 
 from __future__ import annotations
@@ -34,14 +40,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import bbc_articles
-from bot.answers import Answers
+from bot.answers import Answers, Resolved, Wanted
 from bot.app import freeze_startup_objects
 from bot.config import load_settings
+from bot.digests import DigestSchedule, Period
 from bot.ingest.readers import content_hash
-from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, Viewer
+from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, Viewer, from_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
+from bot.subject_summary import parse_period
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 BASE_ARTICLES = 500
@@ -161,6 +169,14 @@ async def build_index(articles: int, private: int = 0, servers: int = 0) -> Path
     return path
 
 
+def _day_to(end: datetime) -> Period:
+    return Period(end - timedelta(days=1), end)
+
+
+def _week_to(end: datetime) -> Period:
+    return Period(end - timedelta(days=7), end)
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -196,6 +212,11 @@ async def _handlers(path: Path, calls: int, viewer: Viewer) -> dict[str, Any]:
     rng = random.Random(7)
     async with Store.open(path) as store:
         answers = Answers(store, AliasTable.from_file(settings.aliases))
+        last = from_iso((await store.articles.latest(1))[0].published)
+        moments = [last - timedelta(minutes=rng.randint(0, 60 * 24 * 60)) for _ in range(calls)]
+        server = viewer.guild_id or 1
+        daily = DigestSchedule(1, server, "daily", None, 8 * 60, "2024-01-01T00:00:00Z")
+        weekly = DigestSchedule(1, server, "weekly", 0, 8 * 60, "2024-01-01T00:00:00Z")
         scopes = viewer.scopes or (None,)
         entity_rows = [row for scope in scopes for row in await store.entities.names(scope)]
         names = [row[2] for row in entity_rows]
@@ -213,6 +234,20 @@ async def _handlers(path: Path, calls: int, viewer: Viewer) -> dict[str, Any]:
         words = [w for t in topics for w in t.split() if len(w) > 3]
         queries = [" ".join(rng.sample(words, rng.choice([1, 2]))) for _ in range(calls)]
         prefixes = [rng.choice(names).lower()[: rng.randint(1, 5)] for _ in range(calls)]
+        newest = from_iso(stats.last_published)
+        period_targets = [
+            (rng.choice(popular) if i % 2 else rng.choice(topics), rng.choice(["24h", "7d", "30d"]))
+            for i in range(calls)
+        ]
+        related_ids = [rng.choice(article_ids) for _ in range(calls)]
+
+        async def summary_over_a_period(subject: str, period: str) -> object:
+            found = await answers.resolve(subject, Wanted.SUBJECT, "summary", viewer=viewer)
+            length = parse_period(period)
+            if not isinstance(found, Resolved) or length is None:  # a choice to make, as the command answers
+                return found
+            return await answers.period_summary(found, length, newest, viewer=viewer)
+
         await answers.complete_entities("warm", viewer=viewer)  # the first call builds the name indexes
         await answers.refresh_names(viewer)
         freeze_startup_objects()  # as the bot does at the end of its start-up
@@ -223,18 +258,22 @@ async def _handlers(path: Path, calls: int, viewer: Viewer) -> dict[str, Any]:
             "viewer": "everything" if viewer.sees_all else f"server {viewer.guild_id}",
             "baseline_round_trip": floor,
             "who": await _time([lambda n=n: answers.who(n, viewer=viewer) for n in who_names]),
+            "timeline": await _time([lambda n=n: answers.timeline(n, viewer=viewer) for n in who_names]),
             "summary": await _time([lambda t=t: answers.summary(t, viewer=viewer) for t in summary_targets]),
+            "summary_period": await _time([lambda t=t, p=p: summary_over_a_period(t, p) for t, p in period_targets]),
             "search": await _time([lambda q=q: answers.search(q, viewer=viewer) for q in queries]),
+            "related": await _time([lambda a=a: answers.related(a, viewer=viewer) for a in related_ids]),
             "autocomplete": await _time([lambda p=p: answers.complete_entities(p, viewer=viewer) for p in prefixes]),
+            "trending_24h": await _time([lambda m=m: answers.trends("24h", m, viewer=viewer) for m in moments]),
+            "trending_7d": await _time([lambda m=m: answers.trends("7d", m, viewer=viewer) for m in moments]),
+            "digest_daily": await _time([lambda m=m: answers.digest(daily, _day_to(m), "UTC") for m in moments]),
+            "digest_weekly": await _time([lambda m=m: answers.digest(weekly, _week_to(m), "UTC") for m in moments]),
         }
         if not viewer.sees_all:
             few = max(calls // 5, 20)
             result["topics"] = await _time([lambda: answers.topics(10, viewer=viewer) for _ in range(few)])
             result["stats"] = await _time([lambda: answers.stats(viewer=viewer) for _ in range(few)])
             result["latest"] = await _time([lambda: answers.latest(5, viewer=viewer) for _ in range(few)])
-            result["related"] = await _time(
-                [lambda a=a: answers.related(a, viewer=viewer) for a in rng.sample(article_ids, few)]
-            )
             # The same questions without visibility (the console's view), for the cost of it.
             result["who_seeing_everything"] = await _time([lambda n=n: answers.who(n) for n in who_names])
             result["search_seeing_everything"] = await _time([lambda q=q: answers.search(q) for q in queries])
@@ -294,8 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{result['articles']:,} articles, {result['entities']:,} entities, asked as {result['viewer']}; {measured}")
     print()
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
-    handlers = ("baseline_round_trip", "who", "summary", "search", "autocomplete", "topics", "stats", "latest")
-    for name in (*handlers, "related", "who_seeing_everything", "search_seeing_everything", "roundtrip"):
+    handlers = ("baseline_round_trip", "who", "timeline", "summary", "summary_period", "search", "related")
+    handlers += ("trending_24h", "trending_7d", "digest_daily", "digest_weekly", "autocomplete")
+    handlers += ("topics", "stats", "latest", "who_seeing_everything", "search_seeing_everything")
+    for name in (*handlers, "roundtrip"):
         if name not in result:
             continue
         r = result[name]

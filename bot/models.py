@@ -6,8 +6,10 @@ answers, the renderer and the cogs can use them without loading a model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.text import tokenizable
 
@@ -260,6 +262,32 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectArticle:
+    """An article about an entity or topic within a period: how much it is about it (``weight``: the
+    entity's salience or the topic's score), the entity's key sentence in it (``""`` for a topic), and
+    its summary sentences."""
+
+    article_id: int
+    title: str
+    published: str
+    weight: float
+    key_sentence: str
+    summary: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleUse:
+    """How the articles used one role of an entity, as written ("Argentine President"): in how many
+    articles, first and last when, and the first article that did."""
+
+    role: str
+    articles: int
+    first_seen: str
+    first_article_id: int
+    last_seen: str
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleBrief:
     """An article as lists show it."""
 
@@ -343,6 +371,7 @@ class Follow:
     target_key: str
     name: str
     channel_id: int
+    spikes: bool = False  # pinged when it spikes, not for every article about it
 
 
 @dataclass(frozen=True, slots=True)
@@ -371,10 +400,11 @@ class FeedSource:
 
 @dataclass(frozen=True, slots=True)
 class DueAlert:
-    """An outbox row ready to send."""
+    """An outbox row ready to send: an article's alert, or a post (``kind`` "spike" or "digest", no
+    article) whose ``payload`` holds what it shows."""
 
     id: int
-    article_id: int
+    article_id: int | None
     guild_id: int
     channel_id: int
     ping_user_ids: list[int]
@@ -385,6 +415,22 @@ class DueAlert:
     message_id: int | None = None  # set once the alert's own message is out (only pings may be left)
     pings_left: list[int] = field(default_factory=list)
     unknown_since: str | None = None
+    kind: str = "article"
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPost:
+    """A post that is no article's alert, to be written to the outbox once: ``key`` makes it unique for
+    good, ``payload`` is what it shows (``{"embed": …, "about": …}``)."""
+
+    kind: str  # "spike" or "digest"
+    key: str
+    guild_id: int
+    channel_id: int
+    payload: dict[str, Any]
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    pings: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,8 +456,8 @@ class ServerAlias:
 @dataclass(frozen=True, slots=True)
 class UserData:
     """Everything the bot holds about one user (``!mydata``): follows as (server, kind, name), feeds as
-    (server, feed id), aliases as (server, alias), the servers whose alert channel they set, and how many
-    alerts in the outbox name them."""
+    (server, feed id), aliases as (server, alias), the servers where they set up an alert or spike channel
+    or a digest, and how many alerts in the outbox name them."""
 
     follows: list[tuple[int, str, str]] = field(default_factory=list)
     feeds_added: list[tuple[int, int]] = field(default_factory=list)
@@ -425,3 +471,23 @@ class UserData:
         return not (
             self.follows or self.feeds_added or self.aliases_added or self.alert_channels_set or self.alerts_naming
         )
+Clock = Callable[[], datetime]
+"""What tells the time: :func:`utc_now` in production, a fixed or stepped clock in tests."""
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectCount:
+    """An entity or topic with how many articles were about it in a window and in the days before it."""
+
+    kind: str  # "entity" or "topic"
+    id: int
+    key: str
+    name: str
+    type: str  # the entity's type (PERSON, ORG …), or "topic"
+    articles: int
+    baseline_articles: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -14,10 +15,13 @@ from bot.models import (
     EntityInArticle,
     EntityProfile,
     EntityRef,
+    RoleUse,
+    SubjectArticle,
     Viewer,
 )
 from bot.store.database import Database, chunks
-from bot.store.rows import entity_ref, scope_marks, visible
+from bot.store.rows import entity_ref, scope_marks, seen_by, visible
+from bot.store.trending import ABOUT_SALIENCE
 
 # Roles, co-mentions and related articles look at an entity's most recent articles: exact for nearly
 # every entity, and for the few in thousands of stories it is what is said of them lately, at a cost
@@ -253,6 +257,57 @@ class EntityQueries:
         )
         return [_entity_article(r) for r in rows]
 
+    async def articles_since(
+        self, entity_id: int, since: str, limit: int, *, min_salience: float = 0.0, viewer: Viewer = EVERYTHING
+    ) -> tuple[int, list[SubjectArticle]]:
+        """How many articles ``viewer`` sees published from ``since`` mention an entity, and the ``limit``
+        most about it (at ``min_salience`` or more) among the most recent :data:`RECENT_WINDOW` of them,
+        with their summaries."""
+        seen = seen_by(viewer, "r.article_id")
+        count = await self._db.fetchone(
+            f"SELECT COUNT(*) AS n FROM article_entities r WHERE r.entity_id = ? AND r.published >= ? AND {seen}",
+            (entity_id, since),
+        )
+        rows = await self._db.fetchall(
+            f"""
+            SELECT ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence, a.summary
+            FROM (SELECT r.article_id, r.published, r.salience, r.key_sentence FROM article_entities r
+                  WHERE r.entity_id = ? AND r.published >= ? AND {seen}
+                  ORDER BY r.published DESC LIMIT {RECENT_WINDOW}) ae
+            JOIN articles a ON a.id = ae.article_id
+            WHERE ae.salience >= ?
+            ORDER BY ae.salience DESC, ae.published DESC LIMIT ?
+            """,
+            (entity_id, since, min_salience, limit),
+        )
+        return int(count["n"]) if count else 0, [
+            SubjectArticle(
+                r["article_id"], r["title"], r["published"], r["salience"], r["key_sentence"], json.loads(r["summary"])
+            )
+            for r in rows
+        ]
+
+    async def role_uses(self, entity_id: int, *, viewer: Viewer = EVERYTHING) -> list[RoleUse]:
+        """Every role the articles ``viewer`` sees gave an entity, as written, with when it was first and
+        last used and the first article using it; the earliest first. ``!timeline`` reads an entity's
+        whole history (one pass over its rows of ``article_roles``, in the entity's index, each way)."""
+        seen = seen_by(viewer, "r.article_id")
+        rows = await self._db.fetchall(
+            f"""
+            SELECT first.role, first.first_seen, first.article_id, last.last_seen, last.articles FROM
+                -- With one MIN() a bare column comes from the row holding the minimum: the first article.
+                (SELECT r.role, MIN(r.published) AS first_seen, r.article_id FROM article_roles r
+                 WHERE r.entity_id = ? AND {seen} GROUP BY r.role) first
+            JOIN (SELECT r.role, MAX(r.published) AS last_seen, COUNT(*) AS articles FROM article_roles r
+                  WHERE r.entity_id = ? AND {seen} GROUP BY r.role) last ON last.role = first.role
+            ORDER BY first.first_seen, first.article_id
+            """,
+            (entity_id, entity_id),
+        )
+        return [
+            RoleUse(r["role"], r["articles"], r["first_seen"], r["article_id"], r["last_seen"]) for r in rows
+        ]
+
     # ------------------------------------------------------------------ writes, inside Database.write()
 
     async def _ids(self, entities: Sequence[EntityInArticle]) -> dict[str, int]:
@@ -341,6 +396,11 @@ class EntityQueries:
             "ON CONFLICT (entity_id, label) DO UPDATE SET mentions = mentions + excluded.mentions",
             [(eid, label, n) for (eid, label), n in labels.items()],
         )
+        await db.executemany(
+            "INSERT INTO entity_day_counts (day, entity_id, articles) VALUES (?, ?, 1) "
+            "ON CONFLICT (day, entity_id) DO UPDATE SET articles = articles + 1",
+            [(published[:10], eid) for eid, (_, salience, _, _) in merged.items() if salience >= ABOUT_SALIENCE],
+        )
         touched.update(merged)
 
     async def shift_scopes(self, article_id: int, leaving: Iterable[int], joining: Iterable[int]) -> None:
@@ -355,10 +415,23 @@ class EntityQueries:
                 "mention_count = mention_count + excluded.mention_count",
                 (scope, sign, sign, article_id),
             )
+            # The per-day counts trending reads, for the names the article is about.
+            await db.execute(
+                "INSERT INTO entity_scope_day_counts (scope, day, entity_id, articles) "
+                "SELECT ?, substr(published, 1, 10), entity_id, ? FROM article_entities "
+                "WHERE article_id = ? AND salience >= ? "
+                "ON CONFLICT (scope, day, entity_id) DO UPDATE SET articles = articles + excluded.articles",
+                (scope, sign, article_id, ABOUT_SALIENCE),
+            )
             if sign < 0:
                 await db.execute(
                     "DELETE FROM entity_scope_totals WHERE scope = ? AND article_count <= 0 AND entity_id IN "
                     "(SELECT entity_id FROM article_entities WHERE article_id = ?)",
+                    (scope, article_id),
+                )
+                await db.execute(
+                    "DELETE FROM entity_scope_day_counts WHERE scope = ? AND articles <= 0 AND (day, entity_id) IN "
+                    "(SELECT substr(published, 1, 10), entity_id FROM article_entities WHERE article_id = ?)",
                     (scope, article_id),
                 )
 
@@ -367,7 +440,7 @@ class EntityQueries:
         entities to refresh."""
         db = self._db.writer
         async with db.execute(
-            "SELECT entity_id, mentions FROM article_entities WHERE article_id = ?", (article_id,)
+            "SELECT entity_id, mentions, salience, published FROM article_entities WHERE article_id = ?", (article_id,)
         ) as cursor:
             entity_rows = list(await cursor.fetchall())
         async with db.execute(
@@ -382,6 +455,11 @@ class EntityQueries:
             "UPDATE entity_labels SET mentions = mentions - ? WHERE entity_id = ? AND label = ?",
             [(r["mentions"], r["entity_id"], r["label"]) for r in label_rows],
         )
+        days = [(r["published"][:10], r["entity_id"]) for r in entity_rows if r["salience"] >= ABOUT_SALIENCE]
+        await db.executemany(
+            "UPDATE entity_day_counts SET articles = articles - 1 WHERE day = ? AND entity_id = ?", days
+        )
+        await db.executemany("DELETE FROM entity_day_counts WHERE day = ? AND entity_id = ? AND articles <= 0", days)
         touched.update(r["entity_id"] for r in entity_rows)
         for table in ("article_entities", "article_entity_labels", "article_roles"):
             await db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))

@@ -50,3 +50,15 @@ def visible_in(scopes: tuple[int, ...], article_id: str = "a.id") -> tuple[str, 
 def scope_marks(scopes: tuple[int, ...]) -> str:
     """``?, ?`` for an ``IN`` list of scopes."""
     return ",".join("?" * len(scopes))
+
+
+def seen_by(viewer: Viewer, article_id: str) -> str:
+    """:func:`visible` with the scopes written into the condition (they are integers the bot makes, never
+    text a user typed), for statements whose parameters are hard to interleave."""
+    scopes = viewer.scopes
+    if scopes is None:
+        return "1"
+    if "." not in article_id:
+        raise ValueError(f"seen_by needs a qualified column, not {article_id!r}")
+    listed = ", ".join(str(int(scope)) for scope in scopes)
+    return f"EXISTS (SELECT 1 FROM article_scopes vs WHERE vs.article_id = {article_id} AND vs.scope IN ({listed}))"

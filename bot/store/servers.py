@@ -1,5 +1,5 @@
-"""Per-server data: each server's command prefix and its own aliases, and what is deleted when a server
-removes the bot (after a grace period) or a member asks the bot to forget them."""
+"""Per-server data: each server's command prefix, time zone and its own aliases, and what is deleted when
+a server removes the bot (after a grace period) or a member asks the bot to forget them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,19 @@ from bot.store.database import Database, current_time
 
 # Tables holding a server's own rows, by the column naming the server (its feeds are removed apart:
 # their articles must be taken back first).
-_SERVER_TABLES = ("guild_settings", "alert_channels", "follows", "server_aliases", "outbox", "server_departures")
+_SERVER_TABLES = (
+    "guild_settings",
+    "alert_channels",
+    "trending_channels",
+    "follows",
+    "spikes",
+    "digests",
+    "server_aliases",
+    "outbox",
+    "server_departures",
+)
+# Tables naming who set a channel up (alerts, spikes, digests), by their set_by column.
+_SET_BY_TABLES = ("alert_channels", "trending_channels", "digests")
 
 
 class AliasLimitReached(Exception):
@@ -44,6 +56,20 @@ class ServerQueries:
                 (guild_id, prefix, current_time()),
             )
         self._db.generation += 1
+
+    async def timezone(self, guild_id: int) -> str | None:
+        """A server's time zone name (``None``: UTC)."""
+        row = await self._db.fetchone("SELECT timezone FROM guild_settings WHERE guild_id = ?", (guild_id,))
+        return row["timezone"] if row else None
+
+    async def set_timezone(self, guild_id: int, zone: str | None) -> None:
+        """Set (or with ``None`` reset to UTC) a server's time zone."""
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET timezone = excluded.timezone, updated_at = excluded.updated_at",
+                (guild_id, zone, current_time()),
+            )
 
     # ------------------------------------------------------------------------------------- aliases
 
@@ -139,9 +165,9 @@ class ServerQueries:
         return row["due"] if row else None
 
     async def delete_server(self, guild_id: int) -> int:
-        """Delete everything a server keeps: its settings, alert channel, follows, aliases, its alerts in the
-        outbox, and its own feeds with the articles no other source keeps (a shared feed someone added
-        there stays: it is the operator's). Returns how many articles went."""
+        """Delete everything a server keeps: its settings, alert and spike channels, follows, spikes seen,
+        digests, aliases, its posts in the outbox, and its own feeds with the articles no other source keeps
+        (a shared feed someone added there stays: it is the operator's). Returns how many articles went."""
         async with self._db.write() as db:
             async with db.execute(
                 "DELETE FROM sources WHERE guild_id = ? AND shared = 0 RETURNING id", (guild_id,)
@@ -168,7 +194,9 @@ class ServerQueries:
             "SELECT guild_id, alias FROM server_aliases WHERE created_by = ? ORDER BY guild_id, alias_key", (user_id,)
         )
         channels = await self._db.fetchall(
-            "SELECT guild_id FROM alert_channels WHERE set_by = ? ORDER BY guild_id", (user_id,)
+            " UNION ".join(f"SELECT guild_id FROM {table} WHERE set_by = :user" for table in _SET_BY_TABLES)
+            + " ORDER BY guild_id",
+            {"user": user_id},
         )
         pings = await self._db.fetchone(f"SELECT COUNT(*) AS n FROM outbox WHERE {_NAMES_USER}", {"user": user_id})
         return UserData(
@@ -187,7 +215,8 @@ class ServerQueries:
             await db.execute("DELETE FROM follows WHERE user_id = ?", (user_id,))
             await db.execute("UPDATE sources SET added_by = NULL WHERE added_by = ?", (user_id,))
             await db.execute("UPDATE server_aliases SET created_by = NULL WHERE created_by = ?", (user_id,))
-            await db.execute("UPDATE alert_channels SET set_by = NULL WHERE set_by = ?", (user_id,))
+            for table in _SET_BY_TABLES:
+                await db.execute(f"UPDATE {table} SET set_by = NULL WHERE set_by = ?", (user_id,))
             await db.execute(
                 "UPDATE outbox SET "
                 "ping_user_ids = (SELECT json_group_array(value) FROM json_each(outbox.ping_user_ids) "

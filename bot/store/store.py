@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import TracebackType
 
+from bot.nlp.topics import TOPIC_KEY_VERSION, topic_key
 from bot.store.alerts import AlertQueries
 from bot.store.articles import ArticleQueries
 from bot.store.database import Database, storage_fault
+from bot.store.digests import DigestQueries
 from bot.store.entities import EntityQueries
 from bot.store.search import SearchQueries
 from bot.store.servers import ServerQueries
 from bot.store.sources import SourceQueries
 from bot.store.topics import TopicQueries
+from bot.store.trending import TrendingQueries
+
+log = logging.getLogger(__name__)
 
 
 class Store:
     """The Newsdesk index. Open it with ``async with Store.open(path) as store``, then ask its parts:
     ``store.articles``, ``store.entities``, ``store.topics``, ``store.search``, ``store.servers``,
-    ``store.alerts`` and ``store.sources``. Each reaches SQL only through :attr:`db`."""
+    ``store.alerts``, ``store.sources``, ``store.trending`` and ``store.digests``. Each reaches SQL only
+    through :attr:`db`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -26,6 +33,8 @@ class Store:
         self.topics = TopicQueries(db)
         self.search = SearchQueries(db)
         self.alerts = AlertQueries(db)
+        self.trending = TrendingQueries(db)
+        self.digests = DigestQueries(db, alerts=self.alerts)
         self.articles = ArticleQueries(
             db, entities=self.entities, topics=self.topics, search=self.search, alerts=self.alerts
         )
@@ -45,7 +54,25 @@ class Store:
     @classmethod
     async def connect(cls, path: Path) -> Store:
         """Open the database; prefer ``async with Store.open(path)`` which also closes it."""
-        return cls(await Database.connect(path))
+        store = cls(await Database.connect(path))
+        try:
+            await store.rekey_topics()
+        except BaseException:
+            await store.close(optimize=False)
+            raise
+        return store
+
+    async def rekey_topics(self) -> None:
+        """Bring the stored topic keys (topics and the follows of topics) to the current
+        :func:`~bot.nlp.topics.topic_key`, once, when it has changed since they were made."""
+        if await self.topics.key_version() >= TOPIC_KEY_VERSION:
+            return
+        async with self.db.write():
+            merged = await self.topics.rekey(topic_key, TOPIC_KEY_VERSION)
+            await self.alerts.rekey_topic_follows(topic_key)
+        self.db.generation += 1
+        if merged:
+            log.info("topic keys of %s brought to version %d: %d topics merged", self.path, TOPIC_KEY_VERSION, merged)
 
     async def close(self, *, optimize: bool = True) -> None:
         """Close the database (see :meth:`Database.close`)."""

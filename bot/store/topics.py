@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from bot.models import EVERYTHING, SHARED_SCOPE, ArticleBrief, Keyphrase, TopicRef, Viewer
+from bot.models import EVERYTHING, SHARED_SCOPE, ArticleBrief, Keyphrase, SubjectArticle, TopicRef, Viewer
 from bot.store.database import Database, chunks
-from bot.store.rows import BRIEF_COLUMNS, article_brief, scope_marks, visible
+from bot.store.rows import BRIEF_COLUMNS, article_brief, scope_marks, seen_by, visible
+from bot.store.trending import ABOUT_TOPIC_RANK
+
+# A period summary looks at the topic's most recent articles in the period, at most this many.
+RECENT_WINDOW = 300
 
 _TOPIC_COLUMNS = "t.id, t.name, t.key, t.article_count, t.last_seen"
 
@@ -129,6 +133,32 @@ class TopicQueries:
         )
         return [(article_brief(r), json.loads(r["summary"])) for r in rows]
 
+    async def articles_since(
+        self, topic_id: int, since: str, limit: int, *, viewer: Viewer = EVERYTHING
+    ) -> tuple[int, list[SubjectArticle]]:
+        """How many articles ``viewer`` sees published from ``since`` are on a topic, and the ``limit``
+        ranking it highest among the most recent :data:`RECENT_WINDOW` of them, with their summaries."""
+        seen = seen_by(viewer, "r.article_id")
+        count = await self._db.fetchone(
+            f"SELECT COUNT(*) AS n FROM article_topics r WHERE r.topic_id = ? AND r.published >= ? AND {seen}",
+            (topic_id, since),
+        )
+        rows = await self._db.fetchall(
+            f"""
+            SELECT at.article_id, a.title, at.published, at.score, a.summary
+            FROM (SELECT r.article_id, r.published, r.score FROM article_topics r
+                  WHERE r.topic_id = ? AND r.published >= ? AND {seen}
+                  ORDER BY r.published DESC LIMIT {RECENT_WINDOW}) at
+            JOIN articles a ON a.id = at.article_id
+            ORDER BY at.score DESC, at.published DESC LIMIT ?
+            """,
+            (topic_id, since, limit),
+        )
+        return int(count["n"]) if count else 0, [
+            SubjectArticle(r["article_id"], r["title"], r["published"], r["score"], "", json.loads(r["summary"]))
+            for r in rows
+        ]
+
     # ------------------------------------------------------------------ writes, inside Database.write()
 
     async def attach(self, article_id: int, published: str, topics: Sequence[Keyphrase], touched: set[int]) -> None:
@@ -160,6 +190,11 @@ class TopicQueries:
             "UPDATE topics SET article_count = article_count + 1, score_sum = score_sum + ? WHERE id = ?",
             [(score, tid) for tid, score, _ in unique_topics],
         )
+        await db.executemany(
+            "INSERT INTO topic_day_counts (day, topic_id, articles) VALUES (?, ?, 1) "
+            "ON CONFLICT (day, topic_id) DO UPDATE SET articles = articles + 1",
+            [(published[:10], tid) for tid, _, rank in unique_topics if rank <= ABOUT_TOPIC_RANK],
+        )
         touched.update(tid for tid, _, _ in unique_topics)
 
     async def shift_scopes(self, article_id: int, leaving: Iterable[int], joining: Iterable[int]) -> None:
@@ -174,10 +209,23 @@ class TopicQueries:
                 "score_sum = score_sum + excluded.score_sum",
                 (scope, sign, sign, article_id),
             )
+            # The per-day counts trending reads, for the article's first topics.
+            await db.execute(
+                "INSERT INTO topic_scope_day_counts (scope, day, topic_id, articles) "
+                "SELECT ?, substr(published, 1, 10), topic_id, ? FROM article_topics "
+                "WHERE article_id = ? AND rank <= ? "
+                "ON CONFLICT (scope, day, topic_id) DO UPDATE SET articles = articles + excluded.articles",
+                (scope, sign, article_id, ABOUT_TOPIC_RANK),
+            )
             if sign < 0:
                 await db.execute(
                     "DELETE FROM topic_scope_totals WHERE scope = ? AND article_count <= 0 AND topic_id IN "
                     "(SELECT topic_id FROM article_topics WHERE article_id = ?)",
+                    (scope, article_id),
+                )
+                await db.execute(
+                    "DELETE FROM topic_scope_day_counts WHERE scope = ? AND articles <= 0 AND (day, topic_id) IN "
+                    "(SELECT substr(published, 1, 10), topic_id FROM article_topics WHERE article_id = ?)",
                     (scope, article_id),
                 )
 
@@ -186,13 +234,16 @@ class TopicQueries:
         topics to refresh."""
         db = self._db.writer
         async with db.execute(
-            "SELECT topic_id, score FROM article_topics WHERE article_id = ?", (article_id,)
+            "SELECT topic_id, score, rank, published FROM article_topics WHERE article_id = ?", (article_id,)
         ) as cursor:
             topic_rows = list(await cursor.fetchall())
         await db.executemany(
             "UPDATE topics SET article_count = article_count - 1, score_sum = score_sum - ? WHERE id = ?",
             [(r["score"], r["topic_id"]) for r in topic_rows],
         )
+        days = [(r["published"][:10], r["topic_id"]) for r in topic_rows if r["rank"] <= ABOUT_TOPIC_RANK]
+        await db.executemany("UPDATE topic_day_counts SET articles = articles - 1 WHERE day = ? AND topic_id = ?", days)
+        await db.executemany("DELETE FROM topic_day_counts WHERE day = ? AND topic_id = ? AND articles <= 0", days)
         touched.update(r["topic_id"] for r in topic_rows)
         await db.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
 
@@ -208,3 +259,82 @@ class TopicQueries:
                 f"WHERE t.topic_id = topics.id) WHERE id IN ({marks})",
                 chunk,
             )
+
+    # ------------------------------------------------------------------ re-keying, inside Database.write()
+
+    async def key_version(self) -> int:
+        """The version of :func:`~bot.nlp.topics.topic_key` the stored topic keys were made with (1: before
+        versions were recorded)."""
+        row = await self._db.fetchone("SELECT version FROM key_versions WHERE name = 'topic'")
+        return int(row["version"]) if row else 1
+
+    async def rekey(self, key_of: Callable[[str], str], version: int) -> int:
+        """Give every topic the key ``key_of`` makes of its stored key and record ``version``; topics that
+        now share a key become one (the most covered keeps its id and name, and gains the others' articles,
+        counts and dates). Returns how many topics were merged away."""
+        db = self._db.writer
+        async with db.execute("SELECT id, key, article_count FROM topics") as cursor:
+            rows = list(await cursor.fetchall())
+        groups: dict[str, list[sqlite3.Row]] = {}
+        for row in rows:
+            groups.setdefault(key_of(row["key"]) or row["key"], []).append(row)
+        merged = 0
+        changed: list[tuple[str, int]] = []
+        for key, group in groups.items():
+            keeper, *others = sorted(group, key=lambda r: (-r["article_count"], r["id"]))
+            if keeper["key"] != key:
+                changed.append((key, keeper["id"]))
+            if not others:
+                continue
+            for other in others:
+                # An article that had both keeps its row of the kept topic; deleting the topic cascades
+                # to the rows left behind.
+                await db.execute(
+                    "UPDATE OR IGNORE article_topics SET topic_id = ? WHERE topic_id = ?", (keeper["id"], other["id"])
+                )
+                await db.execute("DELETE FROM topics WHERE id = ?", (other["id"],))
+            await db.execute(
+                """
+                UPDATE topics SET
+                    article_count = (SELECT COUNT(*) FROM article_topics WHERE topic_id = topics.id),
+                    score_sum = (SELECT COALESCE(SUM(score), 0) FROM article_topics WHERE topic_id = topics.id),
+                    last_seen = (SELECT MAX(published) FROM article_topics WHERE topic_id = topics.id)
+                WHERE id = ?
+                """,
+                (keeper["id"],),
+            )
+            # Its running totals per scope (who sees what: article_scopes), recounted for the merged topic.
+            await db.execute("DELETE FROM topic_scope_totals WHERE topic_id = ?", (keeper["id"],))
+            await db.execute(
+                "INSERT INTO topic_scope_totals (scope, topic_id, article_count, score_sum) "
+                "SELECT s.scope, at.topic_id, COUNT(*), SUM(at.score) FROM article_topics at "
+                "JOIN article_scopes s ON s.article_id = at.article_id WHERE at.topic_id = ? GROUP BY s.scope",
+                (keeper["id"],),
+            )
+            await db.execute("DELETE FROM topic_scope_day_counts WHERE topic_id = ?", (keeper["id"],))
+            await db.execute(
+                "INSERT INTO topic_scope_day_counts (scope, day, topic_id, articles) "
+                "SELECT s.scope, substr(at.published, 1, 10), at.topic_id, COUNT(*) FROM article_topics at "
+                "JOIN article_scopes s ON s.article_id = at.article_id WHERE at.topic_id = ? AND at.rank <= ? "
+                "GROUP BY s.scope, substr(at.published, 1, 10)",
+                (keeper["id"], ABOUT_TOPIC_RANK),
+            )
+            # The per-day counts that trending reads (bot/store/trending.py), recounted for the merged topic.
+            await db.execute("DELETE FROM topic_day_counts WHERE topic_id = ?", (keeper["id"],))
+            await db.execute(
+                "INSERT INTO topic_day_counts (day, topic_id, articles) "
+                "SELECT substr(published, 1, 10), topic_id, COUNT(*) FROM article_topics "
+                "WHERE topic_id = ? AND rank <= ? GROUP BY substr(published, 1, 10)",
+                (keeper["id"], ABOUT_TOPIC_RANK),
+            )
+            merged += len(others)
+        # Two steps, so that no key is briefly held by two topics whatever the order of the updates.
+        await db.executemany("UPDATE topics SET key = char(0) || id WHERE id = ?", [(tid,) for _, tid in changed])
+        await db.executemany("UPDATE topics SET key = ? WHERE id = ?", changed)
+        await db.execute(
+            "INSERT INTO key_versions (name, version) VALUES ('topic', ?) "
+            "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+            (version,),
+        )
+        return merged
+

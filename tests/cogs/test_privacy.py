@@ -36,6 +36,8 @@ def private_item(n: int = 1) -> dict[str, Any]:
         f"<p>{NAME}, the harbour master of Lisbon, unveiled a floating kelp observatory on Monday. "
         f"{NAME} said the kelp observatory would let marine biologists study seagrass meadows all year. "
         "Javier Milei, the Argentine president, sent a message of support.</p>"
+        "<p>Elon Musk, the Tesla chief executive, joined Javier Milei at the opening; Musk and Milei met at "
+        "the Tesla factory in Texas last year, and Milei thanked Musk for his support.</p>"
         f"<p>Fishermen welcomed the kelp observatory, and {NAME} promised a second one in Porto. "
         f"Wrenfield has led the harbour for {n + 5} years.</p>"
     )
@@ -192,16 +194,15 @@ async def test_a_server_feed_is_invisible_and_silent_elsewhere(world_bot, feeds:
         ]
         assert milei_counts[0] == milei_counts[1] == milei_counts[2] - 1
 
-        # Related, from the other side: a shared article about Milei lists the story in A only.
-        milei = (await newsdesk.store.search.find("Milei"))[0].article.id
-        assert article_id in [
-            r.article.id
-            for r in await newsdesk.store.articles.related(milei, 25, viewer=Viewer.server(fake.guild.id))
-        ]
-        assert article_id not in [
-            r.article.id
-            for r in await newsdesk.store.articles.related(milei, 25, viewer=Viewer.server(world.guild_b.id))
-        ]
+        # Related, from the other side: a shared article the story is related to lists it in A only.
+        async def related(to: int, viewer: Viewer) -> list[int]:
+            return [r.article.id for r in await newsdesk.store.articles.related(to, 25, viewer=viewer)]
+
+        shared_ids = [m.article.id for m in await newsdesk.store.search.find("Milei Musk", 25, viewer=Viewer.dm())]
+        anchors = [x for x in shared_ids if article_id in await related(x, Viewer.everything())]
+        assert anchors, "the story should be related to a shared article about Milei and Musk"
+        assert article_id in await related(anchors[0], Viewer.server(fake.guild.id))
+        assert article_id not in await related(anchors[0], Viewer.server(world.guild_b.id))
 
         # Autocomplete and typo suggestions, per server.
         async def completions(

@@ -124,7 +124,8 @@ async def test_mydata_lists_and_forget_me_deletes_every_row_naming_the_user(
         listing = shown(response)
         assert "follow **Javier Milei** (entity) in Newsdesk Test Guild" in listing
         assert "follow **Elon Musk** (entity) in Server B" in listing
-        assert "added the alias **JM** in Server B" in listing and "chose the alert channel of Server B" in listing
+        assert "added the alias **JM** in Server B" in listing
+        assert "set up alerts, spikes or a digest in Server B" in listing
         assert "named in 1 alert" in listing
         # The prefix form in a server answers by DM: the list speaks of other servers.
         in_channel = await _ask(fake, "!mydata", user)

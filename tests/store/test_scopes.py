@@ -64,6 +64,16 @@ async def _check_totals(store: Store) -> None:
     )
     kept = await store.db.fetchall("SELECT scope, topic_id, article_count FROM topic_scope_totals")
     assert sorted(tuple(r) for r in rows) == sorted(tuple(r) for r in kept)
+    for table, rows_table, column, counts_if in (
+        ("entity_scope_day_counts", "article_entities", "entity_id", "x.salience >= 0.2"),
+        ("topic_scope_day_counts", "article_topics", "topic_id", "x.rank <= 5"),
+    ):
+        fresh_days = await store.db.fetchall(
+            f"SELECT s.scope, substr(x.published, 1, 10), x.{column}, COUNT(*) FROM article_scopes s "
+            f"JOIN {rows_table} x ON x.article_id = s.article_id WHERE {counts_if} GROUP BY 1, 2, 3"
+        )
+        kept_days = await store.db.fetchall(f"SELECT scope, day, {column}, articles FROM {table}")
+        assert sorted(tuple(r) for r in fresh_days) == sorted(tuple(r) for r in kept_days), table
     counts = await store.db.fetchall(
         "SELECT scope, articles, entities, topics, mentions FROM scope_counts WHERE articles OR entities OR topics"
     )
@@ -214,11 +224,11 @@ async def test_top_topics_per_server_count_shared_and_own_articles(store: Store)
 
 
 async def test_an_index_from_before_scopes_is_migrated(tmp_path: Path) -> None:
-    """A version-4 database: file origins become shared; a feed item is credited to the feed whose title
-    its article carries; an item no feed claims is seen by the console only."""
+    """A database from before scopes (version 8): file origins become shared; a feed item is credited to
+    the feed whose title its article carries; an item no feed claims is seen by the console only."""
     path = tmp_path / "old.db"
     connection = sqlite3.connect(path)
-    for migration in load_migrations()[:4]:
+    for migration in load_migrations()[:8]:
         connection.executescript(migration.sql)
     connection.executescript(
         """
@@ -235,7 +245,7 @@ async def test_an_index_from_before_scopes_is_migrated(tmp_path: Path) -> None:
         VALUES (1, 'ana', 'Ana', 'PERSON', 2, 3);
         INSERT INTO article_entities (article_id, entity_id, mentions, salience, in_headline, key_sentence, published)
         VALUES (1, 1, 1, 0.5, 0, '', '2024-01-01T00:00:00Z'), (2, 1, 2, 0.5, 0, '', '2024-01-01T00:00:00Z');
-        PRAGMA user_version = 4;
+        PRAGMA user_version = 8;
         """
     )
     connection.close()

@@ -47,6 +47,26 @@ CREATE TABLE topic_scope_totals (
 CREATE INDEX topic_scope_totals_by_topic ON topic_scope_totals (topic_id);
 CREATE INDEX topic_scope_totals_by_articles ON topic_scope_totals (scope, article_count DESC, score_sum DESC);
 
+-- Trending's articles per name and topic per day (0006_trending), per scope: a server's !trending and
+-- spikes count what it sees. Each article counts in its scopes as article_scopes gives them.
+CREATE TABLE entity_scope_day_counts (
+    scope     INTEGER NOT NULL,
+    day       TEXT    NOT NULL,
+    entity_id INTEGER NOT NULL REFERENCES entities (id) ON DELETE CASCADE,
+    articles  INTEGER NOT NULL,
+    PRIMARY KEY (scope, day, entity_id)
+) WITHOUT ROWID;
+CREATE INDEX entity_scope_day_counts_by_entity ON entity_scope_day_counts (entity_id, day, scope, articles);
+
+CREATE TABLE topic_scope_day_counts (
+    scope    INTEGER NOT NULL,
+    day      TEXT    NOT NULL,
+    topic_id INTEGER NOT NULL REFERENCES topics (id) ON DELETE CASCADE,
+    articles INTEGER NOT NULL,
+    PRIMARY KEY (scope, day, topic_id)
+) WITHOUT ROWID;
+CREATE INDEX topic_scope_day_counts_by_topic ON topic_scope_day_counts (topic_id, day, scope, articles);
+
 -- "Related" reads each name's and topic's recent articles with their weight: from the index alone.
 DROP INDEX article_entities_by_entity;
 CREATE INDEX article_entities_by_entity ON article_entities (entity_id, published DESC, salience);
@@ -119,3 +139,11 @@ JOIN article_entities ae ON ae.article_id = s.article_id GROUP BY s.scope, ae.en
 INSERT INTO topic_scope_totals (scope, topic_id, article_count, score_sum)
 SELECT s.scope, at.topic_id, COUNT(*), SUM(at.score) FROM article_scopes s
 JOIN article_topics at ON at.article_id = s.article_id GROUP BY s.scope, at.topic_id;
+INSERT INTO entity_scope_day_counts (scope, day, entity_id, articles)
+SELECT s.scope, substr(ae.published, 1, 10), ae.entity_id, COUNT(*) FROM article_scopes s
+JOIN article_entities ae ON ae.article_id = s.article_id WHERE ae.salience >= 0.2
+GROUP BY s.scope, substr(ae.published, 1, 10), ae.entity_id;
+INSERT INTO topic_scope_day_counts (scope, day, topic_id, articles)
+SELECT s.scope, substr(at.published, 1, 10), at.topic_id, COUNT(*) FROM article_scopes s
+JOIN article_topics at ON at.article_id = s.article_id WHERE at.rank <= 5
+GROUP BY s.scope, substr(at.published, 1, 10), at.topic_id;
