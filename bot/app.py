@@ -206,6 +206,8 @@ class NewsdeskBot(commands.Bot):
         # In-flight indexing and sends finish before the store closes.
         await asyncio.gather(*(service.stop() for service in (self._ingestion, self._alerts) if service is not None))
         await super().close()
+        if self._answers is not None:
+            self._answers.close()
         if self._analyzer is not None:
             self._analyzer.close()
         if self._store is not None:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import singledispatch
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -27,6 +28,7 @@ from bot.alerts.answers import (
 from bot.answers import (
     ArticleAnswer,
     Choices,
+    GraphAnswer,
     HelpAnswer,
     LatestAnswer,
     NotFound,
@@ -38,11 +40,15 @@ from bot.answers import (
     SyncAnswer,
     TopicAnswer,
     TopicsAnswer,
+    TrendAnswer,
     WhoAnswer,
 )
 from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
 from bot.models import ArticleBrief, from_iso
 from bot.wording import plural
+
+if TYPE_CHECKING:
+    from bot.charts import Picture
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -173,6 +179,7 @@ class Card:
     footer: str | None = None
     colour: int = COLOUR
     per_page: int = ITEMS_PER_PAGE
+    picture: Picture | None = None  # attached to the message and shown in its (first) embed
 
 
 def _brief_line(s: Style, brief: ArticleBrief) -> str:
@@ -367,6 +374,51 @@ def _(answer: StatsAnswer, s: Style, prefix: str = "!") -> Card:
     return card
 
 
+def _day(day: date, s: Style) -> str:
+    return s.date(f"{day.isoformat()}T12:00:00Z")
+
+
+@build_card.register
+def _(answer: TrendAnswer, s: Style, prefix: str = "!") -> Card:
+    names = " vs ".join(s.text(line.name) for line in answer.lines)
+    card = Card(
+        title=f"Mentions per {answer.chart.unit}: {names}",
+        description=s.italic(s.text(answer.picture.alt_text)),
+        picture=answer.picture,
+    )
+    for line in answer.lines:
+        kind = TYPE_NAMES.get(line.kind, line.kind.title())
+        value = f"{kind} · {plural(line.total, 'mention')} from {_day(answer.first, s)} to {_day(answer.last, s)}"
+        if line.peak is not None:
+            when = "the week of " if answer.chart.unit == "week" else ""
+            value += f"\nbusiest: {line.peak[1]} in {when}{_day(line.peak[0], s)}"
+            if line.peak_title:
+                value += f" — {s.text(line.peak_title)}"
+        card.fields.append((s.text(line.name), value))
+    card.footer = f"A mention is an article naming it · {prefix}summary <name> for what they say"
+    return card
+
+
+@build_card.register
+def _(answer: GraphAnswer, s: Style, prefix: str = "!") -> Card:
+    graph = answer.graph
+    lines = []
+    if answer.corrected_from:
+        lines.append(s.italic(f"Showing {s.text(graph.centre)} (you typed {s.text(answer.corrected_from)})."))
+    lines.append(s.italic(s.text(answer.picture.alt_text)))
+    card = Card(title=f"Who appears with {s.text(graph.centre)}", description="\n".join(lines), picture=answer.picture)
+    top = graph.top()
+    if top:
+        by_kind: dict[str, list[str]] = {}
+        for neighbour in top:
+            kind = TYPE_NAMES.get(neighbour.type, neighbour.type.title())
+            by_kind.setdefault(kind, []).append(f"{s.text(neighbour.name)} ({neighbour.shared_articles})")
+        for kind, names in by_kind.items():
+            card.fields.append((kind, ", ".join(names)))
+    card.footer = f"(n): articles naming both · {prefix}who {graph.centre} for more"
+    return card
+
+
 @build_card.register
 def _(answer: HelpAnswer, s: Style, prefix: str = "!") -> Card:
     items = [
@@ -554,6 +606,11 @@ def to_text(answer: Any, prefix: str = "!") -> str:
     return "\n".join(parts) + "\n"
 
 
+def picture_of(answer: Any) -> Picture | None:
+    """The picture an answer comes with (attached to its message), if any."""
+    return answer.picture if isinstance(answer, TrendAnswer | GraphAnswer) else None
+
+
 def to_embeds(answer: Any, prefix: str = "!") -> list[discord.Embed]:
     """The answer as Discord embeds: one per page, each within every limit."""
     card = build_card(answer, DISCORD, prefix)
@@ -576,6 +633,8 @@ def to_embeds(answer: Any, prefix: str = "!") -> list[discord.Embed]:
             footer = f"Page {number}/{len(pages)}" + (f" · {footer}" if footer else "")
         if footer:
             embed.set_footer(text=truncate(footer, FOOTER_LIMIT))
+        if card.picture is not None and number == 1:
+            embed.set_image(url=f"attachment://{card.picture.filename}")
         _fit_total(embed)
         embeds.append(embed)
     return embeds
