@@ -1,4 +1,5 @@
-"""Command latency at scale: ``who``, ``summary``, ``search`` and autocomplete on a large index, plus
+"""Command latency at scale: ``who``, ``summary``, ``search``, autocomplete, and the pictures ``trend`` and
+``graph`` (their queries and their drawing, through the product's worker process) on a large index, plus
 the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--calls 300] [--json]
@@ -7,7 +8,9 @@ The index is built from BBC articles (analysed once and cached), scaled up by bu
 in which most names are renamed (so the index holds hundreds of thousands of distinct entities) while
 the most frequent ones keep their names (so a few entities sit in tens of thousands of articles).
 Baseline in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler.
-Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles.
+Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles; under 300 ms for
+a picture, drawing included (at most ``--picture-calls`` calls each, 100 by default: each takes a tenth of
+a second or more).
 """
 
 from __future__ import annotations
@@ -151,7 +154,7 @@ async def _time(calls: list[Callable[[], Awaitable[Any]]]) -> dict[str, float]:
     return {**_percentiles(passes[1]), "first_pass_p99_ms": _percentiles(passes[0])["p99_ms"]}
 
 
-async def _handlers(path: Path, calls: int) -> dict[str, Any]:
+async def _handlers(path: Path, calls: int, picture_calls: int = 100) -> dict[str, Any]:
     settings = load_settings()
     rng = random.Random(7)
     async with Store.open(path) as store:
@@ -169,10 +172,18 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
         words = [w for t in topics for w in t.split() if len(w) > 3]
         queries = [" ".join(rng.sample(words, rng.choice([1, 2]))) for _ in range(calls)]
         prefixes = [rng.choice(names).lower()[: rng.randint(1, 5)] for _ in range(calls)]
+        # One to four subjects, popular names and topics mixed, over each period.
+        trends = [
+            " vs ".join(rng.sample(popular[:30] + topics[:20], rng.randint(1, 4))) + rng.choice([" 30d", " 90d", " 1y"])
+            for _ in range(picture_calls)
+        ]
+        graph_names = [rng.choice(popular) if i % 2 else rng.choice(names) for i in range(picture_calls)]
         await answers.complete_entities("warm")  # the first call builds the name index
+        answers.pictures.start()  # the bot's worker runs from its first picture on
+        await answers.graph(popular[0])
         freeze_startup_objects()  # as the bot does at the end of its start-up
         floor = await _time([store.db.data_version for _ in range(calls)])
-        return {
+        results = {
             "articles": stats.articles,
             "entities": stats.entities,
             "baseline_round_trip": floor,
@@ -180,7 +191,11 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
             "summary": await _time([lambda t=t: answers.summary(t) for t in summary_targets]),
             "search": await _time([lambda q=q: answers.search(q) for q in queries]),
             "autocomplete": await _time([lambda p=p: answers.complete_entities(p) for p in prefixes]),
+            "trend": await _time([lambda t=t: answers.trend(t) for t in trends]),
+            "graph": await _time([lambda n=n: answers.graph(n) for n in graph_names]),
         }
+        answers.close()
+        return results
 
 
 async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
@@ -204,10 +219,10 @@ async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
     return _percentiles(samples)
 
 
-def run(articles: int = 100_000, calls: int = 300) -> dict[str, Any]:
+def run(articles: int = 100_000, calls: int = 300, picture_calls: int = 100) -> dict[str, Any]:
     """Build (or reuse) the index of ``articles`` articles and time every handler on it."""
     path = asyncio.run(build_index(articles))
-    result = asyncio.run(_handlers(path, calls))
+    result = asyncio.run(_handlers(path, calls, picture_calls))
     result["roundtrip"] = asyncio.run(_roundtrip(path, min(calls, 200)))
     return result
 
@@ -216,15 +231,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000, help="index size (default 100000)")
     parser.add_argument("--calls", type=int, default=300, help="calls per handler (default 300)")
+    parser.add_argument("--picture-calls", type=int, default=100, help="calls of trend and graph (default 100)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
-    result = run(args.articles, args.calls)
+    result = run(args.articles, args.calls, args.picture_calls)
     if args.json:
         print(json.dumps(result))
         return 0
     print(f"{result['articles']:,} articles, {result['entities']:,} entities\n")
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
-    for name in ("baseline_round_trip", "who", "summary", "search", "autocomplete", "roundtrip"):
+    for name in ("baseline_round_trip", "who", "summary", "search", "autocomplete", "trend", "graph", "roundtrip"):
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
         print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")
