@@ -9,7 +9,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 from itertools import combinations
 from pathlib import Path
 
