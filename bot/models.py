@@ -303,6 +303,18 @@ class Follow:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleFollow:
+    """A server's role pinged about an entity or a topic (set by a manager)."""
+
+    guild_id: int
+    role_id: int
+    kind: str
+    target_key: str
+    name: str
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeedSource:
     """An RSS or Atom feed a server added, with its polling state."""
 
@@ -340,6 +352,7 @@ class DueAlert:
     message_id: int | None = None  # set once the alert's own message is out (only pings may be left)
     pings_left: list[int] = field(default_factory=list)
     unknown_since: str | None = None
+    ping_role_ids: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,3 +365,4 @@ class SentAlert:
     ping_user_ids: list[int]
     sent_at: str | None
     error: str | None
+    ping_role_ids: list[int] = field(default_factory=list)

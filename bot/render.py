@@ -112,6 +112,9 @@ class Style:
     def channel(self, channel_id: int) -> str:
         return f"channel {channel_id}"
 
+    def role(self, role_id: int) -> str:
+        return f"role {role_id}"
+
 
 # Characters that format anywhere (emphasis, strike, spoilers, code, masked links), and those that do at the
 # start of a line only (quotes, headings, lists, subtext).
@@ -154,6 +157,10 @@ class DiscordStyle(Style):
 
     def channel(self, channel_id: int) -> str:
         return f"<#{channel_id}>"
+
+    def role(self, role_id: int) -> str:
+        # Shown, never pinged: every answer is sent with AllowedMentions.none().
+        return f"<@&{role_id}>"
 
 
 PLAIN = Style()
@@ -436,7 +443,7 @@ def _(answer: HelpAnswer, s: Style, prefix: str = "!") -> Card:
 @build_card.register
 def _(answer: FollowingAnswer, s: Style, prefix: str = "!") -> Card:
     items = [f"• {s.bold(s.text(f.name))} ({f.kind})" for f in answer.follows]
-    return Card(
+    card = Card(
         title="What you follow here",
         description=(
             f"You are pinged when one of these is central to a new article (salience {answer.salience:g} or more)."
@@ -446,6 +453,14 @@ def _(answer: FollowingAnswer, s: Style, prefix: str = "!") -> Card:
         items=items,
         footer=f"{prefix}unfollow <name> to stop",
     )
+    roles: dict[int, list[str]] = {}
+    for follow in answer.role_follows:
+        roles.setdefault(follow.role_id, []).append(f"{s.text(follow.name)} ({follow.kind})")
+    for role_id, names in list(roles.items())[: FIELD_COUNT_LIMIT - 1]:
+        card.fields.append(("Roles pinged here", f"{s.role(role_id)}: " + ", ".join(names)))
+    if roles:
+        card.footer += f" · {prefix}unfollow <name> @role (managers)"
+    return card
 
 
 @build_card.register
@@ -477,11 +492,18 @@ def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
             name = s.text(str(reason.get("name", "")))
             if kind == "source":
                 reasons.append(f"feed #{reason.get('id')} ({name})")
+            elif kind == "follow" and "role" in reason:
+                reasons.append(f"{s.role(int(str(reason['role'])))} following {name}")
             elif kind == "follow":
                 reasons.append(f"following {name}")
             else:
                 reasons.append(labels.get(kind, kind))
-        pinged = f"; pinged {plural(len(alert.ping_user_ids), 'follower')}" if alert.ping_user_ids else ""
+        pinged = []
+        if alert.ping_user_ids:
+            pinged.append(plural(len(alert.ping_user_ids), "follower"))
+        if alert.ping_role_ids:
+            pinged.append(plural(len(alert.ping_role_ids), "role"))
+        pinged = f"; pinged {' and '.join(pinged)}" if pinged else ""
         items.append(f"{s.channel(alert.channel_id)} ({alert.status}{pinged}): " + ", ".join(reasons))
     return Card(
         title=f"Why article #{answer.article_id} alerted here",
@@ -528,6 +550,14 @@ def _(answer: AlertsOff, s: Style, prefix: str = "!") -> str:
 
 @build_message.register
 def _(answer: Followed, s: Style, prefix: str = "!") -> str:
+    if answer.role_id is not None:
+        role = s.role(answer.role_id)
+        if answer.already:
+            return f"{role} already follows {s.text(answer.name)}."
+        return (
+            f"{role} now follows {s.text(answer.name)} ({answer.kind}): it will be pinged in "
+            f"{s.channel(answer.channel_id)} when it is central to a new article."
+        )
     if answer.already:
         return f"You already follow {s.text(answer.name)}."
     return (
@@ -538,6 +568,10 @@ def _(answer: Followed, s: Style, prefix: str = "!") -> str:
 
 @build_message.register
 def _(answer: Unfollowed, s: Style, prefix: str = "!") -> str:
+    if answer.role_id is not None:
+        if not answer.followed:
+            return f"{s.role(answer.role_id)} does not follow {s.text(answer.name)}; see following for what it does."
+        return f"{s.role(answer.role_id)} is no longer pinged about {s.text(answer.name)}."
     if not answer.followed:
         return f"You do not follow {s.text(answer.name)}; see following for what you do."
     return f"You no longer follow {s.text(answer.name)}."

@@ -9,8 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.alerts.answers import Followed
+from bot.alerts.service import split_role
 from bot.catalogue import describe
-from cogs._shared import ArticleId, GuildContext, choices, is_manager, reply
+from cogs._shared import ArticleId, GuildContext, choices, is_manager, reply, require_manager
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -49,13 +50,17 @@ class Alerts(commands.Cog):
         await reply(ctx, await self.bot.alerts.alerts_off(ctx.guild.id))
 
     @commands.hybrid_command(**describe("follow"))
-    @app_commands.describe(subject="A name (e.g. Milei) or a topic (e.g. lithium industry)")
+    @app_commands.describe(subject="A name (e.g. Milei) or a topic; a manager can add a role to ping: Milei @News")
     @commands.guild_only()
     @commands.dynamic_cooldown(follow_cooldown, commands.BucketType.member)
     async def follow(self, ctx: GuildContext, *, subject: str) -> None:
-        """Follow an entity or a topic in this server, resolved like ``summary``."""
-        answer = await self.bot.alerts.follow(ctx.guild.id, ctx.author.id, ctx.channel.id, subject)
-        await reply(ctx, answer, ephemeral=isinstance(answer, Followed))
+        """Follow an entity or a topic in this server, resolved like ``summary``; a role mentioned after it
+        (Manage Server) is pinged instead of the asker."""
+        text, role_id = split_role(subject)
+        if role_id is not None:
+            require_manager(ctx)
+        answer = await self.bot.alerts.follow(ctx.guild.id, ctx.author.id, ctx.channel.id, text, role_id=role_id)
+        await reply(ctx, answer, ephemeral=isinstance(answer, Followed) and role_id is None)
 
     @follow.autocomplete("subject")
     async def follow_subject(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -63,12 +68,16 @@ class Alerts(commands.Cog):
         return choices(await self.bot.answers.complete_subjects(current))
 
     @commands.hybrid_command(**describe("unfollow"))
-    @app_commands.describe(subject="What you follow (see /following)")
+    @app_commands.describe(subject="What you follow (see /following); a manager adds a role: Milei @News")
     @commands.guild_only()
     @commands.dynamic_cooldown(follow_cooldown, commands.BucketType.member)
     async def unfollow(self, ctx: GuildContext, *, subject: str) -> None:
-        """Stop following something in this server."""
-        await reply(ctx, await self.bot.alerts.unfollow(ctx.guild.id, ctx.author.id, subject), ephemeral=True)
+        """Stop following something in this server; with a role after it (Manage Server), stop its pings."""
+        text, role_id = split_role(subject)
+        if role_id is not None:
+            require_manager(ctx)
+        answer = await self.bot.alerts.unfollow(ctx.guild.id, ctx.author.id, text, role_id=role_id)
+        await reply(ctx, answer, ephemeral=role_id is None)
 
     @commands.hybrid_command(**describe("following"))
     @commands.guild_only()

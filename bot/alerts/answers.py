@@ -6,9 +6,9 @@ mentions and escaped names on Discord, is the renderer's business.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from bot.models import Follow, SentAlert
+from bot.models import Follow, RoleFollow, SentAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class Followed:
     kind: str
     channel_id: int
     already: bool = False
+    role_id: int | None = None  # set when a role (not the asker) is pinged about it
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +49,16 @@ class Unfollowed:
 
     name: str
     followed: bool = True
+    role_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class FollowingAnswer:
-    """``!following``: what a member follows here."""
+    """``!following``: what a member follows here, and which roles the server has pinged about what."""
 
     follows: list[Follow]
     salience: float
+    role_follows: list[RoleFollow] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

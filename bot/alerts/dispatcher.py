@@ -34,7 +34,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
@@ -55,6 +55,7 @@ BACKOFF_MAX_SECONDS = 600.0
 DIGEST_LINES = 20
 WINDOW = timedelta(minutes=1)
 MAX_PINGS_PER_MESSAGE = 100  # Discord refuses a message whose allowed_mentions name more users
+MAX_ROLE_PINGS = 20  # roles one alert pings: a role follow is a manager's choice, a handful per story
 MENTION_CHARS = 1700  # of a message's 2000 characters, what its mentions may fill; the rest says why
 DIGEST_MENTION_CHARS = 1000  # a digest keeps more room for its list
 HISTORY_LIMIT = 100  # recent messages searched for one whose send had an unknown outcome
@@ -92,9 +93,9 @@ def split_pings(user_ids: Sequence[int], max_chars: int = MENTION_CHARS) -> tupl
     return list(user_ids), []
 
 
-def mentions(user_ids: Sequence[int]) -> str:
-    """The mentions that ping ``user_ids``."""
-    return " ".join(f"<@{user_id}>" for user_id in user_ids)
+def mentions(user_ids: Sequence[int], role_ids: Sequence[int] = ()) -> str:
+    """The mentions that ping ``role_ids`` and ``user_ids``."""
+    return " ".join([*(f"<@&{role_id}>" for role_id in role_ids), *(f"<@{user_id}>" for user_id in user_ids)])
 
 
 def followed_names(alert: DueAlert) -> str:
@@ -103,11 +104,12 @@ def followed_names(alert: DueAlert) -> str:
     return DISCORD.text(", ".join(dict.fromkeys(names)))
 
 
-def ping_text(alert: DueAlert, user_ids: Sequence[int]) -> str | None:
-    """The content of an alert's message, pinging ``user_ids`` (one message's worth of its followers)."""
-    if not user_ids:
+def ping_text(alert: DueAlert, user_ids: Sequence[int], role_ids: Sequence[int] = ()) -> str | None:
+    """The content of an alert's message, pinging ``role_ids`` and ``user_ids`` (one message's worth of
+    its followers)."""
+    if not user_ids and not role_ids:
         return None
-    pings = mentions(user_ids)
+    pings = mentions(user_ids, role_ids)
     about = followed_names(alert)
     return pings + truncate(f" — new on {about}", 2000 - len(pings)) if about else pings
 
@@ -125,11 +127,33 @@ def part_nonce(nonce: str, pings_left: int) -> str:
     return hashlib.sha256(f"{nonce}:{pings_left}".encode()).hexdigest()[:25]
 
 
-def allowed_pings(user_ids: list[int]) -> discord.AllowedMentions:
-    """Only the followers may be pinged: never everyone, roles, or anyone the article text names."""
+def allowed_pings(user_ids: Sequence[int], role_ids: Sequence[int] = ()) -> discord.AllowedMentions:
+    """Only the followers may be pinged — the users, and the roles set to follow, each by id: never
+    everyone, another role, or anyone the article text names."""
     return discord.AllowedMentions(
-        everyone=False, roles=False, replied_user=False, users=[discord.Object(id=u) for u in user_ids]
+        everyone=False,
+        roles=[discord.Object(id=r) for r in role_ids],
+        replied_user=False,
+        users=[discord.Object(id=u) for u in user_ids],
     )
+
+
+def pingable_roles(guild: discord.Guild | None, channel_id: int, role_ids: Sequence[int]) -> list[int]:
+    """The roles of ``role_ids`` that a message from the bot in ``channel_id`` would ping: roles that still
+    exist, not @everyone, and mentionable by anyone — or by the bot, where it has Mention Everyone there.
+    Checked at each send: a role can be made unmentionable after it was set to follow something."""
+    if guild is None or guild.me is None or not role_ids:
+        return []
+    channel = guild.get_channel_or_thread(channel_id)
+    permissions = channel.permissions_for(guild.me) if channel is not None else guild.me.guild_permissions
+    kept: list[int] = []
+    for role_id in dict.fromkeys(role_ids):
+        if len(kept) == MAX_ROLE_PINGS:
+            break
+        role = guild.get_role(role_id)
+        if role is not None and not role.is_default() and (role.mentionable or permissions.mention_everyone):
+            kept.append(role_id)
+    return kept
 
 
 def _shows_article(article_id: int, message: discord.Message) -> bool:
@@ -153,6 +177,7 @@ class Outgoing:
     pings: list[int]
     nonce: str
     looks_like: Callable[[discord.Message], bool]  # recognises it, posted, among the channel's messages
+    role_pings: list[int] = field(default_factory=list)
 
 
 class AlertDispatcher:
@@ -243,13 +268,16 @@ class AlertDispatcher:
         if article is None:
             await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
             return "dropped"
-        pings, rest = split_pings(alert.ping_user_ids)
+        roles = pingable_roles(self.client.get_guild(alert.guild_id), alert.channel_id, alert.ping_role_ids)
+        # Role mentions come first and take room from the users' (a few dozen characters at most).
+        pings, rest = split_pings(alert.ping_user_ids, MENTION_CHARS - len(mentions((), roles)))
         outgoing = Outgoing(
-            content=ping_text(alert, pings),
+            content=ping_text(alert, pings, roles),
             embed=self._embed(article, alert.guild_id),
             pings=pings,
             nonce=alert.nonce,
             looks_like=partial(_shows_article, alert.article_id),
+            role_pings=roles,
         )
         message = await self._post([alert], outgoing)
         if isinstance(message, str):
@@ -297,16 +325,21 @@ class AlertDispatcher:
         if more > 0:
             lines.append(f"…and {more} more.")
         prefix = self.prefix_for(alerts[0].guild_id)
-        pings, rest = split_pings(list(dict.fromkeys(u for a in alerts for u in a.ping_user_ids)), DIGEST_MENTION_CHARS)
+        wanted_roles = [r for a in alerts for r in a.ping_role_ids]
+        roles = pingable_roles(self.client.get_guild(alerts[0].guild_id), alerts[0].channel_id, wanted_roles)
+        users = list(dict.fromkeys(u for a in alerts for u in a.ping_user_ids))
+        pings, rest = split_pings(users, DIGEST_MENTION_CHARS - len(mentions((), roles)))
         header = f"{len(alerts)} more new articles (flood control). Use {prefix}summary <id> for any of them."
         listing = "\n".join([header, *lines])
-        content = f"{truncate(listing, 1999 - len(mentions(pings)))}\n{mentions(pings)}" if pings else listing
+        tags = mentions(pings, roles)
+        content = f"{truncate(listing, 1999 - len(tags))}\n{tags}" if tags else listing
         outgoing = Outgoing(
             content=truncate(content, 2000),
             embed=None,
             pings=pings,
             nonce=f"digest{alerts[0].id}",
             looks_like=partial(_digest_lists, alerts[0].article_id),
+            role_pings=roles,
         )
         message = await self._post(alerts, outgoing)
         if isinstance(message, str):
@@ -343,7 +376,7 @@ class AlertDispatcher:
                 content=outgoing.content,
                 embed=outgoing.embed,
                 nonce=outgoing.nonce,
-                allowed_mentions=allowed_pings(outgoing.pings),
+                allowed_mentions=allowed_pings(outgoing.pings, outgoing.role_pings),
             )
         except (discord.Forbidden, discord.NotFound) as exc:
             await self._channel_lost(first, exc)
@@ -362,6 +395,7 @@ class AlertDispatcher:
         """The bot's message in ``channel`` that is ``outgoing``, posted since ``since``, if any."""
         me = self.client.user
         wanted = set(outgoing.pings)
+        wanted_roles = set(outgoing.role_pings)
         async for message in channel.history(limit=HISTORY_LIMIT, after=since - CLOCK_SLACK, oldest_first=True):
             if (
                 me is not None
@@ -369,6 +403,7 @@ class AlertDispatcher:
                 and message.interaction_metadata is None
                 and message.reference is None
                 and set(message.raw_mentions) == wanted
+                and set(message.raw_role_mentions) == wanted_roles
                 and outgoing.looks_like(message)
             ):
                 return message

@@ -4,9 +4,9 @@ own transaction (:meth:`bot.store.alerts.AlertQueries.plan` gathers, calls these
 A new article from a file goes to every enabled alert channel; from a feed, to the alert channel of the
 server that added the feed (or the channel it was added in). Followers of an entity that is salient in a
 new article, or of one of its topics, are pinged in their server's alert channel (or where they
-followed). A text already indexed that arrives through a feed is planned for that feed's server only. An
-article posts once per channel, and not at all where a story with a near-identical title was posted in
-the last two days.
+followed); so are the roles a manager set to follow it. A text already indexed that arrives through a
+feed is planned for that feed's server only. An article posts once per channel, and not at all where a
+story with a near-identical title was posted in the last two days.
 """
 
 from __future__ import annotations
@@ -59,13 +59,15 @@ class FeedOrigin:
 
 @dataclass(frozen=True, slots=True)
 class FollowMatch:
-    """A member's follow that an article matches (an entity salient in it, or one of its topics)."""
+    """A member's follow (or, with ``role_id``, a role's) that an article matches: an entity salient in
+    it, or one of its topics."""
 
     guild_id: int
-    user_id: int
+    user_id: int | None
     kind: str
     name: str
     channel_id: int  # where they followed: their pings go there when the server has no alert channel
+    role_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +78,7 @@ class PlannedAlert:
     channel_id: int
     reasons: list[dict[str, Any]] = field(default_factory=list)
     pings: list[int] = field(default_factory=list)
+    role_pings: list[int] = field(default_factory=list)
 
 
 def plan_alerts(
@@ -92,12 +95,16 @@ def plan_alerts(
     a file); ``follows`` are the follows the article matches, oldest first in each server."""
     planned: dict[int, PlannedAlert] = {}
 
-    def add(guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None) -> None:
+    def add(
+        guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None, role_id: int | None = None
+    ) -> None:
         alert = planned.setdefault(channel_id, PlannedAlert(guild_id, channel_id))
         if reason not in alert.reasons:
             alert.reasons.append(reason)
         if user_id is not None and user_id not in alert.pings:
             alert.pings.append(user_id)
+        if role_id is not None and role_id not in alert.role_pings:
+            alert.role_pings.append(role_id)
 
     if policy.source_id is not None:
         if feed is not None:
@@ -111,11 +118,15 @@ def plan_alerts(
             add(guild_id, channel_id, {"kind": "folder", "name": "watched folders"})
     if is_new:
         for follow in follows:
+            reason: dict[str, Any] = {"kind": "follow", "name": follow.name, "of": follow.kind}
+            if follow.role_id is not None:
+                reason["role"] = follow.role_id
             add(
                 follow.guild_id,
                 alert_channels.get(follow.guild_id, follow.channel_id),
-                {"kind": "follow", "name": follow.name, "of": follow.kind},
+                reason,
                 follow.user_id,
+                follow.role_id,
             )
     return list(planned.values())
 

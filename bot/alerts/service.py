@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 
 import discord
@@ -25,13 +26,13 @@ from bot.alerts.answers import (
     Unfollowed,
     WhyAnswer,
 )
-from bot.alerts.dispatcher import AlertDispatcher
+from bot.alerts.dispatcher import AlertDispatcher, pingable_roles
 from bot.alerts.retention import OutboxRetention
 from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, parse_article_id
 from bot.catalogue import command
 from bot.config import Settings
 from bot.ingest.fetch import redact_url
-from bot.models import Follow
+from bot.models import Follow, RoleFollow
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -39,6 +40,16 @@ from bot.replies import NO_PINGS
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+_ROLE_AT_END = re.compile(r"\s*<@&([0-9]{1,20})>\s*$")
+
+
+def split_role(text: str) -> tuple[str, int | None]:
+    """``"Milei <@&42>"`` → ``("Milei", 42)``: what to follow, and the role mentioned after it, if any."""
+    match = _ROLE_AT_END.search(text)
+    if match is None:
+        return text, None
+    return text[: match.start()], int(match.group(1))
 
 
 class AlertService:
@@ -158,34 +169,66 @@ class AlertService:
             raise UserError("Tell me a name or topic to follow, like: follow Milei.")
         return await self.answers.resolve(text, Wanted.SUBJECT_OR_NEW_NAME, "follow")
 
+    async def _check_role(self, guild_id: int, channel_id: int, role_id: int) -> None:
+        """Refuse, in one sentence, a role that cannot be pinged about news: not of this server, @everyone,
+        an app's own role, or one the bot may not mention (neither mentionable nor Mention Everyone)."""
+        guild = self.client.get_guild(guild_id)
+        role = guild.get_role(role_id) if guild is not None else None
+        if role is None or guild is None:
+            raise UserError("That role is not one of this server's.")
+        if role.is_default():
+            raise UserError("I will not ping everyone about news: mention a role instead.")
+        if role.managed:
+            raise UserError(f"{role.name} belongs to an app; pick a role that members hold.")
+        # Where its pings will go: the alert channel, else here (checked again at every send).
+        where = await self.store.alerts.channel(guild_id) or channel_id
+        if not pingable_roles(guild, where, [role_id]):
+            raise UserError(
+                f"I cannot ping {role.name}: make it mentionable in Server Settings → Roles, "
+                "or give me the Mention Everyone permission."
+            )
+
     @command(
         "follow",
-        "follow <name or topic>",
-        "Get pinged when a name or topic is central to a new article.",
+        "follow <name or topic> [@role]",
+        "Get pinged when a name or topic is central to a new article; a manager can have a role pinged.",
         "follow Milei",
         where="server",
     )
-    async def follow(self, guild_id: int, user_id: int, channel_id: int, text: str) -> Followed | Choices | NotFound:
-        """Follow an entity or topic in this server."""
+    async def follow(
+        self, guild_id: int, user_id: int, channel_id: int, text: str, *, role_id: int | None = None
+    ) -> Followed | Choices | NotFound:
+        """Follow an entity or topic in this server; with ``role_id`` (a manager's), have that role pinged."""
+        if role_id is not None:
+            await self._check_role(guild_id, channel_id, role_id)
         subject = await self._subject(text)
         if not isinstance(subject, Resolved):
             return subject
-        added = await self.store.alerts.add_follow(
-            Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id)
-        )
+        if role_id is None:
+            added = await self.store.alerts.add_follow(
+                Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id)
+            )
+        else:
+            added = await self.store.alerts.add_role_follow(
+                RoleFollow(guild_id, role_id, subject.kind, subject.key, subject.name, channel_id), user_id
+            )
         where = await self.store.alerts.channel(guild_id) or channel_id
-        return Followed(subject.name, subject.kind, where, already=not added)
+        return Followed(subject.name, subject.kind, where, already=not added, role_id=role_id)
 
     @command(
         "unfollow",
-        "unfollow <name or topic>",
-        "Stop being pinged about a name or topic.",
+        "unfollow <name or topic> [@role]",
+        "Stop being pinged about a name or topic; a manager can stop a role's pings.",
         "unfollow Milei",
         where="server",
     )
-    async def unfollow(self, guild_id: int, user_id: int, text: str) -> Unfollowed:
-        """Stop following something."""
-        follows = await self.store.alerts.follows_of(guild_id, user_id)
+    async def unfollow(self, guild_id: int, user_id: int, text: str, *, role_id: int | None = None) -> Unfollowed:
+        """Stop following something (with ``role_id``, a manager's: stop pinging that role about it)."""
+        follows: list[Follow] | list[RoleFollow]
+        if role_id is None:
+            follows = await self.store.alerts.follows_of(guild_id, user_id)
+        else:
+            follows = [f for f in await self.store.alerts.role_follows_of(guild_id) if f.role_id == role_id]
         wanted = {name_key(text), topic_key(text)}
         match = [f for f in follows if f.target_key in wanted or name_key(f.name) == name_key(text)]
         if not match:
@@ -193,15 +236,28 @@ class AlertService:
             if isinstance(subject, Resolved):
                 match = [f for f in follows if (f.kind, f.target_key) == (subject.kind, subject.key)]
         if not match:
-            return Unfollowed(text, followed=False)
+            return Unfollowed(text, followed=False, role_id=role_id)
         for follow in match:
-            await self.store.alerts.remove_follow(guild_id, user_id, follow.kind, follow.target_key)
-        return Unfollowed(match[0].name)
+            if role_id is None:
+                await self.store.alerts.remove_follow(guild_id, user_id, follow.kind, follow.target_key)
+            else:
+                await self.store.alerts.remove_role_follow(guild_id, role_id, follow.kind, follow.target_key)
+        return Unfollowed(match[0].name, role_id=role_id)
 
-    @command("following", "following", "What you follow in this server.", "following", where="server")
+    @command(
+        "following",
+        "following",
+        "What you follow in this server, and the roles pinged here.",
+        "following",
+        where="server",
+    )
     async def following(self, guild_id: int, user_id: int) -> FollowingAnswer:
-        """What a member follows here."""
-        return FollowingAnswer(await self.store.alerts.follows_of(guild_id, user_id), self.settings.follow_salience)
+        """What a member follows here, and every role follow of the server."""
+        return FollowingAnswer(
+            await self.store.alerts.follows_of(guild_id, user_id),
+            self.settings.follow_salience,
+            await self.store.alerts.role_follows_of(guild_id),
+        )
 
     @command("why", "why <id>", "Which follows and feeds made an article alert here.", "why 1", where="server")
     async def why(self, guild_id: int, article_text: str | int) -> WhyAnswer | NotFound:

@@ -25,6 +25,7 @@ from bot.models import (
     AlertPolicy,
     DueAlert,
     Follow,
+    RoleFollow,
     SentAlert,
     to_iso,
 )
@@ -126,6 +127,43 @@ class AlertQueries:
         )
         return [Follow(**row) for row in rows]
 
+    async def add_role_follow(self, follow: RoleFollow, created_by: int) -> bool:
+        """Record that a role is pinged about something; ``False`` when it already was."""
+        async with self._db.write() as db, db.execute(
+            "INSERT OR IGNORE INTO role_follows (guild_id, role_id, kind, target_key, name, channel_id, created_by, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
+            (
+                follow.guild_id,
+                follow.role_id,
+                follow.kind,
+                follow.target_key,
+                follow.name,
+                follow.channel_id,
+                created_by,
+                current_time(),
+            ),
+        ) as cursor:
+            added = await cursor.fetchone() is not None
+        return added
+
+    async def remove_role_follow(self, guild_id: int, role_id: int, kind: str, target_key: str) -> bool:
+        """Stop pinging a role about something; ``False`` when it was not."""
+        async with self._db.write() as db, db.execute(
+            "DELETE FROM role_follows WHERE guild_id = ? AND role_id = ? AND kind = ? AND target_key = ? RETURNING 1",
+            (guild_id, role_id, kind, target_key),
+        ) as cursor:
+            removed = await cursor.fetchone() is not None
+        return removed
+
+    async def role_follows_of(self, guild_id: int) -> list[RoleFollow]:
+        """Every role follow of one server, by role then name."""
+        rows = await self._db.fetchall(
+            "SELECT guild_id, role_id, kind, target_key, name, channel_id FROM role_follows "
+            "WHERE guild_id = ? ORDER BY role_id, kind, name",
+            (guild_id,),
+        )
+        return [RoleFollow(**row) for row in rows]
+
     # ----------------------------------------------------------------------------------- outbox
 
     async def plan(self, article_id: int, policy: AlertPolicy, *, is_new: bool) -> int:
@@ -146,20 +184,30 @@ class AlertQueries:
             feed = FeedOrigin(**row) if row else None
         follows: list[FollowMatch] = []
         if is_new:
-            async with db.execute(
-                """
-                SELECT f.guild_id, f.user_id, f.kind, f.name, f.channel_id FROM follows f
+            matches = """
                 WHERE (f.kind = 'entity' AND f.target_key IN (
                         SELECT e.key FROM article_entities ae JOIN entities e ON e.id = ae.entity_id
                         WHERE ae.article_id = ? AND ae.salience >= ?))
                    OR (f.kind = 'topic' AND f.target_key IN (
                         SELECT t.key FROM article_topics at JOIN topics t ON t.id = at.topic_id
                         WHERE at.article_id = ?))
-                ORDER BY f.guild_id, f.created_at
+            """
+            async with db.execute(
+                f"""
+                SELECT * FROM (
+                    SELECT f.guild_id, f.user_id, NULL AS role_id, f.kind, f.name, f.channel_id, f.created_at
+                    FROM follows f {matches}
+                    UNION ALL
+                    SELECT f.guild_id, NULL, f.role_id, f.kind, f.name, f.channel_id, f.created_at
+                    FROM role_follows f {matches}
+                ) ORDER BY guild_id, created_at
                 """,
-                (article_id, policy.follow_salience, article_id),
+                (article_id, policy.follow_salience, article_id) * 2,
             ) as cursor:
-                follows = [FollowMatch(**row) for row in await cursor.fetchall()]
+                follows = [
+                    FollowMatch(r["guild_id"], r["user_id"], r["kind"], r["name"], r["channel_id"], r["role_id"])
+                    for r in await cursor.fetchall()
+                ]
         every_server = policy.source_id is None and is_new  # a new article from a file
         servers = {f.guild_id for f in follows} | ({feed.guild_id} if feed else set())
         channels = await self._enabled_channels(None if every_server else servers)
@@ -183,14 +231,16 @@ class AlertQueries:
         written = 0
         for alert in without_repeats(planned, key, recent):
             async with db.execute(
-                "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, reasons, "
-                "nonce, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, "
+                "ping_role_ids, reasons, nonce, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING id",
                 (
                     article_id,
                     alert.guild_id,
                     alert.channel_id,
                     key,
                     json.dumps(alert.pings),
+                    json.dumps(alert.role_pings),
                     json.dumps(alert.reasons),
                     alert_nonce(article_id, alert.channel_id),
                     to_iso(now),
@@ -224,7 +274,7 @@ class AlertQueries:
         """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
         columns = (
             "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
-            "pings_left, unknown_since"
+            "pings_left, unknown_since, ping_role_ids"
         )
         rows = await self._db.fetchall(
             f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
@@ -246,6 +296,7 @@ class AlertQueries:
                 message_id=r["message_id"],
                 pings_left=json.loads(r["pings_left"]),
                 unknown_since=r["unknown_since"],
+                ping_role_ids=json.loads(r["ping_role_ids"]),
             )
             for r in rows
         ]
@@ -322,7 +373,7 @@ class AlertQueries:
     async def for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
         """How an article was alerted in a server (for ``!why``)."""
         rows = await self._db.fetchall(
-            "SELECT channel_id, status, reasons, ping_user_ids, sent_at, error FROM outbox "
+            "SELECT channel_id, status, reasons, ping_user_ids, ping_role_ids, sent_at, error FROM outbox "
             "WHERE article_id = ? AND guild_id = ? ORDER BY id",
             (article_id, guild_id),
         )
@@ -334,6 +385,7 @@ class AlertQueries:
                 ping_user_ids=json.loads(r["ping_user_ids"]),
                 sent_at=r["sent_at"],
                 error=r["error"],
+                ping_role_ids=json.loads(r["ping_role_ids"]),
             )
             for r in rows
         ]
