@@ -398,6 +398,24 @@ class FakeDiscord(RestApi):
         self._queue_event("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.to_json()})
         return role
 
+    def update_role(
+        self,
+        role: FakeRole,
+        *,
+        mentionable: bool | None = None,
+        permissions: int | None = None,
+        name: str | None = None,
+    ) -> FakeRole:
+        """Change a role as a server admin would; the bot gets GUILD_ROLE_UPDATE."""
+        if mentionable is not None:
+            role.mentionable = mentionable
+        if permissions is not None:
+            role.permissions = permissions
+        if name is not None:
+            role.name = name
+        self._queue_event("GUILD_ROLE_UPDATE", {"guild_id": str(role.guild_id), "role": role.to_json()})
+        return role
+
     def add_member(
         self,
         guild: FakeGuild | None,
