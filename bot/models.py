@@ -39,6 +39,12 @@ ENTITY_TYPES = (
 )
 
 
+# How an alert looks in a channel (!alerts format): a link and the title; an embed with the summary; the
+# summary with the names and topics. A channel that chose none gets the last.
+ALERT_FORMATS = ("compact", "card", "full")
+DEFAULT_ALERT_FORMAT = "full"
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleText:
     """What analysis needs of an article: its headline (possibly derived) and body."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot.alerts.answers import (
+    AlertsFormat,
     AlertsOff,
     AlertsOn,
     AlertsStatus,
@@ -44,7 +45,7 @@ from bot.answers import (
     WhoAnswer,
 )
 from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
-from bot.models import ArticleBrief, from_iso
+from bot.models import Article, ArticleBrief, from_iso
 from bot.wording import plural
 
 if TYPE_CHECKING:
@@ -548,6 +549,21 @@ def _(answer: AlertsOff, s: Style, prefix: str = "!") -> str:
     )
 
 
+_FORMAT_WORDS = {
+    "compact": "a link and the title",
+    "card": "an embed with the summary",
+    "full": "the summary with the names and topics",
+}
+
+
+@build_message.register
+def _(answer: AlertsFormat, s: Style, prefix: str = "!") -> str:
+    words = f"{answer.format} ({_FORMAT_WORDS[answer.format]})"
+    if answer.changed:
+        return f"Alerts in {s.channel(answer.channel_id)} will now look {words}."
+    return f"Alerts in {s.channel(answer.channel_id)} look {words}; {prefix}alerts format compact|card|full changes it."
+
+
 @build_message.register
 def _(answer: Followed, s: Style, prefix: str = "!") -> str:
     if answer.role_id is not None:
@@ -647,7 +663,27 @@ def picture_of(answer: Any) -> Picture | None:
 
 def to_embeds(answer: Any, prefix: str = "!") -> list[discord.Embed]:
     """The answer as Discord embeds: one per page, each within every limit."""
-    card = build_card(answer, DISCORD, prefix)
+    return card_embeds(build_card(answer, DISCORD, prefix))
+
+
+def alert_message(article: Article, alert_format: str, prefix: str = "!") -> tuple[str | None, discord.Embed | None]:
+    """An alert's message in one of :data:`bot.models.ALERT_FORMATS`: its content (``compact``: the id,
+    the title and the link, the link's preview suppressed) or its embed (``card``: the summary; ``full``:
+    the summary, the names and the topics), within every Discord limit."""
+    if alert_format == "compact":
+        # Each part cut on its own, so the markup around it stays whole: at most 12 + 260 + 103 + 1,003.
+        source = f" ({truncate(DISCORD.text(article.source), 100)})" if article.source else ""
+        url = safe_url(article.url)
+        link = f" <{url}>" if url and len(url) <= 1000 else ""
+        return f"`#{article.id}` **{truncate(DISCORD.text(article.title), TITLE_LIMIT)}**{source}{link}", None
+    card = build_card(ArticleAnswer(article, summary_only=True), DISCORD, prefix)
+    if alert_format == "card":
+        card.fields.clear()
+    return None, card_embeds(card)[0]
+
+
+def card_embeds(card: Card) -> list[discord.Embed]:
+    """A card as Discord embeds: one per page, each within every limit."""
     pages = _pages(card)
     embeds = []
     for number, page in enumerate(pages, start=1):
@@ -692,7 +728,12 @@ def _pages(card: Card) -> list[str]:
 
 
 def _fit_total(embed: discord.Embed) -> None:
-    """Drop fields from the end, then shorten the description, until the embed is within 6,000."""
+    """Shorten a long description (to no less than a field's worth), then drop fields from the end, then
+    shorten the description further, until the embed is within 6,000: the fields are the card's structure
+    (an article's names and topics), the end of a long description the least of it."""
+    excess = len(embed) - EMBED_TOTAL_LIMIT
+    if excess > 0 and embed.description and len(embed.description) > FIELD_VALUE_LIMIT:
+        embed.description = truncate(embed.description, max(FIELD_VALUE_LIMIT, len(embed.description) - excess))
     while len(embed) > EMBED_TOTAL_LIMIT and embed.fields:
         embed.remove_field(len(embed.fields) - 1)
     if len(embed) > EMBED_TOTAL_LIMIT and embed.description:

@@ -11,6 +11,7 @@ from discord.ext import commands
 from bot.alerts.answers import Followed
 from bot.alerts.service import split_role
 from bot.catalogue import describe
+from bot.models import ALERT_FORMATS
 from cogs._shared import ArticleId, GuildContext, choices, is_manager, reply, require_manager
 
 if TYPE_CHECKING:
@@ -48,6 +49,15 @@ class Alerts(commands.Cog):
     async def alerts_off(self, ctx: GuildContext) -> None:
         """Stop posting new articles here (Manage Server); follows still ping."""
         await reply(ctx, await self.bot.alerts.alerts_off(ctx.guild.id))
+
+    @alerts.command(**describe("alerts format"))
+    @app_commands.describe(alert_format="compact: a link and the title; card: the summary; full: also names, topics")
+    @app_commands.rename(alert_format="format")
+    @app_commands.choices(alert_format=[app_commands.Choice(name=f, value=f) for f in ALERT_FORMATS])
+    @is_manager()
+    async def alerts_format(self, ctx: GuildContext, alert_format: str | None = None) -> None:
+        """Show or set how alerts look in this channel (Manage Server)."""
+        await reply(ctx, await self.bot.alerts.alerts_format(ctx.guild.id, ctx.channel.id, ctx.author.id, alert_format))
 
     @commands.hybrid_command(**describe("follow"))
     @app_commands.describe(subject="A name (e.g. Milei) or a topic; a manager can add a role to ping: Milei @News")

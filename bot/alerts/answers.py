@@ -33,6 +33,15 @@ class AlertsOff:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertsFormat:
+    """``!alerts format``: how alerts look in a channel, and whether that was just ``changed``."""
+
+    channel_id: int
+    format: str
+    changed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Followed:
     """``!follow``: what is followed now (or was already), and where the pings will go."""
 

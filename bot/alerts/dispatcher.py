@@ -41,9 +41,8 @@ from functools import partial
 import aiohttp
 import discord
 
-from bot.answers import ArticleAnswer
-from bot.models import Article, DueAlert, from_iso, to_iso
-from bot.render import DISCORD, message_text, to_embeds, truncate
+from bot.models import DEFAULT_ALERT_FORMAT, DueAlert, from_iso, to_iso
+from bot.render import CONTENT_LIMIT, DISCORD, alert_message, message_text, truncate
 from bot.store import Store
 from bot.wording import plural
 
@@ -104,14 +103,17 @@ def followed_names(alert: DueAlert) -> str:
     return DISCORD.text(", ".join(dict.fromkeys(names)))
 
 
-def ping_text(alert: DueAlert, user_ids: Sequence[int], role_ids: Sequence[int] = ()) -> str | None:
+def ping_text(
+    alert: DueAlert, user_ids: Sequence[int], role_ids: Sequence[int] = (), limit: int = 2000
+) -> str | None:
     """The content of an alert's message, pinging ``role_ids`` and ``user_ids`` (one message's worth of
-    its followers)."""
+    its followers), within ``limit`` characters (the mentions must fit: the rest is cut)."""
     if not user_ids and not role_ids:
         return None
     pings = mentions(user_ids, role_ids)
     about = followed_names(alert)
-    return pings + truncate(f" — new on {about}", 2000 - len(pings)) if about else pings
+    room = limit - len(pings)
+    return pings + truncate(f" — new on {about}", room) if about and room > 12 else pings
 
 
 def more_pings_text(alert: DueAlert, user_ids: Sequence[int], link: str) -> str:
@@ -157,7 +159,9 @@ def pingable_roles(guild: discord.Guild | None, channel_id: int, role_ids: Seque
 
 
 def _shows_article(article_id: int, message: discord.Message) -> bool:
-    return any((embed.footer.text or "").startswith(f"Article #{article_id} ") for embed in message.embeds)
+    return f"`#{article_id}` " in message.content or any(
+        (embed.footer.text or "").startswith(f"Article #{article_id} ") for embed in message.embeds
+    )
 
 
 def _links_to(link: str, message: discord.Message) -> bool:
@@ -249,13 +253,14 @@ class AlertDispatcher:
         room = self.per_minute - sent_recently
         delivered = 0
         fresh = [alert for alert in alerts if alert.message_id is None]
+        alert_format = (await self.store.alerts.formats([channel_id])).get(channel_id, DEFAULT_ALERT_FORMAT)
         for position, alert in enumerate(fresh):
             if room <= 0:
                 rest = fresh[position:]
                 if room == 0:  # one digest per window, on top of the individual alerts
                     delivered += await self._send_digest(rest)
                 return delivered
-            outcome = await self._send_one(alert)
+            outcome = await self._send_one(alert, alert_format)
             if outcome == "channel lost":
                 return delivered
             if outcome == "sent":
@@ -263,17 +268,21 @@ class AlertDispatcher:
                 room -= 1
         return delivered
 
-    async def _send_one(self, alert: DueAlert) -> str:
+    async def _send_one(self, alert: DueAlert, alert_format: str = DEFAULT_ALERT_FORMAT) -> str:
         article = await self.store.articles.get(alert.article_id)
         if article is None:
             await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
             return "dropped"
+        line, embed = alert_message(article, alert_format, self.prefix_for(alert.guild_id))
+        below = f"\n{line}" if line else ""  # a compact alert's line, under its pings
         roles = pingable_roles(self.client.get_guild(alert.guild_id), alert.channel_id, alert.ping_role_ids)
-        # Role mentions come first and take room from the users' (a few dozen characters at most).
-        pings, rest = split_pings(alert.ping_user_ids, MENTION_CHARS - len(mentions((), roles)))
+        # Role mentions come first and take room from the users' (a few hundred characters at most); the
+        # users this message cannot hold are pinged in the messages that follow it.
+        pings, rest = split_pings(alert.ping_user_ids, max(0, MENTION_CHARS - len(below) - len(mentions((), roles))))
+        tags = ping_text(alert, pings, roles, limit=CONTENT_LIMIT - len(below))
         outgoing = Outgoing(
-            content=ping_text(alert, pings, roles),
-            embed=self._embed(article, alert.guild_id),
+            content=f"{tags}{below}" if tags else line,
+            embed=embed,
             pings=pings,
             nonce=alert.nonce,
             looks_like=partial(_shows_article, alert.article_id),
@@ -408,9 +417,6 @@ class AlertDispatcher:
             ):
                 return message
         return None
-
-    def _embed(self, article: Article, guild_id: int) -> discord.Embed:
-        return to_embeds(ArticleAnswer(article, summary_only=True), self.prefix_for(guild_id))[0]
 
     async def _failed(
         self,

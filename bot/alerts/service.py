@@ -18,6 +18,7 @@ from collections.abc import Callable
 import discord
 
 from bot.alerts.answers import (
+    AlertsFormat,
     AlertsOff,
     AlertsOn,
     AlertsStatus,
@@ -32,7 +33,7 @@ from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted,
 from bot.catalogue import command
 from bot.config import Settings
 from bot.ingest.fetch import redact_url
-from bot.models import Follow, RoleFollow
+from bot.models import ALERT_FORMATS, DEFAULT_ALERT_FORMAT, Follow, RoleFollow
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -159,6 +160,27 @@ class AlertService:
     async def alerts_off(self, guild_id: int) -> AlertsOff:
         """Stop posting every new article in this server (follows still ping where they were made)."""
         return AlertsOff(await self.store.alerts.disable(guild_id))
+
+    @command(
+        "alerts format",
+        "alerts format [compact | card | full]",
+        "How alerts look in this channel: a link, the summary, or summary, names and topics (Manage Server).",
+        "alerts format compact",
+        where="server",
+    )
+    async def alerts_format(
+        self, guild_id: int, channel_id: int, user_id: int, alert_format: str | None = None
+    ) -> AlertsFormat:
+        """Show or set how alerts look in this channel: ``compact`` (a link and the title), ``card`` (an
+        embed with the summary) or ``full`` (the summary, the names and the topics; the default)."""
+        if not alert_format or not alert_format.strip():
+            current = (await self.store.alerts.formats([channel_id])).get(channel_id, DEFAULT_ALERT_FORMAT)
+            return AlertsFormat(channel_id, current)
+        wanted = alert_format.strip().lower()
+        if wanted not in ALERT_FORMATS:
+            raise UserError("The format is compact (a link), card (the summary) or full (summary, names and topics).")
+        await self.store.alerts.set_format(guild_id, channel_id, wanted, user_id)
+        return AlertsFormat(channel_id, wanted, changed=True)
 
     async def _subject(self, text: str) -> Resolved | Choices | NotFound:
         """What to follow, resolved like ``summary`` (a name not indexed yet is followed as typed)."""

@@ -89,6 +89,27 @@ class AlertQueries:
                 guilds = [int(row["guild_id"]) async for row in cursor]
         return guilds
 
+    async def set_format(self, guild_id: int, channel_id: int, alert_format: str, set_by: int) -> None:
+        """How alerts look in ``channel_id``: ``compact``, ``card`` or ``full``."""
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO alert_channel_settings (channel_id, guild_id, format, set_by, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET format = excluded.format, "
+                "set_by = excluded.set_by, updated_at = excluded.updated_at",
+                (channel_id, guild_id, alert_format, set_by, current_time()),
+            )
+
+    async def formats(self, channel_ids: Sequence[int]) -> dict[int, str]:
+        """The alert format of each of ``channel_ids`` that has one set (the others use the default)."""
+        found: dict[int, str] = {}
+        for chunk in chunks(sorted(set(channel_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                f"SELECT channel_id, format FROM alert_channel_settings WHERE channel_id IN ({marks})", chunk
+            )
+            found.update({int(r["channel_id"]): r["format"] for r in rows})
+        return found
+
     # ---------------------------------------------------------------------------------- follows
 
     async def add_follow(self, follow: Follow) -> bool:
