@@ -362,6 +362,18 @@ class DueAlert:
 
 
 @dataclass(frozen=True, slots=True)
+class FilteredRecord:
+    """An article a filter kept out of a channel: the reasons it would have been posted for, and the rule
+    (its number and words) of the feed or channel (``scope``, ``scope_id``) that stopped it."""
+
+    channel_id: int
+    reasons: list[dict[str, object]]
+    rule: str
+    scope: str
+    scope_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class SentAlert:
     """How an article was alerted in one channel of a server."""
 

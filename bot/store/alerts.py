@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
+from bot.alerts.filters import ArticleFacts, FilterRule
 from bot.alerts.planning import (
     NEAR_DUPLICATE_WINDOW,
     FeedOrigin,
+    FilteredAlert,
     FollowMatch,
     alert_nonce,
+    apply_filters,
     plan_alerts,
     title_key,
     without_repeats,
@@ -24,12 +28,20 @@ from bot.alerts.planning import (
 from bot.models import (
     AlertPolicy,
     DueAlert,
+    FilteredRecord,
     Follow,
     RoleFollow,
     SentAlert,
     to_iso,
 )
 from bot.store.database import Database, chunks, current_time
+
+_FILTER_COLUMNS = "id, scope_id, kind, negate, rule_values, labels"
+
+
+def _filter_rule(row: sqlite3.Row) -> FilterRule:
+    values, labels = tuple(json.loads(row["rule_values"])), tuple(json.loads(row["labels"]))
+    return FilterRule(row["kind"], bool(row["negate"]), values, labels, row["id"])
 
 
 class AlertQueries:
@@ -109,6 +121,107 @@ class AlertQueries:
             )
             found.update({int(r["channel_id"]): r["format"] for r in rows})
         return found
+
+    # ---------------------------------------------------------------------------------- filters
+
+    async def add_filter(self, guild_id: int, scope: str, scope_id: int, rule: FilterRule, created_by: int) -> int:
+        """Store a filter rule on a feed (``scope`` ``"source"``) or a channel; returns its number."""
+        async with self._db.write() as db, db.execute(
+            "INSERT INTO alert_filters (guild_id, scope, scope_id, kind, negate, rule_values, labels, created_by, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                guild_id,
+                scope,
+                scope_id,
+                rule.kind,
+                int(rule.negate),
+                json.dumps(list(rule.values)),
+                json.dumps(list(rule.labels)),
+                created_by,
+                current_time(),
+            ),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row["id"])
+
+    async def remove_filters(self, guild_id: int, scope: str, scope_id: int, rule_id: int | None = None) -> int:
+        """Remove one rule (by number) or every rule of a feed or channel; returns how many went."""
+        extra, params = ("AND id = ?", (rule_id,)) if rule_id is not None else ("", ())
+        async with self._db.write() as db, db.execute(
+            f"DELETE FROM alert_filters WHERE guild_id = ? AND scope = ? AND scope_id = ? {extra} RETURNING 1",
+            (guild_id, scope, scope_id, *params),
+        ) as cursor:
+            removed = len(await cursor.fetchall())
+        return removed
+
+    async def filters(self, scope: str, scope_ids: Sequence[int]) -> dict[int, list[FilterRule]]:
+        """The rules of each of ``scope_ids`` (feeds or channels) that has any, oldest first."""
+        found: dict[int, list[FilterRule]] = {}
+        for chunk in chunks(sorted(set(scope_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                f"SELECT {_FILTER_COLUMNS} FROM alert_filters WHERE scope = ? AND scope_id IN ({marks}) ORDER BY id",
+                (scope, *chunk),
+            )
+            for row in rows:
+                found.setdefault(int(row["scope_id"]), []).append(_filter_rule(row))
+        return found
+
+    async def _filters_in_write(self, scope: str, scope_ids: Sequence[int]) -> dict[int, list[FilterRule]]:
+        """:meth:`filters`, read inside the caller's transaction."""
+        found: dict[int, list[FilterRule]] = {}
+        for chunk in chunks(sorted(set(scope_ids))):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.writer.execute(
+                f"SELECT {_FILTER_COLUMNS} FROM alert_filters WHERE scope = ? AND scope_id IN ({marks}) ORDER BY id",
+                (scope, *chunk),
+            ) as cursor:
+                for row in await cursor.fetchall():
+                    found.setdefault(int(row["scope_id"]), []).append(_filter_rule(row))
+        return found
+
+    async def _facts(self, article_id: int) -> ArticleFacts:
+        """What filters look at in an article, read inside the caller's transaction."""
+        db = self._db.writer
+        async with db.execute("SELECT title, body, url FROM articles WHERE id = ?", (article_id,)) as cursor:
+            row = await cursor.fetchone()
+        async with db.execute(
+            "SELECT e.key FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id = ?",
+            (article_id,),
+        ) as cursor:
+            names = [r["key"] async for r in cursor]
+        async with db.execute(
+            "SELECT t.key FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id = ?",
+            (article_id,),
+        ) as cursor:
+            topics = [r["key"] async for r in cursor]
+        if row is None:
+            return ArticleFacts.of("", "", None, names, topics)
+        return ArticleFacts.of(row["title"], row["body"], row["url"], names, topics)
+
+    async def _record_filtered(self, article_id: int, filtered: Sequence[FilteredAlert]) -> None:
+        now = current_time()
+        await self._db.writer.executemany(
+            "INSERT OR REPLACE INTO filtered_alerts (article_id, guild_id, channel_id, reasons, rule, scope, scope_id, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (article_id, f.guild_id, f.channel_id, json.dumps(f.reasons), f.rule, f.scope, f.scope_id, now)
+                for f in filtered
+            ],
+        )
+
+    async def filtered_for_article(self, guild_id: int, article_id: int) -> list[FilteredRecord]:
+        """Where filters kept an article out in a server, and why (for ``!why``)."""
+        rows = await self._db.fetchall(
+            "SELECT channel_id, reasons, rule, scope, scope_id FROM filtered_alerts "
+            "WHERE article_id = ? AND guild_id = ? ORDER BY channel_id",
+            (article_id, guild_id),
+        )
+        return [
+            FilteredRecord(r["channel_id"], json.loads(r["reasons"]), r["rule"], r["scope"], r["scope_id"])
+            for r in rows
+        ]
 
     # ---------------------------------------------------------------------------------- follows
 
@@ -235,6 +348,19 @@ class AlertQueries:
         planned = plan_alerts(policy, is_new=is_new, feed=feed, alert_channels=channels, follows=follows)
         if not planned:
             return 0
+        source_rules = (await self._filters_in_write("source", [feed.id])).get(feed.id, []) if feed else []
+        channel_rules = await self._filters_in_write("channel", [alert.channel_id for alert in planned])
+        if source_rules or channel_rules:
+            planned, filtered = apply_filters(
+                planned,
+                await self._facts(article_id),
+                source_id=feed.id if feed else None,
+                source_rules=source_rules,
+                channel_rules=channel_rules,
+            )
+            await self._record_filtered(article_id, filtered)
+            if not planned:
+                return 0
 
         async with db.execute("SELECT title FROM articles WHERE id = ?", (article_id,)) as cursor:
             row = await cursor.fetchone()
@@ -427,7 +553,10 @@ class AlertQueries:
                 deleted = len(await cursor.fetchall())
             removed += deleted
             if deleted < batch:
-                return removed
+                break
+        async with self._db.write() as db:
+            await db.execute("DELETE FROM filtered_alerts WHERE created_at < ?", (cutoff,))
+        return removed
 
     async def counts(self) -> dict[str, int]:
         """Alerts by status (for stats and benchmarks)."""
