@@ -183,7 +183,11 @@ class NewsdeskBot(commands.Bot):
             self._store, self.settings, lambda: self.analyzer, notify=self._alerts.notify_channel
         )
         self._feeds = FeedCommands(
-            self._store, self.settings, fetcher=self._ingestion.fetcher, poller=self._ingestion.source(FeedPoller)
+            self._store,
+            self.settings,
+            fetcher=self._ingestion.fetcher,
+            poller=self._ingestion.source(FeedPoller),
+            answers=self._answers,
         )
         for name in self.extensions_to_load:
             try:

@@ -21,6 +21,7 @@ from bot.alerts.answers import (
     AlertsOff,
     AlertsOn,
     AlertsStatus,
+    FiltersAnswer,
     Followed,
     FollowingAnswer,
     Unfollowed,
@@ -472,45 +473,91 @@ def _(answer: SourcesAnswer, s: Style, prefix: str = "!") -> Card:
         line = f"{s.code('#' + str(src.id))} {s.bold(s.text(src.title or src.url))} — {state}"
         if src.failures:
             line += f", {plural(src.failures, 'failure')}: {s.text(src.last_error or '')}"
-        items.append(f"{line}\n{s.text(src.url)}")
+        line += f"\n{s.text(src.url)}"
+        rules = answer.filters.get(src.id, [])
+        if rules:
+            line += "\nfilters: " + "; ".join(f"{s.code('#' + str(r.id))} {s.text(r.describe())}" for r in rules)
+        items.append(line)
     return Card(
         title="Feeds of this server",
         description="" if items else f"No feeds yet: {prefix}source add <url>.",
         items=items,
         per_page=5,
-        footer=f"{prefix}source remove <id> · {prefix}source resume <id>",
+        footer=f"{prefix}source remove <id> · {prefix}source resume <id> · {prefix}source filter <id> <rule>",
     )
+
+
+def _reasons(s: Style, reasons: list[dict[str, object]]) -> str:
+    """Why an alert was planned, in words: feeds, watched folders, follows."""
+    labels = {"folder": "a watched folder", "source": "feed", "follow": "follow of"}
+    shown = []
+    for reason in reasons:
+        kind = str(reason.get("kind"))
+        name = s.text(str(reason.get("name", "")))
+        if kind == "source":
+            shown.append(f"feed #{reason.get('id')} ({name})")
+        elif kind == "follow" and "role" in reason:
+            shown.append(f"{s.role(int(str(reason['role'])))} following {name}")
+        elif kind == "follow":
+            shown.append(f"following {name}")
+        else:
+            shown.append(labels.get(kind, kind))
+    return ", ".join(shown)
 
 
 @build_card.register
 def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
-    labels = {"folder": "a watched folder", "source": "feed", "follow": "follow of"}
     items = []
     for alert in answer.alerts:
-        reasons = []
-        for reason in alert.reasons:
-            kind = str(reason.get("kind"))
-            name = s.text(str(reason.get("name", "")))
-            if kind == "source":
-                reasons.append(f"feed #{reason.get('id')} ({name})")
-            elif kind == "follow" and "role" in reason:
-                reasons.append(f"{s.role(int(str(reason['role'])))} following {name}")
-            elif kind == "follow":
-                reasons.append(f"following {name}")
-            else:
-                reasons.append(labels.get(kind, kind))
         pinged = []
         if alert.ping_user_ids:
             pinged.append(plural(len(alert.ping_user_ids), "follower"))
         if alert.ping_role_ids:
             pinged.append(plural(len(alert.ping_role_ids), "role"))
         pinged = f"; pinged {' and '.join(pinged)}" if pinged else ""
-        items.append(f"{s.channel(alert.channel_id)} ({alert.status}{pinged}): " + ", ".join(reasons))
+        items.append(f"{s.channel(alert.channel_id)} ({alert.status}{pinged}): " + _reasons(s, alert.reasons))
+    for kept_out in answer.filtered:
+        whose = f"feed #{kept_out.scope_id}" if kept_out.scope == "source" else f"{s.channel(kept_out.scope_id)}"
+        items.append(
+            f"{s.channel(kept_out.channel_id)} (not posted): {_reasons(s, kept_out.reasons)} — kept out by the "
+            f"filter of {whose} {s.code(kept_out.rule)}"
+        )
     return Card(
         title=f"Why article #{answer.article_id} alerted here",
         description=s.bold(s.text(answer.title)) + ("" if items else "\nIt was not alerted in this server."),
         items=items,
     )
+
+
+@build_card.register
+def _(answer: FiltersAnswer, s: Style, prefix: str = "!") -> Card:
+    if answer.scope == "source":
+        whose = f"feed #{answer.scope_id}" + (f" ({s.text(answer.name)})" if answer.name else "")
+        command = f"{prefix}source filter {answer.scope_id}"
+    else:
+        whose = s.channel(answer.scope_id)
+        command = f"{prefix}alerts filter"
+    lines = []
+    if answer.change == "added" and answer.rule is not None:
+        lines.append(f"Added filter {s.code('#' + str(answer.rule.id))} {s.text(answer.rule.describe())}.")
+    elif answer.change == "removed":
+        lines.append(f"Removed filter #{answer.count}.")
+    elif answer.change == "cleared":
+        lines.append(f"Removed {plural(answer.count, 'filter')}.")
+    lines.append(
+        f"New articles are posted when they pass every filter ({', '.join(s.code(x) for x in _FILTER_EXAMPLES)})."
+        if answer.rules
+        else f"No filters: every new article is posted. Add one with {s.code(command + ' -football')}."
+    )
+    return Card(
+        title=f"Filters of {whose}",
+        description="\n".join(lines),
+        items=[f"{s.code('#' + str(r.id))} {s.text(r.describe())}" for r in answer.rules],
+        footer=f"{command} <rule> adds one · {command} remove <number> · {command} clear",
+    )
+
+
+_FILTER_EXAMPLES = ("lithium, copper", "-football", "has:Javier Milei", "topic:lithium mining", "re:^Breaking")
 
 
 # ------------------------------------------------------------------------------- one-message answers

@@ -59,6 +59,14 @@ class Alerts(commands.Cog):
         """Show or set how alerts look in this channel (Manage Server)."""
         await reply(ctx, await self.bot.alerts.alerts_format(ctx.guild.id, ctx.channel.id, ctx.author.id, alert_format))
 
+    @alerts.command(**describe("alerts filter"))
+    @app_commands.describe(rule="e.g. -football, has:Javier Milei, topic:lithium mining, re:^Breaking, remove 3, clear")
+    @is_manager()
+    async def alerts_filter(self, ctx: GuildContext, *, rule: str | None = None) -> None:
+        """Show, add, remove or clear the filters of what this channel posts (Manage Server)."""
+        answer = await self.bot.alerts.alerts_filter(ctx.guild.id, ctx.channel.id, ctx.author.id, rule)
+        await reply(ctx, answer)
+
     @commands.hybrid_command(**describe("follow"))
     @app_commands.describe(subject="A name (e.g. Milei) or a topic; a manager can add a role to ping: Milei @News")
     @commands.guild_only()

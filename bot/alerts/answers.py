@@ -7,8 +7,10 @@ mentions and escaped names on Discord, is the renderer's business.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-from bot.models import Follow, RoleFollow, SentAlert
+from bot.alerts.filters import FilterRule
+from bot.models import FilteredRecord, Follow, RoleFollow, SentAlert
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +79,18 @@ class WhyAnswer:
     article_id: int
     title: str
     alerts: list[SentAlert]
+    filtered: list[FilteredRecord] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class FiltersAnswer:
+    """``!alerts filter`` and ``!source filter``: the rules of a channel or a feed (``scope``), and what was
+    just done: a rule ``added``, ``removed`` (by number) or all ``cleared`` (``count`` of them)."""
+
+    scope: Literal["channel", "source"]
+    scope_id: int
+    rules: list[FilterRule]
+    change: Literal["shown", "added", "removed", "cleared"] = "shown"
+    rule: FilterRule | None = None
+    count: int = 0
+    name: str | None = None  # the feed's title

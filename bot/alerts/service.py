@@ -22,14 +22,16 @@ from bot.alerts.answers import (
     AlertsOff,
     AlertsOn,
     AlertsStatus,
+    FiltersAnswer,
     Followed,
     FollowingAnswer,
     Unfollowed,
     WhyAnswer,
 )
 from bot.alerts.dispatcher import AlertDispatcher, pingable_roles
+from bot.alerts.filters import MAX_RULES, FilterRule, RuleError, regex_rule, split_rule, words_rule
 from bot.alerts.retention import OutboxRetention
-from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, parse_article_id
+from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, is_number, parse_article_id
 from bot.catalogue import command
 from bot.config import Settings
 from bot.ingest.fetch import redact_url
@@ -51,6 +53,79 @@ def split_role(text: str) -> tuple[str, int | None]:
     if match is None:
         return text, None
     return text[: match.start()], int(match.group(1))
+
+
+async def build_rule(answers: Answers, text: str, command: str) -> FilterRule | Choices | NotFound:
+    """A filter rule from what a manager typed (see :mod:`bot.alerts.filters`): names and topics are
+    resolved as ``follow`` resolves them (one not in the index yet is kept as typed); ``command`` is the
+    one to ask again with when a name is ambiguous."""
+    try:
+        parsed = split_rule(text)
+        if parsed.kind in ("words", "section"):
+            return words_rule(parsed)
+        if parsed.kind == "regex":
+            return regex_rule(parsed)
+    except RuleError as exc:
+        raise UserError(str(exc)) from None
+    keys: list[str] = []
+    labels: list[str] = []
+    for value in parsed.values:
+        if parsed.kind == "has":
+            found = await answers.resolve(value, Wanted.NAME, command)
+            if isinstance(found, NotFound) and name_key(value):
+                found = Resolved("entity", name_key(value), value)  # named by no article yet
+        else:
+            found = await answers.resolve(value, Wanted.TOPIC, command)
+            if isinstance(found, NotFound) and topic_key(value):
+                found = Resolved("topic", topic_key(value), value)
+        if not isinstance(found, Resolved):
+            return found
+        keys.append(found.key)
+        labels.append(found.name)
+    if not keys:
+        raise UserError("Say what the filter looks for, like: has:Javier Milei.")
+    return FilterRule(parsed.kind, parsed.negate, tuple(keys), tuple(labels))
+
+
+async def change_filters(
+    store: Store,
+    answers: Answers,
+    *,
+    guild_id: int,
+    user_id: int,
+    scope: str,
+    scope_id: int,
+    text: str | None,
+    command: str,
+    name: str | None = None,
+) -> FiltersAnswer | Choices | NotFound:
+    """Show, add (a rule), remove (``remove <number>``) or clear (``clear``) the filters of a feed or a
+    channel: what ``alerts filter`` and ``source filter`` share."""
+    words = " ".join((text or "").split())
+    kind = "channel" if scope == "channel" else "source"
+
+    async def rules() -> list[FilterRule]:
+        return (await store.alerts.filters(scope, [scope_id])).get(scope_id, [])
+
+    if not words:
+        return FiltersAnswer(kind, scope_id, await rules(), name=name)
+    if words.lower() == "clear":
+        count = await store.alerts.remove_filters(guild_id, scope, scope_id)
+        return FiltersAnswer(kind, scope_id, [], "cleared", count=count, name=name)
+    head, _, rest = words.partition(" ")
+    if head.lower() == "remove" and is_number(rest.strip().lstrip("#")):
+        number = int(rest.strip().lstrip("#"))
+        if not await store.alerts.remove_filters(guild_id, scope, scope_id, number):
+            raise UserError(f"There is no filter {number} here; the list shows their numbers.")
+        return FiltersAnswer(kind, scope_id, await rules(), "removed", count=number, name=name)
+    if len(await rules()) >= MAX_RULES:
+        raise UserError(f"There are {MAX_RULES} filters here already; remove one first.")
+    rule = await build_rule(answers, words, command)
+    if not isinstance(rule, FilterRule):
+        return rule
+    number = await store.alerts.add_filter(guild_id, scope, scope_id, rule, user_id)
+    added = FilterRule(rule.kind, rule.negate, rule.values, rule.labels, number)
+    return FiltersAnswer(kind, scope_id, await rules(), "added", added, name=name)
 
 
 class AlertService:
@@ -182,6 +257,30 @@ class AlertService:
         await self.store.alerts.set_format(guild_id, channel_id, wanted, user_id)
         return AlertsFormat(channel_id, wanted, changed=True)
 
+    @command(
+        "alerts filter",
+        "alerts filter [rule | remove <number> | clear]",
+        "What this channel posts: has:Milei, -football, topic:lithium… (Manage Server; help alerts filter).",
+        "alerts filter -football",
+        where="server",
+    )
+    async def alerts_filter(
+        self, guild_id: int, channel_id: int, user_id: int, text: str | None = None
+    ) -> FiltersAnswer | Choices | NotFound:
+        """Show, add, remove or clear this channel's filters: words (``lithium, copper``; ``-football``),
+        names (``has:Javier Milei``), topics (``topic:lithium mining``), sections (``section:politics``)
+        and RE2 regular expressions (``re:^Breaking``); an article is posted when it passes every one."""
+        return await change_filters(
+            self.store,
+            self.answers,
+            guild_id=guild_id,
+            user_id=user_id,
+            scope="channel",
+            scope_id=channel_id,
+            text=text,
+            command="alerts filter",
+        )
+
     async def _subject(self, text: str) -> Resolved | Choices | NotFound:
         """What to follow, resolved like ``summary`` (a name not indexed yet is followed as typed)."""
         text = " ".join(text.split())
@@ -289,4 +388,5 @@ class AlertService:
         if article is None:
             return NotFound(f"There is no article {article_id}.")
         alerts = await self.store.alerts.for_article(guild_id, article_id)
-        return WhyAnswer(article_id, article.title, alerts)
+        filtered = await self.store.alerts.filtered_for_article(guild_id, article_id)
+        return WhyAnswer(article_id, article.title, alerts, filtered)
