@@ -18,7 +18,7 @@ from bot.store.rows import entity_ref
 
 # The co-mention network looks at an entity's most recent articles: all of them for nearly every entity,
 # and for one in tens of thousands of stories what it is reported with lately, at a bounded cost.
-GRAPH_WINDOW = 2000
+GRAPH_WINDOW = 1000
 
 _SUBJECT_TABLES = {
     "entity": ("article_entities", "entity_id", "salience"),
