@@ -46,6 +46,15 @@ DEFAULT_ALERT_FORMAT = "full"
 
 
 @dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    """How alerts are posted in one channel: their format, and whether each opens a thread (text channels;
+    a forum always gets one post per article)."""
+
+    format: str = DEFAULT_ALERT_FORMAT
+    threads: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleText:
     """What analysis needs of an article: its headline (possibly derived) and body."""
 
@@ -359,6 +368,7 @@ class DueAlert:
     pings_left: list[int] = field(default_factory=list)
     unknown_since: str | None = None
     ping_role_ids: list[int] = field(default_factory=list)
+    thread_id: int | None = None  # the thread its message opened, where the rest of its pings go
 
 
 @dataclass(frozen=True, slots=True)

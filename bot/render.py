@@ -583,6 +583,10 @@ def _(answer: AlertsStatus, s: Style, prefix: str = "!") -> str:
 
 @build_message.register
 def _(answer: AlertsOn, s: Style, prefix: str = "!") -> str:
+    if answer.forum:
+        return f"New articles will be posted in {s.channel(answer.channel_id)}, one post each, tagged from its topics."
+    if answer.threads:
+        return f"New articles will be posted in {s.channel(answer.channel_id)}, each with a thread for discussion."
     return f"New articles will be posted in {s.channel(answer.channel_id)}."
 
 

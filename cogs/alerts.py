@@ -39,10 +39,17 @@ class Alerts(commands.Cog):
         await reply(ctx, await self.bot.alerts.alerts_status(ctx.guild.id))
 
     @alerts.command(**describe("alerts here"))
+    @app_commands.describe(mode="threads: open a thread on each article (text channels)")
+    @app_commands.choices(mode=[app_commands.Choice(name="threads", value="threads")])
     @is_manager()
-    async def alerts_here(self, ctx: GuildContext) -> None:
-        """Make this channel the one that gets every new article (Manage Server)."""
-        await reply(ctx, await self.bot.alerts.alerts_here(ctx.guild.id, ctx.channel.id, ctx.author.id))
+    async def alerts_here(self, ctx: GuildContext, mode: str | None = None) -> None:
+        """Make this channel the one that gets every new article (Manage Server); asked in a post of a
+        forum, the forum gets a post per article."""
+        channel_id, forum = ctx.channel.id, False
+        if isinstance(ctx.channel, discord.Thread) and isinstance(ctx.channel.parent, discord.ForumChannel):
+            channel_id, forum = ctx.channel.parent.id, True  # nobody can type in a forum itself, only in its posts
+        answer = await self.bot.alerts.alerts_here(ctx.guild.id, channel_id, ctx.author.id, mode, forum=forum)
+        await reply(ctx, answer)
 
     @alerts.command(**describe("alerts off"))
     @is_manager()

@@ -22,9 +22,12 @@ class AlertsStatus:
 
 @dataclass(frozen=True, slots=True)
 class AlertsOn:
-    """``!alerts here``: this channel now gets every new article."""
+    """``!alerts here``: this channel now gets every new article; as a post each (a ``forum``), or with
+    a thread opened on each (``threads``)."""
 
     channel_id: int
+    threads: bool = False
+    forum: bool = False
 
 
 @dataclass(frozen=True, slots=True)

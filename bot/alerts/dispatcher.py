@@ -37,11 +37,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import aiohttp
 import discord
 
-from bot.models import DEFAULT_ALERT_FORMAT, DueAlert, from_iso, to_iso
+from bot.models import ChannelSettings, DueAlert, from_iso, to_iso
 from bot.render import CONTENT_LIMIT, DISCORD, alert_message, message_text, truncate
 from bot.store import Store
 from bot.wording import plural
@@ -54,6 +55,9 @@ BACKOFF_MAX_SECONDS = 600.0
 DIGEST_LINES = 20
 WINDOW = timedelta(minutes=1)
 MAX_PINGS_PER_MESSAGE = 100  # Discord refuses a message whose allowed_mentions name more users
+THREAD_NAME_LIMIT = 100
+THREAD_ARCHIVE_MINUTES = 1440  # a day without messages, and a thread leaves the channel's list
+MAX_FORUM_TAGS = 5
 MAX_ROLE_PINGS = 20  # roles one alert pings: a role follow is a manager's choice, a handful per story
 MENTION_CHARS = 1700  # of a message's 2000 characters, what its mentions may fill; the rest says why
 DIGEST_MENTION_CHARS = 1000  # a digest keeps more room for its list
@@ -140,6 +144,27 @@ def allowed_pings(user_ids: Sequence[int], role_ids: Sequence[int] = ()) -> disc
     )
 
 
+def thread_name(title: str, article_id: int) -> str:
+    """A forum post's or thread's name: the headline on one line, within Discord's 100 characters."""
+    line = " ".join(title.split())
+    return truncate(line, THREAD_NAME_LIMIT) if line else f"Article #{article_id}"
+
+
+def forum_tags(available: Sequence[discord.ForumTag], wanted: Sequence[str], *, may_moderate: bool) -> list[Any]:
+    """The forum's tags for an article (at most 5, Discord's limit): those named like one of its topics or
+    names, or like a word of one ("Lithium" for "lithium mining"), in the order of ``wanted``; moderated
+    tags only when the bot may manage threads."""
+    by_name = {tag.name.casefold(): tag for tag in available if may_moderate or not tag.moderated}
+    chosen: dict[int, Any] = {}
+    for text in wanted:
+        folded = " ".join(text.casefold().split())
+        for candidate in (folded, *folded.split(" ")):
+            tag = by_name.get(candidate)
+            if tag is not None and len(chosen) < MAX_FORUM_TAGS:
+                chosen.setdefault(tag.id, tag)
+    return list(chosen.values())
+
+
 def pingable_roles(guild: discord.Guild | None, channel_id: int, role_ids: Sequence[int]) -> list[int]:
     """The roles of ``role_ids`` that a message from the bot in ``channel_id`` would ping: roles that still
     exist, not @everyone, and mentionable by anyone — or by the bot, where it has Mention Everyone there.
@@ -182,6 +207,8 @@ class Outgoing:
     nonce: str
     looks_like: Callable[[discord.Message], bool]  # recognises it, posted, among the channel's messages
     role_pings: list[int] = field(default_factory=list)
+    thread_name: str | None = None  # its forum post's name, or its thread's
+    tags: list[str] = field(default_factory=list)  # what forum tags may match: topics and names
 
 
 class AlertDispatcher:
@@ -253,14 +280,14 @@ class AlertDispatcher:
         room = self.per_minute - sent_recently
         delivered = 0
         fresh = [alert for alert in alerts if alert.message_id is None]
-        alert_format = (await self.store.alerts.formats([channel_id])).get(channel_id, DEFAULT_ALERT_FORMAT)
+        settings = (await self.store.alerts.channel_settings([channel_id]))[channel_id]
         for position, alert in enumerate(fresh):
             if room <= 0:
                 rest = fresh[position:]
                 if room == 0:  # one digest per window, on top of the individual alerts
                     delivered += await self._send_digest(rest)
                 return delivered
-            outcome = await self._send_one(alert, alert_format)
+            outcome = await self._send_one(alert, settings)
             if outcome == "channel lost":
                 return delivered
             if outcome == "sent":
@@ -268,12 +295,13 @@ class AlertDispatcher:
                 room -= 1
         return delivered
 
-    async def _send_one(self, alert: DueAlert, alert_format: str = DEFAULT_ALERT_FORMAT) -> str:
+    async def _send_one(self, alert: DueAlert, settings: ChannelSettings | None = None) -> str:
+        settings = settings or ChannelSettings()
         article = await self.store.articles.get(alert.article_id)
         if article is None:
             await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
             return "dropped"
-        line, embed = alert_message(article, alert_format, self.prefix_for(alert.guild_id))
+        line, embed = alert_message(article, settings.format, self.prefix_for(alert.guild_id))
         below = f"\n{line}" if line else ""  # a compact alert's line, under its pings
         roles = pingable_roles(self.client.get_guild(alert.guild_id), alert.channel_id, alert.ping_role_ids)
         # Role mentions come first and take room from the users' (a few hundred characters at most); the
@@ -287,16 +315,20 @@ class AlertDispatcher:
             nonce=alert.nonce,
             looks_like=partial(_shows_article, alert.article_id),
             role_pings=roles,
+            thread_name=thread_name(article.title, article.id),
+            tags=[t.name for t in article.topics] + [e.name for e in article.entities if e.salience >= 0.2],
         )
         message = await self._post([alert], outgoing)
         if isinstance(message, str):
             return message
-        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest)
+        thread_id = await self._thread_of(message, outgoing.thread_name, open_one=settings.threads)
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest, thread_id=thread_id)
         if rest:
             sent = replace(
                 alert,
                 status="sent",
                 message_id=message.id,
+                thread_id=thread_id,
                 pings_left=rest,
                 unknown_since=None,
                 attempts=0,
@@ -307,7 +339,8 @@ class AlertDispatcher:
 
     async def _send_more_pings(self, alert: DueAlert) -> str:
         """Ping the followers an alert's own message could not, one message of them at a time."""
-        link = f"https://discord.com/channels/{alert.guild_id}/{alert.channel_id}/{alert.message_id}"
+        where = alert.thread_id or alert.channel_id
+        link = f"https://discord.com/channels/{alert.guild_id}/{where}/{alert.message_id}"
         while alert.pings_left:
             pings, rest = split_pings(alert.pings_left)
             outgoing = Outgoing(
@@ -317,7 +350,7 @@ class AlertDispatcher:
                 nonce=part_nonce(alert.nonce, len(alert.pings_left)),
                 looks_like=partial(_links_to, link),
             )
-            message = await self._post([alert], outgoing)
+            message = await self._post([alert], outgoing, channel_id=alert.thread_id)
             if isinstance(message, str):
                 return message
             await self.store.alerts.mark_pinged(alert.id, rest)
@@ -349,16 +382,21 @@ class AlertDispatcher:
             nonce=f"digest{alerts[0].id}",
             looks_like=partial(_digest_lists, alerts[0].article_id),
             role_pings=roles,
+            thread_name=f"{len(alerts)} more new articles",
         )
         message = await self._post(alerts, outgoing)
         if isinstance(message, str):
             return 0
-        await self.store.alerts.mark_sent([a.id for a in alerts], message.id, status="digested", pings_left=rest)
+        thread_id = await self._thread_of(message, outgoing.thread_name, open_one=False)
+        await self.store.alerts.mark_sent(
+            [a.id for a in alerts], message.id, status="digested", pings_left=rest, thread_id=thread_id
+        )
         if rest:
             first = replace(
                 alerts[0],
                 status="digested",
                 message_id=message.id,
+                thread_id=thread_id,
                 pings_left=rest,
                 unknown_since=None,
                 attempts=0,
@@ -366,16 +404,23 @@ class AlertDispatcher:
             await self._send_more_pings(first)
         return len(alerts)
 
-    async def _post(self, alerts: list[DueAlert], outgoing: Outgoing) -> discord.Message | str:
-        """Post one message for ``alerts`` — unless an earlier attempt whose outcome was unknown did.
+    async def _post(
+        self, alerts: list[DueAlert], outgoing: Outgoing, *, channel_id: int | None = None
+    ) -> discord.Message | str:
+        """Post one message for ``alerts`` in their channel (or in ``channel_id``, a thread of it) — unless
+        an earlier attempt whose outcome was unknown did. In a forum channel the message is a new post.
 
         Returns the message, or what became of the alerts when it could not be posted.
         """
         first = alerts[0]
-        channel = self.client.get_partial_messageable(first.channel_id, guild_id=first.guild_id)
+        target = channel_id or first.channel_id
+        forum = self.client.get_channel(target)
+        channel = self.client.get_partial_messageable(target, guild_id=first.guild_id)
         attempted_at = to_iso(datetime.now(UTC))
         unknown_since = [a.unknown_since for a in alerts if a.unknown_since]
         try:
+            if isinstance(forum, discord.ForumChannel):
+                return await self._post_in_forum(forum, outgoing, unknown_since)
             if unknown_since:
                 posted = await self._find_posted(channel, from_iso(min(unknown_since)), outgoing)
                 if posted is not None:
@@ -397,6 +442,47 @@ class AlertDispatcher:
             return await self._failed(alerts, exc, exc.status, retry_after_of(exc), unknown)
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return await self._failed(alerts, exc, None, None, attempted_at)
+
+    async def _post_in_forum(
+        self, forum: discord.ForumChannel, outgoing: Outgoing, unknown_since: list[str]
+    ) -> discord.Message:
+        """One post in a forum: the alert's message opens it, named after the article and tagged with
+        the forum's tags that match its topics and names. Creating a thread takes no nonce: after an
+        unknown outcome, the bot's posts since then are searched for it first."""
+        me = self.client.user
+        if unknown_since and me is not None:
+            since = from_iso(min(unknown_since)) - CLOCK_SLACK
+            for thread in forum.threads:
+                created = thread.created_at or discord.utils.snowflake_time(thread.id)
+                if thread.owner_id == me.id and thread.name == outgoing.thread_name and created >= since:
+                    log.info("forum post %s was made by an earlier attempt", thread.id)
+                    return await thread.fetch_message(thread.id)
+        may_moderate = forum.permissions_for(forum.guild.me).manage_threads
+        tags = forum_tags(forum.available_tags, outgoing.tags, may_moderate=may_moderate)
+        posted = await forum.create_thread(
+            name=outgoing.thread_name or "News",
+            content=outgoing.content,
+            embed=outgoing.embed or discord.utils.MISSING,
+            applied_tags=tags,
+            allowed_mentions=allowed_pings(outgoing.pings, outgoing.role_pings),
+            auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+        )
+        return posted.message
+
+    async def _thread_of(self, message: discord.Message, name: str | None, *, open_one: bool) -> int | None:
+        """The thread an alert's message lives in (a forum post) or, with ``open_one`` (``alerts here
+        threads``), the thread opened on it for discussion; a thread that cannot be opened leaves the alert
+        posted without one (logged), as the article itself reached the channel."""
+        if isinstance(message.channel, discord.Thread):
+            return message.channel.id
+        if not open_one:
+            return None
+        try:
+            thread = await message.create_thread(name=name or "News", auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+        except discord.HTTPException as exc:
+            log.warning("no thread opened on alert message %s: %s", message.id, exc)
+            return None
+        return thread.id
 
     async def _find_posted(
         self, channel: discord.PartialMessageable, since: datetime, outgoing: Outgoing

@@ -35,7 +35,7 @@ from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted,
 from bot.catalogue import command
 from bot.config import Settings
 from bot.ingest.fetch import redact_url
-from bot.models import ALERT_FORMATS, DEFAULT_ALERT_FORMAT, Follow, RoleFollow
+from bot.models import ALERT_FORMATS, Follow, RoleFollow
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -215,15 +215,39 @@ class AlertService:
 
     @command(
         "alerts here",
-        "alerts here",
-        "Post every new article in this channel (Manage Server).",
-        "alerts here",
+        "alerts here [threads]",
+        "Post every new article here: a post each in a forum; with threads, a thread each (Manage Server).",
+        "alerts here threads",
         where="server",
     )
-    async def alerts_here(self, guild_id: int, channel_id: int, user_id: int) -> AlertsOn:
-        """Make this channel the server's alert channel."""
+    async def alerts_here(
+        self, guild_id: int, channel_id: int, user_id: int, mode: str | None = None, *, forum: bool = False
+    ) -> AlertsOn:
+        """Make this channel the server's alert channel; ``forum`` (asked in a post of a forum): the forum
+        gets one post per article, tagged from its topics; ``mode`` ``threads`` (a text channel): each
+        alert opens a thread for discussion."""
+        threads = (mode or "").strip().lower()
+        if threads not in ("", "threads"):
+            raise UserError("Say alerts here, or alerts here threads for a thread on each article.")
+        channel = self.client.get_channel(channel_id)
+        guild = self.client.get_guild(guild_id)
+        me = guild.me if guild is not None else None
+        if threads and (forum or not isinstance(channel, discord.TextChannel)):
+            raise UserError("Threads open on articles in a text channel; in a forum every article is a post already.")
+        if forum and isinstance(channel, discord.ForumChannel) and me is not None:
+            allowed = channel.permissions_for(me)
+            if not (allowed.send_messages and allowed.embed_links):
+                raise UserError("I need the Create Posts and Embed Links permissions in this forum for that.")
+        if (
+            threads
+            and isinstance(channel, discord.TextChannel)
+            and me is not None
+            and not channel.permissions_for(me).create_public_threads
+        ):
+            raise UserError("I need the Create Public Threads permission here to open a thread on each article.")
         await self.store.alerts.set_channel(guild_id, channel_id, user_id)
-        return AlertsOn(channel_id)
+        await self.store.alerts.set_threads(guild_id, channel_id, bool(threads), user_id)
+        return AlertsOn(channel_id, threads=bool(threads), forum=forum)
 
     @command(
         "alerts off",
@@ -249,7 +273,7 @@ class AlertService:
         """Show or set how alerts look in this channel: ``compact`` (a link and the title), ``card`` (an
         embed with the summary) or ``full`` (the summary, the names and the topics; the default)."""
         if not alert_format or not alert_format.strip():
-            current = (await self.store.alerts.formats([channel_id])).get(channel_id, DEFAULT_ALERT_FORMAT)
+            current = (await self.store.alerts.channel_settings([channel_id]))[channel_id].format
             return AlertsFormat(channel_id, current)
         wanted = alert_format.strip().lower()
         if wanted not in ALERT_FORMATS:

@@ -27,6 +27,7 @@ from bot.alerts.planning import (
 )
 from bot.models import (
     AlertPolicy,
+    ChannelSettings,
     DueAlert,
     FilteredRecord,
     Follow,
@@ -111,16 +112,26 @@ class AlertQueries:
                 (channel_id, guild_id, alert_format, set_by, current_time()),
             )
 
-    async def formats(self, channel_ids: Sequence[int]) -> dict[int, str]:
-        """The alert format of each of ``channel_ids`` that has one set (the others use the default)."""
-        found: dict[int, str] = {}
+    async def set_threads(self, guild_id: int, channel_id: int, threads: bool, set_by: int) -> None:
+        """Whether each alert in ``channel_id`` (a text channel) opens a thread."""
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO alert_channel_settings (channel_id, guild_id, threads, set_by, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET threads = excluded.threads, "
+                "set_by = excluded.set_by, updated_at = excluded.updated_at",
+                (channel_id, guild_id, int(threads), set_by, current_time()),
+            )
+
+    async def channel_settings(self, channel_ids: Sequence[int]) -> dict[int, ChannelSettings]:
+        """How alerts are posted in each of ``channel_ids`` (the default for a channel not listed)."""
+        found: dict[int, ChannelSettings] = {}
         for chunk in chunks(sorted(set(channel_ids))):
             marks = ",".join("?" * len(chunk))
             rows = await self._db.fetchall(
-                f"SELECT channel_id, format FROM alert_channel_settings WHERE channel_id IN ({marks})", chunk
+                f"SELECT channel_id, format, threads FROM alert_channel_settings WHERE channel_id IN ({marks})", chunk
             )
-            found.update({int(r["channel_id"]): r["format"] for r in rows})
-        return found
+            found.update({int(r["channel_id"]): ChannelSettings(r["format"], bool(r["threads"])) for r in rows})
+        return {channel_id: found.get(channel_id, ChannelSettings()) for channel_id in channel_ids}
 
     # ---------------------------------------------------------------------------------- filters
 
@@ -421,7 +432,7 @@ class AlertQueries:
         """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
         columns = (
             "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
-            "pings_left, unknown_since, ping_role_ids"
+            "pings_left, unknown_since, ping_role_ids, thread_id"
         )
         rows = await self._db.fetchall(
             f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
@@ -444,6 +455,7 @@ class AlertQueries:
                 pings_left=json.loads(r["pings_left"]),
                 unknown_since=r["unknown_since"],
                 ping_role_ids=json.loads(r["ping_role_ids"]),
+                thread_id=r["thread_id"],
             )
             for r in rows
         ]
@@ -465,20 +477,26 @@ class AlertQueries:
         return int(rows[0]["n"])
 
     async def mark_sent(
-        self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent", pings_left: Sequence[int] = ()
+        self,
+        alert_ids: Sequence[int],
+        message_id: int,
+        *,
+        status: str = "sent",
+        pings_left: Sequence[int] = (),
+        thread_id: int | None = None,
     ) -> None:
         """Alerts delivered (as their own message, or listed in a digest); ``pings_left`` are the users
         that message could not ping, kept on the first alert for the messages that follow (whose
-        attempts are counted afresh)."""
+        attempts are counted afresh), which go to ``thread_id`` when the message opened a thread."""
         marks = ",".join("?" * len(alert_ids))
         more = json.dumps(list(pings_left))
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, error = NULL, unknown_since = NULL, "
-                "attempts = CASE WHEN id = ? AND ? != '[]' THEN 0 ELSE attempts + 1 END, "
+                "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, thread_id = ?, error = NULL, "
+                "unknown_since = NULL, attempts = CASE WHEN id = ? AND ? != '[]' THEN 0 ELSE attempts + 1 END, "
                 "pings_left = CASE id WHEN ? THEN ? ELSE '[]' END "
                 f"WHERE id IN ({marks}) AND status = 'pending'",
-                (status, current_time(), message_id, alert_ids[0], more, alert_ids[0], more, *alert_ids),
+                (status, current_time(), message_id, thread_id, alert_ids[0], more, alert_ids[0], more, *alert_ids),
             )
 
     async def mark_pinged(self, alert_id: int, pings_left: Sequence[int]) -> None:

@@ -356,7 +356,9 @@ class FakeDiscord(RestApi):
         topic: str | None = None,
         overwrites: list[Overwrite] | None = None,
         parent_id: int | None = None,
+        tags: list[str | tuple[str, bool]] | None = None,
     ) -> FakeChannel:
+        """A channel; a forum (``type=ChannelType.GUILD_FORUM``) gets ``tags``: names, or (name, moderated)."""
         guild = guild or self.guild
         ch = FakeChannel(
             id=self._ids.next(),
@@ -368,6 +370,12 @@ class FakeDiscord(RestApi):
             overwrites=list(overwrites or []),
             parent_id=parent_id,
         )
+        for tag in tags or []:
+            tag_name, moderated = (tag, False) if isinstance(tag, str) else tag
+            tag_id = str(self._ids.next())
+            ch.available_tags.append(
+                {"id": tag_id, "name": tag_name, "moderated": moderated, "emoji_id": None, "emoji_name": None}
+            )
         guild.channels[ch.id] = ch
         self.channels[ch.id] = ch
         self._queue_event("CHANNEL_CREATE", ch.to_json())
