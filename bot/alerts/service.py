@@ -284,7 +284,7 @@ class AlertService:
     @command(
         "alerts filter",
         "alerts filter [rule | remove <number> | clear]",
-        "What this channel posts: has:Milei, -football, topic:lithium… (Manage Server; help alerts filter).",
+        "What this channel posts: -football, has:Milei, topic:lithium, section:sport, re:… (Manage Server).",
         "alerts filter -football",
         where="server",
     )

@@ -104,7 +104,7 @@ class FeedCommands:
     @command(
         "source filter",
         "source filter <id> [rule | remove <number> | clear]",
-        "Which of a feed's new items are posted: has:Milei, -football… (Manage Server; help alerts filter).",
+        "Which of a feed's new items are posted: rules as for alerts filter (Manage Server).",
         "source filter 3 has:Javier Milei",
         where="server",
     )
