@@ -27,8 +27,11 @@ class Pictures(commands.Cog):
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
     async def trend(self, ctx: commands.Context[NewsdeskBot], *, subjects: str) -> None:
         """Mentions per day of up to four names or topics, as a line chart with the biggest peak labelled."""
-        await ctx.defer()  # a picture can take longer than the three seconds a slash command has to answer
-        await reply(ctx, await self.bot.answers.trend(subjects))
+        # Typing while it draws; for the slash form this defers, as a picture can take longer than the three
+        # seconds a slash command has to answer.
+        async with ctx.typing():
+            answer = await self.bot.answers.trend(subjects)
+        await reply(ctx, answer)
 
     @trend.autocomplete("subjects")
     async def trend_subjects(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
@@ -43,8 +46,9 @@ class Pictures(commands.Cog):
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
     async def graph(self, ctx: commands.Context[NewsdeskBot], *, name: str) -> None:
         """The names ``name`` appears with most, drawn as a network coloured by type."""
-        await ctx.defer()
-        await reply(ctx, await self.bot.answers.graph(name))
+        async with ctx.typing():
+            answer = await self.bot.answers.graph(name)
+        await reply(ctx, answer)
 
     @graph.autocomplete("name")
     async def graph_name(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

@@ -37,7 +37,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
 
 import aiohttp
 import discord
@@ -150,12 +149,14 @@ def thread_name(title: str, article_id: int) -> str:
     return truncate(line, THREAD_NAME_LIMIT) if line else f"Article #{article_id}"
 
 
-def forum_tags(available: Sequence[discord.ForumTag], wanted: Sequence[str], *, may_moderate: bool) -> list[Any]:
+def forum_tags(
+    available: Sequence[discord.ForumTag], wanted: Sequence[str], *, may_moderate: bool
+) -> list[discord.ForumTag]:
     """The forum's tags for an article (at most 5, Discord's limit): those named like one of its topics or
     names, or like a word of one ("Lithium" for "lithium mining"), in the order of ``wanted``; moderated
     tags only when the bot may manage threads."""
     by_name = {tag.name.casefold(): tag for tag in available if may_moderate or not tag.moderated}
-    chosen: dict[int, Any] = {}
+    chosen: dict[int, discord.ForumTag] = {}
     for text in wanted:
         folded = " ".join(text.casefold().split())
         for candidate in (folded, *folded.split(" ")):
@@ -184,7 +185,10 @@ def pingable_roles(guild: discord.Guild | None, channel_id: int, role_ids: Seque
 
 
 def _shows_article(article_id: int, message: discord.Message) -> bool:
-    return f"`#{article_id}` " in message.content or any(
+    """Whether ``message`` is the alert of ``article_id``: its embed's footer, or a compact alert's line
+    (a digest lists ids too, but without the bold headline)."""
+    compact = f"`#{article_id}` **"
+    return any(line.startswith(compact) for line in message.content.splitlines()) or any(
         (embed.footer.text or "").startswith(f"Article #{article_id} ") for embed in message.embeds
     )
 
@@ -307,9 +311,9 @@ class AlertDispatcher:
         # Role mentions come first and take room from the users' (a few hundred characters at most); the
         # users this message cannot hold are pinged in the messages that follow it.
         pings, rest = split_pings(alert.ping_user_ids, max(0, MENTION_CHARS - len(below) - len(mentions((), roles))))
-        tags = ping_text(alert, pings, roles, limit=CONTENT_LIMIT - len(below))
+        ping_line = ping_text(alert, pings, roles, limit=CONTENT_LIMIT - len(below))
         outgoing = Outgoing(
-            content=f"{tags}{below}" if tags else line,
+            content=f"{ping_line}{below}" if ping_line else line,
             embed=embed,
             pings=pings,
             nonce=alert.nonce,
@@ -373,8 +377,8 @@ class AlertDispatcher:
         pings, rest = split_pings(users, DIGEST_MENTION_CHARS - len(mentions((), roles)))
         header = f"{len(alerts)} more new articles (flood control). Use {prefix}summary <id> for any of them."
         listing = "\n".join([header, *lines])
-        tags = mentions(pings, roles)
-        content = f"{truncate(listing, 1999 - len(tags))}\n{tags}" if tags else listing
+        ping_line = mentions(pings, roles)
+        content = f"{truncate(listing, 1999 - len(ping_line))}\n{ping_line}" if ping_line else listing
         outgoing = Outgoing(
             content=truncate(content, 2000),
             embed=None,
