@@ -7,7 +7,8 @@ the full round trip of ``!who`` through the fake Discord.
 The index is built from BBC articles (analysed once and cached), scaled up by bulk insertion of copies
 in which most names are renamed (so the index holds hundreds of thousands of distinct entities) while
 the most frequent ones keep their names (so a few entities sit in tens of thousands of articles).
-Baseline in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler.
+Baselines in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler;
+for the pictures, an empty chart drawn through the same worker process, the floor of any picture.
 Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles; under 300 ms for
 a picture, drawing included (at most ``--picture-calls`` calls each, 100 by default: each takes a tenth of
 a second or more).
@@ -26,13 +27,14 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench.data import bbc_articles
 from bot.answers import Answers
 from bot.app import freeze_startup_objects
+from bot.charts import TrendChart, TrendSeries
 from bot.config import load_settings
 from bot.ingest.readers import content_hash
 from bot.models import ArticleAnalysis, ArticleRecord, ArticleText
@@ -131,6 +133,9 @@ async def build_index(articles: int) -> Path:
     return path
 
 
+_EMPTY_CHART = TrendChart([TrendSeries("nothing", [(date(2024, 1, 1), 0)])], days=1)
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -191,6 +196,8 @@ async def _handlers(path: Path, calls: int, picture_calls: int = 100) -> dict[st
             "summary": await _time([lambda t=t: answers.summary(t) for t in summary_targets]),
             "search": await _time([lambda q=q: answers.search(q) for q in queries]),
             "autocomplete": await _time([lambda p=p: answers.complete_entities(p) for p in prefixes]),
+            # The floor of any picture: an empty chart (no data, no query) drawn through the same worker.
+            "picture_baseline": await _time([lambda: answers.pictures.render(_EMPTY_CHART)] * picture_calls),
             "trend": await _time([lambda t=t: answers.trend(t) for t in trends]),
             "graph": await _time([lambda n=n: answers.graph(n) for n in graph_names]),
         }
@@ -240,7 +247,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print(f"{result['articles']:,} articles, {result['entities']:,} entities\n")
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
-    for name in ("baseline_round_trip", "who", "summary", "search", "autocomplete", "trend", "graph", "roundtrip"):
+    names = ("baseline_round_trip", "who", "summary", "search", "autocomplete", "picture_baseline", "trend", "graph")
+    for name in (*names, "roundtrip"):
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
         print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")
