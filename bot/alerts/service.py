@@ -204,8 +204,8 @@ class AlertService:
 
     @command(
         "alerts",
-        "alerts [here | off]",
-        "Where new articles are posted in this server; here or off changes it (Manage Server).",
+        "alerts [here [threads] | off | format <format> | filter <rule>]",
+        "Where and how new articles are posted in this server; here, off, format, filter change it.",
         "alerts here",
         where="server",
     )

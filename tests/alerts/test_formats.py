@@ -10,6 +10,7 @@ import discord
 import pytest
 
 from bot.alerts.dispatcher import MAX_PINGS_PER_MESSAGE
+from bot.app import NewsdeskBot
 from bot.models import ALERT_FORMATS, Article, ArticleEntity, ArticleTopic, Follow, RoleFollow
 from bot.nlp.names import name_key
 from bot.render import CONTENT_LIMIT, alert_message
@@ -125,3 +126,22 @@ async def test_a_hostile_long_article_with_many_pings_in_every_format(
                 assert str(first.id) in more.content and not more.mention_roles
                 pinged |= set(more.mentions)
             assert pinged == set(readers)
+
+
+async def test_slash_forms_of_format_filter_and_source_filter(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    await fake.send_message("!sync", author=fake.owner)
+    await fake.wait_for_message(predicate=lambda m: m.content.startswith("Synced"))
+    admin = fake.admin
+    shown = await (await fake.invoke_slash("alerts format", {"format": "compact"}, user=admin)).response()
+    assert shown.content.startswith(f"Alerts in <#{fake.channel.id}> will now look compact (")
+    added = await (await fake.invoke_slash("alerts filter", {"rule": "-football"}, user=admin)).response()
+    assert added.embeds[0]["description"].startswith("Added filter `#1` not words: football.")
+    source = await bot.store.sources.add(fake.guild.id, fake.channel.id, "https://example.com/feed.xml", 10.0, 1)
+    assert source is not None
+    feed = await (
+        await fake.invoke_slash("source filter", {"source_id": source.id, "rule": "topic:lithium mining"}, user=admin)
+    ).response()
+    assert "`#2` topic: lithium mining" in feed.embeds[0]["description"]
+    listing = await (await fake.invoke_slash("source filter", {"source_id": source.id}, user=admin)).response()
+    assert listing.embeds[0]["title"].startswith(f"Filters of feed #{source.id}")
