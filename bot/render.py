@@ -46,7 +46,7 @@ from bot.answers import (
     WhoAnswer,
 )
 from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
-from bot.models import Article, ArticleBrief, from_iso
+from bot.models import DEFAULT_ALERT_FORMAT, Article, ArticleBrief, from_iso
 from bot.wording import plural
 
 if TYPE_CHECKING:
@@ -578,7 +578,12 @@ def is_message(answer: Any) -> bool:
 def _(answer: AlertsStatus, s: Style, prefix: str = "!") -> str:
     if answer.channel_id is None:
         return f"Alerts are off here; a manager can turn them on with {prefix}alerts here."
-    return f"New articles go to {s.channel(answer.channel_id)}."
+    how = [] if answer.format == DEFAULT_ALERT_FORMAT else [f"{answer.format} format"]
+    if answer.threads:
+        how.append("a thread on each")
+    if answer.filters:
+        how.append(f"{plural(answer.filters, 'filter')} ({prefix}alerts filter there lists them)")
+    return f"New articles go to {s.channel(answer.channel_id)}" + (f": {', '.join(how)}." if how else ".")
 
 
 @build_message.register

@@ -10,14 +10,18 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.alerts.filters import FilterRule
-from bot.models import FilteredRecord, Follow, RoleFollow, SentAlert
+from bot.models import DEFAULT_ALERT_FORMAT, FilteredRecord, Follow, RoleFollow, SentAlert
 
 
 @dataclass(frozen=True, slots=True)
 class AlertsStatus:
-    """``!alerts``: where every new article is posted in this server (``None``: nowhere)."""
+    """``!alerts``: where every new article is posted in this server (``None``: nowhere), how (its format,
+whether each opens a thread), and how many filters that channel has."""
 
     channel_id: int | None
+    format: str = DEFAULT_ALERT_FORMAT
+    threads: bool = False
+    filters: int = 0
 
 
 @dataclass(frozen=True, slots=True)

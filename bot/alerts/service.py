@@ -211,7 +211,12 @@ class AlertService:
     )
     async def alerts_status(self, guild_id: int) -> AlertsStatus:
         """Where this server's new articles are posted."""
-        return AlertsStatus(await self.store.alerts.channel(guild_id))
+        channel_id = await self.store.alerts.channel(guild_id)
+        if channel_id is None:
+            return AlertsStatus(None)
+        settings = (await self.store.alerts.channel_settings([channel_id]))[channel_id]
+        rules = (await self.store.alerts.filters("channel", [channel_id])).get(channel_id, [])
+        return AlertsStatus(channel_id, settings.format, settings.threads, len(rules))
 
     @command(
         "alerts here",

@@ -145,3 +145,9 @@ async def test_slash_forms_of_format_filter_and_source_filter(bot: NewsdeskBot, 
     assert "`#2` topic: lithium mining" in feed.embeds[0]["description"]
     listing = await (await fake.invoke_slash("source filter", {"source_id": source.id}, user=admin)).response()
     assert listing.embeds[0]["title"].startswith(f"Filters of feed #{source.id}")
+    await (await fake.invoke_slash("alerts here", {"mode": "threads"}, user=admin)).response()
+    status = await (await fake.invoke_slash("alerts status", user=admin)).response()
+    assert status.content == (
+        f"New articles go to <#{fake.channel.id}>: compact format, a thread on each, "
+        "1 filter (/alerts filter there lists them)."
+    )
