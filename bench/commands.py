@@ -1,6 +1,7 @@
-"""Command latency at scale: ``who``, ``summary``, ``search``, autocomplete, and the pictures ``trend`` and
-``graph`` (their queries and their drawing, through the product's worker process) on a large index, plus
-the full round trip of ``!who`` through the fake Discord.
+"""Command latency at scale: ``who``, ``timeline``, ``summary`` (of an article, the latest, a name or
+topic, and a name or topic over a period), ``search``, ``related``, ``trending``, autocomplete, and the
+pictures ``trend`` and ``graph`` (their queries and their drawing, through the product's worker process)
+on a large index, plus the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--calls 300] [--clock wall|cpu] [--json]
 
@@ -9,9 +10,13 @@ in which most names are renamed (so the index holds hundreds of thousands of dis
 the most frequent ones keep their names (so a few entities sit in tens of thousands of articles).
 Baselines in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler;
 for the pictures, an empty chart drawn through the same worker process, the floor of any picture.
+A period summary (``summary Milei 7d``) is timed with its period ending at the index's newest article,
+which is what "now" is to an index being fed.
 Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles; under 300 ms for
 a picture, drawing included (at most ``--picture-calls`` calls each, 100 by default: each takes a tenth of
-a second or more).
+a second or more). ``trending`` is asked at moments spread over the index's last two months (its "now";
+the index's articles are dated 2024–2025), over 24 hours and over 7 days; so is the content of a daily
+and a weekly digest ending then (made by the scheduler, not typed, but timed the same way).
 """
 
 from __future__ import annotations
@@ -32,15 +37,17 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import bbc_articles
-from bot.answers import Answers
+from bot.answers import Answers, Resolved, Wanted
 from bot.app import freeze_startup_objects
 from bot.charts import TrendChart, TrendSeries
 from bot.config import load_settings
+from bot.digests import DigestSchedule, Period
 from bot.ingest.readers import content_hash
-from bot.models import ArticleAnalysis, ArticleRecord, ArticleText
+from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, from_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
+from bot.subject_summary import parse_period
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 BASE_ARTICLES = 500
@@ -136,6 +143,14 @@ async def build_index(articles: int) -> Path:
 _EMPTY_CHART = TrendChart([TrendSeries("nothing", [(date(2024, 1, 1), 0)])], days=1)
 
 
+def _day_to(end: datetime) -> Period:
+    return Period(end - timedelta(days=1), end)
+
+
+def _week_to(end: datetime) -> Period:
+    return Period(end - timedelta(days=7), end)
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -171,6 +186,10 @@ async def _handlers(path: Path, calls: int, picture_calls: int = 100) -> dict[st
     rng = random.Random(7)
     async with Store.open(path) as store:
         answers = Answers(store, AliasTable.from_file(settings.aliases))
+        last = from_iso((await store.articles.latest(1))[0].published)
+        moments = [last - timedelta(minutes=rng.randint(0, 60 * 24 * 60)) for _ in range(calls)]
+        daily = DigestSchedule(1, 1, "daily", None, 8 * 60, "2024-01-01T00:00:00Z")
+        weekly = DigestSchedule(1, 1, "weekly", 0, 8 * 60, "2024-01-01T00:00:00Z")
         names = [row[2] for row in await store.entities.names()]
         popular = [row[2] for row in sorted(await store.entities.names(), key=lambda r: -r[3])[:50]]
         topics = [row[2] for row in sorted(await store.topics.names(), key=lambda r: -r[3])[:200]]
@@ -190,6 +209,20 @@ async def _handlers(path: Path, calls: int, picture_calls: int = 100) -> dict[st
             for _ in range(picture_calls)
         ]
         graph_names = [rng.choice(popular) if i % 2 else rng.choice(names) for i in range(picture_calls)]
+        newest = from_iso(stats.last_published)
+        period_targets = [
+            (rng.choice(popular) if i % 2 else rng.choice(topics), rng.choice(["24h", "7d", "30d"]))
+            for i in range(calls)
+        ]
+        article_ids = [rng.randint(1, stats.articles) for _ in range(calls)]
+
+        async def summary_over_a_period(subject: str, period: str) -> object:
+            found = await answers.resolve(subject, Wanted.SUBJECT, "summary")
+            length = parse_period(period)
+            if not isinstance(found, Resolved) or length is None:  # a choice to make, as the command answers
+                return found
+            return await answers.period_summary(found, length, newest)
+
         await answers.complete_entities("warm")  # the first call builds the name index
         answers.pictures.start()  # the bot's worker runs from its first picture on
         await answers.graph(popular[0])
@@ -200,9 +233,16 @@ async def _handlers(path: Path, calls: int, picture_calls: int = 100) -> dict[st
             "entities": stats.entities,
             "baseline_round_trip": floor,
             "who": await _time([lambda n=n: answers.who(n) for n in who_names]),
+            "timeline": await _time([lambda n=n: answers.timeline(n) for n in who_names]),
             "summary": await _time([lambda t=t: answers.summary(t) for t in summary_targets]),
+            "summary_period": await _time([lambda t=t, p=p: summary_over_a_period(t, p) for t, p in period_targets]),
             "search": await _time([lambda q=q: answers.search(q) for q in queries]),
+            "related": await _time([lambda a=a: answers.related(a) for a in article_ids]),
             "autocomplete": await _time([lambda p=p: answers.complete_entities(p) for p in prefixes]),
+            "trending_24h": await _time([lambda m=m: answers.trends("24h", m) for m in moments]),
+            "trending_7d": await _time([lambda m=m: answers.trends("7d", m) for m in moments]),
+            "digest_daily": await _time([lambda m=m: answers.digest(daily, _day_to(m), "UTC") for m in moments]),
+            "digest_weekly": await _time([lambda m=m: answers.digest(weekly, _week_to(m), "UTC") for m in moments]),
             # The floor of any picture: an empty chart (no data, no query) drawn through the same worker.
             "picture_baseline": await _time([lambda: answers.pictures.render(_EMPTY_CHART)] * picture_calls),
             "trend": await _time([lambda t=t: answers.trend(t) for t in trends]),
@@ -261,8 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     measured = "CPU time of the process" if args.clock == "cpu" else "wall-clock time"
     print(f"{result['articles']:,} articles, {result['entities']:,} entities; {measured}\n")
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
-    names = ("baseline_round_trip", "who", "summary", "search", "autocomplete", "picture_baseline", "trend", "graph")
-    for name in (*names, "roundtrip"):
+    handlers = ("baseline_round_trip", "who", "timeline", "summary", "summary_period", "search", "related")
+    handlers += ("trending_24h", "trending_7d", "digest_daily", "digest_weekly", "autocomplete")
+    handlers += ("picture_baseline", "trend", "graph")
+    for name in (*handlers, "roundtrip"):
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
         print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")

@@ -74,8 +74,22 @@ class Alerts(commands.Cog):
         answer = await self.bot.alerts.alerts_filter(ctx.guild.id, ctx.channel.id, ctx.author.id, rule)
         await reply(ctx, answer)
 
+    @alerts.command(**describe("alerts trending"))
+    @app_commands.describe(setting="here: post spikes in this channel; off: stop")
+    @app_commands.choices(
+        setting=[app_commands.Choice(name="here", value="here"), app_commands.Choice(name="off", value="off")]
+    )
+    @is_manager()
+    async def alerts_trending(self, ctx: GuildContext, setting: str) -> None:
+        """Post names and topics that suddenly spike in this channel, or stop (Manage Server); asked in a
+        post of a forum, the forum gets a post per spike."""
+        channel_id = ctx.channel.id
+        if isinstance(ctx.channel, discord.Thread) and isinstance(ctx.channel.parent, discord.ForumChannel):
+            channel_id = ctx.channel.parent.id  # as for alerts here: the forum, not the post asked in
+        await reply(ctx, await self.bot.alerts.alerts_trending(ctx.guild.id, channel_id, ctx.author.id, setting))
+
     @commands.hybrid_command(**describe("follow"))
-    @app_commands.describe(subject="A name (e.g. Milei) or a topic; a manager can add a role to ping: Milei @News")
+    @app_commands.describe(subject="A name or topic: Milei; 'Milei spikes' only when it spikes; a manager: Milei @News")
     @commands.guild_only()
     @commands.dynamic_cooldown(follow_cooldown, commands.BucketType.member)
     async def follow(self, ctx: GuildContext, *, subject: str) -> None:

@@ -10,18 +10,20 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from bot.alerts.filters import FilterRule
+from bot.digests import DigestSchedule
 from bot.models import DEFAULT_ALERT_FORMAT, FilteredRecord, Follow, RoleFollow, SentAlert
 
 
 @dataclass(frozen=True, slots=True)
 class AlertsStatus:
     """``!alerts``: where every new article is posted in this server (``None``: nowhere), how (its format,
-whether each opens a thread), and how many filters that channel has."""
+    whether each opens a thread), how many filters that channel has, and where the server's spikes are."""
 
     channel_id: int | None
     format: str = DEFAULT_ALERT_FORMAT
     threads: bool = False
     filters: int = 0
+    trending_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +53,30 @@ class AlertsFormat:
 
 
 @dataclass(frozen=True, slots=True)
+class TrendingAlertsOn:
+    """``!alerts trending here``: this channel now gets the server's spikes."""
+
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingAlertsOff:
+    """``!alerts trending off``: the channel that was getting spikes (``None``: they were not on)."""
+
+    previous_channel_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Followed:
-    """``!follow``: what is followed now (or was already), and where the pings will go."""
+    """``!follow``: what is followed now (or was already), where the pings will go, and whether for its
+    spikes only."""
 
     name: str
     kind: str
     channel_id: int
     already: bool = False
     role_id: int | None = None  # set when a role (not the asker) is pinged about it
+    spikes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +119,37 @@ class FiltersAnswer:
     rule: FilterRule | None = None
     count: int = 0
     name: str | None = None  # the feed's title
+
+
+@dataclass(frozen=True, slots=True)
+class DigestStatus:
+    """``!digest``: this channel's digest (``None``: none), the server's time zone, and when it next runs
+    (local time, as "Mon 8 Dec 08:00")."""
+
+    schedule: DigestSchedule | None
+    zone: str
+    next_run: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSet:
+    """``!digest daily 08:00 [subject]`` / ``!digest weekly mon 08:00 [subject]``: the digest set here."""
+
+    schedule: DigestSchedule
+    zone: str
+    next_run: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestOff:
+    """``!digest off``: whether this channel had a digest."""
+
+    had_one: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TimezoneAnswer:
+    """``!timezone``: the server's time zone, and whether it was just set or reset to UTC."""
+
+    zone: str
+    change: Literal["shown", "set", "reset"] = "shown"

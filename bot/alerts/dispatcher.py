@@ -23,7 +23,8 @@ Outcomes of a send:
 - any other 4xx → dropped and logged (the payload itself is wrong; retrying cannot help).
 
 Flood control: at most ``per_minute`` messages per channel per minute; what is due beyond that goes
-out as one digest message listing the rest.
+out as one digest message listing the rest. Spike and scheduled-digest posts (outbox rows of their own
+kind, with their embed planned in the row) go out first and are never folded into that digest.
 """
 
 from __future__ import annotations
@@ -193,6 +194,10 @@ def _shows_article(article_id: int, message: discord.Message) -> bool:
     )
 
 
+def _shows_title(title: str, message: discord.Message) -> bool:
+    return any(embed.title == title for embed in message.embeds)
+
+
 def _links_to(link: str, message: discord.Message) -> bool:
     return link in message.content
 
@@ -280,11 +285,17 @@ class AlertDispatcher:
         for alert in alerts:
             if alert.message_id is not None and await self._send_more_pings(alert) == "channel lost":
                 return 0
+        delivered = 0
+        settings = (await self.store.alerts.channel_settings([channel_id]))[channel_id]
+        # Spikes and digests are few (one per story or period) and never folded into a flood digest.
+        for post in [alert for alert in alerts if alert.message_id is None and alert.kind != "article"]:
+            outcome = await self._send_post(post, settings)
+            if outcome == "channel lost":
+                return delivered
+            delivered += outcome == "sent"
         sent_recently = await self.store.alerts.sent_since(channel_id, to_iso(now - WINDOW))
         room = self.per_minute - sent_recently
-        delivered = 0
-        fresh = [alert for alert in alerts if alert.message_id is None]
-        settings = (await self.store.alerts.channel_settings([channel_id]))[channel_id]
+        fresh = [alert for alert in alerts if alert.message_id is None and alert.kind == "article"]
         for position, alert in enumerate(fresh):
             if room <= 0:
                 rest = fresh[position:]
@@ -299,7 +310,47 @@ class AlertDispatcher:
                 room -= 1
         return delivered
 
+    async def _send_post(self, alert: DueAlert, settings: ChannelSettings | None = None) -> str:
+        """Send a spike or a digest: its embed as planned, pinging its followers. In a forum it is a post
+        of its own, tagged like its reasons ("trending", a followed name); in a channel with ``alerts here
+        threads`` it opens a thread, as an article's alert does. The channel's format is for articles."""
+        settings = settings or ChannelSettings()
+        payload = alert.payload or {}
+        embed = discord.Embed.from_dict(payload["embed"])
+        pings, rest = split_pings(alert.ping_user_ids)
+        name = " ".join((embed.title or "").split()) or " ".join(str(payload.get("about", "")).split()) or "News"
+        about = DISCORD.text(str(payload.get("about", "")))
+        content = mentions(pings) + truncate(f" — {about}", 2000 - len(mentions(pings))) if pings else None
+        outgoing = Outgoing(
+            content=content,
+            embed=embed,
+            pings=pings,
+            nonce=alert.nonce,
+            looks_like=partial(_shows_title, embed.title or ""),
+            thread_name=truncate(name, THREAD_NAME_LIMIT),
+            tags=[str(r["name"]) for r in alert.reasons if r.get("name")],
+        )
+        message = await self._post([alert], outgoing)
+        if isinstance(message, str):
+            return message
+        thread_id = await self._thread_of(message, outgoing.thread_name, open_one=settings.threads)
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest, thread_id=thread_id)
+        if rest:
+            sent = replace(
+                alert,
+                status="sent",
+                message_id=message.id,
+                thread_id=thread_id,
+                pings_left=rest,
+                unknown_since=None,
+                attempts=0,
+            )
+            if await self._send_more_pings(sent) == "channel lost":
+                return "channel lost"
+        return "sent"
+
     async def _send_one(self, alert: DueAlert, settings: ChannelSettings | None = None) -> str:
+        assert alert.article_id is not None  # an article's alert
         settings = settings or ChannelSettings()
         article = await self.store.articles.get(alert.article_id)
         if article is None:
@@ -364,7 +415,7 @@ class AlertDispatcher:
     async def _send_digest(self, alerts: list[DueAlert]) -> int:
         lines = []
         for alert in alerts[:DIGEST_LINES]:
-            article = await self.store.articles.get(alert.article_id)
+            article = await self.store.articles.get(alert.article_id) if alert.article_id is not None else None
             title = DISCORD.text(article.title) if article else "(removed)"
             lines.append(f"`#{alert.article_id}` {truncate(title, 150)}")
         more = len(alerts) - DIGEST_LINES
@@ -384,7 +435,7 @@ class AlertDispatcher:
             embed=None,
             pings=pings,
             nonce=f"digest{alerts[0].id}",
-            looks_like=partial(_digest_lists, alerts[0].article_id),
+            looks_like=partial(_digest_lists, alerts[0].article_id or 0),
             role_pings=roles,
             thread_name=f"{len(alerts)} more new articles",
         )

@@ -1,4 +1,5 @@
-"""Alerts in the running bot: the outbox dispatcher, retention, notices to servers, and the alert commands.
+"""Alerts in the running bot: the outbox dispatcher, retention, the spike watch, the digest scheduler,
+notices to servers, and the alert commands (alerts, spikes, follows, digests, the time zone).
 
 :class:`AlertService` is created and started by the bot's ``setup_hook`` and stopped by its ``close``,
 from explicit parts (the store, the settings, the answers that resolve names, the Discord client and the
@@ -13,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import zoneinfo
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import discord
 
@@ -22,20 +25,29 @@ from bot.alerts.answers import (
     AlertsOff,
     AlertsOn,
     AlertsStatus,
+    DigestOff,
+    DigestSet,
+    DigestStatus,
     FiltersAnswer,
     Followed,
     FollowingAnswer,
+    TimezoneAnswer,
+    TrendingAlertsOff,
+    TrendingAlertsOn,
     Unfollowed,
     WhyAnswer,
 )
+from bot.alerts.digests import DigestScheduler
 from bot.alerts.dispatcher import AlertDispatcher, pingable_roles
 from bot.alerts.filters import MAX_RULES, FilterRule, RuleError, regex_rule, split_rule, words_rule
 from bot.alerts.retention import OutboxRetention
+from bot.alerts.spikes import SpikeWatch
 from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, is_number, parse_article_id
 from bot.catalogue import command
 from bot.config import Settings
+from bot.digests import DigestSchedule, next_run, parse_time, parse_weekday, zone_named
 from bot.ingest.fetch import redact_url
-from bot.models import ALERT_FORMATS, Follow, RoleFollow
+from bot.models import ALERT_FORMATS, Clock, Follow, RoleFollow, to_iso, utc_now
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -44,15 +56,17 @@ from bot.store import Store
 
 log = logging.getLogger(__name__)
 
-_ROLE_AT_END = re.compile(r"\s*<@&([0-9]{1,20})>\s*$")
+_ROLE_AT_END = re.compile(r"\s*<@&([0-9]{1,20})>(\s+spikes)?\s*$", re.IGNORECASE)
 
 
 def split_role(text: str) -> tuple[str, int | None]:
-    """``"Milei <@&42>"`` → ``("Milei", 42)``: what to follow, and the role mentioned after it, if any."""
+    """``"Milei <@&42>"`` → ``("Milei", 42)``: what to follow, and the role mentioned after it, if any. A
+    trailing ``spikes`` stays with what to follow (``"Milei <@&42> spikes"`` → ``("Milei spikes", 42)``),
+    so that ``follow`` can say a role is not pinged for spikes only."""
     match = _ROLE_AT_END.search(text)
     if match is None:
         return text, None
-    return text[: match.start()], int(match.group(1))
+    return text[: match.start()] + (" spikes" if match.group(2) else ""), int(match.group(1))
 
 
 async def build_rule(answers: Answers, text: str, command: str) -> FilterRule | Choices | NotFound:
@@ -128,8 +142,26 @@ async def change_filters(
     return FiltersAnswer(kind, scope_id, await rules(), "added", added, name=name)
 
 
+def _when(moment: datetime) -> str:
+    """A local time as a digest announces it: "Mon 8 Dec 08:00"."""
+    return f"{moment:%a} {moment.day} {moment:%b %H:%M}"
+
+
+def known_zone(name: str) -> str | None:
+    """The IANA name of the zone ``name`` stands for, whatever its case ("europe/london" → Europe/London)."""
+    try:
+        zone_named(name)
+        return name
+    except ValueError:
+        pass
+    folded = name.casefold()
+    matches = [zone for zone in zoneinfo.available_timezones() if zone.casefold() == folded]
+    return matches[0] if matches else None
+
+
 class AlertService:
-    """Owns the background alert tasks (delivery, retention) and answers the alert commands."""
+    """Owns the background alert tasks (delivery, retention, spikes, digests) and answers the alert, digest
+    and time zone commands."""
 
     def __init__(
         self,
@@ -139,6 +171,7 @@ class AlertService:
         answers: Answers,
         client: discord.Client,
         prefix_for: Callable[[int], str],
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -152,13 +185,22 @@ class AlertService:
             notify_guild=self.notify_guild,
         )
         self.retention = OutboxRetention(self.store, retention_days=self.settings.retention_days)
+        self.spikes = SpikeWatch(
+            store, answers, every=timedelta(minutes=settings.spike_check_minutes), clock=clock
+        )
+        self.digests = DigestScheduler(
+            store, answers, every=timedelta(minutes=settings.digest_check_minutes), clock=clock
+        )
+        self.clock = clock
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start delivering and pruning."""
+        """Start delivering, pruning, looking for spikes and planning digests."""
         for name, runner in (
             ("alerts-dispatcher", self.dispatcher.run),
             ("alerts-retention", self.retention.run),
+            ("alerts-spikes", self.spikes.run),
+            ("alerts-digests", self.digests.run),
         ):
             self._tasks.append(asyncio.create_task(runner(), name=name))
 
@@ -166,6 +208,8 @@ class AlertService:
         """Let in-flight sends finish, then stop the tasks."""
         self.dispatcher.stop()
         self.retention.stop()
+        self.spikes.stop()
+        self.digests.stop()
         done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
         for task in pending:
             task.cancel()
@@ -204,19 +248,21 @@ class AlertService:
 
     @command(
         "alerts",
-        "alerts [here [threads] | off | format <format> | filter <rule>]",
-        "Where and how new articles are posted in this server; here, off, format, filter change it.",
+        "alerts [here [threads] | off | format <format> | filter <rule> | trending <here | off>]",
+        "Where and how new articles and spikes are posted here: here, off, format, filter, trending.",
         "alerts here",
         where="server",
     )
     async def alerts_status(self, guild_id: int) -> AlertsStatus:
-        """Where this server's new articles are posted."""
-        channel_id = await self.store.alerts.channel(guild_id)
+        """Where this server's new articles are posted and how, and where its spikes are."""
+        alerts = self.store.alerts
+        channel_id = await alerts.channel(guild_id)
+        trending_channel_id = await alerts.trending_channel(guild_id)
         if channel_id is None:
-            return AlertsStatus(None)
-        settings = (await self.store.alerts.channel_settings([channel_id]))[channel_id]
-        rules = (await self.store.alerts.filters("channel", [channel_id])).get(channel_id, [])
-        return AlertsStatus(channel_id, settings.format, settings.threads, len(rules))
+            return AlertsStatus(None, trending_channel_id=trending_channel_id)
+        settings = (await alerts.channel_settings([channel_id]))[channel_id]
+        rules = (await alerts.filters("channel", [channel_id])).get(channel_id, [])
+        return AlertsStatus(channel_id, settings.format, settings.threads, len(rules), trending_channel_id)
 
     @command(
         "alerts here",
@@ -310,6 +356,25 @@ class AlertService:
             command="alerts filter",
         )
 
+    @command(
+        "alerts trending",
+        "alerts trending <setting>",
+        "Post names and topics that suddenly spike in this channel: here, or off (Manage Server).",
+        "alerts trending here",
+        where="server",
+    )
+    async def alerts_trending(
+        self, guild_id: int, channel_id: int, user_id: int, setting: str
+    ) -> TrendingAlertsOn | TrendingAlertsOff:
+        """Post this server's spikes in this channel (``here``), or stop (``off``)."""
+        match setting.strip().lower():
+            case "here":
+                await self.store.alerts.set_trending_channel(guild_id, channel_id, user_id)
+                return TrendingAlertsOn(channel_id)
+            case "off":
+                return TrendingAlertsOff(await self.store.alerts.disable_trending(guild_id))
+        raise UserError("Say here or off, like: alerts trending here.")
+
     async def _subject(self, text: str) -> Resolved | Choices | NotFound:
         """What to follow, resolved like ``summary`` (a name not indexed yet is followed as typed)."""
         text = " ".join(text.split())
@@ -340,30 +405,39 @@ class AlertService:
 
     @command(
         "follow",
-        "follow <name or topic> [@role]",
-        "Get pinged when a name or topic is central to a new article; a manager can have a role pinged.",
+        "follow <name or topic> [@role | spikes]",
+        "Get pinged when a name or topic is central to a new article (or, with spikes, when it spikes).",
         "follow Milei",
         where="server",
     )
     async def follow(
         self, guild_id: int, user_id: int, channel_id: int, text: str, *, role_id: int | None = None
     ) -> Followed | Choices | NotFound:
-        """Follow an entity or topic in this server; with ``role_id`` (a manager's), have that role pinged."""
+        """Follow an entity or topic in this server: every new article about it, or (``<name> spikes``)
+        only when its coverage spikes; following it again the other way switches. With ``role_id`` (a
+        manager's), that role is pinged about every new article instead of the asker."""
+        words = text.split()
+        spikes = len(words) > 1 and words[-1].lower() == "spikes"
+        if spikes and role_id is not None:
+            raise UserError("A role is pinged about every new article on what it follows; spikes are for members.")
         if role_id is not None:
             await self._check_role(guild_id, channel_id, role_id)
-        subject = await self._subject(text)
+        subject = await self._subject(" ".join(words[:-1]) if spikes else text)
         if not isinstance(subject, Resolved):
             return subject
         if role_id is None:
             added = await self.store.alerts.add_follow(
-                Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id)
+                Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id, spikes=spikes)
             )
         else:
             added = await self.store.alerts.add_role_follow(
                 RoleFollow(guild_id, role_id, subject.kind, subject.key, subject.name, channel_id), user_id
             )
+        # Where the pings will go, as planning chooses: spikes in the spike channel first.
         where = await self.store.alerts.channel(guild_id) or channel_id
-        return Followed(subject.name, subject.kind, where, already=not added, role_id=role_id)
+        if spikes:
+            where = await self.store.alerts.trending_channel(guild_id) or where
+        return Followed(subject.name, subject.kind, where, already=not added, role_id=role_id, spikes=spikes)
 
     @command(
         "unfollow",
@@ -373,12 +447,18 @@ class AlertService:
         where="server",
     )
     async def unfollow(self, guild_id: int, user_id: int, text: str, *, role_id: int | None = None) -> Unfollowed:
-        """Stop following something (with ``role_id``, a manager's: stop pinging that role about it)."""
+        """Stop following something (``<name> spikes`` too: it is the same follow); with ``role_id`` (a
+        manager's), stop pinging that role about it."""
         follows: list[Follow] | list[RoleFollow]
         if role_id is None:
             follows = await self.store.alerts.follows_of(guild_id, user_id)
         else:
             follows = [f for f in await self.store.alerts.role_follows_of(guild_id) if f.role_id == role_id]
+        words = text.split()
+        if len(words) > 1 and words[-1].lower() == "spikes" and not any(
+            name_key(f.name) == name_key(text) for f in follows
+        ):
+            text = " ".join(words[:-1])
         wanted = {name_key(text), topic_key(text)}
         match = [f for f in follows if f.target_key in wanted or name_key(f.name) == name_key(text)]
         if not match:
@@ -393,6 +473,75 @@ class AlertService:
             else:
                 await self.store.alerts.remove_role_follow(guild_id, role_id, follow.kind, follow.target_key)
         return Unfollowed(match[0].name, role_id=role_id)
+
+    @command(
+        "digest",
+        "digest [schedule]",
+        "A digest of the news in this channel: daily 08:00, weekly mon 08:00 (a name after), or off.",
+        "digest daily 08:00",
+        where="server",
+    )
+    async def digest(
+        self, guild_id: int, channel_id: int, user_id: int, text: str | None = None
+    ) -> DigestStatus | DigestSet | DigestOff | Choices | NotFound:
+        """Show this channel's digest, or set it (``daily 08:00``, ``weekly mon 08:00``, each optionally
+        followed by a name or topic), or stop it (``off``). Times are in the server's time zone."""
+        zone_name = await self.store.servers.timezone(guild_id) or "UTC"
+        now = self.clock()
+        words = (text or "").split()
+        if not words:
+            schedule = await self.store.digests.of_channel(channel_id)
+            if schedule is None:
+                return DigestStatus(None, zone_name)
+            return DigestStatus(schedule, zone_name, _when(next_run(schedule, zone_named(zone_name), now)))
+        cadence = words[0].lower()
+        if cadence == "off":
+            return DigestOff(await self.store.digests.remove(channel_id) is not None)
+        weekday = parse_weekday(words[1]) if cadence == "weekly" and len(words) > 2 else None
+        at_word = 1 if cadence == "daily" else 2
+        at = parse_time(words[at_word]) if len(words) > at_word else None
+        if cadence not in {"daily", "weekly"} or at is None or (cadence == "weekly" and weekday is None):
+            raise UserError("Say when, like: digest daily 08:00, digest weekly mon 08:00, or digest off.")
+        subject: Resolved | None = None
+        if words[at_word + 1 :]:
+            found = await self.answers.resolve(" ".join(words[at_word + 1 :]), Wanted.SUBJECT, "digest")
+            if not isinstance(found, Resolved):
+                return found
+            subject = found
+        schedule = DigestSchedule(
+            channel_id,
+            guild_id,
+            cadence,
+            weekday,
+            at,
+            to_iso(now),
+            subject.kind if subject else None,
+            subject.key if subject else None,
+            subject.name if subject else None,
+        )
+        await self.store.digests.set(schedule, user_id)
+        return DigestSet(schedule, zone_name, _when(next_run(schedule, zone_named(zone_name), now)))
+
+    @command(
+        "timezone",
+        "timezone [zone]",
+        "Show or set this server's time zone for digests (setting it needs Manage Server).",
+        "timezone Europe/London",
+        where="server",
+    )
+    async def timezone(self, guild_id: int, zone: str | None = None) -> TimezoneAnswer:
+        """Show the server's time zone, set it (an IANA name such as Europe/London), or ``reset`` it to UTC."""
+        if zone is None or not zone.strip():
+            return TimezoneAnswer(await self.store.servers.timezone(guild_id) or "UTC")
+        zone = zone.strip()
+        if zone.lower() == "reset":
+            await self.store.servers.set_timezone(guild_id, None)
+            return TimezoneAnswer("UTC", "reset")
+        name = known_zone(zone)
+        if name is None:
+            raise UserError(f"I do not know the time zone {zone[:60]}; use a name like Europe/London or UTC.")
+        await self.store.servers.set_timezone(guild_id, name)
+        return TimezoneAnswer(name, "set")
 
     @command(
         "following",

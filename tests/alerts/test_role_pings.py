@@ -25,6 +25,7 @@ def test_split_role_takes_the_role_mentioned_last() -> None:
     assert split_role("Javier Milei <@&123>") == ("Javier Milei", 123)
     assert split_role("lithium mining") == ("lithium mining", None)
     assert split_role("<@&1> Milei") == ("<@&1> Milei", None)  # a role goes after what it follows
+    assert split_role("Milei <@&1> Spikes") == ("Milei spikes", 1)  # for follow to refuse: roles get every article
     assert mentions([7], [5, 6]) == "<@&5> <@&6> <@7>"
     assert allowed_pings([7], [5]).to_dict() == {"parse": [], "users": [7], "roles": [5]}
 
@@ -47,7 +48,11 @@ async def test_a_role_follow_pings_that_role_only_while_it_may_be_pinged(
         done = await _ask(fake, f"!follow lithium mining <@&{news.id}>", fake.admin)
         assert done.content.startswith(f"<@&{news.id}> now follows lithium mining (topic): it will be pinged in")
         assert done.mention_roles == [] and not done.ephemeral  # the confirmation names the role, never pings it
+        spikes = await _ask(fake, f"!follow lithium mining <@&{news.id}> spikes", fake.admin)
+        assert spikes.content == "A role is pinged about every new article on what it follows; spikes are for members."
         assert (await _ask(fake, "!follow Javier Milei", fake.member)).content.startswith("You now follow")
+        # The member follows the topic for its spikes only: the role is pinged about the article, they are not.
+        assert (await _ask(fake, "!follow lithium mining spikes", fake.member)).content.endswith("usual).")
 
         # An article that mentions another role in its text: only the followed role is pinged.
         (news_folder / "lithium.txt").write_text(LITHIUM.replace("Environmental groups", f"<@&{other.id}> groups"))
