@@ -14,9 +14,9 @@ import re
 import shlex
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.catalogue import CommandSpec, command, entries, find, subcommands
 from bot.digests import DigestSchedule
@@ -47,6 +47,10 @@ from bot.text import search_terms, snippet
 from bot.trending import MIN_ARTICLES, WINDOW_NAMES, WINDOWS, Trend, baseline_days, by_story, parse_window, score
 from bot.wording import plural
 
+if TYPE_CHECKING:
+    # matplotlib takes half a second to import: only a process that draws a picture loads it.
+    from bot.charts import CoMentionGraph, Picture, PictureRenderer, TrendChart
+
 MAX_LIST = 25
 # Name indexes kept in memory: the shared one and the servers' own (small), least recently used dropped.
 MAX_NAME_INDEXES = 200
@@ -64,6 +68,10 @@ PERIOD_SENTENCES = 8
 SECOND_SENTENCE_WEIGHT = 0.5
 # A match wins outright when it has this many times the mentions of the next candidate.
 DOMINANCE = 3
+# !trend's periods, as typed, in days; the default is the first.
+TREND_PERIODS = {"90d": 90, "30d": 30, "1y": 365}
+TREND_SUBJECTS = 4
+_TREND_SEPARATOR = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
 
 
 class UserError(Exception):
@@ -270,6 +278,39 @@ class SyncAnswer:
     here: bool
 
 
+@dataclass(frozen=True, slots=True)
+class TrendLine:
+    """One subject of a trend in words: its name, kind (an entity type or ``topic``), mentions in the period,
+    and its busiest day (or week) with that day's headline."""
+
+    name: str
+    kind: str
+    total: int
+    peak: tuple[date, int] | None
+    peak_title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendAnswer:
+    """``!trend``: mentions per day (or week) of up to four subjects, as a picture and in words."""
+
+    chart: TrendChart
+    lines: list[TrendLine]
+    picture: Picture
+    first: date
+    last: date
+
+
+@dataclass(frozen=True, slots=True)
+class GraphAnswer:
+    """``!graph``: the names a name appears with most, as a picture and in words."""
+
+    graph: CoMentionGraph
+    entity: EntityRef
+    picture: Picture
+    corrected_from: str | None = None
+
+
 Answer = (
     WhoAnswer
     | TimelineAnswer
@@ -285,6 +326,8 @@ Answer = (
     | StatsAnswer
     | TrendingAnswer
     | HelpAnswer
+    | TrendAnswer
+    | GraphAnswer
 )
 
 
@@ -312,6 +355,22 @@ def parse_id(text: str | int | None, error: str) -> int:
     if not is_number(cleaned):
         raise UserError(error)
     return int(cleaned)
+
+
+def parse_trend(text: str) -> tuple[list[str], int]:
+    """``Milei vs Musk 30d`` → (["Milei", "Musk"], 30): the subjects, split at ``vs``, and the period
+    (``30d``, ``90d`` or ``1y`` as the last word; 90 days when none is given)."""
+    words = text.split()
+    days = TREND_PERIODS["90d"]
+    if words and words[-1].lower() in TREND_PERIODS:
+        days = TREND_PERIODS[words.pop().lower()]
+    subjects = [s.strip() for s in _TREND_SEPARATOR.split(" " + " ".join(words) + " ")]
+    subjects = list(dict.fromkeys(s for s in subjects if s))
+    if not subjects:
+        raise UserError("Tell me a name or topic, like: trend Milei vs Musk 90d.")
+    if len(subjects) > TREND_SUBJECTS:
+        raise UserError(f"A trend compares at most {TREND_SUBJECTS} names or topics.")
+    return subjects, days
 
 
 def parse_article_id(text: str | int | None) -> int:
@@ -379,9 +438,11 @@ class Answers:
         max_query_chars: int = 200,
         prefix: str = "!",
         clock: Clock = utc_now,
+        pictures: PictureRenderer | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        self._pictures = pictures
         self.aliases = aliases
         self.summary_sentences = summary_sentences
         self.max_query_chars = max_query_chars
@@ -585,6 +646,20 @@ class Answers:
         if topic is None:
             return NotFound(f"No topic called {text} in the index.", await self._suggestions(text, viewer))
         return Resolved.of_topic(topic)
+
+    @property
+    def pictures(self) -> PictureRenderer:
+        """What draws the pictures, off the event loop (its worker process starts at the first picture)."""
+        if self._pictures is None:
+            from bot.charts import PictureRenderer
+
+            self._pictures = PictureRenderer()
+        return self._pictures
+
+    def close(self) -> None:
+        """Stop the picture worker, if one was started."""
+        if self._pictures is not None:
+            self._pictures.close()
 
     # ----------------------------------------------------------------------------------- commands
 
@@ -861,6 +936,81 @@ class Answers:
     async def stats(self, *, viewer: Viewer = EVERYTHING) -> StatsAnswer:
         """How much the index holds (what ``viewer`` sees of it)."""
         return StatsAnswer(await self.store.articles.stats(viewer=viewer))
+
+    @command(
+        "trend",
+        "trend <name or topic> [vs <name or topic>…] [30d | 90d | 1y]",
+        "A chart of mentions per day: up to four names or topics, the biggest peak with its headline.",
+        "trend Milei vs Musk 90d",
+    )
+    async def trend(self, text: str, *, viewer: Viewer = EVERYTHING) -> TrendAnswer | Choices | NotFound:
+        """Mentions per day (per week over a year) of up to four names or topics, drawn as a line chart,
+        in the articles ``viewer`` sees."""
+        from bot.charts import TrendChart, TrendSeries, per_week, unit_for
+
+        subjects, days = parse_trend(self._check_length(text, "request"))
+        resolved: list[Resolved] = []
+        for subject in subjects:
+            found = await self.resolve(subject, Wanted.SUBJECT, "trend", viewer=viewer)
+            if not isinstance(found, Resolved):
+                return found
+            if all((r.kind, r.key) != (found.kind, found.key) for r in resolved):
+                resolved.append(found)
+        today = self.clock().astimezone(UTC).date()
+        # An archive's "last 90 days" are those of its newest article (never a day in the future).
+        last = min(today, await self.store.trends.newest_day(viewer=viewer) or today)
+        first = last - timedelta(days=days - 1)
+        unit = unit_for(days)
+        series: list[TrendSeries] = []
+        lines: list[TrendLine] = []
+        for found in resolved:
+            subject_id = found.entity.id if found.entity else found.topic.id if found.topic else None
+            assert subject_id is not None
+            counts = await self.store.trends.per_day(found.kind, subject_id, first, last, viewer=viewer)
+            points = [(first + timedelta(days=n), counts.get(first + timedelta(days=n), 0)) for n in range(days)]
+            if unit == "week":
+                points = per_week(points)
+            shown = TrendSeries(found.name, points)
+            peak = shown.peak
+            title = None
+            if peak is not None:
+                peak_last = min(last, peak[0] + timedelta(days=6)) if unit == "week" else peak[0]
+                title = await self.store.trends.top_title(
+                    found.kind, subject_id, max(first, peak[0]), peak_last, viewer=viewer
+                )
+            series.append(TrendSeries(found.name, points, title))
+            kind = found.entity.type if found.entity else "topic"
+            lines.append(TrendLine(found.name, kind, sum(counts.values()), peak, title))
+        chart = TrendChart(series, days=days, unit=unit)
+        return TrendAnswer(chart, lines, await self.pictures.render(chart), first, last)
+
+    @command(
+        "graph",
+        "graph <name>",
+        "A picture of the 15 names someone appears with most, linked by the articles they share.",
+        "graph Milei",
+    )
+    async def graph(self, name: str, *, viewer: Viewer = EVERYTHING) -> GraphAnswer | Choices | NotFound:
+        """The co-mention network of ``name``: the names it appears with most in the articles ``viewer``
+        sees, drawn as a graph."""
+        from bot.charts import MAX_NEIGHBOURS, CoMentionGraph, Neighbour
+
+        name = self._check_length(name, "name")
+        if not name_key(name):
+            raise UserError("Tell me a name, like: graph Milei.")
+        found = await self.resolve(name, Wanted.NAME, "graph", viewer=viewer)
+        if not isinstance(found, Resolved):
+            return found
+        assert found.entity is not None
+        neighbours, links = await self.store.trends.co_mentions(found.entity.id, MAX_NEIGHBOURS, viewer=viewer)
+        names = {ref.id: ref.name for ref, _ in neighbours}
+        graph = CoMentionGraph(
+            found.entity.name,
+            found.entity.type,
+            [Neighbour(ref.name, ref.type, shared) for ref, shared in neighbours],
+            [(names[a], names[b], shared) for a, b, shared in links],
+        )
+        return GraphAnswer(graph, found.entity, await self.pictures.render(graph), found.corrected_from)
 
     @command("help", "help [command]", "Every command with an example.", "help who")
     def help(

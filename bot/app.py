@@ -212,7 +212,11 @@ class NewsdeskBot(commands.Bot):
             self._store, self.settings, lambda: self.analyzer, notify=self._alerts.notify_channel
         )
         self._feeds = FeedCommands(
-            self._store, self.settings, fetcher=self._ingestion.fetcher, poller=self._ingestion.source(FeedPoller)
+            self._store,
+            self.settings,
+            fetcher=self._ingestion.fetcher,
+            poller=self._ingestion.source(FeedPoller),
+            answers=self._answers,
         )
         self._server_aliases = ServerAliases(self._answers)
         self._privacy = PrivacyCommands(self._store)
@@ -242,6 +246,8 @@ class NewsdeskBot(commands.Bot):
             self._retirement.stop()
             await asyncio.wait([self._retirement_task], timeout=10)
         await super().close()
+        if self._answers is not None:
+            self._answers.close()
         if self._analyzer is not None:
             self._analyzer.close()
         if self._store is not None:

@@ -6,9 +6,10 @@ feed, to the alert channel of that server (or the channel the feed was added in)
 in a server that may not see the article (see ``article_scopes``): a server's own feed never alerts,
 nor pings, anyone elsewhere. Followers of an entity that is salient in a
 new article, or of one of its topics, are pinged in their server's alert channel (or where they
-followed). A text already indexed that arrives through a feed is planned for that feed's server only. An
-article posts once per channel, and not at all where a story with a near-identical title was posted in
-the last two days.
+followed); so are the roles a manager set to follow it. A text already indexed that arrives through a
+feed is planned for that feed's server only. An article posts once per channel, and not at all where a
+story with a near-identical title was posted in the last two days. Filters (:mod:`bot.alerts.filters`)
+on the feed and on the channel keep an article's post out of a channel; follows still ping.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.alerts.filters import ArticleFacts, FilterRule, blocking_rule
 from bot.models import OPERATOR_SERVER, SHARED_SCOPE, AlertPolicy
 
 # Two alerts in one channel whose titles are this similar (0–100) are one story told twice.
@@ -68,13 +70,15 @@ class FeedOrigin:
 
 @dataclass(frozen=True, slots=True)
 class FollowMatch:
-    """A member's follow that an article matches (an entity salient in it, or one of its topics)."""
+    """A member's follow (or, with ``role_id``, a role's) that an article matches: an entity salient in
+    it, or one of its topics."""
 
     guild_id: int
-    user_id: int
+    user_id: int | None
     kind: str
     name: str
     channel_id: int  # where they followed: their pings go there when the server has no alert channel
+    role_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -85,6 +89,7 @@ class PlannedAlert:
     channel_id: int
     reasons: list[dict[str, Any]] = field(default_factory=list)
     pings: list[int] = field(default_factory=list)
+    role_pings: list[int] = field(default_factory=list)
 
 
 def plan_alerts(
@@ -103,7 +108,9 @@ def plan_alerts(
     server; ``scopes`` are the article's (``{0}``: every server sees it, else the servers that do)."""
     planned: dict[int, PlannedAlert] = {}
 
-    def add(guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None) -> None:
+    def add(
+        guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None, role_id: int | None = None
+    ) -> None:
         if SHARED_SCOPE not in scopes and guild_id not in scopes:
             return
         alert = planned.setdefault(channel_id, PlannedAlert(guild_id, channel_id))
@@ -111,6 +118,8 @@ def plan_alerts(
             alert.reasons.append(reason)
         if user_id is not None and user_id not in alert.pings:
             alert.pings.append(user_id)
+        if role_id is not None and role_id not in alert.role_pings:
+            alert.role_pings.append(role_id)
 
     if policy.source_id is not None:
         if feed is not None and feed.shared and is_new:
@@ -127,11 +136,15 @@ def plan_alerts(
             add(guild_id, channel_id, {"kind": "folder", "name": "watched folders"})
     if is_new:
         for follow in follows:
+            reason: dict[str, Any] = {"kind": "follow", "name": follow.name, "of": follow.kind}
+            if follow.role_id is not None:
+                reason["role"] = follow.role_id
             add(
                 follow.guild_id,
                 alert_channels.get(follow.guild_id, follow.channel_id),
-                {"kind": "follow", "name": follow.name, "of": follow.kind},
+                reason,
                 follow.user_id,
+                follow.role_id,
             )
     return list(planned.values())
 
@@ -146,6 +159,59 @@ def without_repeats(
         for alert in planned
         if not (key and any(same_story(key, other) for other in recent_keys.get(alert.channel_id, ())))
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class FilteredAlert:
+    """What a filter kept out of a channel: the reasons it would have been posted for, and the rule
+    (in words, with its number) on the feed or channel (``scope``, ``scope_id``) that stopped it."""
+
+    guild_id: int
+    channel_id: int
+    reasons: list[dict[str, Any]]
+    rule: str
+    scope: str
+    scope_id: int
+
+
+def apply_filters(
+    planned: Iterable[PlannedAlert],
+    facts: ArticleFacts,
+    *,
+    source_id: int | None,
+    source_rules: Sequence[FilterRule],
+    channel_rules: Mapping[int, Sequence[FilterRule]],
+) -> tuple[list[PlannedAlert], list[FilteredAlert]]:
+    """The planned alerts that pass the filters, and what the filters kept out. A feed's rules decide
+    its own reason ("source"); a channel's rules decide every reason to post there but follows. An
+    alert left with no reason is not posted; one with follows left is posted for them."""
+    source_block = blocking_rule(source_rules, facts) if source_rules and source_id is not None else None
+    kept: list[PlannedAlert] = []
+    filtered: list[FilteredAlert] = []
+    for alert in planned:
+        rules = channel_rules.get(alert.channel_id, ())
+        channel_block = blocking_rule(rules, facts) if rules else None
+        remaining: list[dict[str, Any]] = []
+        blocked: list[dict[str, Any]] = []
+        first: tuple[FilterRule, str, int] | None = None
+        for reason in alert.reasons:
+            kind = reason.get("kind")
+            if kind == "source" and source_block is not None and source_id is not None:
+                blocked.append(reason)
+                first = first or (source_block, "source", source_id)
+            elif kind in ("source", "folder") and channel_block is not None:
+                blocked.append(reason)
+                first = first or (channel_block, "channel", alert.channel_id)
+            else:
+                remaining.append(reason)
+        if first is not None:
+            rule, scope, scope_id = first
+            text = f"#{rule.id} {rule.describe()}"
+            filtered.append(FilteredAlert(alert.guild_id, alert.channel_id, blocked, text, scope, scope_id))
+        if remaining:
+            alert.reasons = remaining
+            kept.append(alert)
+    return kept, filtered
 
 
 def plan_spike_posts(
@@ -171,6 +237,6 @@ def plan_spike_posts(
         reason = {"kind": "follow", "name": follow.name, "of": follow.kind}
         if reason not in alert.reasons:
             alert.reasons.append(reason)
-        if follow.user_id not in alert.pings:
+        if follow.user_id is not None and follow.user_id not in alert.pings:
             alert.pings.append(follow.user_id)
     return list(planned.values())

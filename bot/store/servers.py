@@ -14,16 +14,28 @@ from bot.store.database import Database, current_time
 _SERVER_TABLES = (
     "guild_settings",
     "alert_channels",
+    "alert_channel_settings",
+    "alert_filters",
+    "filtered_alerts",
     "trending_channels",
     "follows",
+    "role_follows",
     "spikes",
     "digests",
     "server_aliases",
     "outbox",
     "server_departures",
 )
-# Tables naming who set a channel up (alerts, spikes, digests), by their set_by column.
-_SET_BY_TABLES = ("alert_channels", "trending_channels", "digests")
+# Tables naming the member who set something up for their server (alerts and how they post, filters, role
+# pings, spikes, digests), and the column that names them.
+_SET_UP_BY = (
+    ("alert_channels", "set_by"),
+    ("alert_channel_settings", "set_by"),
+    ("alert_filters", "created_by"),
+    ("role_follows", "created_by"),
+    ("trending_channels", "set_by"),
+    ("digests", "set_by"),
+)
 
 
 class AliasLimitReached(Exception):
@@ -194,7 +206,7 @@ class ServerQueries:
             "SELECT guild_id, alias FROM server_aliases WHERE created_by = ? ORDER BY guild_id, alias_key", (user_id,)
         )
         channels = await self._db.fetchall(
-            " UNION ".join(f"SELECT guild_id FROM {table} WHERE set_by = :user" for table in _SET_BY_TABLES)
+            " UNION ".join(f"SELECT guild_id FROM {table} WHERE {column} = :user" for table, column in _SET_UP_BY)
             + " ORDER BY guild_id",
             {"user": user_id},
         )
@@ -215,8 +227,10 @@ class ServerQueries:
             await db.execute("DELETE FROM follows WHERE user_id = ?", (user_id,))
             await db.execute("UPDATE sources SET added_by = NULL WHERE added_by = ?", (user_id,))
             await db.execute("UPDATE server_aliases SET created_by = NULL WHERE created_by = ?", (user_id,))
-            for table in _SET_BY_TABLES:
-                await db.execute(f"UPDATE {table} SET set_by = NULL WHERE set_by = ?", (user_id,))
+            for table, column in _SET_UP_BY:
+                # role_follows.created_by may not be NULL: 0 names no one.
+                nobody = 0 if table == "role_follows" else None
+                await db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (nobody, user_id))
             await db.execute(
                 "UPDATE outbox SET "
                 "ping_user_ids = (SELECT json_group_array(value) FROM json_each(outbox.ping_user_ids) "

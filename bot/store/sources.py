@@ -104,16 +104,22 @@ class SourceQueries:
         return [FeedSource(**row) for row in rows]
 
     async def remove(self, guild_id: int, source_id: int) -> tuple[FeedSource, int] | None:
-        """Remove one of a server's feeds; returns it and how many articles went with it. Its articles
-        are no longer credited to it: one that no other feed of the server delivered is no longer
-        visible there, and one that no source at all keeps is removed from the index."""
+        """Remove one of a server's feeds and its filters; returns it and how many articles went with it.
+        Its articles are no longer credited to it: one that no other feed of the server delivered is no
+        longer visible there, and one that no source at all keeps is removed from the index."""
         async with self._db.write() as db:
             async with db.execute(
                 f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
                 (guild_id, source_id),
             ) as cursor:
                 row = await cursor.fetchone()
-            removed = await self._articles.forget_sources([source_id]) if row is not None else 0
+            removed = 0
+            if row is not None:
+                await db.execute(
+                    "DELETE FROM alert_filters WHERE guild_id = ? AND scope = 'source' AND scope_id = ?",
+                    (guild_id, source_id),
+                )
+                removed = await self._articles.forget_sources([source_id])
         return (FeedSource(**row), removed) if row else None
 
     async def due(self, now: str, limit: int = 20) -> list[FeedSource]:

@@ -17,6 +17,7 @@ from bot.store.servers import ServerQueries
 from bot.store.sources import SourceQueries
 from bot.store.topics import TopicQueries
 from bot.store.trending import TrendingQueries
+from bot.store.trends import TrendQueries
 
 log = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ log = logging.getLogger(__name__)
 class Store:
     """The Newsdesk index. Open it with ``async with Store.open(path) as store``, then ask its parts:
     ``store.articles``, ``store.entities``, ``store.topics``, ``store.search``, ``store.servers``,
-    ``store.alerts``, ``store.sources``, ``store.trending`` and ``store.digests``. Each reaches SQL only
-    through :attr:`db`."""
+    ``store.alerts``, ``store.sources``, ``store.trending``, ``store.digests`` and ``store.trends`` (what
+    the pictures are drawn from). Each reaches SQL only through :attr:`db`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -35,6 +36,7 @@ class Store:
         self.alerts = AlertQueries(db)
         self.trending = TrendingQueries(db)
         self.digests = DigestQueries(db, alerts=self.alerts)
+        self.trends = TrendQueries(db)
         self.articles = ArticleQueries(
             db, entities=self.entities, topics=self.topics, search=self.search, alerts=self.alerts
         )
