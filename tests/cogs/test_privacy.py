@@ -204,10 +204,21 @@ async def test_a_server_feed_is_invisible_and_silent_elsewhere(world_bot, feeds:
         assert article_id in await related(anchors[0], Viewer.server(fake.guild.id))
         assert article_id not in await related(anchors[0], Viewer.server(world.guild_b.id))
 
+        # The pictures' data: mentions per day and the company a name keeps.
+        wrenfield = await newsdesk.store.entities.by_key("tobias wrenfield")
+        milei_ref = await newsdesk.store.entities.by_key("javier milei")
+        assert wrenfield is not None and milei_ref is not None
+        today = datetime.now(UTC).date()
+        for viewer, seen in ((Viewer.server(fake.guild.id), True), (Viewer.server(world.guild_b.id), False)):
+            days = await newsdesk.store.trends.per_day(
+                "entity", wrenfield.id, today - timedelta(days=2), today, viewer=viewer
+            )
+            assert bool(days) is seen
+            company, _ = await newsdesk.store.trends.co_mentions(milei_ref.id, 50, viewer=viewer)
+            assert (NAME in [ref.name for ref, _ in company]) is seen
+
         # Autocomplete and typo suggestions, per server.
-        async def completions(
-            guild: FakeGuild, channel: FakeChannel, user: FakeUser, command: str, option: str
-        ) -> str:
+        async def completions(guild: FakeGuild, channel: FakeChannel, user: FakeUser, command: str, option: str) -> str:
             interaction = await fake.autocomplete(
                 command, {option: "wrenf"}, focused=option, guild=guild, channel=channel, user=user
             )
