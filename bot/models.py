@@ -504,14 +504,14 @@ class UserData:
     follows: list[tuple[int, str, str]] = field(default_factory=list)
     feeds_added: list[tuple[int, int]] = field(default_factory=list)
     aliases_added: list[tuple[int, str]] = field(default_factory=list)
-    alert_channels_set: list[int] = field(default_factory=list)
+    set_up_in: list[int] = field(default_factory=list)
     alerts_naming: int = 0
 
     @property
     def empty(self) -> bool:
         """Whether the bot holds nothing about them."""
         return not (
-            self.follows or self.feeds_added or self.aliases_added or self.alert_channels_set or self.alerts_naming
+            self.follows or self.feeds_added or self.aliases_added or self.set_up_in or self.alerts_naming
         )
 Clock = Callable[[], datetime]
 """What tells the time: :func:`utc_now` in production, a fixed or stepped clock in tests."""

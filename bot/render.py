@@ -744,7 +744,7 @@ def _user_data_lines(data: UserData, s: Style, servers: Any) -> list[str]:
     lines = [f"• follow {s.bold(s.text(name))} ({kind}) in {server(g)}" for g, kind, name in data.follows]
     lines += [f"• added feed #{feed} in {server(g)}" for g, feed in data.feeds_added]
     lines += [f"• added the alias {s.bold(s.text(alias))} in {server(g)}" for g, alias in data.aliases_added]
-    lines += [f"• set up alerts, spikes or a digest in {server(g)}" for g in data.alert_channels_set]
+    lines += [f"• set up alerts, spikes or a digest in {server(g)}" for g in data.set_up_in]
     if data.alerts_naming:
         lines.append(f"• named in {plural(data.alerts_naming, 'alert')} as someone to ping")
     return lines
@@ -771,10 +771,9 @@ def _(answer: ForgetAsked, s: Style, prefix: str = "!") -> Card:
         return Card(title="Nothing to forget", description="Newsdesk stores nothing about you.")
     servers = {g for g, _, _ in data.follows}
     parts = [f"your {plural(len(data.follows), 'follow')} in {plural(len(servers), 'server')}"] if data.follows else []
-    set_up = len(data.feeds_added) + len(data.aliases_added) + len(data.alert_channels_set)
+    set_up = len(data.feeds_added) + len(data.aliases_added) + len(data.set_up_in)
     if set_up:
-        things = plural(set_up, "feed, alias or alert channel", "feeds, aliases and alert channels")
-        parts.append(f"your name on {things}")
+        parts.append(f"your name on {plural(set_up, 'thing')} you set up for servers")
     if data.alerts_naming:
         parts.append(f"your name in {plural(data.alerts_naming, 'alert')}")
     return Card(

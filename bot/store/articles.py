@@ -47,6 +47,7 @@ class _Touched:
     articles: set[int] = field(default_factory=set)
     removed: int = 0  # articles deleted
 
+
 # !related: how many of an article's heaviest names (and as many topics) gather candidates, how many
 # candidates per answer line are scored exactly, and the cosine below which an article is not closely
 # related. Two reports of one event score 0.3 and more; articles sharing a country and nothing else
@@ -77,8 +78,8 @@ class _ArticleVector:
         self.article_counts: dict[Feature, int] = {}
         self.names: dict[Feature, str] = {}
 
-    def add(self, feature: Feature, row: sqlite3.Row, weight: float) -> None:
-        count = max(1, int(row["article_count"]))
+    def add(self, feature: Feature, row: sqlite3.Row, weight: float, article_count: int) -> None:
+        count = max(1, int(article_count))
         self.weights[feature] = weight
         self.rarities[feature] = math.log(1 + self.total / count)
         self.article_counts[feature] = count
@@ -122,9 +123,10 @@ class ArticleQueries:
 
     async def file_is_unchanged(self, fingerprint: FileFingerprint) -> bool:
         """Whether the file was fully indexed as it is now (same size and modification time)."""
-        async with self._db.turn() as db, db.execute(
-            "SELECT size, mtime_ns FROM files WHERE path = ?", (fingerprint.path,)
-        ) as cursor:
+        async with (
+            self._db.turn() as db,
+            db.execute("SELECT size, mtime_ns FROM files WHERE path = ?", (fingerprint.path,)) as cursor,
+        ):
             row = await cursor.fetchone()
         return row is not None and (row["size"], row["mtime_ns"]) == (fingerprint.size, fingerprint.mtime_ns)
 
@@ -144,9 +146,7 @@ class ArticleQueries:
 
     async def origins_in_file(self, path: str) -> list[str]:
         """Every origin recorded for records of the file at ``path``."""
-        async with self._db.turn() as db, db.execute(
-            "SELECT origin FROM origins WHERE file = ?", (path,)
-        ) as cursor:
+        async with self._db.turn() as db, db.execute("SELECT origin FROM origins WHERE file = ?", (path,)) as cursor:
             return [row["origin"] async for row in cursor]
 
     async def write_batch(
@@ -211,9 +211,7 @@ class ArticleQueries:
         """(source id, scope) to credit a batch's origins to; ``None`` when the feed is gone."""
         if source_id is None:
             return FOLDERS_SOURCE, SHARED_SCOPE
-        async with self._db.writer.execute(
-            "SELECT guild_id, shared FROM sources WHERE id = ?", (source_id,)
-        ) as cursor:
+        async with self._db.writer.execute("SELECT guild_id, shared FROM sources WHERE id = ?", (source_id,)) as cursor:
             row = await cursor.fetchone()
         if row is None:
             return None
@@ -238,9 +236,7 @@ class ArticleQueries:
             return await self._id_for_hash(content_hash)
 
     async def _id_for_hash(self, content_hash: str) -> int | None:
-        async with self._db.writer.execute(
-            "SELECT id FROM articles WHERE content_hash = ?", (content_hash,)
-        ) as cursor:
+        async with self._db.writer.execute("SELECT id FROM articles WHERE content_hash = ?", (content_hash,)) as cursor:
             row = await cursor.fetchone()
         return row["id"] if row else None
 
@@ -276,9 +272,7 @@ class ArticleQueries:
             if analysis is None:
                 raise ValueError(f"{record.origin}: new text needs its analysis")
             reuse = (
-                previous["article_id"]
-                if previous and await self._origin_count(previous["article_id"]) == 1
-                else None
+                previous["article_id"] if previous and await self._origin_count(previous["article_id"]) == 1 else None
             )
 
         # A publication date in the future (a 2099 feed item) is clamped to now, or it tops !latest forever.
@@ -624,6 +618,28 @@ class ArticleQueries:
         }
         return [RelatedArticle(briefs[a], round(sim, 4), shared) for sim, a, shared in best if a in briefs]
 
+    async def _counts_in_view(self, rows: Sequence[sqlite3.Row], viewer: Viewer) -> dict[Feature, int] | None:
+        """How many articles ``viewer`` sees name each entity and have each topic of ``rows`` (``None`` for
+        the console's view, whose counts the rows hold): one query per kind, from the per-scope totals."""
+        scopes = viewer.scopes
+        if scopes is None:
+            return None
+        counts: dict[Feature, int] = {}
+        for kind, table, column in (
+            ("entity", "entity_scope_totals", "entity_id"),
+            ("topic", "topic_scope_totals", "topic_id"),
+        ):
+            ids = sorted({row["id"] for row in rows if row["kind"] == kind})
+            for chunk in chunks(ids):
+                found = await self._db.fetchall(
+                    f"SELECT {column} AS id, SUM(article_count) AS n FROM {table} "
+                    f"WHERE scope IN ({scope_marks(scopes)}) AND {column} IN ({','.join('?' * len(chunk))}) "
+                    f"GROUP BY {column}",
+                    (*scopes, *chunk),
+                )
+                counts.update({(kind, int(r["id"])): int(r["n"]) for r in found})
+        return counts
+
     async def _vectors(
         self, article_ids: Sequence[int], total: int, viewer: Viewer = EVERYTHING
     ) -> dict[int, _ArticleVector]:
@@ -632,39 +648,28 @@ class ArticleQueries:
         if not article_ids:
             return {}
         marks = ",".join("?" * len(article_ids))
-        scopes = viewer.scopes
-        if scopes is None:
-            entity_count, topic_count, count_params = "e.article_count", "t.article_count", ()
-        else:
-            in_view = scope_marks(scopes)
-            entity_count = (
-                "(SELECT COALESCE(SUM(s.article_count), 0) FROM entity_scope_totals s "
-                f"WHERE s.entity_id = e.id AND s.scope IN ({in_view}))"
-            )
-            topic_count = (
-                "(SELECT COALESCE(SUM(s.article_count), 0) FROM topic_scope_totals s "
-                f"WHERE s.topic_id = t.id AND s.scope IN ({in_view}))"
-            )
-            count_params = scopes
         rows = await self._db.fetchall(
             f"""
             SELECT 'entity' AS kind, ae.article_id, ae.entity_id AS id, e.name, e.type, ae.salience AS weight,
-                   {entity_count} AS article_count, 1.0 AS top
+                   e.article_count, 1.0 AS top
             FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id IN ({marks})
             UNION ALL
-            SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, {topic_count},
+            SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, t.article_count,
                    MAX(at.score) OVER (PARTITION BY at.article_id)
             FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id IN ({marks})
             """,
-            [*count_params, *article_ids, *count_params, *article_ids],
+            [*article_ids, *article_ids],
         )
+        counts = await self._counts_in_view(rows, viewer)
         vectors: dict[int, _ArticleVector] = {}
         for row in rows:
             if row["kind"] == "entity":
                 weight = row["weight"] * (PLACE_FACTOR if row["type"] in PLACE_TYPES else 1.0)
             else:
                 weight = TOPIC_FACTOR * row["weight"] / row["top"] if row["top"] > 0 else 0.0
-            vectors.setdefault(row["article_id"], _ArticleVector(total)).add((row["kind"], row["id"]), row, weight)
+            feature = (row["kind"], row["id"])
+            count = counts.get(feature, row["article_count"]) if counts is not None else row["article_count"]
+            vectors.setdefault(row["article_id"], _ArticleVector(total)).add(feature, row, weight, count)
         return vectors
 
     async def servers_with_own_articles(self) -> list[int]:

@@ -215,7 +215,7 @@ class ServerQueries:
             follows=[(int(r["guild_id"]), r["kind"], r["name"]) for r in follows],
             feeds_added=[(int(r["guild_id"]), int(r["id"])) for r in feeds],
             aliases_added=[(int(r["guild_id"]), r["alias"]) for r in aliases],
-            alert_channels_set=[int(r["guild_id"]) for r in channels],
+            set_up_in=[int(r["guild_id"]) for r in channels],
             alerts_naming=int(pings["n"]) if pings else 0,
         )
 
