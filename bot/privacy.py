@@ -108,9 +108,14 @@ class ServerRetirement:
             log.info("back in server %s within the grace period: its data stays", guild_id)
 
     async def present(self, guild_ids: list[int]) -> None:
-        """The bot is in these servers (it connected): none of their data is deleted."""
-        for guild_id in set(guild_ids) & set(await self.store.servers.departing()):
+        """The bot is in exactly these servers (it connected; a server in an outage is still listed): none
+        of their data is deleted, and a server that holds data but removed the bot while it was away is
+        treated as if it had just left."""
+        here = set(guild_ids)
+        for guild_id in here & set(await self.store.servers.departing()):
             await self.returned(guild_id)
+        for guild_id in sorted(set(await self.store.servers.with_data()) - here):
+            await self.departed(guild_id)
 
     async def delete_due(self) -> list[int]:
         """Delete the data of every server whose grace period has ended; returns those servers."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.models import ServerAlias, UserData, to_iso
+from bot.models import OPERATOR_SERVER, ServerAlias, UserData, to_iso
 from bot.store.articles import ArticleQueries
 from bot.store.database import Database, current_time
 
@@ -159,6 +159,15 @@ class ServerQueries:
         ) as cursor:
             cancelled = await cursor.fetchone() is not None
         return cancelled
+
+    async def with_data(self) -> list[int]:
+        """Every server the store holds something of (settings, channels, follows, aliases, its own feeds …);
+        the operator's feeds (server 0) are no server's."""
+        tables = [table for table in _SERVER_TABLES if table not in {"outbox", "filtered_alerts", "server_departures"}]
+        rows = await self._db.fetchall(
+            " UNION ".join([*(f"SELECT guild_id FROM {table}" for table in tables), "SELECT guild_id FROM sources"])
+        )
+        return sorted(int(r["guild_id"]) for r in rows if r["guild_id"] != OPERATOR_SERVER)
 
     async def departing(self) -> list[int]:
         """Servers whose data is due for deletion."""

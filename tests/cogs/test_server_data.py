@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -265,3 +265,22 @@ async def _server_rows(store: Store, guild_id: int) -> dict[str, int]:
 async def _gone(store: Store, guild_id: int) -> bool:
     rows = await _server_rows(store, guild_id)
     return rows == {"guild_settings": 0, "alert_channels": 0, "follows": 0, "server_aliases": 0, "sources": 1}
+
+
+async def test_a_server_that_removed_the_bot_while_it_was_away_is_scheduled_at_start(
+    fake_discord: FakeDiscord, bot_settings: Settings
+) -> None:
+    gone = 987_654_321  # a server the bot is no longer in
+    async with Store.open(bot_settings.database) as store:
+        await store.servers.set_prefix(gone, "?")
+        await store.servers.set_prefix(fake_discord.guild.id, "?")
+        await store.servers.departed(fake_discord.guild.id, timedelta(days=7))  # it left, then came back
+    newsdesk = NewsdeskBot(bot_settings)
+    async with fake_discord.run_bot(newsdesk):
+        await eventually(
+            lambda: _departing_is(newsdesk.store, [gone]), what="the absent server scheduled, the present one kept"
+        )
+
+
+async def _departing_is(store: Store, expected: list[int]) -> bool:
+    return await store.servers.departing() == expected
