@@ -352,3 +352,27 @@ class SentAlert:
     ping_user_ids: list[int]
     sent_at: str | None
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One article of a story, as ``!story`` lists it."""
+
+    article_id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str
+    summary: list[str]
+    joined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A story with its articles, oldest first."""
+
+    id: int
+    title: str
+    first_published: str
+    last_published: str
+    members: list[StoryMember]

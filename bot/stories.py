@@ -328,6 +328,15 @@ class StoryState:
         if features.source and features.source not in self.sources and len(self.sources) < SOURCES_PER_STORY:
             self.sources.append(features.source)
 
+    def frequency_keys(self) -> list[str]:
+        """The keys of the document frequencies that comparing with this story reads."""
+        return [
+            *(_WORD + k for k in self.terms),
+            *(_WORD + k for k in self.headline),
+            *(_NAME + k for k in self.names),
+            *(_TOPIC + k for k in self.topics),
+        ]
+
     def to_json(self) -> str:
         """The state as compact JSON, for a database column."""
         return json.dumps(

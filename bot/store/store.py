@@ -12,13 +12,14 @@ from bot.store.entities import EntityQueries
 from bot.store.search import SearchQueries
 from bot.store.servers import ServerQueries
 from bot.store.sources import SourceQueries
+from bot.store.stories import StoryQueries
 from bot.store.topics import TopicQueries
 
 
 class Store:
     """The Newsdesk index. Open it with ``async with Store.open(path) as store``, then ask its parts:
     ``store.articles``, ``store.entities``, ``store.topics``, ``store.search``, ``store.servers``,
-    ``store.alerts`` and ``store.sources``. Each reaches SQL only through :attr:`db`."""
+    ``store.alerts``, ``store.sources`` and ``store.stories``. Each reaches SQL only through :attr:`db`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -28,8 +29,14 @@ class Store:
         self.servers = ServerQueries(db)
         self.alerts = AlertQueries(db)
         self.sources = SourceQueries(db)
+        self.stories = StoryQueries(db)
         self.articles = ArticleQueries(
-            db, entities=self.entities, topics=self.topics, search=self.search, alerts=self.alerts
+            db,
+            entities=self.entities,
+            topics=self.topics,
+            search=self.search,
+            alerts=self.alerts,
+            stories=self.stories,
         )
 
     @property
