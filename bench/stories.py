@@ -207,9 +207,10 @@ async def read_story_articles(store: Store, docs: Sequence[LabelledDoc]) -> list
 def load_articles(*, use_cache: bool = True) -> tuple[list[LabelledDoc], list[StoryArticle]]:
     """Every labelled article in file order, with what the index holds for it."""
     docs = labelled_docs()
+    database = indexed_database(docs, use_cache=use_cache)  # runs its own event loop when it indexes
 
     async def read() -> list[StoryArticle]:
-        async with Store.open(indexed_database(docs, use_cache=use_cache)) as store:
+        async with Store.open(database) as store:
             return await read_story_articles(store, docs)
 
     return docs, asyncio.run(read())

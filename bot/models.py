@@ -340,6 +340,7 @@ class DueAlert:
     message_id: int | None = None  # set once the alert's own message is out (only pings may be left)
     pings_left: list[int] = field(default_factory=list)
     unknown_since: str | None = None
+    thread_of: int | None = None  # an entry of its story's post (that alert's id), not a post of its own
 
 
 @dataclass(frozen=True, slots=True)
@@ -352,6 +353,20 @@ class SentAlert:
     ping_user_ids: list[int]
     sent_at: str | None
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPost:
+    """The alert that is a story's post in a channel, as its later articles are added to it."""
+
+    id: int
+    article_id: int
+    guild_id: int
+    channel_id: int
+    status: str
+    message_id: int | None
+    thread_id: int | None  # the thread on its message; 0 when none can be made there
+    next_attempt_at: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -399,6 +399,9 @@ class StoryPolicy:
     same_time: float = 0.3
     new_name: float = -0.06
     size: float = -0.07
+    # Without a single shared name, only a text this close joins: short reports of one kind ("X opens
+    # a bridge", "Y opens a museum") share their template words and nothing else.
+    nameless_text: float = 0.6
 
 
 def within(story: StoryState, published: datetime | None, span: timedelta) -> bool:
@@ -518,6 +521,11 @@ class StoryDecision:
             return f"joined story #{self.story_id}: {reason}similarity {best.text:.2f}"
         if best is None:
             return f"started story #{self.story_id}: no recent story shares its names or words"
+        if best.score >= self.threshold and not best.shared_names:
+            return (
+                f"started story #{self.story_id}: the closest, story #{best.story_id}, "
+                f"scored {best.score:.2f} but shares no name (similarity {best.text:.2f})"
+            )
         return (
             f"started story #{self.story_id}: the closest, story #{best.story_id}, "
             f"scored {best.score:.2f} (similarity {best.text:.2f}); joining needs {self.threshold:.2f}"
@@ -573,6 +581,12 @@ class StoryDecision:
         )
 
 
+def joinable(match: Match, policy: StoryPolicy) -> bool:
+    """Whether an article may join the story of ``match``: its score reaches the threshold, and it
+    shares a name with the story or its text is very close (``policy.nameless_text``)."""
+    return match.score >= policy.threshold and (bool(match.shared_names) or match.text >= policy.nameless_text)
+
+
 def decide(
     features: ArticleFeatures,
     candidates: Iterable[StoryState],
@@ -594,9 +608,14 @@ def decide(
             continue
         considered += 1
         match = _compare(view, story, policy)
-        if best is None or (match.score, -match.story_id) > (best.score, -best.story_id):
+        # The best joinable candidate wins; among none joinable, the closest explains the new story.
+        if best is None or (joinable(match, policy), match.score, -match.story_id) > (
+            joinable(best, policy),
+            best.score,
+            -best.story_id,
+        ):
             best = match
-    joined = best is not None and best.score >= policy.threshold
+    joined = best is not None and joinable(best, policy)
     return StoryDecision(
         article_id=features.article_id,
         story_id=best.story_id if joined and best is not None else new_story_id,

@@ -24,6 +24,15 @@ Outcomes of a send:
 
 Flood control: at most ``per_minute`` messages per channel per minute; what is due beyond that goes
 out as one digest message listing the rest.
+
+Stories: an alert planned as an entry of its story's post (``thread_of``) is never a post of its own. It
+goes into a thread on that post — made once, at the first entry; Discord gives a thread made on a message
+the message's id, and answers a second attempt "already created", so a retry after an unknown outcome
+finds the same thread. Where no thread can be made (no permission, a channel without threads, a locked
+thread), the post's footer is edited to count the story's outlets ("3 outlets: AP, BBC, Reuters"); an
+edit says the same however often it is repeated. Its pings, if any, go into the thread, or else in a
+message that links to the post. An entry whose post is gone (deleted, or only listed in a flood-control
+digest) posts on its own and becomes the story's post.
 """
 
 from __future__ import annotations
@@ -42,8 +51,8 @@ import aiohttp
 import discord
 
 from bot.answers import ArticleAnswer
-from bot.models import Article, DueAlert, from_iso, to_iso
-from bot.render import DISCORD, message_text, to_embeds, truncate
+from bot.models import Article, DueAlert, StoryPost, from_iso, to_iso
+from bot.render import DISCORD, FOOTER_LIMIT, message_text, to_embeds, truncate
 from bot.store import Store
 from bot.wording import plural
 
@@ -59,6 +68,10 @@ MENTION_CHARS = 1700  # of a message's 2000 characters, what its mentions may fi
 DIGEST_MENTION_CHARS = 1000  # a digest keeps more room for its list
 HISTORY_LIMIT = 100  # recent messages searched for one whose send had an unknown outcome
 CLOCK_SLACK = timedelta(minutes=1)  # our clock against Discord's, when searching from a time
+THREAD_ARCHIVE_MINUTES = 1440  # a story's thread hides after a quiet day; its next entry reopens it
+THREAD_NAME_LIMIT = 100
+THREAD_ALREADY_CREATED = 160004  # Discord's code: this message already has a thread
+WAIT_FOR_POST = timedelta(seconds=2)  # an entry whose story's post is not out yet looks again after this
 
 Notify = Callable[[int, str], Awaitable[None]]
 
@@ -130,6 +143,19 @@ def allowed_pings(user_ids: list[int]) -> discord.AllowedMentions:
     return discord.AllowedMentions(
         everyone=False, roles=False, replied_user=False, users=[discord.Object(id=u) for u in user_ids]
     )
+
+
+def thread_name(title: str) -> str:
+    """A story's thread name: its first headline on one line, within Discord's 100 characters."""
+    return truncate(" ".join(title.split()) or "Story", THREAD_NAME_LIMIT)
+
+
+def outlets_line(sources: Sequence[str | None]) -> str:
+    """What a story's post holds, for its footer: "3 outlets: AP, BBC, Reuters" (or "2 articles")."""
+    named = list(dict.fromkeys(s.strip() for s in sources if s and s.strip()))
+    if len(named) < 2:
+        return plural(len(sources), "article")
+    return f"{len(named)} outlets: {', '.join(named)}"
 
 
 def _shows_article(article_id: int, message: discord.Message) -> bool:
@@ -220,10 +246,23 @@ class AlertDispatcher:
         for alert in alerts:
             if alert.message_id is not None and await self._send_more_pings(alert) == "channel lost":
                 return 0
+        posts = [alert for alert in alerts if alert.message_id is None and alert.thread_of is None]
+        delivered = await self._deliver_posts(channel_id, posts, now)
+        if delivered < 0:
+            return 0
+        for alert in alerts:
+            if alert.message_id is None and alert.thread_of is not None:
+                outcome = await self._send_entry(alert)
+                if outcome == "channel lost":
+                    break
+                delivered += outcome == "sent"
+        return delivered
+
+    async def _deliver_posts(self, channel_id: int, fresh: list[DueAlert], now: datetime) -> int:
+        """Post alerts of their own, within flood control; -1 when the channel was lost."""
         sent_recently = await self.store.alerts.sent_since(channel_id, to_iso(now - WINDOW))
         room = self.per_minute - sent_recently
         delivered = 0
-        fresh = [alert for alert in alerts if alert.message_id is None]
         for position, alert in enumerate(fresh):
             if room <= 0:
                 rest = fresh[position:]
@@ -232,7 +271,7 @@ class AlertDispatcher:
                 return delivered
             outcome = await self._send_one(alert)
             if outcome == "channel lost":
-                return delivered
+                return -1
             if outcome == "sent":
                 delivered += 1
                 room -= 1
@@ -268,9 +307,133 @@ class AlertDispatcher:
                 return "channel lost"
         return "sent"
 
-    async def _send_more_pings(self, alert: DueAlert) -> str:
-        """Ping the followers an alert's own message could not, one message of them at a time."""
-        link = f"https://discord.com/channels/{alert.guild_id}/{alert.channel_id}/{alert.message_id}"
+    async def _send_entry(self, alert: DueAlert) -> str:
+        """Add an alert to its story's post: into the post's thread, or else into its footer."""
+        post = await self.store.alerts.story_post(alert.thread_of) if alert.thread_of is not None else None
+        if post is None or post.status not in ("pending", "sent"):
+            await self.store.alerts.promote(alert.id)
+            return "promoted"
+        if post.message_id is None:
+            later = max(from_iso(post.next_attempt_at), datetime.now(UTC) + WAIT_FOR_POST)
+            await self.store.alerts.mark_retry(alert.id, "waiting for its story's post", to_iso(later), counts=False)
+            return "waiting"
+        thread_id = post.thread_id
+        if thread_id is None:
+            opened = await self._open_thread(alert, post)
+            if isinstance(opened, str):
+                return opened
+            thread_id = opened
+        if thread_id:
+            outcome = await self._send_in_thread(alert, post, thread_id)
+            if outcome != "no thread":
+                return outcome
+            await self.store.alerts.set_thread(post.id, 0)
+        return await self._count_in_footer(alert, post)
+
+    async def _open_thread(self, alert: DueAlert, post: StoryPost) -> int | str:
+        """Make the thread on a story's post: its id, 0 when none can be made there, or what became of
+        the alert when it cannot be known yet."""
+        assert post.message_id is not None
+        article = await self.store.articles.get(post.article_id)
+        name = thread_name(article.title if article else f"Article #{post.article_id}")
+        try:
+            await self.client.http.start_thread_with_message(
+                post.channel_id, post.message_id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+            thread_id = post.message_id
+        except discord.NotFound:  # the post was deleted: this article posts on its own
+            await self.store.alerts.promote(alert.id)
+            return "promoted"
+        except discord.Forbidden:
+            thread_id = 0
+        except discord.RateLimited as exc:
+            return await self._failed([alert], exc, 429, exc.retry_after)
+        except discord.HTTPException as exc:
+            if exc.status >= 500:
+                return await self._failed([alert], exc, exc.status, retry_after_of(exc), to_iso(datetime.now(UTC)))
+            # "Already created" is our own earlier attempt, whose answer was lost; any other refusal (a
+            # channel type without threads) means the footer will do.
+            thread_id = post.message_id if exc.code == THREAD_ALREADY_CREATED else 0
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return await self._failed([alert], exc, None, None, to_iso(datetime.now(UTC)))
+        await self.store.alerts.set_thread(post.id, thread_id)
+        return thread_id
+
+    async def _send_in_thread(self, alert: DueAlert, post: StoryPost, thread_id: int) -> str:
+        """Post an entry in its story's thread; "no thread" when the thread refuses it."""
+        article = await self.store.articles.get(alert.article_id)
+        if article is None:
+            await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
+            return "dropped"
+        pings, rest = split_pings(alert.ping_user_ids)
+        outgoing = Outgoing(
+            content=ping_text(alert, pings),
+            embed=self._embed(article, alert.guild_id),
+            pings=pings,
+            nonce=alert.nonce,
+            looks_like=partial(_shows_article, alert.article_id),
+        )
+        message = await self._post([alert], outgoing, thread_id=thread_id)
+        if isinstance(message, str):
+            return message
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest)
+        if rest:
+            sent = replace(alert, status="sent", message_id=message.id, pings_left=rest, unknown_since=None, attempts=0)
+            await self._send_more_pings(sent, post)
+        return "sent"
+
+    async def _count_in_footer(self, alert: DueAlert, post: StoryPost) -> str:
+        """Count an entry in its story's post's footer (where no thread can be made); its pings follow in
+        messages that link to the post."""
+        assert post.message_id is not None
+        first = await self.store.articles.get(post.article_id)
+        article = await self.store.articles.get(alert.article_id)
+        if first is None or article is None:
+            await self.store.alerts.promote(alert.id)
+            return "promoted"
+        sources = [*await self.store.alerts.story_outlets(post.id), article.source]
+        embed = self._embed(first, post.guild_id)
+        embed.set_footer(text=truncate(f"{embed.footer.text} · {outlets_line(sources)}", FOOTER_LIMIT))
+        channel = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+        try:
+            await channel.get_partial_message(post.message_id).edit(embed=embed)
+        except discord.NotFound:
+            await self.store.alerts.promote(alert.id)
+            return "promoted"
+        except discord.Forbidden as exc:
+            await self._channel_lost(alert, exc)
+            return "channel lost"
+        except discord.RateLimited as exc:
+            return await self._failed([alert], exc, 429, exc.retry_after)
+        except discord.HTTPException as exc:
+            return await self._failed([alert], exc, exc.status, retry_after_of(exc))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return await self._failed([alert], exc, None, None)
+        await self.store.alerts.mark_sent([alert.id], post.message_id, pings_left=alert.ping_user_ids)
+        if alert.ping_user_ids:
+            sent = replace(
+                alert,
+                status="sent",
+                message_id=post.message_id,
+                pings_left=alert.ping_user_ids,
+                unknown_since=None,
+                attempts=0,
+            )
+            if await self._send_more_pings(sent, post) == "channel lost":
+                return "channel lost"
+        return "sent"
+
+    async def _send_more_pings(self, alert: DueAlert, post: StoryPost | None = None) -> str:
+        """Ping the followers an alert's own message could not, one message of them at a time (those of
+        a story's entry link to the story's post)."""
+        if alert.thread_of is not None and post is None:
+            post = await self.store.alerts.story_post(alert.thread_of)
+        shown = post if post is not None and post.message_id is not None else None
+        link = (
+            f"https://discord.com/channels/{shown.guild_id}/{shown.channel_id}/{shown.message_id}"
+            if shown is not None
+            else f"https://discord.com/channels/{alert.guild_id}/{alert.channel_id}/{alert.message_id}"
+        )
         while alert.pings_left:
             pings, rest = split_pings(alert.pings_left)
             outgoing = Outgoing(
@@ -324,13 +487,17 @@ class AlertDispatcher:
             await self._send_more_pings(first)
         return len(alerts)
 
-    async def _post(self, alerts: list[DueAlert], outgoing: Outgoing) -> discord.Message | str:
-        """Post one message for ``alerts`` — unless an earlier attempt whose outcome was unknown did.
+    async def _post(
+        self, alerts: list[DueAlert], outgoing: Outgoing, *, thread_id: int | None = None
+    ) -> discord.Message | str:
+        """Post one message for ``alerts`` (in their channel, or in ``thread_id``) — unless an earlier
+        attempt whose outcome was unknown did.
 
-        Returns the message, or what became of the alerts when it could not be posted.
+        Returns the message, or what became of the alerts when it could not be posted ("no thread" when
+        the thread refused it: the channel itself may be fine).
         """
         first = alerts[0]
-        channel = self.client.get_partial_messageable(first.channel_id, guild_id=first.guild_id)
+        channel = self.client.get_partial_messageable(thread_id or first.channel_id, guild_id=first.guild_id)
         attempted_at = to_iso(datetime.now(UTC))
         unknown_since = [a.unknown_since for a in alerts if a.unknown_since]
         try:
@@ -346,6 +513,8 @@ class AlertDispatcher:
                 allowed_mentions=allowed_pings(outgoing.pings),
             )
         except (discord.Forbidden, discord.NotFound) as exc:
+            if thread_id is not None:
+                return "no thread"
             await self._channel_lost(first, exc)
             return "channel lost"
         except discord.RateLimited as exc:

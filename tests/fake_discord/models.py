@@ -223,10 +223,20 @@ class FakeChannel:
     overwrites: list[Overwrite] = field(default_factory=list)
     recipients: list[FakeUser] = field(default_factory=list)
     last_message_id: int | None = None
+    # A thread (type PUBLIC_THREAD): who made it, and its metadata.
+    owner_id: int | None = None
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 1440
+    message_count: int = 0
 
     @property
     def is_dm(self) -> bool:
         return self.type == ChannelType.DM
+
+    @property
+    def is_thread(self) -> bool:
+        return self.type == ChannelType.PUBLIC_THREAD
 
     @property
     def mention(self) -> str:
@@ -251,7 +261,24 @@ class FakeChannel:
             "nsfw": self.nsfw,
             "flags": 0,
         }
-        if self.type in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
+        if self.is_thread:
+            data.pop("permission_overwrites")
+            data.pop("position")
+            data.update(
+                owner_id=str(self.owner_id) if self.owner_id else None,
+                last_message_id=str(self.last_message_id) if self.last_message_id else None,
+                rate_limit_per_user=0,
+                message_count=self.message_count,
+                member_count=1,
+                total_message_sent=self.message_count,
+                thread_metadata={
+                    "archived": self.archived,
+                    "auto_archive_duration": self.auto_archive_duration,
+                    "archive_timestamp": iso_now(),
+                    "locked": self.locked,
+                },
+            )
+        elif self.type in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
             data.update(
                 topic=self.topic,
                 rate_limit_per_user=0,
@@ -346,6 +373,8 @@ class FakeGuild:
         return perms
 
     def permissions_for(self, user_id: int, channel: FakeChannel | None = None) -> int:
+        if channel is not None and channel.is_thread:  # a thread has its parent's permissions
+            return self.permissions_for(user_id, self.channels.get(channel.parent_id or 0))
         perms = self.base_permissions(user_id)
         if perms == Perm.ALL or channel is None:
             return perms

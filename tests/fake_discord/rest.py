@@ -23,7 +23,7 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from . import faults as fc
-from .models import FakeChannel, FakeGuild, FakeUser, Perm, iso_now
+from .models import ChannelType, FakeChannel, FakeGuild, FakeUser, Perm, iso_now
 from .ratelimits import Verdict, bucket_hash
 from .records import (
     EPHEMERAL,
@@ -54,6 +54,7 @@ log = logging.getLogger("tests.fake_discord")
 
 API_PREFIX = re.compile(r"^/api(?:/v\d+)?(/.*)?$")
 INTERACTION_TOKEN_TTL = 15 * 60
+HAS_THREAD = 1 << 5  # message flag: a thread was started from this message
 
 
 @dataclass(eq=False)
@@ -512,6 +513,7 @@ class RestApi:
             r("GET", "/channels/{channel_id}/messages/{message_id}", self._h_get_message),
             r("PATCH", "/channels/{channel_id}/messages/{message_id}", self._h_edit_message),
             r("DELETE", "/channels/{channel_id}/messages/{message_id}", self._h_delete_message),
+            r("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._h_start_thread),
             r(
                 "PUT",
                 "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
@@ -665,7 +667,9 @@ class RestApi:
     async def _h_create_message(self, ctx: _Ctx) -> tuple[int, Any]:
         ch = self._channel(ctx)
         payload = ctx.json if isinstance(ctx.json, dict) else {}
-        needed = Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES
+        needed = Perm.VIEW_CHANNEL | (Perm.SEND_MESSAGES_IN_THREADS if ch.is_thread else Perm.SEND_MESSAGES)
+        if ch.is_thread and ch.locked:
+            self._require(ch, Perm.MANAGE_THREADS)
         if payload.get("embeds"):
             needed |= Perm.EMBED_LINKS
         if ctx.files:
@@ -697,8 +701,52 @@ class RestApi:
         )
         if nonce is not None and payload.get("enforce_nonce"):
             self._nonces[(ch.id, str(nonce))] = (now, msg)
+        if ch.is_thread:
+            ch.message_count += 1
+            ch.archived = False  # a message unarchives a thread that is not locked
         await self._echo("MESSAGE_CREATE", msg)
         return 200, copy.deepcopy(msg.data)
+
+    async def _h_start_thread(self, ctx: _Ctx) -> tuple[int, Any]:
+        """POST /channels/{channel_id}/messages/{message_id}/threads, validated as Discord does: a text or
+        announcement channel, Create Public Threads, an existing message without a thread, a name of 1-100
+        characters, an archive duration Discord offers."""
+        ch = self._channel(ctx)
+        if ch.is_dm or ch.type not in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
+            raise DiscordError(400, fc.INVALID_CHANNEL_TYPE, "Cannot execute action on this channel type")
+        self._require(ch, Perm.VIEW_CHANNEL | Perm.CREATE_PUBLIC_THREADS)
+        msg = self._message(ctx, ch)
+        if msg.id in self.channels:
+            raise DiscordError(400, fc.THREAD_ALREADY_CREATED, "A thread has already been created for this message")
+        payload = ctx.json if isinstance(ctx.json, dict) else {}
+        name = payload.get("name")
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
+            raise invalid_form("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        duration = payload.get("auto_archive_duration")
+        if duration is not None and duration not in (60, 1440, 4320, 10080):
+            raise invalid_form(
+                "auto_archive_duration", "BASE_TYPE_CHOICES", "Value must be one of {60, 1440, 4320, 10080}."
+            )
+        slowmode = payload.get("rate_limit_per_user")
+        if slowmode is not None and not (isinstance(slowmode, int) and 0 <= slowmode <= 21600):
+            raise invalid_form("rate_limit_per_user", "NUMBER_TYPE_MAX", "Must be between 0 and 21600.")
+        thread = FakeChannel(
+            id=msg.id,
+            name=name.strip(),
+            type=ChannelType.PUBLIC_THREAD,
+            guild_id=ch.guild_id,
+            parent_id=ch.id,
+            owner_id=self.bot_user.id,
+            auto_archive_duration=int(duration or 1440),
+        )
+        self.channels[thread.id] = thread
+        self.threads[thread.id] = thread
+        msg.data["thread"] = thread.to_json()
+        msg.data["flags"] = int(msg.data.get("flags") or 0) | HAS_THREAD
+        self._notifier.bump()
+        if self.gateway.sessions:
+            await self.dispatch("THREAD_CREATE", {**thread.to_json(), "newly_created": True})
+        return 201, thread.to_json()
 
     def _message(self, ctx: _Ctx, ch: FakeChannel) -> RecordedMessage:
         mid = _int(ctx.params["message_id"])

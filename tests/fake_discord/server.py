@@ -153,6 +153,7 @@ class FakeDiscord(RestApi):
         self.users: dict[int, FakeUser] = {}
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}
+        self.threads: dict[int, FakeChannel] = {}  # threads made on messages, by id (the message's)
         self.dm_channels: dict[int, FakeChannel] = {}
         self.attachment_data: dict[str, bytes] = {}
         """Bytes of every attachment (by attachment id), served at the attachment URLs."""
