@@ -25,12 +25,14 @@ from bot.models import (
     RelatedArticle,
     SearchHit,
     Stats,
+    StoryRecord,
     TopicRef,
 )
 from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
 from bot.nlp.topics import topic_key
 from bot.store import Store
+from bot.stories import story_summary
 from bot.text import search_words, snippet
 from bot.wording import plural
 
@@ -152,6 +154,17 @@ class RelatedAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryAnswer:
+    """``!story``: a story's articles (outlets, times, headlines) and a summary drawn from several of
+    them, as (article id, sentence) in time order; ``asked`` is the article the user named, if any."""
+
+    story: StoryRecord
+    summary: list[tuple[int, str]]
+    outlets: list[str]
+    asked: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class StatsAnswer:
     """``!stats``."""
 
@@ -193,6 +206,7 @@ Answer = (
     | SearchAnswer
     | LatestAnswer
     | RelatedAnswer
+    | StoryAnswer
     | StatsAnswer
     | HelpAnswer
 )
@@ -227,6 +241,21 @@ def parse_id(text: str | int | None, error: str) -> int:
 def parse_article_id(text: str | int | None) -> int:
     """An article id from the user (``42`` or ``#42``)."""
     return parse_id(text, "Article ids are whole numbers, like 42 (see the latest with the latest command).")
+
+
+_STORY_ID = re.compile(r"(?:s|story)\s*#?\s*([0-9]{1,18})", re.IGNORECASE)
+
+
+def parse_story_ref(text: str | int | None) -> tuple[Literal["article", "story"], int]:
+    """What ``!story`` was asked about: an article (``42``, ``#42``) or a story (``s12``, ``story 12``)."""
+    if isinstance(text, int):
+        return "article", text
+    match = _STORY_ID.fullmatch((text or "").strip())
+    if match:
+        return "story", int(match.group(1))
+    return "article", parse_id(
+        text, "Give an article id like 42, or a story id like s12 (!why <article> names an article's story)."
+    )
 
 
 class Wanted(Enum):
@@ -539,6 +568,32 @@ class Answers:
         if not related:
             return NotFound(f"No other article shares names or topics with article {number}.")
         return RelatedAnswer(article, related)
+
+    @command(
+        "story",
+        "story <article or story id>",
+        "One story across outlets: its articles and a summary drawn from them.",
+        "story 1",
+    )
+    async def story(self, reference: str | int) -> StoryAnswer | NotFound:
+        """The story an article belongs to (or a story by id, ``s12``): outlets, times, headlines, and a
+        de-duplicated summary in time order."""
+        kind, number = parse_story_ref(reference)
+        asked: int | None = None
+        story_id: int | None = number
+        if kind == "article":
+            asked = number
+            if await self.store.articles.get(number) is None:
+                return NotFound(f"There is no article {number}.")
+            story_id = await self.store.stories.story_of(number)
+            if story_id is None:
+                return NotFound(f"Article {number} was indexed before stories were kept, so it has none.")
+        story = await self.store.stories.get(story_id)
+        if story is None:
+            return NotFound(f"There is no story {number}.")
+        summary = story_summary([(m.article_id, m.summary) for m in story.members])
+        outlets = list(dict.fromkeys(m.source for m in story.members if m.source))
+        return StoryAnswer(story, summary, outlets, asked)
 
     @command("stats", "stats", "How much the index holds.", "stats")
     async def stats(self) -> StatsAnswer:

@@ -34,6 +34,7 @@ from bot.answers import (
     RelatedAnswer,
     SearchAnswer,
     StatsAnswer,
+    StoryAnswer,
     SubjectSummary,
     SyncAnswer,
     TopicAnswer,
@@ -275,6 +276,31 @@ def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
 
 
 @build_card.register
+def _(answer: StoryAnswer, s: Style, prefix: str = "!") -> Card:
+    story = answer.story
+    count = len(story.members)
+    spread = (
+        f"{plural(count, 'article')} from {plural(len(answer.outlets), 'outlet')}"
+        if answer.outlets
+        else plural(count, "article")
+    )
+    lines = [f"{spread} · {s.date(story.first_published)} → {s.date(story.last_published)}"]
+    lines += [f"• {s.text(sentence)} ({s.code('#' + str(article_id))})" for article_id, sentence in answer.summary]
+    items = [
+        f"{s.code('#' + str(m.article_id))} {s.date(m.published)} · {s.text(m.source or 'unknown outlet')} — "
+        + s.link(s.bold(s.text(m.title)) if m.article_id == answer.asked else s.text(m.title), safe_url(m.url))
+        for m in story.members
+    ]
+    return Card(
+        title=f"Story #{story.id}: {s.text(story.title)}",
+        description="\n".join(lines),
+        items=items,
+        per_page=8,
+        footer=f"{prefix}why <id> says why an article joined · {prefix}article <id> for one",
+    )
+
+
+@build_card.register
 def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
     kind = TYPE_NAMES.get(answer.kind, answer.kind.title())
     items = [f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}" for x in answer.sentences]
@@ -431,11 +457,15 @@ def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
                 reasons.append(labels.get(kind, kind))
         pinged = f"; pinged {plural(len(alert.ping_user_ids), 'follower')}" if alert.ping_user_ids else ""
         items.append(f"{s.channel(alert.channel_id)} ({alert.status}{pinged}): " + ", ".join(reasons))
-    return Card(
+    card = Card(
         title=f"Why article #{answer.article_id} alerted here",
         description=s.bold(s.text(answer.title)) + ("" if items else "\nIt was not alerted in this server."),
         items=items,
     )
+    if answer.story is not None:
+        explanation = s.text(answer.story.explain()[0].upper() + answer.story.explain()[1:])
+        card.fields.append(("Story", f"{explanation}. More: {prefix}story {answer.article_id}"))
+    return card
 
 
 # ------------------------------------------------------------------------------- one-message answers

@@ -693,3 +693,55 @@ class StoryStream:
         while len(self.stories) > self.max_active:
             story = self.stories.pop(next(iter(self.stories)))
             self._unindex(story)
+
+
+# ---------------------------------------------------------------------------------- story summary
+
+STORY_SUMMARY_SENTENCES = 6
+SENTENCES_PER_ARTICLE = 2
+# Two sentences say the same thing when this share of the shorter one's words is in the other.
+SAME_SENTENCE = 0.6
+
+
+def sentence_words(sentence: str) -> frozenset[str]:
+    """A sentence's content words and numbers, as :func:`term_key` keys."""
+    words = set()
+    for token in _TOKEN.findall(sentence):
+        key = token if token[0].isdigit() else term_key(token)
+        if len(key) > 1 and key not in STOP_WORDS:
+            words.add(key)
+    return frozenset(words)
+
+
+def says_the_same(a: frozenset[str], b: frozenset[str]) -> bool:
+    """Whether two sentences (as :func:`sentence_words`) say the same thing: most of the shorter one's
+    words are in the other (a rewrite by another outlet, or one sentence repeating part of another)."""
+    shorter = min(len(a), len(b))
+    return shorter > 0 and len(a & b) >= SAME_SENTENCE * shorter
+
+
+def story_summary(
+    articles: Sequence[tuple[int, Sequence[str]]],
+    *,
+    limit: int = STORY_SUMMARY_SENTENCES,
+    per_article: int = SENTENCES_PER_ARTICLE,
+) -> list[tuple[int, str]]:
+    """A story told from several articles: ``articles`` are (id, summary sentences in article order),
+    oldest first; the result is (article id, sentence) in time order, at most ``per_article`` from each
+    and never two saying the same thing (:func:`says_the_same`), so each outlet adds what is new."""
+    chosen: list[tuple[int, str]] = []
+    seen: list[frozenset[str]] = []
+    for article_id, sentences in articles:
+        taken = 0
+        for sentence in sentences:
+            if len(chosen) == limit:
+                return chosen
+            if taken == per_article:
+                break
+            words = sentence_words(sentence)
+            if not words or any(says_the_same(words, other) for other in seen):
+                continue
+            chosen.append((article_id, sentence))
+            seen.append(words)
+            taken += 1
+    return chosen

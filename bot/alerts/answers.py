@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.models import Follow, SentAlert
+from bot.stories import StoryDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +61,10 @@ class FollowingAnswer:
 
 @dataclass(frozen=True, slots=True)
 class WhyAnswer:
-    """``!why``: how an article was alerted in this server."""
+    """``!why``: how an article was alerted in this server, and how it was grouped into its story
+    (``None`` for an article indexed before stories were kept)."""
 
     article_id: int
     title: str
     alerts: list[SentAlert]
+    story: StoryDecision | None = None
