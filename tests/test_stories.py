@@ -25,6 +25,9 @@ from bot.stories import (
     Weighted,
     article_features,
     decide,
+    says_the_same,
+    sentence_words,
+    story_summary,
 )
 from tests.conftest import TEST_ARTICLES, seed_body
 
@@ -290,3 +293,25 @@ async def test_bench_path_places_real_ecb_articles(store: Store, indexer_for) ->
     result = stories.score(labels, [d.event for d in docs])
     assert result["pairwise"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert result["wrong_merge_rate"] == 0.0
+
+
+# ------------------------------------------------------------------------------------- story summary
+
+
+def test_story_summary_tells_each_thing_once_in_time_order() -> None:
+    wire = [
+        "The Indian Navy on Saturday stopped pirates from hijacking the merchant ship MV Gibe in the Gulf of Aden.",
+        "The warship INS Mysore answered a distress call and sent marine commandos in a helicopter.",
+        "Navy spokesman Nirad Sinha said 23 pirates were held.",
+    ]
+    paper = [
+        # Another outlet's rewrite of the wire's first sentence: nothing new.
+        "On Saturday the Indian Navy stopped pirates hijacking the merchant ship MV Gibe in the Gulf of Aden.",
+        "Rifles and grenades were seized from the pirates' two boats.",
+    ]
+    later = ["The 23 pirates will be handed to the police in Mumbai on Tuesday.", "A third line."]
+    summary = story_summary([(1, wire), (2, paper), (3, later)])
+    assert summary == [(1, wire[0]), (1, wire[1]), (2, paper[1]), (3, later[0]), (3, later[1])]
+    assert story_summary([(1, wire), (2, paper)], limit=2) == [(1, wire[0]), (1, wire[1])]
+    assert story_summary([(1, [wire[0], wire[0]])]) == [(1, wire[0])]
+    assert not says_the_same(sentence_words(wire[0]), sentence_words(later[0]))
