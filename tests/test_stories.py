@@ -293,6 +293,11 @@ async def test_bench_path_places_real_ecb_articles(store: Store, indexer_for) ->
     result = stories.score(labels, [d.event for d in docs])
     assert result["pairwise"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert result["wrong_merge_rate"] == 0.0
+    # The product's own path, through the store, in two orders, groups them the same way.
+    ids = [a.article_id for a in articles]
+    for placed in await stories.place_in_store(store, ids, [range(4), [3, 2, 1, 0]], StoryPolicy()):
+        assert placed[0] == placed[1] == placed[3] != placed[2]
+    assert await store.stories.story_of(ids[0]) == await store.stories.story_of(ids[1])
 
 
 # ------------------------------------------------------------------------------------- story summary

@@ -143,6 +143,28 @@ class StoryQueries:
         )
         return decision
 
+    async def place_stored(self, article_id: int) -> StoryDecision | None:
+        """Place an article already in the index again, in a transaction of its own, as if it had just
+        been written (``None`` when there is no such article)."""
+        async with self._db.write() as db:
+            async with db.execute(
+                "SELECT published, title, body, source FROM articles WHERE id = ?", (article_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None
+            await self.detach(article_id)
+            return await self.place(article_id, row["published"], row["title"], row["body"], row["source"])
+
+    async def reset(self) -> None:
+        """Forget every story and the counts behind them, so that the articles can be placed afresh
+        (:meth:`place_stored`); alerts already planned keep their posts and threads."""
+        async with self._db.write() as db:
+            await db.execute("UPDATE outbox SET story_id = NULL WHERE story_id IS NOT NULL")
+            await db.execute("DELETE FROM article_stories")
+            await db.execute("DELETE FROM stories")
+            await db.execute("DELETE FROM story_frequencies")
+
     async def detach(self, article_id: int) -> None:
         """Forget where an article went (its text changed: it is placed again), inside the caller's
         transaction. Its story keeps what it learnt from it: the state is a summary, not a list."""
