@@ -11,8 +11,10 @@ bot's own loop watch measures how late the event loop wakes.
 
 Baseline in the same run: the same bot, idle, answering the same question for a few seconds. Targets:
 max stall under 100 ms, RSS growth under 200 MB, every good article indexed, the bot answering
-throughout. ``--json`` prints one object: max_loop_stall_ms, peak_rss_mb, rss_growth_mb, feeds,
-feeds_paused, good_articles, bot_answered (and the baseline and details).
+throughout. The loop watch also tells whether the loop thread was running code during a stall or waiting in
+the selector for a CPU the machine did not give it (a loaded machine): ``max_busy_stall_ms`` counts only the
+former, the stall this code can cause. ``--json`` prints one object: max_loop_stall_ms, max_busy_stall_ms,
+peak_rss_mb, rss_growth_mb, feeds, feeds_paused, good_articles, bot_answered (and the baseline and details).
 """
 
 from __future__ import annotations
@@ -213,6 +215,7 @@ async def _bench(good: int, seconds: float) -> dict[str, Any]:
             feed_timeout_seconds=3.0,
             feed_max_failures=2,  # failing feeds pause within the run
             guild_ready_timeout=0.05,
+            loop_stall_ms=50,  # stalls from 50 ms are sampled, so the busy/waiting split covers the target
             cooldown_uses=1000,  # the question is asked twice a second, every answer is wanted
         )
         # The index the question is answered from, built as `newsdesk index seeds` builds it.
@@ -232,6 +235,7 @@ async def _bench(good: int, seconds: float) -> dict[str, Any]:
                 await asking
                 baseline = {
                     "loop_stall_ms": bot.loopwatch.max_stall * 1000,
+                    "busy_stall_ms": bot.loopwatch.max_busy_stall * 1000,
                     "who_p50_ms": statistics.median(asker.latencies) * 1000,
                     "rss_mb": _rss_mb(),
                 }
@@ -262,6 +266,7 @@ async def _bench(good: int, seconds: float) -> dict[str, Any]:
                 await sampling
                 return {
                     "max_loop_stall_ms": round(bot.loopwatch.max_stall * 1000, 1),
+                    "max_busy_stall_ms": round(bot.loopwatch.max_busy_stall * 1000, 1),
                     "peak_rss_mb": round(peak[0], 1),
                     "rss_growth_mb": round(peak[0] - baseline["rss_mb"], 1),
                     "feeds": len(hostile) + len(good_urls),
@@ -297,6 +302,12 @@ def main(argv: list[str] | None = None) -> int:
     feeds = f"{result['feeds']} ({result['hostile_feeds']}) / {result['feeds_paused']}"
     rows = [
         ("max event-loop stall", f"{result['max_loop_stall_ms']:.0f} ms", f"{base['loop_stall_ms']:.0f} ms", "< 100"),
+        (
+            "  while running code",
+            f"{result['max_busy_stall_ms']:.0f} ms",
+            f"{base['busy_stall_ms']:.0f} ms",
+            "< 100",
+        ),
         ("!who answer, median", f"{result['who_p50_ms']} ms", f"{base['who_p50_ms']:.0f} ms", ""),
         ("!who answer, slowest", f"{result['who_max_ms']} ms", "", ""),
         ("peak RSS", f"{result['peak_rss_mb']:.0f} MB", f"{base['rss_mb']:.0f} MB", ""),

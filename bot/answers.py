@@ -617,8 +617,10 @@ class Answers:
         if command:
             wanted = " ".join(command.strip().lstrip(prefix).lstrip("/").lower().split())
             spec = find(wanted)
-            if spec is None or (spec.where != "anywhere" and not in_discord):
+            if spec is None:
                 raise UserError(f"There is no command {command.strip()}; try help for the list.")
+            if spec.where != "anywhere" and not in_discord:
+                raise UserError(_discord_only(spec))
             return HelpAnswer((spec, *subcommands(spec.name)), prefix)
         return HelpAnswer(tuple(spec for spec in entries() if spec.parent is None and usable(spec)), prefix)
 
@@ -656,7 +658,7 @@ class Answers:
         if spec is None or spec.handler is None:
             raise UserError(f"There is no command {name or '(empty)'}; try help for the list.")
         if spec.where != "anywhere":
-            raise UserError(f"The {name} command only works on Discord, in a server.")
+            raise UserError(_discord_only(spec))
         parameters = list(inspect.signature(spec.handler).parameters.values())[1:]  # after self
         if not parameters:
             result = spec.handler(self)
@@ -684,3 +686,10 @@ def _unquote(text: str) -> str:
     except ValueError:
         return text
     return " ".join(parts) if len(parts) > 1 or (parts and text[:1] in "\"'") else text
+
+
+def _discord_only(spec: CommandSpec) -> str:
+    """Why a catalogued command cannot be used outside Discord."""
+    if spec.where == "owner":
+        return f"The {spec.name} command is for the bot's owner, on Discord."
+    return f"The {spec.name} command only works on Discord, in a server."

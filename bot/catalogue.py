@@ -12,6 +12,7 @@ This module imports nothing of the bot, so any layer can register or read.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
@@ -51,6 +52,17 @@ class CommandSpec:
 
 
 _entries: dict[str, CommandSpec] = {}
+
+# The modules whose handlers register commands. The bot imports them all anyway; the console and the
+# command line load them with :func:`load_all`, so that help there knows every command, the server ones
+# included (a test checks that every module using ``@command`` is listed).
+COMMAND_MODULES = ("bot.answers", "bot.alerts.service", "bot.ingest.sources.feed_commands", "bot.admin")
+
+
+def load_all() -> None:
+    """Import every module that registers commands, so the catalogue is complete."""
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
 
 
 def command(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot import catalogue
 from bot.answers import Answers
 from bot.config import ConfigError, Settings
 from bot.nlp.names import AliasTable
@@ -37,7 +38,8 @@ def make_analyzer(settings: Settings, aliases: AliasTable, *, processes_only: bo
 
 
 def make_answers(store: Store, settings: Settings, aliases: AliasTable) -> Answers:
-    """The shared command logic over an open store."""
+    """The shared command logic over an open store, with every command catalogued (for help)."""
+    catalogue.load_all()
     return Answers(
         store,
         aliases,

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot import catalogue
 from bot.answers import (
     Answers,
     ArticleAnswer,
@@ -30,6 +31,7 @@ from bot.answers import (
 )
 from bot.nlp.names import AliasTable
 from bot.store import Store
+from tests.conftest import ROOT
 
 
 @pytest.fixture
@@ -224,12 +226,26 @@ async def test_one_resolver_for_names_topics_and_subjects(answers: Answers, seed
 
 
 async def test_the_console_says_a_server_command_is_for_discord(answers: Answers) -> None:
-    import bot.alerts.service  # noqa: F401  (the bot's process: its server commands are catalogued)
+    catalogue.load_all()  # as make_answers does for the console and the command line
 
     with pytest.raises(UserError, match=r"^The follow command only works on Discord, in a server\.$"):
         await answers.ask("!follow Milei")
-    with pytest.raises(UserError, match="There is no command follow"):
-        answers.help("follow")  # the console's help shows what the console can do
+    with pytest.raises(UserError, match=r"^The source add command only works on Discord, in a server\.$"):
+        answers.help("source add")  # help knows it, and says where it works
+    with pytest.raises(UserError, match=r"^The sync command is for the bot's owner, on Discord\.$"):
+        answers.help("sync")
+    with pytest.raises(UserError, match="There is no command fol"):
+        answers.help("fol")
+    assert all(spec.where == "anywhere" for spec in answers.help().commands)  # the list: what works here
+
+
+def test_every_module_that_registers_commands_is_loaded_for_the_console() -> None:
+    registering = {
+        ".".join(path.relative_to(ROOT).with_suffix("").parts)
+        for path in (ROOT / "bot").rglob("*.py")
+        if "@command(" in path.read_text(encoding="utf-8")
+    }
+    assert registering == set(catalogue.COMMAND_MODULES)
 
 
 async def test_choices_and_counts_read_in_the_singular_and_plural(answers: Answers) -> None:

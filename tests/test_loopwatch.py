@@ -31,8 +31,14 @@ async def test_a_blocked_loop_is_measured_and_logged(caplog: pytest.LogCaptureFi
             await _ticked(watch, 2)
         assert watch.max_stall >= 0.3 and watch.stalls == 1
         assert "event loop stalled for" in caplog.text
+        # The sampling thread saw where the loop thread was held: this very function, by file and name.
+        assert watch.last_culprit is not None
+        assert "test_loopwatch.py" in watch.last_culprit
+        assert "test_a_blocked_loop_is_measured_and_logged" in watch.last_culprit
+        assert watch.last_culprit in caplog.text
+        assert watch.max_busy_stall == watch.max_stall  # the loop thread was running code, not waiting
         watch.reset()
-        assert (watch.max_stall, watch.stalls) == (0.0, 0)
+        assert (watch.max_stall, watch.max_busy_stall, watch.stalls) == (0.0, 0.0, 0)
     finally:
         await watch.stop()
     assert not watch.running
