@@ -384,10 +384,11 @@ class StoryMember:
 
 @dataclass(frozen=True, slots=True)
 class StoryRecord:
-    """A story with its articles, oldest first."""
+    """A story with its articles, oldest first (the first 50 of ``article_count``)."""
 
     id: int
     title: str
+    article_count: int
     first_published: str
     last_published: str
     members: list[StoryMember]

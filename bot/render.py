@@ -278,7 +278,7 @@ def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
 @build_card.register
 def _(answer: StoryAnswer, s: Style, prefix: str = "!") -> Card:
     story = answer.story
-    count = len(story.members)
+    count = story.article_count
     spread = (
         f"{plural(count, 'article')} from {plural(len(answer.outlets), 'outlet')}"
         if answer.outlets

@@ -7,7 +7,8 @@
   text holds one of its rarest words (the full-text index); at most :data:`MAX_CANDIDATES`, those hit
   most often first;
 - the document frequencies behind the IDF weights are rows of ``story_frequencies``, read for the keys a
-  decision needs and incremented once per article;
+  decision needs and incremented once per article; the keys seen only once are dropped every
+  :data:`PRUNE_EVERY` articles, so the table does not grow with every new number and name;
 - the decision (joined or started, the similarity, the shared names and topics) is a row of
   ``article_stories``, so ``!why`` can say why; the story's capped state is a row of ``stories``.
 
@@ -44,6 +45,7 @@ ARTICLES_PER_WORDS = 20
 # article belongs to shares most of its salient names and rare words, so it is found among the first.
 MAX_CANDIDATES = 8
 _DOCUMENTS = "#"  # the story_frequencies row counting documents
+PRUNE_EVERY = 5000  # documents between two prunings of the keys seen only once
 
 # One salient name's recent articles within the horizon, through article_entities_by_entity.
 NAME_PROBE_SQL = (
@@ -102,6 +104,10 @@ class StoryQueries:
             "ON CONFLICT (key) DO UPDATE SET documents = documents + 1",
             [(key,) for key in dict.fromkeys([_DOCUMENTS, *article_keys])],
         )
+        if frequencies.documents % PRUNE_EVERY == 0:
+            # Words, names and numbers seen once are most of a growing vocabulary; forgotten, they read
+            # as never seen (the rarest), which is nearly what they were.
+            await db.execute("DELETE FROM story_frequencies WHERE documents = 1 AND key != ?", (_DOCUMENTS,))
         async with db.execute("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM stories") as cursor:
             row = await cursor.fetchone()
         new_id = int(row["next"]) if row else 1
@@ -243,6 +249,7 @@ class StoryQueries:
         return StoryRecord(
             id=row["id"],
             title=row["title"],
+            article_count=await self.size(story_id),
             first_published=row["first_published"],
             last_published=row["last_published"],
             members=[

@@ -105,3 +105,16 @@ async def test_candidates_are_found_through_indexes(store: Store) -> None:
     assert "article_entities_by_entity" in " ".join(
         row[3] for row in sqlite3.connect(store.path).execute("EXPLAIN QUERY PLAN " + NAME_PROBE_SQL, (1, "a", "b", 1))
     )
+
+
+async def test_keys_seen_once_are_pruned_now_and_then(store: Store, indexer_for, monkeypatch) -> None:
+    from bot.store import stories
+
+    monkeypatch.setattr(stories, "PRUNE_EVERY", 3)
+    indexer = indexer_for(store)
+    await index(indexer, record("wire/1", NAVY_WIRE, 0, "Wire"), record("paper/1", NAVY_PAPER, 1, "The Paper"))
+    counts = {r["key"]: r["documents"] for r in await store.db.fetchall("SELECT key, documents FROM story_frequencies")}
+    assert counts["#"] == 2 and counts["w:pirate"] == 2 and 1 in counts.values()
+    await index(indexer, record("bank/1", BANK_RESULTS, 2, "Money Daily"))
+    counts = {r["key"]: r["documents"] for r in await store.db.fetchall("SELECT key, documents FROM story_frequencies")}
+    assert counts["#"] == 3 and counts["w:pirate"] == 2 and 1 not in counts.values()
