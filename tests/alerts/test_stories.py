@@ -134,3 +134,19 @@ async def test_a_lost_answer_and_a_restart_post_nothing_twice(
     assert len(in_thread(fake_discord, post)) == 1
     assert len(posts(fake_discord)) == 1
     assert [r.status for r in fake_discord.requests_to("POST", "/channels/*/messages/*/threads")] == [201, 400]
+
+
+async def test_when_the_storys_post_was_deleted_the_next_article_posts_on_its_own(
+    alert_bot: AlertBot, fake_discord: FakeDiscord, news_folder: Path
+) -> None:
+    fake_discord.expect_status(404, "POST", "/channels/*/messages/*/threads", code=10008)
+    async with alert_bot() as newsdesk:
+        (news_folder / "wire.json").write_text(record(NAVY_WIRE, "Wire News", 0))
+        post = await fake_discord.wait_for_message(predicate=lambda m: bool(m.embeds), timeout=30)
+        await settled_outbox(newsdesk)
+        post.deleted = True  # a moderator removed it
+        (news_folder / "paper.json").write_text(record(NAVY_PAPER, "The Paper", 3))
+        again = await fake_discord.wait_for_message(predicate=lambda m: bool(m.embeds), timeout=30)
+        assert await settled_outbox(newsdesk) == {"sent": 2}
+    assert again.channel_id == fake_discord.channel.id and again.embeds[0]["title"] == NAVY_PAPER[0]
+    assert fake_discord.threads == {}
