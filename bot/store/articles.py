@@ -204,7 +204,7 @@ class ArticleQueries:
             article_id, status = row["id"], "new" if previous is None else "updated"
         await self._search.add(article_id, record.title, record.body)
         await self._attach_analysis(article_id, published, analysis, touched_entities, touched_topics)
-        await self._stories.place(article_id, published, record.title, record.body, record.source)
+        await self._stories.place_or_skip(article_id, published, record.title, record.body, record.source)
         await self._link_origin(record, article_id, now, touched_entities, touched_topics)
         return WriteResult(record.origin, article_id, status)
 

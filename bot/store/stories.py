@@ -19,6 +19,8 @@ candidates to ``policy.horizon``.
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections import Counter
 from collections.abc import Iterable
 from datetime import datetime
@@ -36,6 +38,8 @@ from bot.stories import (
     article_features,
     decide,
 )
+
+log = logging.getLogger(__name__)
 
 NAME_PROBES = 5  # the article's most salient names that look for stories
 ARTICLES_PER_NAME = 12  # recent articles per name (a name in every story, "United States", costs no more)
@@ -147,6 +151,25 @@ class StoryQueries:
                 now,
             ),
         )
+        return decision
+
+    async def place_or_skip(
+        self, article_id: int, published: str, title: str, body: str, source: str | None
+    ) -> StoryDecision | None:
+        """:meth:`place`, except that a failure of the clustering itself (a bug, a damaged state) leaves
+        the article without a story, logged, instead of costing it (and its batch) its indexing. The
+        database's own faults still raise."""
+        db = self._db.writer
+        await db.execute("SAVEPOINT story_placement")
+        try:
+            decision: StoryDecision | None = await self.place(article_id, published, title, body, source)
+        except sqlite3.Error:
+            raise
+        except Exception:
+            log.exception("placing article %s in a story failed; it stays without one", article_id)
+            await db.execute("ROLLBACK TO story_placement")
+            decision = None
+        await db.execute("RELEASE story_placement")
         return decision
 
     async def place_stored(self, article_id: int) -> StoryDecision | None:

@@ -118,3 +118,21 @@ async def test_keys_seen_once_are_pruned_now_and_then(store: Store, indexer_for,
     await index(indexer, record("bank/1", BANK_RESULTS, 2, "Money Daily"))
     counts = {r["key"]: r["documents"] for r in await store.db.fetchall("SELECT key, documents FROM story_frequencies")}
     assert counts["#"] == 3 and counts["w:pirate"] == 2 and 1 not in counts.values()
+
+
+async def test_a_failing_placement_costs_the_article_only_its_story(
+    store: Store, indexer_for, monkeypatch, caplog
+) -> None:
+    from bot.store import stories
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug in the clustering")
+
+    monkeypatch.setattr(stories, "decide", broken)
+    wire, bank = await index(
+        indexer_for(store), record("wire/1", NAVY_WIRE, 0, "Wire"), record("bank/1", BANK_RESULTS, 1, "Money Daily")
+    )
+    assert await store.articles.count() == 2
+    assert await store.stories.story_of(wire) is None and await store.stories.story_of(bank) is None
+    assert await store.db.fetchall("SELECT * FROM story_frequencies") == []  # nothing half-written
+    assert "placing article" in caplog.text
