@@ -22,7 +22,7 @@ import json
 import logging
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.models import StoryMember, StoryRecord, from_iso, to_iso
@@ -184,6 +184,18 @@ class StoryQueries:
                 return None
             await self.detach(article_id)
             return await self.place(article_id, row["published"], row["title"], row["body"], row["source"])
+
+    async def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+        """Forget every story and place every article again, oldest first, one transaction each (an
+        index from before stories were kept, or after a change of policy). Returns (articles, stories)."""
+        await self.reset()
+        rows = await self._db.fetchall("SELECT id FROM articles ORDER BY published, id")
+        for done, row in enumerate(rows, start=1):
+            await self.place_stored(row["id"])
+            if on_progress is not None:
+                on_progress(done, len(rows))
+        counted = await self._db.fetchone("SELECT COUNT(*) AS n FROM stories")
+        return len(rows), int(counted["n"]) if counted else 0
 
     async def reset(self) -> None:
         """Forget every story and the counts behind them, so that the articles can be placed afresh
