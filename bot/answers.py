@@ -580,14 +580,15 @@ class Answers:
         de-duplicated summary in time order."""
         kind, number = parse_story_ref(reference)
         asked: int | None = None
-        story_id: int | None = number
+        story_id = number
         if kind == "article":
             asked = number
             if await self.store.articles.get(number) is None:
                 return NotFound(f"There is no article {number}.")
-            story_id = await self.store.stories.story_of(number)
-            if story_id is None:
-                return NotFound(f"Article {number} was indexed before stories were kept, so it has none.")
+            found = await self.store.stories.story_of(number)
+            if found is None:
+                return NotFound(f"Article {number} was indexed before stories were kept (newsdesk stories groups it).")
+            story_id = found
         story = await self.store.stories.get(story_id)
         if story is None:
             return NotFound(f"There is no story {number}.")

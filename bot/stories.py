@@ -10,7 +10,8 @@ Everything here is pure: no SQL, no spaCy, no Discord. A story is a small, cappe
 :class:`StoryState`, and the document frequencies behind the IDF weights are running counts
 (:class:`DocumentFrequencies`), so the production path can keep both in the database and update them in
 bounded time per article. One article is placed in five steps, which :class:`StoryStream` runs in memory
-(for benchmarks and tests) and the indexer is meant to run against stored state:
+(for benchmarks and tests) and :mod:`bot.store.stories` runs against stored state as the indexer writes
+each article (there, candidates come through the index's own indexes, at most a few per article):
 
 1. ``features = article_features(article)`` — its weighted words, headline words, numbers, names, topics;
 2. ``frequencies.add(features.keys())`` — the article counts in the document frequencies;
@@ -37,9 +38,11 @@ How an article and a story are compared (:func:`compare`):
   about its subject, so it must not absorb the next event of the same kind.
 
 The score is their weighted sum (:class:`StoryPolicy`); an article joins the best-scoring candidate when
-the score reaches the threshold. Topics do not score (two events of one kind share their topics) but
-are kept to explain the grouping. Grouping errs towards splitting: two stories about one event only
-repeat news, one story over two events hides one of them.
+the score reaches the threshold and it shares a name with the story, or its text is very close
+(:func:`joinable`: short reports of one kind share their template words and nothing else). Topics do
+not score (two events of one kind share their topics) but are kept to explain the grouping. Grouping
+errs towards splitting: two stories about one event only repeat news, one story over two events hides
+one of them.
 """
 
 from __future__ import annotations
