@@ -349,6 +349,8 @@ class AlertDispatcher:
         except discord.RateLimited as exc:
             return await self._failed([alert], exc, 429, exc.retry_after)
         except discord.HTTPException as exc:
+            if exc.status == 429:  # a rate limit discord.py gave up waiting for: not a refusal
+                return await self._failed([alert], exc, 429, retry_after_of(exc))
             if exc.status >= 500:
                 return await self._failed([alert], exc, exc.status, retry_after_of(exc), to_iso(datetime.now(UTC)))
             # "Already created" is our own earlier attempt, whose answer was lost; any other refusal (a
@@ -386,9 +388,12 @@ class AlertDispatcher:
         """Count an entry in its story's post's footer (where no thread can be made); its pings follow in
         messages that link to the post."""
         assert post.message_id is not None
-        first = await self.store.articles.get(post.article_id)
         article = await self.store.articles.get(alert.article_id)
-        if first is None or article is None:
+        if article is None:
+            await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
+            return "dropped"
+        first = await self.store.articles.get(post.article_id)
+        if first is None:  # the post's own article left the index: nothing to count it in
             await self.store.alerts.promote(alert.id)
             return "promoted"
         sources = [*await self.store.alerts.story_outlets(post.id), article.source]
