@@ -353,6 +353,7 @@ class SentAlert:
     ping_user_ids: list[int]
     sent_at: str | None
     error: str | None
+    story_entry: bool = False  # added to its story's post (thread or footer), not a post of its own
 
 
 @dataclass(frozen=True, slots=True)

@@ -456,7 +456,8 @@ def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
             else:
                 reasons.append(labels.get(kind, kind))
         pinged = f"; pinged {plural(len(alert.ping_user_ids), 'follower')}" if alert.ping_user_ids else ""
-        items.append(f"{s.channel(alert.channel_id)} ({alert.status}{pinged}): " + ", ".join(reasons))
+        status = f"{alert.status} with its story's post" if alert.story_entry else alert.status
+        items.append(f"{s.channel(alert.channel_id)} ({status}{pinged}): " + ", ".join(reasons))
     card = Card(
         title=f"Why article #{answer.article_id} alerted here",
         description=s.bold(s.text(answer.title)) + ("" if items else "\nIt was not alerted in this server."),

@@ -397,7 +397,7 @@ class AlertQueries:
     async def for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
         """How an article was alerted in a server (for ``!why``)."""
         rows = await self._db.fetchall(
-            "SELECT channel_id, status, reasons, ping_user_ids, sent_at, error FROM outbox "
+            "SELECT channel_id, status, reasons, ping_user_ids, sent_at, error, thread_of FROM outbox "
             "WHERE article_id = ? AND guild_id = ? ORDER BY id",
             (article_id, guild_id),
         )
@@ -409,6 +409,7 @@ class AlertQueries:
                 ping_user_ids=json.loads(r["ping_user_ids"]),
                 sent_at=r["sent_at"],
                 error=r["error"],
+                story_entry=r["thread_of"] is not None,
             )
             for r in rows
         ]

@@ -84,6 +84,7 @@ async def test_the_same_event_from_two_feeds_posts_once_with_a_thread_entry(
         paper_id = int(entry.embeds[0]["footer"]["text"].split("#")[1].split(" ")[0])
         story = await newsdesk.store.stories.story_of(paper_id)
         why = await (await fake_discord.send_message(f"!why {paper_id}")).reply(timeout=20)
+        assert "(sent with its story's post)" in why.embeds[0]["description"]
         (grouping,) = [f["value"] for f in why.embeds[0]["fields"] if f["name"] == "Story"]
         assert grouping.startswith(f"Joined story #{story}: shares ") and "INS Mysore" in grouping
         assert grouping.endswith(f"More: !story {paper_id}")
