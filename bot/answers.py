@@ -192,10 +192,10 @@ class RelatedAnswer:
 @dataclass(frozen=True, slots=True)
 class StoryAnswer:
     """``!story``: a story's articles (outlets, times, headlines) and a summary drawn from several of
-    them, as (article id, sentence) in time order; ``asked`` is the article the user named, if any."""
+    them, in time order, each statement once; ``asked`` is the article the user named, if any."""
 
     story: StoryRecord
-    summary: list[tuple[int, str]]
+    summary: list[Candidate]
     outlets: list[str]
     asked: int | None = None
 
@@ -760,7 +760,7 @@ class Answers:
         story = await self.store.stories.get(story_id)
         if story is None:
             return NotFound(f"There is no story {number}.")
-        summary = story_summary([(m.article_id, m.summary) for m in story.members])
+        summary = story_summary([(m.article_id, m.title, m.published, m.summary) for m in story.members])
         outlets = list(dict.fromkeys(m.source for m in story.members if m.source))
         return StoryAnswer(story, summary, outlets, asked)
 

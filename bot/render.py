@@ -334,7 +334,9 @@ def _(answer: StoryAnswer, s: Style, prefix: str = "!") -> Card:
         else plural(count, "article")
     )
     lines = [f"{spread} · {s.date(story.first_published)} → {s.date(story.last_published)}"]
-    lines += [f"• {s.text(sentence)} ({s.code('#' + str(article_id))})" for article_id, sentence in answer.summary]
+    for sentence in answer.summary:
+        also = "".join(f" · also {s.code('#' + str(a))}" for a in sentence.repeated_in[:3])
+        lines.append(f"• {s.text(sentence.text)} ({s.code('#' + str(sentence.article_id))}{also})")
     items = [
         f"{s.code('#' + str(m.article_id))} {s.date(m.published)} · {s.text(m.source or 'unknown outlet')} — "
         + s.link(s.bold(s.text(m.title)) if m.article_id == answer.asked else s.text(m.title), safe_url(m.url))

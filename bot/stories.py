@@ -58,6 +58,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.subject_summary import Candidate, distinct_sentences
+
 # Function words carry no event; the list is short and fixed so that this module needs no NLP library.
 STOP_WORDS = frozenset(
     """
@@ -712,49 +714,22 @@ class StoryStream:
 
 STORY_SUMMARY_SENTENCES = 6
 SENTENCES_PER_ARTICLE = 2
-# Two sentences say the same thing when this share of the shorter one's words is in the other.
-SAME_SENTENCE = 0.6
-
-
-def sentence_words(sentence: str) -> frozenset[str]:
-    """A sentence's content words and numbers, as :func:`term_key` keys."""
-    words = set()
-    for token in _TOKEN.findall(sentence):
-        key = token if token[0].isdigit() else term_key(token)
-        if len(key) > 1 and key not in STOP_WORDS:
-            words.add(key)
-    return frozenset(words)
-
-
-def says_the_same(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Whether two sentences (as :func:`sentence_words`) say the same thing: most of the shorter one's
-    words are in the other (a rewrite by another outlet, or one sentence repeating part of another)."""
-    shorter = min(len(a), len(b))
-    return shorter > 0 and len(a & b) >= SAME_SENTENCE * shorter
 
 
 def story_summary(
-    articles: Sequence[tuple[int, Sequence[str]]],
+    members: Sequence[tuple[int, str, str, Sequence[str]]],
     *,
     limit: int = STORY_SUMMARY_SENTENCES,
     per_article: int = SENTENCES_PER_ARTICLE,
-) -> list[tuple[int, str]]:
-    """A story told from several articles: ``articles`` are (id, summary sentences in article order),
-    oldest first; the result is (article id, sentence) in time order, at most ``per_article`` from each
-    and never two saying the same thing (:func:`says_the_same`), so each outlet adds what is new."""
-    chosen: list[tuple[int, str]] = []
-    seen: list[frozenset[str]] = []
-    for article_id, sentences in articles:
-        taken = 0
-        for sentence in sentences:
-            if len(chosen) == limit:
-                return chosen
-            if taken == per_article:
-                break
-            words = sentence_words(sentence)
-            if not words or any(says_the_same(words, other) for other in seen):
-                continue
-            chosen.append((article_id, sentence))
-            seen.append(words)
-            taken += 1
-    return chosen
+) -> list[Candidate]:
+    """A story told from several of its articles: ``members`` are (id, headline, published, summary
+    sentences in article order). No two sentences say the same thing — a statement is credited to the
+    article that said it first, the later outlets that repeat it are listed in its ``repeated_in`` and
+    make it weightier — at most ``per_article`` come from one article, and they are in time order
+    (:func:`bot.subject_summary.distinct_sentences`, as ``!summary`` over a period does it)."""
+    candidates = [
+        Candidate(text=sentence, article_id=article_id, title=title, published=published, weight=1 / (1 + place))
+        for article_id, title, published, sentences in members
+        for place, sentence in enumerate(sentences)
+    ]
+    return distinct_sentences(candidates, limit, per_article=per_article)
