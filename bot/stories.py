@@ -457,7 +457,16 @@ class _ArticleView:
         return value
 
     def weigh(self, weights: dict[str, float], prefix: str) -> dict[str, float]:
-        return {k: w * self.idf(prefix + k) for k, w in weights.items()}
+        # The hot loop of every decision (hundreds of terms per candidate): the cache is read inline.
+        cache, frequencies = self._idf, self._frequencies
+        weighed = {}
+        for key, weight in weights.items():
+            full = prefix + key
+            value = cache.get(full)
+            if value is None:
+                value = cache[full] = frequencies.idf(full)
+            weighed[key] = weight * value
+        return weighed
 
 
 def compare(
