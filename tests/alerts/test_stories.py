@@ -74,12 +74,12 @@ async def test_the_same_event_from_two_feeds_posts_once_with_a_thread_entry(
         assert titles(top) == [NAVY_WIRE[0], BANK_RESULTS[0]]  # the unrelated article is a post of its own
         navy = top[0]
         assert navy.mentions == [fake_discord.member.id]
-        thread = fake_discord.threads[navy.id]
+        thread = fake_discord.channels[navy.id]
         assert thread.name == NAVY_WIRE[0] and thread.parent_id == fake_discord.channel.id
         (entry,) = in_thread(fake_discord, navy)
         assert entry.embeds[0]["title"] == NAVY_PAPER[0]
         assert entry.mentions == []  # the follower was pinged once, for the story's post
-        assert in_thread(fake_discord, top[1]) == [] and top[1].id not in fake_discord.threads
+        assert in_thread(fake_discord, top[1]) == [] and top[1].id not in fake_discord.channels
 
         paper_id = int(entry.embeds[0]["footer"]["text"].split("#")[1].split(" ")[0])
         story = await newsdesk.store.stories.story_of(paper_id)
@@ -112,7 +112,7 @@ async def test_where_no_thread_can_be_made_the_post_counts_the_outlets(
     assert edited.embeds[0]["footer"]["text"].endswith(" · 2 outlets: Wire News, The Paper")
     assert edited.embeds[0]["title"] == NAVY_WIRE[0]
     assert len([m for m in fake_discord.messages if m.embeds]) == 1  # never a second post
-    assert fake_discord.threads == {}
+    assert fake_discord.threads_of(fake_discord.channel) == []
 
 
 async def test_a_lost_answer_and_a_restart_post_nothing_twice(
@@ -150,4 +150,4 @@ async def test_when_the_storys_post_was_deleted_the_next_article_posts_on_its_ow
         again = await fake_discord.wait_for_message(predicate=lambda m: bool(m.embeds), timeout=30)
         assert await settled_outbox(newsdesk) == {"sent": 2}
     assert again.channel_id == fake_discord.channel.id and again.embeds[0]["title"] == NAVY_PAPER[0]
-    assert fake_discord.threads == {}
+    assert fake_discord.threads_of(fake_discord.channel) == []
