@@ -25,6 +25,7 @@ from bot.stories import (
     Weighted,
     article_features,
     decide,
+    story_summary,
 )
 from tests.conftest import TEST_ARTICLES, seed_body
 
@@ -290,3 +291,41 @@ async def test_bench_path_places_real_ecb_articles(store: Store, indexer_for) ->
     result = stories.score(labels, [d.event for d in docs])
     assert result["pairwise"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert result["wrong_merge_rate"] == 0.0
+    # The product's own path, through the store, in two orders, groups them the same way.
+    ids = [a.article_id for a in articles]
+    for placed in await stories.place_in_store(store, ids, [range(4), [3, 2, 1, 0]], StoryPolicy()):
+        assert placed[0] == placed[1] == placed[3] != placed[2]
+    assert await store.stories.story_of(ids[0]) == await store.stories.story_of(ids[1])
+
+
+# ------------------------------------------------------------------------------------- story summary
+
+
+def test_story_summary_tells_each_thing_once_in_time_order() -> None:
+    wire = [
+        "The Indian Navy on Saturday stopped pirates from hijacking the merchant ship MV Gibe in the Gulf of Aden.",
+        "The warship INS Mysore answered a distress call and sent marine commandos in a helicopter.",
+        "Navy spokesman Nirad Sinha said 23 pirates were held.",
+    ]
+    paper = [
+        # Another outlet's rewrite of the wire's first sentence: nothing new, but it corroborates it.
+        "On Saturday the Indian Navy stopped pirates hijacking the merchant ship MV Gibe in the Gulf of Aden.",
+        "Rifles and grenades were seized from the pirates' two boats.",
+    ]
+    later = ["The 23 pirates will be handed to the police in Mumbai on Tuesday.", "The ship sailed on to Oman."]
+    members = [
+        (1, "Navy foils attack", "2024-03-02T09:00:00Z", wire),
+        (2, "Pirates captured", "2024-03-02T12:00:00Z", paper),
+        (3, "Pirates to face trial", "2024-03-03T08:00:00Z", later),
+    ]
+    summary = story_summary(members)
+    assert [(c.article_id, c.text) for c in summary] == [
+        (1, wire[0]),
+        (1, wire[1]),
+        (2, paper[1]),
+        (3, later[0]),
+        (3, later[1]),
+    ]
+    assert summary[0].repeated_in == [2]  # the paper said it too
+    # Beyond the limit the weightiest stay: what two outlets said, and another article's lead.
+    assert [c.text for c in story_summary(members, limit=2)] == [wire[0], later[0]]
