@@ -53,7 +53,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 # Function words carry no event; the list is short and fixed so that this module needs no NLP library.
@@ -137,6 +137,81 @@ def _sublinear_unit(counts: Counter[str]) -> dict[str, float]:
     return _unit({key: 1.0 + math.log(count) for key, count in counts.items()})
 
 
+# ----------------------------------------------------------------------------------------- datelines
+
+# A dateline opens the headline or the text ("WEDNESDAY, MARCH 4, 2009, 10:53 AM", "Last updated 13:26
+# 14 / 09 / 2013", "28 November 2005"); a date further in is more often background ("was born on ...").
+DATELINE_REACH = 60
+# A stated date this much earlier than the stored one wins: the stored one is then when a file was written
+# or a feed read, not when the article appeared.
+DATELINE_GAP = timedelta(days=2)
+_MONTHS = {
+    name: number
+    for number, month in enumerate(
+        "january february march april may june july august september october november december".split(), start=1
+    )
+    for name in (month, month[:3], "sept" if number == 9 else month[:3])
+}
+_MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d\d)"
+_DATELINES = (
+    re.compile(rf"\b{_MONTH}\s+{_DAY}\s*,?\s*{_YEAR}\b", re.IGNORECASE),  # March 4, 2009
+    re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\s*,?\s*{_YEAR}\b", re.IGNORECASE),  # 28 November 2005
+    # 14 / 09 / 2013 or 9/14/2013 (spacing as it comes; the order is settled by the stored date)
+    re.compile(rf"\b(?P<first>\d{{1,2}})\s*[/.]\s*(?P<second>\d{{1,2}})\s*[/.]\s*{_YEAR}\b"),
+    re.compile(rf"\b{_YEAR}\s*-\s*(?P<second>\d{{1,2}})\s*-\s*(?P<first>\d{{1,2}})\b"),  # 2012-04-04
+)
+
+
+def _calendar_date(year: int, month: int, day: int) -> datetime | None:
+    try:
+        return datetime(year, month, day, 12, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def stated_date(title: str, body: str, near: datetime | None = None) -> datetime | None:
+    """The date an article's dateline states (noon UTC), if its headline or text opens with one.
+
+    Only the first :data:`DATELINE_REACH` characters of each are read. A numeric date whose day and month
+    could be either way round ("8 / 2 / 2013") takes the reading nearer to ``near`` (the stored date).
+    """
+    for opening in (title[:DATELINE_REACH], body[:DATELINE_REACH]):
+        found: list[tuple[int, datetime]] = []
+        for pattern in _DATELINES:
+            for match in pattern.finditer(opening):
+                parts = match.groupdict()
+                year = int(parts["year"])
+                if parts.get("month"):
+                    readings = [_calendar_date(year, _MONTHS[parts["month"].casefold()], int(parts["day"]))]
+                elif parts["year"] == match.group(0)[:4]:  # year first: always year-month-day
+                    readings = [_calendar_date(year, int(parts["second"]), int(parts["first"]))]
+                else:
+                    first, second = int(parts["first"]), int(parts["second"])
+                    readings = [_calendar_date(year, second, first), _calendar_date(year, first, second)]
+                dates = [d for d in readings if d is not None]
+                if dates:
+                    if near is not None:
+                        dates.sort(key=lambda d: abs(d - near))
+                    found.append((match.start(), dates[0]))
+        if found:
+            return min(found, key=lambda item: item[0])[1]
+    return None
+
+
+def event_time(article: StoryArticle) -> datetime | None:
+    """When the article places in time: its stored date, unless its dateline states a date more than
+    :data:`DATELINE_GAP` earlier (then the stored date is only when a file was written or a feed was read,
+    and comparing it with other articles' dates would put an old report among today's news)."""
+    stated = stated_date(article.title, article.body, article.published)
+    if stated is None:
+        return article.published
+    if article.published is None or stated < article.published - DATELINE_GAP:
+        return stated
+    return article.published
+
+
 # ----------------------------------------------------------------------------------------- the article
 
 
@@ -177,7 +252,7 @@ class ArticleFeatures:
     names: dict[str, float]  # key → salience
     topics: dict[str, float]  # key → score
     display: dict[str, str]  # name and topic keys → how to show them
-    published: datetime | None
+    published: datetime | None  # when it places in time (:func:`event_time`)
     source: str | None
 
     def keys(self) -> list[str]:
@@ -213,7 +288,7 @@ def article_features(article: StoryArticle) -> ArticleFeatures:
         names=names,
         topics=topics,
         display=display,
-        published=article.published,
+        published=event_time(article),
         source=article.source,
     )
 

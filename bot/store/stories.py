@@ -98,6 +98,8 @@ class StoryQueries:
         )
         article_keys = features.keys()
         frequencies = await self._frequencies(article_keys)
+        # A dateline may place the article earlier than its stored date (bot.stories.event_time).
+        moment = features.published or moment
         candidates = await self._candidates(features, frequencies, moment)
         frequencies = await self._frequencies(
             [*article_keys, *(key for story in candidates for key in story.frequency_keys())], frequencies
@@ -130,7 +132,7 @@ class StoryQueries:
             await db.execute(
                 "INSERT INTO stories (id, title, size, first_published, last_published, state, created_at, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (new_id, title, story.size, published, published, story.to_json(), now, now),
+                (new_id, title, story.size, to_iso(moment), to_iso(moment), story.to_json(), now, now),
             )
         best = decision.nearest
         await db.execute(
