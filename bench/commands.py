@@ -1,5 +1,6 @@
-"""Command latency at scale: ``who``, ``summary``, ``search`` and autocomplete on a large index, plus
-the full round trip of ``!who`` through the fake Discord.
+"""Command latency at scale: ``who``, ``timeline``, ``summary`` (of an article, the latest, a name or
+topic, and a name or topic over a period), ``search``, ``related``, ``trending`` and autocomplete on a
+large index, plus the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--calls 300] [--clock wall|cpu] [--json]
 
@@ -7,7 +8,12 @@ The index is built from BBC articles (analysed once and cached), scaled up by bu
 in which most names are renamed (so the index holds hundreds of thousands of distinct entities) while
 the most frequent ones keep their names (so a few entities sit in tens of thousands of articles).
 Baseline in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler.
-Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles.
+A period summary (``summary Milei 7d``) is timed with its period ending at the index's newest article,
+which is what "now" is to an index being fed.
+Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles. ``trending``
+is asked at moments spread over the index's last two months (its "now"; the index's articles are dated
+2024–2025), over 24 hours and over 7 days; so is the content of a daily and a weekly digest ending then
+(made by the scheduler, not typed, but timed the same way).
 """
 
 from __future__ import annotations
@@ -28,14 +34,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.data import bbc_articles
-from bot.answers import Answers
+from bot.answers import Answers, Resolved, Wanted
 from bot.app import freeze_startup_objects
 from bot.config import load_settings
+from bot.digests import DigestSchedule, Period
 from bot.ingest.readers import content_hash
-from bot.models import ArticleAnalysis, ArticleRecord, ArticleText
+from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, from_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
+from bot.subject_summary import parse_period
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 BASE_ARTICLES = 500
@@ -128,6 +136,14 @@ async def build_index(articles: int) -> Path:
     return path
 
 
+def _day_to(end: datetime) -> Period:
+    return Period(end - timedelta(days=1), end)
+
+
+def _week_to(end: datetime) -> Period:
+    return Period(end - timedelta(days=7), end)
+
+
 def _percentiles(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -163,6 +179,10 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
     rng = random.Random(7)
     async with Store.open(path) as store:
         answers = Answers(store, AliasTable.from_file(settings.aliases))
+        last = from_iso((await store.articles.latest(1))[0].published)
+        moments = [last - timedelta(minutes=rng.randint(0, 60 * 24 * 60)) for _ in range(calls)]
+        daily = DigestSchedule(1, 1, "daily", None, 8 * 60, "2024-01-01T00:00:00Z")
+        weekly = DigestSchedule(1, 1, "weekly", 0, 8 * 60, "2024-01-01T00:00:00Z")
         names = [row[2] for row in await store.entities.names()]
         popular = [row[2] for row in sorted(await store.entities.names(), key=lambda r: -r[3])[:50]]
         topics = [row[2] for row in sorted(await store.topics.names(), key=lambda r: -r[3])[:200]]
@@ -176,6 +196,20 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
         words = [w for t in topics for w in t.split() if len(w) > 3]
         queries = [" ".join(rng.sample(words, rng.choice([1, 2]))) for _ in range(calls)]
         prefixes = [rng.choice(names).lower()[: rng.randint(1, 5)] for _ in range(calls)]
+        newest = from_iso(stats.last_published)
+        period_targets = [
+            (rng.choice(popular) if i % 2 else rng.choice(topics), rng.choice(["24h", "7d", "30d"]))
+            for i in range(calls)
+        ]
+        article_ids = [rng.randint(1, stats.articles) for _ in range(calls)]
+
+        async def summary_over_a_period(subject: str, period: str) -> object:
+            found = await answers.resolve(subject, Wanted.SUBJECT, "summary")
+            length = parse_period(period)
+            if not isinstance(found, Resolved) or length is None:  # a choice to make, as the command answers
+                return found
+            return await answers.period_summary(found, length, newest)
+
         await answers.complete_entities("warm")  # the first call builds the name index
         freeze_startup_objects()  # as the bot does at the end of its start-up
         floor = await _time([store.db.data_version for _ in range(calls)])
@@ -184,9 +218,16 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
             "entities": stats.entities,
             "baseline_round_trip": floor,
             "who": await _time([lambda n=n: answers.who(n) for n in who_names]),
+            "timeline": await _time([lambda n=n: answers.timeline(n) for n in who_names]),
             "summary": await _time([lambda t=t: answers.summary(t) for t in summary_targets]),
+            "summary_period": await _time([lambda t=t, p=p: summary_over_a_period(t, p) for t, p in period_targets]),
             "search": await _time([lambda q=q: answers.search(q) for q in queries]),
+            "related": await _time([lambda a=a: answers.related(a) for a in article_ids]),
             "autocomplete": await _time([lambda p=p: answers.complete_entities(p) for p in prefixes]),
+            "trending_24h": await _time([lambda m=m: answers.trends("24h", m) for m in moments]),
+            "trending_7d": await _time([lambda m=m: answers.trends("7d", m) for m in moments]),
+            "digest_daily": await _time([lambda m=m: answers.digest(daily, _day_to(m), "UTC") for m in moments]),
+            "digest_weekly": await _time([lambda m=m: answers.digest(weekly, _week_to(m), "UTC") for m in moments]),
         }
 
 
@@ -238,7 +279,9 @@ def main(argv: list[str] | None = None) -> int:
     measured = "CPU time of the process" if args.clock == "cpu" else "wall-clock time"
     print(f"{result['articles']:,} articles, {result['entities']:,} entities; {measured}\n")
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
-    for name in ("baseline_round_trip", "who", "summary", "search", "autocomplete", "roundtrip"):
+    handlers = ("baseline_round_trip", "who", "timeline", "summary", "summary_period", "search", "related")
+    handlers += ("trending_24h", "trending_7d", "digest_daily", "digest_weekly", "autocomplete")
+    for name in (*handlers, "roundtrip"):
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
         print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")

@@ -12,14 +12,18 @@ import asyncio
 import inspect
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import Enum
 from typing import Literal
 
 from bot.catalogue import CommandSpec, command, entries, find, subcommands
+from bot.digests import DigestSchedule
+from bot.digests import Period as DigestPeriod
 from bot.models import (
     Article,
     ArticleBrief,
+    Clock,
     EntityProfile,
     EntityRef,
     RelatedArticle,
@@ -27,19 +31,34 @@ from bot.models import (
     Stats,
     StoryRecord,
     TopicRef,
+    from_iso,
+    to_iso,
+    utc_now,
 )
 from bot.name_index import NameEntry, NameIndex
 from bot.nlp.names import AliasTable, name_key
 from bot.nlp.topics import topic_key
+from bot.roles import RolePeriod, role_timeline
 from bot.store import Store
 from bot.stories import story_summary
-from bot.text import search_words, snippet
+from bot.subject_summary import Candidate, Period, distinct_sentences, parse_period, split_period
+from bot.text import search_terms, snippet
+from bot.trending import MIN_ARTICLES, WINDOW_NAMES, WINDOWS, Trend, baseline_days, by_story, parse_window, score
 from bot.wording import plural
 
 MAX_LIST = 25
+TRENDS_SHOWN = 10
+DIGEST_STORIES = 8
+DIGEST_LONG = 3  # the first stories of a digest get two sentences, the rest one
 SUMMARY_ARTICLES = 5
 # An entity is "about" an article for !summary <entity> from this salience up (not a passing name).
 SUMMARY_MIN_SALIENCE = 0.2
+# !summary <subject> <period>: the articles most about it in the period it reads, and the sentences shown.
+PERIOD_ARTICLES = 40
+LATEST = frozenset({"latest", "last", "newest"})
+PERIOD_SENTENCES = 8
+# A summary sentence naming the subject beside the article's key sentence about it counts this much.
+SECOND_SENTENCE_WEIGHT = 0.5
 # A match wins outright when it has this many times the mentions of the next candidate.
 DOMINANCE = 3
 
@@ -58,13 +77,25 @@ class WhoAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class TimelineAnswer:
+    """``!timeline``: the roles one entity held over time, the first seen first (see :mod:`bot.roles`)."""
+
+    entity: EntityRef
+    roles: list[RolePeriod]
+    corrected_from: str | None = None
+    others: list[EntityRef] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
 class Choices:
-    """Several entities or topics fit what was typed: the user picks one."""
+    """Several entities or topics fit what was typed: the user picks one. ``then`` is what followed the
+    name in the command (a period: ``summary Brown 7d``), to type again after the chosen name."""
 
     query: str
     command: str
     options: list[str]
     details: list[str]
+    then: str = ""
 
     @classmethod
     def of_entities(cls, query: str, command: str, candidates: list[EntityRef]) -> Choices:
@@ -96,22 +127,27 @@ class ArticleAnswer:
 
 @dataclass(frozen=True, slots=True)
 class SubjectSentence:
-    """A sentence from one article, with where it comes from."""
+    """A sentence from one article, with where it comes from; ``also_in``: later articles that said the
+    same thing."""
 
     article_id: int
     title: str
     published: str
     text: str
+    also_in: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class SubjectSummary:
-    """``!summary <entity or topic>``: the top sentences across the latest articles about it."""
+    """``!summary <entity or topic> [period]``: without a period, the top sentences of the latest articles
+    about it, the newest first; with one, the period's key sentences across its articles, no two saying
+    the same thing, in time order (``article_count``: the articles in the period)."""
 
     subject: str
     kind: str
     article_count: int
     sentences: list[SubjectSentence]
+    period: Period | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,12 +192,59 @@ class RelatedAnswer:
 @dataclass(frozen=True, slots=True)
 class StoryAnswer:
     """``!story``: a story's articles (outlets, times, headlines) and a summary drawn from several of
-    them, as (article id, sentence) in time order; ``asked`` is the article the user named, if any."""
+    them, in time order, each statement once; ``asked`` is the article the user named, if any."""
 
     story: StoryRecord
-    summary: list[tuple[int, str]]
+    summary: list[Candidate]
     outlets: list[str]
     asked: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendingAnswer:
+    """``!trending``: what most exceeds its usual coverage in the window (``"24h"`` or ``"7d"``) ending
+    ``until``; ``history`` is false when the index has nothing older to compare with."""
+
+    window: str
+    until: str
+    trends: list[Trend]
+    articles: int
+    history: bool = True
+
+    @property
+    def window_name(self) -> str:
+        """The window as a sentence says it ("24 h", "7 days")."""
+        return WINDOW_NAMES[self.window]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    """One story of a digest: its article and the sentences that tell it."""
+
+    article: ArticleBrief
+    sentences: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class DigestAnswer:
+    """A scheduled digest: the period (``start`` to ``end``, shown in ``zone``), its top stories (or, with a
+    ``subject``, the articles about it), and whether it is sent ``late`` (the bot was offline at its time)."""
+
+    cadence: str
+    start: datetime
+    end: datetime
+    zone: str
+    items: list[DigestItem]
+    subject: str | None = None
+    late: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SpikeAnswer:
+    """A spike alert: one trend that has just started, over ``window_name`` ("24 h")."""
+
+    trend: Trend
+    window_name: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +280,7 @@ class SyncAnswer:
 
 Answer = (
     WhoAnswer
+    | TimelineAnswer
     | Choices
     | NotFound
     | ArticleAnswer
@@ -208,6 +292,7 @@ Answer = (
     | RelatedAnswer
     | StoryAnswer
     | StatsAnswer
+    | TrendingAnswer
     | HelpAnswer
 )
 
@@ -306,8 +391,10 @@ class Answers:
         summary_sentences: int = 3,
         max_query_chars: int = 200,
         prefix: str = "!",
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.aliases = aliases
         self.summary_sentences = summary_sentences
         self.max_query_chars = max_query_chars
@@ -393,8 +480,9 @@ class Answers:
 
         Names are looked up exact or by alias, then by whole words, then by prefix, then fuzzy; one
         that clearly has the most mentions wins, else the user chooses (``command`` is the one to ask
-        again). A subject is an exact name, else an exact topic, else a name found as above, else
-        (``summary``) the closest topic or (``follow``) the name as typed.
+        again). A subject is an exact name, else an exact topic (unless a name with those words has more
+        articles), else a name found as above, else (``summary``) the closest topic or (``follow``) the
+        name as typed.
         """
         if wanted is Wanted.TOPIC:
             return await self._resolve_topic(text, command)
@@ -414,6 +502,11 @@ class Answers:
             return Resolved.of_entity(exact)
         topic = await self.store.topics.by_key(topic_key(text))
         if topic is not None:
+            # A surname is sometimes a topic too ("Milei", of a headline): the person wins when more
+            # articles are about them than about the topic.
+            named = await self.store.entities.with_words(list(dict.fromkeys(key.split(" "))), limit=6) if key else []
+            if named and self.is_dominant(named) and named[0].article_count > topic.article_count:
+                return Resolved.of_entity(named[0], None, named[1:4])
             return Resolved.of_topic(topic)
         candidates, corrected = await self.entity_candidates(text)
         if candidates:
@@ -465,15 +558,39 @@ class Answers:
         return WhoAnswer(profile=profile, corrected_from=found.corrected_from, others=list(found.others))
 
     @command(
+        "timeline",
+        "timeline <name>",
+        "The roles someone held over time, each with the article that first shows it.",
+        "timeline Milei",
+    )
+    async def timeline(self, name: str) -> TimelineAnswer | Choices | NotFound:
+        """The roles ``name`` held over time."""
+        name = self._check_length(name, "name")
+        if not name_key(name):
+            raise UserError("Tell me a name to look up, like: timeline Milei.")
+        found = await self.resolve(name, Wanted.NAME, "timeline")
+        if not isinstance(found, Resolved):
+            return found
+        assert found.entity is not None
+        roles = role_timeline(await self.store.entities.role_uses(found.entity.id))
+        if not roles:
+            return NotFound(
+                f"No article gives {found.entity.name} a role yet "
+                f"(roles come from words like \"President\" or \"chief executive\" beside the name)."
+            )
+        return TimelineAnswer(found.entity, roles, found.corrected_from, list(found.others))
+
+    @command(
         "summary",
-        "summary [id | latest | name or topic]",
-        "A short summary of an article, the latest news, or everything about a name or topic.",
-        "summary latest",
+        "summary [id | latest | name or topic [24h | 7d | 30d]]",
+        "A summary of an article, the latest news, or a name or topic (over a period: 24h, 7d, 30d).",
+        "summary Milei 7d",
     )
     async def summary(self, target: str | None = None) -> ArticleAnswer | SubjectSummary | Choices | NotFound:
-        """A summary of an article (id or ``latest``, the default) or of a name or topic."""
+        """A summary of an article (id or ``latest``, the default) or of a name or topic, the latest about
+        it or, with a period after it (``Milei 7d``), the period's key sentences in time order."""
         text = self._check_length(target or "", "subject")
-        if not text or text.lower() in {"latest", "last", "newest"}:
+        if not text or text.lower() in LATEST:
             latest = await self.store.articles.latest_id()
             if latest is None:
                 return NotFound("The index is empty: there is nothing to summarise yet.")
@@ -483,33 +600,82 @@ class Answers:
             if article is None:
                 return NotFound(f"There is no article {text.lstrip('#')}.")
             return ArticleAnswer(article, summary_only=True)
-        found = await self.resolve(text, Wanted.SUBJECT, "summary")
+        subject, period = split_period(text)
+        without_subject = parse_period(text) if period is None else period if subject.lower() in LATEST else None
+        if without_subject is not None:  # "summary 7d", "summary latest 7d": a period of what?
+            raise UserError(
+                f"Tell me a name or topic to summarise over {without_subject.words}, "
+                f"like: summary Milei {without_subject.label}."
+            )
+        found = await self.resolve(subject, Wanted.SUBJECT, "summary")
+        if isinstance(found, Choices) and period is not None:
+            return replace(found, then=period.label)
         if not isinstance(found, Resolved):
             return found
+        if period is not None:
+            return await self.period_summary(found, period, self.clock())
         if found.topic is not None:
             return await self._topic_summary(found.topic)
         assert found.entity is not None
         return await self._entity_summary(found.entity)
 
+    async def period_summary(self, found: Resolved, period: Period, now: datetime) -> SubjectSummary | NotFound:
+        """The key sentences about ``found`` in the ``period`` ending ``now`` (see :meth:`summary`)."""
+        since = to_iso(now - period.length)
+        candidates: list[Candidate] = []
+        if found.topic is not None:
+            count, rows = await self.store.topics.articles_since(found.topic.id, since, PERIOD_ARTICLES)
+            for row in rows:
+                about = _naming_topic(found.topic, row.summary)
+                candidates += [Candidate(x, row.article_id, row.title, row.published, row.weight) for x in about]
+                if not about and row.summary:
+                    weight = row.weight * SECOND_SENTENCE_WEIGHT
+                    candidates.append(Candidate(row.summary[0], row.article_id, row.title, row.published, weight))
+            kind = "topic"
+        else:
+            assert found.entity is not None
+            entity = found.entity
+            count, rows = await self.store.entities.articles_since(
+                entity.id, since, PERIOD_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE
+            )
+            if count and not rows:  # only passing mentions: show those rather than nothing
+                count, rows = await self.store.entities.articles_since(entity.id, since, PERIOD_ARTICLES)
+            for row in rows:
+                if row.key_sentence:
+                    candidates.append(Candidate(row.key_sentence, row.article_id, row.title, row.published, row.weight))
+                weight = row.weight * SECOND_SENTENCE_WEIGHT
+                candidates += [
+                    Candidate(x, row.article_id, row.title, row.published, weight)
+                    for x in _naming_entity(entity, row.summary)
+                    if x != row.key_sentence
+                ]
+            kind = entity.type
+        if not count:
+            return NotFound(f"Nothing about {found.name} in {period.words}; summary {found.name} shows the latest.")
+        sentences = [
+            SubjectSentence(c.article_id, c.title, c.published, c.text, tuple(c.repeated_in))
+            for c in distinct_sentences(candidates, PERIOD_SENTENCES)
+        ]
+        return SubjectSummary(found.name, kind, count, sentences, period)
+
     async def _entity_summary(self, entity: EntityRef) -> SubjectSummary:
         rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE)
         if not rows:  # only passing mentions: show those rather than nothing
             rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES)
-        sentences = [
-            SubjectSentence(r.article_id, r.title, r.published, r.key_sentence) for r in rows if r.key_sentence
+        candidates = [
+            Candidate(r.key_sentence, r.article_id, r.title, r.published, r.salience) for r in rows if r.key_sentence
         ]
-        return SubjectSummary(entity.name, entity.type, entity.article_count, sentences)
+        return SubjectSummary(entity.name, entity.type, entity.article_count, _newest_first(candidates))
 
     async def _topic_summary(self, topic: TopicRef) -> SubjectSummary:
-        words = [w for w in re.findall(r"\w+", topic.key) if len(w) > 2]
-        sentences: list[SubjectSentence] = []
+        candidates: list[Candidate] = []
         for brief, summary in await self.store.topics.articles(topic.id, SUMMARY_ARTICLES):
             if not summary:
                 continue
             # The summary sentence that names the topic says most about it; else the article's first.
-            about = [s for s in summary if all(w[:5] in s.lower() for w in words)]
-            sentences.append(SubjectSentence(brief.id, brief.title, brief.published, (about or summary)[0]))
-        return SubjectSummary(topic.name, "topic", topic.article_count, sentences)
+            sentence = (_naming_topic(topic, summary) or summary)[0]
+            candidates.append(Candidate(sentence, brief.id, brief.title, brief.published, 1.0))
+        return SubjectSummary(topic.name, "topic", topic.article_count, _newest_first(candidates))
 
     @command("topics", "topics [count]", "The topics most articles are about.", "topics 10")
     async def topics(self, count: str | int | None = None) -> TopicsAnswer:
@@ -539,8 +705,8 @@ class Answers:
         matches = await self.store.search.find(query, limit=5)
         if not matches:
             return NotFound(f"No article matches {query}.", await self._suggestions(query))
-        words = search_words(query)
-        return SearchAnswer(query, [SearchHit(m.article, snippet(m.body, words), m.rank) for m in matches])
+        terms = search_terms(query)
+        return SearchAnswer(query, [SearchHit(m.article, snippet(m.body, terms), m.rank) for m in matches])
 
     @command("latest", "latest [count]", "The most recently published articles.", "latest 5")
     async def latest(self, count: str | int | None = None) -> LatestAnswer | NotFound:
@@ -566,7 +732,9 @@ class Answers:
             return NotFound(f"There is no article {number}.")
         related = await self.store.articles.related(number, limit=5)
         if not related:
-            return NotFound(f"No other article shares names or topics with article {number}.")
+            return NotFound(
+                f"Nothing closely related to article {number}: no other article shares its main names or topics."
+            )
         return RelatedAnswer(article, related)
 
     @command(
@@ -592,9 +760,66 @@ class Answers:
         story = await self.store.stories.get(story_id)
         if story is None:
             return NotFound(f"There is no story {number}.")
-        summary = story_summary([(m.article_id, m.summary) for m in story.members])
+        summary = story_summary([(m.article_id, m.title, m.published, m.summary) for m in story.members])
         outlets = list(dict.fromkeys(m.source for m in story.members if m.source))
         return StoryAnswer(story, summary, outlets, asked)
+
+    @command(
+        "trending",
+        "trending [window]",
+        "Names and topics covered far more than usual in the last 24 hours or 7 days.",
+        "trending 7d",
+    )
+    async def trending(self, window: str | None = None) -> TrendingAnswer:
+        """What most exceeds its usual coverage in the last 24 hours (or 7 days)."""
+        try:
+            name = parse_window(window)
+        except ValueError:
+            raise UserError("The window is 24h or 7d, like: trending 7d.") from None
+        return await self.trends(name, self.clock())
+
+    async def trends(self, window: str, now: datetime, *, limit: int = TRENDS_SHOWN) -> TrendingAnswer:
+        """The trends of ``window`` (a key of :data:`bot.trending.WINDOWS`) ending at ``now``, each with
+        the article most about it; spike alerts read the same."""
+        since = now - WINDOWS[window]
+        articles, first = await self.store.trending.window(since, now)
+        days = baseline_days(since, from_iso(first) if first else None)
+        if days == 0 or not articles:
+            return TrendingAnswer(window, to_iso(now), [], articles, history=days > 0)
+        counts = await self.store.trending.counts(
+            since, now, baseline_days=days, min_articles=MIN_ARTICLES[window]
+        )
+        # A story lifts several names and topics at once: more are scored than shown, then grouped by story.
+        top = score(counts, window, days)[: limit * 4]
+        subjects = [(t.subject.kind, t.subject.id) for t in top]
+        leads = await self.store.trending.lead_articles(subjects, since, now)
+        trends = by_story([replace(t, lead=leads.get((t.subject.kind, t.subject.id))) for t in top])
+        return TrendingAnswer(window, to_iso(now), trends[:limit], articles)
+
+    async def digest(self, schedule: DigestSchedule, period: DigestPeriod, zone: str) -> DigestAnswer:
+        """A scheduled digest of ``period``: its top stories, or the articles about the schedule's subject
+        (a subject no longer indexed has none)."""
+        items: list[DigestItem] = []
+        if schedule.subject_kind is None:
+            top = await self.store.digests.top_articles(period.start, period.end, DIGEST_STORIES)
+            for place, (brief, summary, _, _) in enumerate(top):
+                items.append(DigestItem(brief, summary[: 2 if place < DIGEST_LONG else 1]))
+        else:
+            key = schedule.subject_key or ""
+            found = await (self.store.entities if schedule.subject_kind == "entity" else self.store.topics).by_key(key)
+            if found is not None:
+                rows = await self.store.digests.subject_articles(
+                    schedule.subject_kind, found.id, period.start, period.end, DIGEST_STORIES * 4
+                )
+                titles: set[str] = set()
+                for brief, sentences in rows:  # one line per story: the same headline again is a copy
+                    title = " ".join(brief.title.casefold().split())
+                    if title not in titles and len(items) < DIGEST_STORIES:
+                        titles.add(title)
+                        items.append(DigestItem(brief, sentences[:1]))
+        return DigestAnswer(
+            schedule.cadence, period.start, period.end, zone, items, schedule.subject_name, period.late
+        )
 
     @command("stats", "stats", "How much the index holds.", "stats")
     async def stats(self) -> StatsAnswer:
@@ -670,6 +895,30 @@ class Answers:
         else:
             result = spec.handler(self)
         return await result if inspect.isawaitable(result) else result
+
+
+def _newest_first(candidates: list[Candidate]) -> list[SubjectSentence]:
+    """The latest articles' sentences, no two saying the same thing, the newest first."""
+    return [
+        SubjectSentence(c.article_id, c.title, c.published, c.text, tuple(c.repeated_in))
+        for c in reversed(distinct_sentences(candidates, len(candidates)))
+    ]
+
+
+def _naming_topic(topic: TopicRef, sentences: list[str]) -> list[str]:
+    """The sentences that name a topic: each of its words of three letters or more, by its first five
+    letters (so "reserves" names "lithium reserve")."""
+    words = [w[:5] for w in re.findall(r"\w+", topic.key) if len(w) > 2]
+    return [s for s in sentences if words and all(w in s.lower() for w in words)]
+
+
+def _naming_entity(entity: EntityRef, sentences: list[str]) -> list[str]:
+    """The sentences that name an entity: its full name, or a person's surname, as whole words."""
+    names = {entity.name}
+    if entity.type == "PERSON" and " " in entity.name:
+        names.add(entity.name.rsplit(" ", 1)[1])
+    pattern = re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")\b", re.IGNORECASE)
+    return [s for s in sentences if pattern.search(s)]
 
 
 def _complete(index: NameIndex, key: str, limit: int) -> list[str]:

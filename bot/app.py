@@ -28,6 +28,7 @@ from bot.ingest.service import IngestionService
 from bot.ingest.sources.feed_commands import FeedCommands
 from bot.ingest.sources.feeds import FeedPoller
 from bot.loopwatch import LoopWatch
+from bot.models import Clock, utc_now
 from bot.nlp.names import AliasTable
 from bot.store import Store
 from bot.store.database import storage_fault
@@ -67,6 +68,7 @@ class NewsdeskBot(commands.Bot):
         *,
         extensions: list[str] | None = None,
         analyzer: Analyzer | None = None,
+        clock: Clock = utc_now,
         **options: Any,
     ) -> None:
         intents = discord.Intents.default()
@@ -85,6 +87,7 @@ class NewsdeskBot(commands.Bot):
             },
         )
         self.settings = settings
+        self.clock = clock  # what time it is for trending, spikes and digests (tests move it)
         self.extensions_to_load = extension_names() if extensions is None else extensions
         self.failed_extensions: dict[str, str] = {}
         self.guild_prefixes: dict[int, str] = {}
@@ -171,13 +174,14 @@ class NewsdeskBot(commands.Bot):
             raise fault from exc
         # A prefix stored before the rules tightened (say an empty one) would make every message a command.
         self.guild_prefixes = {g: p for g, p in stored_prefixes.items() if valid_prefix(p)}
-        self._answers = make_answers(self._store, self.settings, self.aliases)
+        self._answers = make_answers(self._store, self.settings, self.aliases, clock=self.clock)
         self._alerts = AlertService(
             self._store,
             self.settings,
             answers=self._answers,
             client=self,
             prefix_for=lambda guild_id: self.prefix_in(discord.Object(id=guild_id)),
+            clock=self.clock,
         )
         self._ingestion = IngestionService(
             self._store, self.settings, lambda: self.analyzer, notify=self._alerts.notify_channel

@@ -73,6 +73,8 @@ class Settings:
     allowed_private_networks: tuple[str, ...] = ()
     watch_debounce_ms: int = 800
     retention_days: int = 30
+    spike_check_minutes: float = 10.0
+    digest_check_minutes: float = 1.0
 
     def __post_init__(self) -> None:
         checks: dict[str, tuple[float, float]] = {
@@ -102,6 +104,8 @@ class Settings:
             "watch_debounce_ms": (0, 60_000),
             # At least the two days in which a near-identical title is not alerted again.
             "retention_days": (2, 3650),
+            "spike_check_minutes": (0.005, 24 * 60),
+            "digest_check_minutes": (0.005, 60),
         }
         for key, (low, high) in checks.items():
             value = getattr(self, key)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from bot import catalogue
 from bot.answers import Answers
 from bot.config import ConfigError, Settings
+from bot.models import Clock, utc_now
 from bot.nlp.names import AliasTable
 from bot.store import Store
 
@@ -37,8 +38,9 @@ def make_analyzer(settings: Settings, aliases: AliasTable, *, processes_only: bo
     )
 
 
-def make_answers(store: Store, settings: Settings, aliases: AliasTable) -> Answers:
-    """The shared command logic over an open store, with every command catalogued (for help)."""
+def make_answers(store: Store, settings: Settings, aliases: AliasTable, *, clock: Clock = utc_now) -> Answers:
+    """The shared command logic over an open store, with every command catalogued (for help); ``clock``
+    tells the time (``trending``'s "now")."""
     catalogue.load_all()
     return Answers(
         store,
@@ -46,4 +48,5 @@ def make_answers(store: Store, settings: Settings, aliases: AliasTable) -> Answe
         summary_sentences=settings.summary_sentences,
         max_query_chars=settings.max_query_chars,
         prefix=settings.prefix,
+        clock=clock,
     )

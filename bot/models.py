@@ -6,8 +6,10 @@ answers, the renderer and the cogs can use them without loading a model.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from bot.text import tokenizable
 
@@ -217,6 +219,32 @@ class Article:
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectArticle:
+    """An article about an entity or topic within a period: how much it is about it (``weight``: the
+    entity's salience or the topic's score), the entity's key sentence in it (``""`` for a topic), and
+    its summary sentences."""
+
+    article_id: int
+    title: str
+    published: str
+    weight: float
+    key_sentence: str
+    summary: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class RoleUse:
+    """How the articles used one role of an entity, as written ("Argentine President"): in how many
+    articles, first and last when, and the first article that did."""
+
+    role: str
+    articles: int
+    first_seen: str
+    first_article_id: int
+    last_seen: str
+
+
+@dataclass(frozen=True, slots=True)
 class ArticleBrief:
     """An article as lists show it."""
 
@@ -300,6 +328,7 @@ class Follow:
     target_key: str
     name: str
     channel_id: int
+    spikes: bool = False  # pinged when it spikes, not for every article about it
 
 
 @dataclass(frozen=True, slots=True)
@@ -326,10 +355,11 @@ class FeedSource:
 
 @dataclass(frozen=True, slots=True)
 class DueAlert:
-    """An outbox row ready to send."""
+    """An outbox row ready to send: an article's alert, or a post (``kind`` "spike" or "digest", no
+    article) whose ``payload`` holds what it shows."""
 
     id: int
-    article_id: int
+    article_id: int | None
     guild_id: int
     channel_id: int
     ping_user_ids: list[int]
@@ -341,6 +371,22 @@ class DueAlert:
     pings_left: list[int] = field(default_factory=list)
     unknown_since: str | None = None
     thread_of: int | None = None  # an entry of its story's post (that alert's id), not a post of its own
+    kind: str = "article"
+    payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedPost:
+    """A post that is no article's alert, to be written to the outbox once: ``key`` makes it unique for
+    good, ``payload`` is what it shows (``{"embed": …, "about": …}``)."""
+
+    kind: str  # "spike" or "digest"
+    key: str
+    guild_id: int
+    channel_id: int
+    payload: dict[str, Any]
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    pings: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,3 +439,25 @@ class StoryRecord:
     first_published: str
     last_published: str
     members: list[StoryMember]
+
+
+Clock = Callable[[], datetime]
+"""What tells the time: :func:`utc_now` in production, a fixed or stepped clock in tests."""
+
+
+def utc_now() -> datetime:
+    """The current time, aware, in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectCount:
+    """An entity or topic with how many articles were about it in a window and in the days before it."""
+
+    kind: str  # "entity" or "topic"
+    id: int
+    key: str
+    name: str
+    type: str  # the entity's type (PERSON, ORG …), or "topic"
+    articles: int
+    baseline_articles: int

@@ -19,30 +19,42 @@ from bot.alerts.answers import (
     AlertsOff,
     AlertsOn,
     AlertsStatus,
+    DigestOff,
+    DigestSet,
+    DigestStatus,
     Followed,
     FollowingAnswer,
+    TimezoneAnswer,
+    TrendingAlertsOff,
+    TrendingAlertsOn,
     Unfollowed,
     WhyAnswer,
 )
 from bot.answers import (
     ArticleAnswer,
     Choices,
+    DigestAnswer,
     HelpAnswer,
     LatestAnswer,
     NotFound,
     PrefixAnswer,
     RelatedAnswer,
     SearchAnswer,
+    SpikeAnswer,
     StatsAnswer,
     StoryAnswer,
     SubjectSummary,
     SyncAnswer,
+    TimelineAnswer,
     TopicAnswer,
     TopicsAnswer,
+    TrendingAnswer,
     WhoAnswer,
 )
+from bot.digests import WEEKDAYS, DigestSchedule, zone_named
 from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
 from bot.models import ArticleBrief, from_iso
+from bot.trending import BASELINE_DAYS, Trend
 from bot.wording import plural
 
 TITLE_LIMIT = 256
@@ -220,7 +232,43 @@ def _(answer: WhoAnswer, s: Style, prefix: str = "!") -> Card:
         )
     if answer.others:
         card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
-    card.footer = f"{prefix}summary {entity.name} · the latest about {entity.name}"
+    card.footer = f"{prefix}summary {entity.name} · the latest · {prefix}timeline {entity.name} · roles over time"
+    return card
+
+
+def _month(iso: str) -> str:
+    return from_iso(iso).strftime("%b %Y")
+
+
+@build_card.register
+def _(answer: TimelineAnswer, s: Style, prefix: str = "!") -> Card:
+    entity = answer.entity
+    # The role seen last is the one held now, as far as the articles tell: its period stays open.
+    current = max(answer.roles, key=lambda r: (r.last_seen, r.first_seen))
+    chain = " → ".join(
+        f"{s.bold(s.text(r.role))} · {_month(r.first_seen)}" + (" –" if r is current else "") for r in answer.roles
+    )
+    lines = [chain]
+    if answer.corrected_from:
+        lines.append(s.italic(f"Showing {s.text(entity.name)} (you typed {s.text(answer.corrected_from)})."))
+    items = []
+    for r in answer.roles:
+        first, last = _month(r.first_seen), _month(r.last_seen)
+        if r is current:
+            span = f"since {first}" + (f", last seen {last}" if last != first else "")
+        else:
+            span = first if last == first else f"{first} – {last}"
+        line = (
+            f"{s.bold(s.text(r.role))} · {span} · {plural(r.articles, 'article')} · "
+            f"first in {s.code('#' + str(r.first_article_id))} ({s.date(r.first_seen)})"
+        )
+        if r.variants:
+            line += "\nalso written: " + ", ".join(s.text(v) for v in r.variants[:4])
+        items.append(line)
+    card = Card(title=f"{s.text(entity.name)}: roles over time", description="\n".join(lines), items=items)
+    if answer.others:
+        card.fields.append(("Also matching", ", ".join(s.text(o.name) for o in answer.others)))
+    card.footer = f"{prefix}article <id> for the article · {prefix}who {entity.name}"
     return card
 
 
@@ -234,7 +282,8 @@ def _(answer: Choices, s: Style, prefix: str = "!") -> Card:
         title="Which one did you mean?",
         description=f"Several names fit {s.bold(s.text(answer.query))}:",
         items=items,
-        footer=f"Ask again with the full name, e.g. {prefix}{answer.command} {answer.options[0]}",
+        footer=f"Ask again with the full name, e.g. {prefix}{answer.command} {answer.options[0]}"
+        + (f" {answer.then}" if answer.then else ""),
         colour=COLOUR_MISS,
     )
 
@@ -285,7 +334,9 @@ def _(answer: StoryAnswer, s: Style, prefix: str = "!") -> Card:
         else plural(count, "article")
     )
     lines = [f"{spread} · {s.date(story.first_published)} → {s.date(story.last_published)}"]
-    lines += [f"• {s.text(sentence)} ({s.code('#' + str(article_id))})" for article_id, sentence in answer.summary]
+    for sentence in answer.summary:
+        also = "".join(f" · also {s.code('#' + str(a))}" for a in sentence.repeated_in[:3])
+        lines.append(f"• {s.text(sentence.text)} ({s.code('#' + str(sentence.article_id))}{also})")
     items = [
         f"{s.code('#' + str(m.article_id))} {s.date(m.published)} · {s.text(m.source or 'unknown outlet')} — "
         + s.link(s.bold(s.text(m.title)) if m.article_id == answer.asked else s.text(m.title), safe_url(m.url))
@@ -303,12 +354,27 @@ def _(answer: StoryAnswer, s: Style, prefix: str = "!") -> Card:
 @build_card.register
 def _(answer: SubjectSummary, s: Style, prefix: str = "!") -> Card:
     kind = TYPE_NAMES.get(answer.kind, answer.kind.title())
-    items = [f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}" for x in answer.sentences]
+    items = []
+    for x in answer.sentences:
+        line = f"• {s.text(x.text)} — {s.code('#' + str(x.article_id))} {s.date(x.published)}"
+        if x.also_in:
+            line += " · also " + ", ".join(s.code(f"#{a}") for a in x.also_in[:5])
+            line += f" and {len(x.also_in) - 5} more" if len(x.also_in) > 5 else ""
+        items.append(line)
+    if answer.period is None:
+        title = f"{s.text(answer.subject)}: the latest"
+        description = f"{kind} · {plural(answer.article_count, 'article')}; the newest first."
+    else:
+        title = f"{s.text(answer.subject)}: {answer.period.words}"
+        description = (
+            f"{kind} · {plural(answer.article_count, 'article')} in {answer.period.words}; "
+            "the key sentences in time order, each said once."
+        )
     return Card(
-        title=f"{s.text(answer.subject)}: the latest",
-        description=f"{kind} · {plural(answer.article_count, 'article')}; the newest first.",
+        title=title,
+        description=description,
         items=items or ["No sentence about it yet."],
-        per_page=5,
+        per_page=5 if answer.period is None else 8,
         footer=f"{prefix}summary <id> for one article",
     )
 
@@ -373,6 +439,97 @@ def _(answer: RelatedAnswer, s: Style, prefix: str = "!") -> Card:
     return Card(title=f"Related to #{answer.article.id}: {s.text(answer.article.title)}", items=items, per_page=5)
 
 
+def per_day(rate: float) -> str:
+    """A rate per day with the digits that matter: 12/day, 2.5/day, 0.4/day, 0.033/day."""
+    if rate >= 10:
+        return f"{rate:.0f}/day"
+    return f"{rate:.1f}/day" if rate >= 1 else f"{rate:.2g}/day"
+
+
+def trend_line(s: Style, trend: Trend, window_name: str) -> str:
+    """One trend as a sentence: "Javier Milei: 9 articles in 24 h, usually 0.4/day" and what drives it."""
+    subject = trend.subject
+    name = s.bold(s.text(subject.name)) + (" (topic)" if subject.kind == "topic" else "")
+    usual = (
+        f"new: none in the {BASELINE_DAYS} days before"
+        if trend.is_new
+        else f"usually {per_day(trend.usual_per_day)} (×{trend.factor:.0f})"
+    )
+    line = f"{name}: {plural(subject.articles, 'article')} in {window_name}, {usual}"
+    if trend.also:
+        line += f"; with {', '.join(s.text(other.name) for other in trend.also[:6])}"
+        line += f" and {len(trend.also) - 6} more" if len(trend.also) > 6 else ""
+    if trend.lead is not None:
+        line += f"\n{s.code('#' + str(trend.lead.id))} {s.text(trend.lead.title)}"
+    return line
+
+
+@build_card.register
+def _(answer: TrendingAnswer, s: Style, prefix: str = "!") -> Card:
+    if not answer.articles:
+        description = f"No article was published in the last {answer.window_name}: nothing can stand out."
+    elif not answer.history:
+        description = (
+            f"Not enough history yet: trending compares the last {answer.window_name} with the "
+            f"{BASELINE_DAYS} days before, and the index holds nothing older."
+        )
+    else:
+        description = (
+            f"Covered far more than usual, against the {BASELINE_DAYS} days before "
+            f"({plural(answer.articles, 'article')} in the last {answer.window_name})."
+        )
+    items = [f"{i}. {trend_line(s, t, answer.window_name)}" for i, t in enumerate(answer.trends, start=1)]
+    if answer.history and answer.articles and not items:
+        items = ["Nothing stands out: every name and topic is within its usual coverage."]
+    other = "7d" if answer.window == "24h" else "24h"
+    return Card(
+        title=f"Trending: the last {answer.window_name}",
+        description=description,
+        items=items,
+        per_page=10,
+        footer=f"{prefix}trending {other} · {prefix}summary <id> for an article",
+    )
+
+
+@build_card.register
+def _(answer: DigestAnswer, s: Style, prefix: str = "!") -> Card:
+    zone = zone_named(answer.zone)
+    end = answer.end.astimezone(zone)
+    day = f"{end:%a} {end.day} {end:%b %Y}"
+    title = f"Daily digest · {day}" if answer.cadence == "daily" else f"Weekly digest · the week to {day}"
+    if answer.subject:
+        title += f" · {s.text(answer.subject)}"
+    span = "day" if answer.cadence == "daily" else "week"
+    what = f"The {span}'s articles about {s.text(answer.subject)}" if answer.subject else f"The {span}'s top stories"
+    description = f"{what}, to {end:%H:%M} ({answer.zone})."
+    if answer.late:
+        description += " " + s.italic(f"Sent late: the bot was offline at {end:%H:%M}.")
+    items = []
+    for item in answer.items:
+        source = f" ({s.text(item.article.source)})" if item.article.source else ""
+        lines = [f"{s.code('#' + str(item.article.id))} {s.bold(s.text(item.article.title))}{source}"]
+        lines += [f"• {s.text(truncate(sentence, 300))}" for sentence in item.sentences]
+        items.append("\n".join(lines))
+    return Card(
+        title=title,
+        description=description,
+        items=items or ["Nothing new in this period."],
+        per_page=max(1, len(items)),
+        footer=f"{prefix}summary <id> for an article · {prefix}digest off to stop",
+    )
+
+
+@build_card.register
+def _(answer: SpikeAnswer, s: Style, prefix: str = "!") -> Card:
+    trend = answer.trend
+    lead = trend.lead
+    return Card(
+        title=f"Spiking: {s.text(trend.subject.name)}",
+        description=trend_line(s, trend, answer.window_name),
+        footer=f"{prefix}trending for all that stands out" + (f" · {prefix}summary {lead.id}" if lead else ""),
+    )
+
+
 @build_card.register
 def _(answer: StatsAnswer, s: Style, prefix: str = "!") -> Card:
     st = answer.stats
@@ -409,7 +566,7 @@ def _(answer: HelpAnswer, s: Style, prefix: str = "!") -> Card:
 
 @build_card.register
 def _(answer: FollowingAnswer, s: Style, prefix: str = "!") -> Card:
-    items = [f"• {s.bold(s.text(f.name))} ({f.kind})" for f in answer.follows]
+    items = [f"• {s.bold(s.text(f.name))} ({f.kind}{', spikes only' if f.spikes else ''})" for f in answer.follows]
     return Card(
         title="What you follow here",
         description=(
@@ -486,8 +643,63 @@ def is_message(answer: Any) -> bool:
 @build_message.register
 def _(answer: AlertsStatus, s: Style, prefix: str = "!") -> str:
     if answer.channel_id is None:
-        return f"Alerts are off here; a manager can turn them on with {prefix}alerts here."
-    return f"New articles go to {s.channel(answer.channel_id)}."
+        text = f"Alerts are off here; a manager can turn them on with {prefix}alerts here."
+    else:
+        text = f"New articles go to {s.channel(answer.channel_id)}."
+    if answer.trending_channel_id is not None:
+        text += f" Spikes go to {s.channel(answer.trending_channel_id)}."
+    return text
+
+
+def _schedule_text(s: Style, schedule: DigestSchedule, zone: str) -> str:
+    when = "every day" if schedule.cadence == "daily" else f"every {WEEKDAYS[schedule.weekday or 0].title()}"
+    about = f" about {s.text(schedule.subject_name)}" if schedule.subject_name else ""
+    return f"A {schedule.cadence} digest{about} is posted here {when} at {schedule.at} ({zone})"
+
+
+@build_message.register
+def _(answer: DigestStatus, s: Style, prefix: str = "!") -> str:
+    if answer.schedule is None:
+        return f"No digest in this channel; a manager can start one with {prefix}digest daily 08:00."
+    return f"{_schedule_text(s, answer.schedule, answer.zone)}; the next on {answer.next_run}."
+
+
+@build_message.register
+def _(answer: DigestSet, s: Style, prefix: str = "!") -> str:
+    return (
+        f"Done. {_schedule_text(s, answer.schedule, answer.zone)}; the first on {answer.next_run}. "
+        f"Change the time zone with {prefix}timezone."
+    )
+
+
+@build_message.register
+def _(answer: DigestOff, s: Style, prefix: str = "!") -> str:
+    return "The digest of this channel is off." if answer.had_one else "This channel had no digest."
+
+
+@build_message.register
+def _(answer: TimezoneAnswer, s: Style, prefix: str = "!") -> str:
+    if answer.change == "set":
+        return f"Done: digest times in this server are now in {s.text(answer.zone)}."
+    if answer.change == "reset":
+        return "Digest times in this server are back to UTC."
+    zone = s.text(answer.zone)
+    return f"This server's time zone is {zone} (a manager can change it, e.g. {prefix}timezone Europe/London)."
+
+
+@build_message.register
+def _(answer: TrendingAlertsOn, s: Style, prefix: str = "!") -> str:
+    return (
+        f"Spikes will be posted in {s.channel(answer.channel_id)}: a name or topic suddenly covered far more "
+        f"than usual, once when it starts (see {prefix}trending)."
+    )
+
+
+@build_message.register
+def _(answer: TrendingAlertsOff, s: Style, prefix: str = "!") -> str:
+    if answer.previous_channel_id is None:
+        return "Spikes were not being posted in this server."
+    return f"Spikes are no longer posted (they were going to {s.channel(answer.previous_channel_id)})."
 
 
 @build_message.register
@@ -508,10 +720,11 @@ def _(answer: AlertsOff, s: Style, prefix: str = "!") -> str:
 @build_message.register
 def _(answer: Followed, s: Style, prefix: str = "!") -> str:
     if answer.already:
-        return f"You already follow {s.text(answer.name)}."
+        return f"You already follow {s.text(answer.name)}" + (" for its spikes." if answer.spikes else ".")
+    when = "when it spikes (far more articles than usual)" if answer.spikes else "when it is central to a new article"
     return (
         f"You now follow {s.text(answer.name)} ({answer.kind}). "
-        f"You will be pinged in {s.channel(answer.channel_id)} when it is central to a new article."
+        f"You will be pinged in {s.channel(answer.channel_id)} {when}."
     )
 
 

@@ -32,6 +32,8 @@ How an article and a story are compared (:func:`compare`):
 - ``known_names``: the share of the article's names (salience × IDF) that the story already holds;
 - ``new_name``: the salience of the most salient name the story has never seen (an article about
   Klitschko v Thompson against a story about Klitschko v Rahman);
+- ``new_number``: whether the headline cites a number the story has never seen ("nabs 26 pirates"
+  against a story of 23 pirates captured): the count of an event is rarely rewritten;
 - ``size``: log of the story's size, a small penalty: a large story's centroid resembles every article
   about its subject, so it must not absorb the next event of the same kind.
 
@@ -53,6 +55,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from bot.subject_summary import Candidate, distinct_sentences
 
 # Function words carry no event; the list is short and fixed so that this module needs no NLP library.
 STOP_WORDS = frozenset(
@@ -247,6 +251,7 @@ class ArticleFeatures:
     terms: dict[str, float]  # unit vector of sublinear term counts (headline counted twice)
     headline: dict[str, float]  # unit vector of the headline's terms
     numbers: frozenset[str]
+    headline_numbers: frozenset[str]
     names: dict[str, float]  # key → salience
     topics: dict[str, float]  # key → score
     display: dict[str, str]  # name and topic keys → how to show them
@@ -269,7 +274,8 @@ def article_features(article: StoryArticle) -> ArticleFeatures:
     _term_counts(article.title, 2, counts, numbers)
     _term_counts(article.body, 1, counts, numbers)
     headline: Counter[str] = Counter()
-    _term_counts(article.title, 1, headline, set())
+    headline_numbers: set[str] = set()
+    _term_counts(article.title, 1, headline, headline_numbers)
     names: dict[str, float] = {}
     topics: dict[str, float] = {}
     display: dict[str, str] = {}
@@ -283,6 +289,7 @@ def article_features(article: StoryArticle) -> ArticleFeatures:
         terms=_sublinear_unit(counts),
         headline=_sublinear_unit(headline),
         numbers=frozenset(numbers),
+        headline_numbers=frozenset(headline_numbers),
         names=names,
         topics=topics,
         display=display,
@@ -475,10 +482,12 @@ class StoryPolicy:
     numbers: float = 0.8
     known_names: float = 0.4
     new_name: float = -0.1
+    new_number: float = -0.3
     size: float = -0.03
     # Without a single shared name, only a text this close joins: short reports of one kind ("X opens
     # a bridge", "Y opens a museum") share their template words and nothing else.
     nameless_text: float = 0.6
+    new_number: float = -0.3
 
 
 def within(story: StoryState, published: datetime | None, span: timedelta) -> bool:
@@ -521,7 +530,16 @@ class _ArticleView:
         return value
 
     def weigh(self, weights: dict[str, float], prefix: str) -> dict[str, float]:
-        return {k: w * self.idf(prefix + k) for k, w in weights.items()}
+        # The hot loop of every decision (hundreds of terms per candidate): the cache is read inline.
+        cache, frequencies = self._idf, self._frequencies
+        weighed = {}
+        for key, weight in weights.items():
+            full = prefix + key
+            value = cache.get(full)
+            if value is None:
+                value = cache[full] = frequencies.idf(full)
+            weighed[key] = weight * value
+        return weighed
 
 
 def compare(
@@ -543,12 +561,14 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
     known = sum(w for k, w in view.names.items() if k in story_names)
     known_share = known / view.names_total if view.names_total else 0.0
     new_name = max((s for k, s in features.names.items() if k not in story.names), default=0.0)
+    new_number = any(n not in story.numbers for n in features.headline_numbers)
     score = (
         policy.text * text
         + policy.headline * headline
         + policy.numbers * numbers
         + policy.known_names * known_share
         + policy.new_name * new_name
+        + policy.new_number * new_number
         + policy.size * math.log(size)
     )
     shared_names = sorted(
@@ -771,49 +791,22 @@ class StoryStream:
 
 STORY_SUMMARY_SENTENCES = 6
 SENTENCES_PER_ARTICLE = 2
-# Two sentences say the same thing when this share of the shorter one's words is in the other.
-SAME_SENTENCE = 0.6
-
-
-def sentence_words(sentence: str) -> frozenset[str]:
-    """A sentence's content words and numbers, as :func:`term_key` keys."""
-    words = set()
-    for token in _TOKEN.findall(sentence):
-        key = token if token[0].isdigit() else term_key(token)
-        if len(key) > 1 and key not in STOP_WORDS:
-            words.add(key)
-    return frozenset(words)
-
-
-def says_the_same(a: frozenset[str], b: frozenset[str]) -> bool:
-    """Whether two sentences (as :func:`sentence_words`) say the same thing: most of the shorter one's
-    words are in the other (a rewrite by another outlet, or one sentence repeating part of another)."""
-    shorter = min(len(a), len(b))
-    return shorter > 0 and len(a & b) >= SAME_SENTENCE * shorter
 
 
 def story_summary(
-    articles: Sequence[tuple[int, Sequence[str]]],
+    members: Sequence[tuple[int, str, str, Sequence[str]]],
     *,
     limit: int = STORY_SUMMARY_SENTENCES,
     per_article: int = SENTENCES_PER_ARTICLE,
-) -> list[tuple[int, str]]:
-    """A story told from several articles: ``articles`` are (id, summary sentences in article order),
-    oldest first; the result is (article id, sentence) in time order, at most ``per_article`` from each
-    and never two saying the same thing (:func:`says_the_same`), so each outlet adds what is new."""
-    chosen: list[tuple[int, str]] = []
-    seen: list[frozenset[str]] = []
-    for article_id, sentences in articles:
-        taken = 0
-        for sentence in sentences:
-            if len(chosen) == limit:
-                return chosen
-            if taken == per_article:
-                break
-            words = sentence_words(sentence)
-            if not words or any(says_the_same(words, other) for other in seen):
-                continue
-            chosen.append((article_id, sentence))
-            seen.append(words)
-            taken += 1
-    return chosen
+) -> list[Candidate]:
+    """A story told from several of its articles: ``members`` are (id, headline, published, summary
+    sentences in article order). No two sentences say the same thing — a statement is credited to the
+    article that said it first, the later outlets that repeat it are listed in its ``repeated_in`` and
+    make it weightier — at most ``per_article`` come from one article, and they are in time order
+    (:func:`bot.subject_summary.distinct_sentences`, as ``!summary`` over a period does it)."""
+    candidates = [
+        Candidate(text=sentence, article_id=article_id, title=title, published=published, weight=1 / (1 + place))
+        for article_id, title, published, sentences in members
+        for place, sentence in enumerate(sentences)
+    ]
+    return distinct_sentences(candidates, limit, per_article=per_article)

@@ -48,8 +48,20 @@ class Alerts(commands.Cog):
         """Stop posting new articles here (Manage Server); follows still ping."""
         await reply(ctx, await self.bot.alerts.alerts_off(ctx.guild.id))
 
+    @alerts.command(**describe("alerts trending"))
+    @app_commands.describe(setting="here: post spikes in this channel; off: stop")
+    @app_commands.choices(
+        setting=[app_commands.Choice(name="here", value="here"), app_commands.Choice(name="off", value="off")]
+    )
+    @is_manager()
+    async def alerts_trending(self, ctx: GuildContext, setting: str) -> None:
+        """Post names and topics that suddenly spike in this channel, or stop (Manage Server)."""
+        await reply(
+            ctx, await self.bot.alerts.alerts_trending(ctx.guild.id, ctx.channel.id, ctx.author.id, setting)
+        )
+
     @commands.hybrid_command(**describe("follow"))
-    @app_commands.describe(subject="A name (e.g. Milei) or a topic (e.g. lithium industry)")
+    @app_commands.describe(subject="A name (e.g. Milei) or a topic; add 'spikes' to be pinged only when it spikes")
     @commands.guild_only()
     @commands.dynamic_cooldown(follow_cooldown, commands.BucketType.member)
     async def follow(self, ctx: GuildContext, *, subject: str) -> None:

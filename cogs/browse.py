@@ -1,4 +1,5 @@
-"""Browsing the index: topics, one topic, search, latest, one article, related articles, stories, stats."""
+"""Browsing the index: topics, one topic, search, latest, one article, related articles, stories,
+trending, stats."""
 
 from __future__ import annotations
 
@@ -88,6 +89,19 @@ class Browse(commands.Cog):
     async def story(self, ctx: commands.Context[NewsdeskBot], reference: str) -> None:
         """The story an article belongs to: its outlets, times and headlines, and a summary from several."""
         await reply(ctx, await self.bot.answers.story(reference))
+
+    @commands.hybrid_command(**describe("trending"))
+    @app_commands.describe(window="24h (the default) or 7d")
+    @app_commands.choices(
+        window=[
+            app_commands.Choice(name="last 24 hours", value="24h"),
+            app_commands.Choice(name="last 7 days", value="7d"),
+        ]
+    )
+    @READ_ONLY_CONTEXTS
+    async def trending(self, ctx: commands.Context[NewsdeskBot], window: str | None = None) -> None:
+        """Names and topics covered far more than usual in the last 24 hours or 7 days."""
+        await reply(ctx, await self.bot.answers.trending(window))
 
     @commands.hybrid_command(**describe("stats"))
     @READ_ONLY_CONTEXTS

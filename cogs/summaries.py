@@ -1,4 +1,4 @@
-"""``summary``: extractive summaries of an article, the latest news, or a name or topic."""
+"""``summary``: extractive summaries of an article, the latest news, or a name or topic (over a period)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.answers import is_number
 from bot.catalogue import describe
+from bot.subject_summary import split_period
 from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
 
 if TYPE_CHECKING:
@@ -23,18 +24,23 @@ class Summaries(commands.Cog):
         self.bot = bot
 
     @commands.hybrid_command(**describe("summary"))
-    @app_commands.describe(target="An article id, 'latest' (the default), or a name or topic")
+    @app_commands.describe(target="An article id, 'latest' (the default), or a name or topic, then 24h, 7d or 30d")
     @READ_ONLY_CONTEXTS
     @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
     async def summary(self, ctx: commands.Context[NewsdeskBot], *, target: str = "latest") -> None:
-        """Summarise article ``target`` (an id or ``latest``), or the latest about a name or topic."""
+        """Summarise article ``target`` (an id or ``latest``), or the latest about a name or topic, or a name
+        or topic over a period (``Milei 7d``)."""
         await reply(ctx, await self.bot.answers.summary(target))
 
     @summary.autocomplete("target")
     async def summary_target(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
-        """Names first, then topics, matching what was typed."""
+        """Names first, then topics, matching what was typed; a period typed after the name is kept."""
         if is_number(current.strip()):
             return choices([current.strip()])
+        subject, period = split_period(current)
+        if period is not None:
+            subjects = await self.bot.answers.complete_subjects(subject, limit=25)
+            return choices([f"{name[: 99 - len(period.label)]} {period.label}" for name in subjects])
         subjects = await self.bot.answers.complete_subjects(current, limit=24 if not current else 25)
         return choices(["latest", *subjects] if not current else subjects)
 

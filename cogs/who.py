@@ -1,4 +1,4 @@
-"""``who``: who someone (or something) in the news is, from the index."""
+"""``who`` and ``timeline``: who someone (or something) in the news is, and the roles they held, from the index."""
 
 from __future__ import annotations
 
@@ -31,6 +31,19 @@ class Who(commands.Cog):
 
     @who.autocomplete("name")
     async def who_name(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """Entity names starting with (or close to) what was typed so far."""
+        return choices(await self.bot.answers.complete_entities(current))
+
+    @commands.hybrid_command(**describe("timeline"))
+    @app_commands.describe(name="A name as the news writes it, e.g. Milei or Elon Musk")
+    @READ_ONLY_CONTEXTS
+    @commands.dynamic_cooldown(costly_cooldown, commands.BucketType.user)
+    async def timeline(self, ctx: commands.Context[NewsdeskBot], *, name: str) -> None:
+        """The roles ``name`` held over time, variants of one role merged, each with its first article."""
+        await reply(ctx, await self.bot.answers.timeline(name))
+
+    @timeline.autocomplete("name")
+    async def timeline_name(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Entity names starting with (or close to) what was typed so far."""
         return choices(await self.bot.answers.complete_entities(current))
 

@@ -1,7 +1,8 @@
 """Session-wide fixtures: the real spaCy pipeline is loaded once for the whole suite.
 
-``seeded_store`` is one real SQLite index built once from ``seeds/`` and ``tests/data/articles``;
-tests that change data use ``store`` (an empty index in the test's own temporary folder) instead.
+``seeded_store`` is one real SQLite index built once from ``seeds/`` and ``tests/data/articles``, and
+``newsroom_store`` one with ``tests/data/newsroom`` besides (unrelated stories, a role that changes over
+time); tests that change data use ``store`` (an empty index in the test's own temporary folder) instead.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 SEED_ARTICLE = SEEDS / "ap-musk-milei-tesla-texas.md"
 TEST_ARTICLES = ROOT / "tests" / "data" / "articles"
+NEWSROOM = ROOT / "tests" / "data" / "newsroom"
 
 
 def seed_body() -> str:
@@ -90,6 +92,23 @@ async def seeded_store(tmp_path_factory: pytest.TempPathFactory, analyzer: Analy
         yield opened
 
 
+@pytest.fixture(scope="session")
+async def newsroom_store(tmp_path_factory: pytest.TempPathFactory, analyzer: Analyzer) -> AsyncIterator[Store]:
+    """The seeded articles and the newsroom's, indexed once, the seed first (article 1). Read-only for tests.
+
+    The newsroom's articles are written for the tests, as wire copy: five business stories that share
+    nothing with the seed but the United States, two of them on "jobs growth" and "job growth"; a story
+    of organisations and orders that never says "budget", and two budget stories; Javier Milei as a
+    presidential candidate, the President-elect and Argentina's president.
+    """
+    path = tmp_path_factory.mktemp("newsroom") / "index.db"
+    async with Store.open(path) as opened:
+        indexer = Indexer(opened, analyzer, max_file_bytes=2_000_000)
+        report = await indexer.index_paths([SEEDS, TEST_ARTICLES, NEWSROOM])
+        assert report.indexed == 4 + len(list(NEWSROOM.glob("*.md"))) and not report.skipped, report
+        yield opened
+
+
 def copy_database(source: Path, target: Path) -> None:
     """A consistent copy of a live SQLite database (the backup API, not a file copy)."""
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
@@ -102,6 +121,22 @@ async def bot_settings(settings: Settings, seeded_store: Store, tmp_path: Path) 
     database = tmp_path / "bot.db"
     copy_database(seeded_store.path, database)
     return settings.replace(database=database, folders=(), guild_ready_timeout=0.05, page_timeout_seconds=30.0)
+
+
+@pytest.fixture
+async def newsroom_bot(
+    fake_discord: FakeDiscord,  # noqa: F811
+    settings: Settings,
+    newsroom_store: Store,
+    tmp_path: Path,
+) -> AsyncIterator[NewsdeskBot]:
+    """The real bot, ready, on its own copy of the newsroom's index."""
+    database = tmp_path / "newsroom.db"
+    copy_database(newsroom_store.path, database)
+    newsroom = settings.replace(database=database, folders=(), guild_ready_timeout=0.05, page_timeout_seconds=30.0)
+    newsdesk = NewsdeskBot(newsroom)
+    async with fake_discord.run_bot(newsdesk):
+        yield newsdesk
 
 
 @pytest.fixture

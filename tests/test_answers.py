@@ -167,7 +167,7 @@ async def test_story_of_an_article_or_by_story_id(answers: Answers, seeded_store
     assert isinstance(answer, StoryAnswer) and answer.asked == 1
     members = [m.article_id for m in answer.story.members]
     assert 1 in members
-    assert answer.summary and {article_id for article_id, _ in answer.summary} <= set(members)
+    assert answer.summary and {c.article_id for c in answer.summary} <= set(members)
     by_id = await answers.story(f"s{answer.story.id}")
     assert isinstance(by_id, StoryAnswer) and by_id.story == answer.story and by_id.asked is None
     assert await answers.story(f"story {answer.story.id}") == by_id

@@ -23,7 +23,8 @@ Outcomes of a send:
 - any other 4xx → dropped and logged (the payload itself is wrong; retrying cannot help).
 
 Flood control: at most ``per_minute`` messages per channel per minute; what is due beyond that goes
-out as one digest message listing the rest.
+out as one digest message listing the rest. Spike and scheduled-digest posts (outbox rows of their own
+kind, with their embed planned in the row) go out first and are never folded into that digest.
 
 Stories: an alert planned as an entry of its story's post (``thread_of``) is never a post of its own. It
 goes into a thread on that post — made once, at the first entry; Discord gives a thread made on a message
@@ -162,6 +163,10 @@ def _shows_article(article_id: int, message: discord.Message) -> bool:
     return any((embed.footer.text or "").startswith(f"Article #{article_id} ") for embed in message.embeds)
 
 
+def _shows_title(title: str, message: discord.Message) -> bool:
+    return any(embed.title == title for embed in message.embeds)
+
+
 def _links_to(link: str, message: discord.Message) -> bool:
     return link in message.content
 
@@ -246,10 +251,18 @@ class AlertDispatcher:
         for alert in alerts:
             if alert.message_id is not None and await self._send_more_pings(alert) == "channel lost":
                 return 0
-        posts = [alert for alert in alerts if alert.message_id is None and alert.thread_of is None]
-        delivered = await self._deliver_posts(channel_id, posts, now)
-        if delivered < 0:
-            return 0
+        delivered = 0
+        # Spikes and digests are few (one per story or period) and never folded into a flood digest.
+        for post in [alert for alert in alerts if alert.message_id is None and alert.kind != "article"]:
+            outcome = await self._send_post(post)
+            if outcome == "channel lost":
+                return delivered
+            delivered += outcome == "sent"
+        posts = [a for a in alerts if a.message_id is None and a.kind == "article" and a.thread_of is None]
+        posted = await self._deliver_posts(channel_id, posts, now)
+        if posted < 0:
+            return delivered
+        delivered += posted
         for alert in alerts:
             if alert.message_id is None and alert.thread_of is not None:
                 outcome = await self._send_entry(alert)
@@ -259,7 +272,7 @@ class AlertDispatcher:
         return delivered
 
     async def _deliver_posts(self, channel_id: int, fresh: list[DueAlert], now: datetime) -> int:
-        """Post alerts of their own, within flood control; -1 when the channel was lost."""
+        """Post articles' alerts of their own, within flood control; -1 when the channel was lost."""
         sent_recently = await self.store.alerts.sent_since(channel_id, to_iso(now - WINDOW))
         room = self.per_minute - sent_recently
         delivered = 0
@@ -277,7 +290,32 @@ class AlertDispatcher:
                 room -= 1
         return delivered
 
+    async def _send_post(self, alert: DueAlert) -> str:
+        """Send a spike or a digest: its embed as planned, pinging its followers."""
+        payload = alert.payload or {}
+        embed = discord.Embed.from_dict(payload["embed"])
+        pings, rest = split_pings(alert.ping_user_ids)
+        about = DISCORD.text(str(payload.get("about", "")))
+        content = mentions(pings) + truncate(f" — {about}", 2000 - len(mentions(pings))) if pings else None
+        outgoing = Outgoing(
+            content=content,
+            embed=embed,
+            pings=pings,
+            nonce=alert.nonce,
+            looks_like=partial(_shows_title, embed.title or ""),
+        )
+        message = await self._post([alert], outgoing)
+        if isinstance(message, str):
+            return message
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest)
+        if rest:
+            sent = replace(alert, status="sent", message_id=message.id, pings_left=rest, unknown_since=None, attempts=0)
+            if await self._send_more_pings(sent) == "channel lost":
+                return "channel lost"
+        return "sent"
+
     async def _send_one(self, alert: DueAlert) -> str:
+        assert alert.article_id is not None  # an article's alert
         article = await self.store.articles.get(alert.article_id)
         if article is None:
             await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
@@ -458,7 +496,7 @@ class AlertDispatcher:
     async def _send_digest(self, alerts: list[DueAlert]) -> int:
         lines = []
         for alert in alerts[:DIGEST_LINES]:
-            article = await self.store.articles.get(alert.article_id)
+            article = await self.store.articles.get(alert.article_id) if alert.article_id is not None else None
             title = DISCORD.text(article.title) if article else "(removed)"
             lines.append(f"`#{alert.article_id}` {truncate(title, 150)}")
         more = len(alerts) - DIGEST_LINES
@@ -474,7 +512,7 @@ class AlertDispatcher:
             embed=None,
             pings=pings,
             nonce=f"digest{alerts[0].id}",
-            looks_like=partial(_digest_lists, alerts[0].article_id),
+            looks_like=partial(_digest_lists, alerts[0].article_id or 0),
         )
         message = await self._post(alerts, outgoing)
         if isinstance(message, str):

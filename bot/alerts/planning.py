@@ -51,6 +51,11 @@ def alert_nonce(article_id: int, channel_id: int) -> str:
     return hashlib.sha256(f"newsdesk:{article_id}:{channel_id}".encode()).hexdigest()[:25]
 
 
+def post_nonce(post_key: str) -> str:
+    """The nonce of a spike or digest post, fixed by its key as :func:`alert_nonce` is by the alert."""
+    return hashlib.sha256(f"newsdesk:post:{post_key}".encode()).hexdigest()[:25]
+
+
 @dataclass(frozen=True, slots=True)
 class FeedOrigin:
     """The feed an article came through: its server, the channel it was added in, and its name."""
@@ -158,3 +163,31 @@ def without_repeats(
         if alert.thread_of is not None
         or not (key and any(same_story(key, other) for other in recent_keys.get(alert.channel_id, ())))
     ]
+
+
+def plan_spike_posts(
+    *,
+    trending_channels: Mapping[int, int],
+    alert_channels: Mapping[int, int],
+    followers: Sequence[FollowMatch],
+    ongoing: set[int],
+) -> list[PlannedAlert]:
+    """Where a spike that has just started is posted: the spike channel of every server that has one, and
+    for members following one of its subjects for spikes, their server's spike channel, else its alert
+    channel, else where they followed — each channel once, pinging its followers. Servers in ``ongoing``
+    announced it already (it is still the same spike there) and get nothing."""
+    planned: dict[int, PlannedAlert] = {}
+    for guild_id, channel_id in trending_channels.items():
+        if guild_id not in ongoing:
+            planned.setdefault(channel_id, PlannedAlert(guild_id, channel_id, [{"kind": "spike", "name": "trending"}]))
+    for follow in followers:
+        if follow.guild_id in ongoing:
+            continue
+        channel_id = trending_channels.get(follow.guild_id) or alert_channels.get(follow.guild_id, follow.channel_id)
+        alert = planned.setdefault(channel_id, PlannedAlert(follow.guild_id, channel_id))
+        reason = {"kind": "follow", "name": follow.name, "of": follow.kind}
+        if reason not in alert.reasons:
+            alert.reasons.append(reason)
+        if follow.user_id not in alert.pings:
+            alert.pings.append(follow.user_id)
+    return list(planned.values())

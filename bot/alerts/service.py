@@ -1,4 +1,5 @@
-"""Alerts in the running bot: the outbox dispatcher, retention, notices to servers, and the alert commands.
+"""Alerts in the running bot: the outbox dispatcher, retention, the spike watch, the digest scheduler,
+notices to servers, and the alert commands (alerts, spikes, follows, digests, the time zone).
 
 :class:`AlertService` is created and started by the bot's ``setup_hook`` and stopped by its ``close``,
 from explicit parts (the store, the settings, the answers that resolve names, the Discord client and the
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import zoneinfo
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import discord
 
@@ -20,18 +23,27 @@ from bot.alerts.answers import (
     AlertsOff,
     AlertsOn,
     AlertsStatus,
+    DigestOff,
+    DigestSet,
+    DigestStatus,
     Followed,
     FollowingAnswer,
+    TimezoneAnswer,
+    TrendingAlertsOff,
+    TrendingAlertsOn,
     Unfollowed,
     WhyAnswer,
 )
+from bot.alerts.digests import DigestScheduler
 from bot.alerts.dispatcher import AlertDispatcher
 from bot.alerts.retention import OutboxRetention
+from bot.alerts.spikes import SpikeWatch
 from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, parse_article_id
 from bot.catalogue import command
 from bot.config import Settings
+from bot.digests import DigestSchedule, next_run, parse_time, parse_weekday, zone_named
 from bot.ingest.fetch import redact_url
-from bot.models import Follow
+from bot.models import Clock, Follow, to_iso, utc_now
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -41,8 +53,26 @@ from bot.store import Store
 log = logging.getLogger(__name__)
 
 
+def _when(moment: datetime) -> str:
+    """A local time as a digest announces it: "Mon 8 Dec 08:00"."""
+    return f"{moment:%a} {moment.day} {moment:%b %H:%M}"
+
+
+def known_zone(name: str) -> str | None:
+    """The IANA name of the zone ``name`` stands for, whatever its case ("europe/london" → Europe/London)."""
+    try:
+        zone_named(name)
+        return name
+    except ValueError:
+        pass
+    folded = name.casefold()
+    matches = [zone for zone in zoneinfo.available_timezones() if zone.casefold() == folded]
+    return matches[0] if matches else None
+
+
 class AlertService:
-    """Owns the background alert tasks (delivery, retention) and answers the alert commands."""
+    """Owns the background alert tasks (delivery, retention, spikes, digests) and answers the alert, digest
+    and time zone commands."""
 
     def __init__(
         self,
@@ -52,6 +82,7 @@ class AlertService:
         answers: Answers,
         client: discord.Client,
         prefix_for: Callable[[int], str],
+        clock: Clock = utc_now,
     ) -> None:
         self.store = store
         self.settings = settings
@@ -65,13 +96,22 @@ class AlertService:
             notify_guild=self.notify_guild,
         )
         self.retention = OutboxRetention(self.store, retention_days=self.settings.retention_days)
+        self.spikes = SpikeWatch(
+            store, answers, every=timedelta(minutes=settings.spike_check_minutes), clock=clock
+        )
+        self.digests = DigestScheduler(
+            store, answers, every=timedelta(minutes=settings.digest_check_minutes), clock=clock
+        )
+        self.clock = clock
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        """Start delivering and pruning."""
+        """Start delivering, pruning, looking for spikes and planning digests."""
         for name, runner in (
             ("alerts-dispatcher", self.dispatcher.run),
             ("alerts-retention", self.retention.run),
+            ("alerts-spikes", self.spikes.run),
+            ("alerts-digests", self.digests.run),
         ):
             self._tasks.append(asyncio.create_task(runner(), name=name))
 
@@ -79,6 +119,8 @@ class AlertService:
         """Let in-flight sends finish, then stop the tasks."""
         self.dispatcher.stop()
         self.retention.stop()
+        self.spikes.stop()
+        self.digests.stop()
         done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
         for task in pending:
             task.cancel()
@@ -123,8 +165,9 @@ class AlertService:
         where="server",
     )
     async def alerts_status(self, guild_id: int) -> AlertsStatus:
-        """Where this server's new articles are posted."""
-        return AlertsStatus(await self.store.alerts.channel(guild_id))
+        """Where this server's new articles (and its spikes) are posted."""
+        alerts = self.store.alerts
+        return AlertsStatus(await alerts.channel(guild_id), await alerts.trending_channel(guild_id))
 
     @command(
         "alerts here",
@@ -149,6 +192,25 @@ class AlertService:
         """Stop posting every new article in this server (follows still ping where they were made)."""
         return AlertsOff(await self.store.alerts.disable(guild_id))
 
+    @command(
+        "alerts trending",
+        "alerts trending <setting>",
+        "Post names and topics that suddenly spike in this channel: here, or off (Manage Server).",
+        "alerts trending here",
+        where="server",
+    )
+    async def alerts_trending(
+        self, guild_id: int, channel_id: int, user_id: int, setting: str
+    ) -> TrendingAlertsOn | TrendingAlertsOff:
+        """Post this server's spikes in this channel (``here``), or stop (``off``)."""
+        match setting.strip().lower():
+            case "here":
+                await self.store.alerts.set_trending_channel(guild_id, channel_id, user_id)
+                return TrendingAlertsOn(channel_id)
+            case "off":
+                return TrendingAlertsOff(await self.store.alerts.disable_trending(guild_id))
+        raise UserError("Say here or off, like: alerts trending here.")
+
     async def _subject(self, text: str) -> Resolved | Choices | NotFound:
         """What to follow, resolved like ``summary`` (a name not indexed yet is followed as typed)."""
         text = " ".join(text.split())
@@ -161,20 +223,26 @@ class AlertService:
     @command(
         "follow",
         "follow <name or topic>",
-        "Get pinged when a name or topic is central to a new article.",
+        "Get pinged when a name or topic is central to a new article (add 'spikes': only when it spikes).",
         "follow Milei",
         where="server",
     )
     async def follow(self, guild_id: int, user_id: int, channel_id: int, text: str) -> Followed | Choices | NotFound:
-        """Follow an entity or topic in this server."""
-        subject = await self._subject(text)
+        """Follow an entity or topic in this server: every new article about it, or (``<name> spikes``)
+        only when its coverage spikes. Following it again the other way switches."""
+        words = text.split()
+        spikes = len(words) > 1 and words[-1].lower() == "spikes"
+        subject = await self._subject(" ".join(words[:-1]) if spikes else text)
         if not isinstance(subject, Resolved):
             return subject
         added = await self.store.alerts.add_follow(
-            Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id)
+            Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id, spikes=spikes)
         )
+        # Where the pings will go, as planning chooses: spikes in the spike channel first.
         where = await self.store.alerts.channel(guild_id) or channel_id
-        return Followed(subject.name, subject.kind, where, already=not added)
+        if spikes:
+            where = await self.store.alerts.trending_channel(guild_id) or where
+        return Followed(subject.name, subject.kind, where, already=not added, spikes=spikes)
 
     @command(
         "unfollow",
@@ -184,8 +252,13 @@ class AlertService:
         where="server",
     )
     async def unfollow(self, guild_id: int, user_id: int, text: str) -> Unfollowed:
-        """Stop following something."""
+        """Stop following something (``<name> spikes`` too: it is the same follow)."""
         follows = await self.store.alerts.follows_of(guild_id, user_id)
+        words = text.split()
+        if len(words) > 1 and words[-1].lower() == "spikes" and not any(
+            name_key(f.name) == name_key(text) for f in follows
+        ):
+            text = " ".join(words[:-1])
         wanted = {name_key(text), topic_key(text)}
         match = [f for f in follows if f.target_key in wanted or name_key(f.name) == name_key(text)]
         if not match:
@@ -197,6 +270,75 @@ class AlertService:
         for follow in match:
             await self.store.alerts.remove_follow(guild_id, user_id, follow.kind, follow.target_key)
         return Unfollowed(match[0].name)
+
+    @command(
+        "digest",
+        "digest [schedule]",
+        "A digest of the news in this channel: daily 08:00, weekly mon 08:00 (a name after), or off.",
+        "digest daily 08:00",
+        where="server",
+    )
+    async def digest(
+        self, guild_id: int, channel_id: int, user_id: int, text: str | None = None
+    ) -> DigestStatus | DigestSet | DigestOff | Choices | NotFound:
+        """Show this channel's digest, or set it (``daily 08:00``, ``weekly mon 08:00``, each optionally
+        followed by a name or topic), or stop it (``off``). Times are in the server's time zone."""
+        zone_name = await self.store.servers.timezone(guild_id) or "UTC"
+        now = self.clock()
+        words = (text or "").split()
+        if not words:
+            schedule = await self.store.digests.of_channel(channel_id)
+            if schedule is None:
+                return DigestStatus(None, zone_name)
+            return DigestStatus(schedule, zone_name, _when(next_run(schedule, zone_named(zone_name), now)))
+        cadence = words[0].lower()
+        if cadence == "off":
+            return DigestOff(await self.store.digests.remove(channel_id) is not None)
+        weekday = parse_weekday(words[1]) if cadence == "weekly" and len(words) > 2 else None
+        at_word = 1 if cadence == "daily" else 2
+        at = parse_time(words[at_word]) if len(words) > at_word else None
+        if cadence not in {"daily", "weekly"} or at is None or (cadence == "weekly" and weekday is None):
+            raise UserError("Say when, like: digest daily 08:00, digest weekly mon 08:00, or digest off.")
+        subject: Resolved | None = None
+        if words[at_word + 1 :]:
+            found = await self.answers.resolve(" ".join(words[at_word + 1 :]), Wanted.SUBJECT, "digest")
+            if not isinstance(found, Resolved):
+                return found
+            subject = found
+        schedule = DigestSchedule(
+            channel_id,
+            guild_id,
+            cadence,
+            weekday,
+            at,
+            to_iso(now),
+            subject.kind if subject else None,
+            subject.key if subject else None,
+            subject.name if subject else None,
+        )
+        await self.store.digests.set(schedule, user_id)
+        return DigestSet(schedule, zone_name, _when(next_run(schedule, zone_named(zone_name), now)))
+
+    @command(
+        "timezone",
+        "timezone [zone]",
+        "Show or set this server's time zone for digests (setting it needs Manage Server).",
+        "timezone Europe/London",
+        where="server",
+    )
+    async def timezone(self, guild_id: int, zone: str | None = None) -> TimezoneAnswer:
+        """Show the server's time zone, set it (an IANA name such as Europe/London), or ``reset`` it to UTC."""
+        if zone is None or not zone.strip():
+            return TimezoneAnswer(await self.store.servers.timezone(guild_id) or "UTC")
+        zone = zone.strip()
+        if zone.lower() == "reset":
+            await self.store.servers.set_timezone(guild_id, None)
+            return TimezoneAnswer("UTC", "reset")
+        name = known_zone(zone)
+        if name is None:
+            raise UserError(f"I do not know the time zone {zone[:60]}; use a name like Europe/London or UTC.")
+        await self.store.servers.set_timezone(guild_id, name)
+        return TimezoneAnswer(name, "set")
 
     @command("following", "following", "What you follow in this server.", "following", where="server")
     async def following(self, guild_id: int, user_id: int) -> FollowingAnswer:

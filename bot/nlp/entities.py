@@ -58,6 +58,9 @@ class Mention:
     role: str | None = None
 
 
+_HYPHENS = frozenset({"-", "‐", "‑", "–"})
+
+
 def _effective_label(ent: Span) -> str:
     """The mention's label, with one known slip of the small model corrected.
 
@@ -123,6 +126,14 @@ def _premodifier_role(name_span: Span, moved: list[Token], person_tokens: set[in
         token = doc[i]
         if token.is_sent_end or "\n" in token.text_with_ws:
             break
+        joined = i > 0 and not token.whitespace_ and not doc[i - 1].whitespace_
+        if token.text in _HYPHENS and joined and i + 1 in included:
+            # A hyphenated title ("President-elect"): the parser hangs the first half on the hyphen's
+            # neighbour, which the loop reaches next.
+            included.add(i)
+            role.insert(0, token)
+            i -= 1
+            continue
         if (
             token.head.i in included
             and token.dep_ in _ROLE_PREMODIFIER_DEPS

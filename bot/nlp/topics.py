@@ -69,7 +69,7 @@ _SEPARATORS = re.compile(r"[^\w'.&]+|_+")
 _ACRONYM = re.compile(r"(?:[a-z]\.)+[a-z]\.?")
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
     """Rule-based singular of one lower-case word (the head of an English noun phrase)."""
     if len(word) < 3 or not word.isalpha() or word in _INVARIANT:
         return word
@@ -92,13 +92,20 @@ def _singular(word: str) -> str:
     return word[:-1]
 
 
+# Bump when topic_key changes what it returns: the store re-keys the topics of an existing index once
+# (bot.store.topics.TopicQueries.rekey), merging those that now share a key.
+TOPIC_KEY_VERSION = 2
+
+
 @lru_cache(maxsize=65536)
 def topic_key(text: str) -> str:
     """Normalise a topic for indexing and look-up: ``"Lithium Reserves"`` and ``"the lithium reserve"``
-    both give ``"lithium reserve"``.
+    both give ``"lithium reserve"``, ``"jobs growth"`` and ``"job growth"`` both ``"job growth"``.
 
     Lower-cases, unifies apostrophes, hyphens, punctuation and whitespace, drops possessive 's, strips
-    leading determiners and pronouns (never the last word) and singularises the final word by rule.
+    leading determiners and pronouns (never the last word) and singularises every word by rule: a
+    plural modifier is as much an inflection as a plural head ("jobs growth", "sales taxes"), and a key
+    is never shown, so "sale tax" reads oddly to no one.
     """
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
     words = []
@@ -113,10 +120,7 @@ def topic_key(text: str) -> str:
     start = 0
     while start < len(words) - 1 and words[start] in _LEADING_WORDS:
         start += 1
-    words = words[start:]
-    if words:
-        words[-1] = _singular(words[-1])
-    return " ".join(words)
+    return " ".join(singular(word) for word in words[start:])
 
 
 # --- extraction -----------------------------------------------------------------------------------------
@@ -220,7 +224,7 @@ def _letters(text: str) -> int:
 @lru_cache(maxsize=65536)
 def _node(lower: str) -> str:
     """Graph node of a word: its lower-case singular, so "rate" and "rates" share their score."""
-    return _singular(lower)
+    return singular(lower)
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
-"""Alert tables: alert channels, follows, and the outbox.
+"""Alert tables: alert and spike channels, follows, spikes announced, and the outbox.
 
 Alerts for a new article are planned inside the transaction that writes it (:meth:`AlertQueries.plan`,
 called by :meth:`bot.store.articles.ArticleQueries.write_batch`), so an article is never indexed without
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.alerts.planning import (
     NEAR_DUPLICATE_WINDOW,
@@ -19,6 +20,8 @@ from bot.alerts.planning import (
     PlannedAlert,
     alert_nonce,
     plan_alerts,
+    plan_spike_posts,
+    post_nonce,
     title_key,
     within_stories,
     without_repeats,
@@ -27,11 +30,13 @@ from bot.models import (
     AlertPolicy,
     DueAlert,
     Follow,
+    PlannedPost,
     SentAlert,
     StoryPost,
     to_iso,
 )
 from bot.store.database import Database, chunks, current_time
+from bot.trending import WINDOWS
 
 
 class AlertQueries:
@@ -89,15 +94,137 @@ class AlertQueries:
                 (now, channel_id),
             ) as cursor:
                 guilds = [int(row["guild_id"]) async for row in cursor]
+            # Nothing else is posted there either: spikes and digests stop with the alerts.
+            await db.execute(
+                "UPDATE trending_channels SET enabled = 0, updated_at = ? WHERE channel_id = ?", (now, channel_id)
+            )
+            await db.execute("DELETE FROM digests WHERE channel_id = ?", (channel_id,))
         return guilds
+
+    # ------------------------------------------------------------------------- trending channels
+
+    async def set_trending_channel(self, guild_id: int, channel_id: int, set_by: int) -> None:
+        """Make ``channel_id`` the channel of ``guild_id`` that gets spikes."""
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO trending_channels (guild_id, channel_id, enabled, set_by, updated_at) "
+                "VALUES (?, ?, 1, ?, ?) ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id, "
+                "enabled = 1, set_by = excluded.set_by, updated_at = excluded.updated_at",
+                (guild_id, channel_id, set_by, current_time()),
+            )
+
+    async def disable_trending(self, guild_id: int) -> int | None:
+        """Stop posting spikes in a server; returns the channel they went to, if any."""
+        async with self._db.write() as db, db.execute(
+            "UPDATE trending_channels SET enabled = 0, updated_at = ? WHERE guild_id = ? AND enabled = 1 "
+            "RETURNING channel_id",
+            (current_time(), guild_id),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row["channel_id"]) if row else None
+
+    async def trending_channel(self, guild_id: int) -> int | None:
+        """The server's enabled spike channel."""
+        row = await self._db.fetchone(
+            "SELECT channel_id FROM trending_channels WHERE guild_id = ? AND enabled = 1", (guild_id,)
+        )
+        return int(row["channel_id"]) if row else None
+
+    async def plan_spike(
+        self,
+        subjects: Sequence[tuple[str, str]],
+        window: str,
+        now: datetime,
+        make_post: Callable[[int, int, list[dict[str, Any]], list[int]], PlannedPost],
+    ) -> int:
+        """Remember that ``subjects`` ((kind, key) pairs: one story's names and topics) spike in ``window``
+        at ``now``, and plan its posts, in one transaction: in each server that has a spike channel or a
+        member following one of them for spikes, unless one of them was already spiking there (seen
+        within a window's length). ``make_post(guild, channel, reasons, pings)`` builds each post.
+        Returns how many posts were planned."""
+        cutoff = to_iso(now - WINDOWS[window])
+        pairs = " UNION ALL ".join("SELECT ? AS kind, ? AS subject_key" for _ in subjects)
+        flat = [part for pair in subjects for part in pair]
+        async with self._db.write() as db:
+            async with db.execute(
+                "SELECT guild_id, channel_id FROM trending_channels WHERE enabled = 1 ORDER BY guild_id"
+            ) as cursor:
+                trending = {row["guild_id"]: row["channel_id"] async for row in cursor}
+            async with db.execute(
+                f"SELECT f.guild_id, f.user_id, f.kind, f.name, f.channel_id FROM follows f JOIN ({pairs}) s "
+                "ON s.kind = f.kind AND s.subject_key = f.target_key WHERE f.spikes = 1 "
+                "ORDER BY f.guild_id, f.created_at",
+                flat,
+            ) as cursor:
+                followers = [FollowMatch(**row) async for row in cursor]
+            async with db.execute(
+                f"SELECT DISTINCT k.guild_id FROM spikes k JOIN ({pairs}) s ON s.kind = k.kind "
+                "AND s.subject_key = k.subject_key WHERE k.window = ? AND k.last_seen_at >= ?",
+                (*flat, window, cutoff),
+            ) as cursor:
+                ongoing = {row["guild_id"] async for row in cursor}
+            servers = set(trending) | {f.guild_id for f in followers}
+            await db.executemany(
+                "INSERT INTO spikes (guild_id, kind, subject_key, window, started_at, last_seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, subject_key, window) DO UPDATE SET "
+                "started_at = CASE WHEN last_seen_at < ? THEN excluded.started_at ELSE started_at END, "
+                "last_seen_at = excluded.last_seen_at",
+                [
+                    (guild, kind, key, window, to_iso(now), to_iso(now), cutoff)
+                    for guild in sorted(servers)
+                    for kind, key in subjects
+                ],
+            )
+            alert_channels = await self._enabled_channels({f.guild_id for f in followers})
+            planned = plan_spike_posts(
+                trending_channels=trending, alert_channels=alert_channels, followers=followers, ongoing=ongoing
+            )
+            posts = [make_post(p.guild_id, p.channel_id, p.reasons, p.pings) for p in planned]
+            written = await self.write_posts(posts, now)
+        if written:
+            self.planned.set()
+        return written
+
+    async def forget_spikes(self, before: datetime) -> None:
+        """Forget the spikes last seen before ``before``: they ended, and only the start of a new one is
+        posted (as any spike would be)."""
+        async with self._db.write() as db:
+            await db.execute("DELETE FROM spikes WHERE last_seen_at < ?", (to_iso(before),))
+
+    async def write_posts(self, posts: Sequence[PlannedPost], now: datetime) -> int:
+        """Write posts to the outbox inside the caller's transaction; one whose key was planned before is
+        skipped. Returns how many were written."""
+        written = 0
+        for post in posts:
+            async with self._db.writer.execute(
+                "INSERT INTO outbox (kind, post_key, payload, guild_id, channel_id, title_key, ping_user_ids, "
+                "reasons, nonce, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, '', ?, ?, ?, ?, ?) "
+                "ON CONFLICT (post_key) DO NOTHING RETURNING id",
+                (
+                    post.kind,
+                    post.key,
+                    json.dumps(post.payload),
+                    post.guild_id,
+                    post.channel_id,
+                    json.dumps(post.pings),
+                    json.dumps(post.reasons),
+                    post_nonce(post.key),
+                    to_iso(now),
+                    to_iso(now),
+                ),
+            ) as cursor:
+                written += await cursor.fetchone() is not None
+        return written
 
     # ---------------------------------------------------------------------------------- follows
 
     async def add_follow(self, follow: Follow) -> bool:
-        """Record a follow; ``False`` when it already existed."""
+        """Record a follow, or switch an existing one between every article and spikes only; ``False``
+        when it already existed as asked."""
         async with self._db.write() as db, db.execute(
-            "INSERT OR IGNORE INTO follows (guild_id, user_id, kind, target_key, name, channel_id, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING 1",
+            "INSERT INTO follows (guild_id, user_id, kind, target_key, name, channel_id, created_at, spikes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id, kind, target_key) DO UPDATE SET "
+            "spikes = excluded.spikes, channel_id = excluded.channel_id WHERE spikes != excluded.spikes RETURNING 1",
             (
                 follow.guild_id,
                 follow.user_id,
@@ -106,6 +233,7 @@ class AlertQueries:
                 follow.name,
                 follow.channel_id,
                 current_time(),
+                int(follow.spikes),
             ),
         ) as cursor:
             added = await cursor.fetchone() is not None
@@ -120,14 +248,27 @@ class AlertQueries:
             removed = await cursor.fetchone() is not None
         return removed
 
+    async def rekey_topic_follows(self, key_of: Callable[[str], str]) -> None:
+        """Follows of topics under the key ``key_of`` makes of their stored key, when the topic keys change
+        (inside :meth:`Database.write`); a member following two topics that became one follows it once."""
+        db = self._db.writer
+        async with db.execute("SELECT DISTINCT target_key FROM follows WHERE kind = 'topic'") as cursor:
+            keys = [row["target_key"] async for row in cursor]
+        for old, new in ((k, key_of(k)) for k in keys):
+            if new and new != old:
+                await db.execute(
+                    "UPDATE OR IGNORE follows SET target_key = ? WHERE kind = 'topic' AND target_key = ?", (new, old)
+                )
+                await db.execute("DELETE FROM follows WHERE kind = 'topic' AND target_key = ?", (old,))
+
     async def follows_of(self, guild_id: int, user_id: int) -> list[Follow]:
         """What one member follows in one server."""
         rows = await self._db.fetchall(
-            "SELECT guild_id, user_id, kind, target_key, name, channel_id FROM follows "
+            "SELECT guild_id, user_id, kind, target_key, name, channel_id, spikes FROM follows "
             "WHERE guild_id = ? AND user_id = ? ORDER BY kind, name",
             (guild_id, user_id),
         )
-        return [Follow(**row) for row in rows]
+        return [Follow(**{**row, "spikes": bool(row["spikes"])}) for row in rows]
 
     # ----------------------------------------------------------------------------------- outbox
 
@@ -152,12 +293,13 @@ class AlertQueries:
             async with db.execute(
                 """
                 SELECT f.guild_id, f.user_id, f.kind, f.name, f.channel_id FROM follows f
-                WHERE (f.kind = 'entity' AND f.target_key IN (
+                WHERE f.spikes = 0 AND (
+                      (f.kind = 'entity' AND f.target_key IN (
                         SELECT e.key FROM article_entities ae JOIN entities e ON e.id = ae.entity_id
                         WHERE ae.article_id = ? AND ae.salience >= ?))
                    OR (f.kind = 'topic' AND f.target_key IN (
                         SELECT t.key FROM article_topics at JOIN topics t ON t.id = at.topic_id
-                        WHERE at.article_id = ?))
+                        WHERE at.article_id = ?)))
                 ORDER BY f.guild_id, f.created_at
                 """,
                 (article_id, policy.follow_salience, article_id),
@@ -262,7 +404,7 @@ class AlertQueries:
         """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
         columns = (
             "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
-            "pings_left, unknown_since, thread_of"
+            "pings_left, unknown_since, kind, payload, thread_of"
         )
         rows = await self._db.fetchall(
             f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
@@ -284,6 +426,8 @@ class AlertQueries:
                 message_id=r["message_id"],
                 pings_left=json.loads(r["pings_left"]),
                 unknown_since=r["unknown_since"],
+                kind=r["kind"],
+                payload=json.loads(r["payload"]) if r["payload"] else None,
                 thread_of=r["thread_of"],
             )
             for r in rows

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from bot.models import ENTITY_TYPES, EntityArticle, EntityInArticle, EntityProfile, EntityRef
+from bot.models import (
+    ENTITY_TYPES,
+    EntityArticle,
+    EntityInArticle,
+    EntityProfile,
+    EntityRef,
+    RoleUse,
+    SubjectArticle,
+)
 from bot.store.database import Database, chunks
 from bot.store.rows import ENTITY_COLUMNS, entity_ref
+from bot.store.trending import ABOUT_SALIENCE
 
 # Roles, co-mentions and related articles look at an entity's most recent articles: exact for nearly
 # every entity, and for the few in thousands of stories it is what is said of them lately, at a cost
@@ -154,6 +164,53 @@ class EntityQueries:
         )
         return [_entity_article(r) for r in rows]
 
+    async def articles_since(
+        self, entity_id: int, since: str, limit: int, *, min_salience: float = 0.0
+    ) -> tuple[int, list[SubjectArticle]]:
+        """How many articles published from ``since`` mention an entity, and the ``limit`` most about it
+        (at ``min_salience`` or more) among the most recent :data:`RECENT_WINDOW` of them, with their
+        summaries."""
+        count = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM article_entities WHERE entity_id = ? AND published >= ?", (entity_id, since)
+        )
+        rows = await self._db.fetchall(
+            f"""
+            SELECT ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence, a.summary
+            FROM (SELECT article_id, published, salience, key_sentence FROM article_entities
+                  WHERE entity_id = ? AND published >= ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) ae
+            JOIN articles a ON a.id = ae.article_id
+            WHERE ae.salience >= ?
+            ORDER BY ae.salience DESC, ae.published DESC LIMIT ?
+            """,
+            (entity_id, since, min_salience, limit),
+        )
+        return int(count["n"]) if count else 0, [
+            SubjectArticle(
+                r["article_id"], r["title"], r["published"], r["salience"], r["key_sentence"], json.loads(r["summary"])
+            )
+            for r in rows
+        ]
+
+    async def role_uses(self, entity_id: int) -> list[RoleUse]:
+        """Every role the articles gave an entity, as written, with when it was first and last used and
+        the first article using it; the earliest first. ``!timeline`` reads an entity's whole history
+        (one pass over its rows of ``article_roles``, in the entity's index, each way)."""
+        rows = await self._db.fetchall(
+            """
+            SELECT first.role, first.first_seen, first.article_id, last.last_seen, last.articles FROM
+                -- With one MIN() a bare column comes from the row holding the minimum: the first article.
+                (SELECT role, MIN(published) AS first_seen, article_id FROM article_roles
+                 WHERE entity_id = ? GROUP BY role) first
+            JOIN (SELECT role, MAX(published) AS last_seen, COUNT(*) AS articles FROM article_roles
+                  WHERE entity_id = ? GROUP BY role) last ON last.role = first.role
+            ORDER BY first.first_seen, first.article_id
+            """,
+            (entity_id, entity_id),
+        )
+        return [
+            RoleUse(r["role"], r["articles"], r["first_seen"], r["article_id"], r["last_seen"]) for r in rows
+        ]
+
     # ------------------------------------------------------------------ writes, inside Database.write()
 
     async def _ids(self, entities: Sequence[EntityInArticle]) -> dict[str, int]:
@@ -242,6 +299,11 @@ class EntityQueries:
             "ON CONFLICT (entity_id, label) DO UPDATE SET mentions = mentions + excluded.mentions",
             [(eid, label, n) for (eid, label), n in labels.items()],
         )
+        await db.executemany(
+            "INSERT INTO entity_day_counts (day, entity_id, articles) VALUES (?, ?, 1) "
+            "ON CONFLICT (day, entity_id) DO UPDATE SET articles = articles + 1",
+            [(published[:10], eid) for eid, (_, salience, _, _) in merged.items() if salience >= ABOUT_SALIENCE],
+        )
         touched.update(merged)
 
     async def detach(self, article_id: int, touched: set[int]) -> None:
@@ -249,7 +311,7 @@ class EntityQueries:
         entities to refresh."""
         db = self._db.writer
         async with db.execute(
-            "SELECT entity_id, mentions FROM article_entities WHERE article_id = ?", (article_id,)
+            "SELECT entity_id, mentions, salience, published FROM article_entities WHERE article_id = ?", (article_id,)
         ) as cursor:
             entity_rows = list(await cursor.fetchall())
         async with db.execute(
@@ -264,6 +326,11 @@ class EntityQueries:
             "UPDATE entity_labels SET mentions = mentions - ? WHERE entity_id = ? AND label = ?",
             [(r["mentions"], r["entity_id"], r["label"]) for r in label_rows],
         )
+        days = [(r["published"][:10], r["entity_id"]) for r in entity_rows if r["salience"] >= ABOUT_SALIENCE]
+        await db.executemany(
+            "UPDATE entity_day_counts SET articles = articles - 1 WHERE day = ? AND entity_id = ?", days
+        )
+        await db.executemany("DELETE FROM entity_day_counts WHERE day = ? AND entity_id = ? AND articles <= 0", days)
         touched.update(r["entity_id"] for r in entity_rows)
         for table in ("article_entities", "article_entity_labels", "article_roles"):
             await db.execute(f"DELETE FROM {table} WHERE article_id = ?", (article_id,))

@@ -5,14 +5,18 @@ from __future__ import annotations
 from bot.models import SearchMatch
 from bot.store.database import Database
 from bot.store.rows import BRIEF_COLUMNS, article_brief
-from bot.text import search_words
+from bot.text import SearchTerms, search_terms
 
 SEARCH_CANDIDATES = 300
 
 
-def fts_words(text: str) -> list[str]:
-    """User text as safe FTS5 terms: every word quoted, so ``AND (``, ``*`` and quotes are just words."""
-    return ['"' + w.replace('"', '""') + '"' for w in search_words(text)]
+def fts_words(terms: SearchTerms) -> list[str]:
+    """Search terms as safe FTS5 terms: every word quoted, so ``AND (``, ``*`` and quotes are just words;
+    the prefix, if any, last and marked as one."""
+    quoted = ['"' + w.replace('"', '""') + '"' for w in terms.all]
+    if terms.prefix:
+        quoted[-1] += "*"
+    return quoted
 
 
 class SearchQueries:
@@ -25,12 +29,13 @@ class SearchQueries:
         """Full-text search over titles (weighted up) and bodies, best BM25 match first, each match with
         its body (the answer cuts the snippet from it).
 
-        Every word must match; when nothing matches them all, any word will do. Only the most recently
-        indexed matches are ranked (:data:`SEARCH_CANDIDATES`): BM25 over every article containing a
-        common word would cost time in proportion to the whole index, and news readers want recent
-        stories first anyway.
+        The words are those of :func:`~bot.text.search_terms`: stop words left out unless they are all
+        there is, the last word a prefix. Every word must match; when nothing matches them all, any word
+        will do. Only the most recently indexed matches are ranked (:data:`SEARCH_CANDIDATES`): BM25
+        over every article containing a common word would cost time in proportion to the whole index,
+        and news readers want recent stories first anyway.
         """
-        words = fts_words(query)
+        words = fts_words(search_terms(query))
         if not words:
             return []
         for match in dict.fromkeys([" ".join(words), " OR ".join(words)]):

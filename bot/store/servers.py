@@ -1,4 +1,4 @@
-"""Per-server settings: each server's command prefix."""
+"""Per-server settings: each server's command prefix and time zone."""
 
 from __future__ import annotations
 
@@ -25,3 +25,17 @@ class ServerQueries:
                 (guild_id, prefix, current_time()),
             )
         self._db.generation += 1
+
+    async def timezone(self, guild_id: int) -> str | None:
+        """A server's time zone name (``None``: UTC)."""
+        row = await self._db.fetchone("SELECT timezone FROM guild_settings WHERE guild_id = ?", (guild_id,))
+        return row["timezone"] if row else None
+
+    async def set_timezone(self, guild_id: int, zone: str | None) -> None:
+        """Set (or with ``None`` reset to UTC) a server's time zone."""
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, timezone, updated_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET timezone = excluded.timezone, updated_at = excluded.updated_at",
+                (guild_id, zone, current_time()),
+            )

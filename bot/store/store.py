@@ -2,24 +2,31 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from types import TracebackType
 
+from bot.nlp.topics import TOPIC_KEY_VERSION, topic_key
 from bot.store.alerts import AlertQueries
 from bot.store.articles import ArticleQueries
 from bot.store.database import Database, storage_fault
+from bot.store.digests import DigestQueries
 from bot.store.entities import EntityQueries
 from bot.store.search import SearchQueries
 from bot.store.servers import ServerQueries
 from bot.store.sources import SourceQueries
 from bot.store.stories import StoryQueries
 from bot.store.topics import TopicQueries
+from bot.store.trending import TrendingQueries
+
+log = logging.getLogger(__name__)
 
 
 class Store:
     """The Newsdesk index. Open it with ``async with Store.open(path) as store``, then ask its parts:
     ``store.articles``, ``store.entities``, ``store.topics``, ``store.search``, ``store.servers``,
-    ``store.alerts``, ``store.sources`` and ``store.stories``. Each reaches SQL only through :attr:`db`."""
+    ``store.alerts``, ``store.sources``, ``store.trending``, ``store.digests`` and ``store.stories``. Each
+    reaches SQL only through :attr:`db`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -30,6 +37,8 @@ class Store:
         self.alerts = AlertQueries(db)
         self.sources = SourceQueries(db)
         self.stories = StoryQueries(db)
+        self.trending = TrendingQueries(db)
+        self.digests = DigestQueries(db, alerts=self.alerts)
         self.articles = ArticleQueries(
             db,
             entities=self.entities,
@@ -52,7 +61,25 @@ class Store:
     @classmethod
     async def connect(cls, path: Path) -> Store:
         """Open the database; prefer ``async with Store.open(path)`` which also closes it."""
-        return cls(await Database.connect(path))
+        store = cls(await Database.connect(path))
+        try:
+            await store.rekey_topics()
+        except BaseException:
+            await store.close(optimize=False)
+            raise
+        return store
+
+    async def rekey_topics(self) -> None:
+        """Bring the stored topic keys (topics and the follows of topics) to the current
+        :func:`~bot.nlp.topics.topic_key`, once, when it has changed since they were made."""
+        if await self.topics.key_version() >= TOPIC_KEY_VERSION:
+            return
+        async with self.db.write():
+            merged = await self.topics.rekey(topic_key, TOPIC_KEY_VERSION)
+            await self.alerts.rekey_topic_follows(topic_key)
+        self.db.generation += 1
+        if merged:
+            log.info("topic keys of %s brought to version %d: %d topics merged", self.path, TOPIC_KEY_VERSION, merged)
 
     async def close(self, *, optimize: bool = True) -> None:
         """Close the database (see :meth:`Database.close`)."""

@@ -79,6 +79,33 @@ class StoryQueries:
     async def place(self, article_id: int, published: str, title: str, body: str, source: str | None) -> StoryDecision:
         """Place a just-written article (its entity and topic rows in place) in a story, inside the
         caller's transaction: join the best candidate above the threshold, or start a story."""
+        moment = from_iso(published)
+        features = await self._features(article_id, moment, title, body, source)
+        article_keys = features.keys()
+        frequencies = await self._frequencies(article_keys)
+        # A dateline may place the article earlier than its stored date (bot.stories.event_time).
+        candidates = await self._candidates(features, frequencies, features.published or moment)
+        frequencies = await self._frequencies(
+            [*article_keys, *(key for story in candidates for key in story.frequency_keys())], frequencies
+        )
+        frequencies.add(article_keys)
+        await self._count(article_keys, frequencies.documents)
+        async with self._db.writer.execute("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM stories") as cursor:
+            row = await cursor.fetchone()
+        new_id = int(row["next"]) if row else 1
+        decision = decide(features, candidates, frequencies, self.policy, new_story_id=new_id)
+        if decision.joined:
+            story = next(s for s in candidates if s.id == decision.story_id)
+            story.add(features, frequencies)
+        else:
+            story = StoryState.start(new_id, features, frequencies)
+        await self._save(story, decision, title)
+        return decision
+
+    async def _features(
+        self, article_id: int, moment: datetime, title: str, body: str, source: str | None
+    ) -> ArticleFeatures:
+        """What the clustering compares of an article: its text, and its names and topics as stored."""
         db = self._db.writer
         async with db.execute(
             "SELECT ae.entity_id, e.name, ae.salience FROM article_entities ae JOIN entities e ON e.id = ae.entity_id "
@@ -92,47 +119,39 @@ class StoryQueries:
             (article_id,),
         ) as cursor:
             topics = [Weighted(r["key"], r["name"], r["score"]) for r in await cursor.fetchall()]
-        moment = from_iso(published)
-        features = article_features(
+        return article_features(
             StoryArticle(article_id, title, body, names=names, topics=topics, published=moment, source=source)
         )
-        article_keys = features.keys()
-        frequencies = await self._frequencies(article_keys)
-        # A dateline may place the article earlier than its stored date (bot.stories.event_time).
-        moment = features.published or moment
-        candidates = await self._candidates(features, frequencies, moment)
-        frequencies = await self._frequencies(
-            [*article_keys, *(key for story in candidates for key in story.frequency_keys())], frequencies
-        )
-        frequencies.add(article_keys)
+
+    async def _count(self, article_keys: list[str], documents: int) -> None:
+        """Count one more document holding ``article_keys``; now and then forget the keys seen once."""
+        db = self._db.writer
         await db.executemany(
             "INSERT INTO story_frequencies (key, documents) VALUES (?, 1) "
             "ON CONFLICT (key) DO UPDATE SET documents = documents + 1",
             [(key,) for key in dict.fromkeys([_DOCUMENTS, *article_keys])],
         )
-        if frequencies.documents % PRUNE_EVERY == 0:
+        if documents % PRUNE_EVERY == 0:
             # Words, names and numbers seen once are most of a growing vocabulary; forgotten, they read
             # as never seen (the rarest), which is nearly what they were.
             await db.execute("DELETE FROM story_frequencies WHERE documents = 1 AND key != ?", (_DOCUMENTS,))
-        async with db.execute("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM stories") as cursor:
-            row = await cursor.fetchone()
-        new_id = int(row["next"]) if row else 1
-        decision = decide(features, candidates, frequencies, self.policy, new_story_id=new_id)
+
+    async def _save(self, story: StoryState, decision: StoryDecision, title: str) -> None:
+        """Write the story's new state (a new story takes ``title``) and the article's decision."""
+        db = self._db.writer
         now = current_time()
+        first, last = _iso(story.first_published), _iso(story.last_published)
         if decision.joined:
-            story = next(s for s in candidates if s.id == decision.story_id)
-            story.add(features, frequencies)
             await db.execute(
                 "UPDATE stories SET size = ?, first_published = ?, last_published = ?, state = ?, updated_at = ? "
                 "WHERE id = ?",
-                (story.size, _iso(story.first_published), _iso(story.last_published), story.to_json(), now, story.id),
+                (story.size, first, last, story.to_json(), now, story.id),
             )
         else:
-            story = StoryState.start(new_id, features, frequencies)
             await db.execute(
                 "INSERT INTO stories (id, title, size, first_published, last_published, state, created_at, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (new_id, title, story.size, to_iso(moment), to_iso(moment), story.to_json(), now, now),
+                (story.id, title, story.size, first, last, story.to_json(), now, now),
             )
         best = decision.nearest
         await db.execute(
@@ -142,7 +161,7 @@ class StoryQueries:
             "similarity = excluded.similarity, score = excluded.score, shared_names = excluded.shared_names, "
             "shared_topics = excluded.shared_topics, decision = excluded.decision, placed_at = excluded.placed_at",
             (
-                article_id,
+                decision.article_id,
                 decision.story_id,
                 int(decision.joined),
                 best.text if best else None,
@@ -153,7 +172,6 @@ class StoryQueries:
                 now,
             ),
         )
-        return decision
 
     async def place_or_skip(
         self, article_id: int, published: str, title: str, body: str, source: str | None

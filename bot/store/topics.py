@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-from bot.models import ArticleBrief, Keyphrase, TopicRef
+from bot.models import ArticleBrief, Keyphrase, SubjectArticle, TopicRef
 from bot.store.database import Database, chunks
 from bot.store.rows import BRIEF_COLUMNS, article_brief
+from bot.store.trending import ABOUT_TOPIC_RANK
+
+# A period summary looks at the topic's most recent articles in the period, at most this many.
+RECENT_WINDOW = 300
 
 _TOPIC_COLUMNS = "id, name, key, article_count, last_seen"
 
@@ -62,6 +66,27 @@ class TopicQueries:
         )
         return [(article_brief(r), json.loads(r["summary"])) for r in rows]
 
+    async def articles_since(self, topic_id: int, since: str, limit: int) -> tuple[int, list[SubjectArticle]]:
+        """How many articles published from ``since`` are on a topic, and the ``limit`` ranking it highest
+        among the most recent :data:`RECENT_WINDOW` of them, with their summaries."""
+        count = await self._db.fetchone(
+            "SELECT COUNT(*) AS n FROM article_topics WHERE topic_id = ? AND published >= ?", (topic_id, since)
+        )
+        rows = await self._db.fetchall(
+            f"""
+            SELECT at.article_id, a.title, at.published, at.score, a.summary
+            FROM (SELECT article_id, published, score FROM article_topics
+                  WHERE topic_id = ? AND published >= ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) at
+            JOIN articles a ON a.id = at.article_id
+            ORDER BY at.score DESC, at.published DESC LIMIT ?
+            """,
+            (topic_id, since, limit),
+        )
+        return int(count["n"]) if count else 0, [
+            SubjectArticle(r["article_id"], r["title"], r["published"], r["score"], "", json.loads(r["summary"]))
+            for r in rows
+        ]
+
     # ------------------------------------------------------------------ writes, inside Database.write()
 
     async def attach(self, article_id: int, published: str, topics: Sequence[Keyphrase], touched: set[int]) -> None:
@@ -93,6 +118,11 @@ class TopicQueries:
             "UPDATE topics SET article_count = article_count + 1, score_sum = score_sum + ? WHERE id = ?",
             [(score, tid) for tid, score, _ in unique_topics],
         )
+        await db.executemany(
+            "INSERT INTO topic_day_counts (day, topic_id, articles) VALUES (?, ?, 1) "
+            "ON CONFLICT (day, topic_id) DO UPDATE SET articles = articles + 1",
+            [(published[:10], tid) for tid, _, rank in unique_topics if rank <= ABOUT_TOPIC_RANK],
+        )
         touched.update(tid for tid, _, _ in unique_topics)
 
     async def detach(self, article_id: int, touched: set[int]) -> None:
@@ -100,13 +130,16 @@ class TopicQueries:
         topics to refresh."""
         db = self._db.writer
         async with db.execute(
-            "SELECT topic_id, score FROM article_topics WHERE article_id = ?", (article_id,)
+            "SELECT topic_id, score, rank, published FROM article_topics WHERE article_id = ?", (article_id,)
         ) as cursor:
             topic_rows = list(await cursor.fetchall())
         await db.executemany(
             "UPDATE topics SET article_count = article_count - 1, score_sum = score_sum - ? WHERE id = ?",
             [(r["score"], r["topic_id"]) for r in topic_rows],
         )
+        days = [(r["published"][:10], r["topic_id"]) for r in topic_rows if r["rank"] <= ABOUT_TOPIC_RANK]
+        await db.executemany("UPDATE topic_day_counts SET articles = articles - 1 WHERE day = ? AND topic_id = ?", days)
+        await db.executemany("DELETE FROM topic_day_counts WHERE day = ? AND topic_id = ? AND articles <= 0", days)
         touched.update(r["topic_id"] for r in topic_rows)
         await db.execute("DELETE FROM article_topics WHERE article_id = ?", (article_id,))
 
@@ -122,3 +155,66 @@ class TopicQueries:
                 f"WHERE t.topic_id = topics.id) WHERE id IN ({marks})",
                 chunk,
             )
+
+    # ------------------------------------------------------------------ re-keying, inside Database.write()
+
+    async def key_version(self) -> int:
+        """The version of :func:`~bot.nlp.topics.topic_key` the stored topic keys were made with (1: before
+        versions were recorded)."""
+        row = await self._db.fetchone("SELECT version FROM key_versions WHERE name = 'topic'")
+        return int(row["version"]) if row else 1
+
+    async def rekey(self, key_of: Callable[[str], str], version: int) -> int:
+        """Give every topic the key ``key_of`` makes of its stored key and record ``version``; topics that
+        now share a key become one (the most covered keeps its id and name, and gains the others' articles,
+        counts and dates). Returns how many topics were merged away."""
+        db = self._db.writer
+        async with db.execute("SELECT id, key, article_count FROM topics") as cursor:
+            rows = list(await cursor.fetchall())
+        groups: dict[str, list[sqlite3.Row]] = {}
+        for row in rows:
+            groups.setdefault(key_of(row["key"]) or row["key"], []).append(row)
+        merged = 0
+        changed: list[tuple[str, int]] = []
+        for key, group in groups.items():
+            keeper, *others = sorted(group, key=lambda r: (-r["article_count"], r["id"]))
+            if keeper["key"] != key:
+                changed.append((key, keeper["id"]))
+            if not others:
+                continue
+            for other in others:
+                # An article that had both keeps its row of the kept topic; deleting the topic cascades
+                # to the rows left behind.
+                await db.execute(
+                    "UPDATE OR IGNORE article_topics SET topic_id = ? WHERE topic_id = ?", (keeper["id"], other["id"])
+                )
+                await db.execute("DELETE FROM topics WHERE id = ?", (other["id"],))
+            await db.execute(
+                """
+                UPDATE topics SET
+                    article_count = (SELECT COUNT(*) FROM article_topics WHERE topic_id = topics.id),
+                    score_sum = (SELECT COALESCE(SUM(score), 0) FROM article_topics WHERE topic_id = topics.id),
+                    last_seen = (SELECT MAX(published) FROM article_topics WHERE topic_id = topics.id)
+                WHERE id = ?
+                """,
+                (keeper["id"],),
+            )
+            # The per-day counts that trending reads (bot/store/trending.py), recounted for the merged topic.
+            await db.execute("DELETE FROM topic_day_counts WHERE topic_id = ?", (keeper["id"],))
+            await db.execute(
+                "INSERT INTO topic_day_counts (day, topic_id, articles) "
+                "SELECT substr(published, 1, 10), topic_id, COUNT(*) FROM article_topics "
+                "WHERE topic_id = ? AND rank <= ? GROUP BY substr(published, 1, 10)",
+                (keeper["id"], ABOUT_TOPIC_RANK),
+            )
+            merged += len(others)
+        # Two steps, so that no key is briefly held by two topics whatever the order of the updates.
+        await db.executemany("UPDATE topics SET key = char(0) || id WHERE id = ?", [(tid,) for _, tid in changed])
+        await db.executemany("UPDATE topics SET key = ? WHERE id = ?", changed)
+        await db.execute(
+            "INSERT INTO key_versions (name, version) VALUES ('topic', ?) "
+            "ON CONFLICT (name) DO UPDATE SET version = excluded.version",
+            (version,),
+        )
+        return merged
+

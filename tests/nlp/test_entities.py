@@ -71,6 +71,13 @@ def test_roles_from_compounds_and_appositions(nlp: Language, aliases: AliasTable
     assert coach["Carlos Queiroz"] == {"Former Real Madrid coach"}
 
 
+def test_a_hyphenated_title_is_one_role(nlp: Language, aliases: AliasTable) -> None:
+    roles = _roles(nlp, aliases, "President-elect Javier Milei said on Monday that he would sell state companies.")
+    assert roles["Javier Milei"] == {"President-elect"}
+    loose = _roles(nlp, aliases, "Argentine President - Javier Milei - spoke on Monday.")
+    assert "President -" not in loose.get("Javier Milei", set())
+
+
 def test_no_role_from_a_first_name_or_a_clause(nlp: Language, aliases: AliasTable) -> None:
     roles = _roles(nlp, aliases, "Gordon Brown, who spoke on Monday, said the economy was strong.")
     assert "Gordon Brown" not in roles

@@ -85,7 +85,8 @@ async def test_close_logs_instead_of_raising_when_the_disk_is_full(
     path = tmp_path / "x.db"
     store = await Store.connect(path)
     # A query that would benefit from statistics makes PRAGMA optimize (at close) run ANALYZE, which
-    # must write; the disk is then full.
+    # must write; the disk is then full (and the file has no free pages left by the migrations to write in).
+    await store.db._write_connection.execute("VACUUM")
     await store.db._write_connection.execute_fetchall("SELECT id FROM outbox WHERE channel_id = 1 AND created_at > ''")
     [(pages,)] = await store.db._write_connection.execute_fetchall("PRAGMA page_count")
     await store.db._write_connection.execute(f"PRAGMA max_page_count = {pages}")

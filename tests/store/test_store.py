@@ -10,7 +10,7 @@ import pytest
 
 from bot.store import Store, StoreError, fts_words
 from bot.store.migrations import load_migrations
-from bot.text import SNIPPET_MAX_MATCHES, SNIPPET_SCAN_CHARS, snippet
+from bot.text import SNIPPET_MAX_MATCHES, SNIPPET_SCAN_CHARS, search_terms, snippet
 
 
 async def test_migrations_bring_a_new_database_to_the_latest_version(store: Store) -> None:
@@ -52,8 +52,10 @@ async def test_search_never_raises_on_odd_input(seeded_store: Store, query: str)
 
 
 def test_fts_words_quotes_every_word() -> None:
-    assert fts_words('lithium AND ("x') == ['"lithium"', '"AND"', '"x"']
-    assert fts_words("  ...  ") == []
+    assert fts_words(search_terms('lithium AND ("x')) == ['"lithium"', '"x"']
+    assert fts_words(search_terms('lithium AND ("xyz')) == ['"lithium"', '"xyz"*']
+    assert fts_words(search_terms('li"th*um')) == ['"li"', '"th"', '"um"']
+    assert fts_words(search_terms("  ...  ")) == []
 
 
 async def test_search_falls_back_to_any_word(seeded_store: Store) -> None:
@@ -126,10 +128,10 @@ def test_snippet_marks_the_densest_passage() -> None:
     body = ("Opening words about nothing. " * 12) + "Argentina holds lithium reserves; lithium prices rose. " + (
         "Closing words. " * 20
     )
-    text = snippet(body, ["lithium", "reserve"])
+    text = snippet(body, search_terms("lithium reserve"))
     assert "\x02lithium\x03 \x02reserves\x03" in text and text.startswith("…") and text.endswith("…")
     assert len(text) < 260
-    assert snippet("No match here.", ["zebra"]) == "No match here."
+    assert snippet("No match here.", search_terms("zebra")) == "No match here."
 
 
 def test_snippet_work_is_linear_in_the_matches() -> None:
@@ -145,7 +147,7 @@ def test_snippet_work_is_linear_in_the_matches() -> None:
         calls = 0
         sys.setprofile(count)
         try:
-            text = snippet("election " * matches, ["election"])
+            text = snippet("election " * matches, search_terms("election"))
         finally:
             sys.setprofile(None)
         assert "\x02election\x03" in text
@@ -156,7 +158,7 @@ def test_snippet_looks_at_a_bounded_part_of_the_body() -> None:
     """Past the first SNIPPET_SCAN_CHARS characters, or SNIPPET_MAX_MATCHES matches, nothing is looked at."""
     late = "Argentina holds lithium reserves."
     far = "Filler words here. " * (SNIPPET_SCAN_CHARS // 19 + 1) + late
-    assert "\x02" not in snippet(far, ["lithium", "reserve"])
+    assert "\x02" not in snippet(far, search_terms("lithium reserve"))
     crowded = "lithium " * SNIPPET_MAX_MATCHES + late
-    assert "\x02reserves\x03" not in snippet(crowded, ["lithium", "reserve"])
-    assert "\x02reserves\x03" in snippet("lithium " * 10 + late, ["lithium", "reserve"])
+    assert "\x02reserves\x03" not in snippet(crowded, search_terms("lithium reserve"))
+    assert "\x02reserves\x03" in snippet("lithium " * 10 + late, search_terms("lithium reserve"))

@@ -1,0 +1,81 @@
+"""Spike alerts: every few minutes the 24-hour trends are read (:meth:`bot.answers.Answers.trends`, as
+``!trending`` shows them), and each strong one (:func:`bot.trending.is_spike`) is handed to the store,
+which posts it once per server when it starts — to the server's spike channel (``!alerts trending here``)
+and to members who follow one of its names or topics for spikes (``!follow <name> spikes``) — and
+remembers it, so that a spike lasting a day is not posted every hour (:meth:`AlertQueries.plan_spike`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.answers import Answers, SpikeAnswer
+from bot.models import Clock, PlannedPost, to_iso
+from bot.render import to_embeds
+from bot.store import Store
+from bot.trending import SPIKE_WINDOW, WINDOWS, Trend, is_spike
+
+log = logging.getLogger(__name__)
+
+SPIKES_PER_CHECK = 10  # the strongest stories of a check; the rest wait for the next one, if they last
+
+
+def spike_payload(trend: Trend, window: str) -> dict[str, Any]:
+    """What a spike post shows: its embed (commands in it by slash, which works in every server), and
+    what its pings say it is about."""
+    embed = to_embeds(SpikeAnswer(trend, window), "/")[0]
+    return {"embed": embed.to_dict(), "about": f"{trend.subject.name} is spiking"}
+
+
+class SpikeWatch:
+    """Looks for spikes every ``every`` and plans their posts; :meth:`run` loops until :meth:`stop`."""
+
+    def __init__(self, store: Store, answers: Answers, *, every: timedelta, clock: Clock) -> None:
+        self.store = store
+        self.answers = answers
+        self.every = every
+        self.clock = clock
+        self.passes = 0  # checks completed (tests wait on it)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Return from :meth:`run` once the current check is done."""
+        self._stopping.set()
+
+    async def check(self) -> int:
+        """One look at the trends now; returns how many spike posts were planned."""
+        now = self.clock()
+        answer = await self.answers.trends(SPIKE_WINDOW, now, limit=SPIKES_PER_CHECK)
+        planned = 0
+        for trend in answer.trends:
+            if is_spike(trend):
+                planned += await self._plan(trend, answer.window_name, now)
+        await self.store.alerts.forget_spikes(now - 2 * WINDOWS[SPIKE_WINDOW])
+        return planned
+
+    async def _plan(self, trend: Trend, window_name: str, now: datetime) -> int:
+        payload = spike_payload(trend, window_name)
+        subject = trend.subject
+
+        def make_post(guild_id: int, channel_id: int, reasons: list[dict[str, Any]], pings: list[int]) -> PlannedPost:
+            key = f"spike:{channel_id}:{subject.kind}:{subject.key}:{to_iso(now)}"
+            return PlannedPost("spike", key, guild_id, channel_id, payload, reasons, pings)
+
+        subjects = [(subject.kind, subject.key), *((other.kind, other.key) for other in trend.also)]
+        return await self.store.alerts.plan_spike(subjects, SPIKE_WINDOW, now, make_post)
+
+    async def run(self) -> None:
+        """Check now, then every ``every`` until stopped; a failed check is logged and tried again later."""
+        while not self._stopping.is_set():
+            try:
+                await self.check()
+            except Exception:
+                log.exception("looking for spikes failed; trying again later")
+            self.passes += 1
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.every.total_seconds())
+            except TimeoutError:
+                pass

@@ -1,0 +1,177 @@
+"""Trending: articles per entity and topic per day, kept on every write, and the counts ``!trending`` and
+spike alerts compare.
+
+A window's count is exact: the whole days inside it come from the day tables, the two partial days at
+its edges from the articles published in them (at most a day of articles, however long the window). The
+baseline is the day tables' sum over the days before the window's first day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.models import ArticleBrief, SubjectCount, to_iso
+from bot.store.database import Database
+from bot.store.rows import BRIEF_COLUMNS, article_brief
+
+# An article counts for an entity salient in it from this score up (it is about them, not passing by),
+# and for the topics among its first five. Migration 0006 backfilled the day tables with these values.
+ABOUT_SALIENCE = 0.2
+ABOUT_TOPIC_RANK = 5
+
+_IN_LIMIT = 500  # subjects per IN list (SQLite's parameters are limited)
+
+
+@dataclass(frozen=True, slots=True)
+class _Tables:
+    """Where one kind of subject is counted: its day table and id column, its article rows (``x``), when an
+    article counts for it, its own table and the type it shows (of its row ``s``), and what makes an article
+    most about it."""
+
+    days: str
+    column: str
+    rows: str
+    counts_if: str
+    subjects: str
+    type: str
+    weight: str
+
+
+_TABLES = {
+    "entity": _Tables(
+        "entity_day_counts",
+        "entity_id",
+        "article_entities",
+        f"x.salience >= {ABOUT_SALIENCE}",
+        "entities",
+        "s.type",
+        "x.salience",
+    ),
+    "topic": _Tables(
+        "topic_day_counts",
+        "topic_id",
+        "article_topics",
+        f"x.rank <= {ABOUT_TOPIC_RANK}",
+        "topics",
+        "'topic'",
+        "x.score",
+    ),
+}
+
+
+def _day(moment: datetime) -> str:
+    return to_iso(moment)[:10]
+
+
+def _day_start(moment: datetime) -> str:
+    return _day(moment) + "T00:00:00Z"
+
+
+class TrendingQueries:
+    """The day tables (written by the entity and topic parts inside each article's transaction) and the
+    trending reads."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def window(self, since: datetime, until: datetime) -> tuple[int, str | None]:
+        """How many articles were published in ``[since, until]``, and when the oldest article in the
+        index was (``None``: the index is empty)."""
+        row = await self._db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM articles WHERE published >= ? AND published <= ?) AS n, "
+            "(SELECT published FROM articles ORDER BY published, id LIMIT 1) AS first",
+            (to_iso(since), to_iso(until)),
+        )
+        assert row is not None  # a query of subqueries always returns its row
+        return int(row["n"]), row["first"]
+
+    async def counts(
+        self, since: datetime, until: datetime, *, baseline_days: int, min_articles: int, limit: int = 500
+    ) -> list[SubjectCount]:
+        """Entities and topics about which at least ``min_articles`` articles were published in
+        ``[since, until]`` (of each kind the most first, at most ``limit``), each with its articles in
+        the ``baseline_days`` days before ``since``'s day. One statement: the window's counts, then for
+        the few that reach the floor their names and baselines (by the day tables' index on the subject)."""
+        selects: list[str] = []
+        params: list[object] = []
+        for kind, t in _TABLES.items():
+            window, window_params = _window_counts(t, since, until)
+            selects.append(
+                f"""
+                SELECT * FROM (
+                    WITH window_counts AS (
+                        {window} HAVING SUM(n) >= ? ORDER BY SUM(n) DESC, id LIMIT ?
+                    )
+                    SELECT '{kind}' AS kind, w.id, w.n, s.key, s.name, {t.type} AS type,
+                           (SELECT COALESCE(SUM(d.articles), 0) FROM {t.days} d
+                            WHERE d.{t.column} = w.id AND d.day >= ? AND d.day < ?) AS baseline
+                    FROM window_counts w JOIN {t.subjects} s ON s.id = w.id
+                )
+                """
+            )
+            params += [*window_params, min_articles, limit, _day(since - timedelta(days=baseline_days)), _day(since)]
+        rows = await self._db.fetchall(" UNION ALL ".join(selects), params)
+        return [
+            SubjectCount(r["kind"], r["id"], r["key"], r["name"], r["type"], int(r["n"]), int(r["baseline"]))
+            for r in rows
+        ]
+
+    async def lead_articles(
+        self, subjects: Sequence[tuple[str, int]], since: datetime, until: datetime
+    ) -> dict[tuple[str, int], ArticleBrief]:
+        """For each (kind, id) subject, the article of ``[since, until]`` most about it (the most salient
+        entity, the best-scored topic; the latest among equals), in one statement."""
+        selects: list[str] = []
+        params: list[object] = []
+        for kind, t in _TABLES.items():
+            ids = [subject for of_kind, subject in subjects if of_kind == kind][:_IN_LIMIT]
+            if not ids:
+                continue
+            selects.append(
+                f"""
+                SELECT '{kind}' AS kind, x.{t.column} AS subject, x.article_id, ROW_NUMBER() OVER (
+                    PARTITION BY x.{t.column} ORDER BY {t.weight} DESC, x.published DESC, x.article_id DESC
+                ) AS place
+                FROM {t.rows} x WHERE x.{t.column} IN ({",".join("?" * len(ids))})
+                AND x.published >= ? AND x.published <= ?
+                """
+            )
+            params += [*ids, to_iso(since), to_iso(until)]
+        if not selects:
+            return {}
+        rows = await self._db.fetchall(
+            f"SELECT kind, subject, {BRIEF_COLUMNS} FROM ({' UNION ALL '.join(selects)}) best "
+            "JOIN articles a ON a.id = best.article_id WHERE best.place = 1",
+            params,
+        )
+        return {(row["kind"], row["subject"]): article_brief(row) for row in rows}
+
+
+def _window_counts(t: _Tables, since: datetime, until: datetime) -> tuple[str, list[object]]:
+    """The statement (to be completed by a HAVING) of each subject's articles in ``[since, until]``, and its
+    parameters: whole days from the day table, the partial days at the edges through the partial index
+    of the rows that count."""
+    exact = (
+        f"SELECT {t.column} AS id, 1 AS n FROM {t.rows} x "
+        f"WHERE published >= ? AND published < ? AND {t.counts_if}"
+    )
+    first_day, last_day = _day(since), _day(until)
+    if first_day == last_day:
+        parts, params = [exact.replace("published < ?", "published <= ?")], [to_iso(since), to_iso(until)]
+    else:
+        parts = [
+            exact,
+            exact.replace("published < ?", "published <= ?"),
+            f"SELECT {t.column} AS id, articles AS n FROM {t.days} WHERE day > ? AND day < ?",
+        ]
+        params = [
+            to_iso(since),
+            _day_start(since + timedelta(days=1)),
+            _day_start(until),
+            to_iso(until),
+            first_day,
+            last_day,
+        ]
+    return f"SELECT id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY id", list(params)
