@@ -7,14 +7,16 @@ Each of its 21 topics holds two different events of the same kind — the hard n
 
 The production path: every article is written as a JSON record (headline, text, and the publication
 date and outlet where the corpus knows them) and indexed by the real :class:`Indexer` into a temporary
-:class:`Store`, exactly what ``newsdesk index`` stores (an article without a known date gets the file's
-time, as in the product). Then, for each order, every story is forgotten and each article is placed again
-by the store itself (``store.stories.place_stored``: its candidates found through the indexes, the
-decision, the stored state), in that order. For reference, the same decisions are also made in memory
-over every story that shares a name or a probe word (:class:`bot.stories.StoryStream`, fed what the
-index holds for each article, undated articles undated): the difference is what the bounded candidate
-lookup and the file dates cost. The index is cached under ``bench/.cache`` by a digest of the data and
-of the indexing code.
+:class:`Store`, in stream order, exactly as ``newsdesk index`` stores it (an article without a known date
+gets the file's time, as in the product). The indexer places each article in a story as it writes it;
+the headline figures are those stories, read back. Then, for each shuffled order, every story is
+forgotten and each article is placed again by the store itself (``store.stories.place_stored``: its
+candidates found through the indexes, the decision, the stored state), in that order; placing them again
+in stream order must give the indexer's stories (``placed_again_same``). For reference, the same
+decisions are also made in memory over every story that shares a name or a probe word
+(:class:`bot.stories.StoryStream`, fed what the index holds for each article, undated articles undated):
+the difference is what the bounded candidate lookup and the file dates cost. The index is cached under
+``bench/.cache`` by a digest of the data and of the indexing and clustering code.
 
 Stream order: file order (topic, then document number), except that the articles with a known date
 take the places of the dated articles in date order — what a feed reader sees is dated articles in time
@@ -30,6 +32,8 @@ Scores, over the 483 articles:
   event in its story; each averaged over articles, then their harmonic mean.
 - ``wrong_merge_rate``: among predicted stories of two or more articles, the share holding articles of
   more than one event.
+- ``halves``: the same scores over the articles of the odd-numbered topics (``tuning``: the policy was
+  tuned on them) and of the even-numbered ones (``held_out``), from the same run over all the articles.
 
 Baseline, measured in the same run and the same orders: online average-link clustering over TF-IDF
 cosine (the corpus README's): word tokens of two or more characters, lower case, English stop words
