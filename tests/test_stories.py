@@ -347,6 +347,12 @@ async def test_bench_path_places_real_ecb_articles(store: Store, indexer_for) ->
     await stories.index_labelled(docs, indexer_for(store))
     articles = await stories.read_story_articles(store, docs)
     assert [a.published for a in articles] == [None] * 4  # ECB articles have no known date
+    # The indexer placed each article as it wrote it: the stories the benchmark reads back.
+    as_indexed = await stories.indexed_stories(store, articles)
+    assert as_indexed[0] == as_indexed[1] == as_indexed[3] != as_indexed[2]
+    halves = stories.score_halves(docs, as_indexed)  # topic 1 tunes, topic 12 is held out
+    assert halves["tuning"]["grouped_stories"] == 0 and halves["held_out"]["wrong_merge_rate"] == 0.0
+    assert halves["held_out"]["pairwise"]["recall"] == 1.0
     assert all(a.names and a.topics and a.body for a in articles)
     labels = stories.cluster_ours(articles, range(len(articles)), StoryPolicy())
     # The three reports of the Indian Navy's capture of 23 pirates form one story; Tara Reid's rehab another.
