@@ -1,19 +1,22 @@
 """Command latency at scale: ``who``, ``timeline``, ``summary`` (of an article, the latest, a name or
-topic, and a name or topic over a period), ``search``, ``related``, ``trending`` and autocomplete on a
-large index, plus the full round trip of ``!who`` through the fake Discord.
+topic, and a name or topic over a period), ``search``, ``related``, ``trending``, autocomplete, and the
+pictures ``trend`` and ``graph`` (their queries and their drawing, through the product's worker process)
+on a large index, plus the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--calls 300] [--clock wall|cpu] [--json]
 
 The index is built from BBC articles (analysed once and cached), scaled up by bulk insertion of copies
 in which most names are renamed (so the index holds hundreds of thousands of distinct entities) while
 the most frequent ones keep their names (so a few entities sit in tens of thousands of articles).
-Baseline in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler.
+Baselines in the same run: one aiosqlite round trip (``PRAGMA data_version``), the floor of any handler;
+for the pictures, an empty chart drawn through the same worker process, the floor of any picture.
 A period summary (``summary Milei 7d``) is timed with its period ending at the index's newest article,
 which is what "now" is to an index being fed.
-Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles. ``trending``
-is asked at moments spread over the index's last two months (its "now"; the index's articles are dated
-2024–2025), over 24 hours and over 7 days; so is the content of a daily and a weekly digest ending then
-(made by the scheduler, not typed, but timed the same way).
+Targets: p99 under 10 ms per command and under 5 ms per autocomplete at 100,000 articles; under 300 ms for
+a picture, drawing included (at most ``--picture-calls`` calls each, 100 by default: each takes a tenth of
+a second or more). ``trending`` is asked at moments spread over the index's last two months (its "now";
+the index's articles are dated 2024–2025), over 24 hours and over 7 days; so is the content of a daily
+and a weekly digest ending then (made by the scheduler, not typed, but timed the same way).
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench.data import bbc_articles
 from bot.answers import Answers, Resolved, Wanted
 from bot.app import freeze_startup_objects
+from bot.charts import TrendChart, TrendSeries
 from bot.config import load_settings
 from bot.digests import DigestSchedule, Period
 from bot.ingest.readers import content_hash
@@ -136,6 +140,9 @@ async def build_index(articles: int) -> Path:
     return path
 
 
+_EMPTY_CHART = TrendChart([TrendSeries("nothing", [(date(2024, 1, 1), 0)])], days=1)
+
+
 def _day_to(end: datetime) -> Period:
     return Period(end - timedelta(days=1), end)
 
@@ -174,7 +181,7 @@ async def _time(calls: list[Callable[[], Awaitable[Any]]]) -> dict[str, float]:
     return {**_percentiles(passes[1]), "first_pass_p99_ms": _percentiles(passes[0])["p99_ms"]}
 
 
-async def _handlers(path: Path, calls: int) -> dict[str, Any]:
+async def _handlers(path: Path, calls: int, picture_calls: int = 100) -> dict[str, Any]:
     settings = load_settings()
     rng = random.Random(7)
     async with Store.open(path) as store:
@@ -196,6 +203,12 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
         words = [w for t in topics for w in t.split() if len(w) > 3]
         queries = [" ".join(rng.sample(words, rng.choice([1, 2]))) for _ in range(calls)]
         prefixes = [rng.choice(names).lower()[: rng.randint(1, 5)] for _ in range(calls)]
+        # One to four subjects, popular names and topics mixed, over each period.
+        trends = [
+            " vs ".join(rng.sample(popular[:30] + topics[:20], rng.randint(1, 4))) + rng.choice([" 30d", " 90d", " 1y"])
+            for _ in range(picture_calls)
+        ]
+        graph_names = [rng.choice(popular) if i % 2 else rng.choice(names) for i in range(picture_calls)]
         newest = from_iso(stats.last_published)
         period_targets = [
             (rng.choice(popular) if i % 2 else rng.choice(topics), rng.choice(["24h", "7d", "30d"]))
@@ -211,9 +224,11 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
             return await answers.period_summary(found, length, newest)
 
         await answers.complete_entities("warm")  # the first call builds the name index
+        answers.pictures.start()  # the bot's worker runs from its first picture on
+        await answers.graph(popular[0])
         freeze_startup_objects()  # as the bot does at the end of its start-up
         floor = await _time([store.db.data_version for _ in range(calls)])
-        return {
+        results = {
             "articles": stats.articles,
             "entities": stats.entities,
             "baseline_round_trip": floor,
@@ -228,7 +243,13 @@ async def _handlers(path: Path, calls: int) -> dict[str, Any]:
             "trending_7d": await _time([lambda m=m: answers.trends("7d", m) for m in moments]),
             "digest_daily": await _time([lambda m=m: answers.digest(daily, _day_to(m), "UTC") for m in moments]),
             "digest_weekly": await _time([lambda m=m: answers.digest(weekly, _week_to(m), "UTC") for m in moments]),
+            # The floor of any picture: an empty chart (no data, no query) drawn through the same worker.
+            "picture_baseline": await _time([lambda: answers.pictures.render(_EMPTY_CHART)] * picture_calls),
+            "trend": await _time([lambda t=t: answers.trend(t) for t in trends]),
+            "graph": await _time([lambda n=n: answers.graph(n) for n in graph_names]),
         }
+        answers.close()
+        return results
 
 
 async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
@@ -252,10 +273,10 @@ async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
     return _percentiles(samples)
 
 
-def run(articles: int = 100_000, calls: int = 300) -> dict[str, Any]:
+def run(articles: int = 100_000, calls: int = 300, picture_calls: int = 100) -> dict[str, Any]:
     """Build (or reuse) the index of ``articles`` articles and time every handler on it."""
     path = asyncio.run(build_index(articles))
-    result = asyncio.run(_handlers(path, calls))
+    result = asyncio.run(_handlers(path, calls, picture_calls))
     result["roundtrip"] = asyncio.run(_roundtrip(path, min(calls, 200)))
     return result
 
@@ -264,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000, help="index size (default 100000)")
     parser.add_argument("--calls", type=int, default=300, help="calls per handler (default 300)")
+    parser.add_argument("--picture-calls", type=int, default=100, help="calls of trend and graph (default 100)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     parser.add_argument(
         "--clock", choices=sorted(CLOCKS), default="wall", help="wall-clock time (default) or the process's CPU time"
@@ -271,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     global _clock
     _clock = CLOCKS[args.clock]
-    result = run(args.articles, args.calls)
+    result = run(args.articles, args.calls, args.picture_calls)
     result["clock"] = args.clock
     if args.json:
         print(json.dumps(result))
@@ -281,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
     handlers = ("baseline_round_trip", "who", "timeline", "summary", "summary_period", "search", "related")
     handlers += ("trending_24h", "trending_7d", "digest_daily", "digest_weekly", "autocomplete")
+    handlers += ("picture_baseline", "trend", "graph")
     for name in (*handlers, "roundtrip"):
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"

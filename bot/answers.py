@@ -13,9 +13,9 @@ import inspect
 import re
 import shlex
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import Enum
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from bot.catalogue import CommandSpec, command, entries, find, subcommands
 from bot.digests import DigestSchedule
@@ -46,6 +46,10 @@ from bot.text import search_terms, snippet
 from bot.trending import MIN_ARTICLES, WINDOW_NAMES, WINDOWS, Trend, baseline_days, by_story, parse_window, score
 from bot.wording import plural
 
+if TYPE_CHECKING:
+    # matplotlib takes half a second to import: only a process that draws a picture loads it.
+    from bot.charts import CoMentionGraph, Picture, PictureRenderer, TrendChart
+
 MAX_LIST = 25
 TRENDS_SHOWN = 10
 DIGEST_STORIES = 8
@@ -61,6 +65,10 @@ PERIOD_SENTENCES = 8
 SECOND_SENTENCE_WEIGHT = 0.5
 # A match wins outright when it has this many times the mentions of the next candidate.
 DOMINANCE = 3
+# !trend's periods, as typed, in days; the default is the first.
+TREND_PERIODS = {"90d": 90, "30d": 30, "1y": 365}
+TREND_SUBJECTS = 4
+_TREND_SEPARATOR = re.compile(r"\s+(?:vs\.?|versus)\s+", re.IGNORECASE)
 
 
 class UserError(Exception):
@@ -278,6 +286,39 @@ class SyncAnswer:
     here: bool
 
 
+@dataclass(frozen=True, slots=True)
+class TrendLine:
+    """One subject of a trend in words: its name, kind (an entity type or ``topic``), mentions in the period,
+    and its busiest day (or week) with that day's headline."""
+
+    name: str
+    kind: str
+    total: int
+    peak: tuple[date, int] | None
+    peak_title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class TrendAnswer:
+    """``!trend``: mentions per day (or week) of up to four subjects, as a picture and in words."""
+
+    chart: TrendChart
+    lines: list[TrendLine]
+    picture: Picture
+    first: date
+    last: date
+
+
+@dataclass(frozen=True, slots=True)
+class GraphAnswer:
+    """``!graph``: the names a name appears with most, as a picture and in words."""
+
+    graph: CoMentionGraph
+    entity: EntityRef
+    picture: Picture
+    corrected_from: str | None = None
+
+
 Answer = (
     WhoAnswer
     | TimelineAnswer
@@ -294,6 +335,8 @@ Answer = (
     | StatsAnswer
     | TrendingAnswer
     | HelpAnswer
+    | TrendAnswer
+    | GraphAnswer
 )
 
 
@@ -321,6 +364,22 @@ def parse_id(text: str | int | None, error: str) -> int:
     if not is_number(cleaned):
         raise UserError(error)
     return int(cleaned)
+
+
+def parse_trend(text: str) -> tuple[list[str], int]:
+    """``Milei vs Musk 30d`` → (["Milei", "Musk"], 30): the subjects, split at ``vs``, and the period
+    (``30d``, ``90d`` or ``1y`` as the last word; 90 days when none is given)."""
+    words = text.split()
+    days = TREND_PERIODS["90d"]
+    if words and words[-1].lower() in TREND_PERIODS:
+        days = TREND_PERIODS[words.pop().lower()]
+    subjects = [s.strip() for s in _TREND_SEPARATOR.split(" " + " ".join(words) + " ")]
+    subjects = list(dict.fromkeys(s for s in subjects if s))
+    if not subjects:
+        raise UserError("Tell me a name or topic, like: trend Milei vs Musk 90d.")
+    if len(subjects) > TREND_SUBJECTS:
+        raise UserError(f"A trend compares at most {TREND_SUBJECTS} names or topics.")
+    return subjects, days
 
 
 def parse_article_id(text: str | int | None) -> int:
@@ -392,9 +451,11 @@ class Answers:
         max_query_chars: int = 200,
         prefix: str = "!",
         clock: Clock = utc_now,
+        pictures: PictureRenderer | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
+        self._pictures = pictures
         self.aliases = aliases
         self.summary_sentences = summary_sentences
         self.max_query_chars = max_query_chars
@@ -537,6 +598,20 @@ class Answers:
         if topic is None:
             return NotFound(f"No topic called {text} in the index.", await self._suggestions(text))
         return Resolved.of_topic(topic)
+
+    @property
+    def pictures(self) -> PictureRenderer:
+        """What draws the pictures, off the event loop (its worker process starts at the first picture)."""
+        if self._pictures is None:
+            from bot.charts import PictureRenderer
+
+            self._pictures = PictureRenderer()
+        return self._pictures
+
+    def close(self) -> None:
+        """Stop the picture worker, if one was started."""
+        if self._pictures is not None:
+            self._pictures.close()
 
     # ----------------------------------------------------------------------------------- commands
 
@@ -825,6 +900,77 @@ class Answers:
     async def stats(self) -> StatsAnswer:
         """How much the index holds."""
         return StatsAnswer(await self.store.articles.stats())
+
+    @command(
+        "trend",
+        "trend <name or topic> [vs <name or topic>…] [30d | 90d | 1y]",
+        "A chart of mentions per day: up to four names or topics, the biggest peak with its headline.",
+        "trend Milei vs Musk 90d",
+    )
+    async def trend(self, text: str) -> TrendAnswer | Choices | NotFound:
+        """Mentions per day (per week over a year) of up to four names or topics, drawn as a line chart."""
+        from bot.charts import TrendChart, TrendSeries, per_week, unit_for
+
+        subjects, days = parse_trend(self._check_length(text, "request"))
+        resolved: list[Resolved] = []
+        for subject in subjects:
+            found = await self.resolve(subject, Wanted.SUBJECT, "trend")
+            if not isinstance(found, Resolved):
+                return found
+            if all((r.kind, r.key) != (found.kind, found.key) for r in resolved):
+                resolved.append(found)
+        today = self.clock().astimezone(UTC).date()
+        # An archive's "last 90 days" are those of its newest article (never a day in the future).
+        last = min(today, await self.store.trends.newest_day() or today)
+        first = last - timedelta(days=days - 1)
+        unit = unit_for(days)
+        series: list[TrendSeries] = []
+        lines: list[TrendLine] = []
+        for found in resolved:
+            subject_id = found.entity.id if found.entity else found.topic.id if found.topic else None
+            assert subject_id is not None
+            counts = await self.store.trends.per_day(found.kind, subject_id, first, last)
+            points = [(first + timedelta(days=n), counts.get(first + timedelta(days=n), 0)) for n in range(days)]
+            if unit == "week":
+                points = per_week(points)
+            shown = TrendSeries(found.name, points)
+            peak = shown.peak
+            title = None
+            if peak is not None:
+                peak_last = min(last, peak[0] + timedelta(days=6)) if unit == "week" else peak[0]
+                title = await self.store.trends.top_title(found.kind, subject_id, max(first, peak[0]), peak_last)
+            series.append(TrendSeries(found.name, points, title))
+            kind = found.entity.type if found.entity else "topic"
+            lines.append(TrendLine(found.name, kind, sum(counts.values()), peak, title))
+        chart = TrendChart(series, days=days, unit=unit)
+        return TrendAnswer(chart, lines, await self.pictures.render(chart), first, last)
+
+    @command(
+        "graph",
+        "graph <name>",
+        "A picture of the 15 names someone appears with most, linked by the articles they share.",
+        "graph Milei",
+    )
+    async def graph(self, name: str) -> GraphAnswer | Choices | NotFound:
+        """The co-mention network of ``name``: the names it appears with most, drawn as a graph."""
+        from bot.charts import MAX_NEIGHBOURS, CoMentionGraph, Neighbour
+
+        name = self._check_length(name, "name")
+        if not name_key(name):
+            raise UserError("Tell me a name, like: graph Milei.")
+        found = await self.resolve(name, Wanted.NAME, "graph")
+        if not isinstance(found, Resolved):
+            return found
+        assert found.entity is not None
+        neighbours, links = await self.store.trends.co_mentions(found.entity.id, MAX_NEIGHBOURS)
+        names = {ref.id: ref.name for ref, _ in neighbours}
+        graph = CoMentionGraph(
+            found.entity.name,
+            found.entity.type,
+            [Neighbour(ref.name, ref.type, shared) for ref, shared in neighbours],
+            [(names[a], names[b], shared) for a, b, shared in links],
+        )
+        return GraphAnswer(graph, found.entity, await self.pictures.render(graph), found.corrected_from)
 
     @command("help", "help [command]", "Every command with an example.", "help who")
     def help(

@@ -187,7 +187,11 @@ class NewsdeskBot(commands.Bot):
             self._store, self.settings, lambda: self.analyzer, notify=self._alerts.notify_channel
         )
         self._feeds = FeedCommands(
-            self._store, self.settings, fetcher=self._ingestion.fetcher, poller=self._ingestion.source(FeedPoller)
+            self._store,
+            self.settings,
+            fetcher=self._ingestion.fetcher,
+            poller=self._ingestion.source(FeedPoller),
+            answers=self._answers,
         )
         for name in self.extensions_to_load:
             try:
@@ -210,6 +214,8 @@ class NewsdeskBot(commands.Bot):
         # In-flight indexing and sends finish before the store closes.
         await asyncio.gather(*(service.stop() for service in (self._ingestion, self._alerts) if service is not None))
         await super().close()
+        if self._answers is not None:
+            self._answers.close()
         if self._analyzer is not None:
             self._analyzer.close()
         if self._store is not None:

@@ -3,7 +3,7 @@
 Commands (each takes ``--db PATH`` to use another database than the configured one):
 
 - ``newsdesk index [--force] [--no-alerts] [PATH ...]``: index files and folders (default: the configured folders)
-- ``newsdesk ask "!who Milei"``: print what the bot would answer
+- ``newsdesk ask "!who Milei"``: print what the bot would answer (``--out FILE.png`` saves a picture)
 - ``newsdesk console``: a prompt for the same
 - ``newsdesk stats``: how much the index holds
 - ``newsdesk export``: one JSON object per article on stdout
@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 import sys
+import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +31,7 @@ from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.indexer import Indexer, IndexReport
 from bot.models import AlertPolicy
 from bot.nlp import ModelNotFoundError
-from bot.render import to_text
+from bot.render import picture_of, to_text
 from bot.store import Store, StoreError
 from bot.wording import plural
 
@@ -40,7 +41,11 @@ log = logging.getLogger("newsdesk")
 @asynccontextmanager
 async def _open_answers(settings: Settings) -> AsyncIterator[Answers]:
     async with Store.open(settings.database) as store:
-        yield make_answers(store, settings, load_aliases(settings))
+        answers = make_answers(store, settings, load_aliases(settings))
+        try:
+            yield answers
+        finally:
+            answers.close()
 
 
 async def run_index(
@@ -105,8 +110,20 @@ async def run_index(
     return report
 
 
-async def run_ask(settings: Settings, question: str, out: TextIO = sys.stdout) -> int:
-    """Print the answer to one command; 1 when the command itself was not understood."""
+def save_picture(answer: Any, path: Path) -> str | None:
+    """Write the answer's picture to ``path``; the line that says where, or None when it has no picture."""
+    picture = picture_of(answer)
+    if picture is None:
+        return None
+    path.write_bytes(picture.png)
+    return f"Picture saved to {path} ({picture.width} × {picture.height} PNG)."
+
+
+async def run_ask(
+    settings: Settings, question: str, out: TextIO = sys.stdout, *, picture_path: Path | None = None
+) -> int:
+    """Print the answer to one command, and save its picture to ``picture_path`` when it has one; 1 when
+    the command itself was not understood or the picture could not be saved."""
     async with _open_answers(settings) as answers:
         try:
             answer = await answers.ask(question)
@@ -114,11 +131,24 @@ async def run_ask(settings: Settings, question: str, out: TextIO = sys.stdout) -
             print(exc, file=out)
             return 1
         out.write(to_text(answer, settings.prefix))
+    if picture_of(answer) is None:
+        if picture_path is not None:
+            print(f"No picture to save: only {settings.prefix}trend and {settings.prefix}graph draw one.", file=out)
+        return 0
+    if picture_path is None:
+        print("Add --out FILE.png to save the picture.", file=out)
+        return 0
+    try:
+        print(save_picture(answer, picture_path), file=out)
+    except OSError as exc:
+        print(f"Could not save the picture to {picture_path}: {exc.strerror or exc}.", file=out)
+        return 1
     return 0
 
 
 async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callable[[str], str] = input) -> None:
     """A prompt that answers commands as the bot would, until ``quit`` or end of input."""
+    pictures: Path | None = None  # a private folder of this session's pictures, made at the first one
     async with _open_answers(settings) as answers:
         stats = await answers.store.articles.stats()
         print(
@@ -138,9 +168,18 @@ async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callab
             if line.lower() in {"quit", "exit", "q"}:
                 return
             try:
-                out.write(to_text(await answers.ask(line), settings.prefix))
+                answer = await answers.ask(line)
             except UserError as exc:
                 print(exc, file=out)
+                out.flush()
+                continue
+            out.write(to_text(answer, settings.prefix))
+            picture = picture_of(answer)
+            if picture is not None:
+                pictures = pictures or Path(tempfile.mkdtemp(prefix="newsdesk-pictures-"))
+                stem = Path(picture.filename).stem
+                number = sum(1 for _ in pictures.glob(f"{stem}-*.png")) + 1
+                print(save_picture(answer, pictures / f"{stem}-{number}.png"), file=out)
             out.flush()
 
 
@@ -215,6 +254,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--no-alerts", action="store_true", help="index without alerting the new articles")
     ask = with_db(sub.add_parser("ask", help="answer one command, as the bot would"))
     ask.add_argument("question", help='a command, e.g. "!who Milei"')
+    ask.add_argument("--out", type=Path, help="save the answer's picture (trend, graph) to this PNG file")
     with_db(sub.add_parser("console", help="a prompt that answers commands"))
     with_db(sub.add_parser("stats", help="how much the index holds"))
     with_db(sub.add_parser("export", help="one JSON object per article on stdout"))
@@ -245,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         secrets = Secrets.from_env()
         commands: dict[str, Callable[[], Awaitable[Any]]] = {
             "index": lambda: run_index(settings, args.paths, force=args.force, alerts=not args.no_alerts),
-            "ask": lambda: run_ask(settings, args.question),
+            "ask": lambda: run_ask(settings, args.question, picture_path=args.out),
             "console": lambda: run_console(settings),
             "stats": lambda: run_stats(settings),
             "export": lambda: run_export(settings),

@@ -41,6 +41,21 @@ ENTITY_TYPES = (
 )
 
 
+# How an alert looks in a channel (!alerts format): a link and the title; an embed with the summary; the
+# summary with the names and topics. A channel that chose none gets the last.
+ALERT_FORMATS = ("compact", "card", "full")
+DEFAULT_ALERT_FORMAT = "full"
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelSettings:
+    """How alerts are posted in one channel: their format, and whether each opens a thread (text channels;
+    a forum always gets one post per article)."""
+
+    format: str = DEFAULT_ALERT_FORMAT
+    threads: bool = False
+
+
 @dataclass(frozen=True, slots=True)
 class ArticleText:
     """What analysis needs of an article: its headline (possibly derived) and body."""
@@ -332,6 +347,18 @@ class Follow:
 
 
 @dataclass(frozen=True, slots=True)
+class RoleFollow:
+    """A server's role pinged about an entity or a topic (set by a manager)."""
+
+    guild_id: int
+    role_id: int
+    kind: str
+    target_key: str
+    name: str
+    channel_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class FeedSource:
     """An RSS or Atom feed a server added, with its polling state."""
 
@@ -370,9 +397,23 @@ class DueAlert:
     message_id: int | None = None  # set once the alert's own message is out (only pings may be left)
     pings_left: list[int] = field(default_factory=list)
     unknown_since: str | None = None
+    ping_role_ids: list[int] = field(default_factory=list)
+    thread_id: int | None = None  # the thread its message opened, where the rest of its pings go
     thread_of: int | None = None  # an entry of its story's post (that alert's id), not a post of its own
     kind: str = "article"
     payload: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilteredRecord:
+    """An article a filter kept out of a channel: the reasons it would have been posted for, and the rule
+    (its number and words) of the feed or channel (``scope``, ``scope_id``) that stopped it."""
+
+    channel_id: int
+    reasons: list[dict[str, object]]
+    rule: str
+    scope: str
+    scope_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +440,7 @@ class SentAlert:
     ping_user_ids: list[int]
     sent_at: str | None
     error: str | None
+    ping_role_ids: list[int] = field(default_factory=list)
     story_entry: bool = False  # added to its story's post (thread or footer), not a post of its own
 
 

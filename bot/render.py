@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
 from functools import singledispatch
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot.alerts.answers import (
+    AlertsFormat,
     AlertsOff,
     AlertsOn,
     AlertsStatus,
     DigestOff,
     DigestSet,
     DigestStatus,
+    FiltersAnswer,
     Followed,
     FollowingAnswer,
     TimezoneAnswer,
@@ -34,6 +37,7 @@ from bot.answers import (
     ArticleAnswer,
     Choices,
     DigestAnswer,
+    GraphAnswer,
     HelpAnswer,
     LatestAnswer,
     NotFound,
@@ -48,14 +52,18 @@ from bot.answers import (
     TimelineAnswer,
     TopicAnswer,
     TopicsAnswer,
+    TrendAnswer,
     TrendingAnswer,
     WhoAnswer,
 )
 from bot.digests import WEEKDAYS, DigestSchedule, zone_named
 from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
-from bot.models import ArticleBrief, from_iso
+from bot.models import DEFAULT_ALERT_FORMAT, Article, ArticleBrief, from_iso
 from bot.trending import BASELINE_DAYS, Trend
 from bot.wording import plural
+
+if TYPE_CHECKING:
+    from bot.charts import Picture
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -119,6 +127,9 @@ class Style:
     def channel(self, channel_id: int) -> str:
         return f"channel {channel_id}"
 
+    def role(self, role_id: int) -> str:
+        return f"role {role_id}"
+
 
 # Characters that format anywhere (emphasis, strike, spoilers, code, masked links), and those that do at the
 # start of a line only (quotes, headings, lists, subtext).
@@ -162,6 +173,10 @@ class DiscordStyle(Style):
     def channel(self, channel_id: int) -> str:
         return f"<#{channel_id}>"
 
+    def role(self, role_id: int) -> str:
+        # Shown, never pinged: every answer is sent with AllowedMentions.none().
+        return f"<@&{role_id}>"
+
 
 PLAIN = Style()
 DISCORD = DiscordStyle()
@@ -186,6 +201,7 @@ class Card:
     footer: str | None = None
     colour: int = COLOUR
     per_page: int = ITEMS_PER_PAGE
+    picture: Picture | None = None  # attached to the message and shown in its (first) embed
 
 
 def _brief_line(s: Style, brief: ArticleBrief) -> str:
@@ -550,6 +566,51 @@ def _(answer: StatsAnswer, s: Style, prefix: str = "!") -> Card:
     return card
 
 
+def _day(day: date, s: Style) -> str:
+    return s.date(f"{day.isoformat()}T12:00:00Z")
+
+
+@build_card.register
+def _(answer: TrendAnswer, s: Style, prefix: str = "!") -> Card:
+    names = " vs ".join(s.text(line.name) for line in answer.lines)
+    card = Card(
+        title=f"Mentions per {answer.chart.unit}: {names}",
+        description=s.italic(s.text(answer.picture.alt_text)),
+        picture=answer.picture,
+    )
+    for line in answer.lines:
+        kind = TYPE_NAMES.get(line.kind, line.kind.title())
+        value = f"{kind} · {plural(line.total, 'mention')} from {_day(answer.first, s)} to {_day(answer.last, s)}"
+        if line.peak is not None:
+            when = "the week of " if answer.chart.unit == "week" else ""
+            value += f"\nbusiest: {line.peak[1]} in {when}{_day(line.peak[0], s)}"
+            if line.peak_title:
+                value += f" — {s.text(line.peak_title)}"
+        card.fields.append((s.text(line.name), value))
+    card.footer = f"A mention is an article naming it · {prefix}summary <name> for what they say"
+    return card
+
+
+@build_card.register
+def _(answer: GraphAnswer, s: Style, prefix: str = "!") -> Card:
+    graph = answer.graph
+    lines = []
+    if answer.corrected_from:
+        lines.append(s.italic(f"Showing {s.text(graph.centre)} (you typed {s.text(answer.corrected_from)})."))
+    lines.append(s.italic(s.text(answer.picture.alt_text)))
+    card = Card(title=f"Who appears with {s.text(graph.centre)}", description="\n".join(lines), picture=answer.picture)
+    top = graph.top()
+    if top:
+        by_kind: dict[str, list[str]] = {}
+        for neighbour in top:
+            kind = TYPE_NAMES.get(neighbour.type, neighbour.type.title())
+            by_kind.setdefault(kind, []).append(f"{s.text(neighbour.name)} ({neighbour.shared_articles})")
+        for kind, names in by_kind.items():
+            card.fields.append((kind, ", ".join(names)))
+    card.footer = f"(n): articles naming both · {prefix}who {graph.centre} for more"
+    return card
+
+
 @build_card.register
 def _(answer: HelpAnswer, s: Style, prefix: str = "!") -> Card:
     items = [
@@ -567,7 +628,7 @@ def _(answer: HelpAnswer, s: Style, prefix: str = "!") -> Card:
 @build_card.register
 def _(answer: FollowingAnswer, s: Style, prefix: str = "!") -> Card:
     items = [f"• {s.bold(s.text(f.name))} ({f.kind}{', spikes only' if f.spikes else ''})" for f in answer.follows]
-    return Card(
+    card = Card(
         title="What you follow here",
         description=(
             f"You are pinged when one of these is central to a new article (salience {answer.salience:g} or more)."
@@ -577,6 +638,14 @@ def _(answer: FollowingAnswer, s: Style, prefix: str = "!") -> Card:
         items=items,
         footer=f"{prefix}unfollow <name> to stop",
     )
+    roles: dict[int, list[str]] = {}
+    for follow in answer.role_follows:
+        roles.setdefault(follow.role_id, []).append(f"{s.text(follow.name)} ({follow.kind})")
+    for role_id, names in list(roles.items())[: FIELD_COUNT_LIMIT - 1]:
+        card.fields.append(("Roles pinged here", f"{s.role(role_id)}: " + ", ".join(names)))
+    if roles:
+        card.footer += f" · {prefix}unfollow <name> @role (managers)"
+    return card
 
 
 @build_card.register
@@ -587,34 +656,56 @@ def _(answer: SourcesAnswer, s: Style, prefix: str = "!") -> Card:
         line = f"{s.code('#' + str(src.id))} {s.bold(s.text(src.title or src.url))} — {state}"
         if src.failures:
             line += f", {plural(src.failures, 'failure')}: {s.text(src.last_error or '')}"
-        items.append(f"{line}\n{s.text(src.url)}")
+        line += f"\n{s.text(src.url)}"
+        rules = answer.filters.get(src.id, [])
+        if rules:
+            line += "\nfilters: " + "; ".join(f"{s.code('#' + str(r.id))} {s.text(r.describe())}" for r in rules)
+        items.append(line)
     return Card(
         title="Feeds of this server",
         description="" if items else f"No feeds yet: {prefix}source add <url>.",
         items=items,
         per_page=5,
-        footer=f"{prefix}source remove <id> · {prefix}source resume <id>",
+        footer=f"{prefix}source remove <id> · {prefix}source resume <id> · {prefix}source filter <id> <rule>",
     )
+
+
+def _reasons(s: Style, reasons: list[dict[str, object]]) -> str:
+    """Why an alert was planned, in words: feeds, watched folders, follows."""
+    labels = {"folder": "a watched folder", "source": "feed", "follow": "follow of"}
+    shown = []
+    for reason in reasons:
+        kind = str(reason.get("kind"))
+        name = s.text(str(reason.get("name", "")))
+        if kind == "source":
+            shown.append(f"feed #{reason.get('id')} ({name})")
+        elif kind == "follow" and "role" in reason:
+            shown.append(f"{s.role(int(str(reason['role'])))} following {name}")
+        elif kind == "follow":
+            shown.append(f"following {name}")
+        else:
+            shown.append(labels.get(kind, kind))
+    return ", ".join(shown)
 
 
 @build_card.register
 def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
-    labels = {"folder": "a watched folder", "source": "feed", "follow": "follow of"}
     items = []
     for alert in answer.alerts:
-        reasons = []
-        for reason in alert.reasons:
-            kind = str(reason.get("kind"))
-            name = s.text(str(reason.get("name", "")))
-            if kind == "source":
-                reasons.append(f"feed #{reason.get('id')} ({name})")
-            elif kind == "follow":
-                reasons.append(f"following {name}")
-            else:
-                reasons.append(labels.get(kind, kind))
-        pinged = f"; pinged {plural(len(alert.ping_user_ids), 'follower')}" if alert.ping_user_ids else ""
+        pinged = []
+        if alert.ping_user_ids:
+            pinged.append(plural(len(alert.ping_user_ids), "follower"))
+        if alert.ping_role_ids:
+            pinged.append(plural(len(alert.ping_role_ids), "role"))
+        pinged = f"; pinged {' and '.join(pinged)}" if pinged else ""
         status = f"{alert.status} with its story's post" if alert.story_entry else alert.status
-        items.append(f"{s.channel(alert.channel_id)} ({status}{pinged}): " + ", ".join(reasons))
+        items.append(f"{s.channel(alert.channel_id)} ({status}{pinged}): " + _reasons(s, alert.reasons))
+    for kept_out in answer.filtered:
+        whose = f"feed #{kept_out.scope_id}" if kept_out.scope == "source" else f"{s.channel(kept_out.scope_id)}"
+        items.append(
+            f"{s.channel(kept_out.channel_id)} (not posted): {_reasons(s, kept_out.reasons)} — kept out by the "
+            f"filter of {whose} {s.code(kept_out.rule)}"
+        )
     card = Card(
         title=f"Why article #{answer.article_id} alerted here",
         description=s.bold(s.text(answer.title)) + ("" if items else "\nIt was not alerted in this server."),
@@ -624,6 +715,37 @@ def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
         explanation = s.text(answer.story.explain()[0].upper() + answer.story.explain()[1:])
         card.fields.append(("Story", f"{explanation}. More: {prefix}story {answer.article_id}"))
     return card
+
+
+@build_card.register
+def _(answer: FiltersAnswer, s: Style, prefix: str = "!") -> Card:
+    if answer.scope == "source":
+        whose = f"feed #{answer.scope_id}" + (f" ({s.text(answer.name)})" if answer.name else "")
+        command = f"{prefix}source filter {answer.scope_id}"
+    else:
+        whose = s.channel(answer.scope_id)
+        command = f"{prefix}alerts filter"
+    lines = []
+    if answer.change == "added" and answer.rule is not None:
+        lines.append(f"Added filter {s.code('#' + str(answer.rule.id))} {s.text(answer.rule.describe())}.")
+    elif answer.change == "removed":
+        lines.append(f"Removed filter #{answer.count}.")
+    elif answer.change == "cleared":
+        lines.append(f"Removed {plural(answer.count, 'filter')}.")
+    lines.append(
+        f"New articles are posted when they pass every filter ({', '.join(s.code(x) for x in _FILTER_EXAMPLES)})."
+        if answer.rules
+        else f"No filters: every new article is posted. Add one with {s.code(command + ' -football')}."
+    )
+    return Card(
+        title=f"Filters of {whose}",
+        description="\n".join(lines),
+        items=[f"{s.code('#' + str(r.id))} {s.text(r.describe())}" for r in answer.rules],
+        footer=f"{command} <rule> adds one · {command} remove <number> · {command} clear",
+    )
+
+
+_FILTER_EXAMPLES = ("lithium, copper", "-football", "has:Javier Milei", "topic:lithium mining", "re:^Breaking")
 
 
 # ------------------------------------------------------------------------------- one-message answers
@@ -645,7 +767,12 @@ def _(answer: AlertsStatus, s: Style, prefix: str = "!") -> str:
     if answer.channel_id is None:
         text = f"Alerts are off here; a manager can turn them on with {prefix}alerts here."
     else:
-        text = f"New articles go to {s.channel(answer.channel_id)}."
+        how = [] if answer.format == DEFAULT_ALERT_FORMAT else [f"{answer.format} format"]
+        if answer.threads:
+            how.append("a thread on each")
+        if answer.filters:
+            how.append(f"{plural(answer.filters, 'filter')} ({prefix}alerts filter there lists them)")
+        text = f"New articles go to {s.channel(answer.channel_id)}" + (f": {', '.join(how)}." if how else ".")
     if answer.trending_channel_id is not None:
         text += f" Spikes go to {s.channel(answer.trending_channel_id)}."
     return text
@@ -704,6 +831,10 @@ def _(answer: TrendingAlertsOff, s: Style, prefix: str = "!") -> str:
 
 @build_message.register
 def _(answer: AlertsOn, s: Style, prefix: str = "!") -> str:
+    if answer.forum:
+        return f"New articles will be posted in {s.channel(answer.channel_id)}, one post each, tagged from its topics."
+    if answer.threads:
+        return f"New articles will be posted in {s.channel(answer.channel_id)}, each with a thread for discussion."
     return f"New articles will be posted in {s.channel(answer.channel_id)}."
 
 
@@ -717,8 +848,31 @@ def _(answer: AlertsOff, s: Style, prefix: str = "!") -> str:
     )
 
 
+_FORMAT_WORDS = {
+    "compact": "a link and the title",
+    "card": "an embed with the summary",
+    "full": "the summary with the names and topics",
+}
+
+
+@build_message.register
+def _(answer: AlertsFormat, s: Style, prefix: str = "!") -> str:
+    words = f"{answer.format} ({_FORMAT_WORDS[answer.format]})"
+    if answer.changed:
+        return f"Alerts in {s.channel(answer.channel_id)} will now look {words}."
+    return f"Alerts in {s.channel(answer.channel_id)} look {words}; {prefix}alerts format compact|card|full changes it."
+
+
 @build_message.register
 def _(answer: Followed, s: Style, prefix: str = "!") -> str:
+    if answer.role_id is not None:
+        role = s.role(answer.role_id)
+        if answer.already:
+            return f"{role} already follows {s.text(answer.name)}."
+        return (
+            f"{role} now follows {s.text(answer.name)} ({answer.kind}): it will be pinged in "
+            f"{s.channel(answer.channel_id)} when it is central to a new article."
+        )
     if answer.already:
         return f"You already follow {s.text(answer.name)}" + (" for its spikes." if answer.spikes else ".")
     when = "when it spikes (far more articles than usual)" if answer.spikes else "when it is central to a new article"
@@ -730,6 +884,10 @@ def _(answer: Followed, s: Style, prefix: str = "!") -> str:
 
 @build_message.register
 def _(answer: Unfollowed, s: Style, prefix: str = "!") -> str:
+    if answer.role_id is not None:
+        if not answer.followed:
+            return f"{s.role(answer.role_id)} does not follow {s.text(answer.name)}; see following for what it does."
+        return f"{s.role(answer.role_id)} is no longer pinged about {s.text(answer.name)}."
     if not answer.followed:
         return f"You do not follow {s.text(answer.name)}; see following for what you do."
     return f"You no longer follow {s.text(answer.name)}."
@@ -798,9 +956,34 @@ def to_text(answer: Any, prefix: str = "!") -> str:
     return "\n".join(parts) + "\n"
 
 
+def picture_of(answer: Any) -> Picture | None:
+    """The picture an answer comes with (attached to its message), if any."""
+    return answer.picture if isinstance(answer, TrendAnswer | GraphAnswer) else None
+
+
 def to_embeds(answer: Any, prefix: str = "!") -> list[discord.Embed]:
     """The answer as Discord embeds: one per page, each within every limit."""
-    card = build_card(answer, DISCORD, prefix)
+    return card_embeds(build_card(answer, DISCORD, prefix))
+
+
+def alert_message(article: Article, alert_format: str, prefix: str = "!") -> tuple[str | None, discord.Embed | None]:
+    """An alert's message in one of :data:`bot.models.ALERT_FORMATS`: its content (``compact``: the id,
+    the title and the link, the link's preview suppressed) or its embed (``card``: the summary; ``full``:
+    the summary, the names and the topics), within every Discord limit."""
+    if alert_format == "compact":
+        # Each part cut on its own, so the markup around it stays whole: at most 12 + 260 + 103 + 1,003.
+        source = f" ({truncate(DISCORD.text(article.source), 100)})" if article.source else ""
+        url = safe_url(article.url)
+        link = f" <{url}>" if url and len(url) <= 1000 else ""
+        return f"`#{article.id}` **{truncate(DISCORD.text(article.title), TITLE_LIMIT)}**{source}{link}", None
+    card = build_card(ArticleAnswer(article, summary_only=True), DISCORD, prefix)
+    if alert_format == "card":
+        card.fields.clear()
+    return None, card_embeds(card)[0]
+
+
+def card_embeds(card: Card) -> list[discord.Embed]:
+    """A card as Discord embeds: one per page, each within every limit."""
     pages = _pages(card)
     embeds = []
     for number, page in enumerate(pages, start=1):
@@ -820,6 +1003,8 @@ def to_embeds(answer: Any, prefix: str = "!") -> list[discord.Embed]:
             footer = f"Page {number}/{len(pages)}" + (f" · {footer}" if footer else "")
         if footer:
             embed.set_footer(text=truncate(footer, FOOTER_LIMIT))
+        if card.picture is not None and number == 1:
+            embed.set_image(url=f"attachment://{card.picture.filename}")
         _fit_total(embed)
         embeds.append(embed)
     return embeds
@@ -843,7 +1028,12 @@ def _pages(card: Card) -> list[str]:
 
 
 def _fit_total(embed: discord.Embed) -> None:
-    """Drop fields from the end, then shorten the description, until the embed is within 6,000."""
+    """Shorten a long description (to no less than a field's worth), then drop fields from the end, then
+    shorten the description further, until the embed is within 6,000: the fields are the card's structure
+    (an article's names and topics), the end of a long description the least of it."""
+    excess = len(embed) - EMBED_TOTAL_LIMIT
+    if excess > 0 and embed.description and len(embed.description) > FIELD_VALUE_LIMIT:
+        embed.description = truncate(embed.description, max(FIELD_VALUE_LIMIT, len(embed.description) - excess))
     while len(embed) > EMBED_TOTAL_LIMIT and embed.fields:
         embed.remove_field(len(embed.fields) - 1)
     if len(embed) > EMBED_TOTAL_LIMIT and embed.description:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import discord
 from discord.ext import commands
 
-from bot.render import is_message, to_embeds, to_message
+from bot.render import is_message, picture_of, to_embeds, to_message
 
 NO_PINGS = discord.AllowedMentions.none()
 
@@ -74,6 +75,11 @@ async def send_answer(
     if is_message(answer):
         return await ctx.send(to_message(answer, prefix), ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     embeds = to_embeds(answer, prefix)
+    picture = picture_of(answer)
+    if picture is not None:
+        # The alt text is the attachment's description, which screen readers and Discord's ALT badge read.
+        file = discord.File(io.BytesIO(picture.png), filename=picture.filename, description=picture.alt_text)
+        return await ctx.send(embed=embeds[0], file=file, ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     if len(embeds) == 1:
         return await ctx.send(embed=embeds[0], ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     view = Pages(embeds, ctx.author.id, timeout=page_timeout)

@@ -85,6 +85,18 @@ class Sources(commands.Cog):
         """Remove feed ``source_id``."""
         await reply(ctx, await self.bot.feeds.remove_source(ctx.guild.id, source_id))
 
+    @source.command(**describe("source filter"))
+    @app_commands.describe(
+        source_id="The feed's number from source list",
+        rule="e.g. -football, has:Javier Milei, topic:lithium mining, re:^Breaking, remove 3, clear",
+    )
+    @is_manager()
+    async def source_filter(
+        self, ctx: GuildContext, source_id: app_commands.Transform[int, FeedId], *, rule: str | None = None
+    ) -> None:
+        """Show, add, remove or clear the filters of which of a feed's new items are posted."""
+        await reply(ctx, await self.bot.feeds.source_filter(ctx.guild.id, ctx.author.id, source_id, rule))
+
     @source.command(**describe("source resume"))
     @app_commands.describe(source_id="The feed's number from source list")
     @is_manager()

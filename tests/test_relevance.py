@@ -81,7 +81,8 @@ async def test_an_index_made_before_is_rekeyed_once_with_its_follows(
     newsroom_store: Store, tmp_path: Path
 ) -> None:
     """An index whose keys came from the last-word-only normalisation: "jobs growth" and "job growth" as
-    two topics, a member following each. Opening it merges them, and the follows with them."""
+    two topics, a member following each, a role following one, a channel filtering on both. Opening it
+    merges them, and the follows and the filter's topics with them."""
     path = tmp_path / "old.db"
     copy_database(newsroom_store.path, path)
     async with Store.open(path) as store:
@@ -104,6 +105,15 @@ async def test_an_index_made_before_is_rekeyed_once_with_its_follows(
                 "VALUES (1, ?, 'topic', ?, ?, 5, '2024-01-01T00:00:00Z')",
                 [(7, "jobs growth", "jobs growth"), (7, "job growth", "job growth"), (8, "jobs growth", "jobs growth")],
             )
+            await db.executemany(
+                "INSERT INTO role_follows (guild_id, role_id, kind, target_key, name, channel_id, created_by, "
+                "created_at) VALUES (1, ?, 'topic', ?, ?, 5, 7, '2024-01-01T00:00:00Z')",
+                [(40, "jobs growth", "jobs growth"), (40, "job growth", "job growth"), (41, "jobs growth", "jobs")],
+            )
+            await db.execute(
+                "INSERT INTO alert_filters (guild_id, scope, scope_id, kind, rule_values, labels, created_at) "
+                """VALUES (1, 'channel', 5, 'topic', '["jobs growth", "job growth", "lithium"]', '[]', 'x')"""
+            )
             await db.execute("DELETE FROM key_versions")
     async with Store.open(path) as store:
         assert await store.topics.by_key("jobs growth") is None
@@ -112,6 +122,10 @@ async def test_an_index_made_before_is_rekeyed_once_with_its_follows(
         assert len(await store.topics.articles(merged.id)) == 2
         follows = await store.db.fetchall("SELECT user_id, target_key FROM follows ORDER BY user_id")
         assert [(r["user_id"], r["target_key"]) for r in follows] == [(7, "job growth"), (8, "job growth")]
+        roles = await store.db.fetchall("SELECT role_id, target_key FROM role_follows ORDER BY role_id")
+        assert [(r["role_id"], r["target_key"]) for r in roles] == [(40, "job growth"), (41, "job growth")]
+        [rule] = (await store.alerts.filters("channel", [5]))[5]
+        assert rule.values == ("job growth", "lithium")
         # Trending's per-day counts follow the merge: the kept topic's days hold both articles.
         days = await store.db.fetchall(
             "SELECT SUM(articles) AS n FROM topic_day_counts WHERE topic_id = ?", (merged.id,)

@@ -6,28 +6,35 @@ mentions and escaped names on Discord, is the renderer's business.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.alerts.filters import FilterRule
 from bot.digests import DigestSchedule
-from bot.models import Follow, SentAlert
+from bot.models import DEFAULT_ALERT_FORMAT, FilteredRecord, Follow, RoleFollow, SentAlert
 from bot.stories import StoryDecision
 
 
 @dataclass(frozen=True, slots=True)
 class AlertsStatus:
-    """``!alerts``: where every new article is posted in this server (``None``: nowhere), and where its
-    spikes are."""
+    """``!alerts``: where every new article is posted in this server (``None``: nowhere), how (its format,
+    whether each opens a thread), how many filters that channel has, and where the server's spikes are."""
 
     channel_id: int | None
+    format: str = DEFAULT_ALERT_FORMAT
+    threads: bool = False
+    filters: int = 0
     trending_channel_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class AlertsOn:
-    """``!alerts here``: this channel now gets every new article."""
+    """``!alerts here``: this channel now gets every new article; as a post each (a ``forum``), or with
+    a thread opened on each (``threads``)."""
 
     channel_id: int
+    threads: bool = False
+    forum: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,15 @@ class AlertsOff:
     """``!alerts off``: the channel that was getting the alerts (``None``: alerts were not on)."""
 
     previous_channel_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsFormat:
+    """``!alerts format``: how alerts look in a channel, and whether that was just ``changed``."""
+
+    channel_id: int
+    format: str
+    changed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +76,7 @@ class Followed:
     kind: str
     channel_id: int
     already: bool = False
+    role_id: int | None = None  # set when a role (not the asker) is pinged about it
     spikes: bool = False
 
 
@@ -69,14 +86,16 @@ class Unfollowed:
 
     name: str
     followed: bool = True
+    role_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class FollowingAnswer:
-    """``!following``: what a member follows here."""
+    """``!following``: what a member follows here, and which roles the server has pinged about what."""
 
     follows: list[Follow]
     salience: float
+    role_follows: list[RoleFollow] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +106,22 @@ class WhyAnswer:
     article_id: int
     title: str
     alerts: list[SentAlert]
+    filtered: list[FilteredRecord] = field(default_factory=list)
     story: StoryDecision | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FiltersAnswer:
+    """``!alerts filter`` and ``!source filter``: the rules of a channel or a feed (``scope``), and what was
+    just done: a rule ``added``, ``removed`` (by number) or all ``cleared`` (``count`` of them)."""
+
+    scope: Literal["channel", "source"]
+    scope_id: int
+    rules: list[FilterRule]
+    change: Literal["shown", "added", "removed", "cleared"] = "shown"
+    rule: FilterRule | None = None
+    count: int = 0
+    name: str | None = None  # the feed's title
 
 
 @dataclass(frozen=True, slots=True)

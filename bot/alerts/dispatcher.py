@@ -42,18 +42,18 @@ import asyncio
 import hashlib
 import logging
 import math
+import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import aiohttp
 import discord
 
-from bot.answers import ArticleAnswer
-from bot.models import Article, DueAlert, StoryPost, from_iso, to_iso
-from bot.render import DISCORD, FOOTER_LIMIT, message_text, to_embeds, truncate
+from bot.models import ChannelSettings, DueAlert, StoryPost, from_iso, to_iso
+from bot.render import CONTENT_LIMIT, DISCORD, FOOTER_LIMIT, alert_message, message_text, truncate
 from bot.store import Store
 from bot.wording import plural
 
@@ -65,14 +65,17 @@ BACKOFF_MAX_SECONDS = 600.0
 DIGEST_LINES = 20
 WINDOW = timedelta(minutes=1)
 MAX_PINGS_PER_MESSAGE = 100  # Discord refuses a message whose allowed_mentions name more users
+THREAD_NAME_LIMIT = 100
+THREAD_ARCHIVE_MINUTES = 1440  # a day without messages, and a thread leaves the channel's list
+MAX_FORUM_TAGS = 5
+MAX_ROLE_PINGS = 20  # roles one alert pings: a role follow is a manager's choice, a handful per story
 MENTION_CHARS = 1700  # of a message's 2000 characters, what its mentions may fill; the rest says why
 DIGEST_MENTION_CHARS = 1000  # a digest keeps more room for its list
 HISTORY_LIMIT = 100  # recent messages searched for one whose send had an unknown outcome
 CLOCK_SLACK = timedelta(minutes=1)  # our clock against Discord's, when searching from a time
-THREAD_ARCHIVE_MINUTES = 1440  # a story's thread hides after a quiet day; its next entry reopens it
-THREAD_NAME_LIMIT = 100
 THREAD_ALREADY_CREATED = 160004  # Discord's code: this message already has a thread
 WAIT_FOR_POST = timedelta(seconds=2)  # an entry whose story's post is not out yet looks again after this
+_OUTLETS_LINE = re.compile(r"\n-# \d+ (?:outlets|articles)\b[^\n]*$")  # a compact post's count, to replace
 
 Notify = Callable[[int, str], Awaitable[None]]
 
@@ -106,9 +109,9 @@ def split_pings(user_ids: Sequence[int], max_chars: int = MENTION_CHARS) -> tupl
     return list(user_ids), []
 
 
-def mentions(user_ids: Sequence[int]) -> str:
-    """The mentions that ping ``user_ids``."""
-    return " ".join(f"<@{user_id}>" for user_id in user_ids)
+def mentions(user_ids: Sequence[int], role_ids: Sequence[int] = ()) -> str:
+    """The mentions that ping ``role_ids`` and ``user_ids``."""
+    return " ".join([*(f"<@&{role_id}>" for role_id in role_ids), *(f"<@{user_id}>" for user_id in user_ids)])
 
 
 def followed_names(alert: DueAlert) -> str:
@@ -117,13 +120,17 @@ def followed_names(alert: DueAlert) -> str:
     return DISCORD.text(", ".join(dict.fromkeys(names)))
 
 
-def ping_text(alert: DueAlert, user_ids: Sequence[int]) -> str | None:
-    """The content of an alert's message, pinging ``user_ids`` (one message's worth of its followers)."""
-    if not user_ids:
+def ping_text(
+    alert: DueAlert, user_ids: Sequence[int], role_ids: Sequence[int] = (), limit: int = 2000
+) -> str | None:
+    """The content of an alert's message, pinging ``role_ids`` and ``user_ids`` (one message's worth of
+    its followers), within ``limit`` characters (the mentions must fit: the rest is cut)."""
+    if not user_ids and not role_ids:
         return None
-    pings = mentions(user_ids)
+    pings = mentions(user_ids, role_ids)
     about = followed_names(alert)
-    return pings + truncate(f" — new on {about}", 2000 - len(pings)) if about else pings
+    room = limit - len(pings)
+    return pings + truncate(f" — new on {about}", room) if about and room > 12 else pings
 
 
 def more_pings_text(alert: DueAlert, user_ids: Sequence[int], link: str) -> str:
@@ -139,16 +146,56 @@ def part_nonce(nonce: str, pings_left: int) -> str:
     return hashlib.sha256(f"{nonce}:{pings_left}".encode()).hexdigest()[:25]
 
 
-def allowed_pings(user_ids: list[int]) -> discord.AllowedMentions:
-    """Only the followers may be pinged: never everyone, roles, or anyone the article text names."""
+def allowed_pings(user_ids: Sequence[int], role_ids: Sequence[int] = ()) -> discord.AllowedMentions:
+    """Only the followers may be pinged — the users, and the roles set to follow, each by id: never
+    everyone, another role, or anyone the article text names."""
     return discord.AllowedMentions(
-        everyone=False, roles=False, replied_user=False, users=[discord.Object(id=u) for u in user_ids]
+        everyone=False,
+        roles=[discord.Object(id=r) for r in role_ids],
+        replied_user=False,
+        users=[discord.Object(id=u) for u in user_ids],
     )
 
 
-def thread_name(title: str) -> str:
-    """A story's thread name: its first headline on one line, within Discord's 100 characters."""
-    return truncate(" ".join(title.split()) or "Story", THREAD_NAME_LIMIT)
+def thread_name(title: str, article_id: int) -> str:
+    """A forum post's or thread's name: the headline on one line, within Discord's 100 characters."""
+    line = " ".join(title.split())
+    return truncate(line, THREAD_NAME_LIMIT) if line else f"Article #{article_id}"
+
+
+def forum_tags(
+    available: Sequence[discord.ForumTag], wanted: Sequence[str], *, may_moderate: bool
+) -> list[discord.ForumTag]:
+    """The forum's tags for an article (at most 5, Discord's limit): those named like one of its topics or
+    names, or like a word of one ("Lithium" for "lithium mining"), in the order of ``wanted``; moderated
+    tags only when the bot may manage threads."""
+    by_name = {tag.name.casefold(): tag for tag in available if may_moderate or not tag.moderated}
+    chosen: dict[int, discord.ForumTag] = {}
+    for text in wanted:
+        folded = " ".join(text.casefold().split())
+        for candidate in (folded, *folded.split(" ")):
+            tag = by_name.get(candidate)
+            if tag is not None and len(chosen) < MAX_FORUM_TAGS:
+                chosen.setdefault(tag.id, tag)
+    return list(chosen.values())
+
+
+def pingable_roles(guild: discord.Guild | None, channel_id: int, role_ids: Sequence[int]) -> list[int]:
+    """The roles of ``role_ids`` that a message from the bot in ``channel_id`` would ping: roles that still
+    exist, not @everyone, and mentionable by anyone — or by the bot, where it has Mention Everyone there.
+    Checked at each send: a role can be made unmentionable after it was set to follow something."""
+    if guild is None or guild.me is None or not role_ids:
+        return []
+    channel = guild.get_channel_or_thread(channel_id)
+    permissions = channel.permissions_for(guild.me) if channel is not None else guild.me.guild_permissions
+    kept: list[int] = []
+    for role_id in dict.fromkeys(role_ids):
+        if len(kept) == MAX_ROLE_PINGS:
+            break
+        role = guild.get_role(role_id)
+        if role is not None and not role.is_default() and (role.mentionable or permissions.mention_everyone):
+            kept.append(role_id)
+    return kept
 
 
 def outlets_line(sources: Sequence[str | None]) -> str:
@@ -160,7 +207,12 @@ def outlets_line(sources: Sequence[str | None]) -> str:
 
 
 def _shows_article(article_id: int, message: discord.Message) -> bool:
-    return any((embed.footer.text or "").startswith(f"Article #{article_id} ") for embed in message.embeds)
+    """Whether ``message`` is the alert of ``article_id``: its embed's footer, or a compact alert's line
+    (a digest lists ids too, but without the bold headline)."""
+    compact = f"`#{article_id}` **"
+    return any(line.startswith(compact) for line in message.content.splitlines()) or any(
+        (embed.footer.text or "").startswith(f"Article #{article_id} ") for embed in message.embeds
+    )
 
 
 def _shows_title(title: str, message: discord.Message) -> bool:
@@ -184,6 +236,9 @@ class Outgoing:
     pings: list[int]
     nonce: str
     looks_like: Callable[[discord.Message], bool]  # recognises it, posted, among the channel's messages
+    role_pings: list[int] = field(default_factory=list)
+    thread_name: str | None = None  # its forum post's name, or its thread's
+    tags: list[str] = field(default_factory=list)  # what forum tags may match: topics and names
 
 
 class AlertDispatcher:
@@ -252,26 +307,29 @@ class AlertDispatcher:
             if alert.message_id is not None and await self._send_more_pings(alert) == "channel lost":
                 return 0
         delivered = 0
+        settings = (await self.store.alerts.channel_settings([channel_id]))[channel_id]
         # Spikes and digests are few (one per story or period) and never folded into a flood digest.
         for post in [alert for alert in alerts if alert.message_id is None and alert.kind != "article"]:
-            outcome = await self._send_post(post)
+            outcome = await self._send_post(post, settings)
             if outcome == "channel lost":
                 return delivered
             delivered += outcome == "sent"
         posts = [a for a in alerts if a.message_id is None and a.kind == "article" and a.thread_of is None]
-        posted = await self._deliver_posts(channel_id, posts, now)
+        posted = await self._deliver_posts(channel_id, posts, now, settings)
         if posted < 0:
             return delivered
         delivered += posted
         for alert in alerts:
             if alert.message_id is None and alert.thread_of is not None:
-                outcome = await self._send_entry(alert)
+                outcome = await self._send_entry(alert, settings)
                 if outcome == "channel lost":
                     break
                 delivered += outcome == "sent"
         return delivered
 
-    async def _deliver_posts(self, channel_id: int, fresh: list[DueAlert], now: datetime) -> int:
+    async def _deliver_posts(
+        self, channel_id: int, fresh: list[DueAlert], now: datetime, settings: ChannelSettings
+    ) -> int:
         """Post articles' alerts of their own, within flood control; -1 when the channel was lost."""
         sent_recently = await self.store.alerts.sent_since(channel_id, to_iso(now - WINDOW))
         room = self.per_minute - sent_recently
@@ -282,7 +340,7 @@ class AlertDispatcher:
                 if room == 0:  # one digest per window, on top of the individual alerts
                     delivered += await self._send_digest(rest)
                 return delivered
-            outcome = await self._send_one(alert)
+            outcome = await self._send_one(alert, settings)
             if outcome == "channel lost":
                 return -1
             if outcome == "sent":
@@ -290,11 +348,15 @@ class AlertDispatcher:
                 room -= 1
         return delivered
 
-    async def _send_post(self, alert: DueAlert) -> str:
-        """Send a spike or a digest: its embed as planned, pinging its followers."""
+    async def _send_post(self, alert: DueAlert, settings: ChannelSettings | None = None) -> str:
+        """Send a spike or a digest: its embed as planned, pinging its followers. In a forum it is a post
+        of its own, tagged like its reasons ("trending", a followed name); in a channel with ``alerts here
+        threads`` it opens a thread, as an article's alert does. The channel's format is for articles."""
+        settings = settings or ChannelSettings()
         payload = alert.payload or {}
         embed = discord.Embed.from_dict(payload["embed"])
         pings, rest = split_pings(alert.ping_user_ids)
+        name = " ".join((embed.title or "").split()) or " ".join(str(payload.get("about", "")).split()) or "News"
         about = DISCORD.text(str(payload.get("about", "")))
         content = mentions(pings) + truncate(f" — {about}", 2000 - len(mentions(pings))) if pings else None
         outgoing = Outgoing(
@@ -303,40 +365,20 @@ class AlertDispatcher:
             pings=pings,
             nonce=alert.nonce,
             looks_like=partial(_shows_title, embed.title or ""),
+            thread_name=truncate(name, THREAD_NAME_LIMIT),
+            tags=[str(r["name"]) for r in alert.reasons if r.get("name")],
         )
         message = await self._post([alert], outgoing)
         if isinstance(message, str):
             return message
-        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest)
-        if rest:
-            sent = replace(alert, status="sent", message_id=message.id, pings_left=rest, unknown_since=None, attempts=0)
-            if await self._send_more_pings(sent) == "channel lost":
-                return "channel lost"
-        return "sent"
-
-    async def _send_one(self, alert: DueAlert) -> str:
-        assert alert.article_id is not None  # an article's alert
-        article = await self.store.articles.get(alert.article_id)
-        if article is None:
-            await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
-            return "dropped"
-        pings, rest = split_pings(alert.ping_user_ids)
-        outgoing = Outgoing(
-            content=ping_text(alert, pings),
-            embed=self._embed(article, alert.guild_id),
-            pings=pings,
-            nonce=alert.nonce,
-            looks_like=partial(_shows_article, alert.article_id),
-        )
-        message = await self._post([alert], outgoing)
-        if isinstance(message, str):
-            return message
-        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest)
+        thread_id = await self._thread_of(message, outgoing.thread_name, open_one=settings.threads)
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest, thread_id=thread_id)
         if rest:
             sent = replace(
                 alert,
                 status="sent",
                 message_id=message.id,
+                thread_id=thread_id,
                 pings_left=rest,
                 unknown_since=None,
                 attempts=0,
@@ -345,7 +387,50 @@ class AlertDispatcher:
                 return "channel lost"
         return "sent"
 
-    async def _send_entry(self, alert: DueAlert) -> str:
+    async def _send_one(self, alert: DueAlert, settings: ChannelSettings | None = None) -> str:
+        assert alert.article_id is not None  # an article's alert
+        settings = settings or ChannelSettings()
+        article = await self.store.articles.get(alert.article_id)
+        if article is None:
+            await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
+            return "dropped"
+        line, embed = alert_message(article, settings.format, self.prefix_for(alert.guild_id))
+        below = f"\n{line}" if line else ""  # a compact alert's line, under its pings
+        roles = pingable_roles(self.client.get_guild(alert.guild_id), alert.channel_id, alert.ping_role_ids)
+        # Role mentions come first and take room from the users' (a few hundred characters at most); the
+        # users this message cannot hold are pinged in the messages that follow it.
+        pings, rest = split_pings(alert.ping_user_ids, max(0, MENTION_CHARS - len(below) - len(mentions((), roles))))
+        ping_line = ping_text(alert, pings, roles, limit=CONTENT_LIMIT - len(below))
+        outgoing = Outgoing(
+            content=f"{ping_line}{below}" if ping_line else line,
+            embed=embed,
+            pings=pings,
+            nonce=alert.nonce,
+            looks_like=partial(_shows_article, alert.article_id),
+            role_pings=roles,
+            thread_name=thread_name(article.title, article.id),
+            tags=[t.name for t in article.topics] + [e.name for e in article.entities if e.salience >= 0.2],
+        )
+        message = await self._post([alert], outgoing)
+        if isinstance(message, str):
+            return message
+        thread_id = await self._thread_of(message, outgoing.thread_name, open_one=settings.threads)
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest, thread_id=thread_id)
+        if rest:
+            sent = replace(
+                alert,
+                status="sent",
+                message_id=message.id,
+                thread_id=thread_id,
+                pings_left=rest,
+                unknown_since=None,
+                attempts=0,
+            )
+            if await self._send_more_pings(sent) == "channel lost":
+                return "channel lost"
+        return "sent"
+
+    async def _send_entry(self, alert: DueAlert, settings: ChannelSettings) -> str:
         """Add an alert to its story's post: into the post's thread, or else into its footer."""
         post = await self.store.alerts.story_post(alert.thread_of) if alert.thread_of is not None else None
         if post is None or post.status not in ("pending", "sent"):
@@ -362,18 +447,18 @@ class AlertDispatcher:
                 return opened
             thread_id = opened
         if thread_id:
-            outcome = await self._send_in_thread(alert, post, thread_id)
+            outcome = await self._send_in_thread(alert, thread_id, settings)
             if outcome != "no thread":
                 return outcome
             await self.store.alerts.set_thread(post.id, 0)
-        return await self._count_in_footer(alert, post)
+        return await self._count_in_footer(alert, post, settings)
 
     async def _open_thread(self, alert: DueAlert, post: StoryPost) -> int | str:
         """Make the thread on a story's post: its id, 0 when none can be made there, or what became of
         the alert when it cannot be known yet."""
         assert post.message_id is not None
         article = await self.store.articles.get(post.article_id)
-        name = thread_name(article.title if article else f"Article #{post.article_id}")
+        name = thread_name(article.title if article else "", post.article_id)
         try:
             await self.client.http.start_thread_with_message(
                 post.channel_id, post.message_id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES
@@ -399,33 +484,49 @@ class AlertDispatcher:
         await self.store.alerts.set_thread(post.id, thread_id)
         return thread_id
 
-    async def _send_in_thread(self, alert: DueAlert, post: StoryPost, thread_id: int) -> str:
-        """Post an entry in its story's thread; "no thread" when the thread refuses it."""
+    async def _send_in_thread(self, alert: DueAlert, thread_id: int, settings: ChannelSettings) -> str:
+        """Post an entry in its story's thread (a forum post's, or the one on the story's message), in the
+        channel's format; "no thread" when the thread refuses it."""
+        assert alert.article_id is not None  # an article's alert
         article = await self.store.articles.get(alert.article_id)
         if article is None:
             await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
             return "dropped"
-        pings, rest = split_pings(alert.ping_user_ids)
+        line, embed = alert_message(article, settings.format, self.prefix_for(alert.guild_id))
+        below = f"\n{line}" if line else ""
+        roles = pingable_roles(self.client.get_guild(alert.guild_id), alert.channel_id, alert.ping_role_ids)
+        pings, rest = split_pings(alert.ping_user_ids, max(0, MENTION_CHARS - len(below) - len(mentions((), roles))))
+        ping_line = ping_text(alert, pings, roles, limit=CONTENT_LIMIT - len(below))
         outgoing = Outgoing(
-            content=ping_text(alert, pings),
-            embed=self._embed(article, alert.guild_id),
+            content=f"{ping_line}{below}" if ping_line else line,
+            embed=embed,
             pings=pings,
             nonce=alert.nonce,
             looks_like=partial(_shows_article, alert.article_id),
+            role_pings=roles,
         )
-        message = await self._post([alert], outgoing, thread_id=thread_id)
+        message = await self._post([alert], outgoing, channel_id=thread_id, in_thread=True)
         if isinstance(message, str):
             return message
-        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest)
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest, thread_id=thread_id)
         if rest:
-            sent = replace(alert, status="sent", message_id=message.id, pings_left=rest, unknown_since=None, attempts=0)
-            await self._send_more_pings(sent, post)
+            sent = replace(
+                alert,
+                status="sent",
+                message_id=message.id,
+                thread_id=thread_id,
+                pings_left=rest,
+                unknown_since=None,
+                attempts=0,
+            )
+            if await self._send_more_pings(sent) == "channel lost":
+                return "channel lost"
         return "sent"
 
-    async def _count_in_footer(self, alert: DueAlert, post: StoryPost) -> str:
-        """Count an entry in its story's post's footer (where no thread can be made); its pings follow in
-        messages that link to the post."""
-        assert post.message_id is not None
+    async def _count_in_footer(self, alert: DueAlert, post: StoryPost, settings: ChannelSettings) -> str:
+        """Count an entry on its story's post (where no thread can be made): in its embed's footer, or
+        under a compact post's line; its pings follow in messages that link to the post."""
+        assert post.message_id is not None and alert.article_id is not None
         article = await self.store.articles.get(alert.article_id)
         if article is None:
             await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
@@ -434,12 +535,21 @@ class AlertDispatcher:
         if first is None:  # the post's own article left the index: nothing to count it in
             await self.store.alerts.promote(alert.id)
             return "promoted"
-        sources = [*await self.store.alerts.story_outlets(post.id), article.source]
-        embed = self._embed(first, post.guild_id)
-        embed.set_footer(text=truncate(f"{embed.footer.text} · {outlets_line(sources)}", FOOTER_LIMIT))
-        channel = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id)
+        outlets = outlets_line([*await self.store.alerts.story_outlets(post.id), article.source])
+        _, embed = alert_message(first, settings.format, self.prefix_for(post.guild_id))
+        message = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id).get_partial_message(
+            post.message_id
+        )
         try:
-            await channel.get_partial_message(post.message_id).edit(embed=embed)
+            if embed is not None:
+                embed.set_footer(text=truncate(f"{embed.footer.text} · {outlets}", FOOTER_LIMIT))
+                await message.edit(embed=embed)
+            else:  # a compact post: its content, with the count on a line of its own
+                content = _OUTLETS_LINE.sub("", (await message.fetch()).content)
+                await message.edit(
+                    content=truncate(content, CONTENT_LIMIT - len(outlets) - 4) + f"\n-# {outlets}",
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
         except discord.NotFound:
             await self.store.alerts.promote(alert.id)
             return "promoted"
@@ -462,21 +572,14 @@ class AlertDispatcher:
                 unknown_since=None,
                 attempts=0,
             )
-            if await self._send_more_pings(sent, post) == "channel lost":
+            if await self._send_more_pings(sent) == "channel lost":
                 return "channel lost"
         return "sent"
 
-    async def _send_more_pings(self, alert: DueAlert, post: StoryPost | None = None) -> str:
-        """Ping the followers an alert's own message could not, one message of them at a time (those of
-        a story's entry link to the story's post)."""
-        if alert.thread_of is not None and post is None:
-            post = await self.store.alerts.story_post(alert.thread_of)
-        shown = post if post is not None and post.message_id is not None else None
-        link = (
-            f"https://discord.com/channels/{shown.guild_id}/{shown.channel_id}/{shown.message_id}"
-            if shown is not None
-            else f"https://discord.com/channels/{alert.guild_id}/{alert.channel_id}/{alert.message_id}"
-        )
+    async def _send_more_pings(self, alert: DueAlert) -> str:
+        """Ping the followers an alert's own message could not, one message of them at a time."""
+        where = alert.thread_id or alert.channel_id
+        link = f"https://discord.com/channels/{alert.guild_id}/{where}/{alert.message_id}"
         while alert.pings_left:
             pings, rest = split_pings(alert.pings_left)
             outgoing = Outgoing(
@@ -486,7 +589,7 @@ class AlertDispatcher:
                 nonce=part_nonce(alert.nonce, len(alert.pings_left)),
                 looks_like=partial(_links_to, link),
             )
-            message = await self._post([alert], outgoing)
+            message = await self._post([alert], outgoing, channel_id=alert.thread_id)
             if isinstance(message, str):
                 return message
             await self.store.alerts.mark_pinged(alert.id, rest)
@@ -503,26 +606,36 @@ class AlertDispatcher:
         if more > 0:
             lines.append(f"…and {more} more.")
         prefix = self.prefix_for(alerts[0].guild_id)
-        pings, rest = split_pings(list(dict.fromkeys(u for a in alerts for u in a.ping_user_ids)), DIGEST_MENTION_CHARS)
+        wanted_roles = [r for a in alerts for r in a.ping_role_ids]
+        roles = pingable_roles(self.client.get_guild(alerts[0].guild_id), alerts[0].channel_id, wanted_roles)
+        users = list(dict.fromkeys(u for a in alerts for u in a.ping_user_ids))
+        pings, rest = split_pings(users, DIGEST_MENTION_CHARS - len(mentions((), roles)))
         header = f"{len(alerts)} more new articles (flood control). Use {prefix}summary <id> for any of them."
         listing = "\n".join([header, *lines])
-        content = f"{truncate(listing, 1999 - len(mentions(pings)))}\n{mentions(pings)}" if pings else listing
+        ping_line = mentions(pings, roles)
+        content = f"{truncate(listing, 1999 - len(ping_line))}\n{ping_line}" if ping_line else listing
         outgoing = Outgoing(
             content=truncate(content, 2000),
             embed=None,
             pings=pings,
             nonce=f"digest{alerts[0].id}",
             looks_like=partial(_digest_lists, alerts[0].article_id or 0),
+            role_pings=roles,
+            thread_name=f"{len(alerts)} more new articles",
         )
         message = await self._post(alerts, outgoing)
         if isinstance(message, str):
             return 0
-        await self.store.alerts.mark_sent([a.id for a in alerts], message.id, status="digested", pings_left=rest)
+        thread_id = await self._thread_of(message, outgoing.thread_name, open_one=False)
+        await self.store.alerts.mark_sent(
+            [a.id for a in alerts], message.id, status="digested", pings_left=rest, thread_id=thread_id
+        )
         if rest:
             first = replace(
                 alerts[0],
                 status="digested",
                 message_id=message.id,
+                thread_id=thread_id,
                 pings_left=rest,
                 unknown_since=None,
                 attempts=0,
@@ -531,19 +644,23 @@ class AlertDispatcher:
         return len(alerts)
 
     async def _post(
-        self, alerts: list[DueAlert], outgoing: Outgoing, *, thread_id: int | None = None
+        self, alerts: list[DueAlert], outgoing: Outgoing, *, channel_id: int | None = None, in_thread: bool = False
     ) -> discord.Message | str:
-        """Post one message for ``alerts`` (in their channel, or in ``thread_id``) — unless an earlier
-        attempt whose outcome was unknown did.
+        """Post one message for ``alerts`` in their channel (or in ``channel_id``, a thread of it) — unless
+        an earlier attempt whose outcome was unknown did. In a forum channel the message is a new post.
 
         Returns the message, or what became of the alerts when it could not be posted ("no thread" when
         the thread refused it: the channel itself may be fine).
         """
         first = alerts[0]
-        channel = self.client.get_partial_messageable(thread_id or first.channel_id, guild_id=first.guild_id)
+        target = channel_id or first.channel_id
+        forum = self.client.get_channel(target)
+        channel = self.client.get_partial_messageable(target, guild_id=first.guild_id)
         attempted_at = to_iso(datetime.now(UTC))
         unknown_since = [a.unknown_since for a in alerts if a.unknown_since]
         try:
+            if isinstance(forum, discord.ForumChannel):
+                return await self._post_in_forum(forum, outgoing, unknown_since)
             if unknown_since:
                 posted = await self._find_posted(channel, from_iso(min(unknown_since)), outgoing)
                 if posted is not None:
@@ -553,10 +670,10 @@ class AlertDispatcher:
                 content=outgoing.content,
                 embed=outgoing.embed,
                 nonce=outgoing.nonce,
-                allowed_mentions=allowed_pings(outgoing.pings),
+                allowed_mentions=allowed_pings(outgoing.pings, outgoing.role_pings),
             )
         except (discord.Forbidden, discord.NotFound) as exc:
-            if thread_id is not None:
+            if in_thread:  # a story's thread refused it (locked, deleted): the channel itself may be fine
                 return "no thread"
             await self._channel_lost(first, exc)
             return "channel lost"
@@ -568,12 +685,54 @@ class AlertDispatcher:
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return await self._failed(alerts, exc, None, None, attempted_at)
 
+    async def _post_in_forum(
+        self, forum: discord.ForumChannel, outgoing: Outgoing, unknown_since: list[str]
+    ) -> discord.Message:
+        """One post in a forum: the alert's message opens it, named after the article and tagged with
+        the forum's tags that match its topics and names. Creating a thread takes no nonce: after an
+        unknown outcome, the bot's posts since then are searched for it first."""
+        me = self.client.user
+        if unknown_since and me is not None:
+            since = from_iso(min(unknown_since)) - CLOCK_SLACK
+            for thread in forum.threads:
+                created = thread.created_at or discord.utils.snowflake_time(thread.id)
+                if thread.owner_id == me.id and thread.name == outgoing.thread_name and created >= since:
+                    log.info("forum post %s was made by an earlier attempt", thread.id)
+                    return await thread.fetch_message(thread.id)
+        may_moderate = forum.permissions_for(forum.guild.me).manage_threads
+        tags = forum_tags(forum.available_tags, outgoing.tags, may_moderate=may_moderate)
+        posted = await forum.create_thread(
+            name=outgoing.thread_name or "News",
+            content=outgoing.content,
+            embed=outgoing.embed or discord.utils.MISSING,
+            applied_tags=tags,
+            allowed_mentions=allowed_pings(outgoing.pings, outgoing.role_pings),
+            auto_archive_duration=THREAD_ARCHIVE_MINUTES,
+        )
+        return posted.message
+
+    async def _thread_of(self, message: discord.Message, name: str | None, *, open_one: bool) -> int | None:
+        """The thread an alert's message lives in (a forum post) or, with ``open_one`` (``alerts here
+        threads``), the thread opened on it for discussion; a thread that cannot be opened leaves the alert
+        posted without one (logged), as the article itself reached the channel."""
+        if isinstance(message.channel, discord.Thread):
+            return message.channel.id
+        if not open_one:
+            return None
+        try:
+            thread = await message.create_thread(name=name or "News", auto_archive_duration=THREAD_ARCHIVE_MINUTES)
+        except discord.HTTPException as exc:
+            log.warning("no thread opened on alert message %s: %s", message.id, exc)
+            return None
+        return thread.id
+
     async def _find_posted(
         self, channel: discord.PartialMessageable, since: datetime, outgoing: Outgoing
     ) -> discord.Message | None:
         """The bot's message in ``channel`` that is ``outgoing``, posted since ``since``, if any."""
         me = self.client.user
         wanted = set(outgoing.pings)
+        wanted_roles = set(outgoing.role_pings)
         async for message in channel.history(limit=HISTORY_LIMIT, after=since - CLOCK_SLACK, oldest_first=True):
             if (
                 me is not None
@@ -581,13 +740,11 @@ class AlertDispatcher:
                 and message.interaction_metadata is None
                 and message.reference is None
                 and set(message.raw_mentions) == wanted
+                and set(message.raw_role_mentions) == wanted_roles
                 and outgoing.looks_like(message)
             ):
                 return message
         return None
-
-    def _embed(self, article: Article, guild_id: int) -> discord.Embed:
-        return to_embeds(ArticleAnswer(article, summary_only=True), self.prefix_for(guild_id))[0]
 
     async def _failed(
         self,

@@ -4,9 +4,10 @@ own transaction (:meth:`bot.store.alerts.AlertQueries.plan` gathers, calls these
 A new article from a file goes to every enabled alert channel; from a feed, to the alert channel of the
 server that added the feed (or the channel it was added in). Followers of an entity that is salient in a
 new article, or of one of its topics, are pinged in their server's alert channel (or where they
-followed). A text already indexed that arrives through a feed is planned for that feed's server only. An
-article posts once per channel, and not at all where a story with a near-identical title was posted in
-the last two days.
+followed); so are the roles a manager set to follow it. A text already indexed that arrives through a
+feed is planned for that feed's server only. An article posts once per channel, and not at all where a
+story with a near-identical title was posted in the last two days. Filters (:mod:`bot.alerts.filters`)
+on the feed and on the channel keep an article's post out of a channel; follows still ping.
 
 Stories (:mod:`bot.stories`): the first article of a story posts in a channel; each later one in that
 channel is planned as an entry of that post (``thread_of``, delivered into a thread on it, or counted in
@@ -24,6 +25,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from bot.alerts.filters import ArticleFacts, FilterRule, blocking_rule
 from bot.models import AlertPolicy
 
 # Two alerts in one channel whose titles are this similar (0–100) are one story told twice.
@@ -68,13 +70,15 @@ class FeedOrigin:
 
 @dataclass(frozen=True, slots=True)
 class FollowMatch:
-    """A member's follow that an article matches (an entity salient in it, or one of its topics)."""
+    """A member's follow (or, with ``role_id``, a role's) that an article matches: an entity salient in
+    it, or one of its topics."""
 
     guild_id: int
-    user_id: int
+    user_id: int | None
     kind: str
     name: str
     channel_id: int  # where they followed: their pings go there when the server has no alert channel
+    role_id: int | None = None
 
 
 @dataclass(slots=True)
@@ -85,6 +89,7 @@ class PlannedAlert:
     channel_id: int
     reasons: list[dict[str, Any]] = field(default_factory=list)
     pings: list[int] = field(default_factory=list)
+    role_pings: list[int] = field(default_factory=list)
     thread_of: int | None = None  # the outbox id of its story's post in this channel
 
 
@@ -102,12 +107,16 @@ def plan_alerts(
     a file); ``follows`` are the follows the article matches, oldest first in each server."""
     planned: dict[int, PlannedAlert] = {}
 
-    def add(guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None) -> None:
+    def add(
+        guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None, role_id: int | None = None
+    ) -> None:
         alert = planned.setdefault(channel_id, PlannedAlert(guild_id, channel_id))
         if reason not in alert.reasons:
             alert.reasons.append(reason)
         if user_id is not None and user_id not in alert.pings:
             alert.pings.append(user_id)
+        if role_id is not None and role_id not in alert.role_pings:
+            alert.role_pings.append(role_id)
 
     if policy.source_id is not None:
         if feed is not None:
@@ -121,30 +130,39 @@ def plan_alerts(
             add(guild_id, channel_id, {"kind": "folder", "name": "watched folders"})
     if is_new:
         for follow in follows:
+            reason: dict[str, Any] = {"kind": "follow", "name": follow.name, "of": follow.kind}
+            if follow.role_id is not None:
+                reason["role"] = follow.role_id
             add(
                 follow.guild_id,
                 alert_channels.get(follow.guild_id, follow.channel_id),
-                {"kind": "follow", "name": follow.name, "of": follow.kind},
+                reason,
                 follow.user_id,
+                follow.role_id,
             )
     return list(planned.values())
 
 
 def within_stories(
-    planned: Iterable[PlannedAlert], story_posts: Mapping[int, int], pinged: Mapping[int, Iterable[int]]
+    planned: Iterable[PlannedAlert],
+    story_posts: Mapping[int, int],
+    pinged: Mapping[int, Iterable[int]],
+    pinged_roles: Mapping[int, Iterable[int]] | None = None,
 ) -> list[PlannedAlert]:
     """The planned alerts of an article whose story was alerted before: in a channel where the story has
     a post (``story_posts`` maps a channel to the post's outbox id) the alert becomes an entry of that
-    post, and the members already pinged about the story in a server (``pinged``, by server) are not
-    pinged again."""
+    post, and the members and roles already pinged about the story in a server (``pinged`` and
+    ``pinged_roles``, by server) are not pinged again."""
     result = []
     for alert in planned:
-        already = set(pinged.get(alert.guild_id, ()))
+        users = set(pinged.get(alert.guild_id, ()))
+        roles = set((pinged_roles or {}).get(alert.guild_id, ()))
         result.append(
             replace(
                 alert,
                 thread_of=story_posts.get(alert.channel_id),
-                pings=[user for user in alert.pings if user not in already],
+                pings=[user for user in alert.pings if user not in users],
+                role_pings=[role for role in alert.role_pings if role not in roles],
                 reasons=list(alert.reasons),
             )
         )
@@ -163,6 +181,59 @@ def without_repeats(
         if alert.thread_of is not None
         or not (key and any(same_story(key, other) for other in recent_keys.get(alert.channel_id, ())))
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class FilteredAlert:
+    """What a filter kept out of a channel: the reasons it would have been posted for, and the rule
+    (in words, with its number) on the feed or channel (``scope``, ``scope_id``) that stopped it."""
+
+    guild_id: int
+    channel_id: int
+    reasons: list[dict[str, Any]]
+    rule: str
+    scope: str
+    scope_id: int
+
+
+def apply_filters(
+    planned: Iterable[PlannedAlert],
+    facts: ArticleFacts,
+    *,
+    source_id: int | None,
+    source_rules: Sequence[FilterRule],
+    channel_rules: Mapping[int, Sequence[FilterRule]],
+) -> tuple[list[PlannedAlert], list[FilteredAlert]]:
+    """The planned alerts that pass the filters, and what the filters kept out. A feed's rules decide
+    its own reason ("source"); a channel's rules decide every reason to post there but follows. An
+    alert left with no reason is not posted; one with follows left is posted for them."""
+    source_block = blocking_rule(source_rules, facts) if source_rules and source_id is not None else None
+    kept: list[PlannedAlert] = []
+    filtered: list[FilteredAlert] = []
+    for alert in planned:
+        rules = channel_rules.get(alert.channel_id, ())
+        channel_block = blocking_rule(rules, facts) if rules else None
+        remaining: list[dict[str, Any]] = []
+        blocked: list[dict[str, Any]] = []
+        first: tuple[FilterRule, str, int] | None = None
+        for reason in alert.reasons:
+            kind = reason.get("kind")
+            if kind == "source" and source_block is not None and source_id is not None:
+                blocked.append(reason)
+                first = first or (source_block, "source", source_id)
+            elif kind in ("source", "folder") and channel_block is not None:
+                blocked.append(reason)
+                first = first or (channel_block, "channel", alert.channel_id)
+            else:
+                remaining.append(reason)
+        if first is not None:
+            rule, scope, scope_id = first
+            text = f"#{rule.id} {rule.describe()}"
+            filtered.append(FilteredAlert(alert.guild_id, alert.channel_id, blocked, text, scope, scope_id))
+        if remaining:
+            alert.reasons = remaining
+            kept.append(alert)
+    return kept, filtered
 
 
 def plan_spike_posts(
@@ -188,6 +259,6 @@ def plan_spike_posts(
         reason = {"kind": "follow", "name": follow.name, "of": follow.kind}
         if reason not in alert.reasons:
             alert.reasons.append(reason)
-        if follow.user_id not in alert.pings:
+        if follow.user_id is not None and follow.user_id not in alert.pings:
             alert.pings.append(follow.user_id)
     return list(planned.values())

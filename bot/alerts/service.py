@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import zoneinfo
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -20,12 +21,14 @@ from datetime import datetime, timedelta
 import discord
 
 from bot.alerts.answers import (
+    AlertsFormat,
     AlertsOff,
     AlertsOn,
     AlertsStatus,
     DigestOff,
     DigestSet,
     DigestStatus,
+    FiltersAnswer,
     Followed,
     FollowingAnswer,
     TimezoneAnswer,
@@ -35,15 +38,16 @@ from bot.alerts.answers import (
     WhyAnswer,
 )
 from bot.alerts.digests import DigestScheduler
-from bot.alerts.dispatcher import AlertDispatcher
+from bot.alerts.dispatcher import AlertDispatcher, pingable_roles
+from bot.alerts.filters import MAX_RULES, FilterRule, RuleError, regex_rule, split_rule, words_rule
 from bot.alerts.retention import OutboxRetention
 from bot.alerts.spikes import SpikeWatch
-from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, parse_article_id
+from bot.answers import Answers, Choices, NotFound, Resolved, UserError, Wanted, is_number, parse_article_id
 from bot.catalogue import command
 from bot.config import Settings
 from bot.digests import DigestSchedule, next_run, parse_time, parse_weekday, zone_named
 from bot.ingest.fetch import redact_url
-from bot.models import Clock, Follow, to_iso, utc_now
+from bot.models import ALERT_FORMATS, Clock, Follow, RoleFollow, to_iso, utc_now
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -51,6 +55,91 @@ from bot.replies import NO_PINGS
 from bot.store import Store
 
 log = logging.getLogger(__name__)
+
+_ROLE_AT_END = re.compile(r"\s*<@&([0-9]{1,20})>(\s+spikes)?\s*$", re.IGNORECASE)
+
+
+def split_role(text: str) -> tuple[str, int | None]:
+    """``"Milei <@&42>"`` → ``("Milei", 42)``: what to follow, and the role mentioned after it, if any. A
+    trailing ``spikes`` stays with what to follow (``"Milei <@&42> spikes"`` → ``("Milei spikes", 42)``),
+    so that ``follow`` can say a role is not pinged for spikes only."""
+    match = _ROLE_AT_END.search(text)
+    if match is None:
+        return text, None
+    return text[: match.start()] + (" spikes" if match.group(2) else ""), int(match.group(1))
+
+
+async def build_rule(answers: Answers, text: str, command: str) -> FilterRule | Choices | NotFound:
+    """A filter rule from what a manager typed (see :mod:`bot.alerts.filters`): names and topics are
+    resolved as ``follow`` resolves them (one not in the index yet is kept as typed); ``command`` is the
+    one to ask again with when a name is ambiguous."""
+    try:
+        parsed = split_rule(text)
+        if parsed.kind in ("words", "section"):
+            return words_rule(parsed)
+        if parsed.kind == "regex":
+            return regex_rule(parsed)
+    except RuleError as exc:
+        raise UserError(str(exc)) from None
+    keys: list[str] = []
+    labels: list[str] = []
+    for value in parsed.values:
+        if parsed.kind == "has":
+            found = await answers.resolve(value, Wanted.NAME, command)
+            if isinstance(found, NotFound) and name_key(value):
+                found = Resolved("entity", name_key(value), value)  # named by no article yet
+        else:
+            found = await answers.resolve(value, Wanted.TOPIC, command)
+            if isinstance(found, NotFound) and topic_key(value):
+                found = Resolved("topic", topic_key(value), value)
+        if not isinstance(found, Resolved):
+            return found
+        keys.append(found.key)
+        labels.append(found.name)
+    if not keys:
+        raise UserError("Say what the filter looks for, like: has:Javier Milei.")
+    return FilterRule(parsed.kind, parsed.negate, tuple(keys), tuple(labels))
+
+
+async def change_filters(
+    store: Store,
+    answers: Answers,
+    *,
+    guild_id: int,
+    user_id: int,
+    scope: str,
+    scope_id: int,
+    text: str | None,
+    command: str,
+    name: str | None = None,
+) -> FiltersAnswer | Choices | NotFound:
+    """Show, add (a rule), remove (``remove <number>``) or clear (``clear``) the filters of a feed or a
+    channel: what ``alerts filter`` and ``source filter`` share."""
+    words = " ".join((text or "").split())
+    kind = "channel" if scope == "channel" else "source"
+
+    async def rules() -> list[FilterRule]:
+        return (await store.alerts.filters(scope, [scope_id])).get(scope_id, [])
+
+    if not words:
+        return FiltersAnswer(kind, scope_id, await rules(), name=name)
+    if words.lower() == "clear":
+        count = await store.alerts.remove_filters(guild_id, scope, scope_id)
+        return FiltersAnswer(kind, scope_id, [], "cleared", count=count, name=name)
+    head, _, rest = words.partition(" ")
+    if head.lower() == "remove" and is_number(rest.strip().lstrip("#")):
+        number = int(rest.strip().lstrip("#"))
+        if not await store.alerts.remove_filters(guild_id, scope, scope_id, number):
+            raise UserError(f"There is no filter {number} here; the list shows their numbers.")
+        return FiltersAnswer(kind, scope_id, await rules(), "removed", count=number, name=name)
+    if len(await rules()) >= MAX_RULES:
+        raise UserError(f"There are {MAX_RULES} filters here already; remove one first.")
+    rule = await build_rule(answers, words, command)
+    if not isinstance(rule, FilterRule):
+        return rule
+    number = await store.alerts.add_filter(guild_id, scope, scope_id, rule, user_id)
+    added = FilterRule(rule.kind, rule.negate, rule.values, rule.labels, number)
+    return FiltersAnswer(kind, scope_id, await rules(), "added", added, name=name)
 
 
 def _when(moment: datetime) -> str:
@@ -159,27 +248,57 @@ class AlertService:
 
     @command(
         "alerts",
-        "alerts [here | off]",
-        "Where new articles are posted in this server; here or off changes it (Manage Server).",
+        "alerts [here [threads] | off | format <format> | filter <rule> | trending <here | off>]",
+        "Where and how new articles and spikes are posted here: here, off, format, filter, trending.",
         "alerts here",
         where="server",
     )
     async def alerts_status(self, guild_id: int) -> AlertsStatus:
-        """Where this server's new articles (and its spikes) are posted."""
+        """Where this server's new articles are posted and how, and where its spikes are."""
         alerts = self.store.alerts
-        return AlertsStatus(await alerts.channel(guild_id), await alerts.trending_channel(guild_id))
+        channel_id = await alerts.channel(guild_id)
+        trending_channel_id = await alerts.trending_channel(guild_id)
+        if channel_id is None:
+            return AlertsStatus(None, trending_channel_id=trending_channel_id)
+        settings = (await alerts.channel_settings([channel_id]))[channel_id]
+        rules = (await alerts.filters("channel", [channel_id])).get(channel_id, [])
+        return AlertsStatus(channel_id, settings.format, settings.threads, len(rules), trending_channel_id)
 
     @command(
         "alerts here",
-        "alerts here",
-        "Post every new article in this channel (Manage Server).",
-        "alerts here",
+        "alerts here [threads]",
+        "Post every new article here: a post each in a forum; with threads, a thread each (Manage Server).",
+        "alerts here threads",
         where="server",
     )
-    async def alerts_here(self, guild_id: int, channel_id: int, user_id: int) -> AlertsOn:
-        """Make this channel the server's alert channel."""
+    async def alerts_here(
+        self, guild_id: int, channel_id: int, user_id: int, mode: str | None = None, *, forum: bool = False
+    ) -> AlertsOn:
+        """Make this channel the server's alert channel; ``forum`` (asked in a post of a forum): the forum
+        gets one post per article, tagged from its topics; ``mode`` ``threads`` (a text channel): each
+        alert opens a thread for discussion."""
+        threads = (mode or "").strip().lower()
+        if threads not in ("", "threads"):
+            raise UserError("Say alerts here, or alerts here threads for a thread on each article.")
+        channel = self.client.get_channel(channel_id)
+        guild = self.client.get_guild(guild_id)
+        me = guild.me if guild is not None else None
+        if threads and (forum or not isinstance(channel, discord.TextChannel)):
+            raise UserError("Threads open on articles in a text channel; in a forum every article is a post already.")
+        if forum and isinstance(channel, discord.ForumChannel) and me is not None:
+            allowed = channel.permissions_for(me)
+            if not (allowed.send_messages and allowed.embed_links):
+                raise UserError("I need the Create Posts and Embed Links permissions in this forum for that.")
+        if (
+            threads
+            and isinstance(channel, discord.TextChannel)
+            and me is not None
+            and not channel.permissions_for(me).create_public_threads
+        ):
+            raise UserError("I need the Create Public Threads permission here to open a thread on each article.")
         await self.store.alerts.set_channel(guild_id, channel_id, user_id)
-        return AlertsOn(channel_id)
+        await self.store.alerts.set_threads(guild_id, channel_id, bool(threads), user_id)
+        return AlertsOn(channel_id, threads=bool(threads), forum=forum)
 
     @command(
         "alerts off",
@@ -191,6 +310,51 @@ class AlertService:
     async def alerts_off(self, guild_id: int) -> AlertsOff:
         """Stop posting every new article in this server (follows still ping where they were made)."""
         return AlertsOff(await self.store.alerts.disable(guild_id))
+
+    @command(
+        "alerts format",
+        "alerts format [compact | card | full]",
+        "How alerts look in this channel: a link, the summary, or summary, names and topics (Manage Server).",
+        "alerts format compact",
+        where="server",
+    )
+    async def alerts_format(
+        self, guild_id: int, channel_id: int, user_id: int, alert_format: str | None = None
+    ) -> AlertsFormat:
+        """Show or set how alerts look in this channel: ``compact`` (a link and the title), ``card`` (an
+        embed with the summary) or ``full`` (the summary, the names and the topics; the default)."""
+        if not alert_format or not alert_format.strip():
+            current = (await self.store.alerts.channel_settings([channel_id]))[channel_id].format
+            return AlertsFormat(channel_id, current)
+        wanted = alert_format.strip().lower()
+        if wanted not in ALERT_FORMATS:
+            raise UserError("The format is compact (a link), card (the summary) or full (summary, names and topics).")
+        await self.store.alerts.set_format(guild_id, channel_id, wanted, user_id)
+        return AlertsFormat(channel_id, wanted, changed=True)
+
+    @command(
+        "alerts filter",
+        "alerts filter [rule | remove <number> | clear]",
+        "What this channel posts: -football, has:Milei, topic:lithium, section:sport, re:… (Manage Server).",
+        "alerts filter -football",
+        where="server",
+    )
+    async def alerts_filter(
+        self, guild_id: int, channel_id: int, user_id: int, text: str | None = None
+    ) -> FiltersAnswer | Choices | NotFound:
+        """Show, add, remove or clear this channel's filters: words (``lithium, copper``; ``-football``),
+        names (``has:Javier Milei``), topics (``topic:lithium mining``), sections (``section:politics``)
+        and RE2 regular expressions (``re:^Breaking``); an article is posted when it passes every one."""
+        return await change_filters(
+            self.store,
+            self.answers,
+            guild_id=guild_id,
+            user_id=user_id,
+            scope="channel",
+            scope_id=channel_id,
+            text=text,
+            command="alerts filter",
+        )
 
     @command(
         "alerts trending",
@@ -220,40 +384,76 @@ class AlertService:
             raise UserError("Tell me a name or topic to follow, like: follow Milei.")
         return await self.answers.resolve(text, Wanted.SUBJECT_OR_NEW_NAME, "follow")
 
+    async def _check_role(self, guild_id: int, channel_id: int, role_id: int) -> None:
+        """Refuse, in one sentence, a role that cannot be pinged about news: not of this server, @everyone,
+        an app's own role, or one the bot may not mention (neither mentionable nor Mention Everyone)."""
+        guild = self.client.get_guild(guild_id)
+        role = guild.get_role(role_id) if guild is not None else None
+        if role is None or guild is None:
+            raise UserError("That role is not one of this server's.")
+        if role.is_default():
+            raise UserError("I will not ping everyone about news: mention a role instead.")
+        if role.managed:
+            raise UserError(f"{role.name} belongs to an app; pick a role that members hold.")
+        # Where its pings will go: the alert channel, else here (checked again at every send).
+        where = await self.store.alerts.channel(guild_id) or channel_id
+        if not pingable_roles(guild, where, [role_id]):
+            raise UserError(
+                f"I cannot ping {role.name}: make it mentionable in Server Settings → Roles, "
+                "or give me the Mention Everyone permission."
+            )
+
     @command(
         "follow",
-        "follow <name or topic>",
-        "Get pinged when a name or topic is central to a new article (add 'spikes': only when it spikes).",
+        "follow <name or topic> [@role | spikes]",
+        "Get pinged when a name or topic is central to a new article (or, with spikes, when it spikes).",
         "follow Milei",
         where="server",
     )
-    async def follow(self, guild_id: int, user_id: int, channel_id: int, text: str) -> Followed | Choices | NotFound:
+    async def follow(
+        self, guild_id: int, user_id: int, channel_id: int, text: str, *, role_id: int | None = None
+    ) -> Followed | Choices | NotFound:
         """Follow an entity or topic in this server: every new article about it, or (``<name> spikes``)
-        only when its coverage spikes. Following it again the other way switches."""
+        only when its coverage spikes; following it again the other way switches. With ``role_id`` (a
+        manager's), that role is pinged about every new article instead of the asker."""
         words = text.split()
         spikes = len(words) > 1 and words[-1].lower() == "spikes"
+        if spikes and role_id is not None:
+            raise UserError("A role is pinged about every new article on what it follows; spikes are for members.")
+        if role_id is not None:
+            await self._check_role(guild_id, channel_id, role_id)
         subject = await self._subject(" ".join(words[:-1]) if spikes else text)
         if not isinstance(subject, Resolved):
             return subject
-        added = await self.store.alerts.add_follow(
-            Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id, spikes=spikes)
-        )
+        if role_id is None:
+            added = await self.store.alerts.add_follow(
+                Follow(guild_id, user_id, subject.kind, subject.key, subject.name, channel_id, spikes=spikes)
+            )
+        else:
+            added = await self.store.alerts.add_role_follow(
+                RoleFollow(guild_id, role_id, subject.kind, subject.key, subject.name, channel_id), user_id
+            )
         # Where the pings will go, as planning chooses: spikes in the spike channel first.
         where = await self.store.alerts.channel(guild_id) or channel_id
         if spikes:
             where = await self.store.alerts.trending_channel(guild_id) or where
-        return Followed(subject.name, subject.kind, where, already=not added, spikes=spikes)
+        return Followed(subject.name, subject.kind, where, already=not added, role_id=role_id, spikes=spikes)
 
     @command(
         "unfollow",
-        "unfollow <name or topic>",
-        "Stop being pinged about a name or topic.",
+        "unfollow <name or topic> [@role]",
+        "Stop being pinged about a name or topic; a manager can stop a role's pings.",
         "unfollow Milei",
         where="server",
     )
-    async def unfollow(self, guild_id: int, user_id: int, text: str) -> Unfollowed:
-        """Stop following something (``<name> spikes`` too: it is the same follow)."""
-        follows = await self.store.alerts.follows_of(guild_id, user_id)
+    async def unfollow(self, guild_id: int, user_id: int, text: str, *, role_id: int | None = None) -> Unfollowed:
+        """Stop following something (``<name> spikes`` too: it is the same follow); with ``role_id`` (a
+        manager's), stop pinging that role about it."""
+        follows: list[Follow] | list[RoleFollow]
+        if role_id is None:
+            follows = await self.store.alerts.follows_of(guild_id, user_id)
+        else:
+            follows = [f for f in await self.store.alerts.role_follows_of(guild_id) if f.role_id == role_id]
         words = text.split()
         if len(words) > 1 and words[-1].lower() == "spikes" and not any(
             name_key(f.name) == name_key(text) for f in follows
@@ -266,10 +466,13 @@ class AlertService:
             if isinstance(subject, Resolved):
                 match = [f for f in follows if (f.kind, f.target_key) == (subject.kind, subject.key)]
         if not match:
-            return Unfollowed(text, followed=False)
+            return Unfollowed(text, followed=False, role_id=role_id)
         for follow in match:
-            await self.store.alerts.remove_follow(guild_id, user_id, follow.kind, follow.target_key)
-        return Unfollowed(match[0].name)
+            if role_id is None:
+                await self.store.alerts.remove_follow(guild_id, user_id, follow.kind, follow.target_key)
+            else:
+                await self.store.alerts.remove_role_follow(guild_id, role_id, follow.kind, follow.target_key)
+        return Unfollowed(match[0].name, role_id=role_id)
 
     @command(
         "digest",
@@ -340,10 +543,20 @@ class AlertService:
         await self.store.servers.set_timezone(guild_id, name)
         return TimezoneAnswer(name, "set")
 
-    @command("following", "following", "What you follow in this server.", "following", where="server")
+    @command(
+        "following",
+        "following",
+        "What you follow in this server, and the roles pinged here.",
+        "following",
+        where="server",
+    )
     async def following(self, guild_id: int, user_id: int) -> FollowingAnswer:
-        """What a member follows here."""
-        return FollowingAnswer(await self.store.alerts.follows_of(guild_id, user_id), self.settings.follow_salience)
+        """What a member follows here, and every role follow of the server."""
+        return FollowingAnswer(
+            await self.store.alerts.follows_of(guild_id, user_id),
+            self.settings.follow_salience,
+            await self.store.alerts.role_follows_of(guild_id),
+        )
 
     @command(
         "why",
@@ -359,4 +572,6 @@ class AlertService:
         if article is None:
             return NotFound(f"There is no article {article_id}.")
         alerts = await self.store.alerts.for_article(guild_id, article_id)
-        return WhyAnswer(article_id, article.title, alerts, await self.store.stories.decision(article_id))
+        filtered = await self.store.alerts.filtered_for_article(guild_id, article_id)
+        decision = await self.store.stories.decision(article_id)
+        return WhyAnswer(article_id, article.title, alerts, filtered, story=decision)

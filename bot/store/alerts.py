@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.alerts.filters import ArticleFacts, FilterRule
 from bot.alerts.planning import (
     NEAR_DUPLICATE_WINDOW,
     FeedOrigin,
+    FilteredAlert,
     FollowMatch,
     PlannedAlert,
     alert_nonce,
+    apply_filters,
     plan_alerts,
     plan_spike_posts,
     post_nonce,
@@ -28,15 +32,25 @@ from bot.alerts.planning import (
 )
 from bot.models import (
     AlertPolicy,
+    ChannelSettings,
     DueAlert,
+    FilteredRecord,
     Follow,
     PlannedPost,
+    RoleFollow,
     SentAlert,
     StoryPost,
     to_iso,
 )
 from bot.store.database import Database, chunks, current_time
 from bot.trending import WINDOWS
+
+_FILTER_COLUMNS = "id, scope_id, kind, negate, rule_values, labels"
+
+
+def _filter_rule(row: sqlite3.Row) -> FilterRule:
+    values, labels = tuple(json.loads(row["rule_values"])), tuple(json.loads(row["labels"]))
+    return FilterRule(row["kind"], bool(row["negate"]), values, labels, row["id"])
 
 
 class AlertQueries:
@@ -100,6 +114,138 @@ class AlertQueries:
             )
             await db.execute("DELETE FROM digests WHERE channel_id = ?", (channel_id,))
         return guilds
+
+    async def set_format(self, guild_id: int, channel_id: int, alert_format: str, set_by: int) -> None:
+        """How alerts look in ``channel_id``: ``compact``, ``card`` or ``full``."""
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO alert_channel_settings (channel_id, guild_id, format, set_by, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET format = excluded.format, "
+                "set_by = excluded.set_by, updated_at = excluded.updated_at",
+                (channel_id, guild_id, alert_format, set_by, current_time()),
+            )
+
+    async def set_threads(self, guild_id: int, channel_id: int, threads: bool, set_by: int) -> None:
+        """Whether each alert in ``channel_id`` (a text channel) opens a thread."""
+        async with self._db.write() as db:
+            await db.execute(
+                "INSERT INTO alert_channel_settings (channel_id, guild_id, threads, set_by, updated_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (channel_id) DO UPDATE SET threads = excluded.threads, "
+                "set_by = excluded.set_by, updated_at = excluded.updated_at",
+                (channel_id, guild_id, int(threads), set_by, current_time()),
+            )
+
+    async def channel_settings(self, channel_ids: Sequence[int]) -> dict[int, ChannelSettings]:
+        """How alerts are posted in each of ``channel_ids`` (the default for a channel not listed)."""
+        found: dict[int, ChannelSettings] = {}
+        for chunk in chunks(sorted(set(channel_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                f"SELECT channel_id, format, threads FROM alert_channel_settings WHERE channel_id IN ({marks})", chunk
+            )
+            found.update({int(r["channel_id"]): ChannelSettings(r["format"], bool(r["threads"])) for r in rows})
+        return {channel_id: found.get(channel_id, ChannelSettings()) for channel_id in channel_ids}
+
+    # ---------------------------------------------------------------------------------- filters
+
+    async def add_filter(self, guild_id: int, scope: str, scope_id: int, rule: FilterRule, created_by: int) -> int:
+        """Store a filter rule on a feed (``scope`` ``"source"``) or a channel; returns its number."""
+        async with self._db.write() as db, db.execute(
+            "INSERT INTO alert_filters (guild_id, scope, scope_id, kind, negate, rule_values, labels, created_by, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (
+                guild_id,
+                scope,
+                scope_id,
+                rule.kind,
+                int(rule.negate),
+                json.dumps(list(rule.values)),
+                json.dumps(list(rule.labels)),
+                created_by,
+                current_time(),
+            ),
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None
+        return int(row["id"])
+
+    async def remove_filters(self, guild_id: int, scope: str, scope_id: int, rule_id: int | None = None) -> int:
+        """Remove one rule (by number) or every rule of a feed or channel; returns how many went."""
+        extra, params = ("AND id = ?", (rule_id,)) if rule_id is not None else ("", ())
+        async with self._db.write() as db, db.execute(
+            f"DELETE FROM alert_filters WHERE guild_id = ? AND scope = ? AND scope_id = ? {extra} RETURNING 1",
+            (guild_id, scope, scope_id, *params),
+        ) as cursor:
+            removed = len(await cursor.fetchall())
+        return removed
+
+    async def filters(self, scope: str, scope_ids: Sequence[int]) -> dict[int, list[FilterRule]]:
+        """The rules of each of ``scope_ids`` (feeds or channels) that has any, oldest first."""
+        found: dict[int, list[FilterRule]] = {}
+        for chunk in chunks(sorted(set(scope_ids))):
+            marks = ",".join("?" * len(chunk))
+            rows = await self._db.fetchall(
+                f"SELECT {_FILTER_COLUMNS} FROM alert_filters WHERE scope = ? AND scope_id IN ({marks}) ORDER BY id",
+                (scope, *chunk),
+            )
+            for row in rows:
+                found.setdefault(int(row["scope_id"]), []).append(_filter_rule(row))
+        return found
+
+    async def _filters_in_write(self, scope: str, scope_ids: Sequence[int]) -> dict[int, list[FilterRule]]:
+        """:meth:`filters`, read inside the caller's transaction."""
+        found: dict[int, list[FilterRule]] = {}
+        for chunk in chunks(sorted(set(scope_ids))):
+            marks = ",".join("?" * len(chunk))
+            async with self._db.writer.execute(
+                f"SELECT {_FILTER_COLUMNS} FROM alert_filters WHERE scope = ? AND scope_id IN ({marks}) ORDER BY id",
+                (scope, *chunk),
+            ) as cursor:
+                for row in await cursor.fetchall():
+                    found.setdefault(int(row["scope_id"]), []).append(_filter_rule(row))
+        return found
+
+    async def _facts(self, article_id: int) -> ArticleFacts:
+        """What filters look at in an article, read inside the caller's transaction."""
+        db = self._db.writer
+        async with db.execute("SELECT title, body, url FROM articles WHERE id = ?", (article_id,)) as cursor:
+            row = await cursor.fetchone()
+        async with db.execute(
+            "SELECT e.key FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id = ?",
+            (article_id,),
+        ) as cursor:
+            names = [r["key"] async for r in cursor]
+        async with db.execute(
+            "SELECT t.key FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id = ?",
+            (article_id,),
+        ) as cursor:
+            topics = [r["key"] async for r in cursor]
+        if row is None:
+            return ArticleFacts.of("", "", None, names, topics)
+        return ArticleFacts.of(row["title"], row["body"], row["url"], names, topics)
+
+    async def _record_filtered(self, article_id: int, filtered: Sequence[FilteredAlert]) -> None:
+        now = current_time()
+        await self._db.writer.executemany(
+            "INSERT OR REPLACE INTO filtered_alerts (article_id, guild_id, channel_id, reasons, rule, scope, scope_id, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (article_id, f.guild_id, f.channel_id, json.dumps(f.reasons), f.rule, f.scope, f.scope_id, now)
+                for f in filtered
+            ],
+        )
+
+    async def filtered_for_article(self, guild_id: int, article_id: int) -> list[FilteredRecord]:
+        """Where filters kept an article out in a server, and why (for ``!why``)."""
+        rows = await self._db.fetchall(
+            "SELECT channel_id, reasons, rule, scope, scope_id FROM filtered_alerts "
+            "WHERE article_id = ? AND guild_id = ? ORDER BY channel_id",
+            (article_id, guild_id),
+        )
+        return [
+            FilteredRecord(r["channel_id"], json.loads(r["reasons"]), r["rule"], r["scope"], r["scope_id"])
+            for r in rows
+        ]
 
     # ------------------------------------------------------------------------- trending channels
 
@@ -249,17 +395,28 @@ class AlertQueries:
         return removed
 
     async def rekey_topic_follows(self, key_of: Callable[[str], str]) -> None:
-        """Follows of topics under the key ``key_of`` makes of their stored key, when the topic keys change
-        (inside :meth:`Database.write`); a member following two topics that became one follows it once."""
+        """Follows of topics (members' and roles') and topic filters under the key ``key_of`` makes of their
+        stored key, when the topic keys change (inside :meth:`Database.write`); a member or role following
+        two topics that became one follows it once."""
         db = self._db.writer
-        async with db.execute("SELECT DISTINCT target_key FROM follows WHERE kind = 'topic'") as cursor:
-            keys = [row["target_key"] async for row in cursor]
-        for old, new in ((k, key_of(k)) for k in keys):
-            if new and new != old:
+        for table in ("follows", "role_follows"):
+            async with db.execute(f"SELECT DISTINCT target_key FROM {table} WHERE kind = 'topic'") as cursor:
+                keys = [row["target_key"] async for row in cursor]
+            for old, new in ((k, key_of(k)) for k in keys):
+                if new and new != old:
+                    await db.execute(
+                        f"UPDATE OR IGNORE {table} SET target_key = ? WHERE kind = 'topic' AND target_key = ?",
+                        (new, old),
+                    )
+                    await db.execute(f"DELETE FROM {table} WHERE kind = 'topic' AND target_key = ?", (old,))
+        async with db.execute("SELECT id, rule_values FROM alert_filters WHERE kind = 'topic'") as cursor:
+            rules = [(row["id"], json.loads(row["rule_values"])) async for row in cursor]
+        for rule_id, values in rules:
+            rekeyed = list(dict.fromkeys(key_of(v) or v for v in values))
+            if rekeyed != values:
                 await db.execute(
-                    "UPDATE OR IGNORE follows SET target_key = ? WHERE kind = 'topic' AND target_key = ?", (new, old)
+                    "UPDATE alert_filters SET rule_values = ? WHERE id = ?", (json.dumps(rekeyed), rule_id)
                 )
-                await db.execute("DELETE FROM follows WHERE kind = 'topic' AND target_key = ?", (old,))
 
     async def follows_of(self, guild_id: int, user_id: int) -> list[Follow]:
         """What one member follows in one server."""
@@ -269,6 +426,43 @@ class AlertQueries:
             (guild_id, user_id),
         )
         return [Follow(**{**row, "spikes": bool(row["spikes"])}) for row in rows]
+
+    async def add_role_follow(self, follow: RoleFollow, created_by: int) -> bool:
+        """Record that a role is pinged about something; ``False`` when it already was."""
+        async with self._db.write() as db, db.execute(
+            "INSERT OR IGNORE INTO role_follows (guild_id, role_id, kind, target_key, name, channel_id, created_by, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
+            (
+                follow.guild_id,
+                follow.role_id,
+                follow.kind,
+                follow.target_key,
+                follow.name,
+                follow.channel_id,
+                created_by,
+                current_time(),
+            ),
+        ) as cursor:
+            added = await cursor.fetchone() is not None
+        return added
+
+    async def remove_role_follow(self, guild_id: int, role_id: int, kind: str, target_key: str) -> bool:
+        """Stop pinging a role about something; ``False`` when it was not."""
+        async with self._db.write() as db, db.execute(
+            "DELETE FROM role_follows WHERE guild_id = ? AND role_id = ? AND kind = ? AND target_key = ? RETURNING 1",
+            (guild_id, role_id, kind, target_key),
+        ) as cursor:
+            removed = await cursor.fetchone() is not None
+        return removed
+
+    async def role_follows_of(self, guild_id: int) -> list[RoleFollow]:
+        """Every role follow of one server, by role then name."""
+        rows = await self._db.fetchall(
+            "SELECT guild_id, role_id, kind, target_key, name, channel_id FROM role_follows "
+            "WHERE guild_id = ? ORDER BY role_id, kind, name",
+            (guild_id,),
+        )
+        return [RoleFollow(**row) for row in rows]
 
     # ----------------------------------------------------------------------------------- outbox
 
@@ -290,27 +484,50 @@ class AlertQueries:
             feed = FeedOrigin(**row) if row else None
         follows: list[FollowMatch] = []
         if is_new:
-            async with db.execute(
-                """
-                SELECT f.guild_id, f.user_id, f.kind, f.name, f.channel_id FROM follows f
-                WHERE f.spikes = 0 AND (
-                      (f.kind = 'entity' AND f.target_key IN (
+            matches = """
+                (f.kind = 'entity' AND f.target_key IN (
                         SELECT e.key FROM article_entities ae JOIN entities e ON e.id = ae.entity_id
                         WHERE ae.article_id = ? AND ae.salience >= ?))
                    OR (f.kind = 'topic' AND f.target_key IN (
                         SELECT t.key FROM article_topics at JOIN topics t ON t.id = at.topic_id
-                        WHERE at.article_id = ?)))
-                ORDER BY f.guild_id, f.created_at
+                        WHERE at.article_id = ?))
+            """
+            # A member following for spikes only is pinged by the spike, not by each article.
+            async with db.execute(
+                f"""
+                SELECT * FROM (
+                    SELECT f.guild_id, f.user_id, NULL AS role_id, f.kind, f.name, f.channel_id, f.created_at
+                    FROM follows f WHERE f.spikes = 0 AND ({matches})
+                    UNION ALL
+                    SELECT f.guild_id, NULL, f.role_id, f.kind, f.name, f.channel_id, f.created_at
+                    FROM role_follows f WHERE {matches}
+                ) ORDER BY guild_id, created_at
                 """,
-                (article_id, policy.follow_salience, article_id),
+                (article_id, policy.follow_salience, article_id) * 2,
             ) as cursor:
-                follows = [FollowMatch(**row) for row in await cursor.fetchall()]
+                follows = [
+                    FollowMatch(r["guild_id"], r["user_id"], r["kind"], r["name"], r["channel_id"], r["role_id"])
+                    for r in await cursor.fetchall()
+                ]
         every_server = policy.source_id is None and is_new  # a new article from a file
         servers = {f.guild_id for f in follows} | ({feed.guild_id} if feed else set())
         channels = await self._enabled_channels(None if every_server else servers)
         planned = plan_alerts(policy, is_new=is_new, feed=feed, alert_channels=channels, follows=follows)
         if not planned:
             return 0
+        source_rules = (await self._filters_in_write("source", [feed.id])).get(feed.id, []) if feed else []
+        channel_rules = await self._filters_in_write("channel", [alert.channel_id for alert in planned])
+        if source_rules or channel_rules:
+            planned, filtered = apply_filters(
+                planned,
+                await self._facts(article_id),
+                source_id=feed.id if feed else None,
+                source_rules=source_rules,
+                channel_rules=channel_rules,
+            )
+            await self._record_filtered(article_id, filtered)
+            if not planned:
+                return 0
 
         async with db.execute(
             "SELECT a.title, s.story_id FROM articles a LEFT JOIN article_stories s ON s.article_id = a.id "
@@ -335,8 +552,9 @@ class AlertQueries:
         written = 0
         for alert in without_repeats(planned, key, recent):
             async with db.execute(
-                "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, reasons, "
-                "nonce, next_attempt_at, created_at, story_id, thread_of) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, "
+                "ping_role_ids, reasons, nonce, next_attempt_at, created_at, story_id, thread_of) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "RETURNING id",
                 (
                     article_id,
@@ -344,6 +562,7 @@ class AlertQueries:
                     alert.channel_id,
                     key,
                     json.dumps(alert.pings),
+                    json.dumps(alert.role_pings),
                     json.dumps(alert.reasons),
                     alert_nonce(article_id, alert.channel_id),
                     to_iso(now),
@@ -361,6 +580,7 @@ class AlertQueries:
         db = self._db.writer
         posts: dict[int, int] = {}
         pinged: dict[int, set[int]] = {}
+        pinged_roles: dict[int, set[int]] = {}
         for alert in planned:
             # A post of its own: pending or sent (a story only listed in a flood-control digest has none).
             async with db.execute(
@@ -373,12 +593,14 @@ class AlertQueries:
                 posts[alert.channel_id] = int(row["id"])
             if alert.guild_id not in pinged:
                 async with db.execute(
-                    "SELECT ping_user_ids FROM outbox WHERE story_id = ? AND guild_id = ? AND status != 'dropped' "
-                    "AND article_id != ?",
+                    "SELECT ping_user_ids, ping_role_ids FROM outbox WHERE story_id = ? AND guild_id = ? "
+                    "AND status != 'dropped' AND article_id != ?",
                     (story_id, alert.guild_id, article_id),
                 ) as cursor:
-                    pinged[alert.guild_id] = {u async for r in cursor for u in json.loads(r["ping_user_ids"])}
-        return within_stories(planned, posts, pinged)
+                    rows = await cursor.fetchall()
+                pinged[alert.guild_id] = {u for r in rows for u in json.loads(r["ping_user_ids"])}
+                pinged_roles[alert.guild_id] = {g for r in rows for g in json.loads(r["ping_role_ids"])}
+        return within_stories(planned, posts, pinged, pinged_roles)
 
     async def _enabled_channels(self, servers: set[int] | None) -> dict[int, int]:
         """The enabled alert channel of each of ``servers`` that has one (``None``: of every server),
@@ -404,7 +626,7 @@ class AlertQueries:
         """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
         columns = (
             "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
-            "pings_left, unknown_since, kind, payload, thread_of"
+            "pings_left, unknown_since, ping_role_ids, thread_id, kind, payload, thread_of"
         )
         rows = await self._db.fetchall(
             f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
@@ -426,6 +648,8 @@ class AlertQueries:
                 message_id=r["message_id"],
                 pings_left=json.loads(r["pings_left"]),
                 unknown_since=r["unknown_since"],
+                ping_role_ids=json.loads(r["ping_role_ids"]),
+                thread_id=r["thread_id"],
                 kind=r["kind"],
                 payload=json.loads(r["payload"]) if r["payload"] else None,
                 thread_of=r["thread_of"],
@@ -452,20 +676,26 @@ class AlertQueries:
         return int(rows[0]["n"])
 
     async def mark_sent(
-        self, alert_ids: Sequence[int], message_id: int, *, status: str = "sent", pings_left: Sequence[int] = ()
+        self,
+        alert_ids: Sequence[int],
+        message_id: int,
+        *,
+        status: str = "sent",
+        pings_left: Sequence[int] = (),
+        thread_id: int | None = None,
     ) -> None:
         """Alerts delivered (as their own message, or listed in a digest); ``pings_left`` are the users
         that message could not ping, kept on the first alert for the messages that follow (whose
-        attempts are counted afresh)."""
+        attempts are counted afresh), which go to ``thread_id`` when the message opened a thread."""
         marks = ",".join("?" * len(alert_ids))
         more = json.dumps(list(pings_left))
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, error = NULL, unknown_since = NULL, "
-                "attempts = CASE WHEN id = ? AND ? != '[]' THEN 0 ELSE attempts + 1 END, "
+                "UPDATE outbox SET status = ?, sent_at = ?, message_id = ?, thread_id = ?, error = NULL, "
+                "unknown_since = NULL, attempts = CASE WHEN id = ? AND ? != '[]' THEN 0 ELSE attempts + 1 END, "
                 "pings_left = CASE id WHEN ? THEN ? ELSE '[]' END "
                 f"WHERE id IN ({marks}) AND status = 'pending'",
-                (status, current_time(), message_id, alert_ids[0], more, alert_ids[0], more, *alert_ids),
+                (status, current_time(), message_id, thread_id, alert_ids[0], more, alert_ids[0], more, *alert_ids),
             )
 
     async def mark_pinged(self, alert_id: int, pings_left: Sequence[int]) -> None:
@@ -541,7 +771,7 @@ class AlertQueries:
     async def for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
         """How an article was alerted in a server (for ``!why``)."""
         rows = await self._db.fetchall(
-            "SELECT channel_id, status, reasons, ping_user_ids, sent_at, error, thread_of FROM outbox "
+            "SELECT channel_id, status, reasons, ping_user_ids, ping_role_ids, sent_at, error, thread_of FROM outbox "
             "WHERE article_id = ? AND guild_id = ? ORDER BY id",
             (article_id, guild_id),
         )
@@ -553,6 +783,7 @@ class AlertQueries:
                 ping_user_ids=json.loads(r["ping_user_ids"]),
                 sent_at=r["sent_at"],
                 error=r["error"],
+                ping_role_ids=json.loads(r["ping_role_ids"]),
                 story_entry=r["thread_of"] is not None,
             )
             for r in rows
@@ -574,7 +805,10 @@ class AlertQueries:
                 deleted = len(await cursor.fetchall())
             removed += deleted
             if deleted < batch:
-                return removed
+                break
+        async with self._db.write() as db:
+            await db.execute("DELETE FROM filtered_alerts WHERE created_at < ?", (cutoff,))
+        return removed
 
     async def counts(self) -> dict[str, int]:
         """Alerts by status (for stats and benchmarks)."""

@@ -79,11 +79,17 @@ class SourceQueries:
         return [FeedSource(**row) for row in rows]
 
     async def remove(self, guild_id: int, source_id: int) -> FeedSource | None:
-        """Remove one of a server's feeds (its articles stay indexed)."""
-        async with self._db.write() as db, db.execute(
-            f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
-        ) as cursor:
-            row = await cursor.fetchone()
+        """Remove one of a server's feeds (its articles stay indexed), and its filters."""
+        async with self._db.write() as db:
+            async with db.execute(
+                f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None:
+                await db.execute(
+                    "DELETE FROM alert_filters WHERE guild_id = ? AND scope = 'source' AND scope_id = ?",
+                    (guild_id, source_id),
+                )
         return FeedSource(**row) if row else None
 
     async def due(self, now: str, limit: int = 20) -> list[FeedSource]:

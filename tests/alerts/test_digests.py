@@ -1,6 +1,7 @@
 """Scheduled digests end to end on the real bot, whose clock the test sets: set in a server's time zone,
 posted once when the period ends, not again after a restart; a period missed while the bot was offline
-is posted once on its return, marked late. And the digest about one subject lists only its articles."""
+is posted once on its return, marked late; in a channel with threads, it opens one. And the digest about one
+subject lists only its articles."""
 
 from __future__ import annotations
 
@@ -187,3 +188,20 @@ async def test_a_digest_posted_without_an_answer_is_not_posted_again_after_a_res
         await settled_outbox(newsdesk, timeout=30)  # the retry finds the message and marks it sent
         await _checked(newsdesk)
     assert len(_digests(fake_discord)) == 1
+
+
+async def test_a_digest_in_a_channel_with_threads_opens_one(
+    digest_bot: DigestBot, fake_discord: FakeDiscord, clock: TestClock
+) -> None:
+    fake = fake_discord
+    async with digest_bot() as newsdesk:
+        threads = await (await fake.send_message("!alerts here threads", author=fake.admin)).reply()
+        assert threads.content.endswith("each with a thread for discussion.")
+        await _set_up(fake)
+        clock.now = PERIOD_END + timedelta(seconds=30)
+        post = await fake.wait_for_message(predicate=lambda m: bool(_digests(fake)), timeout=20)
+        await fake.wait_for(lambda: post.id in fake.channels, timeout=10)
+        await _checked(newsdesk)
+    thread = fake.channels[post.id]  # opened on the digest's message, named after it
+    assert thread.parent_id == fake.channel.id and thread.name == "Daily digest · Sun 30 Jun 2024"
+    assert len(_digests(fake)) == 1

@@ -18,7 +18,6 @@ from bot.alerts.dispatcher import (
     ping_text,
     retry_after_of,
     split_pings,
-    thread_name,
 )
 from bot.models import DueAlert
 
@@ -75,9 +74,7 @@ def test_retry_after_is_read_from_a_429s_headers() -> None:
     assert retry_after_of(discord.HTTPException(response, "rate limited")) is None
 
 
-def test_a_storys_thread_name_and_footer_fit_discord() -> None:
-    assert thread_name("  Storm\nbatters   Galway ") == "Storm batters Galway"
-    assert len(thread_name("x" * 300)) == 100 and thread_name("   ") == "Story"
+def test_a_storys_outlets_line() -> None:
     assert outlets_line(["AP", "BBC", None, "AP", "Reuters"]) == "3 outlets: AP, BBC, Reuters"
     assert outlets_line(["AP", "AP"]) == "2 articles"
     assert outlets_line([None, None, None]) == "3 articles"

@@ -1,6 +1,7 @@
 """Spike alerts end to end: a burst about Javier Milei is posted once in the spike channel when it
 starts, pinging the member who follows him for spikes — not again at later checks while it lasts, not
-after a restart, and not to a member who follows him for every article. The bot's clock is the test's."""
+after a restart, and not to a member who follows him for every article; in a forum, a post of its own.
+The bot's clock is the test's."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bot.store import Store
 from tests.clock import TestClock
 from tests.coverage import NOW, analyse_texts, dated, spike_coverage, write
 from tests.fake_discord import FakeDiscord
+from tests.fake_discord.models import ChannelType
 from tests.settle import passes, settled_outbox
 
 SpikeBot = Callable[[], contextlib.AbstractAsyncContextManager[NewsdeskBot]]
@@ -108,6 +110,11 @@ async def test_alerts_trending_off_and_a_bad_setting(spike_bot: SpikeBot, fake_d
         await (await fake_discord.send_message("!alerts trending here", author=admin)).reply()
         status = await (await fake_discord.send_message("!alerts", author=fake_discord.member)).reply()
         assert status.content.endswith(f"Spikes go to <#{fake_discord.channel.id}>.")
+        await (await fake_discord.send_message("!alerts here", author=admin)).reply()
+        await (await fake_discord.send_message("!alerts format compact", author=admin)).reply()
+        status = await (await fake_discord.send_message("!alerts", author=fake_discord.member)).reply()
+        channel = f"<#{fake_discord.channel.id}>"
+        assert status.content == f"New articles go to {channel}: compact format. Spikes go to {channel}."
         off = await (await fake_discord.send_message("!alerts trending off", author=admin)).reply()
         assert off.content == f"Spikes are no longer posted (they were going to <#{fake_discord.channel.id}>)."
         bad = await (await fake_discord.send_message("!alerts trending loud", author=admin)).reply()
@@ -150,3 +157,29 @@ async def test_a_follow_for_spikes_is_listed_switched_and_unfollowed(
         assert switched.content.endswith("when it is central to a new article.")
         assert "spikes only" not in (await ask("!following")).embeds[0]["description"]
         assert (await ask("!unfollow Milei spikes")).content == "You no longer follow Javier Milei."
+
+
+async def test_a_spike_in_a_forum_is_a_post_of_its_own_tagged_trending(
+    spike_bot: SpikeBot, fake_discord: FakeDiscord, clock: TestClock
+) -> None:
+    fake = fake_discord
+    forum = fake.create_channel(name="trends", type=ChannelType.GUILD_FORUM, tags=["Trending", "Sport"])
+    clock.now = NOW - timedelta(days=2)
+    async with spike_bot() as newsdesk:
+        await fake.flush()
+        setup = await newsdesk.get_channel(forum.id).create_thread(name="Setup", content="setting up")
+        await fake.flush()
+        thread = fake.channels[setup.thread.id]
+        here = await (await fake.send_message("!alerts trending here", author=fake.admin, channel=thread)).reply()
+        assert here.content.startswith(f"Spikes will be posted in <#{forum.id}>")  # the forum, not the post
+        clock.now = NOW
+        await fake.wait_for(lambda: len(fake.threads_of(forum)) == 2, timeout=20)
+        await _checked(newsdesk)
+    [post] = fake.threads_of(forum)[1:]
+    assert post.name == "Spiking: Javier Milei"
+    by_name = {t["id"]: t["name"] for t in forum.available_tags}
+    assert [by_name[str(t)] for t in post.applied_tags] == ["Trending"]
+    [message] = fake.channel_messages[post.id]
+    assert message.embeds[0]["title"] == "Spiking: Javier Milei"
+    assert not any(m.channel_id == forum.id for m in fake.messages)  # a forum takes posts, not messages
+    assert len(fake.threads_of(forum)) == 2  # once

@@ -223,8 +223,11 @@ class FakeChannel:
     overwrites: list[Overwrite] = field(default_factory=list)
     recipients: list[FakeUser] = field(default_factory=list)
     last_message_id: int | None = None
-    # A thread (type PUBLIC_THREAD): who made it, and its metadata.
+    # A forum's tags: {"id", "name", "moderated", "emoji_id", "emoji_name"}.
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    # A thread's: who started it, its tags (a forum post's), how long until it archives, its messages.
     owner_id: int | None = None
+    applied_tags: list[int] = field(default_factory=list)
     archived: bool = False
     locked: bool = False
     auto_archive_duration: int = 1440
@@ -283,6 +286,33 @@ class FakeChannel:
                 topic=self.topic,
                 rate_limit_per_user=0,
                 last_message_id=str(self.last_message_id) if self.last_message_id else None,
+            )
+        elif self.type == ChannelType.GUILD_FORUM:
+            data.update(
+                topic=self.topic,
+                rate_limit_per_user=0,
+                last_message_id=str(self.last_message_id) if self.last_message_id else None,
+                available_tags=[dict(tag) for tag in self.available_tags],
+                default_reaction_emoji=None,
+                default_thread_rate_limit_per_user=0,
+                default_sort_order=None,
+                default_forum_layout=0,
+            )
+        elif self.is_thread:
+            data.update(
+                owner_id=str(self.owner_id) if self.owner_id else None,
+                last_message_id=str(self.last_message_id) if self.last_message_id else None,
+                rate_limit_per_user=0,
+                message_count=self.message_count,
+                member_count=1,
+                total_message_sent=self.message_count,
+                applied_tags=[str(t) for t in self.applied_tags],
+                thread_metadata={
+                    "archived": False,
+                    "auto_archive_duration": self.auto_archive_duration,
+                    "archive_timestamp": iso_now(),
+                    "locked": False,
+                },
             )
         elif self.type == ChannelType.GUILD_VOICE:
             data.update(bitrate=64000, user_limit=0, rtc_region=None)
@@ -373,8 +403,8 @@ class FakeGuild:
         return perms
 
     def permissions_for(self, user_id: int, channel: FakeChannel | None = None) -> int:
-        if channel is not None and channel.is_thread:  # a thread has its parent's permissions
-            return self.permissions_for(user_id, self.channels.get(channel.parent_id or 0))
+        if channel is not None and channel.is_thread and channel.parent_id in self.channels:
+            channel = self.channels[channel.parent_id]  # a thread has its parent's permissions
         perms = self.base_permissions(user_id)
         if perms == Perm.ALL or channel is None:
             return perms
@@ -433,8 +463,8 @@ class FakeGuild:
             "roles": [r.to_json() for r in self.roles.values()],
             "emojis": [],
             "stickers": [],
-            "channels": [c.to_json(include_guild_id=False) for c in self.channels.values()],
-            "threads": [],
+            "channels": [c.to_json(include_guild_id=False) for c in self.channels.values() if not c.is_thread],
+            "threads": [c.to_json() for c in self.channels.values() if c.is_thread],
             "members": [m.to_json() for m in members],
             "member_count": len(members),
             "presences": [],

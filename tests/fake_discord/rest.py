@@ -40,6 +40,7 @@ from .records import (
 from .validation import (
     EMBED_MEDIA_URLS,
     DiscordError,
+    FormErrors,
     file_index,
     invalid_form,
     uploaded_filenames,
@@ -120,10 +121,11 @@ class RestApi:
         message_type: int = 0,
         interaction: FakeInteraction | None = None,
         request: dict[str, Any] | None = None,
+        message_id: int | None = None,
     ) -> RecordedMessage:
         if source != "user":
             validate_upload(payload, files or [], limit_bytes=self.upload_limit)
-        mid = self._ids.next()
+        mid = message_id or self._ids.next()
         guild = self.guilds.get(channel.guild_id) if channel.guild_id else None
         data: dict[str, Any] = {
             "id": str(mid),
@@ -195,6 +197,7 @@ class RestApi:
         )
         self.channel_messages.setdefault(channel.id, []).append(msg)
         channel.last_message_id = mid
+        channel.message_count += 1
         if source != "user":
             self.messages.append(msg)
         self._notifier.bump()
@@ -510,10 +513,11 @@ class RestApi:
             r("POST", "/channels/{channel_id}/typing", self._h_typing),
             r("GET", "/channels/{channel_id}/messages", self._h_history),
             r("POST", "/channels/{channel_id}/messages", self._h_create_message),
+            r("POST", "/channels/{channel_id}/threads", self._h_start_thread),
+            r("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._h_thread_from_message),
             r("GET", "/channels/{channel_id}/messages/{message_id}", self._h_get_message),
             r("PATCH", "/channels/{channel_id}/messages/{message_id}", self._h_edit_message),
             r("DELETE", "/channels/{channel_id}/messages/{message_id}", self._h_delete_message),
-            r("POST", "/channels/{channel_id}/messages/{message_id}/threads", self._h_start_thread),
             r(
                 "PUT",
                 "/channels/{channel_id}/messages/{message_id}/reactions/{emoji}/@me",
@@ -667,6 +671,9 @@ class RestApi:
     async def _h_create_message(self, ctx: _Ctx) -> tuple[int, Any]:
         ch = self._channel(ctx)
         payload = ctx.json if isinstance(ctx.json, dict) else {}
+        if ch.type in (ChannelType.GUILD_FORUM, ChannelType.GUILD_CATEGORY, ChannelType.GUILD_VOICE):
+            # A forum takes posts (threads), not messages.
+            raise DiscordError(400, fc.CANNOT_SEND_IN_NON_TEXT_CHANNEL, "Cannot send messages in a non-text channel")
         needed = Perm.VIEW_CHANNEL | (Perm.SEND_MESSAGES_IN_THREADS if ch.is_thread else Perm.SEND_MESSAGES)
         if ch.is_thread and ch.locked:
             self._require(ch, Perm.MANAGE_THREADS)
@@ -702,51 +709,115 @@ class RestApi:
         if nonce is not None and payload.get("enforce_nonce"):
             self._nonces[(ch.id, str(nonce))] = (now, msg)
         if ch.is_thread:
-            ch.message_count += 1
             ch.archived = False  # a message unarchives a thread that is not locked
         await self._echo("MESSAGE_CREATE", msg)
         return 200, copy.deepcopy(msg.data)
 
+    # ---- threads and forum posts ------------------------------------------------------------------
+    def _new_thread(self, parent: FakeChannel, name: str, thread_id: int, auto_archive: int) -> FakeChannel:
+        thread = FakeChannel(
+            id=thread_id,
+            name=name,
+            type=ChannelType.PUBLIC_THREAD,
+            guild_id=parent.guild_id,
+            parent_id=parent.id,
+            owner_id=self.bot_user.id,
+            auto_archive_duration=auto_archive,
+        )
+        guild = self.guilds[parent.guild_id] if parent.guild_id else None
+        if guild is not None:
+            guild.channels[thread.id] = thread
+        self.channels[thread.id] = thread
+        return thread
+
+    @staticmethod
+    def _validate_thread(errs: FormErrors, payload: dict[str, Any]) -> None:
+        name = payload.get("name")
+        if errs.required(["name"], name) and isinstance(name, str):
+            errs.max_len(["name"], name, 100)
+        archive = payload.get("auto_archive_duration")
+        if archive is not None and archive not in (60, 1440, 4320, 10080):
+            errs.add(["auto_archive_duration"], "BASE_TYPE_CHOICES", "Value must be one of {60, 1440, 4320, 10080}.")
+
     async def _h_start_thread(self, ctx: _Ctx) -> tuple[int, Any]:
-        """POST /channels/{channel_id}/messages/{message_id}/threads, validated as Discord does: a text or
-        announcement channel, Create Public Threads, an existing message without a thread, a name of 1-100
-        characters, an archive duration Discord offers."""
-        ch = self._channel(ctx)
-        if ch.is_dm or ch.type not in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
+        """A forum post (a thread with its first message and tags), or a thread in a text channel."""
+        parent = self._channel(ctx)
+        payload = ctx.json if isinstance(ctx.json, dict) else {}
+        errs = FormErrors()
+        self._validate_thread(errs, payload)
+        if parent.type == ChannelType.GUILD_FORUM:
+            message = payload.get("message")
+            if not isinstance(message, dict):
+                errs.add(["message"], "BASE_TYPE_REQUIRED", "This field is required")
+            tags = payload.get("applied_tags") or []
+            known = {str(t["id"]): t for t in parent.available_tags}
+            if len(tags) > 5:
+                errs.add(["applied_tags"], "BASE_TYPE_MAX_LENGTH", "Must be 5 or fewer in length.")
+            for i, tag in enumerate(tags):
+                if str(tag) not in known:
+                    errs.add(["applied_tags", i], "TAG_INVALID", "Unknown tag for this forum.")
+            errs.raise_if_any()
+            assert isinstance(message, dict)
+            needed = Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES  # "Create Posts" is Send Messages in a forum
+            if message.get("embeds"):
+                needed |= Perm.EMBED_LINKS
+            if ctx.files:
+                needed |= Perm.ATTACH_FILES
+            if any(known[str(t)].get("moderated") for t in tags):
+                needed |= Perm.MANAGE_THREADS
+            self._require(parent, needed)
+            validate_message(message, has_files=bool(ctx.files), creating=True)
+            archive = payload.get("auto_archive_duration") or 1440
+            thread = self._new_thread(parent, payload["name"], self._ids.next(), archive)
+            thread.applied_tags = [int(t) for t in tags]
+            msg = self._create_message(
+                thread,
+                self.bot_user,
+                message,
+                source="channel",
+                allowed_mentions=message.get("allowed_mentions"),
+                files=ctx.files,
+                request=copy.deepcopy(payload),
+                message_id=thread.id,  # a forum post's first message has the thread's id
+            )
+            parent.last_message_id = thread.id
+            await self.dispatch("THREAD_CREATE", {**thread.to_json(), "newly_created": True})
+            await self._echo("MESSAGE_CREATE", msg)
+            return 201, {**thread.to_json(), "message": copy.deepcopy(msg.data)}
+        if parent.type not in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
             raise DiscordError(400, fc.INVALID_CHANNEL_TYPE, "Cannot execute action on this channel type")
-        self._require(ch, Perm.VIEW_CHANNEL | Perm.CREATE_PUBLIC_THREADS)
-        msg = self._message(ctx, ch)
+        if payload.get("type", ChannelType.PUBLIC_THREAD) != ChannelType.PUBLIC_THREAD:
+            errs.add(["type"], "BASE_TYPE_CHOICES", "The fake opens public threads only.")
+        errs.raise_if_any()
+        self._require(parent, Perm.VIEW_CHANNEL | Perm.CREATE_PUBLIC_THREADS)
+        archive = payload.get("auto_archive_duration") or 1440
+        thread = self._new_thread(parent, payload["name"], self._ids.next(), archive)
+        await self.dispatch("THREAD_CREATE", {**thread.to_json(), "newly_created": True})
+        return 201, thread.to_json()
+
+    async def _h_thread_from_message(self, ctx: _Ctx) -> tuple[int, Any]:
+        """A thread opened on a message: it has the message's id, and a message has at most one."""
+        parent = self._channel(ctx)
+        if parent.type not in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
+            raise DiscordError(400, fc.INVALID_CHANNEL_TYPE, "Cannot execute action on this channel type")
+        self._require(parent, Perm.VIEW_CHANNEL | Perm.CREATE_PUBLIC_THREADS)
+        msg = self._message(ctx, parent)
+        payload = ctx.json if isinstance(ctx.json, dict) else {}
+        errs = FormErrors()
+        self._validate_thread(errs, payload)
+        errs.raise_if_any()
         if msg.id in self.channels:
             raise DiscordError(400, fc.THREAD_ALREADY_CREATED, "A thread has already been created for this message")
-        payload = ctx.json if isinstance(ctx.json, dict) else {}
-        name = payload.get("name")
-        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100:
-            raise invalid_form("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
-        duration = payload.get("auto_archive_duration")
-        if duration is not None and duration not in (60, 1440, 4320, 10080):
-            raise invalid_form(
-                "auto_archive_duration", "BASE_TYPE_CHOICES", "Value must be one of {60, 1440, 4320, 10080}."
-            )
-        slowmode = payload.get("rate_limit_per_user")
-        if slowmode is not None and not (isinstance(slowmode, int) and 0 <= slowmode <= 21600):
-            raise invalid_form("rate_limit_per_user", "NUMBER_TYPE_MAX", "Must be between 0 and 21600.")
-        thread = FakeChannel(
-            id=msg.id,
-            name=name.strip(),
-            type=ChannelType.PUBLIC_THREAD,
-            guild_id=ch.guild_id,
-            parent_id=ch.id,
-            owner_id=self.bot_user.id,
-            auto_archive_duration=int(duration or 1440),
-        )
-        self.channels[thread.id] = thread
-        self.threads[thread.id] = thread
+        thread = self._new_thread(parent, payload["name"], msg.id, payload.get("auto_archive_duration") or 1440)
         msg.data["thread"] = thread.to_json()
         msg.data["flags"] = int(msg.data.get("flags") or 0) | HAS_THREAD
-        self._notifier.bump()
-        if self.gateway.sessions:
-            await self.dispatch("THREAD_CREATE", {**thread.to_json(), "newly_created": True})
+        await self.dispatch("THREAD_CREATE", {**thread.to_json(), "newly_created": True})
         return 201, thread.to_json()
+
+    def threads_of(self, channel: FakeChannel) -> list[FakeChannel]:
+        """The threads (forum posts) opened in ``channel``, oldest first."""
+        threads = [c for c in self.channels.values() if c.is_thread and c.parent_id == channel.id]
+        return sorted(threads, key=lambda c: c.id)
 
     def _message(self, ctx: _Ctx, ch: FakeChannel) -> RecordedMessage:
         mid = _int(ctx.params["message_id"])
@@ -830,7 +901,7 @@ class RestApi:
         return 200, self._guild(ctx).to_rest_json()
 
     async def _h_guild_channels(self, ctx: _Ctx) -> tuple[int, Any]:
-        return 200, [c.to_json() for c in self._guild(ctx).channels.values()]
+        return 200, [c.to_json() for c in self._guild(ctx).channels.values() if not c.is_thread]
 
     async def _h_guild_roles(self, ctx: _Ctx) -> tuple[int, Any]:
         return 200, [r.to_json() for r in self._guild(ctx).roles.values()]

@@ -153,7 +153,6 @@ class FakeDiscord(RestApi):
         self.users: dict[int, FakeUser] = {}
         self.guilds: dict[int, FakeGuild] = {}
         self.channels: dict[int, FakeChannel] = {}
-        self.threads: dict[int, FakeChannel] = {}  # threads made on messages, by id (the message's)
         self.dm_channels: dict[int, FakeChannel] = {}
         self.attachment_data: dict[str, bytes] = {}
         """Bytes of every attachment (by attachment id), served at the attachment URLs."""
@@ -357,7 +356,9 @@ class FakeDiscord(RestApi):
         topic: str | None = None,
         overwrites: list[Overwrite] | None = None,
         parent_id: int | None = None,
+        tags: list[str | tuple[str, bool]] | None = None,
     ) -> FakeChannel:
+        """A channel; a forum (``type=ChannelType.GUILD_FORUM``) gets ``tags``: names, or (name, moderated)."""
         guild = guild or self.guild
         ch = FakeChannel(
             id=self._ids.next(),
@@ -369,6 +370,12 @@ class FakeDiscord(RestApi):
             overwrites=list(overwrites or []),
             parent_id=parent_id,
         )
+        for tag in tags or []:
+            tag_name, moderated = (tag, False) if isinstance(tag, str) else tag
+            tag_id = str(self._ids.next())
+            ch.available_tags.append(
+                {"id": tag_id, "name": tag_name, "moderated": moderated, "emoji_id": None, "emoji_name": None}
+            )
         guild.channels[ch.id] = ch
         self.channels[ch.id] = ch
         self._queue_event("CHANNEL_CREATE", ch.to_json())
@@ -397,6 +404,24 @@ class FakeDiscord(RestApi):
         )
         guild.roles[role.id] = role
         self._queue_event("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": role.to_json()})
+        return role
+
+    def update_role(
+        self,
+        role: FakeRole,
+        *,
+        mentionable: bool | None = None,
+        permissions: int | None = None,
+        name: str | None = None,
+    ) -> FakeRole:
+        """Change a role as a server admin would; the bot gets GUILD_ROLE_UPDATE."""
+        if mentionable is not None:
+            role.mentionable = mentionable
+        if permissions is not None:
+            role.permissions = permissions
+        if name is not None:
+            role.name = name
+        self._queue_event("GUILD_ROLE_UPDATE", {"guild_id": str(role.guild_id), "role": role.to_json()})
         return role
 
     def add_member(

@@ -382,7 +382,7 @@ async def test_a_thread_on_a_message_is_made_once_and_checked_like_discord(fake_
         assert thread.id == post.id and thread.parent_id == fake.channel.id and thread.name == "Breaking news"
         entry = await thread.send("more on it")
         assert fake.messages[-1].channel_id == post.id and entry.channel.id == post.id
-        assert fake.threads[post.id].message_count == 1
+        assert fake.channels[post.id].message_count == 1 and fake.threads_of(fake.channel) == [fake.channels[post.id]]
         assert (await channel.fetch_message(post.id)).flags.has_thread
         assert [m.content async for m in thread.history(limit=5)] == ["more on it"]
 

@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from bot.alerts.filters import FilterRule
 from bot.models import FeedSource
 
 
 @dataclass(frozen=True, slots=True)
 class SourcesAnswer:
-    """``!source list``."""
+    """``!source list``: the server's feeds, and the filters of those that have any (by feed id)."""
 
     sources: list[FeedSource]
+    filters: dict[int, list[FilterRule]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

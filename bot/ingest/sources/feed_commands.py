@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import math
 
-from bot.answers import UserError, parse_id
+from bot.alerts.answers import FiltersAnswer
+from bot.alerts.service import change_filters
+from bot.answers import Answers, Choices, NotFound, UserError, parse_id
 from bot.catalogue import command
 from bot.config import Settings
 from bot.ingest.fetch import FetchError, SafeFetcher
@@ -24,9 +26,12 @@ from bot.wording import plural
 class FeedCommands:
     """Answers the feed commands, over the store and the running feed poller."""
 
-    def __init__(self, store: Store, settings: Settings, *, fetcher: SafeFetcher, poller: FeedPoller) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, *, fetcher: SafeFetcher, poller: FeedPoller, answers: Answers
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.answers = answers
         self.fetcher = fetcher
         self.poller = poller
 
@@ -79,7 +84,7 @@ class FeedCommands:
 
     @command(
         "source",
-        "source [add <url> [minutes] | list | remove <id> | resume <id>]",
+        "source [add <url> [minutes] | list | remove <id> | resume <id> | filter <id> [rule]]",
         "RSS and Atom feeds whose new items are posted here (Manage Server).",
         "source add https://example.com/feed.xml",
         where="server",
@@ -92,8 +97,36 @@ class FeedCommands:
         where="server",
     )
     async def sources(self, guild_id: int) -> SourcesAnswer:
-        """The server's feeds."""
-        return SourcesAnswer(await self.store.sources.of_server(guild_id))
+        """The server's feeds, with their filters."""
+        sources = await self.store.sources.of_server(guild_id)
+        return SourcesAnswer(sources, await self.store.alerts.filters("source", [s.id for s in sources]))
+
+    @command(
+        "source filter",
+        "source filter <id> [rule | remove <number> | clear]",
+        "Which of a feed's new items are posted: rules as for alerts filter (Manage Server).",
+        "source filter 3 has:Javier Milei",
+        where="server",
+    )
+    async def source_filter(
+        self, guild_id: int, user_id: int, source_text: str | int, text: str | None = None
+    ) -> FiltersAnswer | Choices | NotFound:
+        """Show, add, remove or clear a feed's filters, written as for ``alerts filter``."""
+        source_id = parse_feed_id(source_text)
+        source = await self.store.sources.get(source_id)
+        if source is None or source.guild_id != guild_id:
+            raise UserError(f"This server has no feed #{source_id}; see source list.")
+        return await change_filters(
+            self.store,
+            self.answers,
+            guild_id=guild_id,
+            user_id=user_id,
+            scope="source",
+            scope_id=source_id,
+            text=text,
+            command="source filter",
+            name=source.title or source.url,
+        )
 
     @command(
         "source remove",

@@ -36,10 +36,9 @@ CREATE TABLE story_frequencies (
 ) WITHOUT ROWID;
 
 -- An alert's story: the first alert of a story in a channel posts; each later one (thread_of = the
--- first's outbox id) goes into a thread on that post, or else is counted in the post's footer.
--- thread_id on the first alert: the thread made on its message (Discord gives it the message's id),
--- 0 when no thread can be made there.
+-- first's outbox id) goes into the thread on that post (outbox.thread_id of the first, from 0010: a forum
+-- post's thread or one opened on its message; 0 when none can be made there), or else is counted in the
+-- post's footer.
 ALTER TABLE outbox ADD COLUMN story_id INTEGER;
 ALTER TABLE outbox ADD COLUMN thread_of INTEGER;
-ALTER TABLE outbox ADD COLUMN thread_id INTEGER;
 CREATE INDEX outbox_by_story ON outbox (story_id, channel_id) WHERE story_id IS NOT NULL;
