@@ -13,9 +13,10 @@ bounded time per article. One article is placed in five steps, which :class:`Sto
 (for benchmarks and tests) and :mod:`bot.store.stories` runs against stored state as the indexer writes
 each article (there, candidates come through the index's own indexes, at most a few per article):
 
-1. ``features = article_features(article)`` — its weighted words, headline words, numbers, names, topics;
+1. ``features = article_features(article)`` — its weighted words, headline words, numbers, names, topics,
+   and its date (:func:`event_time`: the stored one, or its dateline's when that is days earlier);
 2. ``frequencies.add(features.keys())`` — the article counts in the document frequencies;
-3. candidates: the stories whose dated members lie within ``policy.horizon`` of ``article.published``
+3. candidates: the stories whose dated members lie within ``policy.horizon`` of ``features.published``
    (:func:`within`; any story when either side is undated) that share a name or one of its
    :meth:`ArticleFeatures.probe_terms` with it;
 4. ``decision = decide(features, candidates, frequencies, policy)``;
