@@ -488,7 +488,6 @@ class StoryPolicy:
     # Without a single shared name, only a text this close joins: short reports of one kind ("X opens
     # a bridge", "Y opens a museum") share their template words and nothing else.
     nameless_text: float = 0.7
-    new_number: float = -0.3
 
 
 def within(story: StoryState, published: datetime | None, span: timedelta) -> bool:
