@@ -83,7 +83,8 @@ class StoryQueries:
         features = await self._features(article_id, moment, title, body, source)
         article_keys = features.keys()
         frequencies = await self._frequencies(article_keys)
-        candidates = await self._candidates(features, frequencies, moment)
+        # A dateline may place the article earlier than its stored date (bot.stories.event_time).
+        candidates = await self._candidates(features, frequencies, features.published or moment)
         frequencies = await self._frequencies(
             [*article_keys, *(key for story in candidates for key in story.frequency_keys())], frequencies
         )
