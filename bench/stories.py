@@ -7,11 +7,16 @@ Each of its 21 topics holds two different events of the same kind — the hard n
 
 The production path: every article is written as a JSON record (headline, text, and the publication
 date and outlet where the corpus knows them) and indexed by the real :class:`Indexer` into a temporary
-:class:`Store`, exactly what ``newsdesk index`` stores; what the index then holds for each article
-(``Store.article(id, with_body=True)``: names with salience, topics, headline, body, date, outlet) is
-fed to :class:`bot.stories.StoryStream`. An article without a known date is indexed with the file's time,
-which is no publication date, so it reaches the clustering as undated. The index is cached under
-``bench/.cache`` by a digest of the data and of the indexing code.
+:class:`Store`, in stream order, exactly as ``newsdesk index`` stores it (an article without a known date
+gets the file's time, as in the product). The indexer places each article in a story as it writes it;
+the headline figures are those stories, read back. Then, for each shuffled order, every story is
+forgotten and each article is placed again by the store itself (``store.stories.place_stored``: its
+candidates found through the indexes, the decision, the stored state), in that order; placing them again
+in stream order must give the indexer's stories (``placed_again_same``). For reference, the same
+decisions are also made in memory over every story that shares a name or a probe word
+(:class:`bot.stories.StoryStream`, fed what the index holds for each article, undated articles undated):
+the difference is what the bounded candidate lookup and the file dates cost. The index is cached under
+``bench/.cache`` by a digest of the data and of the indexing and clustering code.
 
 Stream order: file order (topic, then document number), except that the articles with a known date
 take the places of the dated articles in date order — what a feed reader sees is dated articles in time
@@ -27,6 +32,8 @@ Scores, over the 483 articles:
   event in its story; each averaged over articles, then their harmonic mean.
 - ``wrong_merge_rate``: among predicted stories of two or more articles, the share holding articles of
   more than one event.
+- ``halves``: the same scores over the articles of the odd-numbered topics (``tuning``: the policy was
+  tuned on them) and of the even-numbered ones (``held_out``), from the same run over all the articles.
 
 Baseline, measured in the same run and the same orders: online average-link clustering over TF-IDF
 cosine (the corpus README's): word tokens of two or more characters, lower case, English stop words
@@ -117,8 +124,10 @@ def _sources_digest() -> str:
 
 def _write_records(docs: Sequence[LabelledDoc], folder: Path) -> None:
     """One JSON record per article, as a feed or an export would give it: headline, text, and the
-    publication date and outlet where the corpus knows them (else the indexer falls back to the file's time)."""
-    for doc in docs:
+    publication date and outlet where the corpus knows them (else the indexer falls back to the file's time).
+    The files are named so that the indexer, which reads a folder in name order, meets them in stream order."""
+    for position, index in enumerate(stream_order(docs)):
+        doc = docs[index]
         headline, _, body = (part.strip() for part in doc.path.read_text(encoding="utf-8").partition("\n"))
         # A one-sentence article is its own text (the indexer then derives the headline from it).
         record: dict[str, str] = {"title": headline, "text": body} if body else {"text": headline}
@@ -126,11 +135,13 @@ def _write_records(docs: Sequence[LabelledDoc], folder: Path) -> None:
             record["published"] = doc.date.isoformat()
         if doc.source:
             record["source"] = doc.source
-        (folder / f"{doc.doc_id}.json").write_text(json.dumps(record), encoding="utf-8")
+        (folder / f"{position:04d}-{doc.doc_id}.json").write_text(json.dumps(record), encoding="utf-8")
 
 
 async def index_labelled(docs: Sequence[LabelledDoc], indexer: Indexer) -> None:
-    """Index ``docs`` as ``newsdesk index`` does, from JSON records in a temporary folder."""
+    """Index ``docs`` as ``newsdesk index`` does, from JSON records in a temporary folder, in stream order:
+    the indexer places each article in a story as it writes it, so the index holds the product's own
+    decisions for that order."""
     with tempfile.TemporaryDirectory() as folder:
         _write_records(docs, Path(folder))
         report = await indexer.index_paths([Path(folder)])
@@ -154,6 +165,9 @@ def indexed_database(docs: Sequence[LabelledDoc], *, use_cache: bool = True) -> 
     of the data, the model and the indexing code (so stale analyses are never reused)."""
     settings = load_settings()
     digest = hashlib.sha256(_sources_digest().encode())
+    digest.update(b"bot/stories.py")
+    digest.update((ROOT / "bot" / "stories.py").read_bytes())  # the indexer places every article it writes
+    digest.update(b"stream order")
     digest.update(settings.model.encode())
     for doc in docs:
         digest.update(f"{doc.doc_id}|{doc.date}|{doc.source}|".encode())
@@ -192,7 +206,7 @@ def story_article(article: Article, dated: bool) -> StoryArticle:
 async def read_story_articles(store: Store, docs: Sequence[LabelledDoc]) -> list[StoryArticle]:
     """What the index holds for each of ``docs`` (names with salience, topics, headline, body), in order.
 
-    An article is found by its origin, the record file named after the document.
+    An article is found by its origin, the record file named after its place in the stream and the document.
     """
     ids = [article.id async for article in store.articles.iter_all()]
     by_doc: dict[str, Article] = {}
@@ -200,19 +214,38 @@ async def read_story_articles(store: Store, docs: Sequence[LabelledDoc]) -> list
         article = await store.articles.get(article_id, with_body=True)
         assert article is not None
         for origin in article.origins:
-            by_doc[Path(origin).stem] = article
+            by_doc[_doc_id(origin)] = article
     return [story_article(by_doc[d.doc_id], d.date is not None) for d in docs]
 
 
-def load_articles(*, use_cache: bool = True) -> tuple[list[LabelledDoc], list[StoryArticle]]:
-    """Every labelled article in file order, with what the index holds for it."""
+def _doc_id(origin: str) -> str:
+    return Path(origin).stem.partition("-")[2]
+
+
+async def indexed_stories(store: Store, articles: Sequence[StoryArticle]) -> list[int]:
+    """The story the indexer put each article in as it wrote it (by position in ``articles``)."""
+    stories = []
+    for article in articles:
+        story = await store.stories.story_of(article.article_id)
+        if story is None:
+            raise RuntimeError(f"article {article.article_id} was indexed without a story")
+        stories.append(story)
+    return stories
+
+
+def load_articles(*, use_cache: bool = True) -> tuple[list[LabelledDoc], list[StoryArticle], list[int], Path]:
+    """Every labelled article in file order, with what the index holds for it, the story the indexer put
+    it in, and the index itself."""
     docs = labelled_docs()
+    database = indexed_database(docs, use_cache=use_cache)  # runs its own event loop when it indexes
 
-    async def read() -> list[StoryArticle]:
-        async with Store.open(indexed_database(docs, use_cache=use_cache)) as store:
-            return await read_story_articles(store, docs)
+    async def read() -> tuple[list[StoryArticle], list[int]]:
+        async with Store.open(database) as store:
+            articles = await read_story_articles(store, docs)
+            return articles, await indexed_stories(store, articles)
 
-    return docs, asyncio.run(read())
+    articles, stories = asyncio.run(read())
+    return docs, articles, stories, database
 
 
 # ------------------------------------------------------------------------------------------- orders
@@ -284,8 +317,46 @@ def place(articles: Sequence[StoryArticle], order: Sequence[int], policy: StoryP
 
 
 def cluster_ours(articles: Sequence[StoryArticle], order: Sequence[int], policy: StoryPolicy) -> list[int]:
-    """Story id of each article (by position in ``articles``), placing them in ``order``."""
+    """Story id of each article (by position in ``articles``), placing them in ``order`` in memory, every
+    story sharing a name or a probe word a candidate (:class:`StoryStream`)."""
     return place(articles, order, policy)[0]
+
+
+async def place_in_store(
+    store: Store, article_ids: Sequence[int], orders: Sequence[Sequence[int]], policy: StoryPolicy
+) -> list[list[int]]:
+    """The product's own path: for each order, every story forgotten, then each article placed again by
+    the store (:meth:`bot.store.stories.StoryQueries.place_stored`: candidates through the indexes, the
+    decision, the stored state) in that order; the story id of each article, by position."""
+    store.stories.policy = policy
+    runs = []
+    for order in orders:
+        await store.stories.reset()
+        labels = [0] * len(article_ids)
+        for index in order:
+            decision = await store.stories.place_stored(article_ids[index])
+            assert decision is not None
+            labels[index] = decision.story_id
+        runs.append(labels)
+    return runs
+
+
+def cluster_product(
+    database: Path, article_ids: Sequence[int], orders: Sequence[Sequence[int]], policy: StoryPolicy
+) -> tuple[list[list[int]], float]:
+    """:func:`place_in_store` on a copy of ``database`` (the cached index stays as it is), and the
+    seconds each article took to place, on average."""
+
+    async def run(copy: Path) -> tuple[list[list[int]], float]:
+        async with Store.open(copy) as store:
+            started = time.perf_counter()
+            runs = await place_in_store(store, article_ids, orders, policy)
+            return runs, (time.perf_counter() - started) / max(1, len(article_ids) * len(orders))
+
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / "index.db"
+        shutil.copyfile(database, copy)
+        return asyncio.run(run(copy))
 
 
 _BASELINE_TOKEN = re.compile(r"(?u)\b\w\w+\b")
@@ -355,65 +426,121 @@ def _summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+HALVES = {"tuning": 1, "held_out": 0}  # the parity of the ECB topic number: odd topics tune, even ones test
+
+
+def topic_of(doc: LabelledDoc) -> int:
+    """The ECB topic of a document ("12_3ecbplus" → 12)."""
+    return int(doc.doc_id.split("_", 1)[0])
+
+
+def score_halves(docs: Sequence[LabelledDoc], labels: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """:func:`score` over the articles of the odd topics (the policy was tuned on them) and over those of
+    the even topics (held out), each from the same run over all the articles."""
+    halves = {}
+    for name, parity in HALVES.items():
+        kept = [i for i, doc in enumerate(docs) if topic_of(doc) % 2 == parity]
+        halves[name] = score([labels[i] for i in kept], [docs[i].event for i in kept])
+    return halves
+
+
+def same_partition(a: Sequence[Any], b: Sequence[Any]) -> bool:
+    """Whether two labellings group the articles alike, whatever the story ids."""
+    return len(set(a)) == len(set(b)) == len(set(zip(a, b, strict=True)))
+
+
+def _with_halves(docs: Sequence[LabelledDoc], labels: Sequence[Any]) -> dict[str, Any]:
+    return {**score(labels, [d.event for d in docs]), "halves": score_halves(docs, labels)}
+
+
+def _shuffled(docs: Sequence[LabelledDoc], runs: Sequence[Sequence[Any]]) -> dict[str, Any]:
+    gold = [d.event for d in docs]
+    halves = [score_halves(docs, run) for run in runs]
+    return {
+        **_summarise([score(run, gold) for run in runs]),
+        "halves": {name: _summarise([h[name] for h in halves]) for name in HALVES},
+    }
+
+
 def evaluate(
     docs: Sequence[LabelledDoc],
     articles: Sequence[StoryArticle],
+    indexed: Sequence[int],
+    database: Path,
     *,
     shuffles: int = 5,
     policy: StoryPolicy | None = None,
     baselines: bool = True,
 ) -> dict[str, Any]:
-    """Ours and the baselines over the stream order, the shuffled orders and (baselines) file order."""
+    """The product's path — the stories ``newsdesk index`` put the articles in (``indexed``, stream order),
+    and the store placing them again in shuffled orders — the same decisions in memory over every candidate
+    (for reference), and the baselines over the same orders and file order. Each with its scores over
+    the tuning and the held-out topics. ``policy`` applies to the placements after indexing; the indexer
+    always uses the product's own."""
     policy = policy or StoryPolicy()
-    gold = [d.event for d in docs]
     stream = stream_order(docs)
     orders = [shuffled_order(len(docs), seed) for seed in range(1, shuffles + 1)]
-    started = time.perf_counter()
+    runs, seconds = cluster_product(database, [a.article_id for a in articles], [stream, *orders], policy)
     labels, placed = place(articles, stream, policy)
-    seconds = time.perf_counter() - started
     result: dict[str, Any] = {
         "articles": len(docs),
-        "events": len(set(gold)),
-        **score(labels, gold),
-        "order": "stream (file order, dated articles in date order)",
-        "articles_per_second": round(len(docs) / seconds, 1) if seconds else None,
+        "events": len({d.event for d in docs}),
+        **_with_halves(docs, indexed),
+        "order": "stream (file order, dated articles in date order), as newsdesk index placed them",
+        # Placing the indexed articles again in the same order must give the same stories.
+        "placed_again_same": same_partition(runs[0], indexed) if policy == StoryPolicy() else None,
+        "articles_per_second": round(1 / seconds, 1) if seconds else None,
         "largest_state_bytes": max(len(story.to_json().encode()) for story in placed.stories.values()),
     }
     if orders:
-        result["shuffled"] = _summarise([score(cluster_ours(articles, o, policy), gold) for o in orders])
+        result["shuffled"] = _shuffled(docs, runs[1:])
+    result["in_memory"] = _with_halves(docs, labels)
     if baselines:
+        gold = [d.event for d in docs]
         vectors = tfidf_vectors([f"{a.title}\n\n{a.body}" for a in articles])
         result["baselines"] = {}
         for threshold in BASELINE_THRESHOLDS:
-            row = score(cluster_average_link(vectors, stream, threshold), gold)
+            row = _with_halves(docs, cluster_average_link(vectors, stream, threshold))
             row["file_order"] = score(cluster_average_link(vectors, range(len(docs)), threshold), gold)
             if orders:
-                row["shuffled"] = _summarise([score(cluster_average_link(vectors, o, threshold), gold) for o in orders])
+                row["shuffled"] = _shuffled(docs, [cluster_average_link(vectors, o, threshold) for o in orders])
             result["baselines"][f"tfidf_average_link_{threshold}"] = row
     return result
 
 
 def _table(result: dict[str, Any]) -> str:
     lines = [
-        f"ECB+ dev: {result['articles']} articles, {result['events']} events; stream order unless noted",
-        f"  {'method':<40}{'P':>7}{'R':>7}{'F1':>7}{'B3 F1':>7}{'wrong merges':>15}",
+        f"ECB+ dev: {result['articles']} articles, {result['events']} events; stream order unless noted. "
+        "Tuning: odd topics; held out: even topics (same run).",
+        f"  {'method':<38}{'P':>7}{'R':>7}{'F1':>7}{'B3 F1':>7}{'wrong merges':>15}"
+        f"{'tuning F1 / wrong':>20}{'held-out F1 / wrong':>22}",
     ]
+
+    def halves(h: dict[str, Any], f1: str, rate: str) -> str:
+        tuning, held = h["tuning"], h["held_out"]
+        return (
+            f"{tuning[f1] if f1 in tuning else tuning['pairwise']['f1']:>12.3f} / {tuning[rate]:>5.1%}"
+            f"{held[f1] if f1 in held else held['pairwise']['f1']:>14.3f} / {held[rate]:>5.1%}"
+        )
 
     def row(name: str, r: dict[str, Any]) -> str:
         p = r["pairwise"]
         wrong = f"{r['wrong_merge_rate']:.1%} ({r['wrong_merges']}/{r['grouped_stories']})"
-        return f"  {name:<40}{p['precision']:>7.3f}{p['recall']:>7.3f}{p['f1']:>7.3f}{r['bcubed_f1']:>7.3f}{wrong:>15}"
+        line = f"  {name:<38}{p['precision']:>7.3f}{p['recall']:>7.3f}{p['f1']:>7.3f}{r['bcubed_f1']:>7.3f}{wrong:>15}"
+        return line + (halves(r["halves"], "f1", "wrong_merge_rate") if "halves" in r else "")
 
     def shuffled(name: str, s: dict[str, Any]) -> str:
         return (
-            f"  {name:<40}{'':>14}{s['pairwise_f1_mean']:>7.3f}{s['bcubed_f1_mean']:>7.3f}"
-            f"{s['wrong_merge_rate_mean']:>14.1%}   (worst F1 {s['pairwise_f1_min']:.3f}, "
-            f"worst wrong merges {s['wrong_merge_rate_max']:.1%})"
+            f"  {name:<38}{'':>14}{s['pairwise_f1_mean']:>7.3f}{s['bcubed_f1_mean']:>7.3f}"
+            f"{s['wrong_merge_rate_mean']:>15.1%}"
+            + halves(s["halves"], "pairwise_f1_mean", "wrong_merge_rate_mean")
+            + f"   (worst F1 {s['pairwise_f1_min']:.3f}, worst wrong merges {s['wrong_merge_rate_max']:.1%})"
         )
 
-    lines.append(row("newsdesk stories", result))
+    lines.append(row("newsdesk stories, as indexed", result))
     if "shuffled" in result:
         lines.append(shuffled(f"  … {result['shuffled']['runs']} shuffled orders, mean", result["shuffled"]))
+    lines.append(row("  … in memory, every candidate", result["in_memory"]))
     for name, base in result.get("baselines", {}).items():
         lines.append(row(name.replace("_", " "), base))
         if "shuffled" in base:
@@ -421,8 +548,10 @@ def _table(result: dict[str, Any]) -> str:
         lines.append(row("  … file order", base["file_order"]))
     merged = ", ".join(" + ".join(events) for events in result["merged_events"]) or "none"
     lines.append(f"\nnewsdesk stories, events merged in one story: {merged}")
+    if result["placed_again_same"] is False:
+        lines.append("WARNING: placed again by the store in stream order, the articles formed other stories")
     lines.append(
-        f"newsdesk stories placed {result['articles_per_second']} articles/s (after indexing); "
+        f"newsdesk stories placed {result['articles_per_second']} articles/s in the store (after indexing); "
         f"largest stored story state {result['largest_state_bytes']:,} bytes"
     )
     return "\n".join(lines)
@@ -434,8 +563,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shuffles", type=int, default=5, help="random orders to place the articles in (default 5)")
     parser.add_argument("--no-cache", action="store_true", help="index again even if a cached index matches")
     args = parser.parse_args(argv)
-    docs, articles = load_articles(use_cache=not args.no_cache)
-    result = evaluate(docs, articles, shuffles=args.shuffles)
+    docs, articles, indexed, database = load_articles(use_cache=not args.no_cache)
+    result = evaluate(docs, articles, indexed, database, shuffles=args.shuffles)
     print(json.dumps(result) if args.json else _table(result))
     return 0
 

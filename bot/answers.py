@@ -31,6 +31,7 @@ from bot.models import (
     RelatedArticle,
     SearchHit,
     Stats,
+    StoryRecord,
     TopicRef,
     Viewer,
     from_iso,
@@ -42,6 +43,7 @@ from bot.nlp.names import AliasTable, name_key
 from bot.nlp.topics import topic_key
 from bot.roles import RolePeriod, role_timeline
 from bot.store import Store
+from bot.stories import story_summary
 from bot.subject_summary import Candidate, Period, distinct_sentences, parse_period, split_period
 from bot.text import search_terms, snippet
 from bot.trending import MIN_ARTICLES, WINDOW_NAMES, WINDOWS, Trend, baseline_days, by_story, parse_window, score
@@ -201,6 +203,17 @@ class RelatedAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class StoryAnswer:
+    """``!story``: a story's articles (outlets, times, headlines) and a summary drawn from several of
+    them, in time order, each statement once; ``asked`` is the article the user named, if any."""
+
+    story: StoryRecord
+    summary: list[Candidate]
+    outlets: list[str]
+    asked: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class TrendingAnswer:
     """``!trending``: what most exceeds its usual coverage in the window (``"24h"`` or ``"7d"``) ending
     ``until``; ``history`` is false when the index has nothing older to compare with."""
@@ -323,6 +336,7 @@ Answer = (
     | SearchAnswer
     | LatestAnswer
     | RelatedAnswer
+    | StoryAnswer
     | StatsAnswer
     | TrendingAnswer
     | HelpAnswer
@@ -376,6 +390,21 @@ def parse_trend(text: str) -> tuple[list[str], int]:
 def parse_article_id(text: str | int | None) -> int:
     """An article id from the user (``42`` or ``#42``)."""
     return parse_id(text, "Article ids are whole numbers, like 42 (see the latest with the latest command).")
+
+
+_STORY_ID = re.compile(r"(?:s|story)\s*#?\s*([0-9]{1,18})", re.IGNORECASE)
+
+
+def parse_story_ref(text: str | int | None) -> tuple[Literal["article", "story"], int]:
+    """What ``!story`` was asked about: an article (``42``, ``#42``) or a story (``s12``, ``story 12``)."""
+    if isinstance(text, int):
+        return "article", text
+    match = _STORY_ID.fullmatch((text or "").strip())
+    if match:
+        return "story", int(match.group(1))
+    return "article", parse_id(
+        text, "Give an article id like 42, or a story id like s12 (!why <article> names an article's story)."
+    )
 
 
 class Wanted(Enum):
@@ -870,6 +899,33 @@ class Answers:
                 f"Nothing closely related to article {number}: no other article shares its main names or topics."
             )
         return RelatedAnswer(article, related)
+
+    @command(
+        "story",
+        "story <article or story id>",
+        "One story across outlets: its articles and a summary drawn from them.",
+        "story 1",
+    )
+    async def story(self, reference: str | int, *, viewer: Viewer = EVERYTHING) -> StoryAnswer | NotFound:
+        """The story an article belongs to (or a story by id, ``s12``): outlets, times, headlines, and a
+        de-duplicated summary in time order, of the articles ``viewer`` sees."""
+        kind, number = parse_story_ref(reference)
+        asked: int | None = None
+        story_id = number
+        if kind == "article":
+            asked = number
+            if await self.store.articles.get(number, viewer=viewer) is None:
+                return NotFound(f"There is no article {number}.")
+            found = await self.store.stories.story_of(number)
+            if found is None:
+                return NotFound(f"Article {number} was indexed before stories were kept (newsdesk stories groups it).")
+            story_id = found
+        story = await self.store.stories.get(story_id, viewer=viewer)
+        if story is None:
+            return NotFound(f"There is no story {number}.")
+        summary = story_summary([(m.article_id, m.title, m.published, m.summary) for m in story.members])
+        outlets = list(dict.fromkeys(m.source for m in story.members if m.source))
+        return StoryAnswer(story, summary, outlets, asked)
 
     @command(
         "trending",

@@ -7,6 +7,7 @@ Commands (each takes ``--db PATH`` to use another database than the configured o
 - ``newsdesk console``: a prompt for the same
 - ``newsdesk stats``: how much the index holds
 - ``newsdesk export``: one JSON object per article on stdout
+- ``newsdesk stories``: place every article in a story again (an index from before stories were kept)
 - ``newsdesk run``: the Discord bot (needs DISCORD_TOKEN)
 - ``newsdesk start``: index, then the bot if DISCORD_TOKEN is set, else the console
 """
@@ -226,6 +227,13 @@ async def run_export(settings: Settings, out: TextIO = sys.stdout) -> int:
     return count
 
 
+async def run_stories(settings: Settings, out: TextIO = sys.stderr) -> None:
+    """Place every article in a story again, oldest first, and say how many stories that made."""
+    async with Store.open(settings.database) as store:
+        articles, stories = await store.stories.rebuild()
+    print(f"Placed {plural(articles, 'article')} in {plural(stories, 'story', 'stories')}.", file=out)
+
+
 async def run_bot(settings: Settings, secrets: Secrets) -> int:
     """Run the Discord bot until it is stopped; returns the exit status."""
     from bot.app import run_bot as start
@@ -269,6 +277,7 @@ def _parser() -> argparse.ArgumentParser:
     with_server(with_db(sub.add_parser("console", help="a prompt that answers commands")))
     with_server(with_db(sub.add_parser("stats", help="how much the index holds")))
     with_db(sub.add_parser("export", help="one JSON object per article on stdout"))
+    with_db(sub.add_parser("stories", help="place every article in a story again, oldest first"))
     with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
     with_db(sub.add_parser("start", help="index, then the bot (or the console without a token)"))
     return parser
@@ -301,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             "console": lambda: run_console(settings, viewer=viewer),
             "stats": lambda: run_stats(settings, viewer=viewer),
             "export": lambda: run_export(settings),
+            "stories": lambda: run_stories(settings),
             "run": lambda: run_bot(settings, secrets),
             "start": lambda: run_start(settings, secrets),
         }

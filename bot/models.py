@@ -444,6 +444,7 @@ class DueAlert:
     unknown_since: str | None = None
     ping_role_ids: list[int] = field(default_factory=list)
     thread_id: int | None = None  # the thread its message opened, where the rest of its pings go
+    thread_of: int | None = None  # an entry of its story's post (that alert's id), not a post of its own
     kind: str = "article"
     payload: dict[str, Any] | None = None
 
@@ -485,6 +486,46 @@ class SentAlert:
     sent_at: str | None
     error: str | None
     ping_role_ids: list[int] = field(default_factory=list)
+    story_entry: bool = False  # added to its story's post (thread or footer), not a post of its own
+
+
+@dataclass(frozen=True, slots=True)
+class StoryPost:
+    """The alert that is a story's post in a channel, as its later articles are added to it."""
+
+    id: int
+    article_id: int
+    guild_id: int
+    channel_id: int
+    status: str
+    message_id: int | None
+    thread_id: int | None  # the thread on its message; 0 when none can be made there
+    next_attempt_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoryMember:
+    """One article of a story, as ``!story`` lists it."""
+
+    article_id: int
+    title: str
+    source: str | None
+    url: str | None
+    published: str
+    summary: list[str]
+    joined: bool
+
+
+@dataclass(frozen=True, slots=True)
+class StoryRecord:
+    """A story with its articles, oldest first (the first 50 of ``article_count``)."""
+
+    id: int
+    title: str
+    article_count: int
+    first_published: str
+    last_published: str
+    members: list[StoryMember]
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ from bot.answers import (
     SearchAnswer,
     SpikeAnswer,
     StatsAnswer,
+    StoryAnswer,
     SubjectSummary,
     SyncAnswer,
     TimelineAnswer,
@@ -339,6 +340,33 @@ def _(answer: ArticleAnswer, s: Style, prefix: str = "!") -> Card:
             card.fields.append(("Link", s.link(s.text(a.url), a.url)))
     card.footer = f"Article #{a.id} · {prefix}related {a.id} · {prefix}article {a.id}"
     return card
+
+
+@build_card.register
+def _(answer: StoryAnswer, s: Style, prefix: str = "!") -> Card:
+    story = answer.story
+    count = story.article_count
+    spread = (
+        f"{plural(count, 'article')} from {plural(len(answer.outlets), 'outlet')}"
+        if answer.outlets
+        else plural(count, "article")
+    )
+    lines = [f"{spread} · {s.date(story.first_published)} → {s.date(story.last_published)}"]
+    for sentence in answer.summary:
+        also = "".join(f" · also {s.code('#' + str(a))}" for a in sentence.repeated_in[:3])
+        lines.append(f"• {s.text(sentence.text)} ({s.code('#' + str(sentence.article_id))}{also})")
+    items = [
+        f"{s.code('#' + str(m.article_id))} {s.date(m.published)} · {s.text(m.source or 'unknown outlet')} — "
+        + s.link(s.bold(s.text(m.title)) if m.article_id == answer.asked else s.text(m.title), safe_url(m.url))
+        for m in story.members
+    ]
+    return Card(
+        title=f"Story #{story.id}: {s.text(story.title)}",
+        description="\n".join(lines),
+        items=items,
+        per_page=8,
+        footer=f"{prefix}why <id> says why an article joined · {prefix}article <id> for one",
+    )
 
 
 @build_card.register
@@ -674,18 +702,23 @@ def _(answer: WhyAnswer, s: Style, prefix: str = "!") -> Card:
         if alert.ping_role_ids:
             pinged.append(plural(len(alert.ping_role_ids), "role"))
         pinged = f"; pinged {' and '.join(pinged)}" if pinged else ""
-        items.append(f"{s.channel(alert.channel_id)} ({alert.status}{pinged}): " + _reasons(s, alert.reasons))
+        status = f"{alert.status} with its story's post" if alert.story_entry else alert.status
+        items.append(f"{s.channel(alert.channel_id)} ({status}{pinged}): " + _reasons(s, alert.reasons))
     for kept_out in answer.filtered:
         whose = f"feed #{kept_out.scope_id}" if kept_out.scope == "source" else f"{s.channel(kept_out.scope_id)}"
         items.append(
             f"{s.channel(kept_out.channel_id)} (not posted): {_reasons(s, kept_out.reasons)} — kept out by the "
             f"filter of {whose} {s.code(kept_out.rule)}"
         )
-    return Card(
+    card = Card(
         title=f"Why article #{answer.article_id} alerted here",
         description=s.bold(s.text(answer.title)) + ("" if items else "\nIt was not alerted in this server."),
         items=items,
     )
+    if answer.story is not None:
+        explanation = s.text(answer.story.explain()[0].upper() + answer.story.explain()[1:])
+        card.fields.append(("Story", f"{explanation}. More: {prefix}story {answer.article_id}"))
+    return card
 
 
 @build_card.register

@@ -1,4 +1,5 @@
-"""Browsing the index: topics, one topic, search, latest, one article, related articles, trending, stats."""
+"""Browsing the index: topics, one topic, search, latest, one article, related articles, stories,
+trending, stats."""
 
 from __future__ import annotations
 
@@ -81,6 +82,13 @@ class Browse(commands.Cog):
     ) -> None:
         """Articles close to article ``article_id``."""
         await reply(ctx, await self.bot.answers.related(article_id, viewer=viewer_of(ctx)))
+
+    @commands.hybrid_command(**describe("story"))
+    @app_commands.describe(reference="An article id (42) or a story id (s12)")
+    @READ_ONLY_CONTEXTS
+    async def story(self, ctx: commands.Context[NewsdeskBot], reference: str) -> None:
+        """The story an article belongs to: its outlets, times and headlines, and a summary from several."""
+        await reply(ctx, await self.bot.answers.story(reference, viewer=viewer_of(ctx)))
 
     @commands.hybrid_command(**describe("trending"))
     @app_commands.describe(window="24h (the default) or 7d")

@@ -21,6 +21,7 @@ from bot.answers import (
     Resolved,
     SearchAnswer,
     StatsAnswer,
+    StoryAnswer,
     SubjectSummary,
     TopicAnswer,
     TopicsAnswer,
@@ -157,6 +158,25 @@ async def test_bad_arguments_raise_one_sentence(answers: Answers) -> None:
         await answers.ask("!who")
     with pytest.raises(UserError, match="no command"):
         await answers.ask("!frobnicate")
+
+
+async def test_story_of_an_article_or_by_story_id(answers: Answers, seeded_store: Store) -> None:
+    from bot.render import to_text
+
+    answer = await answers.ask("!story 1")
+    assert isinstance(answer, StoryAnswer) and answer.asked == 1
+    members = [m.article_id for m in answer.story.members]
+    assert 1 in members
+    assert answer.summary and {c.article_id for c in answer.summary} <= set(members)
+    by_id = await answers.story(f"s{answer.story.id}")
+    assert isinstance(by_id, StoryAnswer) and by_id.story == answer.story and by_id.asked is None
+    assert await answers.story(f"story {answer.story.id}") == by_id
+    text = to_text(answer)
+    assert text.startswith(f"Story #{answer.story.id}: ") and "#1" in text
+    assert isinstance(await answers.story("s99999"), NotFound)
+    assert isinstance(await answers.story("99999"), NotFound)
+    with pytest.raises(UserError, match="story id like s12"):
+        await answers.story("the pirates")
 
 
 async def test_ask_parses_like_chat(answers: Answers) -> None:

@@ -76,6 +76,14 @@ def test_export_writes_one_object_per_article(indexed_db: Path) -> None:
     assert milei["type"] == "PERSON" and milei["roles"] == ["Argentine President"] and milei["salience"] > 0.5
 
 
+def test_stories_are_placed_again_and_told(indexed_db: Path) -> None:
+    result = _run(indexed_db, "stories")
+    assert result.returncode == 0, result.stderr
+    assert "Placed 1 article in 1 story." in result.stderr
+    story = _run(indexed_db, "ask", "!story 1").stdout
+    assert story.startswith("Story #1: Elon Musk and Argentine President Javier Milei meet at Tesla factory")
+
+
 def test_stats_and_console(indexed_db: Path) -> None:
     assert "Articles:\n  1 (1 files or links)" in _run(indexed_db, "stats").stdout
     console = _run(indexed_db, "console", stdin="!who Milei\n!nonsense\nquit\n")

@@ -94,10 +94,10 @@ async def test_console_text_of_who(seeded_store: Store, aliases: AliasTable) -> 
 def test_help_lists_every_command_with_an_example() -> None:
     text = to_text(HelpAnswer(tuple(c for c in entries() if c.where == "anywhere"), "!"))
     shown = ("!who", "!timeline", "!summary", "!topics", "!topic", "!search", "!latest", "!article", "!related")
-    shown += ("!trending", "!stats", "!trend", "!graph")
+    shown += ("!story", "!trending", "!stats", "!trend", "!graph")
     for command in shown:
         assert command in text
-    assert text.count("Example:") == 14
+    assert text.count("Example:") == 15
 
 
 def test_not_found_offers_the_closest_names() -> None:

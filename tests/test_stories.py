@@ -25,6 +25,8 @@ from bot.stories import (
     Weighted,
     article_features,
     decide,
+    stated_date,
+    story_summary,
 )
 from tests.conftest import TEST_ARTICLES, seed_body
 
@@ -182,6 +184,69 @@ def test_an_article_outside_the_horizon_starts_a_new_story_and_undated_ones_stil
     assert undated.story_id in {first.story_id, much_later.story_id}
 
 
+@pytest.mark.parametrize(
+    ("title", "body", "near", "expected"),
+    [
+        (
+            "Obama restores species rules",
+            "WEDNESDAY, MARCH 4, 2009, 10:53 AM President Barack Obama said",
+            None,
+            (2009, 3, 4),
+        ),
+        ("Climber dead after fall", "Last updated 13:26 14 / 09 / 2013 A 36 - year - old climber", None, (2013, 9, 14)),
+        ("Last Updated: Monday, 28 November 2005, 02:24 GMT", "Ten dead in southern Iran quake", None, (2005, 11, 28)),
+        # Day and month either way round: the reading nearer the stored date wins.
+        (
+            "Oscar host named",
+            "8:13 AM PDT 8 / 2 / 2013 Hugh Jackman will host",
+            datetime(2013, 8, 3, tzinfo=UTC),
+            (2013, 8, 2),
+        ),
+        (
+            "Oscar host named",
+            "8:13 AM PDT 8 / 2 / 2013 Hugh Jackman will host",
+            datetime(2013, 2, 9, tzinfo=UTC),
+            (2013, 2, 8),
+        ),
+        ("Pin-up model dies", "Bettie Page, the pin-up model of the 1950s, born on April 22, 1923", None, None),
+        ("Pirates held", "The Indian Navy on Saturday took 23 pirates into custody.", None, None),
+        ("Bad date", "February 30, 2013 - nothing happened", None, None),
+    ],
+    ids=[
+        "weekday dateline",
+        "numeric, day first",
+        "in the headline",
+        "US order",
+        "UK order",
+        "too far in",
+        "none",
+        "no such day",
+    ],
+)
+def test_stated_date_reads_the_dateline_only(
+    title: str, body: str, near: datetime | None, expected: tuple[int, int, int] | None
+) -> None:
+    stated = stated_date(title, body, near)
+    assert (stated.year, stated.month, stated.day) == expected if expected else stated is None
+
+
+def test_an_old_report_filed_today_is_placed_by_its_dateline(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    """A file without a date is stored with the file's time; its dateline says when it really appeared, so an
+    old report of an event like today's does not join today's story, and today's own report still does."""
+    stream = stream_with(background)
+    today = stream.add(indexed(analyzer, 1, NAVY_WIRE))
+    old_title, old_body = NAVY_PAPER
+    old = indexed(analyzer, 2, (old_title, "Saturday, November 15, 2008 - " + old_body), published=MONDAY)
+    assert article_features(old).published == datetime(2008, 11, 15, 12, tzinfo=UTC)
+    placed = stream.add(old)
+    assert not placed.joined and placed.story_id != today.story_id
+    current = indexed(analyzer, 3, (old_title, "Saturday, March 2, 2024 - " + old_body), published=MONDAY)
+    assert article_features(current).published == MONDAY  # a dateline two days back is the stored date's
+    assert stream.add(current).story_id == today.story_id
+
+
 def test_story_state_and_frequencies_round_trip_through_json(
     analyzer: Analyzer, background: list[StoryArticle]
 ) -> None:
@@ -282,6 +347,12 @@ async def test_bench_path_places_real_ecb_articles(store: Store, indexer_for) ->
     await stories.index_labelled(docs, indexer_for(store))
     articles = await stories.read_story_articles(store, docs)
     assert [a.published for a in articles] == [None] * 4  # ECB articles have no known date
+    # The indexer placed each article as it wrote it: the stories the benchmark reads back.
+    as_indexed = await stories.indexed_stories(store, articles)
+    assert as_indexed[0] == as_indexed[1] == as_indexed[3] != as_indexed[2]
+    halves = stories.score_halves(docs, as_indexed)  # topic 1 tunes, topic 12 is held out
+    assert halves["tuning"]["grouped_stories"] == 0 and halves["held_out"]["wrong_merge_rate"] == 0.0
+    assert halves["held_out"]["pairwise"]["recall"] == 1.0
     assert all(a.names and a.topics and a.body for a in articles)
     labels = stories.cluster_ours(articles, range(len(articles)), StoryPolicy())
     # The three reports of the Indian Navy's capture of 23 pirates form one story; Tara Reid's rehab another.
@@ -290,3 +361,41 @@ async def test_bench_path_places_real_ecb_articles(store: Store, indexer_for) ->
     result = stories.score(labels, [d.event for d in docs])
     assert result["pairwise"] == {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     assert result["wrong_merge_rate"] == 0.0
+    # The product's own path, through the store, in two orders, groups them the same way.
+    ids = [a.article_id for a in articles]
+    for placed in await stories.place_in_store(store, ids, [range(4), [3, 2, 1, 0]], StoryPolicy()):
+        assert placed[0] == placed[1] == placed[3] != placed[2]
+    assert await store.stories.story_of(ids[0]) == await store.stories.story_of(ids[1])
+
+
+# ------------------------------------------------------------------------------------- story summary
+
+
+def test_story_summary_tells_each_thing_once_in_time_order() -> None:
+    wire = [
+        "The Indian Navy on Saturday stopped pirates from hijacking the merchant ship MV Gibe in the Gulf of Aden.",
+        "The warship INS Mysore answered a distress call and sent marine commandos in a helicopter.",
+        "Navy spokesman Nirad Sinha said 23 pirates were held.",
+    ]
+    paper = [
+        # Another outlet's rewrite of the wire's first sentence: nothing new, but it corroborates it.
+        "On Saturday the Indian Navy stopped pirates hijacking the merchant ship MV Gibe in the Gulf of Aden.",
+        "Rifles and grenades were seized from the pirates' two boats.",
+    ]
+    later = ["The 23 pirates will be handed to the police in Mumbai on Tuesday.", "The ship sailed on to Oman."]
+    members = [
+        (1, "Navy foils attack", "2024-03-02T09:00:00Z", wire),
+        (2, "Pirates captured", "2024-03-02T12:00:00Z", paper),
+        (3, "Pirates to face trial", "2024-03-03T08:00:00Z", later),
+    ]
+    summary = story_summary(members)
+    assert [(c.article_id, c.text) for c in summary] == [
+        (1, wire[0]),
+        (1, wire[1]),
+        (2, paper[1]),
+        (3, later[0]),
+        (3, later[1]),
+    ]
+    assert summary[0].repeated_in == [2]  # the paper said it too
+    # Beyond the limit the weightiest stay: what two outlets said, and another article's lead.
+    assert [c.text for c in story_summary(members, limit=2)] == [wire[0], later[0]]

@@ -12,6 +12,7 @@ from typing import Literal
 from bot.alerts.filters import FilterRule
 from bot.digests import DigestSchedule
 from bot.models import DEFAULT_ALERT_FORMAT, FilteredRecord, Follow, RoleFollow, SentAlert
+from bot.stories import StoryDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +100,14 @@ class FollowingAnswer:
 
 @dataclass(frozen=True, slots=True)
 class WhyAnswer:
-    """``!why``: how an article was alerted in this server."""
+    """``!why``: how an article was alerted in this server, and how it was grouped into its story
+    (``None`` for an article indexed before stories were kept)."""
 
     article_id: int
     title: str
     alerts: list[SentAlert]
     filtered: list[FilteredRecord] = field(default_factory=list)
+    story: StoryDecision | None = None
 
 
 @dataclass(frozen=True, slots=True)

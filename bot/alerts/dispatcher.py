@@ -25,6 +25,15 @@ Outcomes of a send:
 Flood control: at most ``per_minute`` messages per channel per minute; what is due beyond that goes
 out as one digest message listing the rest. Spike and scheduled-digest posts (outbox rows of their own
 kind, with their embed planned in the row) go out first and are never folded into that digest.
+
+Stories: an alert planned as an entry of its story's post (``thread_of``) is never a post of its own. It
+goes into a thread on that post — made once, at the first entry; Discord gives a thread made on a message
+the message's id, and answers a second attempt "already created", so a retry after an unknown outcome
+finds the same thread. Where no thread can be made (no permission, a channel without threads, a locked
+thread), the post's footer is edited to count the story's outlets ("3 outlets: AP, BBC, Reuters"); an
+edit says the same however often it is repeated. Its pings, if any, go into the thread, or else in a
+message that links to the post. An entry whose post is gone (deleted, or only listed in a flood-control
+digest) posts on its own and becomes the story's post.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import asyncio
 import hashlib
 import logging
 import math
+import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -42,8 +52,8 @@ from functools import partial
 import aiohttp
 import discord
 
-from bot.models import ChannelSettings, DueAlert, from_iso, to_iso
-from bot.render import CONTENT_LIMIT, DISCORD, alert_message, message_text, truncate
+from bot.models import ChannelSettings, DueAlert, StoryPost, from_iso, to_iso
+from bot.render import CONTENT_LIMIT, DISCORD, FOOTER_LIMIT, alert_message, message_text, truncate
 from bot.store import Store
 from bot.wording import plural
 
@@ -63,6 +73,9 @@ MENTION_CHARS = 1700  # of a message's 2000 characters, what its mentions may fi
 DIGEST_MENTION_CHARS = 1000  # a digest keeps more room for its list
 HISTORY_LIMIT = 100  # recent messages searched for one whose send had an unknown outcome
 CLOCK_SLACK = timedelta(minutes=1)  # our clock against Discord's, when searching from a time
+THREAD_ALREADY_CREATED = 160004  # Discord's code: this message already has a thread
+WAIT_FOR_POST = timedelta(seconds=2)  # an entry whose story's post is not out yet looks again after this
+_OUTLETS_LINE = re.compile(r"\n-# \d+ (?:outlets|articles)\b[^\n]*$")  # a compact post's count, to replace
 
 Notify = Callable[[int, str], Awaitable[None]]
 
@@ -185,6 +198,14 @@ def pingable_roles(guild: discord.Guild | None, channel_id: int, role_ids: Seque
     return kept
 
 
+def outlets_line(sources: Sequence[str | None]) -> str:
+    """What a story's post holds, for its footer: "3 outlets: AP, BBC, Reuters" (or "2 articles")."""
+    named = list(dict.fromkeys(s.strip() for s in sources if s and s.strip()))
+    if len(named) < 2:
+        return plural(len(sources), "article")
+    return f"{len(named)} outlets: {', '.join(named)}"
+
+
 def _shows_article(article_id: int, message: discord.Message) -> bool:
     """Whether ``message`` is the alert of ``article_id``: its embed's footer, or a compact alert's line
     (a digest lists ids too, but without the bold headline)."""
@@ -293,9 +314,26 @@ class AlertDispatcher:
             if outcome == "channel lost":
                 return delivered
             delivered += outcome == "sent"
+        posts = [a for a in alerts if a.message_id is None and a.kind == "article" and a.thread_of is None]
+        posted = await self._deliver_posts(channel_id, posts, now, settings)
+        if posted < 0:
+            return delivered
+        delivered += posted
+        for alert in alerts:
+            if alert.message_id is None and alert.thread_of is not None:
+                outcome = await self._send_entry(alert, settings)
+                if outcome == "channel lost":
+                    break
+                delivered += outcome == "sent"
+        return delivered
+
+    async def _deliver_posts(
+        self, channel_id: int, fresh: list[DueAlert], now: datetime, settings: ChannelSettings
+    ) -> int:
+        """Post articles' alerts of their own, within flood control; -1 when the channel was lost."""
         sent_recently = await self.store.alerts.sent_since(channel_id, to_iso(now - WINDOW))
         room = self.per_minute - sent_recently
-        fresh = [alert for alert in alerts if alert.message_id is None and alert.kind == "article"]
+        delivered = 0
         for position, alert in enumerate(fresh):
             if room <= 0:
                 rest = fresh[position:]
@@ -304,7 +342,7 @@ class AlertDispatcher:
                 return delivered
             outcome = await self._send_one(alert, settings)
             if outcome == "channel lost":
-                return delivered
+                return -1
             if outcome == "sent":
                 delivered += 1
                 room -= 1
@@ -392,6 +430,152 @@ class AlertDispatcher:
                 return "channel lost"
         return "sent"
 
+    async def _send_entry(self, alert: DueAlert, settings: ChannelSettings) -> str:
+        """Add an alert to its story's post: into the post's thread, or else into its footer."""
+        post = await self.store.alerts.story_post(alert.thread_of) if alert.thread_of is not None else None
+        if post is None or post.status not in ("pending", "sent"):
+            await self.store.alerts.promote(alert.id)
+            return "promoted"
+        if post.message_id is None:
+            later = max(from_iso(post.next_attempt_at), datetime.now(UTC) + WAIT_FOR_POST)
+            await self.store.alerts.mark_retry(alert.id, "waiting for its story's post", to_iso(later), counts=False)
+            return "waiting"
+        thread_id = post.thread_id
+        if thread_id is None:
+            opened = await self._open_thread(alert, post)
+            if isinstance(opened, str):
+                return opened
+            thread_id = opened
+        if thread_id:
+            outcome = await self._send_in_thread(alert, thread_id, settings)
+            if outcome != "no thread":
+                return outcome
+            await self.store.alerts.set_thread(post.id, 0)
+        return await self._count_in_footer(alert, post, settings)
+
+    async def _open_thread(self, alert: DueAlert, post: StoryPost) -> int | str:
+        """Make the thread on a story's post: its id, 0 when none can be made there, or what became of
+        the alert when it cannot be known yet."""
+        assert post.message_id is not None
+        article = await self.store.articles.get(post.article_id)
+        name = thread_name(article.title if article else "", post.article_id)
+        try:
+            await self.client.http.start_thread_with_message(
+                post.channel_id, post.message_id, name=name, auto_archive_duration=THREAD_ARCHIVE_MINUTES
+            )
+            thread_id = post.message_id
+        except discord.NotFound:  # the post was deleted: this article posts on its own
+            await self.store.alerts.promote(alert.id)
+            return "promoted"
+        except discord.Forbidden:
+            thread_id = 0
+        except discord.RateLimited as exc:
+            return await self._failed([alert], exc, 429, exc.retry_after)
+        except discord.HTTPException as exc:
+            if exc.status == 429:  # a rate limit discord.py gave up waiting for: not a refusal
+                return await self._failed([alert], exc, 429, retry_after_of(exc))
+            if exc.status >= 500:
+                return await self._failed([alert], exc, exc.status, retry_after_of(exc), to_iso(datetime.now(UTC)))
+            # "Already created" is our own earlier attempt, whose answer was lost; any other refusal (a
+            # channel type without threads) means the footer will do.
+            thread_id = post.message_id if exc.code == THREAD_ALREADY_CREATED else 0
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return await self._failed([alert], exc, None, None, to_iso(datetime.now(UTC)))
+        await self.store.alerts.set_thread(post.id, thread_id)
+        return thread_id
+
+    async def _send_in_thread(self, alert: DueAlert, thread_id: int, settings: ChannelSettings) -> str:
+        """Post an entry in its story's thread (a forum post's, or the one on the story's message), in the
+        channel's format; "no thread" when the thread refuses it."""
+        assert alert.article_id is not None  # an article's alert
+        article = await self.store.articles.get(alert.article_id)
+        if article is None:
+            await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
+            return "dropped"
+        line, embed = alert_message(article, settings.format, self.prefix_for(alert.guild_id))
+        below = f"\n{line}" if line else ""
+        roles = pingable_roles(self.client.get_guild(alert.guild_id), alert.channel_id, alert.ping_role_ids)
+        pings, rest = split_pings(alert.ping_user_ids, max(0, MENTION_CHARS - len(below) - len(mentions((), roles))))
+        ping_line = ping_text(alert, pings, roles, limit=CONTENT_LIMIT - len(below))
+        outgoing = Outgoing(
+            content=f"{ping_line}{below}" if ping_line else line,
+            embed=embed,
+            pings=pings,
+            nonce=alert.nonce,
+            looks_like=partial(_shows_article, alert.article_id),
+            role_pings=roles,
+        )
+        message = await self._post([alert], outgoing, channel_id=thread_id, in_thread=True)
+        if isinstance(message, str):
+            return message
+        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest, thread_id=thread_id)
+        if rest:
+            sent = replace(
+                alert,
+                status="sent",
+                message_id=message.id,
+                thread_id=thread_id,
+                pings_left=rest,
+                unknown_since=None,
+                attempts=0,
+            )
+            if await self._send_more_pings(sent) == "channel lost":
+                return "channel lost"
+        return "sent"
+
+    async def _count_in_footer(self, alert: DueAlert, post: StoryPost, settings: ChannelSettings) -> str:
+        """Count an entry on its story's post (where no thread can be made): in its embed's footer, or
+        under a compact post's line; its pings follow in messages that link to the post."""
+        assert post.message_id is not None and alert.article_id is not None
+        article = await self.store.articles.get(alert.article_id)
+        if article is None:
+            await self.store.alerts.mark_dropped(alert.id, "the article was removed before it could be sent")
+            return "dropped"
+        first = await self.store.articles.get(post.article_id)
+        if first is None:  # the post's own article left the index: nothing to count it in
+            await self.store.alerts.promote(alert.id)
+            return "promoted"
+        outlets = outlets_line([*await self.store.alerts.story_outlets(post.id), article.source])
+        _, embed = alert_message(first, settings.format, self.prefix_for(post.guild_id))
+        message = self.client.get_partial_messageable(post.channel_id, guild_id=post.guild_id).get_partial_message(
+            post.message_id
+        )
+        try:
+            if embed is not None:
+                embed.set_footer(text=truncate(f"{embed.footer.text} · {outlets}", FOOTER_LIMIT))
+                await message.edit(embed=embed)
+            else:  # a compact post: its content, with the count on a line of its own
+                content = _OUTLETS_LINE.sub("", (await message.fetch()).content)
+                await message.edit(
+                    content=truncate(content, CONTENT_LIMIT - len(outlets) - 4) + f"\n-# {outlets}",
+                    allowed_mentions=discord.AllowedMentions.none(),
+                )
+        except discord.NotFound:
+            await self.store.alerts.promote(alert.id)
+            return "promoted"
+        except discord.Forbidden as exc:
+            await self._channel_lost(alert, exc)
+            return "channel lost"
+        except discord.RateLimited as exc:
+            return await self._failed([alert], exc, 429, exc.retry_after)
+        except discord.HTTPException as exc:
+            return await self._failed([alert], exc, exc.status, retry_after_of(exc))
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            return await self._failed([alert], exc, None, None)
+        await self.store.alerts.mark_sent([alert.id], post.message_id, pings_left=alert.ping_user_ids)
+        if alert.ping_user_ids:
+            sent = replace(
+                alert,
+                status="sent",
+                message_id=post.message_id,
+                pings_left=alert.ping_user_ids,
+                unknown_since=None,
+                attempts=0,
+            )
+            if await self._send_more_pings(sent) == "channel lost":
+                return "channel lost"
+        return "sent"
+
     async def _send_more_pings(self, alert: DueAlert) -> str:
         """Ping the followers an alert's own message could not, one message of them at a time."""
         where = alert.thread_id or alert.channel_id
@@ -460,12 +644,13 @@ class AlertDispatcher:
         return len(alerts)
 
     async def _post(
-        self, alerts: list[DueAlert], outgoing: Outgoing, *, channel_id: int | None = None
+        self, alerts: list[DueAlert], outgoing: Outgoing, *, channel_id: int | None = None, in_thread: bool = False
     ) -> discord.Message | str:
         """Post one message for ``alerts`` in their channel (or in ``channel_id``, a thread of it) — unless
         an earlier attempt whose outcome was unknown did. In a forum channel the message is a new post.
 
-        Returns the message, or what became of the alerts when it could not be posted.
+        Returns the message, or what became of the alerts when it could not be posted ("no thread" when
+        the thread refused it: the channel itself may be fine).
         """
         first = alerts[0]
         target = channel_id or first.channel_id
@@ -488,6 +673,8 @@ class AlertDispatcher:
                 allowed_mentions=allowed_pings(outgoing.pings, outgoing.role_pings),
             )
         except (discord.Forbidden, discord.NotFound) as exc:
+            if in_thread:  # a story's thread refused it (locked, deleted): the channel itself may be fine
+                return "no thread"
             await self._channel_lost(first, exc)
             return "channel lost"
         except discord.RateLimited as exc:

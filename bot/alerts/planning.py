@@ -10,6 +10,10 @@ followed); so are the roles a manager set to follow it. A text already indexed t
 feed is planned for that feed's server only. An article posts once per channel, and not at all where a
 story with a near-identical title was posted in the last two days. Filters (:mod:`bot.alerts.filters`)
 on the feed and on the channel keep an article's post out of a channel; follows still ping.
+
+Stories (:mod:`bot.stories`): the first article of a story posts in a channel; each later one in that
+channel is planned as an entry of that post (``thread_of``, delivered into a thread on it, or counted in
+its footer), never as a second post; and a member is pinged once per story in a server.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -90,6 +94,7 @@ class PlannedAlert:
     reasons: list[dict[str, Any]] = field(default_factory=list)
     pings: list[int] = field(default_factory=list)
     role_pings: list[int] = field(default_factory=list)
+    thread_of: int | None = None  # the outbox id of its story's post in this channel
 
 
 def plan_alerts(
@@ -149,15 +154,43 @@ def plan_alerts(
     return list(planned.values())
 
 
+def within_stories(
+    planned: Iterable[PlannedAlert],
+    story_posts: Mapping[int, int],
+    pinged: Mapping[int, Iterable[int]],
+    pinged_roles: Mapping[int, Iterable[int]] | None = None,
+) -> list[PlannedAlert]:
+    """The planned alerts of an article whose story was alerted before: in a channel where the story has
+    a post (``story_posts`` maps a channel to the post's outbox id) the alert becomes an entry of that
+    post, and the members and roles already pinged about the story in a server (``pinged`` and
+    ``pinged_roles``, by server) are not pinged again."""
+    result = []
+    for alert in planned:
+        users = set(pinged.get(alert.guild_id, ()))
+        roles = set((pinged_roles or {}).get(alert.guild_id, ()))
+        result.append(
+            replace(
+                alert,
+                thread_of=story_posts.get(alert.channel_id),
+                pings=[user for user in alert.pings if user not in users],
+                role_pings=[role for role in alert.role_pings if role not in roles],
+                reasons=list(alert.reasons),
+            )
+        )
+    return result
+
+
 def without_repeats(
     planned: Iterable[PlannedAlert], key: str, recent_keys: Mapping[int, Sequence[str]]
 ) -> list[PlannedAlert]:
     """The planned alerts whose channel has not posted the same story lately: ``key`` is the article's
-    :func:`title_key`, ``recent_keys`` each channel's title keys of the last :data:`NEAR_DUPLICATE_WINDOW`."""
+    :func:`title_key`, ``recent_keys`` each channel's title keys of the last :data:`NEAR_DUPLICATE_WINDOW`.
+    An entry of its story's post (``thread_of``) is kept: it repeats nothing at the top of the channel."""
     return [
         alert
         for alert in planned
-        if not (key and any(same_story(key, other) for other in recent_keys.get(alert.channel_id, ())))
+        if alert.thread_of is not None
+        or not (key and any(same_story(key, other) for other in recent_keys.get(alert.channel_id, ())))
     ]
 
 

@@ -562,13 +562,20 @@ class AlertService:
             await self.store.alerts.role_follows_of(guild_id),
         )
 
-    @command("why", "why <id>", "Which follows and feeds made an article alert here.", "why 1", where="server")
+    @command(
+        "why",
+        "why <id>",
+        "Which follows and feeds made an article alert here, and why it joined its story.",
+        "why 1",
+        where="server",
+    )
     async def why(self, guild_id: int, article_text: str | int) -> WhyAnswer | NotFound:
-        """Which follows and sources made an article alert in this server."""
+        """Which follows and sources made an article alert in this server, and how it was grouped."""
         article_id = parse_article_id(article_text)
         article = await self.store.articles.get(article_id, viewer=Viewer.server(guild_id))
         if article is None:
             return NotFound(f"There is no article {article_id}.")
         alerts = await self.store.alerts.for_article(guild_id, article_id)
         filtered = await self.store.alerts.filtered_for_article(guild_id, article_id)
-        return WhyAnswer(article_id, article.title, alerts, filtered)
+        decision = await self.store.stories.decision(article_id)
+        return WhyAnswer(article_id, article.title, alerts, filtered, story=decision)

@@ -20,12 +20,14 @@ from bot.alerts.planning import (
     FeedOrigin,
     FilteredAlert,
     FollowMatch,
+    PlannedAlert,
     alert_nonce,
     apply_filters,
     plan_alerts,
     plan_spike_posts,
     post_nonce,
     title_key,
+    within_stories,
     without_repeats,
 )
 from bot.models import (
@@ -37,6 +39,7 @@ from bot.models import (
     PlannedPost,
     RoleFollow,
     SentAlert,
+    StoryPost,
     to_iso,
 )
 from bot.store.database import Database, chunks, current_time
@@ -536,9 +539,16 @@ class AlertQueries:
             if not planned:
                 return 0
 
-        async with db.execute("SELECT title FROM articles WHERE id = ?", (article_id,)) as cursor:
+        async with db.execute(
+            "SELECT a.title, s.story_id FROM articles a LEFT JOIN article_stories s ON s.article_id = a.id "
+            "WHERE a.id = ?",
+            (article_id,),
+        ) as cursor:
             row = await cursor.fetchone()
         key = title_key(row["title"] if row else "")
+        story_id: int | None = row["story_id"] if row else None
+        if story_id is not None:
+            planned = await self._within_story(planned, story_id, article_id)
         now = datetime.now(UTC)
         since = to_iso(now - NEAR_DUPLICATE_WINDOW)
         recent: dict[int, list[str]] = {}
@@ -553,7 +563,8 @@ class AlertQueries:
         for alert in without_repeats(planned, key, recent):
             async with db.execute(
                 "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, "
-                "ping_role_ids, reasons, nonce, next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ping_role_ids, reasons, nonce, next_attempt_at, created_at, story_id, thread_of) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "RETURNING id",
                 (
                     article_id,
@@ -566,10 +577,40 @@ class AlertQueries:
                     alert_nonce(article_id, alert.channel_id),
                     to_iso(now),
                     to_iso(now),
+                    story_id,
+                    alert.thread_of,
                 ),
             ) as cursor:
                 written += await cursor.fetchone() is not None
         return written
+
+    async def _within_story(self, planned: list[PlannedAlert], story_id: int, article_id: int) -> list[PlannedAlert]:
+        """``planned`` as entries of the story's posts where it has one, without the pings it already
+        made (see :func:`~bot.alerts.planning.within_stories`), read inside the caller's transaction."""
+        db = self._db.writer
+        posts: dict[int, int] = {}
+        pinged: dict[int, set[int]] = {}
+        pinged_roles: dict[int, set[int]] = {}
+        for alert in planned:
+            # A post of its own: pending or sent (a story only listed in a flood-control digest has none).
+            async with db.execute(
+                "SELECT id FROM outbox WHERE story_id = ? AND channel_id = ? AND thread_of IS NULL "
+                "AND status IN ('pending', 'sent') AND article_id != ? ORDER BY id LIMIT 1",
+                (story_id, alert.channel_id, article_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None:
+                posts[alert.channel_id] = int(row["id"])
+            if alert.guild_id not in pinged:
+                async with db.execute(
+                    "SELECT ping_user_ids, ping_role_ids FROM outbox WHERE story_id = ? AND guild_id = ? "
+                    "AND status != 'dropped' AND article_id != ?",
+                    (story_id, alert.guild_id, article_id),
+                ) as cursor:
+                    rows = await cursor.fetchall()
+                pinged[alert.guild_id] = {u for r in rows for u in json.loads(r["ping_user_ids"])}
+                pinged_roles[alert.guild_id] = {g for r in rows for g in json.loads(r["ping_role_ids"])}
+        return within_stories(planned, posts, pinged, pinged_roles)
 
     async def _enabled_channels(self, servers: set[int] | None) -> dict[int, int]:
         """The enabled alert channel of each of ``servers`` that has one (``None``: of every server),
@@ -595,7 +636,7 @@ class AlertQueries:
         """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
         columns = (
             "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
-            "pings_left, unknown_since, ping_role_ids, thread_id, kind, payload"
+            "pings_left, unknown_since, ping_role_ids, thread_id, kind, payload, thread_of"
         )
         rows = await self._db.fetchall(
             f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
@@ -621,6 +662,7 @@ class AlertQueries:
                 thread_id=r["thread_id"],
                 kind=r["kind"],
                 payload=json.loads(r["payload"]) if r["payload"] else None,
+                thread_of=r["thread_of"],
             )
             for r in rows
         ]
@@ -634,9 +676,11 @@ class AlertQueries:
         return rows[0]["due"] if rows else None
 
     async def sent_since(self, channel_id: int, since: str) -> int:
-        """Messages (alerts and digests) posted in a channel since a time, for flood control."""
+        """Messages (alerts and digests) posted in a channel since a time, for flood control; entries of a
+        story's post (in its thread, or its footer) add nothing to the channel itself."""
         rows = await self._db.fetchall(
-            "SELECT COUNT(DISTINCT message_id) AS n FROM outbox WHERE channel_id = ? AND sent_at >= ?",
+            "SELECT COUNT(DISTINCT message_id) AS n FROM outbox WHERE channel_id = ? AND sent_at >= ? "
+            "AND thread_of IS NULL",
             (channel_id, since),
         )
         return int(rows[0]["n"])
@@ -700,10 +744,44 @@ class AlertQueries:
                 (error, alert_id),
             )
 
+    # ------------------------------------------------------------------------------ story posts
+
+    async def story_post(self, alert_id: int) -> StoryPost | None:
+        """The alert that is its story's post in a channel (``None`` once pruned)."""
+        row = await self._db.fetchone(
+            "SELECT id, article_id, guild_id, channel_id, status, message_id, thread_id, next_attempt_at "
+            "FROM outbox WHERE id = ?",
+            (alert_id,),
+        )
+        return StoryPost(**row) if row else None
+
+    async def set_thread(self, alert_id: int, thread_id: int) -> None:
+        """Record the thread made on a story's post (0: none can be made there)."""
+        async with self._db.write() as db:
+            await db.execute("UPDATE outbox SET thread_id = ? WHERE id = ?", (thread_id, alert_id))
+
+    async def promote(self, alert_id: int) -> None:
+        """An entry whose story's post is gone (or was only listed in a digest) posts on its own instead,
+        at once; it becomes the story's post in its channel."""
+        async with self._db.write() as db:
+            await db.execute(
+                "UPDATE outbox SET thread_of = NULL, next_attempt_at = ? WHERE id = ? AND status = 'pending'",
+                (current_time(), alert_id),
+            )
+
+    async def story_outlets(self, post_id: int) -> list[str | None]:
+        """The outlet of each article a story's post holds: its own, then its entries delivered so far."""
+        rows = await self._db.fetchall(
+            "SELECT a.source FROM outbox o JOIN articles a ON a.id = o.article_id "
+            "WHERE o.id = ? OR (o.thread_of = ? AND o.status = 'sent') ORDER BY o.id",
+            (post_id, post_id),
+        )
+        return [r["source"] for r in rows]
+
     async def for_article(self, guild_id: int, article_id: int) -> list[SentAlert]:
         """How an article was alerted in a server (for ``!why``)."""
         rows = await self._db.fetchall(
-            "SELECT channel_id, status, reasons, ping_user_ids, ping_role_ids, sent_at, error FROM outbox "
+            "SELECT channel_id, status, reasons, ping_user_ids, ping_role_ids, sent_at, error, thread_of FROM outbox "
             "WHERE article_id = ? AND guild_id = ? ORDER BY id",
             (article_id, guild_id),
         )
@@ -716,6 +794,7 @@ class AlertQueries:
                 sent_at=r["sent_at"],
                 error=r["error"],
                 ping_role_ids=json.loads(r["ping_role_ids"]),
+                story_entry=r["thread_of"] is not None,
             )
             for r in rows
         ]

@@ -1,4 +1,4 @@
-"""Articles: writing analysed articles (with their origins, files and alerts) in batched transactions,
+"""Articles: writing analysed articles (with their origins, files, stories and alerts) in batched transactions,
 and reading them back — one article, the latest, related ones, the size of the index."""
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bot.store.database import Database, chunks, current_time
 from bot.store.entities import RECENT_WINDOW, EntityQueries
 from bot.store.rows import BRIEF_COLUMNS, article_brief, scope_marks, visible, visible_in
 from bot.store.search import SearchQueries
+from bot.store.stories import StoryQueries
 from bot.store.topics import TopicQueries
 
 _ARTICLE_COLUMNS = "id, title, source, url, published, ingested_at, summary, word_count"
@@ -102,7 +103,8 @@ class _ArticleVector:
 
 class ArticleQueries:
     """The article tables (articles, origins, files). A batch write also adds the entity, topic and search
-    rows of its articles and plans their alerts, through those parts, inside its one transaction."""
+    rows of its articles, places each new text in a story and plans their alerts, through those parts,
+    inside its one transaction."""
 
     def __init__(
         self,
@@ -112,8 +114,10 @@ class ArticleQueries:
         topics: TopicQueries,
         search: SearchQueries,
         alerts: AlertQueries,
+        stories: StoryQueries,
     ) -> None:
         self._db = db
+        self._stories = stories
         self._entities = entities
         self._topics = topics
         self._search = search
@@ -308,6 +312,7 @@ class ArticleQueries:
             article_id, status = row["id"], "new" if previous is None else "updated"
         await self._search.add(article_id, record.title, record.body)
         await self._attach_analysis(article_id, published, analysis, touched)
+        await self._stories.place_or_skip(article_id, published, record.title, record.body, record.source)
         await self._link_origin(record, article_id, now, source, touched)
         return WriteResult(record.origin, article_id, status)
 
@@ -387,6 +392,7 @@ class ArticleQueries:
         await self._entities.detach(article_id, touched.entities)
         await self._topics.detach(article_id, touched.topics)
         await self._search.remove(article_id)
+        await self._stories.detach(article_id)
 
     # ------------------------------------------------------------------------------- visibility
 

@@ -15,6 +15,7 @@ from bot.store.entities import EntityQueries
 from bot.store.search import SearchQueries
 from bot.store.servers import ServerQueries
 from bot.store.sources import SourceQueries
+from bot.store.stories import StoryQueries
 from bot.store.topics import TopicQueries
 from bot.store.trending import TrendingQueries
 from bot.store.trends import TrendQueries
@@ -25,8 +26,8 @@ log = logging.getLogger(__name__)
 class Store:
     """The Newsdesk index. Open it with ``async with Store.open(path) as store``, then ask its parts:
     ``store.articles``, ``store.entities``, ``store.topics``, ``store.search``, ``store.servers``,
-    ``store.alerts``, ``store.sources``, ``store.trending``, ``store.digests`` and ``store.trends`` (what
-    the pictures are drawn from). Each reaches SQL only through :attr:`db`."""
+    ``store.alerts``, ``store.sources``, ``store.trending``, ``store.digests``, ``store.trends`` (what the
+    pictures are drawn from) and ``store.stories``. Each reaches SQL only through :attr:`db`."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -34,11 +35,17 @@ class Store:
         self.topics = TopicQueries(db)
         self.search = SearchQueries(db)
         self.alerts = AlertQueries(db)
+        self.stories = StoryQueries(db)
         self.trending = TrendingQueries(db)
         self.digests = DigestQueries(db, alerts=self.alerts)
         self.trends = TrendQueries(db)
         self.articles = ArticleQueries(
-            db, entities=self.entities, topics=self.topics, search=self.search, alerts=self.alerts
+            db,
+            entities=self.entities,
+            topics=self.topics,
+            search=self.search,
+            alerts=self.alerts,
+            stories=self.stories,
         )
         self.sources = SourceQueries(db, self.articles)
         self.servers = ServerQueries(db, self.articles)

@@ -45,13 +45,18 @@ AlertBot = Callable[..., contextlib.AbstractAsyncContextManager[NewsdeskBot]]
 
 
 def story(n: int) -> str:
-    """A distinct short story (distinct text and title, so no de-duplication)."""
+    """A distinct short story: distinct text and title, so no de-duplication, and another town, mayor,
+    building and figures, so that no two are one story either."""
     towns = ["Leeds", "Bristol", "Cardiff", "Glasgow", "Belfast", "York", "Bath", "Derby", "Exeter", "Hull"]
-    town = towns[n % len(towns)]
+    mayors = ["Anna Hughes", "Omar Patel", "Gwen Morgan", "Iain Fraser", "Siobhan Kelly", "Tom Ridley",
+              "Priya Nair", "Carl Brooks", "Lena Moss", "Dev Sharma"]
+    buildings = ["bridge", "library", "swimming pool", "tram line", "concert hall", "hospital wing", "skate park",
+                 "bus station", "museum", "ferry terminal"]
+    town, mayor, building = towns[n % 10], mayors[n % 10], buildings[n % 10]
     return (
-        f"{town} opens bridge number {n}\n\n"
-        f"The council of {town} opened bridge number {n} over the river on Monday, officials said. "
-        f"Mayor Anna Hughes said bridge {n} would cut journeys by {n + 5} minutes.\n"
+        f"{town} opens {building} number {n}\n\n"
+        f"The council of {town} opened {building} number {n} on Monday, officials said. "
+        f"Mayor {mayor} said the {building} had cost {n * 3 + 7} million pounds and took {n + 2} years.\n"
     )
 
 

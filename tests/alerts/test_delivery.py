@@ -125,7 +125,7 @@ async def test_flood_control_sends_a_digest(alert_bot: AlertBot, fake_discord: F
         )
         assert digest.content.startswith("4 more new articles (flood control).")
         assert digest.content.count("`#") == 4
-        individual = [m for m in fake_discord.messages if m.embeds and "opens bridge" in m.embeds[0]["title"]]
+        individual = [m for m in fake_discord.messages if m.embeds and " number " in m.embeds[0]["title"]]
         assert len(individual) == 2
         assert await settled_outbox(newsdesk) == {"sent": 2, "digested": 4}
 

@@ -55,14 +55,29 @@ async def follow_milei(store: Store, fake: FakeDiscord, user_ids: list[int]) -> 
         await store.alerts.add_follow(Follow(fake.guild.id, user_id, "entity", name_key(MILEI), MILEI, fake.channel.id))
 
 
+MILEI_EVENTS = [
+    (
+        "Milei unveils budget cuts",
+        "Argentine President Javier Milei unveiled deep budget cuts in Buenos Aires on Monday. Milei said the "
+        "cuts would end the deficit this year. Opposition leaders said the plan would hurt pensioners.",
+    ),
+    (
+        "Milei meets IMF chief in Washington",
+        "Javier Milei met Kristalina Georgieva at the International Monetary Fund in Washington on Thursday to "
+        "discuss a new loan of 20 billion dollars. Georgieva praised the reforms of Milei.",
+    ),
+    (
+        "Milei vetoes university funding law",
+        "Javier Milei vetoed a law raising university funding, and thousands of students marched in Cordoba and "
+        "Rosario against the veto. Rectors said Milei had left the universities without money for heating.",
+    ),
+]
+
+
 def milei_story(n: int) -> str:
-    """A distinct article in which Milei is central."""
-    return (
-        f"Milei unveils budget plan number {n}\n\n"
-        f"Argentine President Javier Milei unveiled budget plan number {n} in Buenos Aires on Monday. "
-        f"Milei said plan {n} would end the deficit this year.\n\n"
-        f"Opposition leaders said plan {n} would hurt pensioners. Milei rejected the criticism."
-    )
+    """One of three different events in which Milei is central (``n`` from 1 to 3)."""
+    title, body = MILEI_EVENTS[n - 1]
+    return f"{title}\n\n{body}"
 
 
 def link_to(fake: FakeDiscord, message: RecordedMessage) -> str:

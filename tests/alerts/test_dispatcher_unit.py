@@ -14,6 +14,7 @@ from bot.alerts.dispatcher import (
     backoff,
     mentions,
     more_pings_text,
+    outlets_line,
     ping_text,
     retry_after_of,
     split_pings,
@@ -71,3 +72,9 @@ def test_retry_after_is_read_from_a_429s_headers() -> None:
     assert retry_after_of(discord.HTTPException(response, "rate limited")) == 42.5
     response.headers = {"Retry-After": "soon"}
     assert retry_after_of(discord.HTTPException(response, "rate limited")) is None
+
+
+def test_a_storys_outlets_line() -> None:
+    assert outlets_line(["AP", "BBC", None, "AP", "Reuters"]) == "3 outlets: AP, BBC, Reuters"
+    assert outlets_line(["AP", "AP"]) == "2 articles"
+    assert outlets_line([None, None, None]) == "3 articles"

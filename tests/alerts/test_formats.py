@@ -4,6 +4,7 @@ followers and a role to ping as well."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import discord
@@ -114,7 +115,11 @@ async def test_a_hostile_long_article_with_many_pings_in_every_format(
         for n, alert_format in enumerate(ALERT_FORMATS):
             await bot.store.alerts.set_format(fake.guild.id, fake.channel.id, alert_format, fake.admin.id)
             title = f"Milei budget story number {n} " + "[very] *long* _headline_ " * 40
-            (news_folder / f"hostile{n}.txt").write_text(f"{title}\n\n{body.format(n=n)}")
+            # Months apart, so that each is a story of its own (a story's later article pings no one again).
+            published = f"2024-{1 + 3 * n:02d}-01T09:00:00Z"
+            (news_folder / f"hostile{n}.md").write_text(
+                f"---\ntitle: {json.dumps(title)}\npublished: {published}\n---\n\n{body.format(n=n)}"
+            )
             first = await fake.wait_for_message(predicate=lambda m, n=n: f"story number {n}" in str(m.data), timeout=60)
             assert first.mention_roles == [role.id] and not first.mention_everyone
             assert len(first.mentions) <= MAX_PINGS_PER_MESSAGE and len(first.content) <= CONTENT_LIMIT

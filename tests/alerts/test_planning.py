@@ -10,6 +10,7 @@ from bot.alerts.planning import (
     plan_alerts,
     same_story,
     title_key,
+    within_stories,
     without_repeats,
 )
 from bot.models import AlertPolicy
@@ -104,3 +105,19 @@ def test_nothing_is_planned_where_the_article_is_not_visible() -> None:
     assert plan_alerts(FOLDER, is_new=True, feed=None, alert_channels=CHANNELS, follows=follows, scopes={2}) == [
         PlannedAlert(2, 200, [{"kind": "folder", "name": "watched folders"}])
     ]
+
+
+def test_a_later_article_of_a_story_is_an_entry_of_its_post_and_pings_nobody_twice() -> None:
+    follows = [
+        _follow(1, 11, "Galway", 101),
+        _follow(1, 12, "harbour", 101, kind="topic"),
+        _follow(2, 11, "Galway", 201),
+    ]
+    planned = plan_alerts(FOLDER, is_new=True, feed=None, alert_channels=CHANNELS, follows=follows, scopes=SHARED)
+    entries = within_stories(planned, story_posts={100: 7}, pinged={1: [11]})
+    assert [(p.channel_id, p.thread_of, p.pings) for p in entries] == [(100, 7, [12]), (200, None, [11])]
+    assert planned[0].thread_of is None and planned[0].pings == [11, 12]  # the plan itself is left as it was
+    # An entry repeats nothing at the top of its channel, so a near-identical title does not hold it back.
+    recent = {100: [title_key("Storm batters Galway")], 200: [title_key("Storm batters Galway")]}
+    kept = without_repeats(entries, title_key("Storm batters Galway!"), recent)
+    assert [p.channel_id for p in kept] == [100]

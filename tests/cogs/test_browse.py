@@ -49,6 +49,10 @@ async def test_slash_topic_autocomplete_and_latest(bot: NewsdeskBot, fake_discor
     assert choices and all("lithium" in c["name"].lower() for c in choices)
     latest = await (await fake_discord.invoke_slash("latest", {"count": "3"})).response()
     assert latest.embeds[0]["title"] == "Latest articles"
+    story = await (await fake_discord.invoke_slash("story", {"reference": "1"})).response()
+    assert story.embeds[0]["title"].startswith("Story #") and "`#1`" in story.embeds[0]["description"]
+    missing = await (await fake_discord.invoke_slash("story", {"reference": "s999"})).response()
+    assert missing.embeds[0]["description"] == "There is no story 999."
 
 
 async def test_ids_and_counts_are_number_fields_in_slash_commands(bot: NewsdeskBot, fake_discord: FakeDiscord) -> None:

@@ -167,6 +167,7 @@ async def test_a_server_feed_is_invisible_and_silent_elsewhere(world_bot, feeds:
             f"!summary {article_id}",
             f"!article {article_id}",
             f"!related {article_id}",
+            f"!story {article_id}",
             "!latest 25",
             "!topics 25",
             "!topic kelp observatory",

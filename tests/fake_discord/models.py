@@ -228,6 +228,8 @@ class FakeChannel:
     # A thread's: who started it, its tags (a forum post's), how long until it archives, its messages.
     owner_id: int | None = None
     applied_tags: list[int] = field(default_factory=list)
+    archived: bool = False
+    locked: bool = False
     auto_archive_duration: int = 1440
     message_count: int = 0
 
@@ -262,7 +264,24 @@ class FakeChannel:
             "nsfw": self.nsfw,
             "flags": 0,
         }
-        if self.type in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
+        if self.is_thread:
+            data.pop("permission_overwrites")
+            data.pop("position")
+            data.update(
+                owner_id=str(self.owner_id) if self.owner_id else None,
+                last_message_id=str(self.last_message_id) if self.last_message_id else None,
+                rate_limit_per_user=0,
+                message_count=self.message_count,
+                member_count=1,
+                total_message_sent=self.message_count,
+                thread_metadata={
+                    "archived": self.archived,
+                    "auto_archive_duration": self.auto_archive_duration,
+                    "archive_timestamp": iso_now(),
+                    "locked": self.locked,
+                },
+            )
+        elif self.type in (ChannelType.GUILD_TEXT, ChannelType.GUILD_ANNOUNCEMENT):
             data.update(
                 topic=self.topic,
                 rate_limit_per_user=0,

@@ -55,6 +55,7 @@ log = logging.getLogger("tests.fake_discord")
 
 API_PREFIX = re.compile(r"^/api(?:/v\d+)?(/.*)?$")
 INTERACTION_TOKEN_TTL = 15 * 60
+HAS_THREAD = 1 << 5  # message flag: a thread was started from this message
 
 
 @dataclass(eq=False)
@@ -674,6 +675,8 @@ class RestApi:
             # A forum takes posts (threads), not messages.
             raise DiscordError(400, fc.CANNOT_SEND_IN_NON_TEXT_CHANNEL, "Cannot send messages in a non-text channel")
         needed = Perm.VIEW_CHANNEL | (Perm.SEND_MESSAGES_IN_THREADS if ch.is_thread else Perm.SEND_MESSAGES)
+        if ch.is_thread and ch.locked:
+            self._require(ch, Perm.MANAGE_THREADS)
         if payload.get("embeds"):
             needed |= Perm.EMBED_LINKS
         if ctx.files:
@@ -705,6 +708,8 @@ class RestApi:
         )
         if nonce is not None and payload.get("enforce_nonce"):
             self._nonces[(ch.id, str(nonce))] = (now, msg)
+        if ch.is_thread:
+            ch.archived = False  # a message unarchives a thread that is not locked
         await self._echo("MESSAGE_CREATE", msg)
         return 200, copy.deepcopy(msg.data)
 
@@ -805,6 +810,7 @@ class RestApi:
             raise DiscordError(400, fc.THREAD_ALREADY_CREATED, "A thread has already been created for this message")
         thread = self._new_thread(parent, payload["name"], msg.id, payload.get("auto_archive_duration") or 1440)
         msg.data["thread"] = thread.to_json()
+        msg.data["flags"] = int(msg.data.get("flags") or 0) | HAS_THREAD
         await self.dispatch("THREAD_CREATE", {**thread.to_json(), "newly_created": True})
         return 201, thread.to_json()
 

@@ -373,6 +373,46 @@ async def test_nonce_dedupes_repeated_sends(fake_discord: FakeDiscord) -> None:
         assert [r.deduplicated for r in posts] == [False, True, False]
 
 
+async def test_a_thread_on_a_message_is_made_once_and_checked_like_discord(fake_discord: FakeDiscord) -> None:
+    fake = fake_discord
+    async with fake.run_bot(make_bot()) as bot:
+        channel = bot.get_channel(fake.channel.id)
+        post = await channel.send("breaking news")
+        thread = await post.create_thread(name="Breaking news", auto_archive_duration=1440)
+        assert thread.id == post.id and thread.parent_id == fake.channel.id and thread.name == "Breaking news"
+        entry = await thread.send("more on it")
+        assert fake.messages[-1].channel_id == post.id and entry.channel.id == post.id
+        assert fake.channels[post.id].message_count == 1 and fake.threads_of(fake.channel) == [fake.channels[post.id]]
+        assert (await channel.fetch_message(post.id)).flags.has_thread
+        assert [m.content async for m in thread.history(limit=5)] == ["more on it"]
+
+        fake.expect_status(400, "POST", "/channels/*/messages/*/threads", code=160004)
+        with pytest.raises(discord.HTTPException) as exc:
+            await bot.http.start_thread_with_message(fake.channel.id, post.id, name="again", auto_archive_duration=60)
+        assert exc.value.code == 160004
+        fake.expect_status(400, "POST", "/channels/*/messages/*/threads", code=50035)
+        with pytest.raises(discord.HTTPException) as exc:
+            await bot.http.start_thread_with_message(
+                fake.channel.id, (await channel.send("x")).id, name="n" * 101, auto_archive_duration=60
+            )
+        assert exc.value.code == 50035
+        fake.expect_status(404, "POST", "/channels/*/messages/*/threads", code=10008)
+        with pytest.raises(discord.NotFound):
+            await bot.http.start_thread_with_message(fake.channel.id, 1234, name="gone", auto_archive_duration=60)
+
+        # Without Create Public Threads (the bot has it through @everyone) Discord refuses; and a thread
+        # takes its parent's permissions, where posting needs Send Messages in Threads.
+        fake.set_permissions(fake.channel, fake.guild, deny=Perm.CREATE_PUBLIC_THREADS)
+        fake.expect_status(403, "POST", "/channels/*/messages/*/threads", code=50013)
+        with pytest.raises(discord.Forbidden):
+            await (await channel.send("y")).create_thread(name="nope")
+        fake.set_permissions(fake.channel, fake.bot_role, deny=Perm.SEND_MESSAGES_IN_THREADS)
+        fake.set_permissions(fake.channel, fake.guild, deny=Perm.SEND_MESSAGES_IN_THREADS)
+        fake.expect_status(403, "POST", f"/channels/{post.id}/messages", code=50013)
+        with pytest.raises(discord.Forbidden):
+            await thread.send("not allowed")
+
+
 async def test_fetched_messages_carry_no_nonce(fake_discord: FakeDiscord) -> None:
     fake = fake_discord
     async with fake.run_bot(make_bot()) as bot:

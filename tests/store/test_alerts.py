@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,8 +70,30 @@ async def test_near_identical_titles_post_once_per_channel(store: Store, indexer
     )
     await indexer_for(store).index_records([first], alerts=POLICY)
     await indexer_for(store).index_records([second], alerts=POLICY)
-    assert len(await _outbox(store)) == 1
-    assert await store.articles.count() == 2  # both are indexed; only the alert is held back
+    rows = await store.db.fetchall("SELECT id, thread_of FROM outbox ORDER BY id")
+    # One story: the second is an entry of the first's post (its thread), not a post of its own.
+    assert [row["thread_of"] for row in rows] == [None, rows[0]["id"]]
+    assert await store.articles.count() == 2
+
+
+async def test_a_story_pings_each_follower_once_and_posts_once_per_channel(
+    store: Store, indexer_for: Callable[..., Indexer]
+) -> None:
+    from tests.test_stories import NAVY_PAPER, NAVY_WIRE
+
+    await store.alerts.set_channel(1, 100, 9)
+    await store.alerts.add_follow(Follow(1, 11, "entity", "ins mysore", "INS Mysore", 100))
+    await store.alerts.add_follow(Follow(1, 12, "entity", "indian navy", "Indian Navy", 100))
+    wire = _record("https://wire.example/1", *NAVY_WIRE)
+    paper = _record("https://paper.example/1", *NAVY_PAPER)
+    await indexer_for(store).index_records([wire], alerts=POLICY)
+    await indexer_for(store).index_records([paper], alerts=POLICY)
+    rows = await store.db.fetchall("SELECT id, article_id, ping_user_ids, thread_of, story_id FROM outbox ORDER BY id")
+    assert len(rows) == 2 and rows[0]["story_id"] == rows[1]["story_id"] is not None
+    assert rows[1]["thread_of"] == rows[0]["id"]
+    first_pings = set(json.loads(rows[0]["ping_user_ids"]))
+    assert first_pings  # the followers of what the first article is about
+    assert not first_pings & set(json.loads(rows[1]["ping_user_ids"]))  # nobody twice for one story
 
 
 async def test_follows_ping_in_the_alert_channel_or_where_they_were_made(

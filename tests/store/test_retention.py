@@ -75,8 +75,10 @@ async def test_retention_never_forgets_what_the_near_duplicate_check_reads(
     )
     await _backdate(store, "https://news.example/1", 1.5, "sent")
     assert await store.alerts.prune(timedelta(hours=1)) == 0
-    # So the same story told again is still recognised and not alerted twice.
+    # So the same story told again is still recognised and not posted twice: it is an entry of the post.
     await indexer_for(store).index_records(
         [_record(2, "Storm batters Galway coast: thousands without power")], alerts=POLICY
     )
-    assert await _remaining(store) == {"https://news.example/1"}
+    assert await _remaining(store) == {"https://news.example/1", "https://news.example/2"}
+    rows = await store.db.fetchall("SELECT id, thread_of FROM outbox ORDER BY id")
+    assert [row["thread_of"] for row in rows] == [None, rows[0]["id"]]

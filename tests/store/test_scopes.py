@@ -224,11 +224,11 @@ async def test_top_topics_per_server_count_shared_and_own_articles(store: Store)
 
 
 async def test_an_index_from_before_scopes_is_migrated(tmp_path: Path) -> None:
-    """A database from before scopes (version 11): file origins become shared; a feed item is credited to
+    """A database from before scopes (version 12): file origins become shared; a feed item is credited to
     the feed whose title its article carries; an item no feed claims is seen by the console only."""
     path = tmp_path / "old.db"
     connection = sqlite3.connect(path)
-    for migration in load_migrations()[:11]:
+    for migration in load_migrations()[:12]:
         connection.executescript(migration.sql)
     connection.executescript(
         """
@@ -245,7 +245,7 @@ async def test_an_index_from_before_scopes_is_migrated(tmp_path: Path) -> None:
         VALUES (1, 'ana', 'Ana', 'PERSON', 2, 3);
         INSERT INTO article_entities (article_id, entity_id, mentions, salience, in_headline, key_sentence, published)
         VALUES (1, 1, 1, 0.5, 0, '', '2024-01-01T00:00:00Z'), (2, 1, 2, 0.5, 0, '', '2024-01-01T00:00:00Z');
-        PRAGMA user_version = 11;
+        PRAGMA user_version = 12;
         """
     )
     connection.close()

@@ -18,6 +18,7 @@ from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store, database
 from bot.store.migrations import load_migrations
+from bot.store.stories import StoryQueries
 from tests.coverage import NOW, Analysed, analyse_texts, dated, spike_coverage, write
 
 RECOUNT = {
@@ -135,6 +136,10 @@ async def _no_rekey(store: Store) -> None:
     """Stands in for :meth:`Store.rekey_topics` on a schema older than the code's."""
 
 
+async def _no_story(*args: object) -> None:
+    """Stands in for :meth:`StoryQueries.place_or_skip` on a schema without stories (0012)."""
+
+
 async def test_migration_0007_keeps_the_outbox_of_an_existing_index(
     tmp_path: Path, texts: dict[str, Analysed], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -142,9 +147,10 @@ async def test_migration_0007_keeps_the_outbox_of_an_existing_index(
     every = load_migrations()
     assert every[6].name.endswith("spikes.sql")
     monkeypatch.setattr(database, "load_migrations", lambda: every[:6])
-    # The code of that time re-keyed only the tables it had; today's also re-keys later ones (role follows).
+    # The code of that time re-keyed only the tables it had and kept no stories; today's does both.
     with monkeypatch.context() as then:
         then.setattr(Store, "rekey_topics", _no_rekey)
+        then.setattr(StoryQueries, "place_or_skip", _no_story)
         async with Store.open(path):
             pass
     with sqlite3.connect(path) as db:  # an article, an alert still to send, and one sent, as before 0007

@@ -1,0 +1,350 @@
+"""Stories: each new article placed in a story inside the transaction that writes it, and read back.
+
+:mod:`bot.stories` decides (pure); this module gathers what it needs and keeps the result:
+
+- candidates come from indexes, never a scan: the stories of recent articles that share one of the
+  article's most salient names (``article_entities_by_entity``), and of the most recent articles whose
+  text holds one of its rarest words (the full-text index); at most :data:`MAX_CANDIDATES`, those hit
+  most often first;
+- the document frequencies behind the IDF weights are rows of ``story_frequencies``, read for the keys a
+  decision needs and incremented once per article; the keys seen only once are dropped every
+  :data:`PRUNE_EVERY` articles, so the table does not grow with every new number and name;
+- the decision (joined or started, the similarity, the shared names and topics) is a row of
+  ``article_stories``, so ``!why`` can say why; the story's capped state is a row of ``stories``.
+
+Every article is dated here (the indexer falls back to the file's time), so time always narrows the
+candidates to ``policy.horizon``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from bot.models import EVERYTHING, StoryMember, StoryRecord, Viewer, from_iso, to_iso
+from bot.store.database import Database, current_time
+from bot.store.rows import seen_by
+from bot.stories import (
+    ArticleFeatures,
+    DocumentFrequencies,
+    StoryArticle,
+    StoryDecision,
+    StoryPolicy,
+    StoryState,
+    Weighted,
+    article_features,
+    decide,
+)
+
+log = logging.getLogger(__name__)
+
+NAME_PROBES = 5  # the article's most salient names that look for stories
+ARTICLES_PER_NAME = 12  # recent articles per name (a name in every story, "United States", costs no more)
+WORD_PROBES = 10  # the article's rarest words that look for stories in the full-text index
+ARTICLES_PER_WORDS = 20
+# Stories compared in full (the costly part, ~0.2 ms each): those most probes led to. The story an
+# article belongs to shares most of its salient names and rare words, so it is found among the first.
+MAX_CANDIDATES = 8
+_DOCUMENTS = "#"  # the story_frequencies row counting documents
+PRUNE_EVERY = 5000  # documents between two prunings of the keys seen only once
+
+# One salient name's recent articles within the horizon, through article_entities_by_entity.
+NAME_PROBE_SQL = (
+    "SELECT story_id FROM (SELECT s.story_id FROM article_entities ae "
+    "JOIN article_stories s ON s.article_id = ae.article_id "
+    "WHERE ae.entity_id = ? AND ae.published BETWEEN ? AND ? AND ae.article_id != ? "
+    f"ORDER BY ae.published DESC LIMIT {ARTICLES_PER_NAME})"
+)
+# The most recent articles within the horizon whose text holds one of the rare words (full-text index).
+WORD_PROBE_SQL = (
+    "SELECT s.story_id FROM articles_fts f JOIN articles a ON a.id = f.rowid "
+    "JOIN article_stories s ON s.article_id = f.rowid "
+    "WHERE articles_fts MATCH ? AND f.rowid != ? AND a.published BETWEEN ? AND ? "
+    f"ORDER BY f.rowid DESC LIMIT {ARTICLES_PER_WORDS}"
+)
+
+
+class StoryQueries:
+    """The story tables (see the module docstring)."""
+
+    def __init__(self, db: Database, policy: StoryPolicy | None = None) -> None:
+        self._db = db
+        self.policy = policy or StoryPolicy()
+
+    # --------------------------------------------------------------------------------- writing
+
+    async def place(self, article_id: int, published: str, title: str, body: str, source: str | None) -> StoryDecision:
+        """Place a just-written article (its entity and topic rows in place) in a story, inside the
+        caller's transaction: join the best candidate above the threshold, or start a story."""
+        moment = from_iso(published)
+        features = await self._features(article_id, moment, title, body, source)
+        article_keys = features.keys()
+        frequencies = await self._frequencies(article_keys)
+        # A dateline may place the article earlier than its stored date (bot.stories.event_time).
+        candidates = await self._candidates(features, frequencies, features.published or moment)
+        frequencies = await self._frequencies(
+            [*article_keys, *(key for story in candidates for key in story.frequency_keys())], frequencies
+        )
+        frequencies.add(article_keys)
+        await self._count(article_keys, frequencies.documents)
+        async with self._db.writer.execute("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM stories") as cursor:
+            row = await cursor.fetchone()
+        new_id = int(row["next"]) if row else 1
+        decision = decide(features, candidates, frequencies, self.policy, new_story_id=new_id)
+        if decision.joined:
+            story = next(s for s in candidates if s.id == decision.story_id)
+            story.add(features, frequencies)
+        else:
+            story = StoryState.start(new_id, features, frequencies)
+        await self._save(story, decision, title)
+        return decision
+
+    async def _features(
+        self, article_id: int, moment: datetime, title: str, body: str, source: str | None
+    ) -> ArticleFeatures:
+        """What the clustering compares of an article: its text, and its names and topics as stored."""
+        db = self._db.writer
+        async with db.execute(
+            "SELECT ae.entity_id, e.name, ae.salience FROM article_entities ae JOIN entities e ON e.id = ae.entity_id "
+            "WHERE ae.article_id = ? ORDER BY ae.salience DESC, ae.entity_id",
+            (article_id,),
+        ) as cursor:
+            names = [Weighted(str(r["entity_id"]), r["name"], r["salience"]) for r in await cursor.fetchall()]
+        async with db.execute(
+            "SELECT t.key, t.name, at.score FROM article_topics at JOIN topics t ON t.id = at.topic_id "
+            "WHERE at.article_id = ? ORDER BY at.rank",
+            (article_id,),
+        ) as cursor:
+            topics = [Weighted(r["key"], r["name"], r["score"]) for r in await cursor.fetchall()]
+        return article_features(
+            StoryArticle(article_id, title, body, names=names, topics=topics, published=moment, source=source)
+        )
+
+    async def _count(self, article_keys: list[str], documents: int) -> None:
+        """Count one more document holding ``article_keys``; now and then forget the keys seen once."""
+        db = self._db.writer
+        await db.executemany(
+            "INSERT INTO story_frequencies (key, documents) VALUES (?, 1) "
+            "ON CONFLICT (key) DO UPDATE SET documents = documents + 1",
+            [(key,) for key in dict.fromkeys([_DOCUMENTS, *article_keys])],
+        )
+        if documents % PRUNE_EVERY == 0:
+            # Words, names and numbers seen once are most of a growing vocabulary; forgotten, they read
+            # as never seen (the rarest), which is nearly what they were.
+            await db.execute("DELETE FROM story_frequencies WHERE documents = 1 AND key != ?", (_DOCUMENTS,))
+
+    async def _save(self, story: StoryState, decision: StoryDecision, title: str) -> None:
+        """Write the story's new state (a new story takes ``title``) and the article's decision."""
+        db = self._db.writer
+        now = current_time()
+        first, last = _iso(story.first_published), _iso(story.last_published)
+        if decision.joined:
+            await db.execute(
+                "UPDATE stories SET size = ?, first_published = ?, last_published = ?, state = ?, updated_at = ? "
+                "WHERE id = ?",
+                (story.size, first, last, story.to_json(), now, story.id),
+            )
+        else:
+            await db.execute(
+                "INSERT INTO stories (id, title, size, first_published, last_published, state, created_at, "
+                "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (story.id, title, story.size, first, last, story.to_json(), now, now),
+            )
+        best = decision.nearest
+        await db.execute(
+            "INSERT INTO article_stories (article_id, story_id, joined, similarity, score, shared_names, "
+            "shared_topics, decision, placed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id, joined = excluded.joined, "
+            "similarity = excluded.similarity, score = excluded.score, shared_names = excluded.shared_names, "
+            "shared_topics = excluded.shared_topics, decision = excluded.decision, placed_at = excluded.placed_at",
+            (
+                decision.article_id,
+                decision.story_id,
+                int(decision.joined),
+                best.text if best else None,
+                best.score if best else None,
+                json.dumps(list(best.shared_names) if best else [], ensure_ascii=False),
+                json.dumps(list(best.shared_topics) if best else [], ensure_ascii=False),
+                decision.to_json(),
+                now,
+            ),
+        )
+
+    async def place_or_skip(
+        self, article_id: int, published: str, title: str, body: str, source: str | None
+    ) -> StoryDecision | None:
+        """:meth:`place`, except that a failure of the clustering itself (a bug, a damaged state) leaves
+        the article without a story, logged, instead of costing it (and its batch) its indexing. The
+        database's own faults still raise."""
+        db = self._db.writer
+        await db.execute("SAVEPOINT story_placement")
+        try:
+            decision: StoryDecision | None = await self.place(article_id, published, title, body, source)
+        except sqlite3.Error:
+            raise
+        except Exception:
+            log.exception("placing article %s in a story failed; it stays without one", article_id)
+            await db.execute("ROLLBACK TO story_placement")
+            decision = None
+        await db.execute("RELEASE story_placement")
+        return decision
+
+    async def place_stored(self, article_id: int) -> StoryDecision | None:
+        """Place an article already in the index again, in a transaction of its own, as if it had just
+        been written (``None`` when there is no such article)."""
+        async with self._db.write() as db:
+            async with db.execute(
+                "SELECT published, title, body, source FROM articles WHERE id = ?", (article_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None
+            await self.detach(article_id)
+            return await self.place(article_id, row["published"], row["title"], row["body"], row["source"])
+
+    async def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
+        """Forget every story and place every article again, oldest first, one transaction each (an
+        index from before stories were kept, or after a change of policy). Returns (articles, stories)."""
+        await self.reset()
+        rows = await self._db.fetchall("SELECT id FROM articles ORDER BY published, id")
+        for done, row in enumerate(rows, start=1):
+            await self.place_stored(row["id"])
+            if on_progress is not None:
+                on_progress(done, len(rows))
+        counted = await self._db.fetchone("SELECT COUNT(*) AS n FROM stories")
+        return len(rows), int(counted["n"]) if counted else 0
+
+    async def reset(self) -> None:
+        """Forget every story and the counts behind them, so that the articles can be placed afresh
+        (:meth:`place_stored`); alerts already planned keep their posts and threads."""
+        async with self._db.write() as db:
+            await db.execute("UPDATE outbox SET story_id = NULL WHERE story_id IS NOT NULL")
+            await db.execute("DELETE FROM article_stories")
+            await db.execute("DELETE FROM stories")
+            await db.execute("DELETE FROM story_frequencies")
+
+    async def detach(self, article_id: int) -> None:
+        """Forget where an article went (its text changed: it is placed again), inside the caller's
+        transaction. Its story keeps what it learnt from it: the state is a summary, not a list."""
+        await self._db.writer.execute("DELETE FROM article_stories WHERE article_id = ?", (article_id,))
+
+    async def _frequencies(self, keys: Iterable[str], known: DocumentFrequencies | None = None) -> DocumentFrequencies:
+        """The document counts of ``keys`` (and the document total), added to ``known``'s."""
+        frequencies = known or DocumentFrequencies()
+        wanted = [k for k in dict.fromkeys([_DOCUMENTS, *keys]) if k not in frequencies.counts]
+        # One statement for thousands of keys: a JSON list joined to the primary key.
+        async with self._db.writer.execute(
+            "SELECT f.key, f.documents FROM json_each(?) w JOIN story_frequencies f ON f.key = w.value",
+            (json.dumps(wanted, ensure_ascii=False),),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        for row in rows:
+            if row["key"] == _DOCUMENTS:
+                frequencies.documents = int(row["documents"])
+            else:
+                frequencies.counts[row["key"]] = int(row["documents"])
+        return frequencies
+
+    async def _candidates(
+        self, features: ArticleFeatures, frequencies: DocumentFrequencies, moment: datetime
+    ) -> list[StoryState]:
+        """The stories of recent articles sharing a salient name or a rare word, most hits first."""
+        db = self._db.writer
+        since, until = to_iso(moment - self.policy.horizon), to_iso(moment + self.policy.horizon)
+        hits: Counter[int] = Counter()
+        names = sorted(features.names, key=lambda k: (-features.names[k], k))[:NAME_PROBES]
+        if names:
+            params: list[object] = []
+            for name in names:
+                params += [int(name), since, until, features.article_id]
+            async with db.execute(" UNION ALL ".join([NAME_PROBE_SQL] * len(names)), params) as cursor:
+                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
+        words = [w for w in features.probe_terms(frequencies, WORD_PROBES) if not w[0].isdigit()]
+        if words:
+            query = " OR ".join('"' + w.replace('"', "") + '"' for w in words)
+            async with db.execute(WORD_PROBE_SQL, (query, features.article_id, since, until)) as cursor:
+                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
+        chosen = sorted(hits, key=lambda s: (-hits[s], -s))[:MAX_CANDIDATES]
+        if not chosen:
+            return []
+        async with db.execute(
+            f"SELECT state FROM stories WHERE id IN ({','.join('?' * len(chosen))}) ORDER BY id", chosen
+        ) as cursor:
+            return [StoryState.from_json(r["state"]) for r in await cursor.fetchall()]
+
+    # --------------------------------------------------------------------------------- reading
+
+    async def decision(self, article_id: int) -> StoryDecision | None:
+        """Where an article went and why (``None`` for an article indexed before stories existed)."""
+        row = await self._db.fetchone("SELECT decision FROM article_stories WHERE article_id = ?", (article_id,))
+        return StoryDecision.from_json(row["decision"]) if row else None
+
+    async def story_of(self, article_id: int) -> int | None:
+        """The story an article belongs to."""
+        row = await self._db.fetchone("SELECT story_id FROM article_stories WHERE article_id = ?", (article_id,))
+        return int(row["story_id"]) if row else None
+
+    async def get(self, story_id: int, *, limit: int = 50, viewer: Viewer = EVERYTHING) -> StoryRecord | None:
+        """A story and its first ``limit`` articles in time order, as ``viewer`` sees it: only the articles
+        it may see, counted and dated by them (and named by the first of them, when the story's own title
+        came from another server's article); ``None`` when it sees none."""
+        row = await self._db.fetchone(
+            "SELECT id, title, first_published, last_published FROM stories WHERE id = ?", (story_id,)
+        )
+        if row is None:
+            return None
+        seen = seen_by(viewer, "s.article_id")
+        members = await self._db.fetchall(
+            "SELECT a.id, a.title, a.source, a.url, a.published, a.summary, s.joined FROM article_stories s "
+            f"JOIN articles a ON a.id = s.article_id WHERE s.story_id = ? AND {seen} "
+            "ORDER BY a.published, a.id LIMIT ?",
+            (story_id, limit),
+        )
+        title, first, last = row["title"], row["first_published"], row["last_published"]
+        if viewer.scopes is not None:
+            if not members:
+                return None
+            span = await self._db.fetchone(
+                "SELECT MIN(a.published) AS first, MAX(a.published) AS last FROM article_stories s "
+                f"JOIN articles a ON a.id = s.article_id WHERE s.story_id = ? AND {seen}",
+                (story_id,),
+            )
+            first, last = (span["first"], span["last"]) if span else (first, last)
+            if title not in {m["title"] for m in members}:
+                title = members[0]["title"]
+        return StoryRecord(
+            id=row["id"],
+            title=title,
+            article_count=await self.size(story_id, viewer=viewer),
+            first_published=first,
+            last_published=last,
+            members=[
+                StoryMember(
+                    article_id=m["id"],
+                    title=m["title"],
+                    source=m["source"],
+                    url=m["url"],
+                    published=m["published"],
+                    summary=json.loads(m["summary"]),
+                    joined=bool(m["joined"]),
+                )
+                for m in members
+            ],
+        )
+
+    async def size(self, story_id: int, *, viewer: Viewer = EVERYTHING) -> int:
+        """How many indexed articles a story holds (that ``viewer`` sees)."""
+        row = await self._db.fetchone(
+            f"SELECT COUNT(*) AS n FROM article_stories s WHERE s.story_id = ? AND {seen_by(viewer, 's.article_id')}",
+            (story_id,),
+        )
+        return int(row["n"]) if row else 0
+
+
+def _iso(moment: datetime | None) -> str:
+    assert moment is not None  # every stored story is dated (see the module docstring)
+    return to_iso(moment)
