@@ -53,6 +53,7 @@ from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, Viewer, from
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
+from bot.store.migrations import load_migrations
 from bot.subject_summary import parse_period
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -133,7 +134,8 @@ async def build_index(articles: int, private: int = 0, servers: int = 0) -> Path
     """The scaled index, built once per shape and cached: ``articles`` shared ones and ``private`` ones
     from the feeds of ``servers`` servers."""
     shape = f"{articles}" + (f"-{private}x{servers}" if private else "")
-    path = CACHE / f"commands-{shape}.db"
+    # The schema version in the name: an index built before a migration is built again, not misread.
+    path = CACHE / f"commands-{shape}-schema{len(load_migrations())}.db"
     if path.exists():
         return path
     settings = load_settings()
