@@ -3,7 +3,13 @@ topic, and a name or topic over a period), ``search``, ``related``, ``trending``
 pictures ``trend`` and ``graph`` (their queries and their drawing, through the product's worker process)
 on a large index, plus the full round trip of ``!who`` through the fake Discord.
 
-    python -m bench.commands [--articles 100000] [--calls 300] [--clock wall|cpu] [--json]
+    python -m bench.commands [--articles 100000] [--private 20000 --servers 50] [--calls 300]
+                             [--clock wall|cpu] [--json]
+
+With ``--private``, that many more articles come from the servers' own feeds (``--servers`` of them,
+one feed each, spread evenly and over the same two years as the shared ones), and every command is
+asked as a member of one of those servers (it sees the shared articles and its own), so the handlers
+pay for visibility: ``topics``, ``stats``, ``latest`` and ``related`` are timed too.
 
 The index is built from BBC articles (analysed once and cached), scaled up by bulk insertion of copies
 in which most names are renamed (so the index holds hundreds of thousands of distinct entities) while
@@ -43,10 +49,11 @@ from bot.charts import TrendChart, TrendSeries
 from bot.config import load_settings
 from bot.digests import DigestSchedule, Period
 from bot.ingest.readers import content_hash
-from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, from_iso
+from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, Viewer, from_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
+from bot.store.migrations import load_migrations
 from bot.subject_summary import parse_period
 
 CACHE = Path(__file__).resolve().parent / ".cache"
@@ -113,9 +120,22 @@ def _copies(base: list[tuple[str, str, ArticleAnalysis]], total: int):  # type: 
         yield record, replace(analysis, entities=entities)
 
 
-async def build_index(articles: int) -> Path:
-    """The scaled index, built once per size and cached."""
-    path = CACHE / f"commands-{articles}.db"
+PRIVATE_EVERY = 6  # with private articles, every sixth copy comes from a server's feed
+FIRST_SERVER = 1001
+
+
+def _schedule(articles: int, private: int) -> list[bool]:
+    """Which copies are private: ``private`` of ``articles + private``, spread evenly."""
+    total = articles + private
+    return [private > 0 and (n * private) // total != ((n + 1) * private) // total for n in range(total)]
+
+
+async def build_index(articles: int, private: int = 0, servers: int = 0) -> Path:
+    """The scaled index, built once per shape and cached: ``articles`` shared ones and ``private`` ones
+    from the feeds of ``servers`` servers."""
+    shape = f"{articles}" + (f"-{private}x{servers}" if private else "")
+    # The schema version in the name: an index built before a migration is built again, not misread.
+    path = CACHE / f"commands-{shape}-schema{len(load_migrations())}.db"
     if path.exists():
         return path
     settings = load_settings()
@@ -126,16 +146,31 @@ async def build_index(articles: int) -> Path:
         leftover.unlink()
     started = time.perf_counter()
     async with Store.open(partial) as store:
-        batch: list[tuple[ArticleRecord, ArticleAnalysis | None]] = []
-        for n, item in enumerate(_copies(base, articles), start=1):
-            batch.append(item)
-            if len(batch) == 500:
-                await store.articles.write_batch(batch)
-                batch = []
-                if n % 10_000 == 0:
-                    print(f"  built {n:,} articles in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        if batch:
-            await store.articles.write_batch(batch)
+        feeds: list[int | None] = [None]
+        for server in range(servers if private else 0):
+            source = await store.sources.add(
+                FIRST_SERVER + server, 1, f"https://server{server}.example/feed.xml", 60, 1
+            )
+            assert source is not None
+            # Made-up addresses: paused, so that the round trip's bot does not try to poll them.
+            await store.sources.failed(source.id, "benchmark feed", next_poll_at="9999-01-01T00:00:00Z", pause=True)
+            feeds.append(source.id)
+        batches: dict[int | None, list[tuple[ArticleRecord, ArticleAnalysis | None]]] = {f: [] for f in feeds}
+        private_so_far = 0
+        schedule = _schedule(articles, private)
+        for n, (item, is_private) in enumerate(zip(_copies(base, articles + private), schedule, strict=True), start=1):
+            feed = feeds[1 + private_so_far % servers] if is_private else None
+            private_so_far += is_private
+            batches[feed].append(item)
+            # Every 500 articles, each source's: ids then interleave as they do when feeds are polled
+            # alongside the folders (search ranks the most recently indexed first).
+            if n % 500 == 0 or n == articles + private:
+                for source_id, batch in batches.items():
+                    if batch:
+                        await store.articles.write_batch(batch, source_id=source_id)
+                        batch.clear()
+            if n % 10_000 == 0:
+                print(f"  built {n:,} articles in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     partial.rename(path)
     return path
 
@@ -181,23 +216,28 @@ async def _time(calls: list[Callable[[], Awaitable[Any]]]) -> dict[str, float]:
     return {**_percentiles(passes[1]), "first_pass_p99_ms": _percentiles(passes[0])["p99_ms"]}
 
 
-async def _handlers(path: Path, calls: int, picture_calls: int = 100) -> dict[str, Any]:
+async def _handlers(path: Path, calls: int, viewer: Viewer, picture_calls: int = 100) -> dict[str, Any]:
     settings = load_settings()
     rng = random.Random(7)
     async with Store.open(path) as store:
         answers = Answers(store, AliasTable.from_file(settings.aliases))
         last = from_iso((await store.articles.latest(1))[0].published)
         moments = [last - timedelta(minutes=rng.randint(0, 60 * 24 * 60)) for _ in range(calls)]
-        daily = DigestSchedule(1, 1, "daily", None, 8 * 60, "2024-01-01T00:00:00Z")
-        weekly = DigestSchedule(1, 1, "weekly", 0, 8 * 60, "2024-01-01T00:00:00Z")
-        names = [row[2] for row in await store.entities.names()]
-        popular = [row[2] for row in sorted(await store.entities.names(), key=lambda r: -r[3])[:50]]
-        topics = [row[2] for row in sorted(await store.topics.names(), key=lambda r: -r[3])[:200]]
+        server = viewer.guild_id or 1
+        daily = DigestSchedule(1, server, "daily", None, 8 * 60, "2024-01-01T00:00:00Z")
+        weekly = DigestSchedule(1, server, "weekly", 0, 8 * 60, "2024-01-01T00:00:00Z")
+        scopes = viewer.scopes or (None,)
+        entity_rows = [row for scope in scopes for row in await store.entities.names(scope)]
+        names = [row[2] for row in entity_rows]
+        popular = [row[2] for row in sorted(entity_rows, key=lambda r: -r[3])[:50]]
+        topic_rows = [row for scope in scopes for row in await store.topics.names(scope)]
+        topics = [row[2] for row in sorted(topic_rows, key=lambda r: -r[3])[:200]]
         stats = await store.articles.stats()
+        article_ids = [a.id for a in await store.articles.latest(2000, viewer=viewer)]
         who_names = [rng.choice(popular) if i % 2 else rng.choice(names) for i in range(calls)]
         who_names += [n[:2] + n[3:] for n in rng.sample(names, calls // 10)]  # typos
         summary_targets = [
-            rng.choice(["latest", str(rng.randint(1, stats.articles)), rng.choice(popular), rng.choice(topics)])
+            rng.choice(["latest", str(rng.choice(article_ids)), rng.choice(popular), rng.choice(topics)])
             for _ in range(calls)
         ]
         words = [w for t in topics for w in t.split() if len(w) > 3]
@@ -214,40 +254,50 @@ async def _handlers(path: Path, calls: int, picture_calls: int = 100) -> dict[st
             (rng.choice(popular) if i % 2 else rng.choice(topics), rng.choice(["24h", "7d", "30d"]))
             for i in range(calls)
         ]
-        article_ids = [rng.randint(1, stats.articles) for _ in range(calls)]
+        related_ids = [rng.choice(article_ids) for _ in range(calls)]
 
         async def summary_over_a_period(subject: str, period: str) -> object:
-            found = await answers.resolve(subject, Wanted.SUBJECT, "summary")
+            found = await answers.resolve(subject, Wanted.SUBJECT, "summary", viewer=viewer)
             length = parse_period(period)
             if not isinstance(found, Resolved) or length is None:  # a choice to make, as the command answers
                 return found
-            return await answers.period_summary(found, length, newest)
+            return await answers.period_summary(found, length, newest, viewer=viewer)
 
-        await answers.complete_entities("warm")  # the first call builds the name index
+        await answers.complete_entities("warm", viewer=viewer)  # the first call builds the name indexes
+        await answers.refresh_names(viewer)
         answers.pictures.start()  # the bot's worker runs from its first picture on
-        await answers.graph(popular[0])
+        await answers.graph(popular[0], viewer=viewer)
         freeze_startup_objects()  # as the bot does at the end of its start-up
         floor = await _time([store.db.data_version for _ in range(calls)])
         results = {
             "articles": stats.articles,
             "entities": stats.entities,
+            "viewer": "everything" if viewer.sees_all else f"server {viewer.guild_id}",
             "baseline_round_trip": floor,
-            "who": await _time([lambda n=n: answers.who(n) for n in who_names]),
-            "timeline": await _time([lambda n=n: answers.timeline(n) for n in who_names]),
-            "summary": await _time([lambda t=t: answers.summary(t) for t in summary_targets]),
+            "who": await _time([lambda n=n: answers.who(n, viewer=viewer) for n in who_names]),
+            "timeline": await _time([lambda n=n: answers.timeline(n, viewer=viewer) for n in who_names]),
+            "summary": await _time([lambda t=t: answers.summary(t, viewer=viewer) for t in summary_targets]),
             "summary_period": await _time([lambda t=t, p=p: summary_over_a_period(t, p) for t, p in period_targets]),
-            "search": await _time([lambda q=q: answers.search(q) for q in queries]),
-            "related": await _time([lambda a=a: answers.related(a) for a in article_ids]),
-            "autocomplete": await _time([lambda p=p: answers.complete_entities(p) for p in prefixes]),
-            "trending_24h": await _time([lambda m=m: answers.trends("24h", m) for m in moments]),
-            "trending_7d": await _time([lambda m=m: answers.trends("7d", m) for m in moments]),
+            "search": await _time([lambda q=q: answers.search(q, viewer=viewer) for q in queries]),
+            "related": await _time([lambda a=a: answers.related(a, viewer=viewer) for a in related_ids]),
+            "autocomplete": await _time([lambda p=p: answers.complete_entities(p, viewer=viewer) for p in prefixes]),
+            "trending_24h": await _time([lambda m=m: answers.trends("24h", m, viewer=viewer) for m in moments]),
+            "trending_7d": await _time([lambda m=m: answers.trends("7d", m, viewer=viewer) for m in moments]),
             "digest_daily": await _time([lambda m=m: answers.digest(daily, _day_to(m), "UTC") for m in moments]),
             "digest_weekly": await _time([lambda m=m: answers.digest(weekly, _week_to(m), "UTC") for m in moments]),
             # The floor of any picture: an empty chart (no data, no query) drawn through the same worker.
             "picture_baseline": await _time([lambda: answers.pictures.render(_EMPTY_CHART)] * picture_calls),
-            "trend": await _time([lambda t=t: answers.trend(t) for t in trends]),
-            "graph": await _time([lambda n=n: answers.graph(n) for n in graph_names]),
+            "trend": await _time([lambda t=t: answers.trend(t, viewer=viewer) for t in trends]),
+            "graph": await _time([lambda n=n: answers.graph(n, viewer=viewer) for n in graph_names]),
         }
+        if not viewer.sees_all:
+            few = max(calls // 5, 20)
+            results["topics"] = await _time([lambda: answers.topics(10, viewer=viewer) for _ in range(few)])
+            results["stats"] = await _time([lambda: answers.stats(viewer=viewer) for _ in range(few)])
+            results["latest"] = await _time([lambda: answers.latest(5, viewer=viewer) for _ in range(few)])
+            # The same questions without visibility (the console's view), for the cost of it.
+            results["who_seeing_everything"] = await _time([lambda n=n: answers.who(n) for n in who_names])
+            results["search_seeing_everything"] = await _time([lambda q=q: answers.search(q) for q in queries])
         answers.close()
         return results
 
@@ -273,10 +323,14 @@ async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
     return _percentiles(samples)
 
 
-def run(articles: int = 100_000, calls: int = 300, picture_calls: int = 100) -> dict[str, Any]:
-    """Build (or reuse) the index of ``articles`` articles and time every handler on it."""
-    path = asyncio.run(build_index(articles))
-    result = asyncio.run(_handlers(path, calls, picture_calls))
+def run(
+    articles: int = 100_000, calls: int = 300, picture_calls: int = 100, private: int = 0, servers: int = 50
+) -> dict[str, Any]:
+    """Build (or reuse) the index of ``articles`` shared articles (and ``private`` ones over ``servers``
+    servers) and time every handler on it: as the console sees it, or as a member of one of the servers."""
+    path = asyncio.run(build_index(articles, private, servers))
+    viewer = Viewer.server(FIRST_SERVER) if private else Viewer.everything()
+    result = asyncio.run(_handlers(path, calls, viewer, picture_calls))
     result["roundtrip"] = asyncio.run(_roundtrip(path, min(calls, 200)))
     return result
 
@@ -284,6 +338,8 @@ def run(articles: int = 100_000, calls: int = 300, picture_calls: int = 100) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--articles", type=int, default=100_000, help="index size (default 100000)")
+    parser.add_argument("--private", type=int, default=0, help="articles from servers' own feeds (default 0)")
+    parser.add_argument("--servers", type=int, default=50, help="servers those feeds belong to (default 50)")
     parser.add_argument("--calls", type=int, default=300, help="calls per handler (default 300)")
     parser.add_argument("--picture-calls", type=int, default=100, help="calls of trend and graph (default 100)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
@@ -293,18 +349,22 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     global _clock
     _clock = CLOCKS[args.clock]
-    result = run(args.articles, args.calls, args.picture_calls)
+    result = run(args.articles, args.calls, args.picture_calls, args.private, args.servers)
     result["clock"] = args.clock
     if args.json:
         print(json.dumps(result))
         return 0
     measured = "CPU time of the process" if args.clock == "cpu" else "wall-clock time"
-    print(f"{result['articles']:,} articles, {result['entities']:,} entities; {measured}\n")
+    print(f"{result['articles']:,} articles, {result['entities']:,} entities, asked as {result['viewer']}; {measured}")
+    print()
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
     handlers = ("baseline_round_trip", "who", "timeline", "summary", "summary_period", "search", "related")
     handlers += ("trending_24h", "trending_7d", "digest_daily", "digest_weekly", "autocomplete")
     handlers += ("picture_baseline", "trend", "graph")
+    handlers += ("topics", "stats", "latest", "who_seeing_everything", "search_seeing_everything")
     for name in (*handlers, "roundtrip"):
+        if name not in result:
+            continue
         r = result[name]
         first = f"{r['first_pass_p99_ms']:.2f}" if "first_pass_p99_ms" in r else "-"
         print(f"{name:<22}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{first:>16}{r['calls']:>7}")

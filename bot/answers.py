@@ -12,6 +12,7 @@ import asyncio
 import inspect
 import re
 import shlex
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import Enum
@@ -21,6 +22,7 @@ from bot.catalogue import CommandSpec, command, entries, find, subcommands
 from bot.digests import DigestSchedule
 from bot.digests import Period as DigestPeriod
 from bot.models import (
+    EVERYTHING,
     Article,
     ArticleBrief,
     Clock,
@@ -31,6 +33,7 @@ from bot.models import (
     Stats,
     StoryRecord,
     TopicRef,
+    Viewer,
     from_iso,
     to_iso,
     utc_now,
@@ -51,6 +54,8 @@ if TYPE_CHECKING:
     from bot.charts import CoMentionGraph, Picture, PictureRenderer, TrendChart
 
 MAX_LIST = 25
+# Name indexes kept in memory: the shared one and the servers' own (small), least recently used dropped.
+MAX_NAME_INDEXES = 200
 TRENDS_SHOWN = 10
 DIGEST_STORIES = 8
 DIGEST_LONG = 3  # the first stories of a digest get two sentences, the rest one
@@ -439,8 +444,19 @@ class Resolved:
         return cls("topic", topic.key, topic.name, topic=topic)
 
 
+@dataclass(slots=True)
+class _Names:
+    """The in-memory name indexes of one scope, and the database version they were built from."""
+
+    entities: NameIndex
+    topics: NameIndex
+    version: tuple[int, int]
+    rebuild: asyncio.Task[None] | None = None
+
+
 class Answers:
-    """Answers questions from the index. One instance serves the console or the whole bot."""
+    """Answers questions from the index. One instance serves the console or the whole bot; every command
+    answers from what its ``viewer`` may see (:class:`~bot.models.Viewer`)."""
 
     def __init__(
         self,
@@ -460,11 +476,9 @@ class Answers:
         self.summary_sentences = summary_sentences
         self.max_query_chars = max_query_chars
         self.prefix = prefix
-        self._entity_index: NameIndex | None = None
-        self._topic_index: NameIndex | None = None
-        self._indexed_at: tuple[int, int] | None = None
+        # Name indexes by scope (None: every name), least recently used first.
+        self._names: OrderedDict[int | None, _Names] = OrderedDict()
         self._refresh_lock = asyncio.Lock()
-        self._rebuild: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------------------------------ helpers
 
@@ -474,70 +488,127 @@ class Answers:
             raise UserError(f"That {what} is too long: keep it under {self.max_query_chars} characters.")
         return text
 
-    async def _indexes(self) -> tuple[NameIndex, NameIndex]:
-        """The in-memory name indexes. The first build is awaited; later, when the database has changed,
-        the current index keeps serving while a fresh one is built off the event loop, so a keystroke
-        never waits for a rebuild."""
+    async def _indexes(self, viewer: Viewer) -> list[_Names]:
+        """The in-memory name indexes ``viewer`` looks names up in: every name (the console), the shared
+        articles' names (a DM), or those and the server's own (a server). The first build of each is
+        awaited; later, when the database has changed, the current one keeps serving while a fresh one
+        is built off the event loop, so a keystroke never waits for a rebuild."""
         version = (await self.store.db.data_version(), self.store.db.generation)
-        if self._entity_index is None or self._topic_index is None:
-            async with self._refresh_lock:
-                if self._entity_index is None or self._topic_index is None:
-                    await self._rebuild_indexes(version)
-        elif version != self._indexed_at and (self._rebuild is None or self._rebuild.done()):
-            self._rebuild = asyncio.create_task(self._rebuild_indexes(version))
-        assert self._entity_index is not None and self._topic_index is not None
-        return self._entity_index, self._topic_index
+        scopes: tuple[int | None, ...] = viewer.scopes or (None,)
+        found = []
+        for scope in scopes:
+            names = self._names.get(scope)
+            if names is None:
+                async with self._refresh_lock:
+                    names = self._names.get(scope) or await self._build_names(scope, version)
+            elif names.version != version and (names.rebuild is None or names.rebuild.done()):
+                names.rebuild = asyncio.create_task(self._rebuild_names(scope, version))
+            self._names.move_to_end(scope)
+            found.append(names)
+        while len(self._names) > MAX_NAME_INDEXES:
+            self._names.popitem(last=False)
+        return found
 
-    async def _rebuild_indexes(self, version: tuple[int, int]) -> None:
-        entity_rows = await self.store.entities.names()
-        topic_rows = await self.store.topics.names()
-        self._entity_index, self._topic_index = await asyncio.to_thread(
-            lambda: (NameIndex(entity_rows), NameIndex(topic_rows))
-        )
-        self._indexed_at = version
+    async def refresh_names(self, viewer: Viewer = EVERYTHING) -> None:
+        """Bring ``viewer``'s name indexes up to date now, waiting for any rebuild in progress (for tests
+        and benchmarks, which must not see an index from before their last write)."""
+        version = (await self.store.db.data_version(), self.store.db.generation)
+        for scope in viewer.scopes or (None,):
+            names = self._names.get(scope)
+            if names is not None and names.rebuild is not None:
+                await names.rebuild
+            if names is None or self._names[scope].version != version:
+                await self._build_names(scope, version)
 
-    async def entity_candidates(self, query: str) -> tuple[list[EntityRef], str | None]:
-        """Entities that fit ``query``: exact or alias, then by whole words, then by prefix, then fuzzy.
+    async def _build_names(self, scope: int | None, version: tuple[int, int]) -> _Names:
+        entity_rows = await self.store.entities.names(scope)
+        topic_rows = await self.store.topics.names(scope)
+        entities, topics = await asyncio.to_thread(lambda: (NameIndex(entity_rows), NameIndex(topic_rows)))
+        names = _Names(entities, topics, version)
+        self._names[scope] = names
+        return names
+
+    async def _rebuild_names(self, scope: int | None, version: tuple[int, int]) -> None:
+        await self._build_names(scope, version)
+
+    async def _entity_prefix(self, key: str, limit: int, viewer: Viewer) -> list[NameEntry]:
+        return _merged([n.entities.prefix(key, limit) for n in await self._indexes(viewer)], limit)
+
+    async def _topic_prefix(self, key: str, limit: int, viewer: Viewer) -> list[NameEntry]:
+        return _merged([n.topics.prefix(key, limit) for n in await self._indexes(viewer)], limit)
+
+    async def _entity_fuzzy(
+        self, key: str, limit: int, viewer: Viewer, cutoff: float = 75.0
+    ) -> list[tuple[NameEntry, float]]:
+        return _merged_fuzzy([n.entities.fuzzy(key, limit, cutoff) for n in await self._indexes(viewer)], limit)
+
+    async def _topic_fuzzy(
+        self, key: str, limit: int, viewer: Viewer, cutoff: float = 75.0
+    ) -> list[tuple[NameEntry, float]]:
+        return _merged_fuzzy([n.topics.fuzzy(key, limit, cutoff) for n in await self._indexes(viewer)], limit)
+
+    async def canonical(self, text: str, viewer: Viewer) -> str:
+        """What ``text`` stands for by alias: the viewer's server's own aliases first, then the global table
+        (``config/aliases.toml``); else ``text`` as typed."""
+        if viewer.guild_id is not None and not viewer.sees_all:
+            target = await self.store.servers.alias(viewer.guild_id, name_key(text))
+            if target is not None:
+                return target
+        return self.aliases.canonical(text) or text
+
+    async def _alias_targets(self, prefix_key: str, viewer: Viewer) -> list[str]:
+        """For autocomplete: what the server's aliases starting with ``prefix_key`` stand for."""
+        if viewer.guild_id is None or viewer.sees_all or not prefix_key:
+            return []
+        return [a.target for a in await self.store.servers.aliases(viewer.guild_id, starting=prefix_key, limit=5)]
+
+    async def entity_candidates(self, query: str, *, viewer: Viewer = EVERYTHING) -> tuple[list[EntityRef], str | None]:
+        """Entities ``viewer`` sees that fit ``query``: exact or alias, then by whole words, then by
+        prefix, then fuzzy.
 
         Returns the candidates (best first) and, when they came from a typo correction, the query.
         """
-        key = name_key(self.aliases.canonical(query) or query)
+        key = name_key(await self.canonical(query, viewer))
         if not key:
             return [], None
-        exact = await self.store.entities.by_key(key)
+        entities = self.store.entities
+        exact = await entities.by_key(key, viewer=viewer)
         if exact:
             return [exact], None
         words = list(dict.fromkeys(key.split(" ")))
-        by_words = await self.store.entities.with_words(words, limit=6)
+        by_words = await entities.with_words(words, limit=6, viewer=viewer)
         if by_words:
             return by_words, None
-        by_most_words = await self.store.entities.with_most_words(words)
+        by_most_words = await entities.with_most_words(words, viewer=viewer)
         if by_most_words:
             return by_most_words, query
-        entity_index, _ = await self._indexes()
         if len(key) >= 3:
-            by_prefix = [await self.store.entities.get(entry.id) for entry in entity_index.prefix(key, limit=6)]
+            by_prefix = [
+                await entities.get(entry.id, viewer=viewer) for entry in await self._entity_prefix(key, 6, viewer)
+            ]
             if by_prefix:
                 return [r for r in by_prefix if r is not None], None
-        close = entity_index.fuzzy(key, limit=6, cutoff=75)
+        close = await self._entity_fuzzy(key, 6, viewer)
         if close:
-            refs = [await self.store.entities.get(entry.id) for entry, _ in close]
+            refs = [await entities.get(entry.id, viewer=viewer) for entry, _ in close]
             return [r for r in refs if r is not None], query
         return [], None
 
-    async def _suggestions(self, query: str) -> list[str]:
-        entity_index, topic_index = await self._indexes()
+    async def _suggestions(self, query: str, viewer: Viewer) -> list[str]:
         key = name_key(query)
-        names = [e.name for e, _ in entity_index.fuzzy(key, limit=3, cutoff=55)]
-        names += [e.name for e, _ in topic_index.fuzzy(topic_key(query), limit=2, cutoff=60)]
+        names = [e.name for e, _ in await self._entity_fuzzy(key, 3, viewer, cutoff=55)]
+        names += [e.name for e, _ in await self._topic_fuzzy(topic_key(query), 2, viewer, cutoff=60)]
         return list(dict.fromkeys(names))[:5]
 
     @staticmethod
     def is_dominant(candidates: list[EntityRef]) -> bool:
         return len(candidates) == 1 or candidates[0].mention_count >= DOMINANCE * max(1, candidates[1].mention_count)
 
-    async def resolve(self, text: str, wanted: Wanted, command: str) -> Resolved | Choices | NotFound:
-        """What ``text`` stands for, the same way for every command that takes a name or a topic.
+    async def resolve(
+        self, text: str, wanted: Wanted, command: str, *, viewer: Viewer = EVERYTHING
+    ) -> Resolved | Choices | NotFound:
+        """What ``text`` stands for, the same way for every command that takes a name or a topic, among
+        what ``viewer`` sees (and with its server's aliases).
 
         Names are looked up exact or by alias, then by whole words, then by prefix, then fuzzy; one
         that clearly has the most mentions wins, else the user chooses (``command`` is the one to ask
@@ -546,57 +617,63 @@ class Answers:
         name as typed.
         """
         if wanted is Wanted.TOPIC:
-            return await self._resolve_topic(text, command)
+            return await self._resolve_topic(text, command, viewer)
         if wanted is Wanted.NAME:
-            candidates, corrected = await self.entity_candidates(text)
+            candidates, corrected = await self.entity_candidates(text, viewer=viewer)
             if not candidates:
-                articles = await self.store.articles.count()
+                articles = await self.store.articles.count(viewer=viewer)
                 return NotFound(
-                    f"No one called {text} in {plural(articles, 'indexed article')}.", await self._suggestions(text)
+                    f"No one called {text} in {plural(articles, 'indexed article')}.",
+                    await self._suggestions(text, viewer),
                 )
             if not self.is_dominant(candidates):
                 return Choices.of_entities(text, command, candidates)
             return Resolved.of_entity(candidates[0], corrected, candidates[1:4])
-        key = name_key(self.aliases.canonical(text) or text)
-        exact = await self.store.entities.by_key(key) if key else None
+        canonical = await self.canonical(text, viewer)
+        key = name_key(canonical)
+        exact = await self.store.entities.by_key(key, viewer=viewer) if key else None
         if exact is not None:
             return Resolved.of_entity(exact)
-        topic = await self.store.topics.by_key(topic_key(text))
+        topic = await self.store.topics.by_key(topic_key(canonical), viewer=viewer)
         if topic is not None:
             # A surname is sometimes a topic too ("Milei", of a headline): the person wins when more
             # articles are about them than about the topic.
-            named = await self.store.entities.with_words(list(dict.fromkeys(key.split(" "))), limit=6) if key else []
+            named = (
+                await self.store.entities.with_words(list(dict.fromkeys(key.split(" "))), limit=6, viewer=viewer)
+                if key
+                else []
+            )
             if named and self.is_dominant(named) and named[0].article_count > topic.article_count:
                 return Resolved.of_entity(named[0], None, named[1:4])
             return Resolved.of_topic(topic)
-        candidates, corrected = await self.entity_candidates(text)
+        candidates, corrected = await self.entity_candidates(text, viewer=viewer)
         if candidates:
             if not self.is_dominant(candidates):
                 return Choices.of_entities(text, command, candidates)
             return Resolved.of_entity(candidates[0], corrected, candidates[1:4])
         if wanted is Wanted.SUBJECT_OR_NEW_NAME:
             return Resolved("entity", name_key(text), text)
-        _, topic_index = await self._indexes()
-        close = topic_index.prefix(topic_key(text), limit=1) or [e for e, _ in topic_index.fuzzy(topic_key(text), 1)]
-        found = await self.store.topics.get(close[0].id) if close else None
+        close = await self._topic_prefix(topic_key(text), 1, viewer) or [
+            e for e, _ in await self._topic_fuzzy(topic_key(text), 1, viewer)
+        ]
+        found = await self.store.topics.get(close[0].id, viewer=viewer) if close else None
         if found is not None:
             return Resolved.of_topic(found)
-        return NotFound(f"Nothing about {text} in the index.", await self._suggestions(text))
+        return NotFound(f"Nothing about {text} in the index.", await self._suggestions(text, viewer))
 
-    async def _resolve_topic(self, text: str, command: str) -> Resolved | Choices | NotFound:
-        key = topic_key(text)
-        topic = await self.store.topics.by_key(key)
+    async def _resolve_topic(self, text: str, command: str, viewer: Viewer) -> Resolved | Choices | NotFound:
+        key = topic_key(await self.canonical(text, viewer))
+        topic = await self.store.topics.by_key(key, viewer=viewer)
         if topic is None:
-            _, topic_index = await self._indexes()
-            options: list[NameEntry] = topic_index.prefix(key, limit=5) or [
-                e for e, _ in topic_index.fuzzy(key, limit=5, cutoff=70)
+            options: list[NameEntry] = await self._topic_prefix(key, 5, viewer) or [
+                e for e, _ in await self._topic_fuzzy(key, 5, viewer, cutoff=70)
             ]
             if len(options) == 1:
-                topic = await self.store.topics.get(options[0].id)
+                topic = await self.store.topics.get(options[0].id, viewer=viewer)
             elif options:
                 return Choices(text, command, [o.name for o in options], [plural(o.weight, "article") for o in options])
         if topic is None:
-            return NotFound(f"No topic called {text} in the index.", await self._suggestions(text))
+            return NotFound(f"No topic called {text} in the index.", await self._suggestions(text, viewer))
         return Resolved.of_topic(topic)
 
     @property
@@ -618,16 +695,16 @@ class Answers:
     @command(
         "who", "who <name>", "Who someone (or something) in the news is: role, mentions, company kept.", "who Milei"
     )
-    async def who(self, name: str) -> WhoAnswer | Choices | NotFound:
-        """Who (or what) ``name`` is, from the index."""
+    async def who(self, name: str, *, viewer: Viewer = EVERYTHING) -> WhoAnswer | Choices | NotFound:
+        """Who (or what) ``name`` is, from what ``viewer`` sees of the index."""
         name = self._check_length(name, "name")
         if not name_key(name):
             raise UserError("Tell me a name to look up, like: who Milei.")
-        found = await self.resolve(name, Wanted.NAME, "who")
+        found = await self.resolve(name, Wanted.NAME, "who", viewer=viewer)
         if not isinstance(found, Resolved):
             return found
         assert found.entity is not None
-        profile = await self.store.entities.profile(found.entity.id)
+        profile = await self.store.entities.profile(found.entity.id, viewer=viewer)
         if profile is None:  # removed between the two queries by a concurrent ingest
             return NotFound(f"No one called {name} in the index any more.")
         return WhoAnswer(profile=profile, corrected_from=found.corrected_from, others=list(found.others))
@@ -638,16 +715,16 @@ class Answers:
         "The roles someone held over time, each with the article that first shows it.",
         "timeline Milei",
     )
-    async def timeline(self, name: str) -> TimelineAnswer | Choices | NotFound:
-        """The roles ``name`` held over time."""
+    async def timeline(self, name: str, *, viewer: Viewer = EVERYTHING) -> TimelineAnswer | Choices | NotFound:
+        """The roles ``name`` held over time, in the articles ``viewer`` sees."""
         name = self._check_length(name, "name")
         if not name_key(name):
             raise UserError("Tell me a name to look up, like: timeline Milei.")
-        found = await self.resolve(name, Wanted.NAME, "timeline")
+        found = await self.resolve(name, Wanted.NAME, "timeline", viewer=viewer)
         if not isinstance(found, Resolved):
             return found
         assert found.entity is not None
-        roles = role_timeline(await self.store.entities.role_uses(found.entity.id))
+        roles = role_timeline(await self.store.entities.role_uses(found.entity.id, viewer=viewer))
         if not roles:
             return NotFound(
                 f"No article gives {found.entity.name} a role yet "
@@ -661,17 +738,19 @@ class Answers:
         "A summary of an article, the latest news, or a name or topic (over a period: 24h, 7d, 30d).",
         "summary Milei 7d",
     )
-    async def summary(self, target: str | None = None) -> ArticleAnswer | SubjectSummary | Choices | NotFound:
+    async def summary(
+        self, target: str | None = None, *, viewer: Viewer = EVERYTHING
+    ) -> ArticleAnswer | SubjectSummary | Choices | NotFound:
         """A summary of an article (id or ``latest``, the default) or of a name or topic, the latest about
         it or, with a period after it (``Milei 7d``), the period's key sentences in time order."""
         text = self._check_length(target or "", "subject")
         if not text or text.lower() in LATEST:
-            latest = await self.store.articles.latest_id()
+            latest = await self.store.articles.latest_id(viewer=viewer)
             if latest is None:
                 return NotFound("The index is empty: there is nothing to summarise yet.")
             text = str(latest)
         if is_number(text.lstrip("#")):
-            article = await self.store.articles.get(parse_article_id(text))
+            article = await self.store.articles.get(parse_article_id(text), viewer=viewer)
             if article is None:
                 return NotFound(f"There is no article {text.lstrip('#')}.")
             return ArticleAnswer(article, summary_only=True)
@@ -682,24 +761,29 @@ class Answers:
                 f"Tell me a name or topic to summarise over {without_subject.words}, "
                 f"like: summary Milei {without_subject.label}."
             )
-        found = await self.resolve(subject, Wanted.SUBJECT, "summary")
+        found = await self.resolve(subject, Wanted.SUBJECT, "summary", viewer=viewer)
         if isinstance(found, Choices) and period is not None:
             return replace(found, then=period.label)
         if not isinstance(found, Resolved):
             return found
         if period is not None:
-            return await self.period_summary(found, period, self.clock())
+            return await self.period_summary(found, period, self.clock(), viewer=viewer)
         if found.topic is not None:
-            return await self._topic_summary(found.topic)
+            return await self._topic_summary(found.topic, viewer)
         assert found.entity is not None
-        return await self._entity_summary(found.entity)
+        return await self._entity_summary(found.entity, viewer)
 
-    async def period_summary(self, found: Resolved, period: Period, now: datetime) -> SubjectSummary | NotFound:
-        """The key sentences about ``found`` in the ``period`` ending ``now`` (see :meth:`summary`)."""
+    async def period_summary(
+        self, found: Resolved, period: Period, now: datetime, *, viewer: Viewer = EVERYTHING
+    ) -> SubjectSummary | NotFound:
+        """The key sentences about ``found`` in the ``period`` ending ``now`` (see :meth:`summary`), from
+        what ``viewer`` sees."""
         since = to_iso(now - period.length)
         candidates: list[Candidate] = []
         if found.topic is not None:
-            count, rows = await self.store.topics.articles_since(found.topic.id, since, PERIOD_ARTICLES)
+            count, rows = await self.store.topics.articles_since(
+                found.topic.id, since, PERIOD_ARTICLES, viewer=viewer
+            )
             for row in rows:
                 about = _naming_topic(found.topic, row.summary)
                 candidates += [Candidate(x, row.article_id, row.title, row.published, row.weight) for x in about]
@@ -711,10 +795,12 @@ class Answers:
             assert found.entity is not None
             entity = found.entity
             count, rows = await self.store.entities.articles_since(
-                entity.id, since, PERIOD_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE
+                entity.id, since, PERIOD_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE, viewer=viewer
             )
             if count and not rows:  # only passing mentions: show those rather than nothing
-                count, rows = await self.store.entities.articles_since(entity.id, since, PERIOD_ARTICLES)
+                count, rows = await self.store.entities.articles_since(
+                    entity.id, since, PERIOD_ARTICLES, viewer=viewer
+                )
             for row in rows:
                 if row.key_sentence:
                     candidates.append(Candidate(row.key_sentence, row.article_id, row.title, row.published, row.weight))
@@ -733,18 +819,20 @@ class Answers:
         ]
         return SubjectSummary(found.name, kind, count, sentences, period)
 
-    async def _entity_summary(self, entity: EntityRef) -> SubjectSummary:
-        rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE)
+    async def _entity_summary(self, entity: EntityRef, viewer: Viewer) -> SubjectSummary:
+        rows = await self.store.entities.articles(
+            entity.id, SUMMARY_ARTICLES, min_salience=SUMMARY_MIN_SALIENCE, viewer=viewer
+        )
         if not rows:  # only passing mentions: show those rather than nothing
-            rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES)
+            rows = await self.store.entities.articles(entity.id, SUMMARY_ARTICLES, viewer=viewer)
         candidates = [
             Candidate(r.key_sentence, r.article_id, r.title, r.published, r.salience) for r in rows if r.key_sentence
         ]
         return SubjectSummary(entity.name, entity.type, entity.article_count, _newest_first(candidates))
 
-    async def _topic_summary(self, topic: TopicRef) -> SubjectSummary:
+    async def _topic_summary(self, topic: TopicRef, viewer: Viewer) -> SubjectSummary:
         candidates: list[Candidate] = []
-        for brief, summary in await self.store.topics.articles(topic.id, SUMMARY_ARTICLES):
+        for brief, summary in await self.store.topics.articles(topic.id, SUMMARY_ARTICLES, viewer=viewer):
             if not summary:
                 continue
             # The summary sentence that names the topic says most about it; else the article's first.
@@ -753,59 +841,59 @@ class Answers:
         return SubjectSummary(topic.name, "topic", topic.article_count, _newest_first(candidates))
 
     @command("topics", "topics [count]", "The topics most articles are about.", "topics 10")
-    async def topics(self, count: str | int | None = None) -> TopicsAnswer:
-        """The most covered topics."""
-        stats = await self.store.articles.stats()
-        return TopicsAnswer(await self.store.topics.top(parse_count(count, 10)), stats.articles)
+    async def topics(self, count: str | int | None = None, *, viewer: Viewer = EVERYTHING) -> TopicsAnswer:
+        """The most covered topics among the articles ``viewer`` sees."""
+        articles = await self.store.articles.count(viewer=viewer)
+        return TopicsAnswer(await self.store.topics.top(parse_count(count, 10), viewer=viewer), articles)
 
     @command("topic", "topic <phrase>", "The latest articles about one topic.", "topic lithium industry")
-    async def topic(self, phrase: str) -> TopicAnswer | Choices | NotFound:
+    async def topic(self, phrase: str, *, viewer: Viewer = EVERYTHING) -> TopicAnswer | Choices | NotFound:
         """One topic and its latest articles."""
         phrase = self._check_length(phrase, "topic")
         if not topic_key(phrase):
             raise UserError("Tell me a topic, like: topic lithium industry.")
-        found = await self.resolve(phrase, Wanted.TOPIC, "topic")
+        found = await self.resolve(phrase, Wanted.TOPIC, "topic", viewer=viewer)
         if not isinstance(found, Resolved):
             return found
         assert found.topic is not None
-        articles = [brief for brief, _ in await self.store.topics.articles(found.topic.id, 10)]
+        articles = [brief for brief, _ in await self.store.topics.articles(found.topic.id, 10, viewer=viewer)]
         return TopicAnswer(found.topic, articles)
 
     @command("search", "search <words>", "Full-text search of titles and articles.", "search lithium battery")
-    async def search(self, query: str) -> SearchAnswer | NotFound:
+    async def search(self, query: str, *, viewer: Viewer = EVERYTHING) -> SearchAnswer | NotFound:
         """Full-text search; any text is safe (it is quoted word by word)."""
         query = self._check_length(query, "search")
         if not re.search(r"\w", query):
             raise UserError("Tell me what to search for, like: search lithium.")
-        matches = await self.store.search.find(query, limit=5)
+        matches = await self.store.search.find(query, limit=5, viewer=viewer)
         if not matches:
-            return NotFound(f"No article matches {query}.", await self._suggestions(query))
+            return NotFound(f"No article matches {query}.", await self._suggestions(query, viewer))
         terms = search_terms(query)
         return SearchAnswer(query, [SearchHit(m.article, snippet(m.body, terms), m.rank) for m in matches])
 
     @command("latest", "latest [count]", "The most recently published articles.", "latest 5")
-    async def latest(self, count: str | int | None = None) -> LatestAnswer | NotFound:
+    async def latest(self, count: str | int | None = None, *, viewer: Viewer = EVERYTHING) -> LatestAnswer | NotFound:
         """The newest articles."""
-        articles = await self.store.articles.latest(parse_count(count, 5))
+        articles = await self.store.articles.latest(parse_count(count, 5), viewer=viewer)
         if not articles:
             return NotFound("The index is empty: no articles yet.")
         return LatestAnswer(articles)
 
     @command("article", "article <id>", "One article: source, summary, names and topics.", "article 1")
-    async def article(self, article_id: str | int) -> ArticleAnswer | NotFound:
+    async def article(self, article_id: str | int, *, viewer: Viewer = EVERYTHING) -> ArticleAnswer | NotFound:
         """One article in full detail."""
         number = parse_article_id(article_id)
-        article = await self.store.articles.get(number)
+        article = await self.store.articles.get(number, viewer=viewer)
         return ArticleAnswer(article) if article else NotFound(f"There is no article {number}.")
 
     @command("related", "related <id>", "Articles that share names and topics with one article.", "related 1")
-    async def related(self, article_id: str | int) -> RelatedAnswer | NotFound:
+    async def related(self, article_id: str | int, *, viewer: Viewer = EVERYTHING) -> RelatedAnswer | NotFound:
         """Articles close to one article."""
         number = parse_article_id(article_id)
-        article = await self.store.articles.get(number)
+        article = await self.store.articles.get(number, viewer=viewer)
         if article is None:
             return NotFound(f"There is no article {number}.")
-        related = await self.store.articles.related(number, limit=5)
+        related = await self.store.articles.related(number, limit=5, viewer=viewer)
         if not related:
             return NotFound(
                 f"Nothing closely related to article {number}: no other article shares its main names or topics."
@@ -818,21 +906,21 @@ class Answers:
         "One story across outlets: its articles and a summary drawn from them.",
         "story 1",
     )
-    async def story(self, reference: str | int) -> StoryAnswer | NotFound:
+    async def story(self, reference: str | int, *, viewer: Viewer = EVERYTHING) -> StoryAnswer | NotFound:
         """The story an article belongs to (or a story by id, ``s12``): outlets, times, headlines, and a
-        de-duplicated summary in time order."""
+        de-duplicated summary in time order, of the articles ``viewer`` sees."""
         kind, number = parse_story_ref(reference)
         asked: int | None = None
         story_id = number
         if kind == "article":
             asked = number
-            if await self.store.articles.get(number) is None:
+            if await self.store.articles.get(number, viewer=viewer) is None:
                 return NotFound(f"There is no article {number}.")
             found = await self.store.stories.story_of(number)
             if found is None:
                 return NotFound(f"Article {number} was indexed before stories were kept (newsdesk stories groups it).")
             story_id = found
-        story = await self.store.stories.get(story_id)
+        story = await self.store.stories.get(story_id, viewer=viewer)
         if story is None:
             return NotFound(f"There is no story {number}.")
         summary = story_summary([(m.article_id, m.title, m.published, m.summary) for m in story.members])
@@ -845,46 +933,50 @@ class Answers:
         "Names and topics covered far more than usual in the last 24 hours or 7 days.",
         "trending 7d",
     )
-    async def trending(self, window: str | None = None) -> TrendingAnswer:
-        """What most exceeds its usual coverage in the last 24 hours (or 7 days)."""
+    async def trending(self, window: str | None = None, *, viewer: Viewer = EVERYTHING) -> TrendingAnswer:
+        """What most exceeds its usual coverage in the last 24 hours (or 7 days), in what ``viewer`` sees."""
         try:
             name = parse_window(window)
         except ValueError:
             raise UserError("The window is 24h or 7d, like: trending 7d.") from None
-        return await self.trends(name, self.clock())
+        return await self.trends(name, self.clock(), viewer=viewer)
 
-    async def trends(self, window: str, now: datetime, *, limit: int = TRENDS_SHOWN) -> TrendingAnswer:
+    async def trends(
+        self, window: str, now: datetime, *, limit: int = TRENDS_SHOWN, viewer: Viewer = EVERYTHING
+    ) -> TrendingAnswer:
         """The trends of ``window`` (a key of :data:`bot.trending.WINDOWS`) ending at ``now``, each with
-        the article most about it; spike alerts read the same."""
+        the article most about it, counted in the articles ``viewer`` sees; spike alerts read the same."""
         since = now - WINDOWS[window]
-        articles, first = await self.store.trending.window(since, now)
+        articles, first = await self.store.trending.window(since, now, viewer=viewer)
         days = baseline_days(since, from_iso(first) if first else None)
         if days == 0 or not articles:
             return TrendingAnswer(window, to_iso(now), [], articles, history=days > 0)
         counts = await self.store.trending.counts(
-            since, now, baseline_days=days, min_articles=MIN_ARTICLES[window]
+            since, now, baseline_days=days, min_articles=MIN_ARTICLES[window], viewer=viewer
         )
         # A story lifts several names and topics at once: more are scored than shown, then grouped by story.
         top = score(counts, window, days)[: limit * 4]
         subjects = [(t.subject.kind, t.subject.id) for t in top]
-        leads = await self.store.trending.lead_articles(subjects, since, now)
+        leads = await self.store.trending.lead_articles(subjects, since, now, viewer=viewer)
         trends = by_story([replace(t, lead=leads.get((t.subject.kind, t.subject.id))) for t in top])
         return TrendingAnswer(window, to_iso(now), trends[:limit], articles)
 
     async def digest(self, schedule: DigestSchedule, period: DigestPeriod, zone: str) -> DigestAnswer:
         """A scheduled digest of ``period``: its top stories, or the articles about the schedule's subject
-        (a subject no longer indexed has none)."""
+        (a subject no longer indexed has none), from what the digest's server sees."""
         items: list[DigestItem] = []
+        viewer = Viewer.server(schedule.guild_id)
         if schedule.subject_kind is None:
-            top = await self.store.digests.top_articles(period.start, period.end, DIGEST_STORIES)
+            top = await self.store.digests.top_articles(period.start, period.end, DIGEST_STORIES, viewer=viewer)
             for place, (brief, summary, _, _) in enumerate(top):
                 items.append(DigestItem(brief, summary[: 2 if place < DIGEST_LONG else 1]))
         else:
             key = schedule.subject_key or ""
-            found = await (self.store.entities if schedule.subject_kind == "entity" else self.store.topics).by_key(key)
+            subjects = self.store.entities if schedule.subject_kind == "entity" else self.store.topics
+            found = await subjects.by_key(key, viewer=viewer)
             if found is not None:
                 rows = await self.store.digests.subject_articles(
-                    schedule.subject_kind, found.id, period.start, period.end, DIGEST_STORIES * 4
+                    schedule.subject_kind, found.id, period.start, period.end, DIGEST_STORIES * 4, viewer=viewer
                 )
                 titles: set[str] = set()
                 for brief, sentences in rows:  # one line per story: the same headline again is a copy
@@ -897,9 +989,9 @@ class Answers:
         )
 
     @command("stats", "stats", "How much the index holds.", "stats")
-    async def stats(self) -> StatsAnswer:
-        """How much the index holds."""
-        return StatsAnswer(await self.store.articles.stats())
+    async def stats(self, *, viewer: Viewer = EVERYTHING) -> StatsAnswer:
+        """How much the index holds (what ``viewer`` sees of it)."""
+        return StatsAnswer(await self.store.articles.stats(viewer=viewer))
 
     @command(
         "trend",
@@ -907,21 +999,22 @@ class Answers:
         "A chart of mentions per day: up to four names or topics, the biggest peak with its headline.",
         "trend Milei vs Musk 90d",
     )
-    async def trend(self, text: str) -> TrendAnswer | Choices | NotFound:
-        """Mentions per day (per week over a year) of up to four names or topics, drawn as a line chart."""
+    async def trend(self, text: str, *, viewer: Viewer = EVERYTHING) -> TrendAnswer | Choices | NotFound:
+        """Mentions per day (per week over a year) of up to four names or topics, drawn as a line chart,
+        in the articles ``viewer`` sees."""
         from bot.charts import TrendChart, TrendSeries, per_week, unit_for
 
         subjects, days = parse_trend(self._check_length(text, "request"))
         resolved: list[Resolved] = []
         for subject in subjects:
-            found = await self.resolve(subject, Wanted.SUBJECT, "trend")
+            found = await self.resolve(subject, Wanted.SUBJECT, "trend", viewer=viewer)
             if not isinstance(found, Resolved):
                 return found
             if all((r.kind, r.key) != (found.kind, found.key) for r in resolved):
                 resolved.append(found)
         today = self.clock().astimezone(UTC).date()
         # An archive's "last 90 days" are those of its newest article (never a day in the future).
-        last = min(today, await self.store.trends.newest_day() or today)
+        last = min(today, await self.store.trends.newest_day(viewer=viewer) or today)
         first = last - timedelta(days=days - 1)
         unit = unit_for(days)
         series: list[TrendSeries] = []
@@ -929,7 +1022,7 @@ class Answers:
         for found in resolved:
             subject_id = found.entity.id if found.entity else found.topic.id if found.topic else None
             assert subject_id is not None
-            counts = await self.store.trends.per_day(found.kind, subject_id, first, last)
+            counts = await self.store.trends.per_day(found.kind, subject_id, first, last, viewer=viewer)
             points = [(first + timedelta(days=n), counts.get(first + timedelta(days=n), 0)) for n in range(days)]
             if unit == "week":
                 points = per_week(points)
@@ -938,7 +1031,9 @@ class Answers:
             title = None
             if peak is not None:
                 peak_last = min(last, peak[0] + timedelta(days=6)) if unit == "week" else peak[0]
-                title = await self.store.trends.top_title(found.kind, subject_id, max(first, peak[0]), peak_last)
+                title = await self.store.trends.top_title(
+                    found.kind, subject_id, max(first, peak[0]), peak_last, viewer=viewer
+                )
             series.append(TrendSeries(found.name, points, title))
             kind = found.entity.type if found.entity else "topic"
             lines.append(TrendLine(found.name, kind, sum(counts.values()), peak, title))
@@ -951,18 +1046,19 @@ class Answers:
         "A picture of the 15 names someone appears with most, linked by the articles they share.",
         "graph Milei",
     )
-    async def graph(self, name: str) -> GraphAnswer | Choices | NotFound:
-        """The co-mention network of ``name``: the names it appears with most, drawn as a graph."""
+    async def graph(self, name: str, *, viewer: Viewer = EVERYTHING) -> GraphAnswer | Choices | NotFound:
+        """The co-mention network of ``name``: the names it appears with most in the articles ``viewer``
+        sees, drawn as a graph."""
         from bot.charts import MAX_NEIGHBOURS, CoMentionGraph, Neighbour
 
         name = self._check_length(name, "name")
         if not name_key(name):
             raise UserError("Tell me a name, like: graph Milei.")
-        found = await self.resolve(name, Wanted.NAME, "graph")
+        found = await self.resolve(name, Wanted.NAME, "graph", viewer=viewer)
         if not isinstance(found, Resolved):
             return found
         assert found.entity is not None
-        neighbours, links = await self.store.trends.co_mentions(found.entity.id, MAX_NEIGHBOURS)
+        neighbours, links = await self.store.trends.co_mentions(found.entity.id, MAX_NEIGHBOURS, viewer=viewer)
         names = {ref.id: ref.name for ref, _ in neighbours}
         graph = CoMentionGraph(
             found.entity.name,
@@ -998,25 +1094,36 @@ class Answers:
 
     # ------------------------------------------------------------------------------ autocomplete
 
-    async def complete_entities(self, prefix: str, limit: int = 25) -> list[str]:
-        """Entity names for a slash-command autocomplete: prefix matches by any word, then typo matches."""
-        entity_index, _ = await self._indexes()
-        return _complete(entity_index, name_key(prefix[: self.max_query_chars]), limit)
+    async def complete_entities(self, prefix: str, limit: int = 25, *, viewer: Viewer = EVERYTHING) -> list[str]:
+        """Entity names ``viewer`` sees for a slash-command autocomplete: prefix matches by any word, then
+        typo matches."""
+        indexes = [n.entities for n in await self._indexes(viewer)]
+        key = name_key(prefix[: self.max_query_chars])
+        targets = [
+            t
+            for t in await self._alias_targets(key, viewer)
+            if await self.store.entities.by_key(name_key(t), viewer=viewer)
+        ]
+        return _with_aliases(targets, _complete(indexes, key, limit), limit)
 
-    async def complete_topics(self, prefix: str, limit: int = 25) -> list[str]:
-        """Topic names for a slash-command autocomplete, found the same way."""
-        _, topic_index = await self._indexes()
-        return _complete(topic_index, topic_key(prefix[: self.max_query_chars]), limit)
+    async def complete_topics(self, prefix: str, limit: int = 25, *, viewer: Viewer = EVERYTHING) -> list[str]:
+        """Topic names ``viewer`` sees for a slash-command autocomplete, found the same way."""
+        indexes = [n.topics for n in await self._indexes(viewer)]
+        found = _complete(indexes, topic_key(prefix[: self.max_query_chars]), limit)
+        targets = await self._alias_targets(name_key(prefix[: self.max_query_chars]), viewer)
+        targets = [t for t in targets if await self.store.topics.by_key(topic_key(t), viewer=viewer)]
+        return _with_aliases(targets, found, limit)
 
-    async def complete_subjects(self, prefix: str, limit: int = 25) -> list[str]:
+    async def complete_subjects(self, prefix: str, limit: int = 25, *, viewer: Viewer = EVERYTHING) -> list[str]:
         """Names first, then topics, for commands that take either (``summary``, ``follow``)."""
-        names = await self.complete_entities(prefix, limit=min(15, limit))
-        return [*names, *await self.complete_topics(prefix, limit=limit - len(names))]
+        names = await self.complete_entities(prefix, limit=min(15, limit), viewer=viewer)
+        return [*names, *await self.complete_topics(prefix, limit=limit - len(names), viewer=viewer)]
 
     # ------------------------------------------------------------------------------- text commands
 
-    async def ask(self, line: str) -> Answer:
-        """Answer a command line as typed in chat (``!who Milei``); the prefix is optional here.
+    async def ask(self, line: str, *, viewer: Viewer = EVERYTHING) -> Answer:
+        """Answer a command line as typed in chat (``!who Milei``) as ``viewer`` would see it; the prefix
+        is optional here.
 
         The command is looked up in the catalogue; what follows its name is its one argument.
         """
@@ -1031,15 +1138,17 @@ class Answers:
             raise UserError(f"There is no command {name or '(empty)'}; try help for the list.")
         if spec.where != "anywhere":
             raise UserError(_discord_only(spec))
-        parameters = list(inspect.signature(spec.handler).parameters.values())[1:]  # after self
+        signature = inspect.signature(spec.handler).parameters
+        scoped = {"viewer": viewer} if "viewer" in signature else {}
+        parameters = [p for p in list(signature.values())[1:] if p.kind is not inspect.Parameter.KEYWORD_ONLY]
         if not parameters:
-            result = spec.handler(self)
+            result = spec.handler(self, **scoped)
         elif rest:
-            result = spec.handler(self, rest)
+            result = spec.handler(self, rest, **scoped)
         elif parameters[0].default is inspect.Parameter.empty:
             raise UserError(f"Usage: {self.prefix}{spec.usage}")
         else:
-            result = spec.handler(self)
+            result = spec.handler(self, **scoped)
         return await result if inspect.isawaitable(result) else result
 
 
@@ -1067,11 +1176,42 @@ def _naming_entity(entity: EntityRef, sentences: list[str]) -> list[str]:
     return [s for s in sentences if pattern.search(s)]
 
 
-def _complete(index: NameIndex, key: str, limit: int) -> list[str]:
+
+
+def _merged(found: list[list[NameEntry]], limit: int) -> list[NameEntry]:
+    """Entries from several name indexes (shared, and a server's own), each name once with its larger
+    weight (a server's index counts its shared articles too), most popular first."""
+    best: dict[int, NameEntry] = {}
+    for listed in found:
+        for entry in listed:
+            if entry.id not in best or entry.weight > best[entry.id].weight:
+                best[entry.id] = entry
+    return sorted(best.values(), key=lambda e: (-e.weight, e.key))[:limit]
+
+
+def _merged_fuzzy(found: list[list[tuple[NameEntry, float]]], limit: int) -> list[tuple[NameEntry, float]]:
+    """Fuzzy matches from several name indexes, each name once, best score first, then most popular."""
+    best: dict[int, tuple[NameEntry, float]] = {}
+    for matches in found:
+        for entry, closeness in matches:
+            known = best.get(entry.id)
+            if known is None or (closeness, entry.weight) > (known[1], known[0].weight):
+                best[entry.id] = (max(entry, known[0], key=lambda e: e.weight) if known else entry, closeness)
+    return sorted(best.values(), key=lambda m: (-m[1], -m[0].weight, m[0].key))[:limit]
+
+
+def _with_aliases(targets: list[str], found: list[str], limit: int) -> list[str]:
+    """Autocomplete names: what the server's aliases typed so far stand for first, then the names found."""
+    return list(dict.fromkeys([t[:100] for t in targets] + found))[:limit]
+
+
+def _complete(indexes: list[NameIndex], key: str, limit: int) -> list[str]:
     """Up to ``limit`` names starting with ``key`` by any word, topped up with typo matches."""
-    found = index.prefix(key, limit)
+    found = _merged([index.prefix(key, limit) for index in indexes], limit)
     if len(found) < limit and len(key) >= 3:
-        found += [e for e, _ in index.fuzzy(key, limit=limit - len(found), cutoff=70) if e not in found]
+        ids = {e.id for e in found}
+        typos = _merged_fuzzy([index.fuzzy(key, limit=limit - len(found), cutoff=70) for index in indexes], limit)
+        found += [e for e, _ in typos if e.id not in ids]
     return [e.name[:100] for e in found[:limit]]
 
 

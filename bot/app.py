@@ -14,6 +14,7 @@ import logging
 import pkgutil
 import signal
 import sqlite3
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -30,6 +31,8 @@ from bot.ingest.sources.feeds import FeedPoller
 from bot.loopwatch import LoopWatch
 from bot.models import Clock, utc_now
 from bot.nlp.names import AliasTable
+from bot.privacy import PrivacyCommands, ServerRetirement
+from bot.server_aliases import ServerAliases
 from bot.store import Store
 from bot.store.database import storage_fault
 from bot.wording import plural
@@ -97,7 +100,11 @@ class NewsdeskBot(commands.Bot):
         self._alerts: AlertService | None = None
         self._ingestion: IngestionService | None = None
         self._feeds: FeedCommands | None = None
+        self._server_aliases: ServerAliases | None = None
+        self._privacy: PrivacyCommands | None = None
+        self._retirement: ServerRetirement | None = None
         self.aliases: AliasTable = AliasTable()
+        self._retirement_task: asyncio.Task[None] | None = None
         # Measures how late the event loop wakes: anything holding it (or the GIL) shows up here.
         self.loopwatch = LoopWatch(threshold=settings.loop_stall_ms / 1000)
 
@@ -131,6 +138,24 @@ class NewsdeskBot(commands.Bot):
         """The feed commands."""
         assert self._feeds is not None, "the feed commands are built in setup_hook"
         return self._feeds
+
+    @property
+    def server_aliases(self) -> ServerAliases:
+        """The alias commands of servers."""
+        assert self._server_aliases is not None, "the alias commands are built in setup_hook"
+        return self._server_aliases
+
+    @property
+    def privacy(self) -> PrivacyCommands:
+        """``mydata`` and ``forget me``."""
+        assert self._privacy is not None, "the privacy commands are built in setup_hook"
+        return self._privacy
+
+    @property
+    def retirement(self) -> ServerRetirement:
+        """Deletes the data of servers that removed the bot, after the grace period."""
+        assert self._retirement is not None, "server retirement starts in setup_hook"
+        return self._retirement
 
     @property
     def analyzer(self) -> Analyzer:
@@ -193,6 +218,9 @@ class NewsdeskBot(commands.Bot):
             poller=self._ingestion.source(FeedPoller),
             answers=self._answers,
         )
+        self._server_aliases = ServerAliases(self._answers)
+        self._privacy = PrivacyCommands(self._store)
+        self._retirement = ServerRetirement(self._store, grace=timedelta(days=self.settings.server_grace_days))
         for name in self.extensions_to_load:
             try:
                 await self.load_extension(name)
@@ -206,6 +234,7 @@ class NewsdeskBot(commands.Bot):
             log.info("synced %d slash commands to development server %s", len(synced), guild.id)
         await self._ingestion.start()
         await self._alerts.start()
+        self._retirement_task = asyncio.create_task(self._retirement.run(), name="server-retirement")
         freeze_startup_objects()
         self.loopwatch.start()  # after start-up, whose one-off pauses are not stalls of a running bot
 
@@ -213,6 +242,9 @@ class NewsdeskBot(commands.Bot):
         await self.loopwatch.stop()
         # In-flight indexing and sends finish before the store closes.
         await asyncio.gather(*(service.stop() for service in (self._ingestion, self._alerts) if service is not None))
+        if self._retirement is not None and self._retirement_task is not None:
+            self._retirement.stop()
+            await asyncio.wait([self._retirement_task], timeout=10)
         await super().close()
         if self._answers is not None:
             self._answers.close()
@@ -223,6 +255,8 @@ class NewsdeskBot(commands.Bot):
             self._store = None
 
     async def on_ready(self) -> None:
+        # The servers the bot is in keep their data, whatever was scheduled while it was away.
+        await self.retirement.present([guild.id for guild in self.guilds])
         log.info(
             "logged in as %s (%s) in %s", self.user, getattr(self.user, "id", "?"), plural(len(self.guilds), "server")
         )

@@ -56,7 +56,14 @@ _entries: dict[str, CommandSpec] = {}
 # The modules whose handlers register commands. The bot imports them all anyway; the console and the
 # command line load them with :func:`load_all`, so that help there knows every command, the server ones
 # included (a test checks that every module using ``@command`` is listed).
-COMMAND_MODULES = ("bot.answers", "bot.alerts.service", "bot.ingest.sources.feed_commands", "bot.admin")
+COMMAND_MODULES = (
+    "bot.answers",
+    "bot.alerts.service",
+    "bot.ingest.sources.feed_commands",
+    "bot.admin",
+    "bot.server_aliases",
+    "bot.privacy",
+)
 
 
 def load_all() -> None:

@@ -29,7 +29,7 @@ from bot.answers import Answers, UserError
 from bot.config import ConfigError, Secrets, Settings, load_settings
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.indexer import Indexer, IndexReport
-from bot.models import AlertPolicy
+from bot.models import EVERYTHING, AlertPolicy, Viewer
 from bot.nlp import ModelNotFoundError
 from bot.render import picture_of, to_text
 from bot.store import Store, StoreError
@@ -120,13 +120,19 @@ def save_picture(answer: Any, path: Path) -> str | None:
 
 
 async def run_ask(
-    settings: Settings, question: str, out: TextIO = sys.stdout, *, picture_path: Path | None = None
+    settings: Settings,
+    question: str,
+    out: TextIO = sys.stdout,
+    *,
+    picture_path: Path | None = None,
+    viewer: Viewer = EVERYTHING,
 ) -> int:
-    """Print the answer to one command, and save its picture to ``picture_path`` when it has one; 1 when
-    the command itself was not understood or the picture could not be saved."""
+    """Print the answer to one command (as ``viewer`` sees the index: everything, unless a server's view
+    was asked for), and save its picture to ``picture_path`` when it has one; 1 when the command itself
+    was not understood or the picture could not be saved."""
     async with _open_answers(settings) as answers:
         try:
-            answer = await answers.ask(question)
+            answer = await answers.ask(question, viewer=viewer)
         except UserError as exc:
             print(exc, file=out)
             return 1
@@ -146,11 +152,18 @@ async def run_ask(
     return 0
 
 
-async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callable[[str], str] = input) -> None:
-    """A prompt that answers commands as the bot would, until ``quit`` or end of input."""
+async def run_console(
+    settings: Settings,
+    out: TextIO = sys.stdout,
+    read: Callable[[str], str] = input,
+    *,
+    viewer: Viewer = EVERYTHING,
+) -> None:
+    """A prompt that answers commands as the bot would (seeing everything, or one server's view), until
+    ``quit`` or end of input."""
     pictures: Path | None = None  # a private folder of this session's pictures, made at the first one
     async with _open_answers(settings) as answers:
-        stats = await answers.store.articles.stats()
+        stats = await answers.store.articles.stats(viewer=viewer)
         print(
             f"Newsdesk console — {plural(stats.articles, 'article')}, {plural(stats.entities, 'name')}. "
             f"Type a command like {settings.prefix}who Milei, {settings.prefix}help, or quit.",
@@ -168,7 +181,7 @@ async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callab
             if line.lower() in {"quit", "exit", "q"}:
                 return
             try:
-                answer = await answers.ask(line)
+                answer = await answers.ask(line, viewer=viewer)
             except UserError as exc:
                 print(exc, file=out)
                 out.flush()
@@ -183,10 +196,10 @@ async def run_console(settings: Settings, out: TextIO = sys.stdout, read: Callab
             out.flush()
 
 
-async def run_stats(settings: Settings, out: TextIO = sys.stdout) -> None:
+async def run_stats(settings: Settings, out: TextIO = sys.stdout, *, viewer: Viewer = EVERYTHING) -> None:
     """Print ``!stats``."""
     async with _open_answers(settings) as answers:
-        out.write(to_text(await answers.stats(), settings.prefix))
+        out.write(to_text(await answers.stats(viewer=viewer), settings.prefix))
 
 
 async def run_export(settings: Settings, out: TextIO = sys.stdout) -> int:
@@ -252,11 +265,17 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the configured folders)")
     index.add_argument("--force", action="store_true", help="analyse every article again")
     index.add_argument("--no-alerts", action="store_true", help="index without alerting the new articles")
-    ask = with_db(sub.add_parser("ask", help="answer one command, as the bot would"))
+    def with_server(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument(
+            "--server", type=int, metavar="ID", help="answer as in this Discord server (default: see everything)"
+        )
+        return p
+
+    ask = with_server(with_db(sub.add_parser("ask", help="answer one command, as the bot would")))
     ask.add_argument("question", help='a command, e.g. "!who Milei"')
     ask.add_argument("--out", type=Path, help="save the answer's picture (trend, graph) to this PNG file")
-    with_db(sub.add_parser("console", help="a prompt that answers commands"))
-    with_db(sub.add_parser("stats", help="how much the index holds"))
+    with_server(with_db(sub.add_parser("console", help="a prompt that answers commands")))
+    with_server(with_db(sub.add_parser("stats", help="how much the index holds")))
     with_db(sub.add_parser("export", help="one JSON object per article on stdout"))
     with_db(sub.add_parser("stories", help="place every article in a story again, oldest first"))
     with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
@@ -283,11 +302,13 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "db", None):
             settings = settings.replace(database=args.db)
         secrets = Secrets.from_env()
+        server = getattr(args, "server", None)
+        viewer = EVERYTHING if server is None else Viewer.server(server)
         commands: dict[str, Callable[[], Awaitable[Any]]] = {
             "index": lambda: run_index(settings, args.paths, force=args.force, alerts=not args.no_alerts),
-            "ask": lambda: run_ask(settings, args.question, picture_path=args.out),
-            "console": lambda: run_console(settings),
-            "stats": lambda: run_stats(settings),
+            "ask": lambda: run_ask(settings, args.question, picture_path=args.out, viewer=viewer),
+            "console": lambda: run_console(settings, viewer=viewer),
+            "stats": lambda: run_stats(settings, viewer=viewer),
             "export": lambda: run_export(settings),
             "stories": lambda: run_stories(settings),
             "run": lambda: run_bot(settings, secrets),

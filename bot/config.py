@@ -45,6 +45,7 @@ class Settings:
     database: Path = Path("data/newsdesk.db")
     model: str = "en_core_web_sm"
     folders: tuple[Path, ...] = (Path("seeds"),)
+    feeds: tuple[str, ...] = ()
     aliases: Path = Path("config/aliases.toml")
     summary_sentences: int = 3
     max_file_bytes: int = 2_000_000
@@ -73,6 +74,7 @@ class Settings:
     allowed_private_networks: tuple[str, ...] = ()
     watch_debounce_ms: int = 800
     retention_days: int = 30
+    server_grace_days: float = 7.0
     spike_check_minutes: float = 10.0
     digest_check_minutes: float = 1.0
 
@@ -104,6 +106,7 @@ class Settings:
             "watch_debounce_ms": (0, 60_000),
             # At least the two days in which a near-identical title is not alerted again.
             "retention_days": (2, 3650),
+            "server_grace_days": (0, 365),
             "spike_check_minutes": (0.005, 24 * 60),
             "digest_check_minutes": (0.005, 60),
         }

@@ -26,6 +26,49 @@ def from_iso(text: str) -> datetime:
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
 
 
+SHARED_SCOPE = 0
+"""The scope of what every server sees: the operator's folders and shared feeds."""
+
+OPERATOR_SERVER = 0
+"""The server id of the feeds listed in the settings (``feeds``): the operator's, in no server."""
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who is asking, which decides what of the index they may see: ``everything`` (the console and the
+    command line), a DM (shared articles only) or one server (shared articles and that server's own).
+    Build one with :meth:`everything`, :meth:`dm` or :meth:`server`."""
+
+    guild_id: int | None = None
+    sees_all: bool = False
+
+    @classmethod
+    def everything(cls) -> Viewer:
+        """The operator's view: every article of every server."""
+        return cls(None, True)
+
+    @classmethod
+    def dm(cls) -> Viewer:
+        """A direct message: shared articles only."""
+        return cls(None, False)
+
+    @classmethod
+    def server(cls, guild_id: int) -> Viewer:
+        """A member of one server: shared articles and the articles of that server's own feeds."""
+        return cls(guild_id, False)
+
+    @property
+    def scopes(self) -> tuple[int, ...] | None:
+        """The article scopes this viewer sees; ``None`` for all of them."""
+        if self.sees_all:
+            return None
+        return (SHARED_SCOPE,) if self.guild_id is None else (SHARED_SCOPE, self.guild_id)
+
+
+EVERYTHING = Viewer.everything()
+"""The console's view, the default of every store read (the bot always passes its asker's)."""
+
+
 # The entity labels the index keeps, in the order that breaks ties between them.
 ENTITY_TYPES = (
     "PERSON",
@@ -360,7 +403,8 @@ class RoleFollow:
 
 @dataclass(frozen=True, slots=True)
 class FeedSource:
-    """An RSS or Atom feed a server added, with its polling state."""
+    """An RSS or Atom feed a server added (``shared``: the bot's owner added it for every server), with
+    its polling state."""
 
     id: int
     guild_id: int
@@ -378,6 +422,7 @@ class FeedSource:
     pause_notified: int
     added_by: int | None
     created_at: str
+    shared: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -483,6 +528,32 @@ class StoryRecord:
     members: list[StoryMember]
 
 
+@dataclass(frozen=True, slots=True)
+class ServerAlias:
+    """A name that stands for an entity or a topic in one server (``!alias add JM = Javier Milei``)."""
+
+    alias: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
+class UserData:
+    """Everything the bot holds about one user (``!mydata``): follows as (server, kind, name), feeds as
+    (server, feed id), aliases as (server, alias), the servers where they set up an alert or spike channel
+    or a digest, and how many alerts in the outbox name them."""
+
+    follows: list[tuple[int, str, str]] = field(default_factory=list)
+    feeds_added: list[tuple[int, int]] = field(default_factory=list)
+    aliases_added: list[tuple[int, str]] = field(default_factory=list)
+    set_up_in: list[int] = field(default_factory=list)
+    alerts_naming: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """Whether the bot holds nothing about them."""
+        return not (
+            self.follows or self.feeds_added or self.aliases_added or self.set_up_in or self.alerts_naming
+        )
 Clock = Callable[[], datetime]
 """What tells the time: :func:`utc_now` in production, a fixed or stepped clock in tests."""
 

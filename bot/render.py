@@ -58,7 +58,9 @@ from bot.answers import (
 )
 from bot.digests import WEEKDAYS, DigestSchedule, zone_named
 from bot.ingest.sources.feed_answers import FeedAdded, FeedRemoved, FeedResumed, SourcesAnswer
-from bot.models import DEFAULT_ALERT_FORMAT, Article, ArticleBrief, from_iso
+from bot.models import DEFAULT_ALERT_FORMAT, Article, ArticleBrief, UserData, from_iso
+from bot.privacy import ForgetAsked, Forgotten, MyDataAnswer
+from bot.server_aliases import AliasAdded, AliasList, AliasRemoved
 from bot.trending import BASELINE_DAYS, Trend
 from bot.wording import plural
 
@@ -653,6 +655,8 @@ def _(answer: SourcesAnswer, s: Style, prefix: str = "!") -> Card:
     items = []
     for src in answer.sources:
         state = "paused" if src.paused else f"every {src.interval_minutes:g} min"
+        if src.shared:
+            state += ", shared with every server"
         line = f"{s.code('#' + str(src.id))} {s.bold(s.text(src.title or src.url))} — {state}"
         if src.failures:
             line += f", {plural(src.failures, 'failure')}: {s.text(src.last_error or '')}"
@@ -749,6 +753,70 @@ _FILTER_EXAMPLES = ("lithium, copper", "-football", "has:Javier Milei", "topic:l
 
 
 # ------------------------------------------------------------------------------- one-message answers
+
+
+@build_card.register
+def _(answer: AliasList, s: Style, prefix: str = "!") -> Card:
+    items = [f"• {s.bold(s.text(a.alias))} → {s.text(a.target)}" for a in answer.aliases]
+    return Card(
+        title="Aliases of this server",
+        description=(
+            "In this server these names stand for the ones after the arrow." if items else
+            f"None yet: {prefix}alias add JM = Javier Milei."
+        ),
+        items=items,
+        footer=f"{prefix}alias add <alias> = <name> · {prefix}alias remove <alias>",
+    )
+
+
+def _user_data_lines(data: UserData, s: Style, servers: Any) -> list[str]:
+    def server(guild_id: int) -> str:
+        name = servers.get(guild_id) if servers else None
+        return f"{s.text(name)} ({guild_id})" if name else f"server {guild_id}"
+
+    lines = [f"• follow {s.bold(s.text(name))} ({kind}) in {server(g)}" for g, kind, name in data.follows]
+    lines += [f"• added feed #{feed} in {server(g)}" for g, feed in data.feeds_added]
+    lines += [f"• added the alias {s.bold(s.text(alias))} in {server(g)}" for g, alias in data.aliases_added]
+    lines += [f"• set up alerts, spikes or a digest in {server(g)}" for g in data.set_up_in]
+    if data.alerts_naming:
+        lines.append(f"• named in {plural(data.alerts_naming, 'alert')} as someone to ping")
+    return lines
+
+
+@build_card.register
+def _(answer: MyDataAnswer, s: Style, prefix: str = "!") -> Card:
+    items = _user_data_lines(answer.data, s, answer.servers)
+    return Card(
+        title="What Newsdesk stores about you",
+        description=(
+            "Your user id, with:" if items else "Nothing: you follow nothing and set nothing up in any server."
+        ),
+        items=items,
+        footer=f"{prefix}forget me deletes all of it" if items else None,
+    )
+
+
+@build_card.register
+def _(answer: ForgetAsked, s: Style, prefix: str = "!") -> Card:
+    # Counts only: the prompt may be seen by a whole channel, and what is followed elsewhere is no one's business.
+    data = answer.data
+    if data.empty:
+        return Card(title="Nothing to forget", description="Newsdesk stores nothing about you.")
+    servers = {g for g, _, _ in data.follows}
+    parts = [f"your {plural(len(data.follows), 'follow')} in {plural(len(servers), 'server')}"] if data.follows else []
+    set_up = len(data.feeds_added) + len(data.aliases_added) + len(data.set_up_in)
+    if set_up:
+        parts.append(f"your name on {plural(set_up, 'thing')} you set up for servers")
+    if data.alerts_naming:
+        parts.append(f"your name in {plural(data.alerts_naming, 'alert')}")
+    return Card(
+        title="Forget you?",
+        description=(
+            f"This deletes {', '.join(parts)}. What you set up stays for its server, without your name. "
+            "Press **Forget me** to confirm."
+        ),
+        colour=COLOUR_MISS,
+    )
 
 
 @singledispatch
@@ -899,20 +967,42 @@ def _(answer: FeedAdded, s: Style, prefix: str = "!") -> str:
     return (
         f"Added feed #{answer.source_id}: {truncate(s.text(answer.title), TITLE_LIMIT)} — "
         f"{plural(answer.items, 'item')} indexed, not alerted. New items will be posted in "
-        f"{s.channel(answer.channel_id)}, checked every {plural(answer.interval_minutes, 'minute')}."
+        f"{s.channel(answer.channel_id)}, checked every {plural(answer.interval_minutes, 'minute')}. "
+        + ("Every server sees its articles." if answer.shared else "Only this server sees its articles.")
     )
 
 
 @build_message.register
 def _(answer: FeedRemoved, s: Style, prefix: str = "!") -> str:
-    return (
-        f"Removed feed #{answer.source_id} ({truncate(s.text(answer.title), TITLE_LIMIT)}). Its articles stay indexed."
+    gone = (
+        f"{plural(answer.articles_removed, 'article')} no other source delivered went with it."
+        if answer.articles_removed
+        else "Its articles that another source delivered stay."
     )
+    return f"Removed feed #{answer.source_id} ({truncate(s.text(answer.title), TITLE_LIMIT)}). {gone}"
 
 
 @build_message.register
 def _(answer: FeedResumed, s: Style, prefix: str = "!") -> str:
     return f"Feed #{answer.source_id} is active again and will be checked now."
+
+
+@build_message.register
+def _(answer: Forgotten, s: Style, prefix: str = "!") -> str:
+    if answer.done:
+        return "Done: Newsdesk no longer stores anything about you."
+    return "Nothing was deleted."
+
+
+@build_message.register
+def _(answer: AliasAdded, s: Style, prefix: str = "!") -> str:
+    already = "already stands" if answer.already else "now stands"
+    return f"In this server, {s.bold(s.text(answer.alias))} {already} for {s.bold(s.text(answer.target))}."
+
+
+@build_message.register
+def _(answer: AliasRemoved, s: Style, prefix: str = "!") -> str:
+    return f"{s.bold(s.text(answer.alias))} no longer stands for {s.text(answer.target)} here."
 
 
 @build_message.register

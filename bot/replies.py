@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -66,12 +67,75 @@ class Pages(discord.ui.View):
                 pass  # the message is gone or no longer ours to edit: nothing to disable
 
 
+class Confirm(discord.ui.View):
+    """A button that does something irreversible (``label``) and one that cancels; only the person who
+    asked can press them. Either, or the timeout, ends the view: the message then shows the outcome
+    (``on_confirm``'s answer, or ``cancelled``) and its buttons go."""
+
+    def __init__(
+        self,
+        owner_id: int,
+        label: str,
+        on_confirm: Callable[[], Awaitable[Any]],
+        cancelled: Any,
+        *,
+        timeout: float,
+    ) -> None:
+        super().__init__(timeout=timeout)
+        self.owner_id = owner_id
+        self.on_confirm = on_confirm
+        self.cancelled = cancelled
+        self.message: discord.Message | None = None
+        self.confirm.label = label
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if interaction.user.id == self.owner_id:
+            return True
+        await interaction.response.send_message(
+            "Only the person who asked can press this.", ephemeral=True, allowed_mentions=NO_PINGS
+        )
+        return False
+
+    async def _finish(self, interaction: discord.Interaction, answer: Any) -> None:
+        self.stop()
+        await interaction.response.edit_message(content=to_message(answer), embed=None, view=None)
+
+    @discord.ui.button(label="Confirm", style=discord.ButtonStyle.danger, custom_id="newsdesk:confirm:yes")
+    async def confirm(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        """Do it."""
+        await self._finish(interaction, await self.on_confirm())
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary, custom_id="newsdesk:confirm:no")
+    async def cancel(self, interaction: discord.Interaction, button: discord.ui.Button[Any]) -> None:
+        """Do nothing."""
+        await self._finish(interaction, self.cancelled)
+
+    async def on_timeout(self) -> None:
+        if self.message is not None:
+            try:
+                await self.message.edit(content=to_message(self.cancelled), embed=None, view=None)
+            except discord.HTTPException:
+                pass  # the message is gone: nothing to take the buttons off
+
+
 async def send_answer(
-    ctx: commands.Context[Any], answer: Any, *, page_timeout: float, ephemeral: bool = False
+    ctx: commands.Context[Any],
+    answer: Any,
+    *,
+    page_timeout: float,
+    ephemeral: bool = False,
+    confirm: Confirm | None = None,
 ) -> discord.Message:
     """Send an answer: one sentence as message content, or embeds, with page buttons when there are several
-    pages. ``ephemeral`` (slash commands only) shows it to the asker alone."""
+    pages. ``ephemeral`` (slash commands only) shows it to the asker alone; ``confirm`` puts its buttons
+    under a one-page answer."""
     prefix = ctx.clean_prefix if ctx.interaction is None else "/"
+    if confirm is not None:
+        message = await ctx.send(
+            embeds=to_embeds(answer, prefix)[:1], view=confirm, ephemeral=ephemeral, allowed_mentions=NO_PINGS
+        )
+        confirm.message = message
+        return message
     if is_message(answer):
         return await ctx.send(to_message(answer, prefix), ephemeral=ephemeral, allowed_mentions=NO_PINGS)
     embeds = to_embeds(answer, prefix)

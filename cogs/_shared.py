@@ -11,7 +11,8 @@ from discord.ext import commands
 
 from bot.answers import MAX_LIST, parse_article_id, parse_count
 from bot.ingest.sources.feed_commands import parse_feed_id
-from bot.replies import send_answer
+from bot.models import Viewer
+from bot.replies import Confirm, send_answer
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -30,6 +31,15 @@ class GuildContext(commands.Context["NewsdeskBot"]):
     guild: discord.Guild
     author: discord.Member
     channel: discord.TextChannel | discord.VoiceChannel | discord.StageChannel | discord.Thread
+
+
+def viewer_of(source: commands.Context[Any] | discord.Interaction) -> Viewer:
+    """Who asks, for what they may see: a server's member sees shared articles and the server's own, a
+    DM shared articles only (a command or an autocomplete)."""
+    interaction = source if isinstance(source, discord.Interaction) else source.interaction
+    guild = source.guild
+    guild_id = guild.id if guild is not None else (interaction.guild_id if interaction is not None else None)
+    return Viewer.server(guild_id) if guild_id is not None else Viewer.dm()
 
 
 def manages_server(ctx: commands.Context[Any]) -> bool:
@@ -106,10 +116,15 @@ def costly_cooldown(ctx: commands.Context[Any]) -> commands.Cooldown:
     return commands.Cooldown(settings.cooldown_uses, settings.cooldown_seconds)
 
 
-async def reply(ctx: commands.Context[Any], answer: Any, *, ephemeral: bool = False) -> None:
-    """Send an answer (a card, or a one-message answer) with the bot's page timeout."""
+async def reply(
+    ctx: commands.Context[Any], answer: Any, *, ephemeral: bool = False, confirm: Confirm | None = None
+) -> None:
+    """Send an answer (a card, or a one-message answer) with the bot's page timeout, and ``confirm``'s
+    buttons when given."""
     bot: NewsdeskBot = ctx.bot
-    await send_answer(ctx, answer, page_timeout=bot.settings.page_timeout_seconds, ephemeral=ephemeral)
+    await send_answer(
+        ctx, answer, page_timeout=bot.settings.page_timeout_seconds, ephemeral=ephemeral, confirm=confirm
+    )
 
 
 def choices(names: list[str]) -> list[app_commands.Choice[str]]:

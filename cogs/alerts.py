@@ -12,7 +12,7 @@ from bot.alerts.answers import Followed
 from bot.alerts.service import split_role
 from bot.catalogue import describe
 from bot.models import ALERT_FORMATS
-from cogs._shared import ArticleId, GuildContext, choices, is_manager, reply, require_manager
+from cogs._shared import ArticleId, GuildContext, choices, is_manager, reply, require_manager, viewer_of
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -104,7 +104,7 @@ class Alerts(commands.Cog):
     @follow.autocomplete("subject")
     async def follow_subject(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Names, then topics, matching what was typed."""
-        return choices(await self.bot.answers.complete_subjects(current))
+        return choices(await self.bot.answers.complete_subjects(current, viewer=viewer_of(interaction)))
 
     @commands.hybrid_command(**describe("unfollow"))
     @app_commands.describe(subject="What you follow (see /following); a manager adds a role: Milei @News")

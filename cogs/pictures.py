@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.catalogue import describe
-from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
+from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply, viewer_of
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -30,14 +30,14 @@ class Pictures(commands.Cog):
         # Typing while it draws; for the slash form this defers, as a picture can take longer than the three
         # seconds a slash command has to answer.
         async with ctx.typing():
-            answer = await self.bot.answers.trend(subjects)
+            answer = await self.bot.answers.trend(subjects, viewer=viewer_of(ctx))
         await reply(ctx, answer)
 
     @trend.autocomplete("subjects")
     async def trend_subjects(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Names and topics for the subject being typed (the part after the last ``vs``)."""
         head, separator, last = current.rpartition(" vs ")
-        names = await self.bot.answers.complete_subjects(last.strip())
+        names = await self.bot.answers.complete_subjects(last.strip(), viewer=viewer_of(interaction))
         return choices([f"{head}{separator}{name}" for name in names if len(head) + len(separator) + len(name) <= 100])
 
     @commands.hybrid_command(**describe("graph"))
@@ -47,13 +47,13 @@ class Pictures(commands.Cog):
     async def graph(self, ctx: commands.Context[NewsdeskBot], *, name: str) -> None:
         """The names ``name`` appears with most, drawn as a network coloured by type."""
         async with ctx.typing():
-            answer = await self.bot.answers.graph(name)
+            answer = await self.bot.answers.graph(name, viewer=viewer_of(ctx))
         await reply(ctx, answer)
 
     @graph.autocomplete("name")
     async def graph_name(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Entity names starting with (or close to) what was typed."""
-        return choices(await self.bot.answers.complete_entities(current))
+        return choices(await self.bot.answers.complete_entities(current, viewer=viewer_of(interaction)))
 
 
 async def setup(bot: NewsdeskBot) -> None:

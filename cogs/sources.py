@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 from discord import app_commands
@@ -58,7 +58,11 @@ class Sources(commands.Cog):
         await reply(ctx, await self.bot.feeds.sources(ctx.guild.id))
 
     @source.command(**describe("source add"))
-    @app_commands.describe(url="The feed's http(s) address", minutes="Minutes between checks (default 10)")
+    @app_commands.describe(
+        url="The feed's http(s) address",
+        minutes="Minutes between checks (default 10)",
+        scope="Who sees its articles: this server (the default), or every server (the bot's owner only)",
+    )
     @is_manager()
     @commands.dynamic_cooldown(source_add_cooldown, commands.BucketType.guild)
     async def source_add(
@@ -66,10 +70,15 @@ class Sources(commands.Cog):
         ctx: GuildContext,
         url: str,
         minutes: app_commands.Transform[float, FeedMinutes] | None = None,
+        scope: Literal["server", "shared"] = "server",
     ) -> None:
-        """Add an RSS or Atom feed; its current items are indexed without alerts."""
+        """Add an RSS or Atom feed; its current items are indexed without alerts. Only this server sees its
+        articles, unless the bot's owner adds it ``shared``."""
+        owner = await self.bot.is_owner(ctx.author)
         async with ctx.typing():
-            answer = await self.bot.feeds.add_source(ctx.guild.id, ctx.channel.id, ctx.author.id, url, minutes)
+            answer = await self.bot.feeds.add_source(
+                ctx.guild.id, ctx.channel.id, ctx.author.id, url, minutes, shared=scope == "shared", owner=owner
+            )
         await reply(ctx, answer)
 
     @source.command(**describe("source list"))

@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.answers import is_number
 from bot.catalogue import describe
 from bot.subject_summary import split_period
-from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply
+from cogs._shared import READ_ONLY_CONTEXTS, choices, costly_cooldown, reply, viewer_of
 
 if TYPE_CHECKING:
     from bot.app import NewsdeskBot
@@ -30,18 +30,19 @@ class Summaries(commands.Cog):
     async def summary(self, ctx: commands.Context[NewsdeskBot], *, target: str = "latest") -> None:
         """Summarise article ``target`` (an id or ``latest``), or the latest about a name or topic, or a name
         or topic over a period (``Milei 7d``)."""
-        await reply(ctx, await self.bot.answers.summary(target))
+        await reply(ctx, await self.bot.answers.summary(target, viewer=viewer_of(ctx)))
 
     @summary.autocomplete("target")
     async def summary_target(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """Names first, then topics, matching what was typed; a period typed after the name is kept."""
         if is_number(current.strip()):
             return choices([current.strip()])
+        viewer = viewer_of(interaction)
         subject, period = split_period(current)
         if period is not None:
-            subjects = await self.bot.answers.complete_subjects(subject, limit=25)
+            subjects = await self.bot.answers.complete_subjects(subject, limit=25, viewer=viewer)
             return choices([f"{name[: 99 - len(period.label)]} {period.label}" for name in subjects])
-        subjects = await self.bot.answers.complete_subjects(current, limit=24 if not current else 25)
+        subjects = await self.bot.answers.complete_subjects(current, limit=24 if not current else 25, viewer=viewer)
         return choices(["latest", *subjects] if not current else subjects)
 
 

@@ -70,7 +70,7 @@ async def test_help_on_discord_lists_sync_for_the_owner_only_and_explains_a_grou
     assert "!sync" not in member.embeds[0]["description"] and "`!source [add <url>" in member.embeds[0]["description"]
     group = await (await fake_discord.send_message("!help source", author=fake_discord.member)).reply()
     text = group.embeds[0]["description"]
-    for usage in ("source add <url> [minutes]", "source list", "source remove <id>", "source resume <id>"):
+    for usage in ("source add <url> [minutes] [shared]", "source list", "source remove <id>", "source resume <id>"):
         assert f"`!{usage}`" in text, usage
     one = await (await fake_discord.send_message("!help source remove", author=fake_discord.member)).reply()
     assert one.embeds[0]["description"].count("Example:") == 1

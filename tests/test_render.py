@@ -123,7 +123,7 @@ def test_alert_answers_carry_no_discord_markup_and_render_for_both() -> None:
     assert "\\*\\*Ana\\*\\*" in message and "@everyone" not in message and "<#42>" in message
     added = FeedAdded(3, "[x](https://evil.example) " * 200, 1, 42, 1.0)
     text = to_message(added)
-    assert len(text) <= 2000 and text.endswith("checked every 1 minute.")  # a long title is cut, not the sentence
+    assert len(text) <= 2000 and text.endswith("Only this server sees its articles.")  # the title is cut, not this
     assert "— 1 item indexed, not alerted." in text
     assert to_text(FeedAdded(3, "News", 2, 42, 0.5)).startswith("Added feed #3: News — 2 items indexed")
     assert to_text(AlertsOff(None)) == "Alerts were not on in this server.\n"

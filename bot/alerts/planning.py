@@ -1,8 +1,10 @@
 """Who gets what when an article arrives: pure functions of what the store gathers in the article's
 own transaction (:meth:`bot.store.alerts.AlertQueries.plan` gathers, calls these, and writes the outbox).
 
-A new article from a file goes to every enabled alert channel; from a feed, to the alert channel of the
-server that added the feed (or the channel it was added in). Followers of an entity that is salient in a
+A new article from a file or a shared feed goes to every enabled alert channel; from a server's own
+feed, to the alert channel of that server (or the channel the feed was added in). Nothing is planned
+in a server that may not see the article (see ``article_scopes``): a server's own feed never alerts,
+nor pings, anyone elsewhere. Followers of an entity that is salient in a
 new article, or of one of its topics, are pinged in their server's alert channel (or where they
 followed); so are the roles a manager set to follow it. A text already indexed that arrives through a
 feed is planned for that feed's server only. An article posts once per channel, and not at all where a
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
@@ -26,7 +28,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from bot.alerts.filters import ArticleFacts, FilterRule, blocking_rule
-from bot.models import AlertPolicy
+from bot.models import OPERATOR_SERVER, SHARED_SCOPE, AlertPolicy
 
 # Two alerts in one channel whose titles are this similar (0–100) are one story told twice.
 NEAR_DUPLICATE_TITLE = 92
@@ -60,12 +62,14 @@ def post_nonce(post_key: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class FeedOrigin:
-    """The feed an article came through: its server, the channel it was added in, and its name."""
+    """The feed an article came through: its server, the channel it was added in, its name, and whether
+    the bot's owner shared it with every server."""
 
     id: int
     guild_id: int
     channel_id: int
     name: str
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,16 +104,20 @@ def plan_alerts(
     feed: FeedOrigin | None,
     alert_channels: Mapping[int, int],
     follows: Sequence[FollowMatch],
+    scopes: Collection[int],
 ) -> list[PlannedAlert]:
     """The channels an article's alert goes to, each once, with its reasons and pings (see the module
     docstring). ``feed`` is the feed of ``policy.source_id`` (``None`` when it was removed meanwhile);
     ``alert_channels`` maps a server to its enabled alert channel (every server's, for a new article from
-    a file); ``follows`` are the follows the article matches, oldest first in each server."""
+    a file or a shared feed); ``follows`` are the follows the article matches, oldest first in each
+    server; ``scopes`` are the article's (``{0}``: every server sees it, else the servers that do)."""
     planned: dict[int, PlannedAlert] = {}
 
     def add(
         guild_id: int, channel_id: int, reason: dict[str, Any], user_id: int | None = None, role_id: int | None = None
     ) -> None:
+        if SHARED_SCOPE not in scopes and guild_id not in scopes:
+            return
         alert = planned.setdefault(channel_id, PlannedAlert(guild_id, channel_id))
         if reason not in alert.reasons:
             alert.reasons.append(reason)
@@ -119,7 +127,10 @@ def plan_alerts(
             alert.role_pings.append(role_id)
 
     if policy.source_id is not None:
-        if feed is not None:
+        if feed is not None and feed.shared and is_new:
+            for guild_id, channel_id in alert_channels.items():
+                add(guild_id, channel_id, {"kind": "source", "id": feed.id, "name": feed.name})
+        elif feed is not None and feed.guild_id != OPERATOR_SERVER:  # the settings' feeds are in no server
             add(
                 feed.guild_id,
                 alert_channels.get(feed.guild_id, feed.channel_id),

@@ -47,7 +47,7 @@ from bot.catalogue import command
 from bot.config import Settings
 from bot.digests import DigestSchedule, next_run, parse_time, parse_weekday, zone_named
 from bot.ingest.fetch import redact_url
-from bot.models import ALERT_FORMATS, Clock, Follow, RoleFollow, to_iso, utc_now
+from bot.models import ALERT_FORMATS, EVERYTHING, Clock, Follow, RoleFollow, Viewer, to_iso, utc_now
 from bot.nlp.names import name_key
 from bot.nlp.topics import topic_key
 from bot.render import message_text
@@ -69,10 +69,12 @@ def split_role(text: str) -> tuple[str, int | None]:
     return text[: match.start()] + (" spikes" if match.group(2) else ""), int(match.group(1))
 
 
-async def build_rule(answers: Answers, text: str, command: str) -> FilterRule | Choices | NotFound:
+async def build_rule(
+    answers: Answers, text: str, command: str, *, viewer: Viewer = EVERYTHING
+) -> FilterRule | Choices | NotFound:
     """A filter rule from what a manager typed (see :mod:`bot.alerts.filters`): names and topics are
-    resolved as ``follow`` resolves them (one not in the index yet is kept as typed); ``command`` is the
-    one to ask again with when a name is ambiguous."""
+    resolved as ``follow`` resolves them, among what ``viewer`` (the manager's server) sees (one not in the
+    index yet is kept as typed); ``command`` is the one to ask again with when a name is ambiguous."""
     try:
         parsed = split_rule(text)
         if parsed.kind in ("words", "section"):
@@ -85,11 +87,11 @@ async def build_rule(answers: Answers, text: str, command: str) -> FilterRule | 
     labels: list[str] = []
     for value in parsed.values:
         if parsed.kind == "has":
-            found = await answers.resolve(value, Wanted.NAME, command)
+            found = await answers.resolve(value, Wanted.NAME, command, viewer=viewer)
             if isinstance(found, NotFound) and name_key(value):
                 found = Resolved("entity", name_key(value), value)  # named by no article yet
         else:
-            found = await answers.resolve(value, Wanted.TOPIC, command)
+            found = await answers.resolve(value, Wanted.TOPIC, command, viewer=viewer)
             if isinstance(found, NotFound) and topic_key(value):
                 found = Resolved("topic", topic_key(value), value)
         if not isinstance(found, Resolved):
@@ -134,7 +136,7 @@ async def change_filters(
         return FiltersAnswer(kind, scope_id, await rules(), "removed", count=number, name=name)
     if len(await rules()) >= MAX_RULES:
         raise UserError(f"There are {MAX_RULES} filters here already; remove one first.")
-    rule = await build_rule(answers, words, command)
+    rule = await build_rule(answers, words, command, viewer=Viewer.server(guild_id))
     if not isinstance(rule, FilterRule):
         return rule
     number = await store.alerts.add_filter(guild_id, scope, scope_id, rule, user_id)
@@ -375,14 +377,15 @@ class AlertService:
                 return TrendingAlertsOff(await self.store.alerts.disable_trending(guild_id))
         raise UserError("Say here or off, like: alerts trending here.")
 
-    async def _subject(self, text: str) -> Resolved | Choices | NotFound:
-        """What to follow, resolved like ``summary`` (a name not indexed yet is followed as typed)."""
+    async def _subject(self, guild_id: int, text: str) -> Resolved | Choices | NotFound:
+        """What to follow, resolved like ``summary`` among what the server sees (a name not indexed yet
+        is followed as typed)."""
         text = " ".join(text.split())
         if len(text) > self.settings.max_query_chars:
             raise UserError(f"That is too long: keep it under {self.settings.max_query_chars} characters.")
         if not name_key(text):
             raise UserError("Tell me a name or topic to follow, like: follow Milei.")
-        return await self.answers.resolve(text, Wanted.SUBJECT_OR_NEW_NAME, "follow")
+        return await self.answers.resolve(text, Wanted.SUBJECT_OR_NEW_NAME, "follow", viewer=Viewer.server(guild_id))
 
     async def _check_role(self, guild_id: int, channel_id: int, role_id: int) -> None:
         """Refuse, in one sentence, a role that cannot be pinged about news: not of this server, @everyone,
@@ -422,7 +425,7 @@ class AlertService:
             raise UserError("A role is pinged about every new article on what it follows; spikes are for members.")
         if role_id is not None:
             await self._check_role(guild_id, channel_id, role_id)
-        subject = await self._subject(" ".join(words[:-1]) if spikes else text)
+        subject = await self._subject(guild_id, " ".join(words[:-1]) if spikes else text)
         if not isinstance(subject, Resolved):
             return subject
         if role_id is None:
@@ -462,7 +465,7 @@ class AlertService:
         wanted = {name_key(text), topic_key(text)}
         match = [f for f in follows if f.target_key in wanted or name_key(f.name) == name_key(text)]
         if not match:
-            subject = await self._subject(text)
+            subject = await self._subject(guild_id, text)
             if isinstance(subject, Resolved):
                 match = [f for f in follows if (f.kind, f.target_key) == (subject.kind, subject.key)]
         if not match:
@@ -504,7 +507,8 @@ class AlertService:
             raise UserError("Say when, like: digest daily 08:00, digest weekly mon 08:00, or digest off.")
         subject: Resolved | None = None
         if words[at_word + 1 :]:
-            found = await self.answers.resolve(" ".join(words[at_word + 1 :]), Wanted.SUBJECT, "digest")
+            wanted = " ".join(words[at_word + 1 :])
+            found = await self.answers.resolve(wanted, Wanted.SUBJECT, "digest", viewer=Viewer.server(guild_id))
             if not isinstance(found, Resolved):
                 return found
             subject = found
@@ -568,7 +572,7 @@ class AlertService:
     async def why(self, guild_id: int, article_text: str | int) -> WhyAnswer | NotFound:
         """Which follows and sources made an article alert in this server, and how it was grouped."""
         article_id = parse_article_id(article_text)
-        article = await self.store.articles.get(article_id)
+        article = await self.store.articles.get(article_id, viewer=Viewer.server(guild_id))
         if article is None:
             return NotFound(f"There is no article {article_id}.")
         alerts = await self.store.alerts.for_article(guild_id, article_id)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.answers import Answers, SpikeAnswer
-from bot.models import Clock, PlannedPost, to_iso
+from bot.models import Clock, PlannedPost, Viewer, to_iso
 from bot.render import to_embeds
 from bot.store import Store
 from bot.trending import SPIKE_WINDOW, WINDOWS, Trend, is_spike
@@ -46,17 +47,27 @@ class SpikeWatch:
         self._stopping.set()
 
     async def check(self) -> int:
-        """One look at the trends now; returns how many spike posts were planned."""
+        """One look at the trends now, as each server sees them; returns how many spike posts were planned.
+
+        Servers with no articles of their own all see the shared articles: one look serves them all. A
+        server with its own feeds' articles gets a look of its own, and only its spikes."""
         now = self.clock()
-        answer = await self.answers.trends(SPIKE_WINDOW, now, limit=SPIKES_PER_CHECK)
-        planned = 0
-        for trend in answer.trends:
-            if is_spike(trend):
-                planned += await self._plan(trend, answer.window_name, now)
+        own = set(await self.store.articles.servers_with_own_articles())
+        planned = await self._check_view(Viewer.dm(), now, lambda guild_id: guild_id not in own)
+        for server in sorted(own):
+            planned += await self._check_view(Viewer.server(server), now, lambda guild_id, s=server: guild_id == s)
         await self.store.alerts.forget_spikes(now - 2 * WINDOWS[SPIKE_WINDOW])
         return planned
 
-    async def _plan(self, trend: Trend, window_name: str, now: datetime) -> int:
+    async def _check_view(self, viewer: Viewer, now: datetime, for_server: Callable[[int], bool]) -> int:
+        answer = await self.answers.trends(SPIKE_WINDOW, now, limit=SPIKES_PER_CHECK, viewer=viewer)
+        planned = 0
+        for trend in answer.trends:
+            if is_spike(trend):
+                planned += await self._plan(trend, answer.window_name, now, for_server)
+        return planned
+
+    async def _plan(self, trend: Trend, window_name: str, now: datetime, for_server: Callable[[int], bool]) -> int:
         payload = spike_payload(trend, window_name)
         subject = trend.subject
 
@@ -65,7 +76,7 @@ class SpikeWatch:
             return PlannedPost("spike", key, guild_id, channel_id, payload, reasons, pings)
 
         subjects = [(subject.kind, subject.key), *((other.kind, other.key) for other in trend.also)]
-        return await self.store.alerts.plan_spike(subjects, SPIKE_WINDOW, now, make_post)
+        return await self.store.alerts.plan_spike(subjects, SPIKE_WINDOW, now, make_post, for_server=for_server)
 
     async def run(self) -> None:
         """Check now, then every ``every`` until stopped; a failed check is logged and tried again later."""

@@ -15,7 +15,7 @@ import asyncio
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,9 +188,16 @@ class Indexer:
         return report
 
     async def index_records(
-        self, records: Sequence[ArticleRecord], *, alerts: AlertPolicy | None = None
+        self,
+        records: Sequence[ArticleRecord],
+        *,
+        alerts: AlertPolicy | None = None,
+        source_id: int | None = None,
     ) -> IndexReport:
-        """Index records that do not come from files (feed items); known texts are not analysed again."""
+        """Index records that do not come from files (feed items); known texts are not analysed again.
+
+        ``source_id`` is the feed they came from: each is credited to it (which decides who sees it),
+        an item already indexed through another feed included."""
         started = time.perf_counter()
         report = IndexReport()
 
@@ -198,22 +205,36 @@ class Indexer:
             report.skipped.append((where, reason))
             log.warning("skipped %s: %s", where, reason)
 
-        pending = await self._plan_records(records, set(), False, report)
-        await self._run(pending, report, None, alerts, skip)
+        uncredited: set[str] = set()
+        if source_id is not None:
+            origins = [r.origin for r in records]
+            uncredited = set(origins) - await self.store.articles.linked_origins(source_id, origins)
+        pending = await self._plan_records(records, set(), False, report, keep=uncredited)
+        await self._run(pending, report, None, alerts, skip, source_id=source_id)
         report.seconds = time.perf_counter() - started
         return report
 
     async def _plan_records(
-        self, records: Sequence[ArticleRecord], seen_hashes: set[str], force: bool, report: IndexReport
+        self,
+        records: Sequence[ArticleRecord],
+        seen_hashes: set[str],
+        force: bool,
+        report: IndexReport,
+        *,
+        keep: Collection[str] = (),
     ) -> list[_Pending]:
-        """Records to write: an origin already holding the same text is unchanged (unless forced); a
+        """Records to write: an origin already holding the same text is unchanged (unless forced: then
+        analysed again; or in ``keep``: then written without analysis, to credit its source); a
         text is analysed once, the first time it is met in this run, and only if the index lacks it."""
         records = [capped_record(record, self.max_article_chars) for record in records]
         known = await self.store.articles.origin_hashes([r.origin for r in records])
         planned: list[_Pending] = []
         for record in records:
             if not force and known.get(record.origin) == record.content_hash:
-                report.unchanged += 1
+                if record.origin in keep:
+                    planned.append(_Pending(record, needs_analysis=False))
+                else:
+                    report.unchanged += 1
                 continue
             is_new_text = record.content_hash not in seen_hashes and (
                 force or await self.store.articles.id_for_hash(record.content_hash) is None
@@ -247,6 +268,8 @@ class Indexer:
         on_progress: ProgressCallback | None,
         alerts: AlertPolicy | None,
         skip: SkipCallback,
+        *,
+        source_id: int | None = None,
     ) -> None:
         batches = [pending[i : i + self.batch_size] for i in range(0, len(pending), self.batch_size)]
         total = sum(p.needs_analysis for p in pending)
@@ -273,7 +296,7 @@ class Indexer:
             assert analyses is not sentinel
             # Start analysing the next batch while this one is written.
             next_analysis = analyse_next()
-            await self._write(batch, iter(analyses), report, alerts, skip)  # type: ignore[arg-type]
+            await self._write(batch, iter(analyses), report, alerts, skip, source_id)  # type: ignore[arg-type]
             done += sum(p.needs_analysis for p in batch)
             if on_progress:
                 on_progress(done, total)
@@ -287,6 +310,7 @@ class Indexer:
         report: IndexReport,
         alerts: AlertPolicy | None,
         skip: SkipCallback,
+        source_id: int | None,
     ) -> None:
         items: list[tuple[ArticleRecord, ArticleAnalysis | None]] = []
         stale: list[str] = []
@@ -303,7 +327,7 @@ class Indexer:
                 continue
             items.append((item.record, analysis))
         results = await self.store.articles.write_batch(
-            items, files_done=files_done, stale_origins=stale, alerts=alerts
+            items, files_done=files_done, stale_origins=stale, alerts=alerts, source_id=source_id
         )
         report.removed += len(stale)
         for result in results:

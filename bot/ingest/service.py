@@ -86,10 +86,10 @@ class IngestionService:
             return await indexer.index_paths(paths, alerts=alerts)
 
     async def index_records(
-        self, records: Sequence[ArticleRecord], *, alerts: AlertPolicy | None = None
+        self, records: Sequence[ArticleRecord], *, alerts: AlertPolicy | None = None, source_id: int | None = None
     ) -> IndexReport:
-        """Index article records from a source that is not files (feed items)."""
-        return await (await self.indexer()).index_records(records, alerts=alerts)
+        """Index article records from a source that is not files (feed items of feed ``source_id``)."""
+        return await (await self.indexer()).index_records(records, alerts=alerts, source_id=source_id)
 
     async def start(self) -> None:
         """Start every source. The model is loaded now only if a source already has something to index."""

@@ -282,11 +282,14 @@ class AlertQueries:
         window: str,
         now: datetime,
         make_post: Callable[[int, int, list[dict[str, Any]], list[int]], PlannedPost],
+        *,
+        for_server: Callable[[int], bool] = lambda guild_id: True,
     ) -> int:
         """Remember that ``subjects`` ((kind, key) pairs: one story's names and topics) spike in ``window``
         at ``now``, and plan its posts, in one transaction: in each server that has a spike channel or a
         member following one of them for spikes, unless one of them was already spiking there (seen
-        within a window's length). ``make_post(guild, channel, reasons, pings)`` builds each post.
+        within a window's length). ``make_post(guild, channel, reasons, pings)`` builds each post. Only
+        servers ``for_server`` accepts are concerned (those whose view of the index the spike was seen in).
         Returns how many posts were planned."""
         cutoff = to_iso(now - WINDOWS[window])
         pairs = " UNION ALL ".join("SELECT ? AS kind, ? AS subject_key" for _ in subjects)
@@ -295,14 +298,16 @@ class AlertQueries:
             async with db.execute(
                 "SELECT guild_id, channel_id FROM trending_channels WHERE enabled = 1 ORDER BY guild_id"
             ) as cursor:
-                trending = {row["guild_id"]: row["channel_id"] async for row in cursor}
+                trending = {
+                    row["guild_id"]: row["channel_id"] async for row in cursor if for_server(row["guild_id"])
+                }
             async with db.execute(
                 f"SELECT f.guild_id, f.user_id, f.kind, f.name, f.channel_id FROM follows f JOIN ({pairs}) s "
                 "ON s.kind = f.kind AND s.subject_key = f.target_key WHERE f.spikes = 1 "
                 "ORDER BY f.guild_id, f.created_at",
                 flat,
             ) as cursor:
-                followers = [FollowMatch(**row) async for row in cursor]
+                followers = [FollowMatch(**row) async for row in cursor if for_server(row["guild_id"])]
             async with db.execute(
                 f"SELECT DISTINCT k.guild_id FROM spikes k JOIN ({pairs}) s ON s.kind = k.kind "
                 "AND s.subject_key = k.subject_key WHERE k.window = ? AND k.last_seen_at >= ?",
@@ -477,11 +482,13 @@ class AlertQueries:
         feed: FeedOrigin | None = None
         if policy.source_id is not None:
             async with db.execute(
-                "SELECT id, guild_id, channel_id, COALESCE(title, url) AS name FROM sources WHERE id = ?",
+                "SELECT id, guild_id, channel_id, COALESCE(title, url) AS name, shared FROM sources WHERE id = ?",
                 (policy.source_id,),
             ) as cursor:
                 row = await cursor.fetchone()
-            feed = FeedOrigin(**row) if row else None
+            feed = FeedOrigin(**{**row, "shared": bool(row["shared"])}) if row else None
+        async with db.execute("SELECT scope FROM article_scopes WHERE article_id = ?", (article_id,)) as cursor:
+            scopes = {row["scope"] async for row in cursor}
         follows: list[FollowMatch] = []
         if is_new:
             matches = """
@@ -509,10 +516,13 @@ class AlertQueries:
                     FollowMatch(r["guild_id"], r["user_id"], r["kind"], r["name"], r["channel_id"], r["role_id"])
                     for r in await cursor.fetchall()
                 ]
-        every_server = policy.source_id is None and is_new  # a new article from a file
+        # A new article from a file or a shared feed goes to every server.
+        every_server = is_new and (policy.source_id is None or (feed is not None and feed.shared))
         servers = {f.guild_id for f in follows} | ({feed.guild_id} if feed else set())
         channels = await self._enabled_channels(None if every_server else servers)
-        planned = plan_alerts(policy, is_new=is_new, feed=feed, alert_channels=channels, follows=follows)
+        planned = plan_alerts(
+            policy, is_new=is_new, feed=feed, alert_channels=channels, follows=follows, scopes=scopes
+        )
         if not planned:
             return 0
         source_rules = (await self._filters_in_write("source", [feed.id])).get(feed.id, []) if feed else []

@@ -7,8 +7,11 @@ import json
 import math
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 
 from bot.models import (
+    EVERYTHING,
+    SHARED_SCOPE,
     AlertPolicy,
     Article,
     ArticleAnalysis,
@@ -19,18 +22,32 @@ from bot.models import (
     FileFingerprint,
     RelatedArticle,
     Stats,
+    Viewer,
     WriteResult,
     to_iso,
 )
 from bot.store.alerts import AlertQueries
 from bot.store.database import Database, chunks, current_time
 from bot.store.entities import RECENT_WINDOW, EntityQueries
-from bot.store.rows import BRIEF_COLUMNS, article_brief
+from bot.store.rows import BRIEF_COLUMNS, article_brief, scope_marks, visible, visible_in
 from bot.store.search import SearchQueries
 from bot.store.stories import StoryQueries
 from bot.store.topics import TopicQueries
 
 _ARTICLE_COLUMNS = "id, title, source, url, published, ingested_at, summary, word_count"
+# The source id crediting what the watched folders and the command line index (shared with every server).
+FOLDERS_SOURCE = 0
+
+
+@dataclass(slots=True)
+class _Touched:
+    """What one write changed: entities and topics whose aggregates to refresh, articles to rescope."""
+
+    entities: set[int] = field(default_factory=set)
+    topics: set[int] = field(default_factory=set)
+    articles: set[int] = field(default_factory=set)
+    removed: int = 0  # articles deleted
+
 
 # !related: how many of an article's heaviest names (and as many topics) gather candidates, how many
 # candidates per answer line are scored exactly, and the cosine below which an article is not closely
@@ -62,8 +79,8 @@ class _ArticleVector:
         self.article_counts: dict[Feature, int] = {}
         self.names: dict[Feature, str] = {}
 
-    def add(self, feature: Feature, row: sqlite3.Row, weight: float) -> None:
-        count = max(1, int(row["article_count"]))
+    def add(self, feature: Feature, row: sqlite3.Row, weight: float, article_count: int) -> None:
+        count = max(1, int(article_count))
         self.weights[feature] = weight
         self.rarities[feature] = math.log(1 + self.total / count)
         self.article_counts[feature] = count
@@ -110,9 +127,10 @@ class ArticleQueries:
 
     async def file_is_unchanged(self, fingerprint: FileFingerprint) -> bool:
         """Whether the file was fully indexed as it is now (same size and modification time)."""
-        async with self._db.turn() as db, db.execute(
-            "SELECT size, mtime_ns FROM files WHERE path = ?", (fingerprint.path,)
-        ) as cursor:
+        async with (
+            self._db.turn() as db,
+            db.execute("SELECT size, mtime_ns FROM files WHERE path = ?", (fingerprint.path,)) as cursor,
+        ):
             row = await cursor.fetchone()
         return row is not None and (row["size"], row["mtime_ns"]) == (fingerprint.size, fingerprint.mtime_ns)
 
@@ -132,9 +150,7 @@ class ArticleQueries:
 
     async def origins_in_file(self, path: str) -> list[str]:
         """Every origin recorded for records of the file at ``path``."""
-        async with self._db.turn() as db, db.execute(
-            "SELECT origin FROM origins WHERE file = ?", (path,)
-        ) as cursor:
+        async with self._db.turn() as db, db.execute("SELECT origin FROM origins WHERE file = ?", (path,)) as cursor:
             return [row["origin"] async for row in cursor]
 
     async def write_batch(
@@ -144,6 +160,7 @@ class ArticleQueries:
         files_done: Sequence[FileFingerprint] = (),
         stale_origins: Sequence[str] = (),
         alerts: AlertPolicy | None = None,
+        source_id: int | None = None,
     ) -> list[WriteResult]:
         """Store analysed articles, drop origins that vanished, and mark files done — in one transaction.
 
@@ -151,21 +168,36 @@ class ArticleQueries:
         its origin is linked to that article. A record whose origin held other text replaces that
         article's rows, keeping its id when no other origin shares it. With an ``alerts`` policy, the
         alerts of new articles are written to the outbox in the same transaction.
+
+        ``source_id`` is the feed the records came from (``None``: the watched folders or the command
+        line, which are shared): each origin is credited to it, which decides who may see its article.
+        A record already indexed under its origin (pass it with ``None``) only gains the credit, and is
+        ``linked`` when that made it visible to a server that could not see it. Records of a feed
+        removed meanwhile are not written.
         """
         results: list[WriteResult] = []
         async with self._db.write() as db:
-            touched_entities: set[int] = set()
-            touched_topics: set[int] = set()
+            source = await self._source_scope(source_id)
+            touched = _Touched()
             for origin in stale_origins:
-                await self._unlink_origin(origin, touched_entities, touched_topics)
-            for record, analysis in items:
-                results.append(await self._write_one(record, analysis, touched_entities, touched_topics))
-            await self._entities.refresh(touched_entities)
-            await self._topics.refresh(touched_topics)
+                await self._unlink_origin(origin, touched)
+            for record, analysis in items if source is not None else ():
+                results.append(await self._write_one(record, analysis, source or (0, 0), touched))
+            scopes_before = {r.article_id: await self._scopes(r.article_id) for r in results if r.status == "linked"}
+            await self._rescope(touched)
+            # A credit that shows the article to no one new (a second feed of the same server) changes nothing.
+            results = [
+                WriteResult(r.origin, r.article_id, "unchanged")
+                if r.status == "linked" and await self._scopes(r.article_id) == scopes_before[r.article_id]
+                else r
+                for r in results
+            ]
+            await self._entities.refresh(touched.entities)
+            await self._topics.refresh(touched.topics)
             planned = 0
             if alerts is not None and not alerts.suppress:
                 for result in results:
-                    if result.status in {"new", "duplicate"}:
+                    if result.status in {"new", "duplicate", "linked"}:
                         planned += await self._alerts.plan(result.article_id, alerts, is_new=result.status == "new")
             now = current_time()
             await db.executemany(
@@ -179,15 +211,36 @@ class ArticleQueries:
             self._alerts.planned.set()
         return results
 
+    async def _source_scope(self, source_id: int | None) -> tuple[int, int] | None:
+        """(source id, scope) to credit a batch's origins to; ``None`` when the feed is gone."""
+        if source_id is None:
+            return FOLDERS_SOURCE, SHARED_SCOPE
+        async with self._db.writer.execute("SELECT guild_id, shared FROM sources WHERE id = ?", (source_id,)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return source_id, SHARED_SCOPE if row["shared"] else int(row["guild_id"])
+
+    async def linked_origins(self, source_id: int, origins: Sequence[str]) -> set[str]:
+        """Which of ``origins`` are already credited to feed ``source_id``."""
+        found: set[str] = set()
+        async with self._db.turn() as db:
+            for chunk in chunks(list(origins)):
+                marks = ",".join("?" * len(chunk))
+                async with db.execute(
+                    f"SELECT origin FROM origin_sources WHERE source_id = ? AND origin IN ({marks})",
+                    (source_id, *chunk),
+                ) as cursor:
+                    found.update([row["origin"] async for row in cursor])
+        return found
+
     async def id_for_hash(self, content_hash: str) -> int | None:
         """The article holding this exact text, if any."""
         async with self._db.turn():
             return await self._id_for_hash(content_hash)
 
     async def _id_for_hash(self, content_hash: str) -> int | None:
-        async with self._db.writer.execute(
-            "SELECT id FROM articles WHERE content_hash = ?", (content_hash,)
-        ) as cursor:
+        async with self._db.writer.execute("SELECT id FROM articles WHERE content_hash = ?", (content_hash,)) as cursor:
             row = await cursor.fetchone()
         return row["id"] if row else None
 
@@ -195,8 +248,8 @@ class ArticleQueries:
         self,
         record: ArticleRecord,
         analysis: ArticleAnalysis | None,
-        touched_entities: set[int],
-        touched_topics: set[int],
+        source: tuple[int, int],
+        touched: _Touched,
     ) -> WriteResult:
         db = self._db.writer
         now = current_time()
@@ -208,19 +261,22 @@ class ArticleQueries:
             previous = await cursor.fetchone()
         if previous and previous["content_hash"] == record.content_hash:
             if analysis is None:
+                if await self._credit(record.origin, source):
+                    await self._show_shared_source(previous["article_id"], record, source)
+                    touched.articles.add(previous["article_id"])
+                    return WriteResult(record.origin, previous["article_id"], "linked")
                 return WriteResult(record.origin, previous["article_id"], "unchanged")
             reuse: int | None = previous["article_id"]  # a forced re-analysis refreshes the rows in place
         else:
             same_text = await self._id_for_hash(record.content_hash)
             if same_text is not None:
-                await self._link_origin(record, same_text, now, touched_entities, touched_topics)
+                await self._show_shared_source(same_text, record, source)
+                await self._link_origin(record, same_text, now, source, touched)
                 return WriteResult(record.origin, same_text, "duplicate")
             if analysis is None:
                 raise ValueError(f"{record.origin}: new text needs its analysis")
             reuse = (
-                previous["article_id"]
-                if previous and await self._origin_count(previous["article_id"]) == 1
-                else None
+                previous["article_id"] if previous and await self._origin_count(previous["article_id"]) == 1 else None
             )
 
         # A publication date in the future (a 2099 feed item) is clamped to now, or it tops !latest forever.
@@ -238,7 +294,7 @@ class ArticleQueries:
             analysis.word_count,
         )
         if reuse is not None:
-            await self._detach_article(reuse, touched_entities, touched_topics)
+            await self._detach_article(reuse, touched)
             await db.execute(
                 "UPDATE articles SET content_hash = ?, title = ?, title_derived = ?, source = ?, url = ?, "
                 "published = ?, ingested_at = ?, body = ?, summary = ?, word_count = ? WHERE id = ?",
@@ -255,21 +311,28 @@ class ArticleQueries:
             assert row is not None
             article_id, status = row["id"], "new" if previous is None else "updated"
         await self._search.add(article_id, record.title, record.body)
-        await self._attach_analysis(article_id, published, analysis, touched_entities, touched_topics)
+        await self._attach_analysis(article_id, published, analysis, touched)
         await self._stories.place_or_skip(article_id, published, record.title, record.body, record.source)
-        await self._link_origin(record, article_id, now, touched_entities, touched_topics)
+        await self._link_origin(record, article_id, now, source, touched)
         return WriteResult(record.origin, article_id, status)
 
     async def _attach_analysis(
-        self,
-        article_id: int,
-        published: str,
-        analysis: ArticleAnalysis,
-        touched_entities: set[int],
-        touched_topics: set[int],
+        self, article_id: int, published: str, analysis: ArticleAnalysis, touched: _Touched
     ) -> None:
-        await self._entities.attach(article_id, published, analysis.entities, touched_entities)
-        await self._topics.attach(article_id, published, analysis.topics, touched_topics)
+        await self._entities.attach(article_id, published, analysis.entities, touched.entities)
+        await self._topics.attach(article_id, published, analysis.topics, touched.topics)
+        # Counted in the scopes the article already has (a re-analysis); a new one's come with its origin.
+        scopes = await self._scopes(article_id)
+        await self._entities.shift_scopes(article_id, (), scopes)
+        await self._topics.shift_scopes(article_id, (), scopes)
+
+    async def _show_shared_source(self, article_id: int, record: ArticleRecord, source: tuple[int, int]) -> None:
+        """A story a server's own feed brought in arrives through a shared source: from now on it shows the
+        shared source's name and link, not the server's feed (which other servers must not learn of)."""
+        if source[1] == SHARED_SCOPE and SHARED_SCOPE not in await self._scopes(article_id):
+            await self._db.writer.execute(
+                "UPDATE articles SET source = ?, url = ? WHERE id = ?", (record.source, record.url, article_id)
+            )
 
     async def _origin_count(self, article_id: int) -> int:
         async with self._db.writer.execute(
@@ -278,13 +341,16 @@ class ArticleQueries:
             row = await cursor.fetchone()
         return int(row["n"]) if row else 0
 
+    async def _credit(self, origin: str, source: tuple[int, int]) -> bool:
+        """Credit an origin to a source; ``False`` when it already was."""
+        async with self._db.writer.execute(
+            "INSERT OR IGNORE INTO origin_sources (origin, source_id, scope) VALUES (?, ?, ?) RETURNING 1",
+            (origin, *source),
+        ) as cursor:
+            return await cursor.fetchone() is not None
+
     async def _link_origin(
-        self,
-        record: ArticleRecord,
-        article_id: int,
-        now: str,
-        touched_entities: set[int],
-        touched_topics: set[int],
+        self, record: ArticleRecord, article_id: int, now: str, source: tuple[int, int], touched: _Touched
     ) -> None:
         db = self._db.writer
         async with db.execute("SELECT article_id FROM origins WHERE origin = ?", (record.origin,)) as cursor:
@@ -294,36 +360,116 @@ class ArticleQueries:
             "ON CONFLICT (origin) DO UPDATE SET article_id = excluded.article_id, seen_at = excluded.seen_at",
             (record.origin, article_id, record.file, now),
         )
-        if row and row["article_id"] != article_id and await self._origin_count(row["article_id"]) == 0:
-            await self._delete_article(row["article_id"], touched_entities, touched_topics)
+        await self._credit(record.origin, source)
+        touched.articles.add(article_id)
+        if row and row["article_id"] != article_id:
+            touched.articles.add(row["article_id"])
+            if await self._origin_count(row["article_id"]) == 0:
+                await self._delete_article(row["article_id"], touched)
 
-    async def _unlink_origin(self, origin: str, touched_entities: set[int], touched_topics: set[int]) -> None:
+    async def _unlink_origin(self, origin: str, touched: _Touched) -> None:
         async with self._db.writer.execute(
             "DELETE FROM origins WHERE origin = ? RETURNING article_id", (origin,)
         ) as cursor:
             row = await cursor.fetchone()
-        if row and await self._origin_count(row["article_id"]) == 0:
-            await self._delete_article(row["article_id"], touched_entities, touched_topics)
+        if row is None:
+            return
+        touched.articles.add(row["article_id"])
+        if await self._origin_count(row["article_id"]) == 0:
+            await self._delete_article(row["article_id"], touched)
 
-    async def _delete_article(self, article_id: int, touched_entities: set[int], touched_topics: set[int]) -> None:
-        await self._detach_article(article_id, touched_entities, touched_topics)
+    async def _delete_article(self, article_id: int, touched: _Touched) -> None:
+        await self._detach_article(article_id, touched)
         await self._db.writer.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        touched.articles.discard(article_id)
+        touched.removed += 1
 
-    async def _detach_article(self, article_id: int, touched_entities: set[int], touched_topics: set[int]) -> None:
+    async def _detach_article(self, article_id: int, touched: _Touched) -> None:
         """Remove an article's analysis rows and its search entry, noting which aggregates to redo."""
-        await self._entities.detach(article_id, touched_entities)
-        await self._topics.detach(article_id, touched_topics)
+        scopes = await self._scopes(article_id)
+        await self._entities.shift_scopes(article_id, scopes, ())
+        await self._topics.shift_scopes(article_id, scopes, ())
+        await self._entities.detach(article_id, touched.entities)
+        await self._topics.detach(article_id, touched.topics)
         await self._search.remove(article_id)
         await self._stories.detach(article_id)
 
+    # ------------------------------------------------------------------------------- visibility
+
+    async def _scopes(self, article_id: int) -> set[int]:
+        """The scopes an article is counted in now (inside the write)."""
+        async with self._db.writer.execute(
+            "SELECT scope FROM article_scopes WHERE article_id = ?", (article_id,)
+        ) as cursor:
+            return {row["scope"] async for row in cursor}
+
+    async def _rescope(self, touched: _Touched) -> None:
+        """Bring the scopes of articles whose origins or credits changed in line with their sources,
+        moving their running totals from the scopes they leave to the ones they join."""
+        db = self._db.writer
+        for article_id in sorted(touched.articles):
+            async with db.execute(
+                "SELECT DISTINCT os.scope FROM origins o JOIN origin_sources os ON os.origin = o.origin "
+                "WHERE o.article_id = ?",
+                (article_id,),
+            ) as cursor:
+                credited = {row["scope"] async for row in cursor}
+            wanted = {SHARED_SCOPE} if SHARED_SCOPE in credited else credited
+            current = await self._scopes(article_id)
+            if wanted == current:
+                continue
+            leaving, joining = current - wanted, wanted - current
+            await self._entities.shift_scopes(article_id, leaving, joining)
+            await self._topics.shift_scopes(article_id, leaving, joining)
+            await db.executemany(
+                "DELETE FROM article_scopes WHERE article_id = ? AND scope = ?", [(article_id, s) for s in leaving]
+            )
+            await db.executemany(
+                "INSERT INTO article_scopes (article_id, scope) VALUES (?, ?)", [(article_id, s) for s in joining]
+            )
+        touched.articles.clear()
+
+    async def forget_sources(self, source_ids: Sequence[int]) -> int:
+        """Inside a write: take back the credits of removed feeds. An origin no source delivers any more
+        goes, and its article with it when no other origin keeps it; the others are rescoped. Returns
+        how many articles were removed."""
+        db = self._db.writer
+        touched = _Touched()
+        orphans: list[str] = []
+        for source_id in source_ids:
+            async with db.execute(
+                "DELETE FROM origin_sources WHERE source_id = ? RETURNING origin", (source_id,)
+            ) as cursor:
+                origins = [row["origin"] async for row in cursor]
+            for origin in origins:
+                async with db.execute(
+                    "SELECT o.article_id, EXISTS (SELECT 1 FROM origin_sources s WHERE s.origin = o.origin) AS kept "
+                    "FROM origins o WHERE o.origin = ?",
+                    (origin,),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is None:
+                    continue
+                touched.articles.add(row["article_id"])
+                if not row["kept"]:
+                    orphans.append(origin)
+        for origin in orphans:
+            await self._unlink_origin(origin, touched)
+        await self._rescope(touched)
+        await self._entities.refresh(touched.entities)
+        await self._topics.refresh(touched.topics)
+        self._db.generation += 1
+        return touched.removed
+
     # ---------------------------------------------------------------------------------- read side
 
-    async def get(self, article_id: int, *, with_body: bool = False) -> Article | None:
-        """One article with its entities, topics and where it came from."""
+    async def get(self, article_id: int, *, with_body: bool = False, viewer: Viewer = EVERYTHING) -> Article | None:
+        """One article with its entities, topics and where it came from, if ``viewer`` sees it."""
         body_column = "body" if with_body else "NULL"
+        seen, params = visible(viewer, "articles.id")
         row = await self._db.fetchone(
-            f"SELECT {_ARTICLE_COLUMNS}, {body_column} AS body FROM articles WHERE id = ?",
-            (article_id,),
+            f"SELECT {_ARTICLE_COLUMNS}, {body_column} AS body FROM articles WHERE id = ? AND {seen}",
+            (article_id, *params),
         )
         if row is None:
             return None
@@ -374,27 +520,36 @@ class ArticleQueries:
             body=row["body"],
         )
 
-    async def latest(self, limit: int = 5) -> list[ArticleBrief]:
-        """The most recently published articles."""
+    async def latest(self, limit: int = 5, *, viewer: Viewer = EVERYTHING) -> list[ArticleBrief]:
+        """The most recently published articles ``viewer`` sees."""
+        seen, params = visible(viewer)
         rows = await self._db.fetchall(
-            f"SELECT {BRIEF_COLUMNS} FROM articles a ORDER BY a.published DESC, a.id DESC LIMIT ?", (limit,)
+            f"SELECT {BRIEF_COLUMNS} FROM articles a WHERE {seen} ORDER BY a.published DESC, a.id DESC LIMIT ?",
+            (*params, limit),
         )
         return [article_brief(r) for r in rows]
 
-    async def latest_id(self) -> int | None:
-        """The id of the most recently published article."""
-        row = await self._db.fetchone("SELECT id FROM articles ORDER BY published DESC, id DESC LIMIT 1")
-        return row["id"] if row else None
+    async def latest_id(self, *, viewer: Viewer = EVERYTHING) -> int | None:
+        """The id of the most recently published article ``viewer`` sees."""
+        latest = await self.latest(1, viewer=viewer)
+        return latest[0].id if latest else None
 
-    async def count(self) -> int:
-        """How many articles the index holds."""
-        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM articles")
+    async def count(self, *, viewer: Viewer = EVERYTHING) -> int:
+        """How many articles ``viewer`` sees."""
+        scopes = viewer.scopes
+        if scopes is None:
+            row = await self._db.fetchone("SELECT COUNT(*) AS n FROM articles")
+        else:
+            row = await self._db.fetchone(
+                f"SELECT COALESCE(SUM(articles), 0) AS n FROM scope_counts WHERE scope IN ({scope_marks(scopes)})",
+                scopes,
+            )
         return int(row["n"]) if row else 0
 
-    async def related(self, article_id: int, limit: int = 5) -> list[RelatedArticle]:
-        """Articles that share this one's rare and central names and topics, closest first; those less
-        similar than :data:`RELATED_MIN_SIMILARITY` are left out, so an empty list means nothing is
-        closely related.
+    async def related(self, article_id: int, limit: int = 5, *, viewer: Viewer = EVERYTHING) -> list[RelatedArticle]:
+        """Articles ``viewer`` sees that share this one's rare and central names and topics, closest first;
+        those less similar than :data:`RELATED_MIN_SIMILARITY` are left out, so an empty list means nothing
+        is closely related (nor is anything, to an article the viewer does not see).
 
         Each article is a vector over its entities (weighted by salience, places and nationalities at
         :data:`PLACE_FACTOR`) and topics (by score, relative to its top topic, at :data:`TOPIC_FACTOR`),
@@ -402,13 +557,23 @@ class ArticleQueries:
         document frequency, ``ln(1 + N / df)`` from the running article counts — so that a shared
         "United States" is worth little and a shared "Javier Milei" much. Candidates come from the
         recent articles of this one's heaviest names and topics; the best of them by the shared part
-        alone are then scored exactly, by the cosine of the two vectors.
+        alone are then scored exactly, by the cosine of the two vectors. In a server's view, rarity counts
+        the articles that server sees.
         """
-        newest = await self._db.fetchone("SELECT MAX(id) AS n FROM articles")
-        # Ids are never reused, so the highest stands in for the count of articles without counting
-        # them; the few deleted ones barely move a logarithm.
-        total = max(1, int(newest["n"] or 1)) if newest else 1
-        vector = (await self._vectors([article_id], total)).get(article_id)
+        if viewer.scopes is None:
+            newest = await self._db.fetchone("SELECT MAX(id) AS n FROM articles")
+            # Ids are never reused, so the highest stands in for the count of articles without counting
+            # them; the few deleted ones barely move a logarithm.
+            total = max(1, int(newest["n"] or 1)) if newest else 1
+        else:
+            own, own_params = visible(viewer, "a.id")
+            shown = await self._db.fetchone(
+                f"SELECT 1 FROM articles a WHERE a.id = ? AND {own}", (article_id, *own_params)
+            )
+            if shown is None:
+                return []
+            total = max(1, await self.count(viewer=viewer))
+        vector = (await self._vectors([article_id], total, viewer)).get(article_id)
         if not vector:
             return []
         anchors = sorted(
@@ -432,14 +597,17 @@ class ArticleQueries:
                     f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW})"
                 )
                 params += [vector.weights[anchor] * vector.rarities[anchor], anchor[1], article_id]
+        # What the viewer may not see is left out of the grouped candidates: few checks, not one a row.
+        seen, seen_params = visible(viewer, "g.article_id")
         rows = await self._db.fetchall(
-            f"SELECT article_id, SUM(weight) AS shared FROM ({' UNION ALL '.join(parts)}) "
-            f"GROUP BY article_id ORDER BY shared DESC, article_id DESC LIMIT ?",
-            (*params, limit * RELATED_RESCORED),
+            f"SELECT g.article_id, g.shared FROM (SELECT article_id, SUM(weight) AS shared "
+            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY article_id) g WHERE {seen} "
+            f"ORDER BY g.shared DESC, g.article_id DESC LIMIT ?",
+            (*params, *seen_params, limit * RELATED_RESCORED),
         )
         candidates = [r["article_id"] for r in rows]
         scored = []
-        for other_id, other in (await self._vectors(candidates, total)).items():
+        for other_id, other in (await self._vectors(candidates, total, viewer)).items():
             similarity, shared = vector.similarity(other)
             if similarity >= RELATED_MIN_SIMILARITY:
                 scored.append((similarity, other_id, shared))
@@ -456,9 +624,33 @@ class ArticleQueries:
         }
         return [RelatedArticle(briefs[a], round(sim, 4), shared) for sim, a, shared in best if a in briefs]
 
-    async def _vectors(self, article_ids: Sequence[int], total: int) -> dict[int, _ArticleVector]:
+    async def _counts_in_view(self, rows: Sequence[sqlite3.Row], viewer: Viewer) -> dict[Feature, int] | None:
+        """How many articles ``viewer`` sees name each entity and have each topic of ``rows`` (``None`` for
+        the console's view, whose counts the rows hold): one query per kind, from the per-scope totals."""
+        scopes = viewer.scopes
+        if scopes is None:
+            return None
+        counts: dict[Feature, int] = {}
+        for kind, table, column in (
+            ("entity", "entity_scope_totals", "entity_id"),
+            ("topic", "topic_scope_totals", "topic_id"),
+        ):
+            ids = sorted({row["id"] for row in rows if row["kind"] == kind})
+            for chunk in chunks(ids):
+                found = await self._db.fetchall(
+                    f"SELECT {column} AS id, SUM(article_count) AS n FROM {table} "
+                    f"WHERE scope IN ({scope_marks(scopes)}) AND {column} IN ({','.join('?' * len(chunk))}) "
+                    f"GROUP BY {column}",
+                    (*scopes, *chunk),
+                )
+                counts.update({(kind, int(r["id"])): int(r["n"]) for r in found})
+        return counts
+
+    async def _vectors(
+        self, article_ids: Sequence[int], total: int, viewer: Viewer = EVERYTHING
+    ) -> dict[int, _ArticleVector]:
         """The rarity-weighted vectors of some articles in an index of ``total`` articles (see
-        :meth:`related`), from one query."""
+        :meth:`related`), from one query; rarity counts the articles ``viewer`` sees."""
         if not article_ids:
             return {}
         marks = ",".join("?" * len(article_ids))
@@ -474,17 +666,34 @@ class ArticleQueries:
             """,
             [*article_ids, *article_ids],
         )
+        counts = await self._counts_in_view(rows, viewer)
         vectors: dict[int, _ArticleVector] = {}
         for row in rows:
             if row["kind"] == "entity":
                 weight = row["weight"] * (PLACE_FACTOR if row["type"] in PLACE_TYPES else 1.0)
             else:
                 weight = TOPIC_FACTOR * row["weight"] / row["top"] if row["top"] > 0 else 0.0
-            vectors.setdefault(row["article_id"], _ArticleVector(total)).add((row["kind"], row["id"]), row, weight)
+            feature = (row["kind"], row["id"])
+            count = counts.get(feature, row["article_count"]) if counts is not None else row["article_count"]
+            vectors.setdefault(row["article_id"], _ArticleVector(total)).add(feature, row, weight, count)
         return vectors
 
-    async def stats(self) -> Stats:
-        """Counts and dates that describe the index."""
+    async def servers_with_own_articles(self) -> list[int]:
+        """The servers that see articles of their own (from their feeds) besides the shared ones."""
+        rows = await self._db.fetchall(
+            "SELECT scope FROM scope_counts WHERE scope != ? AND articles > 0 ORDER BY scope", (SHARED_SCOPE,)
+        )
+        return [int(r["scope"]) for r in rows]
+
+    async def stats(self, *, viewer: Viewer = EVERYTHING) -> Stats:
+        """Counts and dates that describe the index, as ``viewer`` sees it."""
+        page = await self._db.fetchone(
+            "SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()"
+        )
+        database_bytes = int(page["size"]) if page else 0
+        scopes = viewer.scopes
+        if scopes is not None:
+            return await self._scoped_stats(scopes, database_bytes)
         row = await self._db.fetchone(
             """
             SELECT (SELECT COUNT(*) FROM articles) AS articles, (SELECT COUNT(*) FROM entities) AS entities,
@@ -498,13 +707,53 @@ class ArticleQueries:
         )
         assert row is not None  # an aggregate query always returns its row
         by_type = await self._db.fetchall("SELECT type, COUNT(*) AS n FROM entities GROUP BY type ORDER BY n DESC")
-        page = await self._db.fetchone(
-            "SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()"
-        )
         return Stats(
             **row,
-            database_bytes=int(page["size"]) if page else 0,
+            database_bytes=database_bytes,
             entities_by_type={r["type"]: r["n"] for r in by_type},
+        )
+
+    async def _scoped_stats(self, scopes: tuple[int, ...], database_bytes: int) -> Stats:
+        """:meth:`stats` for a server or a DM, from the per-scope counts: an entity or topic in both the
+        shared scope and the server's is counted once (the server's own are few, so checking them is cheap)."""
+        marks = scope_marks(scopes)
+        row = await self._db.fetchone(
+            f"SELECT COALESCE(SUM(articles), 0) AS articles, COALESCE(SUM(entities), 0) AS entities, "
+            f"COALESCE(SUM(topics), 0) AS topics, COALESCE(SUM(mentions), 0) AS mentions, "
+            f"COALESCE(SUM(origins), 0) AS origins, "
+            f"MAX(last_ingested) AS last_ingested FROM scope_counts WHERE scope IN ({marks})",
+            scopes,
+        )
+        assert row is not None
+        entities, topics = int(row["entities"]), int(row["topics"])
+        for own in scopes[1:]:
+            both = await self._db.fetchone(
+                "SELECT (SELECT COUNT(*) FROM entity_scope_totals m WHERE m.scope = ? AND EXISTS "
+                "(SELECT 1 FROM entity_scope_totals z WHERE z.scope = 0 AND z.entity_id = m.entity_id)) AS entities, "
+                "(SELECT COUNT(*) FROM topic_scope_totals m WHERE m.scope = ? AND EXISTS "
+                "(SELECT 1 FROM topic_scope_totals z WHERE z.scope = 0 AND z.topic_id = m.topic_id)) AS topics",
+                (own, own),
+            )
+            if both is not None:
+                entities -= int(both["entities"])
+                topics -= int(both["topics"])
+        seen, params = visible_in(scopes)
+        dates = []
+        for order in ("ASC", "DESC"):
+            first = await self._db.fetchone(
+                f"SELECT a.published FROM articles a WHERE {seen} ORDER BY a.published {order} LIMIT 1", params
+            )
+            dates.append(first["published"] if first else None)
+        return Stats(
+            articles=int(row["articles"]),
+            entities=entities,
+            topics=topics,
+            mentions=int(row["mentions"]),
+            origins=int(row["origins"]),
+            first_published=dates[0],
+            last_published=dates[1],
+            last_ingested=row["last_ingested"] or None,
+            database_bytes=database_bytes,
         )
 
     async def iter_all(self) -> AsyncIterator[Article]:

@@ -243,6 +243,19 @@ async def _migrate(db: aiosqlite.Connection) -> None:
 
 
 def _split_sql(script: str) -> list[str]:
-    """Statements of a migration script (no statement of ours contains a semicolon in a string)."""
+    """Statements of a migration script (no statement of ours contains a semicolon in a string; a
+    trigger's body, whose statements end in semicolons, runs to its ``END``)."""
     lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+    statements: list[str] = []
+    pending = ""
+    for part in "\n".join(lines).split(";"):
+        pending = f"{pending};{part}" if pending else part
+        text = pending.strip()
+        if text.upper().startswith("CREATE TRIGGER") and not text.upper().endswith("END"):
+            continue
+        if text:
+            statements.append(text)
+        pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements

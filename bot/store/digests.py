@@ -12,10 +12,10 @@ import sqlite3
 from datetime import datetime
 
 from bot.digests import DigestSchedule
-from bot.models import ArticleBrief, PlannedPost, to_iso
+from bot.models import EVERYTHING, ArticleBrief, PlannedPost, Viewer, to_iso
 from bot.store.alerts import AlertQueries
 from bot.store.database import Database
-from bot.store.rows import BRIEF_COLUMNS, article_brief
+from bot.store.rows import BRIEF_COLUMNS, article_brief, seen_by
 from bot.store.trending import ABOUT_SALIENCE
 
 _COLUMNS = (
@@ -104,17 +104,19 @@ class DigestQueries:
     # ------------------------------------------------------------------------------------- content
 
     async def top_articles(
-        self, since: datetime, until: datetime, limit: int
+        self, since: datetime, until: datetime, limit: int, *, viewer: Viewer = EVERYTHING
     ) -> list[tuple[ArticleBrief, list[str], int, int]]:
         """The period's biggest stories: its articles ranked by how many of the period's articles share
         their names, one per lead name (the name most salient in each), each with its summary sentences,
-        that count, and its lead name's id. Articles are those published in ``[since, until)``."""
+        that count, and its lead name's id. Articles are those published in ``[since, until)`` that
+        ``viewer`` sees."""
         period = (to_iso(since), to_iso(until))
         rows = await self._db.fetchall(
             f"""
             WITH named AS (
                 SELECT article_id, entity_id, salience FROM article_entities x
                 WHERE published >= ? AND published < ? AND x.salience >= {ABOUT_SALIENCE}
+                AND {seen_by(viewer, "x.article_id")}
             ), coverage AS (SELECT entity_id, COUNT(*) AS n FROM named GROUP BY entity_id)
             -- With one max() in the query, SQLite takes the bare named.entity_id from the row of the
             -- maximum: the article's most salient name.
@@ -149,24 +151,25 @@ class DigestQueries:
         ]
 
     async def subject_articles(
-        self, kind: str, subject_id: int, since: datetime, until: datetime, limit: int
+        self, kind: str, subject_id: int, since: datetime, until: datetime, limit: int, *, viewer: Viewer = EVERYTHING
     ) -> list[tuple[ArticleBrief, list[str]]]:
-        """The articles of ``[since, until)`` about one entity (salient in them, with its key sentence
-        first) or one topic (with their summaries), the most about it first."""
+        """The articles of ``[since, until)`` that ``viewer`` sees about one entity (salient in them, with
+        its key sentence first) or one topic (with their summaries), the most about it first."""
+        seen = seen_by(viewer, "x.article_id")
         period = (to_iso(since), to_iso(until))
         if kind == "entity":
             rows = await self._db.fetchall(
                 f"SELECT {BRIEF_COLUMNS}, a.summary, x.key_sentence FROM article_entities x "
                 "JOIN articles a ON a.id = x.article_id WHERE x.entity_id = ? AND x.published >= ? "
-                f"AND x.published < ? AND x.salience >= {ABOUT_SALIENCE} ORDER BY x.salience DESC, x.published DESC "
-                "LIMIT ?",
+                f"AND x.published < ? AND x.salience >= {ABOUT_SALIENCE} AND {seen} "
+                "ORDER BY x.salience DESC, x.published DESC LIMIT ?",
                 (subject_id, *period, limit),
             )
         else:
             rows = await self._db.fetchall(
                 f"SELECT {BRIEF_COLUMNS}, a.summary, '' AS key_sentence FROM article_topics x "
                 "JOIN articles a ON a.id = x.article_id WHERE x.topic_id = ? AND x.published >= ? "
-                "AND x.published < ? ORDER BY x.score DESC, x.published DESC LIMIT ?",
+                f"AND x.published < ? AND {seen} ORDER BY x.score DESC, x.published DESC LIMIT ?",
                 (subject_id, *period, limit),
             )
         found = []

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from bot.models import (
     ENTITY_TYPES,
+    EVERYTHING,
+    SHARED_SCOPE,
     EntityArticle,
     EntityInArticle,
     EntityProfile,
     EntityRef,
     RoleUse,
     SubjectArticle,
+    Viewer,
 )
 from bot.store.database import Database, chunks
-from bot.store.rows import ENTITY_COLUMNS, entity_ref
+from bot.store.rows import entity_ref, scope_marks, seen_by, visible
 from bot.store.trending import ABOUT_SALIENCE
 
 # Roles, co-mentions and related articles look at an entity's most recent articles: exact for nearly
@@ -26,6 +29,7 @@ from bot.store.trending import ABOUT_SALIENCE
 RECENT_WINDOW = 300
 CO_MENTION_WINDOW = 150
 NAME_WORDS = 12  # words of a name a lookup matches on; SQLite joins at most 64 tables
+SHORTLIST = 8  # a server's name lookups count this many times the candidates asked for (see EntityQueries._ranked)
 _TYPE_ORDER = "CASE label " + " ".join(f"WHEN '{t}' THEN {i}" for i, t in enumerate(ENTITY_TYPES)) + " END"
 _ENTITY_ARTICLE_COLUMNS = "ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence"
 
@@ -48,17 +52,47 @@ class EntityQueries:
 
     # ------------------------------------------------------------------------------------- lookups
 
-    async def by_key(self, key: str) -> EntityRef | None:
-        """The entity whose normalised name is exactly ``key``."""
-        row = await self._db.fetchone(f"SELECT {ENTITY_COLUMNS} FROM entities WHERE key = ?", (key,))
-        return entity_ref(row) if row else None
+    async def _refs(
+        self,
+        viewer: Viewer,
+        where: str,
+        params: Sequence[Any],
+        *,
+        joins: str = "",
+        join_params: Sequence[Any] = (),
+        order: str = "",
+        limit: int | None = None,
+    ) -> list[EntityRef]:
+        """Entities matching ``where`` (over ``entities e`` and ``joins``) that ``viewer`` sees, with their
+        counts in its view: for a server or a DM, the sums of its scopes' running totals."""
+        scopes = viewer.scopes
+        tail = (f" ORDER BY {order}" if order else "") + (f" LIMIT {int(limit)}" if limit is not None else "")
+        if scopes is None:
+            sql = f"SELECT e.id, e.name, e.type, e.article_count, e.mention_count FROM entities e {joins} WHERE {where}"
+            rows = await self._db.fetchall(sql + tail, (*join_params, *params))
+        else:
+            sql = (
+                "SELECT e.id, e.name, e.type, SUM(t.article_count) AS article_count, "
+                f"SUM(t.mention_count) AS mention_count FROM entities e {joins} "
+                f"JOIN entity_scope_totals t ON t.entity_id = e.id AND t.scope IN ({scope_marks(scopes)}) "
+                f"WHERE {where} GROUP BY e.id"
+            )
+            rows = await self._db.fetchall(sql + tail, (*join_params, *scopes, *params))
+        return [entity_ref(r) for r in rows]
 
-    async def get(self, entity_id: int) -> EntityRef | None:
-        """One entity by id."""
-        row = await self._db.fetchone(f"SELECT {ENTITY_COLUMNS} FROM entities WHERE id = ?", (entity_id,))
-        return entity_ref(row) if row else None
+    async def by_key(self, key: str, *, viewer: Viewer = EVERYTHING) -> EntityRef | None:
+        """The entity whose normalised name is exactly ``key``, if ``viewer`` sees it."""
+        found = await self._refs(viewer, "e.key = ?", (key,))
+        return found[0] if found else None
 
-    async def with_words(self, words: Sequence[str], limit: int = 10) -> list[EntityRef]:
+    async def get(self, entity_id: int, *, viewer: Viewer = EVERYTHING) -> EntityRef | None:
+        """One entity by id, if ``viewer`` sees it."""
+        found = await self._refs(viewer, "e.id = ?", (entity_id,))
+        return found[0] if found else None
+
+    async def with_words(
+        self, words: Sequence[str], limit: int = 10, *, viewer: Viewer = EVERYTHING
+    ) -> list[EntityRef]:
         """Entities whose name contains every one of ``words`` (whole words; the first
         :data:`NAME_WORDS` distinct ones), most mentioned first."""
         words = list(dict.fromkeys(words))[:NAME_WORDS]
@@ -67,117 +101,179 @@ class EntityQueries:
         joins = " ".join(
             f"JOIN entity_words w{i} ON w{i}.entity_id = e.id AND w{i}.word = ?" for i in range(len(words))
         )
-        rows = await self._db.fetchall(
-            f"SELECT e.id, e.name, e.type, e.article_count, e.mention_count FROM entities e {joins} "
-            "ORDER BY e.mention_count DESC LIMIT ?",
-            (*words, limit),
-        )
-        return [entity_ref(r) for r in rows]
+        return await self._ranked(viewer, joins, words, None, limit)
 
-    async def with_most_words(self, words: Sequence[str], limit: int = 6) -> list[EntityRef]:
+    async def with_most_words(
+        self, words: Sequence[str], limit: int = 6, *, viewer: Viewer = EVERYTHING
+    ) -> list[EntityRef]:
         """Entities whose name has all but one of ``words`` (two or more), most words first: a typo in
         one word of a full name ("Rihard Nicholls") still finds it."""
         unique = list(dict.fromkeys(words))[:NAME_WORDS]
         if len(unique) < 2:
             return []
         marks = ",".join("?" * len(unique))
-        rows = await self._db.fetchall(
-            f"""
-            SELECT e.id, e.name, e.type, e.article_count, e.mention_count FROM entities e JOIN (
-                SELECT entity_id, COUNT(*) AS hits FROM entity_words WHERE word IN ({marks})
-                GROUP BY entity_id HAVING hits >= ?) m ON m.entity_id = e.id
-            ORDER BY m.hits DESC, e.mention_count DESC LIMIT ?
-            """,
-            (*unique, len(unique) - 1, limit),
+        joins = (
+            f"JOIN (SELECT entity_id, COUNT(*) AS hits FROM entity_words WHERE word IN ({marks}) "
+            "GROUP BY entity_id HAVING hits >= ?) m ON m.entity_id = e.id"
         )
-        return [entity_ref(r) for r in rows]
+        return await self._ranked(viewer, joins, (*unique, len(unique) - 1), "m.hits", limit)
 
-    async def names(self) -> list[sqlite3.Row]:
-        """(id, key, name, mentions) rows of every entity, for the in-memory name index."""
-        return await self._db.fetchall("SELECT id, key, name, mention_count FROM entities")
+    async def _ranked(
+        self, viewer: Viewer, joins: str, params: Sequence[Any], rank: str | None, limit: int
+    ) -> list[EntityRef]:
+        """The entities ``joins`` selects that ``viewer`` sees, best ``rank`` (a column) first, then most
+        mentioned.
+
+        A common word names thousands of entities, and summing each one's totals in a server's view costs
+        more than a command may: the best by their totals over every article come first, those the viewer
+        sees among them are ranked by the viewer's own counts, and only when too few of them are visible
+        is every candidate counted in the viewer's view."""
+        order = f"{rank} DESC, mention_count DESC" if rank else "mention_count DESC"
+        if viewer.scopes is None:
+            return await self._refs(viewer, "1", (), joins=joins, join_params=params, order=order, limit=limit)
+        shortlist = limit * SHORTLIST
+        head = await self._db.fetchall(
+            f"SELECT e.id, e.mention_count, {rank or 0} AS rank FROM entities e {joins} ORDER BY {order} "
+            f"LIMIT {shortlist}",
+            params,
+        )
+        ranks = {r["id"]: r["rank"] for r in head}
+        seen = await self._refs(viewer, f"e.id IN ({','.join('?' * len(ranks))})", list(ranks)) if ranks else []
+        if len(seen) < limit and len(head) == shortlist:
+            return await self._refs(viewer, "1", (), joins=joins, join_params=params, order=order, limit=limit)
+        return sorted(seen, key=lambda e: (-ranks.get(e.id, 0), -e.mention_count, e.id))[:limit]
+
+    async def names(self, scope: int | None = None) -> list[sqlite3.Row]:
+        """(id, key, name, mentions) rows for the in-memory name index: of every entity (``None``), of
+        those shared articles name (scope 0, mentions there), or of those one server's own articles
+        name (mentions there and in shared articles together)."""
+        if scope is None:
+            return await self._db.fetchall("SELECT id, key, name, mention_count FROM entities")
+        if scope == SHARED_SCOPE:
+            return await self._db.fetchall(
+                "SELECT e.id, e.key, e.name, t.mention_count FROM entity_scope_totals t "
+                "JOIN entities e ON e.id = t.entity_id WHERE t.scope = 0"
+            )
+        return await self._db.fetchall(
+            "SELECT e.id, e.key, e.name, t.mention_count + COALESCE(z.mention_count, 0) AS mention_count "
+            "FROM entity_scope_totals t JOIN entities e ON e.id = t.entity_id "
+            "LEFT JOIN entity_scope_totals z ON z.scope = 0 AND z.entity_id = t.entity_id WHERE t.scope = ?",
+            (scope,),
+        )
 
     # ------------------------------------------------------------------------------------- answers
 
-    async def profile(self, entity_id: int, *, co_mentions: int = 5, sentences: int = 2) -> EntityProfile | None:
-        """What ``!who`` shows: counts, roles, co-mentions and key sentences."""
-        row = await self._db.fetchone(
-            f"SELECT {ENTITY_COLUMNS}, first_seen, last_seen FROM entities WHERE id = ?", (entity_id,)
-        )
-        if row is None:
+    async def profile(
+        self, entity_id: int, *, co_mentions: int = 5, sentences: int = 2, viewer: Viewer = EVERYTHING
+    ) -> EntityProfile | None:
+        """What ``!who`` shows: counts, roles, co-mentions and key sentences, from what ``viewer`` sees."""
+        ref = await self.get(entity_id, viewer=viewer)
+        if ref is None:
             return None
+        if viewer.scopes is None:
+            row = await self._db.fetchone("SELECT first_seen, last_seen FROM entities WHERE id = ?", (entity_id,))
+            first_seen, last_seen = (row["first_seen"], row["last_seen"]) if row else (None, None)
+        else:
+            first_seen, last_seen = await self._seen(entity_id, viewer)
+        seen, seen_params = visible(viewer, "r.article_id")
         # Every role in the recent window, counted: the most frequent and the latest come from one query.
         role_groups = await self._db.fetchall(
-            "SELECT role, COUNT(*) AS n, MAX(published) AS latest FROM (SELECT role, published FROM article_roles "
-            "WHERE entity_id = ? ORDER BY published DESC LIMIT ?) GROUP BY lower(role)",
-            (entity_id, RECENT_WINDOW),
+            "SELECT role, COUNT(*) AS n, MAX(published) AS latest FROM (SELECT r.role, r.published FROM "
+            f"article_roles r WHERE r.entity_id = ? AND {seen} ORDER BY r.published DESC LIMIT ?) GROUP BY lower(role)",
+            (entity_id, *seen_params, RECENT_WINDOW),
         )
         # Most frequent first; among equals, the most recently used (sorts are stable).
         roles = sorted(sorted(role_groups, key=lambda r: r["latest"], reverse=True), key=lambda r: -r["n"])
         latest_role = max(role_groups, key=lambda r: r["latest"], default=None)
         # Count first, name the top few after: joining every co-mentioned row to its entity costs more.
-        co = await self._db.fetchall(
+        top = await self._db.fetchall(
             f"""
-            SELECT e.id, e.name, e.type, e.article_count, e.mention_count, top.together FROM (
-                SELECT other.entity_id, COUNT(*) AS together
-                FROM (SELECT article_id FROM article_entities WHERE entity_id = ?
-                      ORDER BY published DESC LIMIT {CO_MENTION_WINDOW}) mine
-                JOIN article_entities other ON other.article_id = mine.article_id
-                WHERE other.entity_id != ?
-                GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
-            ) top JOIN entities e ON e.id = top.entity_id
-            ORDER BY top.together DESC, e.mention_count DESC, e.id LIMIT ?
+            SELECT other.entity_id, COUNT(*) AS together
+            FROM (SELECT r.article_id FROM article_entities r WHERE r.entity_id = ? AND {seen}
+                  ORDER BY r.published DESC LIMIT {CO_MENTION_WINDOW}) mine
+            JOIN article_entities other ON other.article_id = mine.article_id
+            WHERE other.entity_id != ?
+            GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
             """,
             # A few more than shown, so that ties are broken by how much the others are mentioned.
-            (entity_id, entity_id, co_mentions * 4, co_mentions),
+            (entity_id, *seen_params, entity_id, co_mentions * 4),
         )
+        together = {r["entity_id"]: r["together"] for r in top}
+        others = (
+            await self._refs(viewer, f"e.id IN ({','.join('?' * len(together))})", list(together))
+            if together
+            else []
+        )
+        others.sort(key=lambda e: (-together[e.id], -e.mention_count, e.id))
+        seen_a, seen_a_params = visible(viewer, "ae.article_id")
         key_articles = await self._db.fetchall(
             f"""
             SELECT {_ENTITY_ARTICLE_COLUMNS}
             FROM article_entities ae JOIN articles a ON a.id = ae.article_id
-            WHERE ae.entity_id = ? AND ae.key_sentence != ''
+            WHERE ae.entity_id = ? AND ae.key_sentence != '' AND {seen_a}
             ORDER BY ae.salience DESC, ae.published DESC LIMIT ?
             """,
-            (entity_id, sentences),
+            (entity_id, *seen_a_params, sentences),
         )
         return EntityProfile(
-            entity=entity_ref(row),
-            first_seen=row["first_seen"],
-            last_seen=row["last_seen"],
+            entity=ref,
+            first_seen=first_seen,
+            last_seen=last_seen,
             roles=[(r["role"], r["n"]) for r in roles[:5]],
             latest_role=latest_role["role"] if latest_role else None,
-            co_mentions=[(entity_ref(r), r["together"]) for r in co],
+            co_mentions=[(e, together[e.id]) for e in others[:co_mentions]],
             key_articles=[_entity_article(r) for r in key_articles],
         )
 
-    async def articles(self, entity_id: int, limit: int = 5, *, min_salience: float = 0.0) -> list[EntityArticle]:
-        """The latest articles about an entity (among its most recent ones), with its key sentence in each."""
+    async def _seen(self, entity_id: int, viewer: Viewer) -> tuple[str | None, str | None]:
+        """When the articles ``viewer`` sees first and last mentioned an entity."""
+        seen, params = visible(viewer, "r.article_id")
+        found: list[str | None] = []
+        for order in ("ASC", "DESC"):
+            row = await self._db.fetchone(
+                f"SELECT r.published FROM article_entities r WHERE r.entity_id = ? AND {seen} "
+                f"ORDER BY r.published {order} LIMIT 1",
+                (entity_id, *params),
+            )
+            found.append(row["published"] if row else None)
+        return found[0], found[1]
+
+    async def articles(
+        self, entity_id: int, limit: int = 5, *, min_salience: float = 0.0, viewer: Viewer = EVERYTHING
+    ) -> list[EntityArticle]:
+        """The latest articles about an entity that ``viewer`` sees (among its most recent ones), with its
+        key sentence in each."""
+        seen, params = visible(viewer, "r.article_id")
         rows = await self._db.fetchall(
             f"""
             SELECT {_ENTITY_ARTICLE_COLUMNS}
-            FROM (SELECT article_id, published, salience, key_sentence FROM article_entities
-                  WHERE entity_id = ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) ae
+            FROM (SELECT r.article_id, r.published, r.salience, r.key_sentence FROM article_entities r
+                  WHERE r.entity_id = ? AND {seen} ORDER BY r.published DESC LIMIT {RECENT_WINDOW}) ae
             JOIN articles a ON a.id = ae.article_id
             WHERE ae.salience >= ?
             ORDER BY ae.published DESC, ae.article_id DESC LIMIT ?
             """,
-            (entity_id, min_salience, limit),
+            (entity_id, *params, min_salience, limit),
         )
         return [_entity_article(r) for r in rows]
 
     async def articles_since(
-        self, entity_id: int, since: str, limit: int, *, min_salience: float = 0.0
+        self, entity_id: int, since: str, limit: int, *, min_salience: float = 0.0, viewer: Viewer = EVERYTHING
     ) -> tuple[int, list[SubjectArticle]]:
-        """How many articles published from ``since`` mention an entity, and the ``limit`` most about it
-        (at ``min_salience`` or more) among the most recent :data:`RECENT_WINDOW` of them, with their
-        summaries."""
+        """How many articles ``viewer`` sees published from ``since`` mention an entity, and the ``limit``
+        most about it (at ``min_salience`` or more) among the most recent :data:`RECENT_WINDOW` of them,
+        with their summaries."""
+        seen = seen_by(viewer, "r.article_id")
         count = await self._db.fetchone(
-            "SELECT COUNT(*) AS n FROM article_entities WHERE entity_id = ? AND published >= ?", (entity_id, since)
+            f"SELECT COUNT(*) AS n FROM article_entities r WHERE r.entity_id = ? AND r.published >= ? AND {seen}",
+            (entity_id, since),
         )
         rows = await self._db.fetchall(
             f"""
             SELECT ae.article_id, a.title, ae.published, ae.salience, ae.key_sentence, a.summary
-            FROM (SELECT article_id, published, salience, key_sentence FROM article_entities
-                  WHERE entity_id = ? AND published >= ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) ae
+            FROM (SELECT r.article_id, r.published, r.salience, r.key_sentence FROM article_entities r
+                  WHERE r.entity_id = ? AND r.published >= ? AND {seen}
+                  ORDER BY r.published DESC LIMIT {RECENT_WINDOW}) ae
             JOIN articles a ON a.id = ae.article_id
             WHERE ae.salience >= ?
             ORDER BY ae.salience DESC, ae.published DESC LIMIT ?
@@ -191,18 +287,19 @@ class EntityQueries:
             for r in rows
         ]
 
-    async def role_uses(self, entity_id: int) -> list[RoleUse]:
-        """Every role the articles gave an entity, as written, with when it was first and last used and
-        the first article using it; the earliest first. ``!timeline`` reads an entity's whole history
-        (one pass over its rows of ``article_roles``, in the entity's index, each way)."""
+    async def role_uses(self, entity_id: int, *, viewer: Viewer = EVERYTHING) -> list[RoleUse]:
+        """Every role the articles ``viewer`` sees gave an entity, as written, with when it was first and
+        last used and the first article using it; the earliest first. ``!timeline`` reads an entity's
+        whole history (one pass over its rows of ``article_roles``, in the entity's index, each way)."""
+        seen = seen_by(viewer, "r.article_id")
         rows = await self._db.fetchall(
-            """
+            f"""
             SELECT first.role, first.first_seen, first.article_id, last.last_seen, last.articles FROM
                 -- With one MIN() a bare column comes from the row holding the minimum: the first article.
-                (SELECT role, MIN(published) AS first_seen, article_id FROM article_roles
-                 WHERE entity_id = ? GROUP BY role) first
-            JOIN (SELECT role, MAX(published) AS last_seen, COUNT(*) AS articles FROM article_roles
-                  WHERE entity_id = ? GROUP BY role) last ON last.role = first.role
+                (SELECT r.role, MIN(r.published) AS first_seen, r.article_id FROM article_roles r
+                 WHERE r.entity_id = ? AND {seen} GROUP BY r.role) first
+            JOIN (SELECT r.role, MAX(r.published) AS last_seen, COUNT(*) AS articles FROM article_roles r
+                  WHERE r.entity_id = ? AND {seen} GROUP BY r.role) last ON last.role = first.role
             ORDER BY first.first_seen, first.article_id
             """,
             (entity_id, entity_id),
@@ -305,6 +402,38 @@ class EntityQueries:
             [(published[:10], eid) for eid, (_, salience, _, _) in merged.items() if salience >= ABOUT_SALIENCE],
         )
         touched.update(merged)
+
+    async def shift_scopes(self, article_id: int, leaving: Iterable[int], joining: Iterable[int]) -> None:
+        """Move an article's entity rows in the per-scope running totals: off the scopes it leaves, onto
+        the ones it joins (an entity's row in a scope goes when no article there mentions it)."""
+        db = self._db.writer
+        for scope, sign in [*((s, -1) for s in leaving), *((s, 1) for s in joining)]:
+            await db.execute(
+                "INSERT INTO entity_scope_totals (scope, entity_id, article_count, mention_count) "
+                "SELECT ?, entity_id, ?, ? * mentions FROM article_entities WHERE article_id = ? "
+                "ON CONFLICT (scope, entity_id) DO UPDATE SET article_count = article_count + excluded.article_count, "
+                "mention_count = mention_count + excluded.mention_count",
+                (scope, sign, sign, article_id),
+            )
+            # The per-day counts trending reads, for the names the article is about.
+            await db.execute(
+                "INSERT INTO entity_scope_day_counts (scope, day, entity_id, articles) "
+                "SELECT ?, substr(published, 1, 10), entity_id, ? FROM article_entities "
+                "WHERE article_id = ? AND salience >= ? "
+                "ON CONFLICT (scope, day, entity_id) DO UPDATE SET articles = articles + excluded.articles",
+                (scope, sign, article_id, ABOUT_SALIENCE),
+            )
+            if sign < 0:
+                await db.execute(
+                    "DELETE FROM entity_scope_totals WHERE scope = ? AND article_count <= 0 AND entity_id IN "
+                    "(SELECT entity_id FROM article_entities WHERE article_id = ?)",
+                    (scope, article_id),
+                )
+                await db.execute(
+                    "DELETE FROM entity_scope_day_counts WHERE scope = ? AND articles <= 0 AND (day, entity_id) IN "
+                    "(SELECT substr(published, 1, 10), entity_id FROM article_entities WHERE article_id = ?)",
+                    (scope, article_id),
+                )
 
     async def detach(self, article_id: int, touched: set[int]) -> None:
         """Remove an article's entity rows and take them off the running totals; ``touched`` gains the

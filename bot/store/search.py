@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.models import SearchMatch
+from bot.models import EVERYTHING, SearchMatch, Viewer
 from bot.store.database import Database
-from bot.store.rows import BRIEF_COLUMNS, article_brief
+from bot.store.rows import BRIEF_COLUMNS, article_brief, visible
 from bot.text import SearchTerms, search_terms
 
 SEARCH_CANDIDATES = 300
@@ -25,7 +25,7 @@ class SearchQueries:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def find(self, query: str, limit: int = 5) -> list[SearchMatch]:
+    async def find(self, query: str, limit: int = 5, *, viewer: Viewer = EVERYTHING) -> list[SearchMatch]:
         """Full-text search over titles (weighted up) and bodies, best BM25 match first, each match with
         its body (the answer cuts the snippet from it).
 
@@ -33,16 +33,17 @@ class SearchQueries:
         there is, the last word a prefix. Every word must match; when nothing matches them all, any word
         will do. Only the most recently indexed matches are ranked (:data:`SEARCH_CANDIDATES`): BM25
         over every article containing a common word would cost time in proportion to the whole index,
-        and news readers want recent stories first anyway.
+        and news readers want recent stories first anyway. Only articles ``viewer`` sees are candidates.
         """
         words = fts_words(search_terms(query))
         if not words:
             return []
+        seen, params = visible(viewer, "articles_fts.rowid")
         for match in dict.fromkeys([" ".join(words), " OR ".join(words)]):
             ranked = await self._db.fetchall(
                 f"SELECT rowid AS id, bm25(articles_fts, 4.0, 1.0) AS score FROM articles_fts "
-                f"WHERE articles_fts MATCH ? ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}",
-                (match,),
+                f"WHERE articles_fts MATCH ? AND {seen} ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}",
+                (match, *params),
             )
             if ranked:
                 break

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from bot.models import FeedSource, to_iso
+from bot.models import OPERATOR_SERVER, FeedSource, to_iso
+from bot.store.articles import ArticleQueries
 from bot.store.database import Database, current_time
 
 # The fields of FeedSource: a row of these builds one by name (FeedSource(**row)).
 _SOURCE_COLUMNS = (
     "id, guild_id, channel_id, url, title, interval_minutes, etag, last_modified, last_polled_at, next_poll_at, "
-    "failures, last_error, paused, pause_notified, added_by, created_at"
+    "failures, last_error, paused, pause_notified, added_by, created_at, shared"
 )
 
 
@@ -25,8 +27,9 @@ class SourceLimitReached(Exception):
 class SourceQueries:
     """The ``sources`` table: a server's feeds, which are due, and how each poll went."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, articles: ArticleQueries) -> None:
         self._db = db
+        self._articles = articles
 
     async def add(
         self,
@@ -37,9 +40,11 @@ class SourceQueries:
         added_by: int,
         *,
         limit: int | None = None,
+        shared: bool = False,
     ) -> FeedSource | None:
-        """Register a feed for a server; ``None`` when the server already has it. Raises
-        :class:`SourceLimitReached` when the server already has ``limit`` feeds.
+        """Register a feed for a server (``shared``: for every server, added by the bot's owner there);
+        ``None`` when the server already has it. Raises :class:`SourceLimitReached` when the server
+        already has ``limit`` feeds.
 
         Whoever adds a feed polls it at once (its first poll, which alerts nothing); the polling loop
         sees it due only one interval later, so the two never race for that first poll.
@@ -52,7 +57,7 @@ class SourceQueries:
                 raise SourceLimitReached(limit)
             async with db.execute(
                 "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
-                f"created_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
+                f"created_at, shared) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
                 (
                     guild_id,
                     channel_id,
@@ -61,10 +66,30 @@ class SourceQueries:
                     to_iso(now + timedelta(minutes=interval_minutes)),
                     added_by,
                     to_iso(now),
+                    int(shared),
                 ),
             ) as cursor:
                 row = await cursor.fetchone()
         return FeedSource(**row) if row else None
+
+    async def sync_operator_feeds(self, urls: Sequence[str], interval_minutes: float) -> tuple[int, int]:
+        """Make the operator's feeds (``feeds`` in the settings) exactly ``urls``: shared, in no server.
+        A feed no longer listed is removed like any other (its articles go unless another source keeps
+        them). Returns how many were added and removed."""
+        now = datetime.now(UTC)
+        async with self._db.write() as db:
+            async with db.execute("SELECT id, url FROM sources WHERE guild_id = ?", (OPERATOR_SERVER,)) as cursor:
+                known = {row["url"]: int(row["id"]) async for row in cursor}
+            new = [url for url in dict.fromkeys(urls) if url not in known]
+            await db.executemany(
+                "INSERT INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, created_at, shared) "
+                "VALUES (?, 0, ?, ?, ?, ?, 1)",
+                [(OPERATOR_SERVER, url, interval_minutes, to_iso(now), to_iso(now)) for url in new],
+            )
+            dropped = [source_id for url, source_id in known.items() if url not in urls]
+            await db.executemany("DELETE FROM sources WHERE id = ?", [(source_id,) for source_id in dropped])
+            await self._articles.forget_sources(dropped)
+        return len(new), len(dropped)
 
     async def get(self, source_id: int) -> FeedSource | None:
         """One feed source."""
@@ -78,19 +103,24 @@ class SourceQueries:
         )
         return [FeedSource(**row) for row in rows]
 
-    async def remove(self, guild_id: int, source_id: int) -> FeedSource | None:
-        """Remove one of a server's feeds (its articles stay indexed), and its filters."""
+    async def remove(self, guild_id: int, source_id: int) -> tuple[FeedSource, int] | None:
+        """Remove one of a server's feeds and its filters; returns it and how many articles went with it.
+        Its articles are no longer credited to it: one that no other feed of the server delivered is no
+        longer visible there, and one that no source at all keeps is removed from the index."""
         async with self._db.write() as db:
             async with db.execute(
-                f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}", (guild_id, source_id)
+                f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
+                (guild_id, source_id),
             ) as cursor:
                 row = await cursor.fetchone()
+            removed = 0
             if row is not None:
                 await db.execute(
                     "DELETE FROM alert_filters WHERE guild_id = ? AND scope = 'source' AND scope_id = ?",
                     (guild_id, source_id),
                 )
-        return FeedSource(**row) if row else None
+                removed = await self._articles.forget_sources([source_id])
+        return (FeedSource(**row), removed) if row else None
 
     async def due(self, now: str, limit: int = 20) -> list[FeedSource]:
         """Feeds whose next poll is due, taken in turns across servers (each server's most overdue,

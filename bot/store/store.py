@@ -34,9 +34,7 @@ class Store:
         self.entities = EntityQueries(db)
         self.topics = TopicQueries(db)
         self.search = SearchQueries(db)
-        self.servers = ServerQueries(db)
         self.alerts = AlertQueries(db)
-        self.sources = SourceQueries(db)
         self.stories = StoryQueries(db)
         self.trending = TrendingQueries(db)
         self.digests = DigestQueries(db, alerts=self.alerts)
@@ -49,6 +47,8 @@ class Store:
             alerts=self.alerts,
             stories=self.stories,
         )
+        self.sources = SourceQueries(db, self.articles)
+        self.servers = ServerQueries(db, self.articles)
 
     @property
     def path(self) -> Path:

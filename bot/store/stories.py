@@ -25,8 +25,9 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from bot.models import StoryMember, StoryRecord, from_iso, to_iso
+from bot.models import EVERYTHING, StoryMember, StoryRecord, Viewer, from_iso, to_iso
 from bot.store.database import Database, current_time
+from bot.store.rows import seen_by
 from bot.stories import (
     ArticleFeatures,
     DocumentFrequencies,
@@ -231,9 +232,7 @@ class StoryQueries:
         transaction. Its story keeps what it learnt from it: the state is a summary, not a list."""
         await self._db.writer.execute("DELETE FROM article_stories WHERE article_id = ?", (article_id,))
 
-    async def _frequencies(
-        self, keys: Iterable[str], known: DocumentFrequencies | None = None
-    ) -> DocumentFrequencies:
+    async def _frequencies(self, keys: Iterable[str], known: DocumentFrequencies | None = None) -> DocumentFrequencies:
         """The document counts of ``keys`` (and the document total), added to ``known``'s."""
         frequencies = known or DocumentFrequencies()
         wanted = [k for k in dict.fromkeys([_DOCUMENTS, *keys]) if k not in frequencies.counts]
@@ -289,24 +288,40 @@ class StoryQueries:
         row = await self._db.fetchone("SELECT story_id FROM article_stories WHERE article_id = ?", (article_id,))
         return int(row["story_id"]) if row else None
 
-    async def get(self, story_id: int, *, limit: int = 50) -> StoryRecord | None:
-        """A story and its first ``limit`` articles in time order."""
+    async def get(self, story_id: int, *, limit: int = 50, viewer: Viewer = EVERYTHING) -> StoryRecord | None:
+        """A story and its first ``limit`` articles in time order, as ``viewer`` sees it: only the articles
+        it may see, counted and dated by them (and named by the first of them, when the story's own title
+        came from another server's article); ``None`` when it sees none."""
         row = await self._db.fetchone(
             "SELECT id, title, first_published, last_published FROM stories WHERE id = ?", (story_id,)
         )
         if row is None:
             return None
+        seen = seen_by(viewer, "s.article_id")
         members = await self._db.fetchall(
             "SELECT a.id, a.title, a.source, a.url, a.published, a.summary, s.joined FROM article_stories s "
-            "JOIN articles a ON a.id = s.article_id WHERE s.story_id = ? ORDER BY a.published, a.id LIMIT ?",
+            f"JOIN articles a ON a.id = s.article_id WHERE s.story_id = ? AND {seen} "
+            "ORDER BY a.published, a.id LIMIT ?",
             (story_id, limit),
         )
+        title, first, last = row["title"], row["first_published"], row["last_published"]
+        if viewer.scopes is not None:
+            if not members:
+                return None
+            span = await self._db.fetchone(
+                "SELECT MIN(a.published) AS first, MAX(a.published) AS last FROM article_stories s "
+                f"JOIN articles a ON a.id = s.article_id WHERE s.story_id = ? AND {seen}",
+                (story_id,),
+            )
+            first, last = (span["first"], span["last"]) if span else (first, last)
+            if title not in {m["title"] for m in members}:
+                title = members[0]["title"]
         return StoryRecord(
             id=row["id"],
-            title=row["title"],
-            article_count=await self.size(story_id),
-            first_published=row["first_published"],
-            last_published=row["last_published"],
+            title=title,
+            article_count=await self.size(story_id, viewer=viewer),
+            first_published=first,
+            last_published=last,
             members=[
                 StoryMember(
                     article_id=m["id"],
@@ -321,9 +336,12 @@ class StoryQueries:
             ],
         )
 
-    async def size(self, story_id: int) -> int:
-        """How many indexed articles a story holds."""
-        row = await self._db.fetchone("SELECT COUNT(*) AS n FROM article_stories WHERE story_id = ?", (story_id,))
+    async def size(self, story_id: int, *, viewer: Viewer = EVERYTHING) -> int:
+        """How many indexed articles a story holds (that ``viewer`` sees)."""
+        row = await self._db.fetchone(
+            f"SELECT COUNT(*) AS n FROM article_stories s WHERE s.story_id = ? AND {seen_by(viewer, 's.article_id')}",
+            (story_id,),
+        )
         return int(row["n"]) if row else 0
 
 

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.models import ArticleBrief, SubjectCount, to_iso
+from bot.models import EVERYTHING, ArticleBrief, SubjectCount, Viewer, to_iso
 from bot.store.database import Database
-from bot.store.rows import BRIEF_COLUMNS, article_brief
+from bot.store.rows import BRIEF_COLUMNS, article_brief, seen_by
 
 # An article counts for an entity salient in it from this score up (it is about them, not passing by),
 # and for the topics among its first five. Migration 0006 backfilled the day tables with these values.
@@ -31,6 +31,7 @@ class _Tables:
     most about it."""
 
     days: str
+    scoped_days: str  # the same per scope (see article_scopes), for a server's or a DM's view
     column: str
     rows: str
     counts_if: str
@@ -42,6 +43,7 @@ class _Tables:
 _TABLES = {
     "entity": _Tables(
         "entity_day_counts",
+        "entity_scope_day_counts",
         "entity_id",
         "article_entities",
         f"x.salience >= {ABOUT_SALIENCE}",
@@ -51,6 +53,7 @@ _TABLES = {
     ),
     "topic": _Tables(
         "topic_day_counts",
+        "topic_scope_day_counts",
         "topic_id",
         "article_topics",
         f"x.rank <= {ABOUT_TOPIC_RANK}",
@@ -76,28 +79,40 @@ class TrendingQueries:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def window(self, since: datetime, until: datetime) -> tuple[int, str | None]:
-        """How many articles were published in ``[since, until]``, and when the oldest article in the
-        index was (``None``: the index is empty)."""
+    async def window(
+        self, since: datetime, until: datetime, *, viewer: Viewer = EVERYTHING
+    ) -> tuple[int, str | None]:
+        """How many articles ``viewer`` sees were published in ``[since, until]``, and when the oldest of
+        them was (``None``: it sees none)."""
+        seen = seen_by(viewer, "a.id")
         row = await self._db.fetchone(
-            "SELECT (SELECT COUNT(*) FROM articles WHERE published >= ? AND published <= ?) AS n, "
-            "(SELECT published FROM articles ORDER BY published, id LIMIT 1) AS first",
+            f"SELECT (SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published <= ? AND {seen}) AS n, "
+            f"(SELECT a.published FROM articles a WHERE {seen} ORDER BY a.published, a.id LIMIT 1) AS first",
             (to_iso(since), to_iso(until)),
         )
         assert row is not None  # a query of subqueries always returns its row
         return int(row["n"]), row["first"]
 
     async def counts(
-        self, since: datetime, until: datetime, *, baseline_days: int, min_articles: int, limit: int = 500
+        self,
+        since: datetime,
+        until: datetime,
+        *,
+        baseline_days: int,
+        min_articles: int,
+        limit: int = 500,
+        viewer: Viewer = EVERYTHING,
     ) -> list[SubjectCount]:
-        """Entities and topics about which at least ``min_articles`` articles were published in
-        ``[since, until]`` (of each kind the most first, at most ``limit``), each with its articles in
+        """Entities and topics about which at least ``min_articles`` articles ``viewer`` sees were published
+        in ``[since, until]`` (of each kind the most first, at most ``limit``), each with its articles in
         the ``baseline_days`` days before ``since``'s day. One statement: the window's counts, then for
-        the few that reach the floor their names and baselines (by the day tables' index on the subject)."""
+        the few that reach the floor their names and baselines (by the day tables' index on the subject).
+        In a server's or a DM's view the day counts are those of its scopes (each article counts in one)."""
         selects: list[str] = []
         params: list[object] = []
         for kind, t in _TABLES.items():
-            window, window_params = _window_counts(t, since, until)
+            window, window_params = _window_counts(t, since, until, viewer)
+            days, in_view = _days(t, viewer)
             selects.append(
                 f"""
                 SELECT * FROM (
@@ -105,8 +120,8 @@ class TrendingQueries:
                         {window} HAVING SUM(n) >= ? ORDER BY SUM(n) DESC, id LIMIT ?
                     )
                     SELECT '{kind}' AS kind, w.id, w.n, s.key, s.name, {t.type} AS type,
-                           (SELECT COALESCE(SUM(d.articles), 0) FROM {t.days} d
-                            WHERE d.{t.column} = w.id AND d.day >= ? AND d.day < ?) AS baseline
+                           (SELECT COALESCE(SUM(d.articles), 0) FROM {days} d
+                            WHERE d.{t.column} = w.id AND d.day >= ? AND d.day < ?{in_view}) AS baseline
                     FROM window_counts w JOIN {t.subjects} s ON s.id = w.id
                 )
                 """
@@ -119,10 +134,10 @@ class TrendingQueries:
         ]
 
     async def lead_articles(
-        self, subjects: Sequence[tuple[str, int]], since: datetime, until: datetime
+        self, subjects: Sequence[tuple[str, int]], since: datetime, until: datetime, *, viewer: Viewer = EVERYTHING
     ) -> dict[tuple[str, int], ArticleBrief]:
-        """For each (kind, id) subject, the article of ``[since, until]`` most about it (the most salient
-        entity, the best-scored topic; the latest among equals), in one statement."""
+        """For each (kind, id) subject, the article of ``[since, until]`` that ``viewer`` sees most about it
+        (the most salient entity, the best-scored topic; the latest among equals), in one statement."""
         selects: list[str] = []
         params: list[object] = []
         for kind, t in _TABLES.items():
@@ -135,7 +150,7 @@ class TrendingQueries:
                     PARTITION BY x.{t.column} ORDER BY {t.weight} DESC, x.published DESC, x.article_id DESC
                 ) AS place
                 FROM {t.rows} x WHERE x.{t.column} IN ({",".join("?" * len(ids))})
-                AND x.published >= ? AND x.published <= ?
+                AND x.published >= ? AND x.published <= ? AND {seen_by(viewer, "x.article_id")}
                 """
             )
             params += [*ids, to_iso(since), to_iso(until)]
@@ -149,14 +164,23 @@ class TrendingQueries:
         return {(row["kind"], row["subject"]): article_brief(row) for row in rows}
 
 
-def _window_counts(t: _Tables, since: datetime, until: datetime) -> tuple[str, list[object]]:
-    """The statement (to be completed by a HAVING) of each subject's articles in ``[since, until]``, and its
-    parameters: whole days from the day table, the partial days at the edges through the partial index
-    of the rows that count."""
+def _days(t: _Tables, viewer: Viewer) -> tuple[str, str]:
+    """The day table for ``viewer`` and the condition (``AND …``, on its alias ``d``) that keeps its scopes."""
+    scopes = viewer.scopes
+    if scopes is None:
+        return t.days, ""
+    return t.scoped_days, f" AND d.scope IN ({', '.join(str(int(scope)) for scope in scopes)})"
+
+
+def _window_counts(t: _Tables, since: datetime, until: datetime, viewer: Viewer) -> tuple[str, list[object]]:
+    """The statement (to be completed by a HAVING) of each subject's articles in ``[since, until]`` that
+    ``viewer`` sees, and its parameters: whole days from the day table, the partial days at the edges
+    through the partial index of the rows that count."""
     exact = (
         f"SELECT {t.column} AS id, 1 AS n FROM {t.rows} x "
-        f"WHERE published >= ? AND published < ? AND {t.counts_if}"
+        f"WHERE published >= ? AND published < ? AND {t.counts_if} AND {seen_by(viewer, 'x.article_id')}"
     )
+    days, in_view = _days(t, viewer)
     first_day, last_day = _day(since), _day(until)
     if first_day == last_day:
         parts, params = [exact.replace("published < ?", "published <= ?")], [to_iso(since), to_iso(until)]
@@ -164,7 +188,7 @@ def _window_counts(t: _Tables, since: datetime, until: datetime) -> tuple[str, l
         parts = [
             exact,
             exact.replace("published < ?", "published <= ?"),
-            f"SELECT {t.column} AS id, articles AS n FROM {t.days} WHERE day > ? AND day < ?",
+            f"SELECT d.{t.column} AS id, d.articles AS n FROM {days} d WHERE d.day > ? AND d.day < ?{in_view}",
         ]
         params = [
             to_iso(since),

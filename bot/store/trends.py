@@ -10,11 +10,12 @@ for, never the size of the index.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
-from bot.models import EntityRef
+from bot.models import EVERYTHING, EntityRef, Viewer
 from bot.store.database import Database
-from bot.store.rows import entity_ref
+from bot.store.rows import entity_ref, seen_by
 
 # The co-mention network looks at an entity's most recent articles: all of them for nearly every entity,
 # and for one in tens of thousands of stories what it is reported with lately, at a bounded cost.
@@ -38,53 +39,63 @@ def _start_of(day: date) -> str:
 
 
 class TrendQueries:
-    """Counts per day, peak headlines and co-mentions, for ``!trend`` and ``!graph``."""
+    """Counts per day, peak headlines and co-mentions, for ``!trend`` and ``!graph``, each from the articles
+    its ``viewer`` sees."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def newest_day(self) -> date | None:
-        """The publication day (UTC) of the newest article, or None when the index is empty."""
-        row = await self._db.fetchone("SELECT published FROM articles ORDER BY published DESC, id DESC LIMIT 1")
+    async def newest_day(self, *, viewer: Viewer = EVERYTHING) -> date | None:
+        """The publication day (UTC) of the newest article ``viewer`` sees, or None when it sees none."""
+        row = await self._db.fetchone(
+            f"SELECT a.published FROM articles a WHERE {seen_by(viewer, 'a.id')} "
+            "ORDER BY a.published DESC, a.id DESC LIMIT 1"
+        )
         return date.fromisoformat(row["published"][:10]) if row else None
 
-    async def per_day(self, kind: str, subject_id: int, first: date, last: date) -> dict[date, int]:
+    async def per_day(
+        self, kind: str, subject_id: int, first: date, last: date, *, viewer: Viewer = EVERYTHING
+    ) -> dict[date, int]:
         """Articles per day naming an entity (``kind`` ``"entity"``) or about a topic (``"topic"``), from
         ``first`` to ``last`` inclusive; days without any are left out."""
         table, column, _ = _table(kind)
         rows = await self._db.fetchall(
-            f"SELECT substr(published, 1, 10) AS day, COUNT(*) AS n FROM {table} "
-            f"WHERE {column} = ? AND published >= ? AND published < date(?, '+1 day') || 'T00:00:00Z' "
-            "GROUP BY day",
+            f"SELECT substr(s.published, 1, 10) AS day, COUNT(*) AS n FROM {table} s "
+            f"WHERE s.{column} = ? AND s.published >= ? AND s.published < date(?, '+1 day') || 'T00:00:00Z' "
+            f"AND {seen_by(viewer, 's.article_id')} GROUP BY day",
             (subject_id, _start_of(first), last.isoformat()),
         )
         return {date.fromisoformat(r["day"]): int(r["n"]) for r in rows}
 
-    async def top_title(self, kind: str, subject_id: int, first: date, last: date) -> str | None:
+    async def top_title(
+        self, kind: str, subject_id: int, first: date, last: date, *, viewer: Viewer = EVERYTHING
+    ) -> str | None:
         """The headline of the article most about the subject published from ``first`` to ``last``
         (inclusive): the highest salience (entity) or topic score, then the newest."""
         table, column, weight = _table(kind)
         row = await self._db.fetchone(
             f"SELECT a.title FROM {table} s JOIN articles a ON a.id = s.article_id "
             f"WHERE s.{column} = ? AND s.published >= ? AND s.published < date(?, '+1 day') || 'T00:00:00Z' "
-            f"ORDER BY s.{weight} DESC, s.published DESC, a.id DESC LIMIT 1",
+            f"AND {seen_by(viewer, 's.article_id')} ORDER BY s.{weight} DESC, s.published DESC, a.id DESC LIMIT 1",
             (subject_id, _start_of(first), last.isoformat()),
         )
         return row["title"] if row else None
 
     async def co_mentions(
-        self, entity_id: int, limit: int = 15, *, window: int = GRAPH_WINDOW
+        self, entity_id: int, limit: int = 15, *, window: int = GRAPH_WINDOW, viewer: Viewer = EVERYTHING
     ) -> tuple[list[tuple[EntityRef, int]], list[tuple[int, int, int]]]:
         """The ``limit`` entities named most often in the same articles as ``entity_id`` (among its
         ``window`` most recent articles), each with the number of articles they share, most first; and the
         links between those neighbours: (entity id, entity id, shared articles) for every pair that shares
-        at least one of those articles."""
+        at least one of those articles. The neighbours' counts are ``viewer``'s (see
+        :meth:`bot.store.entities.EntityQueries.get`)."""
+        seen = seen_by(viewer, "r.article_id")
         neighbours = await self._db.fetchall(
             f"""
             SELECT e.id, e.name, e.type, e.article_count, e.mention_count, top.together FROM (
                 SELECT other.entity_id, COUNT(*) AS together
-                FROM (SELECT article_id FROM article_entities WHERE entity_id = ?
-                      ORDER BY published DESC LIMIT {int(window)}) mine
+                FROM (SELECT r.article_id FROM article_entities r WHERE r.entity_id = ? AND {seen}
+                      ORDER BY r.published DESC LIMIT {int(window)}) mine
                 JOIN article_entities other ON other.article_id = mine.article_id
                 WHERE other.entity_id != ?
                 GROUP BY other.entity_id ORDER BY together DESC, other.entity_id LIMIT ?
@@ -94,6 +105,20 @@ class TrendQueries:
             (entity_id, entity_id, limit),
         )
         found = [(entity_ref(r), int(r["together"])) for r in neighbours]
+        if viewer.scopes is not None and found:  # their counts as the viewer sees them
+            listed = ", ".join(str(int(scope)) for scope in viewer.scopes)
+            rows = await self._db.fetchall(
+                "SELECT t.entity_id, SUM(t.article_count) AS articles, SUM(t.mention_count) AS mentions "
+                f"FROM entity_scope_totals t WHERE t.entity_id IN ({','.join('?' * len(found))}) "
+                f"AND t.scope IN ({listed}) GROUP BY t.entity_id",
+                [ref.id for ref, _ in found],
+            )
+            counts = {r["entity_id"]: (int(r["articles"]), int(r["mentions"])) for r in rows}
+            found = [
+                (replace(ref, article_count=counts[ref.id][0], mention_count=counts[ref.id][1]), n)
+                for ref, n in found
+                if ref.id in counts
+            ]
         if len(found) < 2:
             return found, []
         ids = [ref.id for ref, _ in found]
@@ -103,8 +128,8 @@ class TrendQueries:
         rows = await self._db.fetchall(
             f"""
             SELECT other.article_id, other.entity_id
-            FROM (SELECT article_id FROM article_entities WHERE entity_id = ?
-                  ORDER BY published DESC LIMIT {int(window)}) mine
+            FROM (SELECT r.article_id FROM article_entities r WHERE r.entity_id = ? AND {seen}
+                  ORDER BY r.published DESC LIMIT {int(window)}) mine
             JOIN article_entities other ON other.article_id = mine.article_id
             WHERE other.entity_id IN ({marks})
             """,

@@ -57,7 +57,7 @@ async def test_server_only_command_in_a_dm(bot: NewsdeskBot, fake_discord: FakeD
 async def test_unexpected_error_apologises_and_logs_context(
     bot: NewsdeskBot, fake_discord: FakeDiscord, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(name: str) -> None:
+    async def broken(name: str, **_: object) -> None:
         raise RuntimeError("database on fire")
 
     monkeypatch.setattr(bot.answers, "who", broken)

@@ -152,6 +152,7 @@ class FakeDiscord(RestApi):
 
         self.users: dict[int, FakeUser] = {}
         self.guilds: dict[int, FakeGuild] = {}
+        self._removed_bots: dict[int, FakeMember] = {}  # guild id -> the bot member removed by remove_bot
         self.channels: dict[int, FakeChannel] = {}
         self.dm_channels: dict[int, FakeChannel] = {}
         self.attachment_data: dict[str, bytes] = {}
@@ -338,6 +339,17 @@ class FakeDiscord(RestApi):
         if with_bot:
             self._queue_event("GUILD_CREATE", lambda s: self._guild_create_json(guild, s, joined=True))
         return guild
+
+    async def remove_bot(self, guild: FakeGuild) -> None:
+        """The bot is kicked from (or leaves) ``guild``: GUILD_DELETE without ``unavailable``, which
+        discord.py dispatches as ``on_guild_remove``. :meth:`add_bot` brings it back."""
+        self._removed_bots[guild.id] = guild.members.pop(self.bot_user.id)
+        await self.dispatch("GUILD_DELETE", {"id": str(guild.id)})
+
+    async def add_bot(self, guild: FakeGuild) -> None:
+        """The bot is invited back to ``guild``: GUILD_CREATE as a join (``on_guild_join``)."""
+        guild.members[self.bot_user.id] = self._removed_bots.pop(guild.id)
+        await self.dispatch("GUILD_CREATE", lambda s: self._guild_create_json(guild, s, joined=True))
 
     @property
     def bot_role(self) -> FakeRole:

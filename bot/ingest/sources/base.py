@@ -29,9 +29,10 @@ class Ingest(Protocol):
         ...
 
     async def index_records(
-        self, records: Sequence[ArticleRecord], *, alerts: AlertPolicy | None = None
+        self, records: Sequence[ArticleRecord], *, alerts: AlertPolicy | None = None, source_id: int | None = None
     ) -> IndexReport:
-        """Index article records read from elsewhere (feed items), alerting new articles under ``alerts``."""
+        """Index article records read from elsewhere (items of feed ``source_id``, to which they are
+        credited), alerting new articles under ``alerts``."""
         ...
 
 

@@ -19,21 +19,25 @@ class SourcesAnswer:
 
 @dataclass(frozen=True, slots=True)
 class FeedAdded:
-    """``!source add``: the feed, how many of its items were indexed (not alerted), where new ones go."""
+    """``!source add``: the feed, how many of its items were indexed (not alerted), where new ones go, and
+    whether every server sees its articles (``shared``) or this one only."""
 
     source_id: int
     title: str
     items: int
     channel_id: int
     interval_minutes: float
+    shared: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class FeedRemoved:
-    """``!source remove``: the feed that was removed (its articles stay indexed)."""
+    """``!source remove``: the feed that was removed, and how many of its articles went with it (those no
+    other source kept)."""
 
     source_id: int
     title: str
+    articles_removed: int = 0
 
 
 @dataclass(frozen=True, slots=True)

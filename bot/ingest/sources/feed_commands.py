@@ -37,15 +37,28 @@ class FeedCommands:
 
     @command(
         "source add",
-        "source add <url> [minutes]",
-        "Add a feed: its new items will be posted here (Manage Server).",
+        "source add <url> [minutes] [shared]",
+        "Add a feed only this server sees (shared: every server, bot owner only) (Manage Server).",
         "source add https://example.com/feed.xml 30",
         where="server",
     )
     async def add_source(
-        self, guild_id: int, channel_id: int, user_id: int, url: str, minutes: float | None
+        self,
+        guild_id: int,
+        channel_id: int,
+        user_id: int,
+        url: str,
+        minutes: float | None,
+        *,
+        shared: bool = False,
+        owner: bool = False,
     ) -> FeedAdded:
-        """Add a feed: it is fetched now, its items indexed without alerts; new items alert from then on."""
+        """Add a feed: it is fetched now, its items indexed without alerts; new items alert from then on.
+
+        Its articles are this server's own (no other server sees them), unless the bot's ``owner`` adds it
+        ``shared``, for every server."""
+        if shared and not owner:
+            raise UserError("Only the bot's owner can add a shared feed; without shared, it is this server's own.")
         try:
             url = str(self.fetcher.check_url(url.strip().strip("<>")))
         except FetchError as exc:
@@ -60,7 +73,7 @@ class FeedCommands:
             )
         try:
             source = await self.store.sources.add(
-                guild_id, channel_id, url, interval, user_id, limit=self.settings.feed_max_per_server
+                guild_id, channel_id, url, interval, user_id, limit=self.settings.feed_max_per_server, shared=shared
             )
         except SourceLimitReached as exc:
             raise UserError(
@@ -80,7 +93,7 @@ class FeedCommands:
             raise UserError(f"I could not add that feed: {outcome.error}")
         self.poller.wake.set()
         where = await self.store.alerts.channel(guild_id) or channel_id
-        return FeedAdded(source.id, outcome.title or url, outcome.items, where, interval)
+        return FeedAdded(source.id, outcome.title or url, outcome.items, where, interval, shared=shared)
 
     @command(
         "source",
@@ -131,7 +144,7 @@ class FeedCommands:
     @command(
         "source remove",
         "source remove <id>",
-        "Remove a feed; its articles stay searchable (Manage Server).",
+        "Remove a feed; articles no other source of this server delivered go with it (Manage Server).",
         "source remove 3",
         where="server",
     )
@@ -141,7 +154,8 @@ class FeedCommands:
         removed = await self.store.sources.remove(guild_id, source_id)
         if removed is None:
             raise UserError(f"This server has no feed #{source_id}; see source list.")
-        return FeedRemoved(removed.id, removed.title or removed.url)
+        feed, articles = removed
+        return FeedRemoved(feed.id, feed.title or feed.url, articles)
 
     @command(
         "source resume",

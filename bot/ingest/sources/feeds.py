@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from bot.ingest.feeds import MAX_ITEM_CHARS, FeedError, read_feed
 from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.sources.base import Ingest, SourceContext
-from bot.models import AlertPolicy, FeedSource, from_iso, to_iso
+from bot.models import OPERATOR_SERVER, AlertPolicy, FeedSource, from_iso, to_iso
 from bot.store import Store
 from bot.wording import plural
 
@@ -67,6 +67,8 @@ class FeedPoller:
         notify: Notify,
         idle_seconds: float = 30.0,
         max_chars: int = MAX_ITEM_CHARS,
+        operator_feeds: Sequence[str] = (),
+        operator_interval_minutes: float = 10.0,
     ) -> None:
         self.store = store
         self.ingest = ingest
@@ -77,6 +79,8 @@ class FeedPoller:
         self.fetch_full_text = fetch_full_text
         self.notify = notify
         self.idle_seconds = idle_seconds
+        self.operator_feeds = operator_feeds  # from the settings: shared with every server
+        self.operator_interval_minutes = operator_interval_minutes
         self.wake = asyncio.Event()
         self.passes = 0  # polling passes completed (tests wait on it before asserting nothing more was polled)
         self._stop = asyncio.Event()
@@ -89,11 +93,28 @@ class FeedPoller:
 
     async def will_index(self) -> bool:
         """Whether any feed will be polled."""
-        return await self.store.sources.next_due() is not None
+        return bool(self.operator_feeds) or await self.store.sources.next_due() is not None
+
+    async def sync_operator_feeds(self) -> None:
+        """Register the feeds listed in the settings (shared with every server), and drop those no longer
+        listed; an address the fetcher refuses is logged and left out."""
+        urls = []
+        for url in self.operator_feeds:
+            try:
+                urls.append(str(self.fetcher.check_url(url)))
+            except FetchError as exc:
+                log.error("the feed %s in the settings is left out: %s", redact_url(url), exc)
+        added, removed = await self.store.sources.sync_operator_feeds(urls, self.operator_interval_minutes)
+        if added or removed:
+            log.info("the operator's feeds: %d added, %d removed", added, removed)
 
     async def run(self) -> None:
         """Poll what is due, then sleep until the next feed is due (or a feed is added)."""
         limit = asyncio.Semaphore(CONCURRENT_POLLS)
+        try:
+            await self.sync_operator_feeds()
+        except Exception:
+            log.exception("the operator's feeds could not be registered")
 
         async def bounded(source: FeedSource) -> None:
             async with limit:
@@ -152,6 +173,7 @@ class FeedPoller:
             report = await self.ingest.index_records(
                 feed.records,
                 alerts=AlertPolicy(self.follow_salience, source_id=source.id, suppress=first),
+                source_id=source.id,
             )
             await self.store.sources.polled(
                 source.id,
@@ -202,6 +224,9 @@ def make(context: SourceContext) -> FeedPoller:
     settings = context.settings
 
     async def notify(source: FeedSource, text: str) -> None:
+        if source.guild_id == OPERATOR_SERVER:  # a feed from the settings: the operator reads the log
+            log.warning("%s", text)
+            return
         await context.notify(source.guild_id, source.channel_id, text)
 
     return FeedPoller(
@@ -213,4 +238,6 @@ def make(context: SourceContext) -> FeedPoller:
         fetch_full_text=settings.fetch_full_text,
         notify=notify,
         max_chars=settings.max_article_chars,
+        operator_feeds=settings.feeds,
+        operator_interval_minutes=settings.feed_interval_minutes,
     )
