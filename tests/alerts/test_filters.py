@@ -4,7 +4,6 @@ follows, a feed's and a channel's filters on a real index, and the commands thro
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +32,6 @@ from tests.fake_discord import FakeDiscord, FakeUser
 from tests.fake_discord.records import RecordedMessage
 
 # google-re2 is a dependency; an environment installed before it was declared runs the rest.
-needs_re2 = pytest.mark.skipif(importlib.util.find_spec("re2") is None, reason="google-re2 is not installed")
 
 
 def facts(text: str, url: str | None = None, names: tuple[str, ...] = (), topics: tuple[str, ...] = ()) -> ArticleFacts:
@@ -42,7 +40,6 @@ def facts(text: str, url: str | None = None, names: tuple[str, ...] = (), topics
 
 
 # ---- rules as typed ------------------------------------------------------------------------------
-@needs_re2
 def test_rules_are_read_as_typed() -> None:
     assert split_rule("lithium, copper ,lithium") == split_rule("words: lithium, copper")
     assert split_rule("-football").negate and split_rule("not football").values == ("football",)
@@ -61,7 +58,6 @@ def test_rules_are_read_as_typed() -> None:
         regex_rule(split_rule(r"re:(\w+)\1"))  # a backreference: RE2 refuses what cannot run in linear time
 
 
-@needs_re2
 def test_words_names_topics_sections_and_patterns_match() -> None:
     milei = facts(
         "Milei's budget\nArgentine President Javier Milei cut spending. Football clubs protested.",
@@ -85,7 +81,6 @@ def test_words_names_topics_sections_and_patterns_match() -> None:
     assert blocking_rule([has, excluded, rule], milei) == excluded
 
 
-@needs_re2
 def test_a_catastrophic_pattern_runs_in_linear_time_on_a_long_text() -> None:
     hostile = facts("Headline\n" + "a" * 200_000 + "!")
     rule = regex_rule(split_rule("re:(a+)+$"))  # exponential in a backtracking engine
@@ -150,7 +145,6 @@ async def _ask(fake: FakeDiscord, text: str, user: FakeUser) -> RecordedMessage:
     return await (await fake.send_message(text, author=user)).reply(timeout=20)
 
 
-@needs_re2
 async def test_a_channel_filter_through_discord_and_why(
     alert_bot: AlertBot, fake_discord: FakeDiscord, news_folder: Path
 ) -> None:
