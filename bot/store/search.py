@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+
 from bot.models import EVERYTHING, SearchMatch, Viewer
 from bot.store.database import Database
 from bot.store.rows import BRIEF_COLUMNS, article_brief, visible
@@ -10,11 +12,11 @@ from bot.text import SearchTerms, search_terms
 SEARCH_CANDIDATES = 300
 
 
-def fts_words(terms: SearchTerms) -> list[str]:
+def fts_words(terms: SearchTerms, *, prefix: bool = True) -> list[str]:
     """Search terms as safe FTS5 terms: every word quoted, so ``AND (``, ``*`` and quotes are just words;
-    the prefix, if any, last and marked as one."""
+    the prefix, if any, last and marked as one (or matched whole, with ``prefix=False``)."""
     quoted = ['"' + w.replace('"', '""') + '"' for w in terms.all]
-    if terms.prefix:
+    if terms.prefix and prefix:
         quoted[-1] += "*"
     return quoted
 
@@ -30,23 +32,28 @@ class SearchQueries:
         its body (the answer cuts the snippet from it).
 
         The words are those of :func:`~bot.text.search_terms`: stop words left out unless they are all
-        there is, the last word a prefix. Every word must match; when nothing matches them all, any word
-        will do. Only the most recently indexed matches are ranked (:data:`SEARCH_CANDIDATES`): BM25
-        over every article containing a common word would cost time in proportion to the whole index,
-        and news readers want recent stories first anyway. Only articles ``viewer`` sees are candidates.
+        there is, the last word a prefix — matched whole first, and as a prefix when that finds fewer than
+        ``limit``. Every word must match; when nothing matches them all, any word will do. Only the most
+        recently indexed matches are ranked (:data:`SEARCH_CANDIDATES`): BM25 over every article
+        containing a common word would cost time in proportion to the whole index, and news readers want
+        recent stories first anyway. Only articles ``viewer`` sees are candidates.
         """
-        words = fts_words(search_terms(query))
-        if not words:
+        terms = search_terms(query)
+        if not terms:
             return []
         seen, params = visible(viewer, "articles_fts.rowid")
-        for match in dict.fromkeys([" ".join(words), " OR ".join(words)]):
-            ranked = await self._db.fetchall(
-                f"SELECT rowid AS id, bm25(articles_fts, 4.0, 1.0) AS score FROM articles_fts "
-                f"WHERE articles_fts MATCH ? AND {seen} ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}",
-                (match, *params),
-            )
-            if ranked:
+        # The last word matched whole first: a prefix query merges the lists of every word it begins
+        # ("news*": news, newspaper, newsroom …), several times the cost for a common word, so it runs
+        # only when the word as typed does not find enough ("lithi" finds nothing whole).
+        whole, with_prefix = fts_words(terms, prefix=False), fts_words(terms)
+        every_word = [" ".join(whole)] + ([" ".join(with_prefix)] if terms.prefix else [])
+        ranked = []
+        for match in every_word:  # the prefix query finds a superset of the whole-word one
+            ranked = await self._candidates(match, seen, params)
+            if len(ranked) >= limit:
                 break
+        if not ranked and len(with_prefix) > 1:
+            ranked = await self._candidates(" OR ".join(with_prefix), seen, params)
         best = {r["id"]: r["score"] for r in sorted(ranked, key=lambda r: (r["score"], -r["id"]))[:limit]}
         if not best:
             return []
@@ -58,6 +65,14 @@ class SearchQueries:
         matches = [SearchMatch(article=article_brief(row), body=row["body"], rank=best[row["id"]]) for row in rows]
         matches.sort(key=lambda m: (m.rank, -m.article.id))
         return matches
+
+    async def _candidates(self, match: str, seen: str, params: tuple[int, ...]) -> list[sqlite3.Row]:
+        """The most recently indexed articles matching ``match`` that the viewer sees, with their BM25."""
+        return await self._db.fetchall(
+            f"SELECT rowid AS id, bm25(articles_fts, 4.0, 1.0) AS score FROM articles_fts "
+            f"WHERE articles_fts MATCH ? AND {seen} ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}",
+            (match, *params),
+        )
 
     # ------------------------------------------------------------------ writes, inside Database.write()
 
