@@ -70,7 +70,7 @@ Feature = tuple[str, int]
 class _ArticleVector:
     """One article's names and topics for :meth:`ArticleQueries.related`: weight × rarity per feature."""
 
-    __slots__ = ("article_counts", "names", "rarities", "total", "weights")
+    __slots__ = ("_norm", "_values", "article_counts", "names", "rarities", "total", "weights")
 
     def __init__(self, total: int) -> None:
         self.total = total
@@ -78,6 +78,8 @@ class _ArticleVector:
         self.rarities: dict[Feature, float] = {}
         self.article_counts: dict[Feature, int] = {}
         self.names: dict[Feature, str] = {}
+        self._values: dict[Feature, float] | None = None
+        self._norm = 0.0
 
     def add(self, feature: Feature, row: sqlite3.Row, weight: float, article_count: int) -> None:
         count = max(1, int(article_count))
@@ -85,16 +87,25 @@ class _ArticleVector:
         self.rarities[feature] = math.log(1 + self.total / count)
         self.article_counts[feature] = count
         self.names[feature] = row["name"]
+        self._values = None
 
-    def _value(self, feature: Feature) -> float:
-        return self.weights[feature] * self.rarities[feature]
+    def values(self) -> dict[Feature, float]:
+        """Weight × rarity per feature, computed once: an article is compared with many candidates."""
+        if self._values is None:
+            self._values = {x: self.weights[x] * self.rarities[x] for x in self.weights}
+            self._norm = math.sqrt(sum(v * v for v in self._values.values()))
+        return self._values
+
+    def norm(self) -> float:
+        """The vector's length."""
+        self.values()
+        return self._norm
 
     def similarity(self, other: _ArticleVector) -> tuple[float, list[str]]:
         """The cosine of the two vectors, and the names of what they share, what weighs most first."""
-        shared = {x: self._value(x) * other._value(x) for x in self.weights.keys() & other.weights.keys()}
-        norms = math.sqrt(sum(self._value(x) ** 2 for x in self.weights)) * math.sqrt(
-            sum(other._value(x) ** 2 for x in other.weights)
-        )
+        mine, theirs = self.values(), other.values()
+        shared = {x: mine[x] * theirs[x] for x in mine.keys() & theirs.keys()}
+        norms = self.norm() * other.norm()
         if not shared or norms == 0:
             return 0.0, []
         ordered = sorted(shared, key=lambda x: (-shared[x], self.names[x]))
