@@ -5,33 +5,33 @@ missed while the bot was offline is planned on return, marked late (:func:`bot.d
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 
 from bot.answers import Answers
 from bot.digests import DigestSchedule, due_period, zone_named
 from bot.models import Clock, PlannedPost, to_iso
+from bot.periodic import Periodic
 from bot.render import to_embeds
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 
-class DigestScheduler:
+class DigestScheduler(Periodic):
     """Plans the digests that are due; :meth:`run` loops until :meth:`stop`."""
 
+    failure = "checking digests failed; trying again later"
+
     def __init__(self, store: Store, answers: Answers, *, every: timedelta, clock: Clock) -> None:
+        super().__init__(every)
         self.store = store
         self.answers = answers
-        self.every = every
         self.clock = clock
-        self.passes = 0  # checks completed (tests wait on it)
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        """Return from :meth:`run` once the current check is done."""
-        self._stopping.set()
+    async def run_pass(self) -> int:
+        """One check."""
+        return await self.check()
 
     async def check(self) -> int:
         """Plan every digest whose period has ended; returns how many posts were planned. One digest that
@@ -66,16 +66,3 @@ class DigestScheduler:
             )
         done = await self.store.digests.plan(schedule.channel_id, period.end, post, now)
         return int(done and post is not None)
-
-    async def run(self) -> None:
-        """Check now, then every ``every`` until stopped."""
-        while not self._stopping.is_set():
-            try:
-                await self.check()
-            except Exception:
-                log.exception("checking digests failed; trying again later")
-            self.passes += 1
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.every.total_seconds())
-            except TimeoutError:
-                pass

@@ -6,10 +6,10 @@ and neither is anything the near-duplicate check still reads.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import timedelta
 
+from bot.periodic import Periodic
 from bot.store import Store
 from bot.wording import plural
 
@@ -18,18 +18,19 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = timedelta(hours=6)
 
 
-class OutboxRetention:
+class OutboxRetention(Periodic):
     """Prunes the outbox; :meth:`run` loops until :meth:`stop`."""
 
+    failure = "pruning old alerts failed; trying again later"
+
     def __init__(self, store: Store, *, retention_days: int, every: timedelta = PRUNE_EVERY) -> None:
+        super().__init__(every)
         self.store = store
         self.keep = timedelta(days=retention_days)
-        self.every = every
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        """Return from :meth:`run` (at once, unless a prune is under way)."""
-        self._stopping.set()
+    async def run_pass(self) -> int:
+        """One pruning pass."""
+        return await self.prune()
 
     async def prune(self) -> int:
         """One pass; returns how many alerts were forgotten."""
@@ -37,15 +38,3 @@ class OutboxRetention:
         if removed:
             log.info("forgot %s older than %s", plural(removed, "delivered alert"), plural(self.keep.days, "day"))
         return removed
-
-    async def run(self) -> None:
-        """Prune now, then every ``every`` until stopped; a failed pass is logged and tried again later."""
-        while not self._stopping.is_set():
-            try:
-                await self.prune()
-            except Exception:
-                log.exception("pruning old alerts failed; trying again later")
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.every.total_seconds())
-            except TimeoutError:
-                pass

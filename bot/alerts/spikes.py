@@ -7,7 +7,6 @@ remembers it, so that a spike lasting a day is not posted every hour (:meth:`Ale
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -15,6 +14,7 @@ from typing import Any
 
 from bot.answers import Answers, SpikeAnswer
 from bot.models import Clock, PlannedPost, Viewer, to_iso
+from bot.periodic import Periodic
 from bot.render import to_embeds
 from bot.store import Store
 from bot.trending import SPIKE_WINDOW, WINDOWS, Trend, is_spike
@@ -31,20 +31,20 @@ def spike_payload(trend: Trend, window: str) -> dict[str, Any]:
     return {"embed": embed.to_dict(), "about": f"{trend.subject.name} is spiking"}
 
 
-class SpikeWatch:
+class SpikeWatch(Periodic):
     """Looks for spikes every ``every`` and plans their posts; :meth:`run` loops until :meth:`stop`."""
 
+    failure = "looking for spikes failed; trying again later"
+
     def __init__(self, store: Store, answers: Answers, *, every: timedelta, clock: Clock) -> None:
+        super().__init__(every)
         self.store = store
         self.answers = answers
-        self.every = every
         self.clock = clock
-        self.passes = 0  # checks completed (tests wait on it)
-        self._stopping = asyncio.Event()
 
-    def stop(self) -> None:
-        """Return from :meth:`run` once the current check is done."""
-        self._stopping.set()
+    async def run_pass(self) -> int:
+        """One check."""
+        return await self.check()
 
     async def check(self) -> int:
         """One look at the trends now, as each server sees them; returns how many spike posts were planned.
@@ -77,16 +77,3 @@ class SpikeWatch:
 
         subjects = [(subject.kind, subject.key), *((other.kind, other.key) for other in trend.also)]
         return await self.store.alerts.plan_spike(subjects, SPIKE_WINDOW, now, make_post, for_server=for_server)
-
-    async def run(self) -> None:
-        """Check now, then every ``every`` until stopped; a failed check is logged and tried again later."""
-        while not self._stopping.is_set():
-            try:
-                await self.check()
-            except Exception:
-                log.exception("looking for spikes failed; trying again later")
-            self.passes += 1
-            try:
-                await asyncio.wait_for(self._stopping.wait(), self.every.total_seconds())
-            except TimeoutError:
-                pass
