@@ -368,24 +368,7 @@ class AlertDispatcher:
             thread_name=truncate(name, THREAD_NAME_LIMIT),
             tags=[str(r["name"]) for r in alert.reasons if r.get("name")],
         )
-        message = await self._post([alert], outgoing)
-        if isinstance(message, str):
-            return message
-        thread_id = await self._thread_of(message, outgoing.thread_name, open_one=settings.threads)
-        await self.store.alerts.mark_sent([alert.id], message.id, pings_left=rest, thread_id=thread_id)
-        if rest:
-            sent = replace(
-                alert,
-                status="sent",
-                message_id=message.id,
-                thread_id=thread_id,
-                pings_left=rest,
-                unknown_since=None,
-                attempts=0,
-            )
-            if await self._send_more_pings(sent) == "channel lost":
-                return "channel lost"
-        return "sent"
+        return await self._deliver(alert, outgoing, rest, settings)
 
     async def _send_one(self, alert: DueAlert, settings: ChannelSettings | None = None) -> str:
         assert alert.article_id is not None  # an article's alert
@@ -411,6 +394,11 @@ class AlertDispatcher:
             thread_name=thread_name(article.title, article.id),
             tags=[t.name for t in article.topics] + [e.name for e in article.entities if e.salience >= 0.2],
         )
+        return await self._deliver(alert, outgoing, rest, settings)
+
+    async def _deliver(self, alert: DueAlert, outgoing: Outgoing, rest: list[int], settings: ChannelSettings) -> str:
+        """Post one alert's message (a thread on it when the channel asks), record it as sent, then ping the
+        users ``rest`` that its message could not hold."""
         message = await self._post([alert], outgoing)
         if isinstance(message, str):
             return message
