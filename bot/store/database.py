@@ -86,6 +86,12 @@ class Database:
         self._reader = reader
         self.generation = 0  # bumped on every committed write, so caches know when to refresh
 
+    @property
+    def dialect(self) -> str:
+        """The SQL dialect of this database: ``"sqlite"`` (or ``"postgresql"``), for the few statements
+        written differently in each."""
+        return "sqlite"
+
     # ----------------------------------------------------------------------------------- lifecycle
 
     @classmethod
