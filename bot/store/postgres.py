@@ -294,8 +294,10 @@ class PostgresDatabase(Database):
 
     async def schema_version(self) -> int:
         """The number of the last migration applied."""
-        row = await self.fetchone("SELECT COALESCE(MAX(version), 0) AS version FROM schema_version")
-        return int(row["version"]) if row else 0
+        from bot.store.postgres_schema import schema_version
+
+        async with self._readers.lend() as reader:
+            return await schema_version(await reader._live())
 
 
 def _scrub(url: str, exc: BaseException) -> str:
