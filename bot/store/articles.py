@@ -600,13 +600,14 @@ class ArticleQueries:
         # One query gathers the candidates and adds up what each shares, weighted, so that only the best
         # few rows come back instead of every recent article of every anchor.
         parts, params = [], []
+        weight = "CAST(? AS DOUBLE PRECISION)" if self._db.dialect == "postgresql" else "?"  # untyped there
         for table, column, chosen in (
             ("article_entities", "entity_id", entity_anchors),
             ("article_topics", "topic_id", topic_anchors),
         ):
             for anchor in chosen:
                 parts.append(
-                    f"SELECT * FROM (SELECT article_id, ? AS weight FROM {table} WHERE {column} = ? "
+                    f"SELECT * FROM (SELECT article_id, {weight} AS weight FROM {table} WHERE {column} = ? "
                     f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW})"
                 )
                 params += [vector.weights[anchor] * vector.rarities[anchor], anchor[1], article_id]
