@@ -53,6 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: about the SQLite file itself (modes, damage, WAL, full disk)")
+    config.addinivalue_line("markers", "postgresql_only: about the PostgreSQL connections (asyncpg, the server)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -63,7 +64,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(item, "callspec", None)
         backend = params.params.get("backend") if params is not None else None
         wrong = backend is not None and (
-            backend not in chosen or (backend != "sqlite" and item.get_closest_marker("sqlite_only"))
+            backend not in chosen
+            or (backend != "sqlite" and item.get_closest_marker("sqlite_only"))
+            or (backend != "postgresql" and item.get_closest_marker("postgresql_only"))
         )
         (left_out if wrong else kept).append(item)
     if left_out:
