@@ -83,10 +83,11 @@ async def copy_index(
         raise StoreError("newsdesk copy writes to a PostgreSQL database: give --to a postgresql:// URL")
     if not await asyncio.to_thread(source.is_file):
         raise StoreError(f"there is no SQLite index at {source}")
+    read_only = f"{(await asyncio.to_thread(source.resolve)).as_uri()}?mode=ro"
     started = time.perf_counter()
     # Bring the file to this Newsdesk's schema (refusing one from a newer Newsdesk), as opening it would.
     await (await Database.connect(source)).close(optimize=False)
-    reader = await aiosqlite.connect(f"file:{source}?mode=ro", uri=True, isolation_level=None)
+    reader = await aiosqlite.connect(read_only, uri=True, isolation_level=None)
     try:
         conn = await _connect_or_explain(target)
         try:
