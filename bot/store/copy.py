@@ -32,6 +32,8 @@ from bot.store.postgres_schema import migrate
 
 # Rows per COPY: a few MB of articles (bodies are capped by max_article_chars), far fewer round trips.
 BATCH_ROWS = 2000
+# Memory one index build may use (PostgreSQL's default, 64 MB, makes large ones spill to disk).
+INDEX_BUILD_MEMORY = "256MB"
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +136,19 @@ async def _copy(
             after_triggers = await _after_triggers(conn, order)
             for table, trigger in after_triggers:
                 await conn.execute(f'ALTER TABLE {table} DISABLE TRIGGER "{trigger}"')
+            # Secondary indexes are built once at the end, from all the rows (several times faster than
+            # growing them row by row); keys stay, so that a row that breaks one stops the copy.
+            indexes = await _secondary_indexes(conn, order)
+            for name, _ in indexes:
+                await conn.execute(f'DROP INDEX "{name}"')
             for table in order:
                 done = TableCopy(table, await _copy_table(reader, conn, table, batch_rows))
                 copied.append(done)
                 if on_table:
                     on_table(done)
+            await conn.execute(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
+            for _, definition in indexes:
+                await conn.execute(definition)
             for table, trigger in after_triggers:
                 await conn.execute(f'ALTER TABLE {table} ENABLE TRIGGER "{trigger}"')
             await _continue_identities(conn, order)
@@ -173,19 +183,39 @@ async def _after_triggers(conn: asyncpg.Connection, tables: list[str]) -> list[t
     return [(r["relname"], r["tgname"]) for r in rows]
 
 
+async def _secondary_indexes(conn: asyncpg.Connection, tables: list[str]) -> list[tuple[str, str]]:
+    """The indexes on ``tables`` that back no constraint (primary key, unique), with their definitions."""
+    rows = await conn.fetch(
+        "SELECT indexname, indexdef FROM pg_indexes "
+        "WHERE schemaname = current_schema() AND tablename = ANY($1::text[]) "
+        "AND indexname NOT IN (SELECT conname FROM pg_constraint WHERE connamespace = current_schema()::regnamespace) "
+        "ORDER BY indexname",
+        tables,
+    )
+    return [(r["indexname"], r["indexdef"]) for r in rows]
+
+
 async def _copy_table(reader: aiosqlite.Connection, conn: asyncpg.Connection, table: str, batch_rows: int) -> int:
     async with reader.execute(f"SELECT name FROM pragma_table_info('{table}') ORDER BY cid") as cursor:
         columns = [name for (name,) in await cursor.fetchall()]
     quoted = ", ".join(f'"{c}"' for c in columns)
     copied = 0
     async with reader.execute(f"SELECT {quoted} FROM {table}") as cursor:
-        while batch := await cursor.fetchmany(batch_rows):
-            status = await conn.copy_records_to_table(table, records=batch, columns=columns)
-            if status != f"COPY {len(batch)}":  # the transaction is rolled back: nothing half-copied stays
-                raise StoreError(
-                    f"the table {table} took {status!r} of a batch of {len(batch)} rows; nothing was copied"
-                )
-            copied += len(batch)
+        # The next batch is read (in aiosqlite's thread) while this one is written: two batches in memory.
+        ahead = asyncio.ensure_future(cursor.fetchmany(batch_rows))
+        try:
+            while batch := await ahead:
+                ahead = asyncio.ensure_future(cursor.fetchmany(batch_rows))
+                status = await conn.copy_records_to_table(table, records=batch, columns=columns)
+                if status != f"COPY {len(batch)}":  # the transaction is rolled back: nothing half-copied stays
+                    raise StoreError(
+                        f"the table {table} took {status!r} of a batch of {len(batch)} rows; nothing was copied"
+                    )
+                copied += len(batch)
+        finally:
+            if not ahead.done():
+                ahead.cancel()
+                await asyncio.gather(ahead, return_exceptions=True)
     return copied
 
 

@@ -82,7 +82,14 @@ async def test_a_copy_holds_every_row_of_the_index(index_file: Path, empty_pg_da
         assert report.count("articles") == 4 and report.count("article_entities") > 20 and report.count("outbox") == 4
         assert report.rows == sum(t.rows for t in report.tables)
 
-        # Search works on the copy; new rows take new ids; the totals' triggers are on again.
+        # The indexes are all back, search works on the copy, new rows take new ids, the totals' triggers
+        # are on again.
+        indexes = await conn.fetch(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' AND indexname NOT IN "
+            "(SELECT conname FROM pg_constraint)"
+        )
+        sqlite_indexes = source.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        assert sorted(r["indexname"] for r in indexes) == sorted([n for (n,) in sqlite_indexes] + ["articles_search"])
         assert await conn.fetchval("SELECT count(*) FROM articles WHERE search_vector IS NULL") == 0
         found = await conn.fetchval(
             "SELECT title FROM articles WHERE search_vector @@ websearch_to_tsquery('english', 'Tesla factory')"
