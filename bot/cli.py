@@ -11,6 +11,7 @@ Commands (each takes ``--db PATH`` or ``--db postgresql://…`` to use another d
 - ``newsdesk migrate``: bring the database's schema up to date, and say which version it is at
 - ``newsdesk run``: the Discord bot (needs DISCORD_TOKEN)
 - ``newsdesk start``: index, then the bot if DISCORD_TOKEN is set, else the console
+- ``newsdesk copy --from sqlite:PATH --to postgresql://…``: move an index into an empty PostgreSQL database
 """
 
 from __future__ import annotations
@@ -30,10 +31,12 @@ from bot.answers import Answers, UserError
 from bot.config import ConfigError, Secrets, Settings, database_location, load_settings
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.indexer import Indexer, IndexReport
+from bot.locations import describe
 from bot.models import EVERYTHING, AlertPolicy, Viewer
 from bot.nlp import ModelNotFoundError
 from bot.render import picture_of, to_text
 from bot.store import Store, StoreError
+from bot.store.copy import CopyReport, TableCopy, copy_index, sqlite_source
 from bot.store.migrations import load_migrations
 from bot.wording import plural
 
@@ -245,6 +248,23 @@ async def run_migrate(settings: Settings, out: TextIO = sys.stdout) -> None:
         print(f"The {kind} database {store.location} is at schema version {version} of {latest}.", file=out)
 
 
+async def run_copy(source: str, target: str, out: TextIO = sys.stdout) -> CopyReport:
+    """Copy the SQLite index ``source`` (``sqlite:PATH``) into the empty PostgreSQL database ``target``,
+    printing each table's rows as it is done, then the total; the URL is shown without its password."""
+    width = 24
+
+    def on_table(done: TableCopy) -> None:
+        print(f"{done.table:<{width}} {done.rows:>12,}", file=out, flush=True)
+
+    report = await copy_index(sqlite_source(source), target, on_table=on_table)
+    print(
+        f"Copied {plural(report.rows, 'row')} of {plural(len(report.tables), 'table')} into {describe(target)} "
+        f"in {report.seconds:.1f} s.",
+        file=out,
+    )
+    return report
+
+
 async def run_bot(settings: Settings, secrets: Secrets) -> int:
     """Run the Discord bot until it is stopped; returns the exit status."""
     from bot.app import run_bot as start
@@ -281,6 +301,7 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the configured folders)")
     index.add_argument("--force", action="store_true", help="analyse every article again")
     index.add_argument("--no-alerts", action="store_true", help="index without alerting the new articles")
+
     def with_server(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
             "--server", type=int, metavar="ID", help="answer as in this Discord server (default: see everything)"
@@ -297,6 +318,11 @@ def _parser() -> argparse.ArgumentParser:
     with_db(sub.add_parser("migrate", help="bring the database's schema up to date and say its version"))
     with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
     with_db(sub.add_parser("start", help="index, then the bot (or the console without a token)"))
+    copy = sub.add_parser("copy", help="copy a SQLite index into an empty PostgreSQL database, analysing nothing again")
+    copy.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH", help="the SQLite index file")
+    copy.add_argument(
+        "--to", dest="target", required=True, metavar="postgresql://…", help="an empty PostgreSQL database"
+    )
     return parser
 
 
@@ -339,6 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             "migrate": lambda: run_migrate(settings),
             "run": lambda: run_bot(settings, secrets),
             "start": lambda: run_start(settings, secrets),
+            "copy": lambda: run_copy(args.source, args.target),
         }
         result = asyncio.run(commands[args.command]())
     except ConfigError as exc:
