@@ -206,6 +206,13 @@ async def bot_settings(settings: Settings, seeded_store: Store, tmp_path: Path) 
 
 
 @pytest.fixture
+async def seeded_copy(seeded_store: Store, tmp_path: Path) -> Path | str:
+    """A copy of the seeded index of this test's own (a file, or a database), for a test to change or to
+    hand to a ``newsdesk`` process."""
+    return await copy_database(seeded_store, tmp_path / "seeded.db")
+
+
+@pytest.fixture
 async def newsroom_bot(
     fake_discord: FakeDiscord,  # noqa: F811
     settings: Settings,
