@@ -97,10 +97,12 @@ async def test_each_process_answers_the_servers_of_its_shard_exactly_once(
             channel = next(iter(guild.channels.values()))
             reply = await (await fake.send_message("!who Milei", guild=guild, author=fake.owner)).reply()
             assert reply.embeds[0]["title"] == "Javier Milei"
-            slash = await (await fake.invoke_slash("who", {"name": "Javier Milei"}, user=fake.owner, channel=channel)).response()
+            asked = await fake.invoke_slash("who", {"name": "Javier Milei"}, user=fake.owner, channel=channel)
+            slash = await asked.response()
             assert slash.embeds[0]["title"] == "Javier Milei"
             await eventually(lambda g=guild, s=shard_id: ("slash", g.id) in work[s], what="the slash command done")
-            assert [entry for entry in work[shard_id] if entry[1] == guild.id] == [("prefix", guild.id), ("slash", guild.id)]
+            done_here = [entry for entry in work[shard_id] if entry[1] == guild.id]
+            assert done_here == [("prefix", guild.id), ("slash", guild.id)]
             assert not [entry for entry in work[1 - shard_id] if entry[1] == guild.id]
     for guild in fake.guilds.values():  # each question answered once, whatever else happened meanwhile
         assert len([m for m in fake.messages if m.channel_id in guild.channels]) == 2
@@ -146,7 +148,12 @@ async def test_a_process_plans_the_spikes_and_digests_of_its_own_servers_only(
     # The other process then plans the other server's, and its own only: each post is planned once.
     assert await watches[1].check() == 1
     assert await schedulers[1].check() == 1
-    assert await _posts(store) == [(ON_SHARD_0, "digest"), (ON_SHARD_0, "spike"), (ON_SHARD_1, "digest"), (ON_SHARD_1, "spike")]
+    assert await _posts(store) == [
+        (ON_SHARD_0, "digest"),
+        (ON_SHARD_0, "spike"),
+        (ON_SHARD_1, "digest"),
+        (ON_SHARD_1, "spike"),
+    ]
 
 
 async def _posts(store: Store) -> list[tuple[int, str]]:
@@ -167,7 +174,10 @@ async def test_the_retirement_of_servers_is_the_owning_process_s(store: Store) -
 
 
 async def test_an_invalid_shard_is_one_line_and_an_exit(
-    fake_discord: FakeDiscord, bot_settings: Settings, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    fake_discord: FakeDiscord,
+    bot_settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # The settings refuse such a shard; Discord is the last line of defence, and the bot must say so plainly.
     newsdesk = make_bot(bot_settings.replace(shard_count=2), shard_ids=[2])
@@ -181,7 +191,10 @@ async def test_an_invalid_shard_is_one_line_and_an_exit(
 
 
 async def test_sharding_required_is_one_line_and_an_exit(
-    fake_discord: FakeDiscord, bot_settings: Settings, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+    fake_discord: FakeDiscord,
+    bot_settings: Settings,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake_discord.max_guilds_per_session = 0
     assert await run_bot(bot_settings, Secrets(discord_token=fake_discord.token)) == 1
