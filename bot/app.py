@@ -366,6 +366,11 @@ def gateway_refusal(exc: discord.ConnectionClosed, plan: ShardPlan | None) -> st
     if exc.code == 4010:
         shard = "" if exc.shard_id is None or plan is None else f" {exc.shard_id} of {plan.count}"
         return f"Discord refused shard{shard} as invalid (4010); check --shards and --shard-count."
+    if exc.code == 4011 and plan is not None:
+        return (
+            "Discord requires more shards for this many servers (4011): raise --shard-count, "
+            "and start processes for the new shards."
+        )
     if exc.code == 4011:
         return (
             "Discord requires sharding for this many servers (4011): run with --shard-count N, "

@@ -198,10 +198,13 @@ async def test_sharding_required_is_one_line_and_an_exit(
 ) -> None:
     fake_discord.max_guilds_per_session = 0
     assert await run_bot(bot_settings, Secrets(discord_token=fake_discord.token)) == 1
-    assert capsys.readouterr().out == (
+    assert await run_bot(bot_settings.replace(shard_count=1), Secrets(discord_token=fake_discord.token)) == 1
+    assert capsys.readouterr().out.splitlines() == [
         "newsdesk: Discord requires sharding for this many servers (4011): run with --shard-count N, "
-        "N the number of shards Discord recommends for the bot.\n"
-    )
+        "N the number of shards Discord recommends for the bot.",
+        "newsdesk: Discord requires more shards for this many servers (4011): raise --shard-count, "
+        "and start processes for the new shards.",
+    ]
     assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
 
 
