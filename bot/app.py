@@ -244,7 +244,7 @@ class NewsdeskBot(commands.Bot):
             except commands.ExtensionError as exc:
                 self.failed_extensions[name] = str(exc.__cause__ or exc)
                 log.exception("extension %s failed to load; the others still run", name)
-        if self.settings.dev_guild_id:
+        if self.settings.dev_guild_id and self.owns_guild(self.settings.dev_guild_id):
             guild = discord.Object(id=self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)

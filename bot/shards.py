@@ -13,7 +13,8 @@ Every process reads the same index, but only the owner
   was away, and deletes its data when the grace period ends (:class:`bot.privacy.ServerRetirement`) — a
   process that judged "not among my servers" for the others' servers would delete them all;
 - plans its spike posts and its digests (:class:`bot.alerts.spikes.SpikeWatch`,
-  :class:`bot.alerts.digests.DigestScheduler`), so that two processes never plan the same post.
+  :class:`bot.alerts.digests.DigestScheduler`), so that two processes never plan the same post;
+- syncs the slash commands of the development server (``dev_guild_id``) at start-up.
 
 Work about no server in particular runs in every process, where it is safe to repeat (pruning delivered
 alerts). Servers of a shard that no process serves get none of this, as they get no answers: start one

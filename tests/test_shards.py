@@ -108,6 +108,18 @@ async def test_each_process_answers_the_servers_of_its_shard_exactly_once(
         assert len([m for m in fake.messages if m.channel_id in guild.channels]) == 2
 
 
+async def test_the_development_server_is_synced_by_the_process_of_its_shard(
+    fake_discord: FakeDiscord, bot_settings: Settings
+) -> None:
+    settings = bot_settings.replace(shard_count=2, dev_guild_id=fake_discord.guild.id)
+    first, second = make_bot(settings.replace(shards="0")), make_bot(settings.replace(shards="1"))
+    async with fake_discord.run_bot(first), fake_discord.run_bot(second):
+        [sync] = fake_discord.command_syncs
+        assert sync.guild_id == fake_discord.guild.id
+        owner = first if first.owns_guild(fake_discord.guild.id) else second
+        assert owner.get_guild(fake_discord.guild.id) is not None
+
+
 async def test_a_server_leaving_and_coming_back_reaches_only_the_process_of_its_shard(
     two_shards: tuple[dict[int, list[FakeGuild]], list[ShardedNewsdeskBot], list[list[tuple[str, int]]]],
     fake_discord: FakeDiscord,
