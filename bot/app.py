@@ -110,6 +110,10 @@ class NewsdeskBot(commands.Bot):
         self._retirement: ServerRetirement | None = None
         self.aliases: AliasTable = AliasTable()
         self._retirement_task: asyncio.Task[None] | None = None
+        self._closing = False
+        # discord.py runs on_ready in a task of its own, which can come after (or during) close: the store
+        # must outlive it, and a ready that comes too late does nothing.
+        self._ready_work: asyncio.Task[Any] | None = None
         # Measures how late the event loop wakes: anything holding it (or the GIL) shows up here.
         self.loopwatch = LoopWatch(threshold=settings.loop_stall_ms / 1000)
 
@@ -256,6 +260,9 @@ class NewsdeskBot(commands.Bot):
         self.loopwatch.start()  # after start-up, whose one-off pauses are not stalls of a running bot
 
     async def close(self) -> None:
+        self._closing = True
+        if self._ready_work is not None:
+            await asyncio.wait([self._ready_work], timeout=10)
         await self.loopwatch.stop()
         # In-flight indexing and sends finish before the store closes.
         await asyncio.gather(*(service.stop() for service in (self._ingestion, self._alerts) if service is not None))
@@ -272,8 +279,14 @@ class NewsdeskBot(commands.Bot):
             self._store = None
 
     async def on_ready(self) -> None:
-        # The servers the bot is in keep their data, whatever was scheduled while it was away.
-        await self.retirement.present([guild.id for guild in self.guilds])
+        if self._closing:
+            return
+        self._ready_work = asyncio.current_task()
+        try:
+            # The servers the bot is in keep their data, whatever was scheduled while it was away.
+            await self.retirement.present([guild.id for guild in self.guilds])
+        finally:
+            self._ready_work = None
         log.info(
             "logged in as %s (%s) in %s%s",
             self.user,

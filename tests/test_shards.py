@@ -221,12 +221,15 @@ async def test_sharding_required_is_one_line_and_an_exit(
 
 
 async def test_run_serves_the_shards_it_is_given_until_sigterm(
-    fake_discord: FakeDiscord, bot_settings: Settings
+    fake_discord: FakeDiscord, bot_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     by_shard = spread_guilds(fake_discord)
+    caplog.set_level(logging.INFO, logger="bot.app")
     task = asyncio.create_task(run_bot(bot_settings.replace(shards="1", shard_count=2), Secrets(fake_discord.token)))
     session = await fake_discord.wait_until_connected(timeout=10)
     assert session.shard == (1, 2) and len(fake_discord.sessions) == 1
+    servers = f"{len(by_shard[1])} servers (shard 1 of 2)"
+    await eventually(lambda: servers in caplog.text, what="the bot to say it is ready, with its shard")
     reply = await (await fake_discord.send_message("!stats", guild=by_shard[1][0], author=fake_discord.owner)).reply()
     assert reply.embeds
     os.kill(os.getpid(), signal.SIGTERM)
