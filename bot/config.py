@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.locations import describe, is_postgres
-
 from bot.shards import ShardError, ShardPlan, parse_shard_ids
 
 ENV_PREFIX = "NEWSDESK_"
