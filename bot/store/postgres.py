@@ -16,7 +16,7 @@ import functools
 import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
@@ -34,24 +34,40 @@ CONNECT_TIMEOUT = 10.0
 
 log = logging.getLogger(__name__)
 
-# A string literal, a quoted identifier or a comment (whose "?" are text), or a placeholder.
-_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?")
+# A string literal, a quoted identifier or a comment (whose "?" are text), a cast ("::"), or a placeholder:
+# "?" or SQLite's named ":name".
+_TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|::|\?|:[A-Za-z_]\w*")
 
 
 @functools.lru_cache(maxsize=4096)
-def to_postgres(sql: str) -> str:
-    """``sql`` with each ``?`` placeholder (outside string literals, quoted names and comments) numbered
-    ``$1``, ``$2`` … as PostgreSQL wants them. Cached: the store runs the same few hundred statements."""
+def to_postgres(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with its placeholders (outside string literals, quoted names and comments) numbered ``$1``,
+    ``$2`` … as PostgreSQL wants them, and the names of its named ones (``:user``) in the order of their
+    numbers (empty for ``?`` placeholders). Cached: the store runs the same few hundred statements."""
+    names: list[str] = []
     count = 0
 
     def number(match: re.Match[str]) -> str:
         nonlocal count
-        if match.group(0) != "?":
-            return match.group(0)
-        count += 1
-        return f"${count}"
+        token = match.group(0)
+        if token == "?":
+            count += 1
+            return f"${count}"
+        if token.startswith(":") and token != "::":
+            if token[1:] not in names:
+                names.append(token[1:])
+            return f"${names.index(token[1:]) + 1}"
+        return token
 
-    return _TOKENS.sub(number, sql)
+    return _TOKENS.sub(number, sql), tuple(names)
+
+
+def _statement(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
+    """The PostgreSQL text of ``sql`` and its arguments in order (named ones taken from a mapping)."""
+    text, names = to_postgres(sql)
+    if isinstance(params, Mapping):
+        return text, tuple(params[name] for name in names)
+    return text, tuple(params)
 
 
 def _number(text: str) -> int | float:
@@ -141,28 +157,30 @@ class PgConnection:
             self._connection.terminate()
             self._connection = None
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Statement:
+    def execute(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> _Statement:
         """Run one statement; awaited or entered, it gives a cursor over its rows."""
         return _Statement(self._run(sql, params))
 
-    async def _run(self, sql: str, params: Sequence[Any]) -> PgCursor:
+    async def _run(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> PgCursor:
         connection = await self._live()
+        text, args = _statement(sql, params)
         # Connection._execute is asyncpg's own path for fetch() and execute(): the rows and the command
         # status from one prepared (and cached) statement, as aiosqlite gives rows and rowcount.
-        rows, status, _ = await connection._execute(to_postgres(sql), tuple(params), 0, None, return_status=True)
+        rows, status, _ = await connection._execute(text, args, 0, None, return_status=True)
         return PgCursor(rows, status.decode() if isinstance(status, bytes) else str(status or ""))
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         """Run one statement for each parameter row (pipelined by asyncpg)."""
-        batch = [tuple(row) for row in rows]
+        batch = [_statement(sql, row)[1] for row in rows]
         if batch:
             connection = await self._live()
-            await connection.executemany(to_postgres(sql), batch)
+            await connection.executemany(to_postgres(sql)[0], batch)
 
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[asyncpg.Record]:
+    async def fetchall(self, sql: str, params: Sequence[Any] | Mapping[str, Any] = ()) -> list[asyncpg.Record]:
         """Every row of a query."""
         connection = await self._live()
-        return await connection.fetch(to_postgres(sql), *params)
+        text, args = _statement(sql, params)
+        return await connection.fetch(text, *args)
 
     async def close(self) -> None:
         """Close the connection (a closed or dropped one stays so)."""
@@ -294,8 +312,10 @@ class PostgresDatabase(Database):
 
     async def schema_version(self) -> int:
         """The number of the last migration applied."""
-        row = await self.fetchone("SELECT COALESCE(MAX(version), 0) AS version FROM schema_version")
-        return int(row["version"]) if row else 0
+        from bot.store.postgres_schema import schema_version
+
+        async with self._readers.lend() as reader:
+            return await schema_version(await reader._live())
 
 
 def _scrub(url: str, exc: BaseException) -> str:
