@@ -15,7 +15,12 @@ import pytest
 from bot.store import Store, StoreError
 from bot.store.copy import copy_index, sqlite_source
 from bot.store.migrations import load_migrations
-from tests.conftest import ROOT, copy_database
+from tests.backends import copy_database
+from tests.conftest import ROOT
+
+# The source of a copy is a SQLite file: the seeded index is the SQLite one (the target, a database of
+# a throwaway server of these tests' own).
+pytestmark = pytest.mark.sqlite_only
 
 
 def _tables(db: sqlite3.Connection) -> list[str]:
@@ -35,11 +40,11 @@ def _key(row: Any) -> list[tuple[bool, str]]:
 
 
 @pytest.fixture
-def index_file(seeded_store: Store, tmp_path: Path) -> Path:
+async def index_file(seeded_store: Store, tmp_path: Path) -> Path:
     """A copy of the seeded index (real articles, names, topics, stories, scopes), with a few rows of
     the tables indexing leaves empty."""
     path = tmp_path / "index.db"
-    copy_database(seeded_store.path, path)
+    await copy_database(seeded_store, path)
     with sqlite3.connect(path) as db:
         db.executescript(
             """
