@@ -85,6 +85,7 @@ _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 TERMS_PER_STORY = 300
 HEADLINE_TERMS_PER_STORY = 100
+SPECIFICS_PER_STORY = 150
 NAMES_PER_STORY = 60
 TOPICS_PER_STORY = 40
 NUMBERS_PER_STORY = 60
@@ -125,15 +126,21 @@ def _cap(weights: dict[str, Any], limit: int, rank: Any) -> dict[str, Any]:
     return dict(sorted(weights.items(), key=rank)[:limit])
 
 
-def _term_counts(text: str, repeat: int, counts: Counter[str], numbers: set[str]) -> None:
+def _term_counts(
+    text: str, repeat: int, counts: Counter[str], numbers: set[str], specifics: Counter[str] | None = None
+) -> None:
     for token in _TOKEN.findall(text[:MAX_TEXT_CHARS]):
         if token[0].isdigit():
             counts[token] += repeat
             numbers.add(token)
+            if specifics is not None:
+                specifics[token] += repeat
             continue
         key = term_key(token)
         if len(key) > 1 and key not in STOP_WORDS:
             counts[key] += repeat
+            if specifics is not None and token[0].isupper():
+                specifics[key] += repeat
 
 
 def _sublinear_unit(counts: Counter[str]) -> dict[str, float]:
@@ -251,6 +258,7 @@ class ArticleFeatures:
     article_id: int
     terms: dict[str, float]  # unit vector of sublinear term counts (headline counted twice)
     headline: dict[str, float]  # unit vector of the headline's terms
+    specifics: dict[str, float]  # the same over its capitalised words and numbers only
     numbers: frozenset[str]
     headline_numbers: frozenset[str]
     names: dict[str, float]  # key → salience
@@ -271,9 +279,10 @@ class ArticleFeatures:
 def article_features(article: StoryArticle) -> ArticleFeatures:
     """Reduce an article to its weighted terms, headline terms, numbers, names and topics."""
     counts: Counter[str] = Counter()
+    specifics: Counter[str] = Counter()
     numbers: set[str] = set()
-    _term_counts(article.title, 2, counts, numbers)
-    _term_counts(article.body, 1, counts, numbers)
+    _term_counts(article.title, 2, counts, numbers, specifics)
+    _term_counts(article.body, 1, counts, numbers, specifics)
     headline: Counter[str] = Counter()
     headline_numbers: set[str] = set()
     _term_counts(article.title, 1, headline, headline_numbers)
@@ -289,6 +298,7 @@ def article_features(article: StoryArticle) -> ArticleFeatures:
         article_id=article.article_id,
         terms=_sublinear_unit(counts),
         headline=_sublinear_unit(headline),
+        specifics=_sublinear_unit(specifics),
         numbers=frozenset(numbers),
         headline_numbers=frozenset(headline_numbers),
         names=names,
@@ -370,6 +380,7 @@ class StoryState:
     last_published: datetime | None = None
     terms: dict[str, float] = field(default_factory=dict)
     headline: dict[str, float] = field(default_factory=dict)
+    specifics: dict[str, float] = field(default_factory=dict)
     names: dict[str, list[Any]] = field(default_factory=dict)
     topics: dict[str, list[Any]] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)
@@ -389,12 +400,19 @@ class StoryState:
             moment = features.published
             self.first_published = min(self.first_published or moment, moment)
             self.last_published = max(self.last_published or moment, moment)
-        for target, source in ((self.terms, features.terms), (self.headline, features.headline)):
+        for target, source in (
+            (self.terms, features.terms),
+            (self.headline, features.headline),
+            (self.specifics, features.specifics),
+        ):
             for key, weight in source.items():
                 target[key] = target.get(key, 0.0) + weight
         self.terms = _cap(self.terms, TERMS_PER_STORY, lambda kv: (-kv[1] * frequencies.idf(_WORD + kv[0]), kv[0]))
         self.headline = _cap(
             self.headline, HEADLINE_TERMS_PER_STORY, lambda kv: (-kv[1] * frequencies.idf(_WORD + kv[0]), kv[0])
+        )
+        self.specifics = _cap(
+            self.specifics, SPECIFICS_PER_STORY, lambda kv: (-kv[1] * frequencies.idf(_WORD + kv[0]), kv[0])
         )
         for key, salience in features.names.items():
             entry = self.names.setdefault(key, [features.display.get(key, key), 0.0])
@@ -417,6 +435,7 @@ class StoryState:
         return [
             *(_WORD + k for k in self.terms),
             *(_WORD + k for k in self.headline),
+            *(_WORD + k for k in self.specifics),
             *(_NAME + k for k in self.names),
             *(_TOPIC + k for k in self.topics),
         ]
@@ -431,6 +450,7 @@ class StoryState:
                 "last": self.last_published.isoformat() if self.last_published else None,
                 "terms": {k: round(v, 5) for k, v in self.terms.items()},
                 "headline": {k: round(v, 5) for k, v in self.headline.items()},
+                "specifics": {k: round(v, 5) for k, v in self.specifics.items()},
                 "names": {k: [v[0], round(v[1], 5)] for k, v in self.names.items()},
                 "topics": {k: [v[0], round(v[1], 5)] for k, v in self.topics.items()},
                 "numbers": self.numbers,
@@ -451,6 +471,8 @@ class StoryState:
             last_published=datetime.fromisoformat(data["last"]) if data["last"] else None,
             terms={str(k): float(v) for k, v in data["terms"].items()},
             headline={str(k): float(v) for k, v in data["headline"].items()},
+            # A state stored before specifics were kept has none: it compares on the rest until it grows.
+            specifics={str(k): float(v) for k, v in data.get("specifics", {}).items()},
             names={str(k): [str(v[0]), float(v[1])] for k, v in data["names"].items()},
             topics={str(k): [str(v[0]), float(v[1])] for k, v in data["topics"].items()},
             numbers={str(k): int(v) for k, v in data["numbers"].items()},
@@ -476,10 +498,11 @@ class StoryPolicy:
     the same names.
     """
 
-    threshold: float = 0.55
+    threshold: float = 0.75
     horizon: timedelta = timedelta(days=30)
     text: float = 1.0
     headline: float = 0.35
+    specifics: float = 0.6
     numbers: float = 0.8
     known_names: float = 0.4
     new_name: float = -0.2
@@ -509,6 +532,7 @@ class Match:
     numbers: float
     shared_names: tuple[str, ...]
     shared_topics: tuple[str, ...]
+    specifics: float = 0.0
 
 
 class _ArticleView:
@@ -520,6 +544,7 @@ class _ArticleView:
         self._frequencies = frequencies
         self.terms = _unit(self.weigh(features.terms, _WORD))
         self.headline = _unit(self.weigh(features.headline, _WORD))
+        self.specifics = _unit(self.weigh(features.specifics, _WORD))
         self.names = self.weigh(features.names, _NAME)
         self.names_total = sum(self.names.values())
 
@@ -553,6 +578,7 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
     features = view.features
     text = _dot(view.terms, _unit(view.weigh(story.terms, _WORD)))
     headline = _dot(view.headline, _unit(view.weigh(story.headline, _WORD)))
+    specifics = _dot(view.specifics, _unit(view.weigh(story.specifics, _WORD)))
     union = len(features.numbers.union(story.numbers))
     numbers = len(features.numbers.intersection(story.numbers)) / union if union else 0.0
 
@@ -565,6 +591,7 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
     score = (
         policy.text * text
         + policy.headline * headline
+        + policy.specifics * specifics
         + policy.numbers * numbers
         + policy.known_names * known_share
         + policy.new_name * new_name
@@ -586,6 +613,7 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
         numbers=numbers,
         shared_names=tuple(features.display.get(k, k) for k in shared_names[:5]),
         shared_topics=tuple(features.display.get(k, k) for k in shared_topics[:3]),
+        specifics=specifics,
     )
 
 
@@ -641,6 +669,7 @@ class StoryDecision:
                     "text": best.text,
                     "headline": best.headline,
                     "numbers": best.numbers,
+                    "specifics": best.specifics,
                     "shared_names": list(best.shared_names),
                     "shared_topics": list(best.shared_topics),
                 },
@@ -669,6 +698,7 @@ class StoryDecision:
                 numbers=float(best["numbers"]),
                 shared_names=tuple(best["shared_names"]),
                 shared_topics=tuple(best["shared_topics"]),
+                specifics=float(best.get("specifics", 0.0)),
             ),
         )
 

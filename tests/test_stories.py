@@ -15,6 +15,7 @@ from bot.stories import (
     NAMES_PER_STORY,
     NUMBERS_PER_STORY,
     SOURCES_PER_STORY,
+    SPECIFICS_PER_STORY,
     TERMS_PER_STORY,
     DocumentFrequencies,
     StoryArticle,
@@ -24,6 +25,7 @@ from bot.stories import (
     StoryStream,
     Weighted,
     article_features,
+    compare,
     decide,
     stated_date,
     story_summary,
@@ -154,6 +156,24 @@ def test_same_kind_of_event_with_other_people_splits(
     assert f"the closest, story #{one.story_id}, scored" in other.explain()
 
 
+def test_specifics_tell_two_events_of_one_kind_apart_better_than_the_whole_text(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    """The capitalised words and figures (ships, people, places, counts) are what two reports of one
+    event share and two events of one kind do not; the rest is the kind's common vocabulary."""
+    stream = stream_with(background)
+    wire = indexed(analyzer, 1, NAVY_WIRE)
+    features = article_features(wire)
+    assert {"ins", "mysore", "gibe", "23", "indian", "navy"} <= features.specifics.keys()
+    assert not {"pirate", "attack", "warship", "custody"} & features.specifics.keys()
+    assert features.specifics.keys() <= features.terms.keys()
+    story = stream.stories[stream.add(wire).story_id]
+    same = compare(article_features(indexed(analyzer, 2, NAVY_PAPER)), story, stream.frequencies, stream.policy)
+    other = compare(article_features(indexed(analyzer, 3, NAVY_OTHER)), story, stream.frequencies, stream.policy)
+    assert same.specifics > 2 * other.specifics
+    assert same.specifics - other.specifics > same.text - other.text
+
+
 def test_explanation_names_what_is_shared_and_the_similarity(
     analyzer: Analyzer, background: list[StoryArticle]
 ) -> None:
@@ -269,6 +289,28 @@ def test_story_state_and_frequencies_round_trip_through_json(
     assert restored.nearest.score == pytest.approx(live.nearest.score, abs=1e-3)
 
 
+def test_a_story_and_a_decision_stored_before_specifics_still_load(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    first = stream.add(indexed(analyzer, 1, NAVY_WIRE))
+    decision = stream.add(indexed(analyzer, 2, NAVY_PAPER))
+    state = json.loads(stream.stories[first.story_id].to_json())
+    del state["specifics"]
+    old = StoryState.from_json(json.dumps(state))
+    assert old.specifics == {} and old.size == 2
+    stored = json.loads(decision.to_json())
+    del stored["nearest"]["specifics"]
+    nearest = StoryDecision.from_json(json.dumps(stored)).nearest
+    assert nearest is not None and nearest.specifics == 0.0
+    # The old state is still compared on the rest, and grows its specifics from its next member.
+    features = article_features(indexed(analyzer, 3, NAVY_PAPER))
+    match = compare(features, old, stream.frequencies, stream.policy)
+    assert match.specifics == 0.0 and match.text > 0.2
+    old.add(features, stream.frequencies)
+    assert "mysore" in old.specifics
+
+
 def letters(number: int) -> str:
     """A distinct word for each number: 0 → "ba", 27 → "bbb"."""
     word = ""
@@ -303,6 +345,7 @@ def test_story_state_stays_bounded_however_many_articles_join() -> None:
         sizes.append(len(story.to_json()))
     assert story is not None and story.size == 400
     assert len(story.terms) == TERMS_PER_STORY
+    assert len(story.specifics) == SPECIFICS_PER_STORY
     assert len(story.names) == NAMES_PER_STORY
     assert len(story.numbers) == NUMBERS_PER_STORY
     assert len(story.sources) == SOURCES_PER_STORY
