@@ -223,12 +223,18 @@ def _doc_id(origin: str) -> str:
 
 
 async def indexed_stories(store: Store, articles: Sequence[StoryArticle]) -> list[int]:
-    """The story the indexer put each article in as it wrote it (by position in ``articles``)."""
+    """The story the indexer put each article in (by position in ``articles``): the one it joined or
+    started as it wrote it, or the one a later article merged that into."""
+    return await indexed_story_ids(store, [article.article_id for article in articles])
+
+
+async def indexed_story_ids(store: Store, article_ids: Sequence[int]) -> list[int]:
+    """The story each of ``article_ids`` is in now, as the store keeps it."""
     stories = []
-    for article in articles:
-        story = await store.stories.story_of(article.article_id)
+    for article_id in article_ids:
+        story = await store.stories.story_of(article_id)
         if story is None:
-            raise RuntimeError(f"article {article.article_id} was indexed without a story")
+            raise RuntimeError(f"article {article_id} was indexed without a story")
         stories.append(story)
     return stories
 
@@ -351,7 +357,7 @@ def place(articles: Sequence[StoryArticle], order: Sequence[int], policy: StoryP
     labels = [0] * len(articles)
     for index in order:
         labels[index] = stream.add(articles[index]).story_id
-    return labels, stream
+    return [stream.story_of(label) for label in labels], stream
 
 
 def cluster_ours(articles: Sequence[StoryArticle], order: Sequence[int], policy: StoryPolicy) -> list[int]:
@@ -370,12 +376,10 @@ async def place_in_store(
     runs = []
     for order in orders:
         await store.stories.reset()
-        labels = [0] * len(article_ids)
         for index in order:
-            decision = await store.stories.place_stored(article_ids[index])
-            assert decision is not None
-            labels[index] = decision.story_id
-        runs.append(labels)
+            assert await store.stories.place_stored(article_ids[index]) is not None
+        # Read back at the end: a later article may have merged an article's story into another.
+        runs.append(await indexed_story_ids(store, article_ids))
     return runs
 
 

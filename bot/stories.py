@@ -407,28 +407,55 @@ class StoryState:
         ):
             for key, weight in source.items():
                 target[key] = target.get(key, 0.0) + weight
-        self.terms = _cap(self.terms, TERMS_PER_STORY, lambda kv: (-kv[1] * frequencies.idf(_WORD + kv[0]), kv[0]))
-        self.headline = _cap(
-            self.headline, HEADLINE_TERMS_PER_STORY, lambda kv: (-kv[1] * frequencies.idf(_WORD + kv[0]), kv[0])
-        )
-        self.specifics = _cap(
-            self.specifics, SPECIFICS_PER_STORY, lambda kv: (-kv[1] * frequencies.idf(_WORD + kv[0]), kv[0])
-        )
         for key, salience in features.names.items():
             entry = self.names.setdefault(key, [features.display.get(key, key), 0.0])
             entry[1] += salience
-        self.names = _cap(self.names, NAMES_PER_STORY, lambda kv: (-kv[1][1] * frequencies.idf(_NAME + kv[0]), kv[0]))
         for key, score in features.topics.items():
             entry = self.topics.setdefault(key, [features.display.get(key, key), 0.0])
             entry[1] += score
-        self.topics = _cap(
-            self.topics, TOPICS_PER_STORY, lambda kv: (-kv[1][1] * frequencies.idf(_TOPIC + kv[0]), kv[0])
-        )
         for number in features.numbers:
             self.numbers[number] = self.numbers.get(number, 0) + 1
-        self.numbers = _cap(self.numbers, NUMBERS_PER_STORY, lambda kv: (-kv[1], kv[0]))
         if features.source and features.source not in self.sources and len(self.sources) < SOURCES_PER_STORY:
             self.sources.append(features.source)
+        self._cap(frequencies)
+
+    def merge(self, other: StoryState, frequencies: DocumentFrequencies) -> None:
+        """Take in every member of ``other`` (a story about the same event), as :meth:`add` would have."""
+        self.size += other.size
+        for moment in (other.first_published, other.last_published):
+            if moment is not None:
+                self.first_published = min(self.first_published or moment, moment)
+                self.last_published = max(self.last_published or moment, moment)
+        for target, source in (
+            (self.terms, other.terms),
+            (self.headline, other.headline),
+            (self.specifics, other.specifics),
+        ):
+            for key, weight in source.items():
+                target[key] = target.get(key, 0.0) + weight
+        for target_map, source_map in ((self.names, other.names), (self.topics, other.topics)):
+            for key, (display, weight) in source_map.items():
+                target_map.setdefault(key, [display, 0.0])[1] += weight
+        for number, count in other.numbers.items():
+            self.numbers[number] = self.numbers.get(number, 0) + count
+        for source in other.sources:
+            if source not in self.sources and len(self.sources) < SOURCES_PER_STORY:
+                self.sources.append(source)
+        self._cap(frequencies)
+
+    def _cap(self, frequencies: DocumentFrequencies) -> None:
+        def by_idf(prefix: str) -> Any:
+            return lambda kv: (-kv[1] * frequencies.idf(prefix + kv[0]), kv[0])
+
+        def by_idf_of_sum(prefix: str) -> Any:
+            return lambda kv: (-kv[1][1] * frequencies.idf(prefix + kv[0]), kv[0])
+
+        self.terms = _cap(self.terms, TERMS_PER_STORY, by_idf(_WORD))
+        self.headline = _cap(self.headline, HEADLINE_TERMS_PER_STORY, by_idf(_WORD))
+        self.specifics = _cap(self.specifics, SPECIFICS_PER_STORY, by_idf(_WORD))
+        self.names = _cap(self.names, NAMES_PER_STORY, by_idf_of_sum(_NAME))
+        self.topics = _cap(self.topics, TOPICS_PER_STORY, by_idf_of_sum(_TOPIC))
+        self.numbers = _cap(self.numbers, NUMBERS_PER_STORY, lambda kv: (-kv[1], kv[0]))
 
     def frequency_keys(self) -> list[str]:
         """The keys of the document frequencies that comparing with this story reads."""
@@ -511,6 +538,11 @@ class StoryPolicy:
     # Without a single shared name, only a text this close joins: short reports of one kind ("X opens
     # a bridge", "Y opens a museum") share their template words and nothing else.
     nameless_text: float = 0.7
+    # An article that joins one story and could have joined another bridges them: when the two stories'
+    # capitalised words and numbers (``bridge_specifics``) and their texts (``bridge_text``) are this close
+    # as well, they report one event that began as two stories, and the other is merged into the one joined.
+    bridge_specifics: float = 0.5
+    bridge_text: float = 0.3
 
 
 def within(story: StoryState, published: datetime | None, span: timedelta) -> bool:
@@ -622,7 +654,8 @@ class StoryDecision:
     """Where an article went and why, as stored and as ``!why`` tells it.
 
     ``story_id`` is the story joined or started; ``nearest`` is the best-scoring candidate (the story
-    joined, or the one that came closest when a story was started), ``threshold`` what joining needed.
+    joined, or the one that came closest when a story was started), ``threshold`` what joining needed;
+    ``merged`` the stories the article bridged with the one it joined, merged into it.
     """
 
     article_id: int
@@ -631,6 +664,7 @@ class StoryDecision:
     threshold: float
     candidates: int
     nearest: Match | None = None
+    merged: tuple[int, ...] = ()
 
     def explain(self) -> str:
         """One sentence: "joined story #12: shares Javier Milei, Tesla factory; similarity 0.71"."""
@@ -638,7 +672,9 @@ class StoryDecision:
         if self.joined and best is not None:
             shared = [*best.shared_names, *best.shared_topics][:5]
             reason = f"shares {', '.join(shared)}; " if shared else ""
-            return f"joined story #{self.story_id}: {reason}similarity {best.text:.2f}"
+            merged = ", ".join(f"#{story_id}" for story_id in self.merged)
+            bridge = f"; story {merged} merged into it (the same event)" if merged else ""
+            return f"joined story #{self.story_id}: {reason}similarity {best.text:.2f}{bridge}"
         if best is None:
             return f"started story #{self.story_id}: no recent story shares its names or words"
         if best.score >= self.threshold and not best.shared_names:
@@ -661,6 +697,7 @@ class StoryDecision:
                 "joined": self.joined,
                 "threshold": self.threshold,
                 "candidates": self.candidates,
+                "merged": list(self.merged),
                 "nearest": None
                 if best is None
                 else {
@@ -688,6 +725,7 @@ class StoryDecision:
             joined=bool(data["joined"]),
             threshold=float(data["threshold"]),
             candidates=int(data["candidates"]),
+            merged=tuple(int(story_id) for story_id in data.get("merged", ())),
             nearest=None
             if best is None
             else Match(
@@ -725,11 +763,14 @@ def decide(
     best: Match | None = None
     considered = 0
     view = _ArticleView(features, frequencies)
+    joinable_states: dict[int, StoryState] = {}
     for story in candidates:
         if not within(story, features.published, policy.horizon):
             continue
         considered += 1
         match = _compare(view, story, policy)
+        if joinable(match, policy):
+            joinable_states[story.id] = story
         # The best joinable candidate wins; among none joinable, the closest explains the new story.
         if best is None or (joinable(match, policy), match.score, -match.story_id) > (
             joinable(best, policy),
@@ -738,6 +779,16 @@ def decide(
         ):
             best = match
     joined = best is not None and joinable(best, policy)
+    merged: tuple[int, ...] = ()
+    if joined and best is not None:
+        target = joinable_states[best.story_id]
+        merged = tuple(
+            sorted(
+                story_id
+                for story_id, other in joinable_states.items()
+                if story_id != target.id and same_event(target, other, frequencies, policy)
+            )
+        )
     return StoryDecision(
         article_id=features.article_id,
         story_id=best.story_id if joined and best is not None else new_story_id,
@@ -745,6 +796,24 @@ def decide(
         threshold=policy.threshold,
         candidates=considered,
         nearest=best,
+        merged=merged,
+    )
+
+
+def same_event(story: StoryState, other: StoryState, frequencies: DocumentFrequencies, policy: StoryPolicy) -> bool:
+    """Whether two stories an article could join both are one event told twice: their centroids' capitalised
+    words and numbers, and their texts, are as close as ``policy.bridge_specifics`` and ``policy.bridge_text``
+    ask (IDF-weighted cosines, as an article is compared with a story)."""
+
+    def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+        return _dot(
+            _unit({k: w * frequencies.idf(_WORD + k) for k, w in a.items()}),
+            _unit({k: w * frequencies.idf(_WORD + k) for k, w in b.items()}),
+        )
+
+    return (
+        cosine(story.specifics, other.specifics) >= policy.bridge_specifics
+        and cosine(story.terms, other.terms) >= policy.bridge_text
     )
 
 
@@ -767,6 +836,13 @@ class StoryStream:
         self.max_active = max_active
         self._next_id = 1
         self._by_key: dict[str, set[int]] = {}
+        self.merged_into: dict[int, int] = {}  # a story merged into another → that one
+
+    def story_of(self, story_id: int) -> int:
+        """Where a story's articles are now: the story it was merged into, if it was."""
+        while story_id in self.merged_into:
+            story_id = self.merged_into[story_id]
+        return story_id
 
     def add(self, article: StoryArticle) -> StoryDecision:
         """Place one article: join the best active story or start a new one."""
@@ -778,6 +854,11 @@ class StoryStream:
         if decision.joined:
             story = self.stories.pop(decision.story_id)
             self._unindex(story)
+            for story_id in decision.merged:
+                other = self.stories.pop(story_id)
+                self._unindex(other)
+                story.merge(other, self.frequencies)
+                self.merged_into[story_id] = story.id
             story.add(features, self.frequencies)
         else:
             story = StoryState.start(self._next_id, features, self.frequencies)
