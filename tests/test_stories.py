@@ -3,6 +3,7 @@ its explanations and stored state, and the benchmark's production path on real E
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -27,6 +28,7 @@ from bot.stories import (
     article_features,
     compare,
     decide,
+    same_event,
     stated_date,
     story_summary,
 )
@@ -49,6 +51,12 @@ NAVY_PAPER = (
     "board the Ethiopian ship MV Gibe in the Gulf of Aden on Saturday, the Indian Navy said. Commander Nirad "
     "Sinha said the pirates' two boats were intercepted after the Gibe's crew raised the alarm, and rifles "
     "and grenades were seized.",
+)
+NAVY_THIRD = (
+    "Navy commandos stop MV Gibe hijack, 23 pirates held",
+    "Indian Navy marine commandos flown from INS Mysore stopped 23 Somali and Yemeni pirates from hijacking "
+    "the Ethiopian vessel MV Gibe in the Gulf of Aden on Saturday. Navy spokesman Nirad Sinha said the pirates "
+    "were disarmed and their rifles and grenades seized.",
 )
 BANK_RESULTS = (
     "Lloyds profits rise as mortgage lending recovers",
@@ -172,6 +180,32 @@ def test_specifics_tell_two_events_of_one_kind_apart_better_than_the_whole_text(
     other = compare(article_features(indexed(analyzer, 3, NAVY_OTHER)), story, stream.frequencies, stream.policy)
     assert same.specifics > 2 * other.specifics
     assert same.specifics - other.specifics > same.text - other.text
+
+
+def test_an_article_bridging_two_stories_of_one_event_merges_them(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    stream.policy = dataclasses.replace(StoryPolicy(), threshold=10.0)  # every report starts a story of its own
+    wire, paper, other = (
+        stream.add(indexed(analyzer, n, text)).story_id
+        for n, text in enumerate((NAVY_WIRE, NAVY_PAPER, NAVY_OTHER), start=1)
+    )
+    assert len({wire, paper, other}) == 3
+    stories, frequencies = stream.stories, stream.frequencies
+    assert same_event(stories[wire], stories[paper], frequencies, StoryPolicy())
+    assert not same_event(stories[wire], stories[other], frequencies, StoryPolicy())
+
+    stream.policy = StoryPolicy()
+    bridge = stream.add(indexed(analyzer, 4, NAVY_THIRD))
+    assert bridge.joined and bridge.story_id in (wire, paper), bridge.explain()
+    assert bridge.merged == tuple({wire, paper} - {bridge.story_id})
+    assert stream.story_of(wire) == stream.story_of(paper) == bridge.story_id
+    assert stream.story_of(other) == other and set(stream.stories) >= {bridge.story_id, other}
+    merged = stream.stories[bridge.story_id]
+    assert merged.size == 3 and "gibe" in merged.specifics and bridge.merged[0] not in stream.stories
+    assert bridge.explain().endswith(f"; story #{bridge.merged[0]} merged into it (the same event)")
+    assert StoryDecision.from_json(bridge.to_json()) == bridge
 
 
 def test_explanation_names_what_is_shared_and_the_similarity(
