@@ -15,8 +15,13 @@ candidates found through the indexes, the decision, the stored state), in that o
 in stream order must give the indexer's stories (``placed_again_same``). For reference, the same
 decisions are also made in memory over every story that shares a name or a probe word
 (:class:`bot.stories.StoryStream`, fed what the index holds for each article, undated articles undated):
-the difference is what the bounded candidate lookup and the file dates cost. The index is cached under
-``bench/.cache`` by a digest of the data and of the indexing and clustering code.
+the difference is what the bounded candidate lookup and the file dates cost. Stories are read back once
+every article is placed: a later article may merge two stories it bridges (:func:`bot.stories.same_event`).
+The index is cached under ``bench/.cache`` by a digest of the data and of the indexing and clustering code.
+
+The upper bound (``upper_bound``): the gold events, each split wherever two of its articles, in the time
+order the indexer placed them (stored date or dateline; the file's time for an undated one), lie more than
+the policy's horizon apart — the best any placement can score under the product's time rule.
 
 Stream order: file order (topic, then document number), except that the articles with a known date
 take the places of the dated articles in date order — what a feed reader sees is dated articles in time
