@@ -10,7 +10,10 @@
   decision needs and incremented once per article; the keys seen only once are dropped every
   :data:`PRUNE_EVERY` articles, so the table does not grow with every new number and name;
 - the decision (joined or started, the similarity, the shared names and topics) is a row of
-  ``article_stories``, so ``!why`` can say why; the story's capped state is a row of ``stories``.
+  ``article_stories``, so ``!why`` can say why; the story's capped state is a row of ``stories``;
+- a decision that merges stories (an article bridging two that report one event) moves their articles
+  and the alerts planned for them to the story joined, so later articles go into the posts' threads and
+  nothing is posted again; a merged story's row stays, with ``merged_into``, for ``!story`` to follow.
 
 Every article is dated here (the indexer falls back to the file's time), so time always narrows the
 candidates to ``policy.horizon``.
