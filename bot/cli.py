@@ -8,7 +8,7 @@ Commands (each takes ``--db PATH`` to use another database than the configured o
 - ``newsdesk stats``: how much the index holds
 - ``newsdesk export``: one JSON object per article on stdout
 - ``newsdesk stories``: place every article in a story again (an index from before stories were kept)
-- ``newsdesk run``: the Discord bot (needs DISCORD_TOKEN)
+- ``newsdesk run [--shards 0-1 --shard-count 4]``: the Discord bot (needs DISCORD_TOKEN), or some of its shards
 - ``newsdesk start``: index, then the bot if DISCORD_TOKEN is set, else the console
 """
 
@@ -278,7 +278,13 @@ def _parser() -> argparse.ArgumentParser:
     with_server(with_db(sub.add_parser("stats", help="how much the index holds")))
     with_db(sub.add_parser("export", help="one JSON object per article on stdout"))
     with_db(sub.add_parser("stories", help="place every article in a story again, oldest first"))
-    with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
+    run = with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
+    run.add_argument(
+        "--shards", metavar="IDS", help='serve only these shards: "0-1", "2", "0,2" (default: all of --shard-count)'
+    )
+    run.add_argument(
+        "--shard-count", type=int, metavar="N", help="the number of shards the bot runs in all (default: unsharded)"
+    )
     with_db(sub.add_parser("start", help="index, then the bot (or the console without a token)"))
     return parser
 
@@ -301,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         if getattr(args, "db", None):
             settings = settings.replace(database=args.db)
+        if getattr(args, "shard_count", None) is not None:
+            settings = settings.replace(shard_count=args.shard_count, shards=args.shards or "")
+        elif getattr(args, "shards", None) is not None:
+            settings = settings.replace(shards=args.shards)
         secrets = Secrets.from_env()
         server = getattr(args, "server", None)
         viewer = EVERYTHING if server is None else Viewer.server(server)
