@@ -18,6 +18,8 @@ from typing import Any
 
 ENV_PREFIX = "NEWSDESK_"
 DEFAULT_CONFIG_PATH = Path("config/newsdesk.toml")
+# Who polls the feeds: the bot process itself, or `newsdesk worker` processes (then the bot does not).
+INGEST_MODES = ("here", "workers")
 
 
 class ConfigError(Exception):
@@ -77,6 +79,8 @@ class Settings:
     server_grace_days: float = 7.0
     spike_check_minutes: float = 10.0
     digest_check_minutes: float = 1.0
+    ingest: str = "here"
+    lease_seconds: float = 60.0
 
     def __post_init__(self) -> None:
         checks: dict[str, tuple[float, float]] = {
@@ -109,6 +113,7 @@ class Settings:
             "server_grace_days": (0, 365),
             "spike_check_minutes": (0.005, 24 * 60),
             "digest_check_minutes": (0.005, 60),
+            "lease_seconds": (1, 3600),
         }
         for key, (low, high) in checks.items():
             value = getattr(self, key)
@@ -116,6 +121,8 @@ class Settings:
                 raise ConfigError(f"{key}: {value} is out of range ({low:g} to {high:g})")
         if not valid_prefix(self.prefix):
             raise ConfigError("prefix: must be 1 to 5 visible characters without spaces")
+        if self.ingest not in INGEST_MODES:
+            raise ConfigError(f"ingest: must be one of {', '.join(INGEST_MODES)}, got {self.ingest!r}")
         if not self.model.strip():
             raise ConfigError("model: must name a spaCy model package")
         for network in self.allowed_private_networks:
