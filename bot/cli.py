@@ -9,6 +9,7 @@ Commands (each takes ``--db PATH`` to use another database than the configured o
 - ``newsdesk export``: one JSON object per article on stdout
 - ``newsdesk stories``: place every article in a story again (an index from before stories were kept)
 - ``newsdesk run``: the Discord bot (needs DISCORD_TOKEN)
+- ``newsdesk worker``: poll the feeds and index them, beside the bots (see :mod:`bot.worker`)
 - ``newsdesk start``: index, then the bot if DISCORD_TOKEN is set, else the console
 """
 
@@ -241,6 +242,13 @@ async def run_bot(settings: Settings, secrets: Secrets) -> int:
     return await start(settings, secrets)
 
 
+async def run_worker(settings: Settings, secrets: Secrets) -> int:
+    """Poll and index feeds until SIGTERM or SIGINT; returns the exit status."""
+    from bot.worker import run_worker as start
+
+    return await start(settings, secrets)
+
+
 async def run_start(settings: Settings, secrets: Secrets) -> int:
     """Index the configured folders, then run the bot, or the console when there is no token."""
     await run_index(settings, [])
@@ -280,6 +288,7 @@ def _parser() -> argparse.ArgumentParser:
     with_db(sub.add_parser("stories", help="place every article in a story again, oldest first"))
     with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
     with_db(sub.add_parser("start", help="index, then the bot (or the console without a token)"))
+    with_db(sub.add_parser("worker", help="poll the feeds and index them, without Discord (beside the bots)"))
     return parser
 
 
@@ -313,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
             "stories": lambda: run_stories(settings),
             "run": lambda: run_bot(settings, secrets),
             "start": lambda: run_start(settings, secrets),
+            "worker": lambda: run_worker(settings, secrets),
         }
         result = asyncio.run(commands[args.command]())
     except ConfigError as exc:
@@ -330,7 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "index":
         return 0
-    return result if isinstance(result, int) and args.command in {"ask", "run", "start"} else 0
+    return result if isinstance(result, int) and args.command in {"ask", "run", "start", "worker"} else 0
 
 
 if __name__ == "__main__":

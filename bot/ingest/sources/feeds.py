@@ -78,6 +78,7 @@ class FeedPoller:
         operator_feeds: Sequence[str] = (),
         operator_interval_minutes: float = 10.0,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        polls_due: bool = True,
     ) -> None:
         self.store = store
         self.ingest = ingest
@@ -90,6 +91,8 @@ class FeedPoller:
         self.idle_seconds = idle_seconds
         self.operator_feeds = operator_feeds  # from the settings: shared with every server
         self.operator_interval_minutes = operator_interval_minutes
+        # False in a bot whose feeds `newsdesk worker` processes poll: it only polls a feed being added.
+        self.polls_due = polls_due
         self.wake = asyncio.Event()
         # Passes of the loop that ended with no poll in flight: every poll claimed before has finished
         # (tests wait on it before asserting nothing more was polled).
@@ -104,8 +107,8 @@ class FeedPoller:
         self.wake.set()
 
     async def will_index(self) -> bool:
-        """Whether any feed will be polled."""
-        return bool(self.operator_feeds) or await self.store.sources.next_due() is not None
+        """Whether any feed will be polled here."""
+        return self.polls_due and (bool(self.operator_feeds) or await self.store.sources.next_due() is not None)
 
     async def sync_operator_feeds(self) -> None:
         """Register the feeds listed in the settings (shared with every server), and drop those no longer
@@ -123,7 +126,9 @@ class FeedPoller:
     async def run(self) -> None:
         """Claim due feeds as polls finish (at most :data:`CONCURRENT_POLLS` at a time) and poll them;
         sleep until the next feed is due (or a feed is added). When stopped, the polls under way finish
-        and every lease is given back."""
+        and every lease is given back. Returns at once where workers poll the feeds (``polls_due`` off)."""
+        if not self.polls_due:
+            return
         try:
             await self.sync_operator_feeds()
         except Exception:
@@ -155,14 +160,19 @@ class FeedPoller:
                 woken.cancel()
                 polling = {task for task in polling if not task.done()}
         finally:
-            if polling:  # stopping: the polls under way finish (a stop must not cost a half-read feed)
-                await asyncio.wait(polling)
-            self.lease.stop()
-            await renewing
-            try:
-                await self.store.sources.release(self.lease.owner)
-            except Exception:  # they run out on their own
-                log.exception("the feed leases could not be given back")
+            # Stopping: the polls under way finish (a stop must not cost a half-read feed), then every
+            # lease goes back — shielded, so that a stop that runs out of patience still gives them back.
+            await asyncio.shield(self._finish(polling, renewing))
+
+    async def _finish(self, polling: set[asyncio.Task[None]], renewing: asyncio.Task[None]) -> None:
+        if polling:
+            await asyncio.wait(polling)
+        self.lease.stop()
+        await renewing
+        try:
+            await self.store.sources.release(self.lease.owner)
+        except Exception:  # they run out on their own
+            log.exception("the feed leases could not be given back")
 
     async def _poll_claimed(self, source: FeedSource) -> None:
         """Poll a feed this poller claimed, then give its lease back."""
@@ -254,8 +264,10 @@ class FeedPoller:
         return PollOutcome(ok=False, error=error, paused=pause)
 
 
-def make(context: SourceContext) -> FeedPoller:
-    """The poller of every server's feeds; a feed that pauses is told to its server where it was added."""
+def make(context: SourceContext, *, polls_due: bool | None = None, idle_seconds: float = 30.0) -> FeedPoller:
+    """The poller of every server's feeds; a feed that pauses is told to its server where it was added.
+    It polls the feeds that fall due where the settings say ``ingest = "here"`` (or ``polls_due``: a
+    `newsdesk worker` always does), and looks for feeds added or resumed elsewhere every ``idle_seconds``."""
     settings = context.settings
 
     async def notify(source: FeedSource, text: str) -> None:
@@ -272,8 +284,10 @@ def make(context: SourceContext) -> FeedPoller:
         max_failures=settings.feed_max_failures,
         fetch_full_text=settings.fetch_full_text,
         notify=notify,
+        idle_seconds=idle_seconds,
         max_chars=settings.max_article_chars,
         operator_feeds=settings.feeds,
         operator_interval_minutes=settings.feed_interval_minutes,
         lease_seconds=settings.lease_seconds,
+        polls_due=settings.ingest == "here" if polls_due is None else polls_due,
     )
