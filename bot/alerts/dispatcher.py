@@ -26,13 +26,14 @@ Flood control: at most ``per_minute`` messages per channel per minute; what is d
 out as one digest message listing the rest. Spike and scheduled-digest posts (outbox rows of their own
 kind, with their embed planned in the row) go out first and are never folded into that digest.
 
-Several dispatchers (one per gateway process) share one outbox: each pass claims the due alerts of the
-channels no other dispatcher holds, with a lease (:mod:`bot.leases`) renewed while it sends, and gives
-them back at its end; so each channel's flood control is one dispatcher's at a time, and no alert is
-sent by two. A dispatcher that dies mid-pass holds its alerts until the lease runs out; the one that
-takes them over treats each as an attempt with an unknown outcome (the nonce, then the channel's recent
-messages), so an alert posted just before the crash is not posted again. A gateway process serving
-some shards claims the alerts of its shards' servers only: the others' channels are not in its cache.
+Several dispatchers (one per gateway process) share one outbox: each pass claims the due alerts of a
+few channels no other dispatcher holds (:data:`CHANNELS_PER_PASS`), with a lease (:mod:`bot.leases`)
+renewed while it sends, and gives them back at its end; so each channel's flood control is one
+dispatcher's at a time, and no alert is sent by two. A dispatcher that dies mid-pass holds its alerts
+until the lease runs out; the one that takes them over treats each as an attempt with an unknown outcome
+(the nonce, then the channel's recent messages), so an alert posted just before the crash is not posted
+again. A gateway process serving some shards claims the alerts of its shards' servers only: the others'
+channels are not in its cache.
 
 Stories: an alert planned as an entry of its story's post (``thread_of``) is never a post of its own. It
 goes into a thread on that post — made once, at the first entry; Discord gives a thread made on a message
@@ -81,6 +82,8 @@ MAX_FORUM_TAGS = 5
 MAX_ROLE_PINGS = 20  # roles one alert pings: a role follow is a manager's choice, a handful per story
 MENTION_CHARS = 1700  # of a message's 2000 characters, what its mentions may fill; the rest says why
 DIGEST_MENTION_CHARS = 1000  # a digest keeps more room for its list
+# Channels one delivery pass claims: the rest wait for the next pass (at once) or another dispatcher.
+CHANNELS_PER_PASS = 10
 HISTORY_LIMIT = 100  # recent messages searched for one whose send had an unknown outcome
 CLOCK_SLACK = timedelta(minutes=1)  # our clock against Discord's, when searching from a time
 THREAD_ALREADY_CREATED = 160004  # Discord's code: this message already has a thread
@@ -324,7 +327,9 @@ class AlertDispatcher:
         async with self._pass:
             now = datetime.now(UTC)
             owner = self.lease.owner
-            due = await self.store.alerts.claim(owner, to_iso(now), self.lease.until(), 500, shards=self.shards())
+            due = await self.store.alerts.claim(
+                owner, to_iso(now), self.lease.until(), channels=CHANNELS_PER_PASS, shards=self.shards()
+            )
             if not due:
                 return 0
             try:

@@ -683,33 +683,48 @@ class AlertQueries:
         return [_due_alert(r) for r in rows]
 
     async def claim(
-        self, owner: str, now: str, until: str, limit: int = 500, *, shards: ShardFilter | None = None
+        self,
+        owner: str,
+        now: str,
+        until: str,
+        *,
+        channels: int,
+        limit: int = 500,
+        shards: ShardFilter | None = None,
     ) -> list[DueAlert]:
-        """Lease up to ``limit`` due alerts (as :meth:`due` finds them) to the dispatcher ``owner`` until
-        ``until``, in one statement, oldest first: those no one holds, or whose lease ran out, in channels
-        no other dispatcher holds (so each channel's flood control and stories stay with one dispatcher at
-        a time), and only of the servers on ``shards`` when given.
+        """Lease to the dispatcher ``owner``, until ``until`` and in one statement, the due alerts (as
+        :meth:`due` finds them, at most ``limit``, oldest first) of the ``channels`` channels whose oldest
+        due alert is oldest, among the channels no other dispatcher holds: so each channel's flood control
+        and stories are one dispatcher's at a time, and several dispatchers share a burst by channels.
+        Alerts no one holds are taken, or those whose lease ran out; with ``shards``, only those of the
+        servers on them.
 
         An alert taken over from a dispatcher that died holding it may have been posted in between: its
         outcome is noted as unknown since that claim, so it is first looked for in the channel. On
         PostgreSQL the rows another claim is locking are skipped, not waited for."""
         skip_locked = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
         on_shards, shard_params = _on_shards(shards)
+        claimable = (
+            "id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
+            "SELECT id FROM outbox WHERE pings_left != '[]' AND status != 'pending' AND next_attempt_at <= ?) "
+            "AND (lease_until IS NULL OR lease_until <= ?)"
+        )
         async with self._db.write() as db, db.execute(
             f"""
             UPDATE outbox SET lease_owner = ?, lease_until = ?, leased_at = ?,
                 unknown_since = CASE WHEN lease_owner IS NULL THEN unknown_since
                                      ELSE COALESCE(unknown_since, leased_at) END
             WHERE id IN (
-                SELECT id FROM outbox WHERE id IN (
-                    SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL
-                    SELECT id FROM outbox WHERE pings_left != '[]' AND status != 'pending' AND next_attempt_at <= ?
-                ) AND (lease_until IS NULL OR lease_until <= ?) AND channel_id NOT IN ({_HELD_BY_OTHERS}){on_shards}
+                SELECT id FROM outbox WHERE {claimable} AND channel_id IN (
+                    SELECT channel_id FROM outbox
+                    WHERE {claimable} AND channel_id NOT IN ({_HELD_BY_OTHERS}){on_shards}
+                    GROUP BY channel_id ORDER BY MIN(id) LIMIT ?
+                )
                 ORDER BY id LIMIT ?{skip_locked}
             ) AND (lease_until IS NULL OR lease_until <= ?)
             RETURNING {_DUE_COLUMNS}
             """,
-            (owner, until, now, now, now, now, owner, now, *shard_params, limit, now),
+            (owner, until, now, now, now, now, now, now, now, owner, now, *shard_params, channels, limit, now),
         ) as cursor:
             rows = await cursor.fetchall()
         return sorted((_due_alert(r) for r in rows), key=lambda alert: alert.id)
