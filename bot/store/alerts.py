@@ -739,11 +739,13 @@ class AlertQueries:
 
     async def release(self, owner: str) -> None:
         """Give back every alert the dispatcher ``owner`` holds (done or not: what is still due is claimed
-        again)."""
+        again), and clear the leases that a dispatcher which died left on alerts it had finished."""
         async with self._db.write() as db:
             await db.execute(
-                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, leased_at = NULL WHERE lease_owner = ?",
-                (owner,),
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, leased_at = NULL "
+                "WHERE lease_owner IS NOT NULL AND (lease_owner = ? "
+                "OR (lease_until <= ? AND status != 'pending' AND pings_left = '[]'))",
+                (owner, current_time()),
             )
 
     async def next_due(self, owner: str | None = None, *, shards: ShardFilter | None = None) -> str | None:
