@@ -19,9 +19,12 @@ from typing import Any
 
 import pytest
 
+from bot.config import Secrets, Settings
 from bot.models import FeedSource, to_iso
 from bot.store import Store
+from bot.worker import FeedWorker
 from tests.conftest import ROOT
+from tests.fake_discord import FakeDiscord
 from tests.feed_server import Behaviour, FeedServer, rss_document
 from tests.settle import eventually
 
@@ -175,3 +178,29 @@ async def _holds(store: Store, pid: int, source_id: int) -> bool:
 async def _indexed(store: Store, expected: int) -> bool:
     sources = await store.sources.of_server(GUILD)
     return await store.articles.count() >= expected and all(s.lease_owner is None for s in sources)
+
+
+async def test_a_worker_tells_a_server_that_its_feed_is_paused(
+    fake_discord: FakeDiscord, bot_settings: Settings, feed_server: FeedServer
+) -> None:
+    """A worker has no gateway: with the bot's token it posts the notice over Discord's REST API, in the
+    channel where the feed was added, pinging no one."""
+    fake = fake_discord
+    settings = bot_settings.replace(feed_max_failures=1, allowed_private_networks=("127.0.0.1",))
+    async with Store.open(settings.database) as store:
+        source = await store.sources.add(fake.guild.id, fake.channel.id, feed_server.fail("/gone.xml", 503), 60, ADMIN)
+        assert source is not None
+        now = to_iso(datetime.now(UTC))
+        await store.sources.polled(source.id, title=None, etag=None, last_modified=None, next_poll_at=now)
+    stopping = asyncio.Event()
+    running = asyncio.create_task(FeedWorker(settings, Secrets(discord_token=fake.token)).run(stopping))
+    try:
+        notice = await fake.wait_for_message(channel_id=fake.channel.id, timeout=20)
+    finally:
+        stopping.set()
+        await running
+    assert f"Feed #{source.id}" in notice.content and "is paused after 1 failure" in notice.content
+    assert notice.allowed_mentions == {"parse": []}
+    async with Store.open(settings.database) as store:
+        [paused] = await store.sources.of_server(fake.guild.id)
+    assert paused.paused and paused.pause_notified and paused.lease_owner is None
