@@ -9,12 +9,16 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from bot.locations import describe, is_postgres
 
 ENV_PREFIX = "NEWSDESK_"
 DEFAULT_CONFIG_PATH = Path("config/newsdesk.toml")
@@ -44,7 +48,8 @@ def valid_prefix(prefix: str) -> bool:
 class Settings:
     """Every tunable of the bot. Field defaults mirror ``config/newsdesk.toml``."""
 
-    database: Path = Path("data/newsdesk.db")
+    # A SQLite file, or a PostgreSQL database as a ``postgresql://user:password@host/db`` URL (a str).
+    database: Path | str = Path("data/newsdesk.db")
     model: str = "en_core_web_sm"
     folders: tuple[Path, ...] = (Path("seeds"),)
     feeds: tuple[str, ...] = ()
@@ -136,8 +141,29 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def _database(key: str, raw: Any) -> Path | str:
+    """The ``database`` setting: a ``postgresql://`` URL as given, anything else a SQLite file's path."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{key}: expected a file path or a postgresql:// URL, got {raw!r}")
+    text = raw.strip()
+    if is_postgres(text):
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018  (raises on a malformed port)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: not a valid PostgreSQL URL ({exc}): {describe(text)}") from None
+        if not parts.path.strip("/") and "dbname=" not in parts.query:
+            raise ConfigError(f"{key}: the PostgreSQL URL names no database: {describe(text)}")
+        return text
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", text):
+        raise ConfigError(f"{key}: only postgresql:// URLs are supported, got {describe(text)}")
+    return Path(text)
+
+
 def _coerce(key: str, raw: Any, template: Any, type_name: str) -> Any:
     """Turn a TOML value or an environment string into the field's type."""
+    if type_name == "Path | str":
+        return _database(key, raw)
     try:
         if type_name == "tuple[str, ...]":
             items = [i for i in raw.split(",")] if isinstance(raw, str) else raw

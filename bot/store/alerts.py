@@ -267,8 +267,10 @@ class AlertQueries:
     async def _record_filtered(self, article_id: int, filtered: Sequence[FilteredAlert]) -> None:
         now = current_time()
         await self._db.writer.executemany(
-            "INSERT OR REPLACE INTO filtered_alerts (article_id, guild_id, channel_id, reasons, rule, scope, scope_id, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO filtered_alerts (article_id, guild_id, channel_id, reasons, rule, scope, scope_id, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (article_id, channel_id) DO UPDATE SET "
+            "guild_id = excluded.guild_id, reasons = excluded.reasons, rule = excluded.rule, scope = excluded.scope, "
+            "scope_id = excluded.scope_id, created_at = excluded.created_at",
             [
                 (article_id, f.guild_id, f.channel_id, json.dumps(f.reasons), f.rule, f.scope, f.scope_id, now)
                 for f in filtered
@@ -356,9 +358,9 @@ class AlertQueries:
                 ongoing = {row["guild_id"] async for row in cursor}
             servers = set(trending) | {f.guild_id for f in followers}
             await db.executemany(
-                "INSERT INTO spikes (guild_id, kind, subject_key, window, started_at, last_seen_at) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, subject_key, window) DO UPDATE SET "
-                "started_at = CASE WHEN last_seen_at < ? THEN excluded.started_at ELSE started_at END, "
+                "INSERT INTO spikes (guild_id, kind, subject_key, \"window\", started_at, last_seen_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, kind, subject_key, \"window\") DO UPDATE SET "
+                "started_at = CASE WHEN spikes.last_seen_at < ? THEN excluded.started_at ELSE spikes.started_at END, "
                 "last_seen_at = excluded.last_seen_at",
                 [
                     (guild, kind, key, window, to_iso(now), to_iso(now), cutoff)
@@ -415,7 +417,8 @@ class AlertQueries:
         async with self._db.write() as db, db.execute(
             "INSERT INTO follows (guild_id, user_id, kind, target_key, name, channel_id, created_at, spikes) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id, kind, target_key) DO UPDATE SET "
-            "spikes = excluded.spikes, channel_id = excluded.channel_id WHERE spikes != excluded.spikes RETURNING 1",
+            "spikes = excluded.spikes, channel_id = excluded.channel_id WHERE follows.spikes != excluded.spikes "
+            "RETURNING 1",
             (
                 follow.guild_id,
                 follow.user_id,
@@ -475,8 +478,8 @@ class AlertQueries:
     async def add_role_follow(self, follow: RoleFollow, created_by: int) -> bool:
         """Record that a role is pinged about something; ``False`` when it already was."""
         async with self._db.write() as db, db.execute(
-            "INSERT OR IGNORE INTO role_follows (guild_id, role_id, kind, target_key, name, channel_id, created_by, "
-            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING 1",
+            "INSERT INTO role_follows (guild_id, role_id, kind, target_key, name, channel_id, created_by, "
+            "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
             (
                 follow.guild_id,
                 follow.role_id,
@@ -602,10 +605,10 @@ class AlertQueries:
         written = 0
         for alert in without_repeats(planned, key, recent):
             async with db.execute(
-                "INSERT OR IGNORE INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, "
+                "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, ping_user_ids, "
                 "ping_role_ids, reasons, nonce, next_attempt_at, created_at, story_id, thread_of) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                "RETURNING id",
+                "ON CONFLICT DO NOTHING RETURNING id",
                 (
                     article_id,
                     alert.guild_id,

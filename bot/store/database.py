@@ -1,8 +1,11 @@
-"""The index file and its two connections, owned by :class:`Database`; every part of the store reaches
-SQL through it.
+"""The index and its connections, owned by :class:`Database`; every part of the store reaches SQL through it.
 
-Rows come back named (:class:`sqlite3.Row`: ``row["title"]``). One connection writes (in batched
-transactions), another reads, so that answering a question never
+The index is a SQLite file (a :class:`~pathlib.Path`) or a PostgreSQL database (a ``postgresql://`` URL,
+:class:`~bot.store.postgres.PostgresDatabase`); the store's parts write the same ``?``-placeholder SQL
+for both, branching on :attr:`Database.dialect` only where the dialects differ.
+
+Rows come back named (``row["title"]``; :class:`sqlite3.Row` or asyncpg's ``Record``). One connection writes
+(in batched transactions), another reads, so that answering a question never
 waits for an ingest in progress: WAL lets the reader see the last committed state.
 
 Many tasks write (feed polls, the folder watcher, commands, the alert dispatcher) and SQLite has one
@@ -25,6 +28,7 @@ from typing import Any
 
 import aiosqlite
 
+from bot.locations import Location, describe, is_postgres
 from bot.models import to_iso
 from bot.store.migrations import MigrationError, load_migrations
 
@@ -36,9 +40,10 @@ log = logging.getLogger(__name__)
 
 
 class StoreError(RuntimeError):
-    """The database cannot be opened, is damaged, is from a newer version of Newsdesk, or its disk is full.
+    """The database cannot be opened or reached, is damaged, is from a newer version of Newsdesk, or its disk is
+    full.
 
-    The message is one sentence naming the file, fit to show as is.
+    The message is one sentence naming the file (or the server, never with its password), fit to show as is.
     """
 
 
@@ -55,9 +60,14 @@ _FAULTS = {
 }
 
 
-def storage_fault(path: Path, exc: BaseException) -> StoreError | None:
+def storage_fault(path: Location, exc: BaseException) -> StoreError | None:
     """The one-line :class:`StoreError` for a fault of the database file itself (damaged, full disk,
-    unreadable), or ``None`` when ``exc`` is something else (a bug in a query stays a bug)."""
+    unreadable) or of its server (unreachable, out of space), or ``None`` when ``exc`` is something else
+    (a bug in a query stays a bug)."""
+    if is_postgres(path):
+        from bot.store.postgres import server_fault  # asyncpg is loaded only for a PostgreSQL index
+
+        return server_fault(str(path), exc)
     code = getattr(exc, "sqlite_errorcode", None)
     if not isinstance(exc, sqlite3.DatabaseError) or code is None or code & 0xFF not in _FAULTS:
         return None
@@ -76,10 +86,14 @@ def chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any
 
 
 class Database:
-    """The two connections to one index file, the write lock, and the count of committed writes."""
+    """The two connections to one index file, the write lock, and the count of committed writes.
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self.path = path
+    :meth:`connect` opens a :class:`~bot.store.postgres.PostgresDatabase` instead for a ``postgresql://`` URL:
+    the same methods, rows and write discipline over asyncpg.
+    """
+
+    def __init__(self, path: Location, writer: Any, reader: Any) -> None:
+        self.path = path  # the file, or the server's URL (show it with describe())
         self._write_connection = writer  # only through write() / turn(): see the module docstring
         self._write_lock = asyncio.Lock()
         self._write_owner: asyncio.Task[Any] | None = None
@@ -94,9 +108,20 @@ class Database:
 
     # ----------------------------------------------------------------------------------- lifecycle
 
+    @property
+    def location(self) -> str:
+        """Where the index is, fit to show: the file, or the server's URL without its password."""
+        return describe(self.path)
+
     @classmethod
-    async def connect(cls, path: Path) -> Database:
-        """Open (creating and migrating as needed) the database at ``path``."""
+    async def connect(cls, location: Location) -> Database:
+        """Open (creating and migrating as needed) the database at ``location``: a SQLite file, or a
+        PostgreSQL database named by a ``postgresql://`` URL."""
+        if is_postgres(location):
+            from bot.store.postgres import PostgresDatabase  # asyncpg is loaded only for a PostgreSQL index
+
+            return await PostgresDatabase.open(str(location))
+        path = Path(location)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(path)
@@ -131,14 +156,14 @@ class Database:
                 try:
                     await writer.execute("PRAGMA optimize")
                 except sqlite3.Error as exc:
-                    log.warning("could not optimise the database %s at close: %s", self.path, exc)
+                    log.warning("could not optimise the database %s at close: %s", self.location, exc)
             await self._close_connection(writer)
 
     async def _close_connection(self, connection: aiosqlite.Connection) -> None:
         try:
             await connection.close()
         except sqlite3.Error as exc:
-            log.warning("closing the database %s failed: %s", self.path, exc)
+            log.warning("closing the database %s failed: %s", self.location, exc)
 
     # ------------------------------------------------------------------------------------- writing
 

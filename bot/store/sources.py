@@ -58,8 +58,9 @@ class SourceQueries:
             if limit is not None and row is not None and row["n"] >= limit:
                 raise SourceLimitReached(limit)
             async with db.execute(
-                "INSERT OR IGNORE INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
-                f"created_at, shared) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING {_SOURCE_COLUMNS}",
+                "INSERT INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, added_by, "
+                "created_at, shared) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                f"ON CONFLICT DO NOTHING RETURNING {_SOURCE_COLUMNS}",
                 (
                     guild_id,
                     channel_id,
@@ -210,9 +211,11 @@ class SourceQueries:
     async def failed(self, source_id: int, error: str, *, next_poll_at: str, pause: bool) -> None:
         """A failed poll: count it, back off, and pause the feed when told to."""
         async with self._db.write() as db:
+            # SQLite's "paused OR ?" is PostgreSQL's GREATEST (the flags are integers 0/1 in both).
+            paused = "GREATEST(paused, ?)" if self._db.dialect == "postgresql" else "paused OR ?"
             await db.execute(
                 "UPDATE sources SET failures = failures + 1, last_error = ?, next_poll_at = ?, "
-                "paused = paused OR ? WHERE id = ?",
+                f"paused = {paused} WHERE id = ?",
                 (error, next_poll_at, int(pause), source_id),
             )
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlite3
 from datetime import timedelta
 
+import pytest
+
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
 from bot.models import ArticleRecord
@@ -97,6 +99,7 @@ async def test_a_changed_text_is_placed_again(store: Store, indexer_for) -> None
     assert story is not None and await store.stories.size(story) == 1
 
 
+@pytest.mark.sqlite_only
 async def test_candidates_are_found_through_indexes(store: Store) -> None:
     with sqlite3.connect(store.path) as db:
         for sql, params in ((NAME_PROBE_SQL, (1, "a", "b", 1)), (WORD_PROBE_SQL, ('"pirate"', 1, "a", "b"))):
