@@ -30,6 +30,7 @@ from bot.ingest.fetch import redact_url
 from bot.ingest.service import IngestionService
 from bot.ingest.sources import feeds
 from bot.ingest.sources.feeds import FeedPoller
+from bot.locations import describe
 from bot.render import message_text
 from bot.store import Store
 
@@ -120,8 +121,7 @@ class FeedWorker:
                 source_types={"feeds": functools.partial(feeds.make, polls_due=True, idle_seconds=IDLE_SECONDS)},
             )
             await ingestion.start()
-            where = redact_url(str(self.settings.database))
-            log.info("worker %s polls the feeds of %s", self.poller.lease.owner, where)
+            log.info("worker %s polls the feeds of %s", self.poller.lease.owner, describe(self.settings.database))
             await stopping.wait()
             log.info("worker stopping: finishing the polls under way and giving back the feeds")
             await ingestion.stop(grace=self.settings.lease_seconds)

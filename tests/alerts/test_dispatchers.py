@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.alerts.planning import alert_nonce
 from bot.app import NewsdeskBot
 from bot.config import Settings
+from bot.locations import Location
 from bot.models import to_iso
 from bot.store import Store
 from tests.conftest import ROOT
@@ -31,7 +32,7 @@ LEASE_SECONDS = 2.0
 _FOOTER = re.compile(r"^Article #(\d+) ")
 
 
-async def start_bot_process(fake: FakeDiscord, database: Path, log: Path) -> asyncio.subprocess.Process:
+async def start_bot_process(fake: FakeDiscord, database: Location, log: Path) -> asyncio.subprocess.Process:
     """``newsdesk run`` on ``database`` against ``fake``, in a process group of its own, logging to ``log``."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")},
@@ -40,6 +41,7 @@ async def start_bot_process(fake: FakeDiscord, database: Path, log: Path) -> asy
         "NEWSDESK_FOLDERS": "",
         "NEWSDESK_GUILD_READY_TIMEOUT": "0.05",
         "NEWSDESK_LEASE_SECONDS": str(LEASE_SECONDS),
+        "NEWSDESK_DATABASE": str(database),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -50,8 +52,6 @@ async def start_bot_process(fake: FakeDiscord, database: Path, log: Path) -> asy
         "--config",
         str(ROOT / "config" / "newsdesk.toml"),
         "run",
-        "--db",
-        str(database),
         cwd=ROOT,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,

@@ -12,7 +12,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from bot.config import Secrets, Settings
+from bot.locations import Location
 from bot.models import FeedSource, to_iso
 from bot.store import Store
 from bot.worker import FeedWorker
@@ -67,7 +68,7 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         yield server
 
 
-async def start_worker(database: Path, log: Path) -> asyncio.subprocess.Process:
+async def start_worker(database: Location, log: Path) -> asyncio.subprocess.Process:
     """``python -m bot.cli worker`` on ``database``, in a process group of its own (its parsing and
     analysis processes with it), with short leases and the local feed server allowed; it logs to ``log``."""
     env = {
@@ -77,6 +78,7 @@ async def start_worker(database: Path, log: Path) -> asyncio.subprocess.Process:
         "NEWSDESK_ALLOWED_PRIVATE_NETWORKS": "127.0.0.1",
         "NEWSDESK_FETCH_FULL_TEXT": "false",
         "NEWSDESK_WORKERS": "1",
+        "NEWSDESK_DATABASE": str(database),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
@@ -85,8 +87,6 @@ async def start_worker(database: Path, log: Path) -> asyncio.subprocess.Process:
         "--config",
         str(ROOT / "config" / "newsdesk.toml"),
         "worker",
-        "--db",
-        str(database),
         cwd=ROOT,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,
@@ -107,8 +107,10 @@ def holders(sources: list[FeedSource]) -> dict[int, set[int]]:
     return held
 
 
-async def test_workers_share_the_feeds_and_a_killed_one_loses_nothing(tmp_path: Path, feed_server: FeedServer) -> None:
-    database = tmp_path / "index.db"
+async def test_workers_share_the_feeds_and_a_killed_one_loses_nothing(
+    location: Callable[..., Awaitable[Location]], tmp_path: Path, feed_server: FeedServer
+) -> None:
+    database = await location()
     async with Store.open(database) as store:
         await store.alerts.set_channel(GUILD, CHANNEL, ADMIN)
         now = to_iso(datetime.now(UTC))

@@ -15,6 +15,7 @@ import pytest
 from bot.alerts.planning import alert_nonce
 from bot.models import to_iso
 from bot.store import Store
+from tests.backends import copy_database
 
 GUILD, CHANNEL, ADMIN = 1, 100, 9
 
@@ -87,10 +88,8 @@ async def burst(store: Store, channels: list[int], guilds: list[int] | None = No
 
 @pytest.fixture
 async def indexed(seeded_store: Store, tmp_path: Path) -> AsyncIterator[Store]:
-    from tests.conftest import copy_database
-
-    copy_database(seeded_store.path, tmp_path / "indexed.db")
-    async with Store.open(tmp_path / "indexed.db") as opened:
+    """A copy of the seeded index (four articles to alert)."""
+    async with Store.open(await copy_database(seeded_store, tmp_path / "indexed.db")) as opened:
         yield opened
 
 
