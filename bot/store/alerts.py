@@ -98,8 +98,10 @@ class AlertQueries:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Set when a write planned alerts, so an in-process dispatcher wakes at once.
+        # Set when a write planned alerts, so an in-process dispatcher wakes at once; and where the
+        # database tells of other processes' new articles (PostgreSQL), when a worker wrote some.
         self.planned = asyncio.Event()
+        db.on_change(self.planned.set)
 
     # --------------------------------------------------------------------------- alert channels
 

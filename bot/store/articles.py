@@ -210,6 +210,8 @@ class ArticleQueries:
                 for result in results:
                     if result.status in {"new", "duplicate", "linked"}:
                         planned += await self._alerts.plan(result.article_id, alerts, is_new=result.status == "new")
+            if results or stale_origins:
+                await self._db.announce()  # to other processes' caches of names, and their dispatchers
             now = current_time()
             await db.executemany(
                 "INSERT INTO files (path, size, mtime_ns, indexed_at) VALUES (?, ?, ?, ?) "
@@ -469,6 +471,8 @@ class ArticleQueries:
         await self._rescope(touched)
         await self._entities.refresh(touched.entities)
         await self._topics.refresh(touched.topics)
+        if touched.articles:
+            await self._db.announce()
         self._db.generation += 1
         return touched.removed
 

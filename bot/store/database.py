@@ -21,7 +21,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -218,9 +218,18 @@ class Database:
             return await cursor.fetchone()
 
     async def data_version(self) -> int:
-        """A number that changes whenever another connection (another process, or our writer) commits."""
+        """A number that changes whenever another process changed the articles (see :mod:`bot.store.changes`);
+        on SQLite whenever another connection (another process, or our writer) commits."""
         row = await self.fetchone("PRAGMA data_version")
         return int(row["data_version"]) if row else 0
+
+    async def announce(self) -> None:
+        """Inside :meth:`write`: this transaction changes the articles, which other processes cache (see
+        :mod:`bot.store.changes`). SQLite has nothing to send: its :meth:`data_version` moves by itself."""
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever another process announces a change, where the database can say so at
+        once (PostgreSQL). SQLite cannot: whoever caches compares :meth:`data_version` instead."""
 
     async def schema_version(self) -> int:
         """The ``user_version`` the migrations have reached."""
