@@ -141,7 +141,7 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _database(key: str, raw: Any) -> Path | str:
+def database_location(key: str, raw: Any) -> Path | str:
     """The ``database`` setting: a ``postgresql://`` URL as given, anything else a SQLite file's path."""
     if not isinstance(raw, str) or not raw.strip():
         raise ConfigError(f"{key}: expected a file path or a postgresql:// URL, got {raw!r}")
@@ -163,7 +163,7 @@ def _database(key: str, raw: Any) -> Path | str:
 def _coerce(key: str, raw: Any, template: Any, type_name: str) -> Any:
     """Turn a TOML value or an environment string into the field's type."""
     if type_name == "Path | str":
-        return _database(key, raw)
+        return database_location(key, raw)
     try:
         if type_name == "tuple[str, ...]":
             items = [i for i in raw.split(",")] if isinstance(raw, str) else raw

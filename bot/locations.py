@@ -4,7 +4,7 @@ to show either without its password."""
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 POSTGRES_SCHEMES = ("postgresql", "postgres")
 
@@ -20,7 +20,7 @@ def is_postgres(location: Location | object) -> bool:
 def describe(location: Location) -> str:
     """``location`` fit to print or log: a file's path as is; a URL without its password (in the user part
     or as a ``password=`` parameter), which never belongs in a log, a console or an error message."""
-    if not is_postgres(location):
+    if not isinstance(location, str) or "://" not in location:
         return str(location)
     try:
         parts = urlsplit(str(location))
@@ -30,7 +30,7 @@ def describe(location: Location) -> str:
             netloc = f"{user.split(':', 1)[0]}@{host}"
         kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"]
         query = urlencode(kept, safe="/")
-        return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+        return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
     except ValueError:  # a URL too malformed to take apart: show only its scheme
         return str(location).split("://", 1)[0] + "://…"
 

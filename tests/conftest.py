@@ -53,6 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sqlite_only: about the SQLite file itself (modes, damage, WAL, full disk)")
+    config.addinivalue_line("markers", "postgresql_only: about the PostgreSQL connections (asyncpg, the server)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -63,7 +64,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         params = getattr(item, "callspec", None)
         backend = params.params.get("backend") if params is not None else None
         wrong = backend is not None and (
-            backend not in chosen or (backend != "sqlite" and item.get_closest_marker("sqlite_only"))
+            backend not in chosen
+            or (backend != "sqlite" and item.get_closest_marker("sqlite_only"))
+            or (backend != "postgresql" and item.get_closest_marker("postgresql_only"))
         )
         (left_out if wrong else kept).append(item)
     if left_out:
@@ -200,6 +203,13 @@ async def bot_settings(settings: Settings, seeded_store: Store, tmp_path: Path) 
     """Settings for one bot run: its own copy of the seeded index, no watched folders."""
     database = await copy_database(seeded_store, tmp_path / "bot.db")
     return settings.replace(database=database, folders=(), guild_ready_timeout=0.05, page_timeout_seconds=30.0)
+
+
+@pytest.fixture
+async def seeded_copy(seeded_store: Store, tmp_path: Path) -> Path | str:
+    """A copy of the seeded index of this test's own (a file, or a database), for a test to change or to
+    hand to a ``newsdesk`` process."""
+    return await copy_database(seeded_store, tmp_path / "seeded.db")
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import asyncpg
 
 from bot.locations import Location, describe, is_postgres
 from bot.models import to_iso
@@ -37,6 +38,9 @@ JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 _IN_CHUNK = 500
 
 log = logging.getLogger(__name__)
+
+# What the database itself raises (a query's error, or the file's or server's fault), on either backend.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
 
 
 class StoreError(RuntimeError):

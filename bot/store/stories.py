@@ -20,13 +20,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.models import EVERYTHING, StoryMember, StoryRecord, Viewer, from_iso, to_iso
-from bot.store.database import Database, current_time
+from bot.store.database import DATABASE_ERRORS, Database, current_time
 from bot.store.rows import seen_by
 from bot.stories import (
     ArticleFeatures,
@@ -190,7 +189,7 @@ class StoryQueries:
         await db.execute("SAVEPOINT story_placement")
         try:
             decision: StoryDecision | None = await self.place(article_id, published, title, body, source)
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             raise
         except Exception:
             log.exception("placing article %s in a story failed; it stays without one", article_id)
