@@ -188,6 +188,7 @@ class ArticleQueries:
         """
         results: list[WriteResult] = []
         async with self._db.write() as db:
+            await self._db.one_writer()
             source = await self._source_scope(source_id)
             touched = _Touched()
             for origin in stale_origins:
@@ -445,7 +446,9 @@ class ArticleQueries:
     async def forget_sources(self, source_ids: Sequence[int]) -> int:
         """Inside a write: take back the credits of removed feeds. An origin no source delivers any more
         goes, and its article with it when no other origin keeps it; the others are rescoped. Returns
-        how many articles were removed."""
+        how many articles were removed. (The caller's transaction should begin with
+        :meth:`~bot.store.database.Database.one_writer`; it is taken here in any case.)"""
+        await self._db.one_writer()
         db = self._db.writer
         touched = _Touched()
         orphans: list[str] = []

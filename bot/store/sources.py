@@ -81,6 +81,7 @@ class SourceQueries:
         them). Returns how many were added and removed."""
         now = datetime.now(UTC)
         async with self._db.write() as db:
+            await self._db.one_writer()
             async with db.execute("SELECT id, url FROM sources WHERE guild_id = ?", (OPERATOR_SERVER,)) as cursor:
                 known = {row["url"]: int(row["id"]) async for row in cursor}
             new = [url for url in dict.fromkeys(urls) if url not in known]
@@ -112,6 +113,7 @@ class SourceQueries:
         Its articles are no longer credited to it: one that no other feed of the server delivered is no
         longer visible there, and one that no source at all keeps is removed from the index."""
         async with self._db.write() as db:
+            await self._db.one_writer()
             async with db.execute(
                 f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
                 (guild_id, source_id),

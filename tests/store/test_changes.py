@@ -78,3 +78,23 @@ async def test_a_process_does_not_hear_its_own_announcements(
         await indexer_for(other).index_paths([ROOT / "seeds"])
     await asyncio.wait_for(heard.wait(), 10)
     assert await store.db.data_version() == before + 1  # the other's, not its own
+
+
+async def test_two_processes_writing_the_same_article_at_once_make_one(
+    store: Store, other: Store, indexer_for: Callable[..., Indexer], tmp_path
+) -> None:
+    """Two workers indexing the same text at the same moment (one story in two feeds): the batches are
+    written one after the other, as SQLite's single writer makes them, so the second finds the first's
+    article (a duplicate of it), and its alerts, instead of failing on the unique text or alerting twice."""
+    await store.alerts.set_channel(1, 100, 9)
+    first, second = tmp_path / "a", tmp_path / "b"
+    for folder in (first, second):
+        folder.mkdir()
+        (folder / "oslo.txt").write_text(OSLO, encoding="utf-8")
+    reports = await asyncio.gather(
+        indexer_for(store).index_paths([first], alerts=AlertPolicy(0.35)),
+        indexer_for(other).index_paths([second], alerts=AlertPolicy(0.35)),
+    )
+    assert sorted((r.indexed, r.duplicates, len(r.skipped)) for r in reports) == [(0, 1, 0), (1, 0, 0)]
+    assert await store.articles.count() == 1
+    assert await store.alerts.counts() == {"pending": 1}
