@@ -66,7 +66,9 @@ def notices() -> list[tuple[int, str]]:
 def poller_for(
     store: Store, indexer_for: Callable[..., Indexer], fetcher: SafeFetcher, notices: list[tuple[int, str]]
 ) -> Callable[..., FeedPoller]:
-    def make(*, max_failures: int = 5, fetch_full_text: bool = False, batch_size: int = 64) -> FeedPoller:
+    def make(
+        *, max_failures: int = 5, fetch_full_text: bool = False, batch_size: int = 64, polls_due: bool = True
+    ) -> FeedPoller:
         async def notify(source: FeedSource, text: str) -> None:
             notices.append((source.id, text))
 
@@ -79,6 +81,7 @@ def poller_for(
             fetch_full_text=fetch_full_text,
             notify=notify,
             idle_seconds=0.2,
+            polls_due=polls_due,
         )
 
     return make
@@ -289,3 +292,19 @@ async def test_a_poll_cut_short_inside_a_batch_is_done_again_whole(
     alerted = [row["article_id"] for row in await _outbox(store)]
     assert await store.articles.count() == 5
     assert sorted(alerted) == sorted(set(alerted)) and len(alerted) == 5
+
+
+async def test_where_workers_poll_the_feeds_the_bot_only_reads_a_feed_being_added(
+    store: Store, poller_for: Callable[..., FeedPoller], feeds: FeedServer
+) -> None:
+    """``ingest = "workers"``: the bot's poller polls no due feed (a `newsdesk worker` does), and loads no
+    model for them at start; `source add` still reads the new feed once, to answer at once."""
+    poller = poller_for(polls_due=False)
+    due = await _add(store, feeds.serve("/due.xml", rss_document([item(1)])))
+    now = to_iso(datetime.now(UTC))
+    await store.sources.polled(due.id, title=None, etag=None, last_modified=None, next_poll_at=now)
+    assert not await poller.will_index()
+    await asyncio.wait_for(poller.run(), 5)  # returns at once
+    assert feeds.hits["/due.xml"] == 0
+    added = await _add(store, feeds.serve("/new.xml", rss_document([item(2)])))
+    assert (await poller.poll(added, adding=True)).ok and await store.articles.count() == 1
