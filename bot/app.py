@@ -4,6 +4,10 @@ Start-up order (``setup_hook``): open the store, read per-server prefixes, build
 the services (alerts, ingestion and its sources, the feed commands), then load the extensions one by one
 — a broken cog is logged and the others still load — and start the services. Slash commands
 are synced only by the owner's ``!sync``, or to one development server when the settings name it.
+
+With ``shard_count`` set (``newsdesk run --shards 0-1 --shard-count 4``) the bot is a
+:class:`ShardedNewsdeskBot`, discord.py's ``AutoShardedBot`` serving those shards only; work about one server
+is then done by the process that owns its shard (:mod:`bot.shards`).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from bot.models import Clock, utc_now
 from bot.nlp.names import AliasTable
 from bot.privacy import PrivacyCommands, ServerRetirement
 from bot.server_aliases import ServerAliases
+from bot.shards import ShardPlan
 from bot.store import Store
 from bot.store.database import DATABASE_ERRORS, storage_fault
 from bot.wording import plural
@@ -104,6 +109,10 @@ class NewsdeskBot(commands.Bot):
         self._retirement: ServerRetirement | None = None
         self.aliases: AliasTable = AliasTable()
         self._retirement_task: asyncio.Task[None] | None = None
+        self._closing = False
+        # discord.py runs on_ready in a task of its own, which can come after (or during) close: the store
+        # must outlive it, and a ready that comes too late does nothing.
+        self._ready_work: asyncio.Task[Any] | None = None
         # Measures how late the event loop wakes: anything holding it (or the GIL) shows up here.
         self.loopwatch = LoopWatch(threshold=settings.loop_stall_ms / 1000)
 
@@ -164,6 +173,15 @@ class NewsdeskBot(commands.Bot):
             self._analyzer = make_analyzer(self.settings, self.aliases, processes_only=True)
         return self._analyzer
 
+    @property
+    def shard_plan(self) -> ShardPlan:
+        """The shards this process serves; unsharded, the one that holds every server."""
+        return ShardPlan()
+
+    def owns_guild(self, guild_id: int) -> bool:
+        """Whether this process does the work about server ``guild_id`` (see :mod:`bot.shards`)."""
+        return self.shard_plan.owns(guild_id)
+
     async def _prefix_for(self, bot: commands.Bot, message: discord.Message) -> list[str]:
         prefix = self.settings.prefix
         if message.guild is not None:
@@ -206,6 +224,7 @@ class NewsdeskBot(commands.Bot):
             client=self,
             prefix_for=lambda guild_id: self.prefix_in(discord.Object(id=guild_id)),
             clock=self.clock,
+            owns_guild=self.owns_guild,
         )
         self._ingestion = IngestionService(
             self._store, self.settings, lambda: self.analyzer, notify=self._alerts.notify_channel
@@ -219,14 +238,16 @@ class NewsdeskBot(commands.Bot):
         )
         self._server_aliases = ServerAliases(self._answers)
         self._privacy = PrivacyCommands(self._store)
-        self._retirement = ServerRetirement(self._store, grace=timedelta(days=self.settings.server_grace_days))
+        self._retirement = ServerRetirement(
+            self._store, grace=timedelta(days=self.settings.server_grace_days), owns=self.owns_guild
+        )
         for name in self.extensions_to_load:
             try:
                 await self.load_extension(name)
             except commands.ExtensionError as exc:
                 self.failed_extensions[name] = str(exc.__cause__ or exc)
                 log.exception("extension %s failed to load; the others still run", name)
-        if self.settings.dev_guild_id:
+        if self.settings.dev_guild_id and self.owns_guild(self.settings.dev_guild_id):
             guild = discord.Object(id=self.settings.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
             synced = await self.tree.sync(guild=guild)
@@ -238,6 +259,9 @@ class NewsdeskBot(commands.Bot):
         self.loopwatch.start()  # after start-up, whose one-off pauses are not stalls of a running bot
 
     async def close(self) -> None:
+        self._closing = True
+        if self._ready_work is not None:
+            await asyncio.wait([self._ready_work], timeout=10)
         await self.loopwatch.stop()
         # In-flight indexing and sends finish before the store closes.
         await asyncio.gather(*(service.stop() for service in (self._ingestion, self._alerts) if service is not None))
@@ -254,11 +278,45 @@ class NewsdeskBot(commands.Bot):
             self._store = None
 
     async def on_ready(self) -> None:
-        # The servers the bot is in keep their data, whatever was scheduled while it was away.
-        await self.retirement.present([guild.id for guild in self.guilds])
+        if self._closing:
+            return
+        self._ready_work = asyncio.current_task()
+        try:
+            # The servers the bot is in keep their data, whatever was scheduled while it was away.
+            await self.retirement.present([guild.id for guild in self.guilds])
+        finally:
+            self._ready_work = None
         log.info(
-            "logged in as %s (%s) in %s", self.user, getattr(self.user, "id", "?"), plural(len(self.guilds), "server")
+            "logged in as %s (%s) in %s%s",
+            self.user,
+            getattr(self.user, "id", "?"),
+            plural(len(self.guilds), "server"),
+            f" ({self.shard_plan.describe()})" if self.settings.sharded else "",
         )
+
+
+class ShardedNewsdeskBot(NewsdeskBot, commands.AutoShardedBot):
+    """Newsdesk as discord.py's ``AutoShardedBot``: one gateway connection per shard of ``settings.shards``
+    (all ``shard_count`` of them when empty). It knows the servers of those shards only, and does the work
+    about them only (:mod:`bot.shards`); other processes serve the other shards on the same index."""
+
+    def __init__(self, settings: Settings, **options: Any) -> None:
+        plan = settings.shard_plan
+        super().__init__(settings, **{"shard_ids": list(plan.ids), "shard_count": plan.count, **options})
+
+    @property
+    def shard_plan(self) -> ShardPlan:
+        """The shards this process serves (as discord.py was told, ``shard_ids`` and ``shard_count``)."""
+        count = self.shard_count or 1
+        return ShardPlan(count, tuple(sorted(self.shard_ids)) if self.shard_ids is not None else tuple(range(count)))
+
+
+def make_bot(settings: Settings, **options: Any) -> NewsdeskBot:
+    """The bot the settings ask for: sharded when ``shard_count`` is set, else one connection as always.
+    ``options`` go to discord.py (and win over the settings)."""
+    if settings.sharded:
+        return ShardedNewsdeskBot(settings, **options)
+    return NewsdeskBot(settings, **options)
 
 
 async def run_bot(settings: Settings, secrets: Secrets) -> int:
@@ -266,7 +324,7 @@ async def run_bot(settings: Settings, secrets: Secrets) -> int:
     if not secrets.discord_token:
         print("newsdesk: DISCORD_TOKEN is not set; set it to your bot's token to run the bot.")
         return 1
-    bot = NewsdeskBot(settings)
+    bot = make_bot(settings)
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
     # The loop and the process outlive this call (tests, embedding): their signal handlers are put back.
@@ -309,4 +367,25 @@ async def _run_until_stopped(bot: NewsdeskBot, token: str, stopping: asyncio.Eve
             "(Bot → Privileged Gateway Intents), or prefix commands cannot be read."
         )
         return 1
+    except discord.ConnectionClosed as exc:
+        print(f"newsdesk: {gateway_refusal(exc, bot.shard_plan if bot.settings.sharded else None)}")
+        return 1
     return 0
+
+
+def gateway_refusal(exc: discord.ConnectionClosed, plan: ShardPlan | None) -> str:
+    """One sentence for the gateway closing for good (discord.py does not reconnect after these codes)."""
+    if exc.code == 4010:
+        shard = "" if exc.shard_id is None or plan is None else f" {exc.shard_id} of {plan.count}"
+        return f"Discord refused shard{shard} as invalid (4010); check --shards and --shard-count."
+    if exc.code == 4011 and plan is not None:
+        return (
+            "Discord requires more shards for this many servers (4011): raise --shard-count, "
+            "and start processes for the new shards."
+        )
+    if exc.code == 4011:
+        return (
+            "Discord requires sharding for this many servers (4011): run with --shard-count N, "
+            "N the number of shards Discord recommends for the bot."
+        )
+    return f"Discord closed the gateway connection for good (code {exc.code}); see the Discord developer docs."

@@ -9,7 +9,7 @@ Commands (each takes ``--db PATH`` or ``--db postgresql://…`` to use another d
 - ``newsdesk export``: one JSON object per article on stdout
 - ``newsdesk stories``: place every article in a story again (an index from before stories were kept)
 - ``newsdesk migrate``: bring the database's schema up to date, and say which version it is at
-- ``newsdesk run``: the Discord bot (needs DISCORD_TOKEN)
+- ``newsdesk run [--shards 0-1 --shard-count 4]``: the Discord bot (needs DISCORD_TOKEN), or some of its shards
 - ``newsdesk worker``: poll the feeds and index them, beside the bots (see :mod:`bot.worker`)
 - ``newsdesk start``: index, then the bot if DISCORD_TOKEN is set, else the console
 - ``newsdesk copy --from sqlite:PATH --to postgresql://…``: move an index into an empty PostgreSQL database
@@ -324,7 +324,13 @@ def _parser() -> argparse.ArgumentParser:
     with_db(sub.add_parser("export", help="one JSON object per article on stdout"))
     with_db(sub.add_parser("stories", help="place every article in a story again, oldest first"))
     with_db(sub.add_parser("migrate", help="bring the database's schema up to date and say its version"))
-    with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
+    run = with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
+    run.add_argument(
+        "--shards", metavar="IDS", help='serve only these shards: "0-1", "2", "0,2" (default: all of --shard-count)'
+    )
+    run.add_argument(
+        "--shard-count", type=int, metavar="N", help="the number of shards the bot runs in all (default: unsharded)"
+    )
     with_db(sub.add_parser("start", help="index, then the bot (or the console without a token)"))
     with_db(sub.add_parser("worker", help="poll the feeds and index them, without Discord (beside the bots)"))
     copy = sub.add_parser("copy", help="copy a SQLite index into an empty PostgreSQL database, analysing nothing again")
@@ -361,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings(args.config)
         if getattr(args, "db", None):
             settings = settings.replace(database=args.db)
+        if getattr(args, "shard_count", None) is not None:
+            settings = settings.replace(shard_count=args.shard_count, shards=args.shards or "")
+        elif getattr(args, "shards", None) is not None:
+            settings = settings.replace(shards=args.shards)
         secrets = Secrets.from_env()
         server = getattr(args, "server", None)
         viewer = EVERYTHING if server is None else Viewer.server(server)

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.locations import describe, is_postgres
+from bot.shards import ShardError, ShardPlan, parse_shard_ids
 
 ENV_PREFIX = "NEWSDESK_"
 DEFAULT_CONFIG_PATH = Path("config/newsdesk.toml")
@@ -86,6 +87,8 @@ class Settings:
     digest_check_minutes: float = 1.0
     ingest: str = "here"
     lease_seconds: float = 60.0
+    shards: str = ""
+    shard_count: int = 0
 
     def __post_init__(self) -> None:
         checks: dict[str, tuple[float, float]] = {
@@ -119,11 +122,19 @@ class Settings:
             "spike_check_minutes": (0.005, 24 * 60),
             "digest_check_minutes": (0.005, 60),
             "lease_seconds": (1, 3600),
+            "shard_count": (0, 65_536),
         }
         for key, (low, high) in checks.items():
             value = getattr(self, key)
             if not low <= value <= high:
                 raise ConfigError(f"{key}: {value} is out of range ({low:g} to {high:g})")
+        if self.shards.strip() and not self.shard_count:
+            raise ConfigError("shards: give shard_count (--shard-count) too, the number of shards the bot runs in all")
+        if self.shard_count:
+            try:
+                parse_shard_ids(self.shards, self.shard_count)
+            except ShardError as exc:
+                raise ConfigError(f"shards: {exc}") from None
         if not valid_prefix(self.prefix):
             raise ConfigError("prefix: must be 1 to 5 visible characters without spaces")
         if self.ingest not in INGEST_MODES:
@@ -135,6 +146,19 @@ class Settings:
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
                 raise ConfigError(f"allowed_private_networks: {network!r} is not an IP address or network") from None
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the bot connects as shards (``shard_count`` set) rather than as one unsharded connection."""
+        return self.shard_count > 0
+
+    @property
+    def shard_plan(self) -> ShardPlan:
+        """The shards this process serves: ``shards`` of ``shard_count`` (all of them when ``shards`` is
+        empty); unsharded, the one shard that holds every server."""
+        if not self.shard_count:
+            return ShardPlan()
+        return ShardPlan(self.shard_count, parse_shard_ids(self.shards, self.shard_count))
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with some fields changed (validated again)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -81,12 +81,23 @@ class PrivacyCommands:
 
 class ServerRetirement:
     """Deletes the data of servers that removed the bot, once their grace period has ended; a server that
-    adds the bot back within it keeps everything. :meth:`run` loops until :meth:`stop`."""
+    adds the bot back within it keeps everything. :meth:`run` loops until :meth:`stop`.
 
-    def __init__(self, store: Store, *, grace: timedelta, idle_seconds: float = 3600.0) -> None:
+    ``owns`` tells the servers this process answers for: with several gateway processes (shards, see
+    :mod:`bot.shards`) each judges and deletes only its own, since it knows nothing of the others' servers."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        grace: timedelta,
+        idle_seconds: float = 3600.0,
+        owns: Callable[[int], bool] = lambda guild_id: True,
+    ) -> None:
         self.store = store
         self.grace = grace
         self.idle_seconds = idle_seconds
+        self.owns = owns
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
 
@@ -115,12 +126,17 @@ class ServerRetirement:
         for guild_id in here & set(await self.store.servers.departing()):
             await self.returned(guild_id)
         for guild_id in sorted(set(await self.store.servers.with_data()) - here):
-            await self.departed(guild_id)
+            if self.owns(guild_id):
+                await self.departed(guild_id)
+
+    async def _departures(self) -> list[tuple[int, str]]:
+        return [(guild_id, due) for guild_id, due in await self.store.servers.departures() if self.owns(guild_id)]
 
     async def delete_due(self) -> list[int]:
         """Delete the data of every server whose grace period has ended; returns those servers."""
         deleted = []
-        for guild_id in await self.store.servers.departures_due(to_iso(datetime.now(UTC))):
+        now = to_iso(datetime.now(UTC))
+        for guild_id in [guild_id for guild_id, due in await self._departures() if due <= now]:
             articles = await self.store.servers.delete_server(guild_id)
             log.info("deleted the data of server %s (and %d of its own articles)", guild_id, articles)
             deleted.append(guild_id)
@@ -133,8 +149,9 @@ class ServerRetirement:
             wait = self.idle_seconds
             try:
                 await self.delete_due()
-                due = await self.store.servers.next_departure()
-                if due is not None:
+                departures = await self._departures()
+                if departures:
+                    due = departures[0][1]
                     wait = min(wait, max((from_iso(due) - datetime.now(UTC)).total_seconds(), 0.05))
             except Exception:
                 log.exception("deleting the data of departed servers failed; retrying later")

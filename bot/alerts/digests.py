@@ -6,6 +6,7 @@ missed while the bot was offline is planned on return, marked late (:func:`bot.d
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from bot.answers import Answers
@@ -19,15 +20,25 @@ log = logging.getLogger(__name__)
 
 
 class DigestScheduler(Periodic):
-    """Plans the digests that are due; :meth:`run` loops until :meth:`stop`."""
+    """Plans the digests that are due, of the servers ``owns`` accepts (with several gateway processes on one
+    index, each plans those of its shards' servers: :mod:`bot.shards`); :meth:`run` loops until :meth:`stop`."""
 
     failure = "checking digests failed; trying again later"
 
-    def __init__(self, store: Store, answers: Answers, *, every: timedelta, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        answers: Answers,
+        *,
+        every: timedelta,
+        clock: Clock,
+        owns: Callable[[int], bool] = lambda guild_id: True,
+    ) -> None:
         super().__init__(every)
         self.store = store
         self.answers = answers
         self.clock = clock
+        self.owns = owns
 
     async def run_pass(self) -> int:
         """One check."""
@@ -39,6 +50,8 @@ class DigestScheduler(Periodic):
         now = self.clock()
         planned = 0
         for schedule, zone_name in await self.store.digests.schedules():
+            if not self.owns(schedule.guild_id):
+                continue
             try:
                 planned += await self._plan(schedule, zone_name, now)
             except Exception:

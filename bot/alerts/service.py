@@ -174,7 +174,10 @@ class AlertService:
         client: discord.Client,
         prefix_for: Callable[[int], str],
         clock: Clock = utc_now,
+        owns_guild: Callable[[int], bool] = lambda guild_id: True,
     ) -> None:
+        """``owns_guild`` tells the servers whose spikes and digests this process plans: all of them, unless
+        several gateway processes share the index (:mod:`bot.shards`)."""
         self.store = store
         self.settings = settings
         self.answers = answers
@@ -189,10 +192,10 @@ class AlertService:
         )
         self.retention = OutboxRetention(self.store, retention_days=self.settings.retention_days)
         self.spikes = SpikeWatch(
-            store, answers, every=timedelta(minutes=settings.spike_check_minutes), clock=clock
+            store, answers, every=timedelta(minutes=settings.spike_check_minutes), clock=clock, owns=owns_guild
         )
         self.digests = DigestScheduler(
-            store, answers, every=timedelta(minutes=settings.digest_check_minutes), clock=clock
+            store, answers, every=timedelta(minutes=settings.digest_check_minutes), clock=clock, owns=owns_guild
         )
         self.clock = clock
         self._tasks: list[asyncio.Task[None]] = []

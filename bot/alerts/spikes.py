@@ -32,15 +32,27 @@ def spike_payload(trend: Trend, window: str) -> dict[str, Any]:
 
 
 class SpikeWatch(Periodic):
-    """Looks for spikes every ``every`` and plans their posts; :meth:`run` loops until :meth:`stop`."""
+    """Looks for spikes every ``every`` and plans their posts; :meth:`run` loops until :meth:`stop`.
+
+    Only servers that ``owns`` accepts get posts from this watch: with several gateway processes on one
+    index, each plans the posts of the servers of its shards (:mod:`bot.shards`), so none is planned twice."""
 
     failure = "looking for spikes failed; trying again later"
 
-    def __init__(self, store: Store, answers: Answers, *, every: timedelta, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: Store,
+        answers: Answers,
+        *,
+        every: timedelta,
+        clock: Clock,
+        owns: Callable[[int], bool] = lambda guild_id: True,
+    ) -> None:
         super().__init__(every)
         self.store = store
         self.answers = answers
         self.clock = clock
+        self.owns = owns
 
     async def run_pass(self) -> int:
         """One check."""
@@ -53,8 +65,10 @@ class SpikeWatch(Periodic):
         server with its own feeds' articles gets a look of its own, and only its spikes."""
         now = self.clock()
         own = set(await self.store.articles.servers_with_own_articles())
-        planned = await self._check_view(Viewer.dm(), now, lambda guild_id: guild_id not in own)
-        for server in sorted(own):
+        planned = await self._check_view(
+            Viewer.dm(), now, lambda guild_id: guild_id not in own and self.owns(guild_id)
+        )
+        for server in sorted(filter(self.owns, own)):
             planned += await self._check_view(Viewer.server(server), now, lambda guild_id, s=server: guild_id == s)
         await self.store.alerts.forget_spikes(now - 2 * WINDOWS[SPIKE_WINDOW])
         return planned

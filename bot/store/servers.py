@@ -173,17 +173,12 @@ class ServerQueries:
         """Servers whose data is due for deletion."""
         return [int(r["guild_id"]) for r in await self._db.fetchall("SELECT guild_id FROM server_departures")]
 
-    async def departures_due(self, now: str) -> list[int]:
-        """Servers whose grace period has ended."""
+    async def departures(self) -> list[tuple[int, str]]:
+        """Servers whose data is due for deletion, with when: the soonest first."""
         rows = await self._db.fetchall(
-            "SELECT guild_id FROM server_departures WHERE delete_after <= ? ORDER BY delete_after", (now,)
+            "SELECT guild_id, delete_after FROM server_departures ORDER BY delete_after, guild_id"
         )
-        return [int(r["guild_id"]) for r in rows]
-
-    async def next_departure(self) -> str | None:
-        """When the next grace period ends."""
-        row = await self._db.fetchone("SELECT MIN(delete_after) AS due FROM server_departures")
-        return row["due"] if row else None
+        return [(int(r["guild_id"]), str(r["delete_after"])) for r in rows]
 
     async def delete_server(self, guild_id: int) -> int:
         """Delete everything a server keeps: its settings, alert and spike channels, follows, spikes seen,

@@ -1,4 +1,10 @@
-"""The fake gateway: HELLO / IDENTIFY / READY / GUILD_CREATE, heartbeats, RESUME with replay."""
+"""The fake gateway: HELLO / IDENTIFY / READY / GUILD_CREATE, heartbeats, RESUME with replay, sharding.
+
+A session that IDENTIFIEs with ``shard: [shard_id, shard_count]`` holds the guilds with
+``(guild_id >> 22) % shard_count == shard_id`` and receives their events only; events of no guild (DMs)
+go to shard 0, as on Discord. An invalid shard is closed with 4010, a session that would hold more than
+``FakeDiscord.max_guilds_per_session`` guilds with 4011 ("sharding required").
+"""
 
 from __future__ import annotations
 
@@ -85,6 +91,19 @@ class GatewaySession:
     def connected(self) -> bool:
         return self.conn is not None and not self.conn.ws.closed
 
+    @property
+    def shard(self) -> tuple[int, int]:
+        """``(shard_id, shard_count)`` as identified; ``(0, 1)`` for an unsharded session (every guild)."""
+        shard = self.identify.get("shard")
+        return (int(shard[0]), int(shard[1])) if shard else (0, 1)
+
+    def holds(self, guild_id: int | None) -> bool:
+        """Whether events of ``guild_id`` reach this session (``None``: an event of no guild, shard 0's)."""
+        shard_id, shard_count = self.shard
+        if guild_id is None:
+            return shard_id == 0
+        return (guild_id >> 22) % shard_count == shard_id
+
     def wants(self, intent: int) -> bool:
         return bool(self.intents & intent)
 
@@ -101,6 +120,10 @@ class Gateway:
         self.heartbeat_interval_ms = 41250
         self.ack_heartbeats = True
         self.connect_paths: list[str] = []
+        self.identifies = 0
+        """IDENTIFYs accepted so far (what ``session_start_limit.remaining`` counts down)."""
+        self.closes: list[tuple[int, str]] = []
+        """(code, reason) of every connection the fake closed on its own (4004, 4010, 4011, 4014)."""
 
     # ---- helpers -------------------------------------------------------------------------------
     def live_sessions(self) -> list[GatewaySession]:
@@ -226,16 +249,24 @@ class Gateway:
     async def _identify(self, conn: GatewayConnection, d: dict[str, Any]) -> GatewaySession | None:
         fake = self.fake
         if d.get("token") != fake.token:
-            await conn.ws.close(code=4004, message=b"Authentication failed.")
+            await self._refuse(conn, 4004, "Authentication failed.")
             return None
         intents = int(d.get("intents", 0) or 0)
         missing = intents & PRIVILEGED_INTENTS & ~fake.privileged_intents
         if missing:
-            await conn.ws.close(code=4014, message=b"Disallowed intent(s).")
+            await self._refuse(conn, 4014, "Disallowed intent(s).")
+            return None
+        shard = d.get("shard")
+        if shard is not None and not _valid_shard(shard):
+            await self._refuse(conn, 4010, "Invalid shard.")
             return None
         session = GatewaySession(session_id=secrets.token_hex(16), identify=d, conn=conn)
+        guilds = [g for g in fake._bot_guilds() if session.holds(g.id)]
+        if len(guilds) > fake.max_guilds_per_session:
+            await self._refuse(conn, 4011, "Sharding required.")
+            return None
+        self.identifies += 1
         self.sessions[session.session_id] = session
-        guilds = fake._bot_guilds()
         async with session.lock:
             session.seq += 1
             ready = {
@@ -271,6 +302,11 @@ class Gateway:
             session.ready = True
         fake._notifier.bump()
         return session
+
+    async def _refuse(self, conn: GatewayConnection, code: int, reason: str) -> None:
+        self.closes.append((code, reason))
+        await conn.ws.close(code=code, message=reason.encode())
+        self.fake._notifier.bump()
 
     async def _resume(self, conn: GatewayConnection, d: dict[str, Any]) -> GatewaySession | None:
         session = self.sessions.get(d.get("session_id") or "")
@@ -331,3 +367,13 @@ class Gateway:
             if d.get("presences"):
                 chunk["presences"] = []
             await self.dispatch("GUILD_MEMBERS_CHUNK", chunk, session=session)
+
+
+def _valid_shard(shard: Any) -> bool:
+    """``[shard_id, shard_count]`` with ``0 <= shard_id < shard_count``, as Discord accepts it."""
+    if not isinstance(shard, list | tuple) or len(shard) != 2:
+        return False
+    shard_id, shard_count = shard
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in shard):
+        return False
+    return shard_count >= 1 and 0 <= shard_id < shard_count

@@ -93,21 +93,26 @@ class SnowflakeFactory:
         self._inc = itertools.count()
         self._worker = worker & 0x1F
 
-    def next(self) -> int:
+    def next(self, *, shard: tuple[int, int] | None = None) -> int:
+        """The next id; with ``shard=(shard_id, shard_count)`` one that Discord puts in that shard
+        (``(id >> 22) % shard_count == shard_id``): its millisecond is moved up to the next one that fits."""
         with self._lock:
-            ms = int(time.time() * 1000)
-            if ms <= self._last_ms:
-                ms = self._last_ms
-            else:
-                self._last_ms = ms
+            now = int(time.time() * 1000)
+            if now > self._last_ms:
+                self._last_ms = now
                 self._inc = itertools.count()
-            inc = next(self._inc)
-            if inc >= 4096:  # more than 4096 ids in one millisecond: borrow the next one
-                self._last_ms += 1
+            while True:
                 ms = self._last_ms
-                self._inc = itertools.count(1)
-                inc = 0
-            return ((ms - DISCORD_EPOCH_MS) << 22) | (self._worker << 17) | inc
+                if shard is not None and (ms - DISCORD_EPOCH_MS) % shard[1] != shard[0]:
+                    self._last_ms = ms + (shard[0] - (ms - DISCORD_EPOCH_MS)) % shard[1]
+                    self._inc = itertools.count()
+                    continue
+                inc = next(self._inc)
+                if inc >= 4096:  # more than 4096 ids in one millisecond: borrow the next one
+                    self._last_ms += 1
+                    self._inc = itertools.count()
+                    continue
+                return ((ms - DISCORD_EPOCH_MS) << 22) | (self._worker << 17) | inc
 
 
 def snowflake_time(snowflake: int) -> dt.datetime:
@@ -374,6 +379,10 @@ class FakeGuild:
     @property
     def everyone_role(self) -> FakeRole:
         return self.roles[self.id]
+
+    def shard(self, shard_count: int) -> int:
+        """The shard that carries this guild when a bot runs ``shard_count`` shards (Discord's rule)."""
+        return (self.id >> 22) % shard_count
 
     def get_channel(self, name_or_id: str | int) -> FakeChannel | None:
         for ch in self.channels.values():

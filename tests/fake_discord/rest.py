@@ -592,14 +592,15 @@ class RestApi:
         return 200, {"url": self.gateway_url}
 
     async def _h_gateway_bot(self, ctx: _Ctx) -> tuple[int, Any]:
+        guilds = len(self._bot_guilds())
         return 200, {
             "url": self.gateway_url,
-            "shards": 1,
+            "shards": max(1, -(-guilds // self.guilds_per_recommended_shard)),
             "session_start_limit": {
-                "total": 1000,
-                "remaining": 999,
+                "total": self.session_start_total,
+                "remaining": max(0, self.session_start_total - self.gateway.identifies),
                 "reset_after": 14400000,
-                "max_concurrency": 1,
+                "max_concurrency": self.max_concurrency,
             },
         }
 

@@ -108,6 +108,10 @@ class FakeDiscord(RestApi):
         require_synced_commands: bool = False,
         rate_limits: RateLimits | None = None,
         upload_limit: int = 25 * 1024 * 1024,
+        max_guilds_per_session: int = 2500,
+        guilds_per_recommended_shard: int = 1000,
+        max_concurrency: int = 1,
+        session_start_total: int = 1000,
     ) -> None:
         self.token = token
         self.host = host
@@ -129,6 +133,14 @@ class FakeDiscord(RestApi):
         self.upload_limit = upload_limit
         """Bytes of files one message may upload (25 MiB: a bot in a server without boosts); beyond it
         Discord answers 413 / 40005. Interactions report it as ``attachment_size_limit``."""
+        self.max_guilds_per_session = max_guilds_per_session
+        """Guilds one gateway session may hold; an IDENTIFY that would hold more is closed with 4011
+        ("sharding required"), as Discord does at 2,500."""
+        self.guilds_per_recommended_shard = guilds_per_recommended_shard
+        """``GET /gateway/bot`` recommends one shard per this many guilds of the bot (at least one)."""
+        self.max_concurrency = max_concurrency
+        self.session_start_total = session_start_total
+        """``session_start_limit``: IDENTIFYs allowed per day (``remaining`` counts down) and at once."""
         self.expected_statuses: list[ExpectedStatus] = []
         """Client errors the test provokes on purpose (:meth:`expect_status`)."""
 
@@ -279,13 +291,20 @@ class FakeDiscord(RestApi):
                 raise TimeoutError(f"bot not ready after {timeout}s" + self._diagnostics())
             yield bot
         finally:
-            ws = getattr(bot, "ws", None)
-            session_id = getattr(ws, "session_id", None)
+            shard_ids = getattr(bot, "shard_ids", None)
+            if shard_ids is None and getattr(bot, "shard_count", None):
+                shard_ids = range(bot.shard_count)
+            if shard_ids is not None:  # an AutoShardedClient: its sessions are those of its shards
+                shards = {(int(i), int(bot.shard_count)) for i in shard_ids}
+                session_ids = [s.session_id for s in self.sessions if s.identify.get("shard") and s.shard in shards]
+            else:
+                session_ids = [getattr(getattr(bot, "ws", None), "session_id", None)]
             await bot.close()
-            if session_id is not None:
-                # discord.py's close() races its own reader, which closes with 4000 ("resumable")
-                # first; the bot is gone for good here, so end its session.
-                self.gateway.sessions.pop(session_id, None)
+            # discord.py's close() races its own reader, which closes with 4000 ("resumable")
+            # first; the bot is gone for good here, so end its sessions.
+            for session_id in session_ids:
+                if session_id is not None:
+                    self.gateway.sessions.pop(session_id, None)
             if task is not None:
                 try:
                     await asyncio.wait_for(task, 5)
@@ -311,9 +330,12 @@ class FakeDiscord(RestApi):
         owner: FakeUser | None = None,
         with_bot: bool = True,
         channel_name: str = "general",
+        shard: tuple[int, int] | None = None,
     ) -> FakeGuild:
+        """A guild (with the bot, a @everyone role and a #general unless told otherwise); ``shard=(shard_id,
+        shard_count)`` gives it an id that a bot running ``shard_count`` shards receives on ``shard_id``."""
         owner = owner or self.owner
-        gid = self._ids.next()
+        gid = self._ids.next(shard=shard)
         guild = FakeGuild(id=gid, name=name, owner_id=owner.id)
         guild.roles[gid] = FakeRole(id=gid, guild_id=gid, name="@everyone", permissions=Perm.EVERYONE_DEFAULT)
         self.guilds[gid] = guild
@@ -654,6 +676,8 @@ class FakeDiscord(RestApi):
     def _filter_for_session(self, session: GatewaySession, event: str, data: Any) -> dict[str, Any] | None:
         if callable(data):
             data = data(session)
+        if not session.holds(_guild_of(event, data)):
+            return None  # another shard's guild (or, for an event of no guild, a shard other than 0)
         if event.startswith("MESSAGE_REACTION"):
             in_guild = bool(data.get("guild_id"))
             if not session.wants(GUILD_MESSAGE_REACTIONS if in_guild else DIRECT_MESSAGE_REACTIONS):
@@ -1275,7 +1299,10 @@ class FakeDiscord(RestApi):
 
     def _diagnostics(self) -> str:
         recent = self.requests[-8:]
-        states = [(s.session_id[:8], "connected" if s.connected else "gone") for s in self.sessions]
+        states = [
+            (s.session_id[:8], "connected" if s.connected else "gone", *(s.shard if s.identify.get("shard") else ()))
+            for s in self.sessions
+        ]
         lines = [f"\n  sessions: {states}"]
         lines.append(f"  last requests: {recent}")
         if self.unexpected_requests:
@@ -1313,6 +1340,12 @@ def _infer_option_type(value: Any) -> int:
     if isinstance(value, dict) and "filename" in value:
         return 11
     return 3
+
+
+def _guild_of(event: str, data: dict[str, Any]) -> int | None:
+    """The guild an event belongs to (what decides its shard), or None for a DM or a user event."""
+    raw = data.get("id") if event in ("GUILD_CREATE", "GUILD_UPDATE", "GUILD_DELETE") else data.get("guild_id")
+    return int(raw) if raw else None
 
 
 def _short(value: Any, limit: int = 300) -> str:
