@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.alerts.planning import alert_nonce
-from bot.app import NewsdeskBot
+from bot.app import NewsdeskBot, make_bot
 from bot.config import Settings
 from bot.locations import Location
 from bot.models import to_iso
@@ -136,3 +136,44 @@ async def test_two_dispatchers_post_each_alert_once_though_one_is_killed(
         if other.returncode is None:
             os.killpg(other.pid, signal.SIGKILL)
             await other.wait()
+
+
+async def test_each_sharded_process_sends_the_alerts_of_its_own_servers(
+    fake_discord: FakeDiscord, bot_settings: Settings
+) -> None:
+    """Two processes serving shard 0 and shard 1 of two (``newsdesk run --shards``): each alert is sent by
+    the process whose cache holds its server, so the role it pings is known there and pinged (the other
+    process, which does not know the server's roles, would have left the role out)."""
+    fake = fake_discord
+    guilds = [fake.create_guild(f"server on shard {shard}", shard=(shard, 2)) for shard in (0, 1, 0, 1)]
+    roles = {guild.id: fake.create_role(guild, "Readers", mentionable=True) for guild in guilds}
+    bots = [make_bot(bot_settings.replace(shards=str(n), shard_count=2)) for n in (0, 1)]
+    async with fake.run_bot(bots[0]), fake.run_bot(bots[1]):
+        store = bots[0].store
+        articles = sorted(brief.id for brief in await store.articles.latest(10))
+        now = to_iso(datetime.now(UTC))
+        async with store.db.write() as db:
+            await db.executemany(
+                "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, ping_role_ids, reasons, nonce, "
+                "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?)",
+                [
+                    (article, guild.id, channel, f"title {article}", f"[{roles[guild.id].id}]",
+                     alert_nonce(article, channel), now, now)
+                    for guild in guilds
+                    for channel in [next(iter(guild.channels))]
+                    for article in articles
+                ],
+            )  # fmt: skip
+        total = len(guilds) * len(articles)
+        await eventually(
+            lambda: _counts_are(store, {"sent": total}), timeout=20, what="every alert sent by one of the two"
+        )
+        for guild in guilds:
+            posted = [m for m in fake.messages if m.channel_id in guild.channels]
+            assert len(posted) == len(articles)
+            assert all(f"<@&{roles[guild.id].id}>" in m.content for m in posted), guild.name
+            assert all(m.allowed_mentions["roles"] == [roles[guild.id].id] for m in posted)
+
+
+async def _counts_are(store: Store, expected: dict[str, int]) -> bool:
+    return await store.alerts.counts() == expected
