@@ -453,12 +453,23 @@ class AlertQueries:
             async with db.execute(f"SELECT DISTINCT target_key FROM {table} WHERE kind = 'topic'") as cursor:
                 keys = [row["target_key"] async for row in cursor]
             for old, new in ((k, key_of(k)) for k in keys):
-                if new and new != old:
+                if not new or new == old:
+                    continue
+                if self._db.dialect == "postgresql":
+                    # No UPDATE OR IGNORE there: the rows whose follower already follows the new key stay.
+                    who = "user_id" if table == "follows" else "role_id"
+                    await db.execute(
+                        f"UPDATE {table} SET target_key = ? WHERE kind = 'topic' AND target_key = ? AND NOT EXISTS "
+                        f"(SELECT 1 FROM {table} k WHERE k.guild_id = {table}.guild_id AND k.{who} = {table}.{who} "
+                        "AND k.kind = 'topic' AND k.target_key = ?)",
+                        (new, old, new),
+                    )
+                else:
                     await db.execute(
                         f"UPDATE OR IGNORE {table} SET target_key = ? WHERE kind = 'topic' AND target_key = ?",
                         (new, old),
                     )
-                    await db.execute(f"DELETE FROM {table} WHERE kind = 'topic' AND target_key = ?", (old,))
+                await db.execute(f"DELETE FROM {table} WHERE kind = 'topic' AND target_key = ?", (old,))
         async with db.execute("SELECT id, rule_values FROM alert_filters WHERE kind = 'topic'") as cursor:
             rules = [(row["id"], json.loads(row["rule_values"])) async for row in cursor]
         for rule_id, values in rules:

@@ -114,7 +114,7 @@ class EntityQueries:
         marks = ",".join("?" * len(unique))
         joins = (
             f"JOIN (SELECT entity_id, COUNT(*) AS hits FROM entity_words WHERE word IN ({marks}) "
-            "GROUP BY entity_id HAVING hits >= ?) m ON m.entity_id = e.id"
+            "GROUP BY entity_id HAVING COUNT(*) >= ?) m ON m.entity_id = e.id"
         )
         return await self._ranked(viewer, joins, (*unique, len(unique) - 1), "m.hits", limit)
 

@@ -65,9 +65,11 @@ def to_postgres(sql: str) -> tuple[str, tuple[str, ...]]:
 def _statement(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, tuple[Any, ...]]:
     """The PostgreSQL text of ``sql`` and its arguments in order (named ones taken from a mapping)."""
     text, names = to_postgres(sql)
-    if isinstance(params, Mapping):
-        return text, tuple(params[name] for name in names)
-    return text, tuple(params)
+    args = tuple(params[name] for name in names) if isinstance(params, Mapping) else tuple(params)
+    if any(isinstance(arg, str) and "\x00" in arg for arg in args):
+        # PostgreSQL text cannot hold NUL (SQLite's can): untrusted text that carries one loses it.
+        args = tuple(arg.replace("\x00", "") if isinstance(arg, str) else arg for arg in args)
+    return text, args
 
 
 def _number(text: str) -> int | float:

@@ -291,9 +291,17 @@ class TopicQueries:
             for other in others:
                 # An article that had both keeps its row of the kept topic; deleting the topic cascades
                 # to the rows left behind.
-                await db.execute(
-                    "UPDATE OR IGNORE article_topics SET topic_id = ? WHERE topic_id = ?", (keeper["id"], other["id"])
-                )
+                if self._db.dialect == "postgresql":  # no UPDATE OR IGNORE: leave out the rows that would clash
+                    await db.execute(
+                        "UPDATE article_topics SET topic_id = ? WHERE topic_id = ? AND NOT EXISTS (SELECT 1 FROM "
+                        "article_topics k WHERE k.article_id = article_topics.article_id AND k.topic_id = ?)",
+                        (keeper["id"], other["id"], keeper["id"]),
+                    )
+                else:
+                    await db.execute(
+                        "UPDATE OR IGNORE article_topics SET topic_id = ? WHERE topic_id = ?",
+                        (keeper["id"], other["id"]),
+                    )
                 await db.execute("DELETE FROM topics WHERE id = ?", (other["id"],))
             await db.execute(
                 """
@@ -310,7 +318,8 @@ class TopicQueries:
             await db.execute(
                 "INSERT INTO topic_scope_totals (scope, topic_id, article_count, score_sum) "
                 "SELECT s.scope, at.topic_id, COUNT(*), SUM(at.score) FROM article_topics at "
-                "JOIN article_scopes s ON s.article_id = at.article_id WHERE at.topic_id = ? GROUP BY s.scope",
+                "JOIN article_scopes s ON s.article_id = at.article_id WHERE at.topic_id = ? "
+                "GROUP BY s.scope, at.topic_id",
                 (keeper["id"],),
             )
             await db.execute("DELETE FROM topic_scope_day_counts WHERE topic_id = ?", (keeper["id"],))
@@ -318,7 +327,7 @@ class TopicQueries:
                 "INSERT INTO topic_scope_day_counts (scope, day, topic_id, articles) "
                 "SELECT s.scope, substr(at.published, 1, 10), at.topic_id, COUNT(*) FROM article_topics at "
                 "JOIN article_scopes s ON s.article_id = at.article_id WHERE at.topic_id = ? AND at.rank <= ? "
-                "GROUP BY s.scope, substr(at.published, 1, 10)",
+                "GROUP BY s.scope, substr(at.published, 1, 10), at.topic_id",
                 (keeper["id"], ABOUT_TOPIC_RANK),
             )
             # The per-day counts that trending reads (bot/store/trending.py), recounted for the merged topic.
@@ -326,7 +335,7 @@ class TopicQueries:
             await db.execute(
                 "INSERT INTO topic_day_counts (day, topic_id, articles) "
                 "SELECT substr(published, 1, 10), topic_id, COUNT(*) FROM article_topics "
-                "WHERE topic_id = ? AND rank <= ? GROUP BY substr(published, 1, 10)",
+                "WHERE topic_id = ? AND rank <= ? GROUP BY substr(published, 1, 10), topic_id",
                 (keeper["id"], ABOUT_TOPIC_RANK),
             )
             merged += len(others)

@@ -15,7 +15,11 @@ import pytest
 from bot.store import Store, StoreError
 from bot.store.copy import copy_index, sqlite_source
 from bot.store.migrations import load_migrations
-from tests.conftest import ROOT, copy_database
+from tests.backends import copy_database
+from tests.conftest import ROOT
+
+# The source of a copy is a SQLite index: the seeded one on the SQLite backend.
+pytestmark = pytest.mark.sqlite_only
 
 
 def _tables(db: sqlite3.Connection) -> list[str]:
@@ -35,11 +39,10 @@ def _key(row: Any) -> list[tuple[bool, str]]:
 
 
 @pytest.fixture
-def index_file(seeded_store: Store, tmp_path: Path) -> Path:
+async def index_file(seeded_store: Store, tmp_path: Path) -> Path:
     """A copy of the seeded index (real articles, names, topics, stories, scopes), with a few rows of
     the tables indexing leaves empty."""
-    path = tmp_path / "index.db"
-    copy_database(seeded_store.path, path)
+    path = await copy_database(seeded_store, tmp_path / "index.db")
     with sqlite3.connect(path) as db:
         db.executescript(
             """
