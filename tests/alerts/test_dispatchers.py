@@ -8,57 +8,25 @@ leases run out, and one it may have posted just before dying is found, not poste
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import signal
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.alerts.planning import alert_nonce
 from bot.app import NewsdeskBot, make_bot
 from bot.config import Settings
-from bot.locations import Location
 from bot.models import to_iso
 from bot.store import Store
-from tests.conftest import ROOT
 from tests.fake_discord import FakeDiscord
+from tests.fake_discord.child import start_bot_process
 from tests.fake_discord.faults import Fault
 from tests.settle import eventually
 
 CHANNELS = 50
 LEASE_SECONDS = 2.0
 _FOOTER = re.compile(r"^Article #(\d+) ")
-
-
-async def start_bot_process(fake: FakeDiscord, database: Location, log: Path) -> asyncio.subprocess.Process:
-    """``newsdesk run`` on ``database`` against ``fake``, in a process group of its own, logging to ``log``."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")},
-        "PYTHONPATH": str(ROOT),
-        "DISCORD_TOKEN": fake.token,
-        "NEWSDESK_FOLDERS": "",
-        "NEWSDESK_GUILD_READY_TIMEOUT": "0.05",
-        "NEWSDESK_LEASE_SECONDS": str(LEASE_SECONDS),
-        "NEWSDESK_DATABASE": str(database),
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.fake_discord.child",
-        fake.api_base,
-        fake.gateway_url,
-        "--config",
-        str(ROOT / "config" / "newsdesk.toml"),
-        "run",
-        cwd=ROOT,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=log.open("wb"),
-        start_new_session=True,
-    )
 
 
 async def plan_burst(store: Store, guild_id: int, channel_ids: list[int]) -> list[int]:
@@ -93,7 +61,9 @@ async def test_two_dispatchers_post_each_alert_once_though_one_is_killed(
     fake = fake_discord
     channels = [fake.create_channel(name=f"news-{n}") for n in range(CHANNELS)]
     settings = bot_settings.replace(lease_seconds=LEASE_SECONDS)
-    other = await start_bot_process(fake, settings.database, tmp_path / "other.log")
+    other = await start_bot_process(
+        fake, settings.database, tmp_path / "other.log", {"NEWSDESK_LEASE_SECONDS": str(LEASE_SECONDS)}
+    )
     try:
         newsdesk = NewsdeskBot(settings)
         async with fake.run_bot(newsdesk):
