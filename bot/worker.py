@@ -93,7 +93,6 @@ class FeedWorker:
         self.settings = settings
         self.notices = Notices(secrets.discord_token)
         self._analyzer = analyzer
-        self._store: Store | None = None
         self._ingestion: IngestionService | None = None
 
     def _make_analyzer(self) -> Analyzer:
@@ -111,7 +110,7 @@ class FeedWorker:
     async def run(self, stopping: asyncio.Event) -> None:
         """Poll and index feeds until ``stopping`` is set, then finish the polls under way and give the
         leases back."""
-        store = self._store = await Store.connect(self.settings.database)
+        store = await Store.connect(self.settings.database)
         try:
             ingestion = self._ingestion = IngestionService(
                 store,
@@ -120,17 +119,18 @@ class FeedWorker:
                 notify=self.notices.notify,
                 source_types={"feeds": functools.partial(feeds.make, polls_due=True, idle_seconds=IDLE_SECONDS)},
             )
-            await ingestion.start()
-            log.info("worker %s polls the feeds of %s", self.poller.lease.owner, describe(self.settings.database))
-            await stopping.wait()
-            log.info("worker stopping: finishing the polls under way and giving back the feeds")
-            await ingestion.stop(grace=self.settings.lease_seconds)
+            try:
+                await ingestion.start()
+                log.info("worker %s polls the feeds of %s", self.poller.lease.owner, describe(self.settings.database))
+                await stopping.wait()
+                log.info("worker stopping: finishing the polls under way and giving back the feeds")
+            finally:
+                await ingestion.stop(grace=self.settings.lease_seconds)
         finally:
             await self.notices.close()
             if self._analyzer is not None:
                 self._analyzer.close()
             await store.close()
-            self._store = None
 
 
 async def run_worker(settings: Settings, secrets: Secrets) -> int:
