@@ -121,7 +121,8 @@ class Settings:
             "server_grace_days": (0, 365),
             "spike_check_minutes": (0.005, 24 * 60),
             "digest_check_minutes": (0.005, 60),
-            "lease_seconds": (1, 3600),
+            # Leases are written in whole seconds: two at least, so one renewed every third of it never lapses.
+            "lease_seconds": (2, 3600),
             "shard_count": (0, 65_536),
         }
         for key, (low, high) in checks.items():

@@ -9,6 +9,8 @@ leases run out, any other process claims the rows and takes the work over.
 The length (``lease_seconds`` in the settings, a minute by default) is a trade: a holder loses its
 work only when it cannot renew for two thirds of it (a frozen process, a database out of reach for
 40 s), and after a crash its work waits at most that long — less than the shortest feed interval.
+Expiries are each process's own clock: processes on several machines need their clocks in step (NTP)
+to well within a lease.
 """
 
 from __future__ import annotations
