@@ -68,6 +68,7 @@ from bot.store import Store
 from bot.store.copy import copy_index
 from bot.store.migrations import load_migrations
 from bot.subject_summary import parse_period
+from bot.wording import plural
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 BASE_ARTICLES = 500
@@ -353,7 +354,7 @@ async def _into_postgres(path: Path, url: str) -> float | None:
             raise SystemExit(f"{describe(url)} holds {copied:,} articles, not the {expected:,} of {path.name}")
         return None
     started = time.perf_counter()
-    await copy_index(path, url, on_table=lambda t: print(f"  copied {t.table}: {t.rows:,} rows", file=sys.stderr))
+    await copy_index(path, url, on_table=lambda t: print(f"  {t.table}: {plural(t.rows, 'row')}", file=sys.stderr))
     return time.perf_counter() - started
 
 

@@ -18,7 +18,8 @@ from bot.store.migrations import load_migrations
 from tests.backends import copy_database
 from tests.conftest import ROOT
 
-# The source of a copy is a SQLite index: the seeded one on the SQLite backend.
+# The source of a copy is a SQLite file: the seeded index is the SQLite one (the target, a database of
+# a throwaway server of these tests' own).
 pytestmark = pytest.mark.sqlite_only
 
 
@@ -42,7 +43,8 @@ def _key(row: Any) -> list[tuple[bool, str]]:
 async def index_file(seeded_store: Store, tmp_path: Path) -> Path:
     """A copy of the seeded index (real articles, names, topics, stories, scopes), with a few rows of
     the tables indexing leaves empty."""
-    path = await copy_database(seeded_store, tmp_path / "index.db")
+    path = tmp_path / "index.db"
+    await copy_database(seeded_store, path)
     with sqlite3.connect(path) as db:
         db.executescript(
             """
