@@ -71,7 +71,7 @@ def storage_fault(path: Location, exc: BaseException) -> StoreError | None:
     unreadable) or of its server (unreachable, out of space), or ``None`` when ``exc`` is something else
     (a bug in a query stays a bug)."""
     if is_postgres(path):
-        from bot.store.postgres import server_fault  # asyncpg is loaded only for a PostgreSQL index
+        from bot.store.postgres import server_fault  # (it builds on this module)
 
         return server_fault(str(path), exc)
     code = getattr(exc, "sqlite_errorcode", None)
@@ -124,7 +124,7 @@ class Database:
         """Open (creating and migrating as needed) the database at ``location``: a SQLite file, or a
         PostgreSQL database named by a ``postgresql://`` URL."""
         if is_postgres(location):
-            from bot.store.postgres import PostgresDatabase  # asyncpg is loaded only for a PostgreSQL index
+            from bot.store.postgres import PostgresDatabase  # (it builds on this module)
 
             return await PostgresDatabase.open(str(location))
         path = Path(location)

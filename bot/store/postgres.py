@@ -83,6 +83,10 @@ def _number(text: str) -> int | float:
 
 async def _prepare(connection: asyncpg.Connection) -> None:
     await connection.set_type_codec("numeric", schema="pg_catalog", encoder=str, decoder=_number, format="text")
+    # asyncpg prepares every statement, and after five runs PostgreSQL may plan one once for any parameters:
+    # a generic plan cannot tell a common search word from a rare one, nor a server's few articles from
+    # everything (a search went from 12 ms to 190 ms at 100,000 articles). Planning each run costs far less.
+    await connection.execute("SET plan_cache_mode = force_custom_plan")
 
 
 def _row_count(status: str) -> int:

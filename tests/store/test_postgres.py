@@ -141,3 +141,43 @@ async def test_another_process_commit_changes_the_data_version(location) -> None
         if first.db.dialect == "postgresql":
             await asyncio.wait_for(heard.wait(), 10)
         assert await first.db.data_version() != before
+
+
+@pytest.mark.postgresql_only
+async def test_hot_queries_and_search_use_indexes(seeded_store: Store) -> None:
+    """As on SQLite (test_store.test_hot_queries_use_indexes): each hot query has an index, the full-text
+    search included (the GIN index on search_vector). The seeded index is tiny, so sequential scans are
+    priced out for the check."""
+    plans = {
+        "entity by key": ("SELECT id FROM entities WHERE key = $1", ("x",)),
+        "articles of an entity": (
+            "SELECT article_id FROM article_entities WHERE entity_id = $1 ORDER BY published DESC LIMIT 5",
+            (1,),
+        ),
+        "latest": ("SELECT id FROM articles ORDER BY published DESC, id DESC LIMIT 5", ()),
+        "articles of a topic": (
+            "SELECT article_id FROM article_topics WHERE topic_id = $1 ORDER BY published DESC LIMIT 5",
+            (1,),
+        ),
+        "roles of an entity": (
+            "SELECT role FROM article_roles WHERE entity_id = $1 ORDER BY published DESC LIMIT 1",
+            (1,),
+        ),
+        "people by surname": ("SELECT id FROM entities WHERE surname = $1", ("x",)),
+        "search": (
+            "SELECT a.id FROM articles a, to_tsquery('english', $1) q WHERE a.search_vector @@ q "
+            "ORDER BY a.id DESC LIMIT 300",
+            ("'lithium'",),
+        ),
+    }
+    async with seeded_store.db.turn() as writer:
+        connection = await writer._live()
+        await connection.execute("SET enable_seqscan = off")
+        try:
+            for name, (sql, params) in plans.items():
+                plan = "\n".join(r[0] for r in await connection.fetch(f"EXPLAIN {sql}", *params))
+                assert "Seq Scan" not in plan, (name, plan)
+            search_plan = "\n".join(r[0] for r in await connection.fetch(f"EXPLAIN {plans['search'][0]}", "'x'"))
+            assert "articles_search" in search_plan, search_plan
+        finally:
+            await connection.execute("RESET enable_seqscan")
