@@ -4,7 +4,13 @@ pictures ``trend`` and ``graph`` (their queries and their drawing, through the p
 on a large index, plus the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--private 20000 --servers 50] [--calls 300]
-                             [--clock wall|cpu] [--json]
+                             [--clock wall|cpu] [--backend sqlite|postgresql [--database-url URL]] [--json]
+
+With ``--backend postgresql`` the same SQLite index is built (or reused), copied into PostgreSQL with
+``newsdesk copy`` (nothing analysed again) and every command asked through the store opened on the
+PostgreSQL URL: into ``--database-url`` when given (an empty database, or one a previous run filled with
+the same index), else into a database of a throwaway server this run starts (pgserver, as the tests do)
+and stops, whose data folder is kept in the cache so that the copy is made once per index.
 
 With ``--private``, that many more articles come from the servers' own feeds (``--servers`` of them,
 one feed each, spread evenly and over the same two years as the shared ones), and every command is
@@ -29,18 +35,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import pickle
 import random
+import re
+import sqlite3
 import statistics
 import sys
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from bench.data import bbc_articles
 from bot.answers import Answers, Resolved, Wanted
@@ -49,12 +60,15 @@ from bot.charts import TrendChart, TrendSeries
 from bot.config import load_settings
 from bot.digests import DigestSchedule, Period
 from bot.ingest.readers import content_hash
+from bot.locations import describe
 from bot.models import ArticleAnalysis, ArticleRecord, ArticleText, Viewer, from_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable, name_key
 from bot.store import Store
+from bot.store.copy import copy_index
 from bot.store.migrations import load_migrations
 from bot.subject_summary import parse_period
+from bot.wording import plural
 
 CACHE = Path(__file__).resolve().parent / ".cache"
 BASE_ARTICLES = 500
@@ -216,7 +230,7 @@ async def _time(calls: list[Callable[[], Awaitable[Any]]]) -> dict[str, float]:
     return {**_percentiles(passes[1]), "first_pass_p99_ms": _percentiles(passes[0])["p99_ms"]}
 
 
-async def _handlers(path: Path, calls: int, viewer: Viewer, picture_calls: int = 100) -> dict[str, Any]:
+async def _handlers(path: Path | str, calls: int, viewer: Viewer, picture_calls: int = 100) -> dict[str, Any]:
     settings = load_settings()
     rng = random.Random(7)
     async with Store.open(path) as store:
@@ -302,7 +316,7 @@ async def _handlers(path: Path, calls: int, viewer: Viewer, picture_calls: int =
         return results
 
 
-async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
+async def _roundtrip(path: Path | str, calls: int) -> dict[str, float]:
     """``!who`` typed in the fake Discord until the bot's reply is recorded there."""
     from bot.app import NewsdeskBot
     from tests.fake_discord import FakeDiscord
@@ -323,15 +337,81 @@ async def _roundtrip(path: Path, calls: int) -> dict[str, float]:
     return _percentiles(samples)
 
 
+async def _into_postgres(path: Path, url: str) -> float | None:
+    """Copy the SQLite index at ``path`` into the database at ``url`` (seconds taken), or ``None`` when
+    an earlier run already did: it holds as many articles. A database holding another index is an error."""
+    conn = await asyncpg.connect(url)
+    try:
+        copied = await conn.fetchval("SELECT to_regclass('articles') IS NOT NULL") and await conn.fetchval(
+            "SELECT count(*) FROM articles"
+        )
+    finally:
+        await conn.close()
+    if copied:
+        with sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True) as source:
+            [(expected,)] = source.execute("SELECT count(*) FROM articles")
+        if copied != expected:
+            raise SystemExit(f"{describe(url)} holds {copied:,} articles, not the {expected:,} of {path.name}")
+        return None
+    started = time.perf_counter()
+    await copy_index(path, url, on_table=lambda t: print(f"  {t.table}: {plural(t.rows, 'row')}", file=sys.stderr))
+    return time.perf_counter() - started
+
+
+async def _create_database(server_url: str, name: str) -> None:
+    """Create the database ``name`` on the server unless it exists."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+
+
+@contextlib.contextmanager
+def _throwaway_postgres(path: Path) -> Iterator[str]:
+    """The URL of a database for the index at ``path`` on a PostgreSQL server started for this run (its
+    data folder cached beside the SQLite indexes) and stopped after it."""
+    import pgserver
+
+    server = pgserver.get_server(CACHE / "postgres", cleanup_mode="stop")
+    try:
+        name = re.sub(r"[^a-z0-9]+", "_", path.stem.lower())
+        asyncio.run(_create_database(server.get_uri(), name))
+        yield server.get_uri(name)
+    finally:
+        server.cleanup()
+
+
+def _measure(location: Path | str, calls: int, picture_calls: int, viewer: Viewer) -> dict[str, Any]:
+    result = asyncio.run(_handlers(location, calls, viewer, picture_calls))
+    result["roundtrip"] = asyncio.run(_roundtrip(location, min(calls, 200)))
+    return result
+
+
 def run(
-    articles: int = 100_000, calls: int = 300, picture_calls: int = 100, private: int = 0, servers: int = 50
+    articles: int = 100_000,
+    calls: int = 300,
+    picture_calls: int = 100,
+    private: int = 0,
+    servers: int = 50,
+    *,
+    backend: str = "sqlite",
+    database_url: str | None = None,
 ) -> dict[str, Any]:
     """Build (or reuse) the index of ``articles`` shared articles (and ``private`` ones over ``servers``
-    servers) and time every handler on it: as the console sees it, or as a member of one of the servers."""
+    servers) and time every handler on it: as the console sees it, or as a member of one of the servers;
+    on the SQLite file itself, or on its copy in PostgreSQL (``backend="postgresql"``)."""
     path = asyncio.run(build_index(articles, private, servers))
     viewer = Viewer.server(FIRST_SERVER) if private else Viewer.everything()
-    result = asyncio.run(_handlers(path, calls, viewer, picture_calls))
-    result["roundtrip"] = asyncio.run(_roundtrip(path, min(calls, 200)))
+    if backend == "sqlite":
+        return {"backend": backend, **_measure(path, calls, picture_calls, viewer)}
+    with contextlib.ExitStack() as stack:
+        url = database_url or stack.enter_context(_throwaway_postgres(path))
+        copy_seconds = asyncio.run(_into_postgres(path, url))
+        result = {"backend": backend, **_measure(url, calls, picture_calls, viewer)}
+    if copy_seconds is not None:
+        result["copy_seconds"] = round(copy_seconds, 1)
     return result
 
 
@@ -346,16 +426,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--clock", choices=sorted(CLOCKS), default="wall", help="wall-clock time (default) or the process's CPU time"
     )
+    parser.add_argument(
+        "--backend", choices=["sqlite", "postgresql"], default="sqlite", help="the index's database (default sqlite)"
+    )
+    parser.add_argument(
+        "--database-url", metavar="URL", help="with --backend postgresql: this database instead of a throwaway server"
+    )
     args = parser.parse_args(argv)
+    if args.database_url and args.backend != "postgresql":
+        parser.error("--database-url goes with --backend postgresql")
     global _clock
     _clock = CLOCKS[args.clock]
-    result = run(args.articles, args.calls, args.picture_calls, args.private, args.servers)
+    result = run(
+        args.articles,
+        args.calls,
+        args.picture_calls,
+        args.private,
+        args.servers,
+        backend=args.backend,
+        database_url=args.database_url,
+    )
     result["clock"] = args.clock
     if args.json:
         print(json.dumps(result))
         return 0
     measured = "CPU time of the process" if args.clock == "cpu" else "wall-clock time"
-    print(f"{result['articles']:,} articles, {result['entities']:,} entities, asked as {result['viewer']}; {measured}")
+    print(
+        f"{result['articles']:,} articles, {result['entities']:,} entities in {result['backend']}, "
+        f"asked as {result['viewer']}; {measured}"
+    )
+    if "copy_seconds" in result:
+        print(f"(copied from SQLite in {result['copy_seconds']:.0f} s)")
     print()
     print(f"{'handler':<22}{'p50 ms':>9}{'p99 ms':>9}{'first-pass p99':>16}{'calls':>7}")
     handlers = ("baseline_round_trip", "who", "timeline", "summary", "summary_period", "search", "related")

@@ -17,7 +17,6 @@ import gc
 import logging
 import pkgutil
 import signal
-import sqlite3
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -39,7 +38,7 @@ from bot.privacy import PrivacyCommands, ServerRetirement
 from bot.server_aliases import ServerAliases
 from bot.shards import ShardPlan
 from bot.store import Store
-from bot.store.database import storage_fault
+from bot.store.database import DATABASE_ERRORS, storage_fault
 from bot.wording import plural
 
 if TYPE_CHECKING:
@@ -208,7 +207,7 @@ class NewsdeskBot(commands.Bot):
         self._store = await Store.connect(self.settings.database)
         try:
             stored_prefixes = await self._store.servers.prefixes()
-        except sqlite3.DatabaseError as exc:  # a damaged file can open and fail at its first read
+        except DATABASE_ERRORS as exc:  # a damaged file can open and fail at its first read
             fault = storage_fault(self.settings.database, exc)
             if fault is None:
                 raise

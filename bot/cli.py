@@ -1,6 +1,6 @@
 """``newsdesk``: build the index, ask it questions offline, export it, and run the bot.
 
-Commands (each takes ``--db PATH`` to use another database than the configured one):
+Commands (each takes ``--db PATH`` or ``--db postgresql://…`` to use another database than the configured one):
 
 - ``newsdesk index [--force] [--no-alerts] [PATH ...]``: index files and folders (default: the configured folders)
 - ``newsdesk ask "!who Milei"``: print what the bot would answer (``--out FILE.png`` saves a picture)
@@ -8,8 +8,11 @@ Commands (each takes ``--db PATH`` to use another database than the configured o
 - ``newsdesk stats``: how much the index holds
 - ``newsdesk export``: one JSON object per article on stdout
 - ``newsdesk stories``: place every article in a story again (an index from before stories were kept)
+- ``newsdesk migrate``: bring the database's schema up to date, and say which version it is at
 - ``newsdesk run [--shards 0-1 --shard-count 4]``: the Discord bot (needs DISCORD_TOKEN), or some of its shards
+- ``newsdesk worker``: poll the feeds and index them, beside the bots (see :mod:`bot.worker`)
 - ``newsdesk start``: index, then the bot if DISCORD_TOKEN is set, else the console
+- ``newsdesk copy --from sqlite:PATH --to postgresql://…``: move an index into an empty PostgreSQL database
 """
 
 from __future__ import annotations
@@ -26,13 +29,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.answers import Answers, UserError
-from bot.config import ConfigError, Secrets, Settings, load_settings
+from bot.config import ConfigError, Secrets, Settings, database_location, load_settings
 from bot.factory import load_aliases, make_analyzer, make_answers
 from bot.ingest.indexer import Indexer, IndexReport
+from bot.locations import describe
 from bot.models import EVERYTHING, AlertPolicy, Viewer
 from bot.nlp import ModelNotFoundError
 from bot.render import picture_of, to_text
 from bot.store import Store, StoreError
+from bot.store.copy import CopyReport, TableCopy, copy_index, sqlite_source
+from bot.store.migrations import load_migrations
 from bot.wording import plural
 
 log = logging.getLogger("newsdesk")
@@ -234,9 +240,42 @@ async def run_stories(settings: Settings, out: TextIO = sys.stderr) -> None:
     print(f"Placed {plural(articles, 'article')} in {plural(stories, 'story', 'stories')}.", file=out)
 
 
+async def run_migrate(settings: Settings, out: TextIO = sys.stdout) -> None:
+    """Apply the migrations the configured database lacks, and say where it is (never a URL's password)."""
+    async with Store.open(settings.database) as store:
+        version = await store.db.schema_version()
+        latest = len(load_migrations(dialect=store.db.dialect))
+        kind = "PostgreSQL" if store.db.dialect == "postgresql" else "SQLite"
+        print(f"The {kind} database {store.location} is at schema version {version} of {latest}.", file=out)
+
+
+async def run_copy(source: str, target: str, out: TextIO = sys.stdout) -> CopyReport:
+    """Copy the SQLite index ``source`` (``sqlite:PATH``) into the empty PostgreSQL database ``target``,
+    printing each table's rows as it is done, then the total; the URL is shown without its password."""
+    width = 24
+
+    def on_table(done: TableCopy) -> None:
+        print(f"{done.table:<{width}} {done.rows:>12,}", file=out, flush=True)
+
+    report = await copy_index(sqlite_source(source), target, on_table=on_table)
+    print(
+        f"Copied {plural(report.rows, 'row')} of {plural(len(report.tables), 'table')} into {describe(target)} "
+        f"in {report.seconds:.1f} s.",
+        file=out,
+    )
+    return report
+
+
 async def run_bot(settings: Settings, secrets: Secrets) -> int:
     """Run the Discord bot until it is stopped; returns the exit status."""
     from bot.app import run_bot as start
+
+    return await start(settings, secrets)
+
+
+async def run_worker(settings: Settings, secrets: Secrets) -> int:
+    """Poll and index feeds until SIGTERM or SIGINT; returns the exit status."""
+    from bot.worker import run_worker as start
 
     return await start(settings, secrets)
 
@@ -258,13 +297,19 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def with_db(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("--db", type=Path, help="database file (default: from the settings)")
+        p.add_argument(
+            "--db",
+            type=_database_option,
+            metavar="PATH|URL",
+            help="database file or postgresql:// URL (default: from the settings)",
+        )
         return p
 
     index = with_db(sub.add_parser("index", help="index article files and folders"))
     index.add_argument("paths", nargs="*", type=Path, help="files or folders (default: the configured folders)")
     index.add_argument("--force", action="store_true", help="analyse every article again")
     index.add_argument("--no-alerts", action="store_true", help="index without alerting the new articles")
+
     def with_server(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         p.add_argument(
             "--server", type=int, metavar="ID", help="answer as in this Discord server (default: see everything)"
@@ -278,6 +323,7 @@ def _parser() -> argparse.ArgumentParser:
     with_server(with_db(sub.add_parser("stats", help="how much the index holds")))
     with_db(sub.add_parser("export", help="one JSON object per article on stdout"))
     with_db(sub.add_parser("stories", help="place every article in a story again, oldest first"))
+    with_db(sub.add_parser("migrate", help="bring the database's schema up to date and say its version"))
     run = with_db(sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)"))
     run.add_argument(
         "--shards", metavar="IDS", help='serve only these shards: "0-1", "2", "0,2" (default: all of --shard-count)'
@@ -286,7 +332,21 @@ def _parser() -> argparse.ArgumentParser:
         "--shard-count", type=int, metavar="N", help="the number of shards the bot runs in all (default: unsharded)"
     )
     with_db(sub.add_parser("start", help="index, then the bot (or the console without a token)"))
+    with_db(sub.add_parser("worker", help="poll the feeds and index them, without Discord (beside the bots)"))
+    copy = sub.add_parser("copy", help="copy a SQLite index into an empty PostgreSQL database, analysing nothing again")
+    copy.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH", help="the SQLite index file")
+    copy.add_argument(
+        "--to", dest="target", required=True, metavar="postgresql://…", help="an empty PostgreSQL database"
+    )
     return parser
+
+
+def _database_option(text: str) -> Path | str:
+    """``--db``: a file's path, or a ``postgresql://`` URL (checked as the setting is)."""
+    try:
+        return database_location("--db", text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--db: ")) from None
 
 
 def configure_logging(verbose: bool) -> None:
@@ -321,8 +381,11 @@ def main(argv: list[str] | None = None) -> int:
             "stats": lambda: run_stats(settings, viewer=viewer),
             "export": lambda: run_export(settings),
             "stories": lambda: run_stories(settings),
+            "migrate": lambda: run_migrate(settings),
             "run": lambda: run_bot(settings, secrets),
             "start": lambda: run_start(settings, secrets),
+            "worker": lambda: run_worker(settings, secrets),
+            "copy": lambda: run_copy(args.source, args.target),
         }
         result = asyncio.run(commands[args.command]())
     except ConfigError as exc:
@@ -340,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "index":
         return 0
-    return result if isinstance(result, int) and args.command in {"ask", "run", "start"} else 0
+    return result if isinstance(result, int) and args.command in {"ask", "run", "start", "worker"} else 0
 
 
 if __name__ == "__main__":

@@ -9,17 +9,22 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from bot.locations import describe, is_postgres
 from bot.shards import ShardError, ShardPlan, parse_shard_ids
 
 ENV_PREFIX = "NEWSDESK_"
 DEFAULT_CONFIG_PATH = Path("config/newsdesk.toml")
+# Who polls the feeds: the bot process itself, or `newsdesk worker` processes (then the bot does not).
+INGEST_MODES = ("here", "workers")
 
 
 class ConfigError(Exception):
@@ -44,7 +49,8 @@ def valid_prefix(prefix: str) -> bool:
 class Settings:
     """Every tunable of the bot. Field defaults mirror ``config/newsdesk.toml``."""
 
-    database: Path = Path("data/newsdesk.db")
+    # A SQLite file, or a PostgreSQL database as a ``postgresql://user:password@host/db`` URL (a str).
+    database: Path | str = Path("data/newsdesk.db")
     model: str = "en_core_web_sm"
     folders: tuple[Path, ...] = (Path("seeds"),)
     feeds: tuple[str, ...] = ()
@@ -79,6 +85,8 @@ class Settings:
     server_grace_days: float = 7.0
     spike_check_minutes: float = 10.0
     digest_check_minutes: float = 1.0
+    ingest: str = "here"
+    lease_seconds: float = 60.0
     shards: str = ""
     shard_count: int = 0
 
@@ -113,6 +121,8 @@ class Settings:
             "server_grace_days": (0, 365),
             "spike_check_minutes": (0.005, 24 * 60),
             "digest_check_minutes": (0.005, 60),
+            # Leases are written in whole seconds: two at least, so one renewed every third of it never lapses.
+            "lease_seconds": (2, 3600),
             "shard_count": (0, 65_536),
         }
         for key, (low, high) in checks.items():
@@ -128,6 +138,8 @@ class Settings:
                 raise ConfigError(f"shards: {exc}") from None
         if not valid_prefix(self.prefix):
             raise ConfigError("prefix: must be 1 to 5 visible characters without spaces")
+        if self.ingest not in INGEST_MODES:
+            raise ConfigError(f"ingest: must be one of {', '.join(INGEST_MODES)}, got {self.ingest!r}")
         if not self.model.strip():
             raise ConfigError("model: must name a spaCy model package")
         for network in self.allowed_private_networks:
@@ -154,8 +166,29 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+def database_location(key: str, raw: Any) -> Path | str:
+    """The ``database`` setting: a ``postgresql://`` URL as given, anything else a SQLite file's path."""
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{key}: expected a file path or a postgresql:// URL, got {raw!r}")
+    text = raw.strip()
+    if is_postgres(text):
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018  (raises on a malformed port)
+        except ValueError as exc:
+            raise ConfigError(f"{key}: not a valid PostgreSQL URL ({exc}): {describe(text)}") from None
+        if not parts.path.strip("/") and "dbname=" not in parts.query:
+            raise ConfigError(f"{key}: the PostgreSQL URL names no database: {describe(text)}")
+        return text
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", text):
+        raise ConfigError(f"{key}: only postgresql:// URLs are supported, got {describe(text)}")
+    return Path(text)
+
+
 def _coerce(key: str, raw: Any, template: Any, type_name: str) -> Any:
     """Turn a TOML value or an environment string into the field's type."""
+    if type_name == "Path | str":
+        return database_location(key, raw)
     try:
         if type_name == "tuple[str, ...]":
             items = [i for i in raw.split(",")] if isinstance(raw, str) else raw

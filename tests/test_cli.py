@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from bot.locations import describe, is_postgres
+from bot.store.migrations import load_migrations
+from tests.backends import fresh_location
 from tests.conftest import ROOT, SEEDS
 
 
 def _run(
-    db: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
+    db: Path | str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     environ = {**os.environ, "NEWSDESK_DATABASE": str(db), "NEWSDESK_WORKERS": "1", **(env or {})}
     environ.pop("DISCORD_TOKEN", None)
@@ -30,12 +33,24 @@ def _run(
 
 
 @pytest.fixture(scope="module")
-def indexed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("cli") / "newsdesk.db"
+async def indexed_db(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Path | str:
+    db = await fresh_location(backend, tmp_path_factory.mktemp("cli"), "newsdesk.db", keep=True)
     first = _run(db, "index")
     assert first.returncode == 0, first.stderr
     assert "1 indexed" in first.stderr and "0 skipped" in first.stderr
     return db
+
+
+def test_migrate_says_the_schema_version_without_a_password(indexed_db: Path | str) -> None:
+    dialect = "postgresql" if is_postgres(indexed_db) else "sqlite"
+    latest = len(load_migrations(dialect=dialect))
+    done = _run(indexed_db, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert f"is at schema version {latest} of {latest}." in done.stdout
+    assert describe(indexed_db) in done.stdout
+    refused = _run("postgresql://bob:hunter2@127.0.0.1:1/news", "migrate")
+    assert refused.returncode == 2
+    assert "cannot be reached" in refused.stderr and "hunter2" not in refused.stderr + refused.stdout
 
 
 def test_index_twice_is_unchanged(indexed_db: Path) -> None:

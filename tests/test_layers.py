@@ -9,8 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.store import Store
-from tests.conftest import ROOT, copy_database
+from tests.conftest import ROOT
 
 ANSWERING = """
 import importlib, pkgutil, sys
@@ -35,8 +34,8 @@ from bot.config import load_settings
 from tests.fake_discord import FakeDiscord
 
 async def main():
-    settings = load_settings(Path("config/newsdesk.toml"), environ={})
-    settings = settings.replace(database=Path(sys.argv[1]), folders=())
+    settings = load_settings(Path("config/newsdesk.toml"), environ={"NEWSDESK_DATABASE": sys.argv[1]})
+    settings = settings.replace(folders=())
     async with FakeDiscord() as fake, fake.run_bot(NewsdeskBot(settings)):
         reply = await (await fake.send_message("!who Milei")).reply()
         print(reply.embeds[0]["title"], "|", *[m for m in ("spacy", "thinc") if m in sys.modules])
@@ -62,10 +61,8 @@ def test_the_shared_data_classes_import_neither_spacy_nor_aiosqlite() -> None:
     assert _run(code) == ""
 
 
-def test_a_running_bot_with_nothing_to_index_answers_without_spacy(seeded_store: Store, tmp_path: Path) -> None:
-    database = tmp_path / "bot.db"
-    copy_database(seeded_store.path, database)
-    assert _run(RUNNING_BOT, str(database)) == "Javier Milei |"
+def test_a_running_bot_with_nothing_to_index_answers_without_spacy(seeded_copy: Path | str) -> None:
+    assert _run(RUNNING_BOT, str(seeded_copy)) == "Javier Milei |"
 
 
 def test_nothing_under_bot_imports_the_bot_class_but_the_command_line() -> None:

@@ -27,7 +27,7 @@ from bot.subject_summary import (
     same_statement,
     split_period,
 )
-from tests.conftest import copy_database
+from tests.backends import copy_database, fresh_location
 from tests.fake_discord import FakeDiscord
 
 NOW = datetime.now(UTC)
@@ -75,7 +75,9 @@ WEEK = [
 
 
 @pytest.fixture(scope="module")
-async def recent_store(tmp_path_factory: pytest.TempPathFactory, analyzer: Analyzer) -> AsyncIterator[Store]:
+async def recent_store(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, analyzer: Analyzer
+) -> AsyncIterator[Store]:
     """The articles of :data:`WEEK`, published so many hours before the tests run."""
     records = [
         ArticleRecord(
@@ -88,7 +90,7 @@ async def recent_store(tmp_path_factory: pytest.TempPathFactory, analyzer: Analy
         )
         for n, (hours, outlet, title, body) in enumerate(WEEK)
     ]
-    async with Store.open(tmp_path_factory.mktemp("recent") / "index.db") as store:
+    async with Store.open(await fresh_location(backend, tmp_path_factory.mktemp("recent"), keep=True)) as store:
         report = await Indexer(store, analyzer, max_file_bytes=100_000).index_records(records)
         assert report.indexed == len(WEEK)
         yield store
@@ -128,8 +130,7 @@ async def test_a_surname_that_is_also_a_topic_means_the_person(
 ) -> None:
     """A headline led by a surname ("Milei wins…") can make the surname a topic of its article; asked for
     by that word, the person about whom far more articles are written is meant."""
-    path = tmp_path / "index.db"
-    copy_database(newsroom_store.path, path)
+    path = await copy_database(newsroom_store, tmp_path / "index.db")
     async with Store.open(path) as store:
         async with store.db.write() as db:
             cursor = await db.execute(

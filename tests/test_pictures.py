@@ -24,6 +24,7 @@ from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.render import to_embeds, to_text
 from bot.store import Store
+from tests import backends
 from tests.conftest import ROOT
 from tests.fake_discord import FakeDiscord
 
@@ -47,12 +48,12 @@ def decoded(png: bytes) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-async def dated_store(tmp_path_factory: pytest.TempPathFactory, analyzer: Analyzer) -> Store:
+async def dated_store(backend: str, tmp_path_factory: pytest.TempPathFactory, analyzer: Analyzer) -> Store:
     folder = tmp_path_factory.mktemp("dated")
     for n, (day, title, text) in enumerate(DATED):
         record = {"title": title, "text": text, "published": f"{day}T12:00:00Z", "source": "Test Wire"}
         (folder / f"{n}.json").write_text(json.dumps(record), encoding="utf-8")
-    async with Store.open(folder / "index.db") as store:
+    async with Store.open(await backends.fresh_location(backend, folder, keep=True)) as store:
         report = await Indexer(store, analyzer, max_file_bytes=1_000_000).index_paths([folder])
         assert report.indexed == len(DATED), report
         yield store
@@ -199,11 +200,8 @@ async def test_slash_trend_autocompletes_the_subject_after_vs(bot: NewsdeskBot, 
 
 
 # ---- the command line ----------------------------------------------------------------------------
-def test_ask_saves_the_picture_and_the_console_says_where(seeded_store: Store, tmp_path: Path) -> None:
-    from tests.conftest import copy_database
-
-    db = tmp_path / "cli.db"
-    copy_database(seeded_store.path, db)
+def test_ask_saves_the_picture_and_the_console_says_where(seeded_copy: Path | str, tmp_path: Path) -> None:
+    db = seeded_copy
     out = tmp_path / "milei.png"
     env = {"NEWSDESK_DATABASE": str(db), "PYTHONPATH": str(ROOT)}
 

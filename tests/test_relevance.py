@@ -13,7 +13,8 @@ from bot.answers import Answers, NotFound, RelatedAnswer, SearchAnswer, TopicsAn
 from bot.nlp.names import AliasTable
 from bot.store import Store
 from bot.text import SearchTerms, search_terms
-from tests.conftest import NEWSROOM, SEEDS, TEST_ARTICLES, copy_database
+from tests.backends import copy_database
+from tests.conftest import NEWSROOM, SEEDS, TEST_ARTICLES
 
 US_ONLY = {
     "Jobs growth slows in the United States",
@@ -83,8 +84,7 @@ async def test_an_index_made_before_is_rekeyed_once_with_its_follows(
     """An index whose keys came from the last-word-only normalisation: "jobs growth" and "job growth" as
     two topics, a member following each, a role following one, a channel filtering on both. Opening it
     merges them, and the follows and the filter's topics with them."""
-    path = tmp_path / "old.db"
-    copy_database(newsroom_store.path, path)
+    path = await copy_database(newsroom_store, tmp_path / "old.db")
     async with Store.open(path) as store:
         growth = await store.topics.by_key("job growth")
         assert growth is not None and growth.article_count == 2

@@ -14,7 +14,8 @@ import pytest
 from bot.app import run_bot
 from bot.config import Secrets, Settings
 from bot.store import StoreError
-from tests.conftest import ROOT, SEEDS, TEST_ARTICLES, copy_database
+from tests.backends import copy_database
+from tests.conftest import ROOT, SEEDS, TEST_ARTICLES
 from tests.fake_discord import FakeDiscord
 
 # The ``newsdesk`` command with SQLite's page limit set to what the file holds now: the disk is "full".
@@ -97,6 +98,7 @@ def test_a_full_disk_is_one_line_and_keeps_what_was_indexed(tmp_path: Path) -> N
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
 
 
+@pytest.mark.sqlite_only
 @pytest.mark.parametrize("kind", ["random bytes", "a damaged table"])
 async def test_the_bot_does_not_start_on_a_damaged_database(
     kind: str,
@@ -109,7 +111,7 @@ async def test_the_bot_does_not_start_on_a_damaged_database(
     if kind == "random bytes":
         path.write_bytes(os.urandom(50_000))
     else:  # the file opens (its header and schema are fine); the first table the bot reads is garbage
-        copy_database(bot_settings.database, path)
+        await copy_database(bot_settings.database, path)
         with sqlite3.connect(path) as db:
             [(page_size,)] = db.execute("PRAGMA page_size").fetchall()
             [(root,)] = db.execute("SELECT rootpage FROM sqlite_master WHERE name = 'guild_settings'").fetchall()

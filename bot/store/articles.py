@@ -188,6 +188,7 @@ class ArticleQueries:
         """
         results: list[WriteResult] = []
         async with self._db.write() as db:
+            await self._db.one_writer()
             source = await self._source_scope(source_id)
             touched = _Touched()
             for origin in stale_origins:
@@ -210,6 +211,8 @@ class ArticleQueries:
                 for result in results:
                     if result.status in {"new", "duplicate", "linked"}:
                         planned += await self._alerts.plan(result.article_id, alerts, is_new=result.status == "new")
+            if results or stale_origins:
+                await self._db.announce()  # to other processes' caches of names, and their dispatchers
             now = current_time()
             await db.executemany(
                 "INSERT INTO files (path, size, mtime_ns, indexed_at) VALUES (?, ?, ?, ?) "
@@ -355,7 +358,7 @@ class ArticleQueries:
     async def _credit(self, origin: str, source: tuple[int, int]) -> bool:
         """Credit an origin to a source; ``False`` when it already was."""
         async with self._db.writer.execute(
-            "INSERT OR IGNORE INTO origin_sources (origin, source_id, scope) VALUES (?, ?, ?) RETURNING 1",
+            "INSERT INTO origin_sources (origin, source_id, scope) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING 1",
             (origin, *source),
         ) as cursor:
             return await cursor.fetchone() is not None
@@ -443,7 +446,9 @@ class ArticleQueries:
     async def forget_sources(self, source_ids: Sequence[int]) -> int:
         """Inside a write: take back the credits of removed feeds. An origin no source delivers any more
         goes, and its article with it when no other origin keeps it; the others are rescoped. Returns
-        how many articles were removed."""
+        how many articles were removed. (The caller's transaction should begin with
+        :meth:`~bot.store.database.Database.one_writer`; it is taken here in any case.)"""
+        await self._db.one_writer()
         db = self._db.writer
         touched = _Touched()
         orphans: list[str] = []
@@ -469,6 +474,8 @@ class ArticleQueries:
         await self._rescope(touched)
         await self._entities.refresh(touched.entities)
         await self._topics.refresh(touched.topics)
+        if touched.articles:
+            await self._db.announce()
         self._db.generation += 1
         return touched.removed
 
@@ -488,10 +495,12 @@ class ArticleQueries:
 
     async def _article_from_row(self, row: sqlite3.Row) -> Article:
         article_id = row["id"]
+        # The entity's roles in the article as one JSON list (SQLite's json_group_array, PostgreSQL's json_agg).
+        roles = "json_group_array(role)" if self._db.dialect == "sqlite" else "COALESCE(json_agg(role), '[]')::text"
         entities = await self._db.fetchall(
-            """
+            f"""
             SELECT e.id, e.name, e.type, ae.mentions, ae.salience,
-                   (SELECT json_group_array(role) FROM article_roles r
+                   (SELECT {roles} FROM article_roles r
                     WHERE r.article_id = ae.article_id AND r.entity_id = ae.entity_id) AS roles
             FROM article_entities ae JOIN entities e ON e.id = ae.entity_id
             WHERE ae.article_id = ? ORDER BY ae.salience DESC, ae.mentions DESC, e.name
@@ -598,13 +607,14 @@ class ArticleQueries:
         # One query gathers the candidates and adds up what each shares, weighted, so that only the best
         # few rows come back instead of every recent article of every anchor.
         parts, params = [], []
+        weight = "CAST(? AS DOUBLE PRECISION)" if self._db.dialect == "postgresql" else "?"  # untyped there
         for table, column, chosen in (
             ("article_entities", "entity_id", entity_anchors),
             ("article_topics", "topic_id", topic_anchors),
         ):
             for anchor in chosen:
                 parts.append(
-                    f"SELECT * FROM (SELECT article_id, ? AS weight FROM {table} WHERE {column} = ? "
+                    f"SELECT * FROM (SELECT article_id, {weight} AS weight FROM {table} WHERE {column} = ? "
                     f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW})"
                 )
                 params += [vector.weights[anchor] * vector.rarities[anchor], anchor[1], article_id]
@@ -699,7 +709,9 @@ class ArticleQueries:
     async def stats(self, *, viewer: Viewer = EVERYTHING) -> Stats:
         """Counts and dates that describe the index, as ``viewer`` sees it."""
         page = await self._db.fetchone(
-            "SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()"
+            "SELECT pg_database_size(current_database()) AS size"
+            if self._db.dialect == "postgresql"
+            else "SELECT page_count * page_size AS size FROM pragma_page_count(), pragma_page_size()"
         )
         database_bytes = int(page["size"]) if page else 0
         scopes = viewer.scopes

@@ -1,8 +1,11 @@
-"""The index file and its two connections, owned by :class:`Database`; every part of the store reaches
-SQL through it.
+"""The index and its connections, owned by :class:`Database`; every part of the store reaches SQL through it.
 
-Rows come back named (:class:`sqlite3.Row`: ``row["title"]``). One connection writes (in batched
-transactions), another reads, so that answering a question never
+The index is a SQLite file (a :class:`~pathlib.Path`) or a PostgreSQL database (a ``postgresql://`` URL,
+:class:`~bot.store.postgres.PostgresDatabase`); the store's parts write the same ``?``-placeholder SQL
+for both, branching on :attr:`Database.dialect` only where the dialects differ.
+
+Rows come back named (``row["title"]``; :class:`sqlite3.Row` or asyncpg's ``Record``). One connection writes
+(in batched transactions), another reads, so that answering a question never
 waits for an ingest in progress: WAL lets the reader see the last committed state.
 
 Many tasks write (feed polls, the folder watcher, commands, the alert dispatcher) and SQLite has one
@@ -18,27 +21,35 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import asyncpg
 
+from bot.locations import Location, describe, is_postgres
 from bot.models import to_iso
 from bot.store.migrations import MigrationError, load_migrations
 
 # After a burst of writes the WAL is truncated back to this size at the next checkpoint.
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 _IN_CHUNK = 500
+# The PostgreSQL advisory lock of the transactions that write articles ("ndartcls" in ASCII).
+ARTICLE_WRITERS_LOCK = int.from_bytes(b"ndartcls", "big")
 
 log = logging.getLogger(__name__)
 
+# What the database itself raises (a query's error, or the file's or server's fault), on either backend.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
+
 
 class StoreError(RuntimeError):
-    """The database cannot be opened, is damaged, is from a newer version of Newsdesk, or its disk is full.
+    """The database cannot be opened or reached, is damaged, is from a newer version of Newsdesk, or its disk is
+    full.
 
-    The message is one sentence naming the file, fit to show as is.
+    The message is one sentence naming the file (or the server, never with its password), fit to show as is.
     """
 
 
@@ -55,9 +66,14 @@ _FAULTS = {
 }
 
 
-def storage_fault(path: Path, exc: BaseException) -> StoreError | None:
+def storage_fault(path: Location, exc: BaseException) -> StoreError | None:
     """The one-line :class:`StoreError` for a fault of the database file itself (damaged, full disk,
-    unreadable), or ``None`` when ``exc`` is something else (a bug in a query stays a bug)."""
+    unreadable) or of its server (unreachable, out of space), or ``None`` when ``exc`` is something else
+    (a bug in a query stays a bug)."""
+    if is_postgres(path):
+        from bot.store.postgres import server_fault  # (it builds on this module)
+
+        return server_fault(str(path), exc)
     code = getattr(exc, "sqlite_errorcode", None)
     if not isinstance(exc, sqlite3.DatabaseError) or code is None or code & 0xFF not in _FAULTS:
         return None
@@ -76,10 +92,14 @@ def chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any
 
 
 class Database:
-    """The two connections to one index file, the write lock, and the count of committed writes."""
+    """The two connections to one index file, the write lock, and the count of committed writes.
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self.path = path
+    :meth:`connect` opens a :class:`~bot.store.postgres.PostgresDatabase` instead for a ``postgresql://`` URL:
+    the same methods, rows and write discipline over asyncpg.
+    """
+
+    def __init__(self, path: Location, writer: Any, reader: Any) -> None:
+        self.path = path  # the file, or the server's URL (show it with describe())
         self._write_connection = writer  # only through write() / turn(): see the module docstring
         self._write_lock = asyncio.Lock()
         self._write_owner: asyncio.Task[Any] | None = None
@@ -94,9 +114,20 @@ class Database:
 
     # ----------------------------------------------------------------------------------- lifecycle
 
+    @property
+    def location(self) -> str:
+        """Where the index is, fit to show: the file, or the server's URL without its password."""
+        return describe(self.path)
+
     @classmethod
-    async def connect(cls, path: Path) -> Database:
-        """Open (creating and migrating as needed) the database at ``path``."""
+    async def connect(cls, location: Location) -> Database:
+        """Open (creating and migrating as needed) the database at ``location``: a SQLite file, or a
+        PostgreSQL database named by a ``postgresql://`` URL."""
+        if is_postgres(location):
+            from bot.store.postgres import PostgresDatabase  # (it builds on this module)
+
+            return await PostgresDatabase.open(str(location))
+        path = Path(location)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(path)
@@ -131,14 +162,14 @@ class Database:
                 try:
                     await writer.execute("PRAGMA optimize")
                 except sqlite3.Error as exc:
-                    log.warning("could not optimise the database %s at close: %s", self.path, exc)
+                    log.warning("could not optimise the database %s at close: %s", self.location, exc)
             await self._close_connection(writer)
 
     async def _close_connection(self, connection: aiosqlite.Connection) -> None:
         try:
             await connection.close()
         except sqlite3.Error as exc:
-            log.warning("closing the database %s failed: %s", self.path, exc)
+            log.warning("closing the database %s failed: %s", self.location, exc)
 
     # ------------------------------------------------------------------------------------- writing
 
@@ -193,9 +224,27 @@ class Database:
             return await cursor.fetchone()
 
     async def data_version(self) -> int:
-        """A number that changes whenever another connection (another process, or our writer) commits."""
+        """A number that changes whenever another process changed the articles (see :mod:`bot.store.changes`);
+        on SQLite whenever another connection (another process, or our writer) commits."""
         row = await self.fetchone("PRAGMA data_version")
         return int(row["data_version"]) if row else 0
+
+    async def one_writer(self) -> None:
+        """Inside :meth:`write`, first: this transaction writes or removes articles. On PostgreSQL it waits
+        for any other process's such transaction to end (an advisory lock, held to its own end), so that
+        articles are written one transaction at a time across processes, as SQLite's single writer makes
+        them: each sees the articles, stories and alerts of the one before (the same text twice is one
+        article, one story gets one post). SQLite: nothing to do."""
+        if self.dialect == "postgresql":
+            await self.writer.execute("SELECT pg_advisory_xact_lock(?)", (ARTICLE_WRITERS_LOCK,))
+
+    async def announce(self) -> None:
+        """Inside :meth:`write`: this transaction changes the articles, which other processes cache (see
+        :mod:`bot.store.changes`). SQLite has nothing to send: its :meth:`data_version` moves by itself."""
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever another process announces a change, where the database can say so at
+        once (PostgreSQL). SQLite cannot: whoever caches compares :meth:`data_version` instead."""
 
     async def schema_version(self) -> int:
         """The ``user_version`` the migrations have reached."""

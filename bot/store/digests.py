@@ -111,6 +111,12 @@ class DigestQueries:
         that count, and its lead name's id. Articles are those published in ``[since, until)`` that
         ``viewer`` sees."""
         period = (to_iso(since), to_iso(until))
+        # PostgreSQL names the most salient row's entity itself (ties: the lowest id, as nothing else decides).
+        lead = (
+            "(array_agg(named.entity_id ORDER BY named.salience DESC, named.entity_id))[1]"
+            if self._db.dialect == "postgresql"
+            else "named.entity_id"
+        )
         rows = await self._db.fetchall(
             f"""
             WITH named AS (
@@ -120,7 +126,7 @@ class DigestQueries:
             ), coverage AS (SELECT entity_id, COUNT(*) AS n FROM named GROUP BY entity_id)
             -- With one max() in the query, SQLite takes the bare named.entity_id from the row of the
             -- maximum: the article's most salient name.
-            SELECT named.article_id, SUM(coverage.n) AS weight, named.entity_id AS lead, MAX(named.salience)
+            SELECT named.article_id, SUM(coverage.n) AS weight, {lead} AS lead, MAX(named.salience)
             FROM named JOIN coverage ON coverage.entity_id = named.entity_id
             GROUP BY named.article_id ORDER BY weight DESC, named.article_id DESC LIMIT ?
             """,

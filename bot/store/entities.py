@@ -114,7 +114,7 @@ class EntityQueries:
         marks = ",".join("?" * len(unique))
         joins = (
             f"JOIN (SELECT entity_id, COUNT(*) AS hits FROM entity_words WHERE word IN ({marks}) "
-            "GROUP BY entity_id HAVING hits >= ?) m ON m.entity_id = e.id"
+            "GROUP BY entity_id HAVING COUNT(*) >= ?) m ON m.entity_id = e.id"
         )
         return await self._ranked(viewer, joins, (*unique, len(unique) - 1), "m.hits", limit)
 
@@ -130,7 +130,7 @@ class EntityQueries:
         is every candidate counted in the viewer's view."""
         order = f"{rank} DESC, mention_count DESC" if rank else "mention_count DESC"
         if viewer.scopes is None:
-            return await self._refs(viewer, "1", (), joins=joins, join_params=params, order=order, limit=limit)
+            return await self._refs(viewer, "TRUE", (), joins=joins, join_params=params, order=order, limit=limit)
         shortlist = limit * SHORTLIST
         head = await self._db.fetchall(
             f"SELECT e.id, e.mention_count, {rank or 0} AS rank FROM entities e {joins} ORDER BY {order} "
@@ -140,7 +140,7 @@ class EntityQueries:
         ranks = {r["id"]: r["rank"] for r in head}
         seen = await self._refs(viewer, f"e.id IN ({','.join('?' * len(ranks))})", list(ranks)) if ranks else []
         if len(seen) < limit and len(head) == shortlist:
-            return await self._refs(viewer, "1", (), joins=joins, join_params=params, order=order, limit=limit)
+            return await self._refs(viewer, "TRUE", (), joins=joins, join_params=params, order=order, limit=limit)
         return sorted(seen, key=lambda e: (-ranks.get(e.id, 0), -e.mention_count, e.id))[:limit]
 
     async def names(self, scope: int | None = None) -> list[sqlite3.Row]:
@@ -177,9 +177,12 @@ class EntityQueries:
             first_seen, last_seen = await self._seen(entity_id, viewer)
         seen, seen_params = visible(viewer, "r.article_id")
         # Every role in the recent window, counted: the most frequent and the latest come from one query.
+        # SQLite takes the bare "role" from the row holding MAX(published): the latest spelling of the role.
+        spelling = "(array_agg(role ORDER BY published DESC))[1]" if self._db.dialect == "postgresql" else "role"
         role_groups = await self._db.fetchall(
-            "SELECT role, COUNT(*) AS n, MAX(published) AS latest FROM (SELECT r.role, r.published FROM "
-            f"article_roles r WHERE r.entity_id = ? AND {seen} ORDER BY r.published DESC LIMIT ?) GROUP BY lower(role)",
+            f"SELECT {spelling} AS role, COUNT(*) AS n, MAX(published) AS latest FROM (SELECT r.role, r.published "
+            f"FROM article_roles r WHERE r.entity_id = ? AND {seen} ORDER BY r.published DESC LIMIT ?) recent "
+            "GROUP BY lower(role)",
             (entity_id, *seen_params, RECENT_WINDOW),
         )
         # Most frequent first; among equals, the most recently used (sorts are stable).
@@ -292,11 +295,16 @@ class EntityQueries:
         last used and the first article using it; the earliest first. ``!timeline`` reads an entity's
         whole history (one pass over its rows of ``article_roles``, in the entity's index, each way)."""
         seen = seen_by(viewer, "r.article_id")
+        # With one MIN() SQLite takes a bare column from the row holding the minimum: the first article.
+        first_article = (
+            "(array_agg(r.article_id ORDER BY r.published, r.article_id))[1]"
+            if self._db.dialect == "postgresql"
+            else "r.article_id"
+        )
         rows = await self._db.fetchall(
             f"""
             SELECT first.role, first.first_seen, first.article_id, last.last_seen, last.articles FROM
-                -- With one MIN() a bare column comes from the row holding the minimum: the first article.
-                (SELECT r.role, MIN(r.published) AS first_seen, r.article_id FROM article_roles r
+                (SELECT r.role, MIN(r.published) AS first_seen, {first_article} AS article_id FROM article_roles r
                  WHERE r.entity_id = ? AND {seen} GROUP BY r.role) first
             JOIN (SELECT r.role, MAX(r.published) AS last_seen, COUNT(*) AS articles FROM article_roles r
                   WHERE r.entity_id = ? AND {seen} GROUP BY r.role) last ON last.role = first.role
@@ -346,7 +354,7 @@ class EntityQueries:
             assert row is not None
             ids[entity.key] = row["id"]
             await db.executemany(
-                "INSERT OR IGNORE INTO entity_words (word, entity_id) VALUES (?, ?)",
+                "INSERT INTO entity_words (word, entity_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [(word, row["id"]) for word in dict.fromkeys(words) if word],
             )
         return ids
@@ -393,12 +401,12 @@ class EntityQueries:
         )
         await db.executemany(
             "INSERT INTO entity_labels (entity_id, label, mentions) VALUES (?, ?, ?) "
-            "ON CONFLICT (entity_id, label) DO UPDATE SET mentions = mentions + excluded.mentions",
+            "ON CONFLICT (entity_id, label) DO UPDATE SET mentions = entity_labels.mentions + excluded.mentions",
             [(eid, label, n) for (eid, label), n in labels.items()],
         )
         await db.executemany(
             "INSERT INTO entity_day_counts (day, entity_id, articles) VALUES (?, ?, 1) "
-            "ON CONFLICT (day, entity_id) DO UPDATE SET articles = articles + 1",
+            "ON CONFLICT (day, entity_id) DO UPDATE SET articles = entity_day_counts.articles + 1",
             [(published[:10], eid) for eid, (_, salience, _, _) in merged.items() if salience >= ABOUT_SALIENCE],
         )
         touched.update(merged)
@@ -411,8 +419,9 @@ class EntityQueries:
             await db.execute(
                 "INSERT INTO entity_scope_totals (scope, entity_id, article_count, mention_count) "
                 "SELECT ?, entity_id, ?, ? * mentions FROM article_entities WHERE article_id = ? "
-                "ON CONFLICT (scope, entity_id) DO UPDATE SET article_count = article_count + excluded.article_count, "
-                "mention_count = mention_count + excluded.mention_count",
+                "ON CONFLICT (scope, entity_id) DO UPDATE SET "
+                "article_count = entity_scope_totals.article_count + excluded.article_count, "
+                "mention_count = entity_scope_totals.mention_count + excluded.mention_count",
                 (scope, sign, sign, article_id),
             )
             # The per-day counts trending reads, for the names the article is about.
@@ -420,7 +429,8 @@ class EntityQueries:
                 "INSERT INTO entity_scope_day_counts (scope, day, entity_id, articles) "
                 "SELECT ?, substr(published, 1, 10), entity_id, ? FROM article_entities "
                 "WHERE article_id = ? AND salience >= ? "
-                "ON CONFLICT (scope, day, entity_id) DO UPDATE SET articles = articles + excluded.articles",
+                "ON CONFLICT (scope, day, entity_id) DO UPDATE SET "
+                "articles = entity_scope_day_counts.articles + excluded.articles",
                 (scope, sign, article_id, ABOUT_SALIENCE),
             )
             if sign < 0:

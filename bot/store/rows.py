@@ -32,7 +32,7 @@ def visible(viewer: Viewer, article_id: str = "a.id") -> tuple[str, tuple[int, .
     """A condition (and its parameters) true for the articles ``viewer`` may see, ``article_id`` being the
     column that holds the article's id in the query; everything passes for :data:`EVERYTHING`."""
     scopes = viewer.scopes
-    return ("1", ()) if scopes is None else visible_in(scopes, article_id)
+    return ("TRUE", ()) if scopes is None else visible_in(scopes, article_id)
 
 
 def visible_in(scopes: tuple[int, ...], article_id: str = "a.id") -> tuple[str, tuple[int, ...]]:
@@ -57,7 +57,7 @@ def seen_by(viewer: Viewer, article_id: str) -> str:
     text a user typed), for statements whose parameters are hard to interleave."""
     scopes = viewer.scopes
     if scopes is None:
-        return "1"
+        return "TRUE"
     if "." not in article_id:
         raise ValueError(f"seen_by needs a qualified column, not {article_id!r}")
     listed = ", ".join(str(int(scope)) for scope in scopes)

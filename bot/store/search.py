@@ -1,4 +1,5 @@
-"""Full-text search: BM25 over titles and bodies (FTS5), and the search entry each article keeps."""
+"""Full-text search: BM25 over titles and bodies (SQLite's FTS5), or ``ts_rank_cd`` over the articles'
+``search_vector`` (PostgreSQL, a GIN index kept by a trigger), and the search entry each article keeps."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from bot.store.rows import BRIEF_COLUMNS, article_brief, visible
 from bot.text import SearchTerms, search_terms
 
 SEARCH_CANDIDATES = 300
+# ts_rank_cd's weights of the D, C, B (body) and A (title) labels: a title word weighs four body words, as
+# bm25(articles_fts, 4.0, 1.0) has it. Normalisation 1 divides by 1 + log(length), as BM25 favours short texts.
+_PG_RANK = "ts_rank_cd('{0.1, 0.2, 0.25, 1.0}', a.search_vector, q, 1)"
 
 
 def fts_words(terms: SearchTerms, *, prefix: bool = True) -> list[str]:
@@ -18,6 +22,15 @@ def fts_words(terms: SearchTerms, *, prefix: bool = True) -> list[str]:
     quoted = ['"' + w.replace('"', '""') + '"' for w in terms.all]
     if terms.prefix and prefix:
         quoted[-1] += "*"
+    return quoted
+
+
+def tsquery_words(terms: SearchTerms, *, prefix: bool = True) -> list[str]:
+    """Search terms as safe PostgreSQL ``tsquery`` terms: each word quoted (a quote or a backslash in it is
+    just a character), the prefix, if any, last and marked ``:*`` (or matched whole, with ``prefix=False``)."""
+    quoted = ["'" + w.replace("\\", "\\\\").replace("'", "''") + "'" for w in terms.all]
+    if terms.prefix and prefix:
+        quoted[-1] += ":*"
     return quoted
 
 
@@ -41,19 +54,22 @@ class SearchQueries:
         terms = search_terms(query)
         if not terms:
             return []
-        seen, params = visible(viewer, "articles_fts.rowid")
+        postgres = self._db.dialect == "postgresql"
+        seen, params = visible(viewer, "a.id" if postgres else "articles_fts.rowid")
         # The last word matched whole first: a prefix query merges the lists of every word it begins
         # ("news*": news, newspaper, newsroom …), several times the cost for a common word, so it runs
         # only when the word as typed does not find enough ("lithi" finds nothing whole).
-        whole, with_prefix = fts_words(terms, prefix=False), fts_words(terms)
-        every_word = [" ".join(whole)] + ([" ".join(with_prefix)] if terms.prefix else [])
+        words = tsquery_words if postgres else fts_words
+        every, either = (" & ", " | ") if postgres else (" ", " OR ")
+        whole, with_prefix = words(terms, prefix=False), words(terms)
+        every_word = [every.join(whole)] + ([every.join(with_prefix)] if terms.prefix else [])
         ranked = []
         for match in every_word:  # the prefix query finds a superset of the whole-word one
             ranked = await self._candidates(match, seen, params)
             if len(ranked) >= limit:
                 break
         if not ranked and len(with_prefix) > 1:
-            ranked = await self._candidates(" OR ".join(with_prefix), seen, params)
+            ranked = await self._candidates(either.join(with_prefix), seen, params)
         best = {r["id"]: r["score"] for r in sorted(ranked, key=lambda r: (r["score"], -r["id"]))[:limit]}
         if not best:
             return []
@@ -67,7 +83,14 @@ class SearchQueries:
         return matches
 
     async def _candidates(self, match: str, seen: str, params: tuple[int, ...]) -> list[sqlite3.Row]:
-        """The most recently indexed articles matching ``match`` that the viewer sees, with their BM25."""
+        """The most recently indexed articles matching ``match`` that the viewer sees, with their BM25 (or
+        their ``ts_rank_cd``, negated: lower is better in both)."""
+        if self._db.dialect == "postgresql":
+            return await self._db.fetchall(
+                f"SELECT a.id, -{_PG_RANK} AS score FROM articles a, to_tsquery('english', ?) q "
+                f"WHERE a.search_vector @@ q AND {seen} ORDER BY a.id DESC LIMIT {SEARCH_CANDIDATES}",
+                (match, *params),
+            )
         return await self._db.fetchall(
             f"SELECT rowid AS id, bm25(articles_fts, 4.0, 1.0) AS score FROM articles_fts "
             f"WHERE articles_fts MATCH ? AND {seen} ORDER BY rowid DESC LIMIT {SEARCH_CANDIDATES}",
@@ -77,13 +100,17 @@ class SearchQueries:
     # ------------------------------------------------------------------ writes, inside Database.write()
 
     async def add(self, article_id: int, title: str, body: str) -> None:
-        """Make an article findable."""
+        """Make an article findable (on PostgreSQL a trigger keeps ``search_vector`` in step by itself)."""
+        if self._db.dialect == "postgresql":
+            return
         await self._db.writer.execute(
             "INSERT INTO articles_fts (rowid, title, body) VALUES (?, ?, ?)", (article_id, title, body)
         )
 
     async def remove(self, article_id: int) -> None:
         """Take an article out of the search index (before its title and body change or go)."""
+        if self._db.dialect == "postgresql":
+            return
         db = self._db.writer
         async with db.execute("SELECT title, body FROM articles WHERE id = ?", (article_id,)) as cursor:
             old = await cursor.fetchone()

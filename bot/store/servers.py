@@ -108,7 +108,8 @@ class ServerQueries:
         when it already stood for it. Raises :class:`AliasLimitReached` beyond ``limit`` aliases."""
         async with self._db.write() as db:
             async with db.execute(
-                "SELECT COUNT(*) AS n, SUM(alias_key = ?) AS known, SUM(alias_key = ? AND target = ?) AS same "
+                "SELECT COUNT(*) AS n, COUNT(CASE WHEN alias_key = ? THEN 1 END) AS known, "
+                "COUNT(CASE WHEN alias_key = ? AND target = ? THEN 1 END) AS same "
                 "FROM server_aliases WHERE guild_id = ?",
                 (alias_key, alias_key, target, guild_id),
             ) as cursor:
@@ -145,7 +146,7 @@ class ServerQueries:
         now = datetime.now(UTC)
         async with self._db.write() as db, db.execute(
             "INSERT INTO server_departures (guild_id, left_at, delete_after) VALUES (?, ?, ?) "
-            "ON CONFLICT (guild_id) DO UPDATE SET left_at = left_at RETURNING delete_after",
+            "ON CONFLICT (guild_id) DO UPDATE SET left_at = server_departures.left_at RETURNING delete_after",
             (guild_id, to_iso(now), to_iso(now + grace)),
         ) as cursor:
             row = await cursor.fetchone()
@@ -185,6 +186,7 @@ class ServerQueries:
         digests, aliases, its posts in the outbox, and its own feeds with the articles no other source keeps
         (a shared feed someone added there stays: it is the operator's). Returns how many articles went."""
         async with self._db.write() as db:
+            await self._db.one_writer()
             async with db.execute(
                 "DELETE FROM sources WHERE guild_id = ? AND shared = 0 RETURNING id", (guild_id,)
             ) as cursor:
@@ -214,7 +216,8 @@ class ServerQueries:
             + " ORDER BY guild_id",
             {"user": user_id},
         )
-        pings = await self._db.fetchone(f"SELECT COUNT(*) AS n FROM outbox WHERE {_NAMES_USER}", {"user": user_id})
+        names_user = _NAMES_USER[self._db.dialect]
+        pings = await self._db.fetchone(f"SELECT COUNT(*) AS n FROM outbox WHERE {names_user}", {"user": user_id})
         return UserData(
             follows=[(int(r["guild_id"]), r["kind"], r["name"]) for r in follows],
             feeds_added=[(int(r["guild_id"]), int(r["id"])) for r in feeds],
@@ -235,18 +238,27 @@ class ServerQueries:
                 # role_follows.created_by may not be NULL: 0 names no one.
                 nobody = 0 if table == "role_follows" else None
                 await db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?", (nobody, user_id))
-            await db.execute(
-                "UPDATE outbox SET "
-                "ping_user_ids = (SELECT json_group_array(value) FROM json_each(outbox.ping_user_ids) "
-                "WHERE value != :user), "
-                "pings_left = (SELECT json_group_array(value) FROM json_each(outbox.pings_left) WHERE value != :user) "
-                f"WHERE {_NAMES_USER}",
-                {"user": user_id},
-            )
+            await db.execute(_FORGET_PINGS[self._db.dialect], {"user": user_id})
 
 
-# Outbox rows whose pings name a user: those sent (ping_user_ids) and those still to send (pings_left).
-_NAMES_USER = (
-    "(EXISTS (SELECT 1 FROM json_each(outbox.ping_user_ids) WHERE value = :user) "
-    "OR EXISTS (SELECT 1 FROM json_each(outbox.pings_left) WHERE value = :user))"
-)
+# Outbox rows whose pings name a user: those sent (ping_user_ids) and those still to send (pings_left), JSON
+# lists of ids (PostgreSQL: a jsonb array contains a number it holds).
+_NAMES_USER = {
+    "sqlite": "(EXISTS (SELECT 1 FROM json_each(outbox.ping_user_ids) WHERE value = :user) "
+    "OR EXISTS (SELECT 1 FROM json_each(outbox.pings_left) WHERE value = :user))",
+    "postgresql": "(outbox.ping_user_ids::jsonb @> to_jsonb(CAST(:user AS BIGINT)) "
+    "OR outbox.pings_left::jsonb @> to_jsonb(CAST(:user AS BIGINT)))",
+}
+# Those lists without the user.
+_FORGET_PINGS = {
+    "sqlite": "UPDATE outbox SET "
+    "ping_user_ids = (SELECT json_group_array(value) FROM json_each(outbox.ping_user_ids) WHERE value != :user), "
+    "pings_left = (SELECT json_group_array(value) FROM json_each(outbox.pings_left) WHERE value != :user) "
+    f"WHERE {_NAMES_USER['sqlite']}",
+    "postgresql": "UPDATE outbox SET "
+    "ping_user_ids = (SELECT COALESCE(jsonb_agg(p), '[]')::text "
+    "FROM jsonb_array_elements(outbox.ping_user_ids::jsonb) p WHERE p != to_jsonb(CAST(:user AS BIGINT))), "
+    "pings_left = (SELECT COALESCE(jsonb_agg(p), '[]')::text FROM jsonb_array_elements(outbox.pings_left::jsonb) p "
+    "WHERE p != to_jsonb(CAST(:user AS BIGINT))) "
+    f"WHERE {_NAMES_USER['postgresql']}",
+}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from types import TracebackType
 
+from bot.locations import Location
 from bot.nlp.topics import TOPIC_KEY_VERSION, topic_key
 from bot.store.alerts import AlertQueries
 from bot.store.articles import ArticleQueries
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 class Store:
-    """The Newsdesk index. Open it with ``async with Store.open(path) as store``, then ask its parts:
+    """The Newsdesk index. Open it with ``async with Store.open(location) as store`` (a SQLite file's path, or
+    a ``postgresql://`` URL), then ask its parts:
     ``store.articles``, ``store.entities``, ``store.topics``, ``store.search``, ``store.servers``,
     ``store.alerts``, ``store.sources``, ``store.trending``, ``store.digests``, ``store.trends`` (what the
     pictures are drawn from) and ``store.stories``. Each reaches SQL only through :attr:`db`."""
@@ -51,19 +52,25 @@ class Store:
         self.servers = ServerQueries(db, self.articles)
 
     @property
-    def path(self) -> Path:
-        """The database file."""
+    def path(self) -> Location:
+        """The database file (or the PostgreSQL URL: show it with :attr:`location`)."""
         return self.db.path
 
-    @classmethod
-    def open(cls, path: Path) -> _StoreOpener:
-        """Open (creating and migrating as needed) the database at ``path``."""
-        return _StoreOpener(path)
+    @property
+    def location(self) -> str:
+        """Where the index is, fit to show (a URL without its password)."""
+        return self.db.location
 
     @classmethod
-    async def connect(cls, path: Path) -> Store:
-        """Open the database; prefer ``async with Store.open(path)`` which also closes it."""
-        store = cls(await Database.connect(path))
+    def open(cls, location: Location) -> _StoreOpener:
+        """Open (creating and migrating as needed) the database at ``location``: a file, or a
+        ``postgresql://`` URL."""
+        return _StoreOpener(location)
+
+    @classmethod
+    async def connect(cls, location: Location) -> Store:
+        """Open the database; prefer ``async with Store.open(location)`` which also closes it."""
+        store = cls(await Database.connect(location))
         try:
             await store.rekey_topics()
         except BaseException:
@@ -81,7 +88,9 @@ class Store:
             await self.alerts.rekey_topic_follows(topic_key)
         self.db.generation += 1
         if merged:
-            log.info("topic keys of %s brought to version %d: %d topics merged", self.path, TOPIC_KEY_VERSION, merged)
+            log.info(
+                "topic keys of %s brought to version %d: %d topics merged", self.location, TOPIC_KEY_VERSION, merged
+            )
 
     async def close(self, *, optimize: bool = True) -> None:
         """Close the database (see :meth:`Database.close`)."""
@@ -91,8 +100,8 @@ class Store:
 class _StoreOpener:
     """``async with Store.open(path) as store`` — opens on enter, closes on exit."""
 
-    def __init__(self, path: Path) -> None:
-        self._path = path
+    def __init__(self, location: Location) -> None:
+        self._path = location
         self._store: Store | None = None
 
     async def __aenter__(self) -> Store:

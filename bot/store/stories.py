@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from bot.models import EVERYTHING, StoryMember, StoryRecord, Viewer, from_iso, to_iso
-from bot.store.database import Database, current_time
+from bot.store.database import DATABASE_ERRORS, Database, current_time
 from bot.store.rows import seen_by
 from bot.stories import (
     ArticleFeatures,
@@ -68,6 +67,12 @@ WORD_PROBE_SQL = (
     "JOIN article_stories s ON s.article_id = f.rowid "
     "WHERE articles_fts MATCH ? AND f.rowid != ? AND a.published BETWEEN ? AND ? "
     f"ORDER BY f.rowid DESC LIMIT {ARTICLES_PER_WORDS}"
+)
+# The same on PostgreSQL, through the articles' search_vector.
+WORD_PROBE_SQL_POSTGRES = (
+    "SELECT s.story_id FROM articles a JOIN article_stories s ON s.article_id = a.id "
+    "WHERE a.search_vector @@ to_tsquery('english', ?) AND a.id != ? AND a.published BETWEEN ? AND ? "
+    f"ORDER BY a.id DESC LIMIT {ARTICLES_PER_WORDS}"
 )
 
 
@@ -135,7 +140,7 @@ class StoryQueries:
         db = self._db.writer
         await db.executemany(
             "INSERT INTO story_frequencies (key, documents) VALUES (?, 1) "
-            "ON CONFLICT (key) DO UPDATE SET documents = documents + 1",
+            "ON CONFLICT (key) DO UPDATE SET documents = story_frequencies.documents + 1",
             [(key,) for key in dict.fromkeys([_DOCUMENTS, *article_keys])],
         )
         if documents % PRUNE_EVERY == 0:
@@ -199,7 +204,7 @@ class StoryQueries:
         await db.execute("SAVEPOINT story_placement")
         try:
             decision: StoryDecision | None = await self.place(article_id, published, title, body, source)
-        except sqlite3.Error:
+        except DATABASE_ERRORS:
             raise
         except Exception:
             log.exception("placing article %s in a story failed; it stays without one", article_id)
@@ -252,10 +257,13 @@ class StoryQueries:
         frequencies = known or DocumentFrequencies()
         wanted = [k for k in dict.fromkeys([_DOCUMENTS, *keys]) if k not in frequencies.counts]
         # One statement for thousands of keys: a JSON list joined to the primary key.
-        async with self._db.writer.execute(
-            "SELECT f.key, f.documents FROM json_each(?) w JOIN story_frequencies f ON f.key = w.value",
-            (json.dumps(wanted, ensure_ascii=False),),
-        ) as cursor:
+        if self._db.dialect == "postgresql":
+            statement = "SELECT f.key, f.documents FROM story_frequencies f WHERE f.key = ANY(?::text[])"
+            keys: object = wanted
+        else:
+            statement = "SELECT f.key, f.documents FROM json_each(?) w JOIN story_frequencies f ON f.key = w.value"
+            keys = json.dumps(wanted, ensure_ascii=False)
+        async with self._db.writer.execute(statement, (keys,)) as cursor:
             rows = await cursor.fetchall()
         for row in rows:
             if row["key"] == _DOCUMENTS:
@@ -279,7 +287,11 @@ class StoryQueries:
             async with db.execute(" UNION ALL ".join([NAME_PROBE_SQL] * len(names)), params) as cursor:
                 hits.update(int(r["story_id"]) for r in await cursor.fetchall())
         words = [w for w in features.probe_terms(frequencies, WORD_PROBES) if not w[0].isdigit()]
-        if words:
+        if words and self._db.dialect == "postgresql":
+            query = " | ".join("'" + w.replace("\\", "").replace("'", "") + "'" for w in words)
+            async with db.execute(WORD_PROBE_SQL_POSTGRES, (query, features.article_id, since, until)) as cursor:
+                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
+        elif words:
             query = " OR ".join('"' + w.replace('"', "") + '"' for w in words)
             async with db.execute(WORD_PROBE_SQL, (query, features.article_id, since, until)) as cursor:
                 hits.update(int(r["story_id"]) for r in await cursor.fetchall())

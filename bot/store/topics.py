@@ -89,7 +89,7 @@ class TopicQueries:
         """
         scopes = viewer.scopes
         if scopes is None:
-            return await self._refs(viewer, "1", (), order="article_count DESC, score_sum DESC", limit=limit)
+            return await self._refs(viewer, "TRUE", (), order="article_count DESC, score_sum DESC", limit=limit)
         if len(scopes) == 1:
             rows = await self._db.fetchall(
                 "SELECT t.id, t.name, t.key, s.article_count, t.last_seen FROM topic_scope_totals s "
@@ -192,7 +192,7 @@ class TopicQueries:
         )
         await db.executemany(
             "INSERT INTO topic_day_counts (day, topic_id, articles) VALUES (?, ?, 1) "
-            "ON CONFLICT (day, topic_id) DO UPDATE SET articles = articles + 1",
+            "ON CONFLICT (day, topic_id) DO UPDATE SET articles = topic_day_counts.articles + 1",
             [(published[:10], tid) for tid, _, rank in unique_topics if rank <= ABOUT_TOPIC_RANK],
         )
         touched.update(tid for tid, _, _ in unique_topics)
@@ -205,8 +205,9 @@ class TopicQueries:
             await db.execute(
                 "INSERT INTO topic_scope_totals (scope, topic_id, article_count, score_sum) "
                 "SELECT ?, topic_id, ?, ? * score FROM article_topics WHERE article_id = ? "
-                "ON CONFLICT (scope, topic_id) DO UPDATE SET article_count = article_count + excluded.article_count, "
-                "score_sum = score_sum + excluded.score_sum",
+                "ON CONFLICT (scope, topic_id) DO UPDATE SET "
+                "article_count = topic_scope_totals.article_count + excluded.article_count, "
+                "score_sum = topic_scope_totals.score_sum + excluded.score_sum",
                 (scope, sign, sign, article_id),
             )
             # The per-day counts trending reads, for the article's first topics.
@@ -214,7 +215,8 @@ class TopicQueries:
                 "INSERT INTO topic_scope_day_counts (scope, day, topic_id, articles) "
                 "SELECT ?, substr(published, 1, 10), topic_id, ? FROM article_topics "
                 "WHERE article_id = ? AND rank <= ? "
-                "ON CONFLICT (scope, day, topic_id) DO UPDATE SET articles = articles + excluded.articles",
+                "ON CONFLICT (scope, day, topic_id) DO UPDATE SET "
+                "articles = topic_scope_day_counts.articles + excluded.articles",
                 (scope, sign, article_id, ABOUT_TOPIC_RANK),
             )
             if sign < 0:
@@ -289,9 +291,17 @@ class TopicQueries:
             for other in others:
                 # An article that had both keeps its row of the kept topic; deleting the topic cascades
                 # to the rows left behind.
-                await db.execute(
-                    "UPDATE OR IGNORE article_topics SET topic_id = ? WHERE topic_id = ?", (keeper["id"], other["id"])
-                )
+                if self._db.dialect == "postgresql":  # no UPDATE OR IGNORE: leave out the rows that would clash
+                    await db.execute(
+                        "UPDATE article_topics SET topic_id = ? WHERE topic_id = ? AND NOT EXISTS (SELECT 1 FROM "
+                        "article_topics k WHERE k.article_id = article_topics.article_id AND k.topic_id = ?)",
+                        (keeper["id"], other["id"], keeper["id"]),
+                    )
+                else:
+                    await db.execute(
+                        "UPDATE OR IGNORE article_topics SET topic_id = ? WHERE topic_id = ?",
+                        (keeper["id"], other["id"]),
+                    )
                 await db.execute("DELETE FROM topics WHERE id = ?", (other["id"],))
             await db.execute(
                 """
@@ -308,7 +318,8 @@ class TopicQueries:
             await db.execute(
                 "INSERT INTO topic_scope_totals (scope, topic_id, article_count, score_sum) "
                 "SELECT s.scope, at.topic_id, COUNT(*), SUM(at.score) FROM article_topics at "
-                "JOIN article_scopes s ON s.article_id = at.article_id WHERE at.topic_id = ? GROUP BY s.scope",
+                "JOIN article_scopes s ON s.article_id = at.article_id WHERE at.topic_id = ? "
+                "GROUP BY s.scope, at.topic_id",
                 (keeper["id"],),
             )
             await db.execute("DELETE FROM topic_scope_day_counts WHERE topic_id = ?", (keeper["id"],))
@@ -316,7 +327,7 @@ class TopicQueries:
                 "INSERT INTO topic_scope_day_counts (scope, day, topic_id, articles) "
                 "SELECT s.scope, substr(at.published, 1, 10), at.topic_id, COUNT(*) FROM article_topics at "
                 "JOIN article_scopes s ON s.article_id = at.article_id WHERE at.topic_id = ? AND at.rank <= ? "
-                "GROUP BY s.scope, substr(at.published, 1, 10)",
+                "GROUP BY s.scope, substr(at.published, 1, 10), at.topic_id",
                 (keeper["id"], ABOUT_TOPIC_RANK),
             )
             # The per-day counts that trending reads (bot/store/trending.py), recounted for the merged topic.
@@ -324,12 +335,16 @@ class TopicQueries:
             await db.execute(
                 "INSERT INTO topic_day_counts (day, topic_id, articles) "
                 "SELECT substr(published, 1, 10), topic_id, COUNT(*) FROM article_topics "
-                "WHERE topic_id = ? AND rank <= ? GROUP BY substr(published, 1, 10)",
+                "WHERE topic_id = ? AND rank <= ? GROUP BY substr(published, 1, 10), topic_id",
                 (keeper["id"], ABOUT_TOPIC_RANK),
             )
             merged += len(others)
         # Two steps, so that no key is briefly held by two topics whatever the order of the updates.
-        await db.executemany("UPDATE topics SET key = char(0) || id WHERE id = ?", [(tid,) for _, tid in changed])
+        # (A key no topic_key makes: SQLite's char(0); PostgreSQL text holds no NUL, chr(1) then.)
+        placeholder = "chr(1)" if self._db.dialect == "postgresql" else "char(0)"
+        await db.executemany(
+            f"UPDATE topics SET key = {placeholder} || id WHERE id = ?", [(tid,) for _, tid in changed]
+        )
         await db.executemany("UPDATE topics SET key = ? WHERE id = ?", changed)
         await db.execute(
             "INSERT INTO key_versions (name, version) VALUES ('topic', ?) "

@@ -11,7 +11,7 @@ for, never the size of the index.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from bot.models import EVERYTHING, EntityRef, Viewer
 from bot.store.database import Database
@@ -61,9 +61,9 @@ class TrendQueries:
         table, column, _ = _table(kind)
         rows = await self._db.fetchall(
             f"SELECT substr(s.published, 1, 10) AS day, COUNT(*) AS n FROM {table} s "
-            f"WHERE s.{column} = ? AND s.published >= ? AND s.published < date(?, '+1 day') || 'T00:00:00Z' "
+            f"WHERE s.{column} = ? AND s.published >= ? AND s.published < ? "
             f"AND {seen_by(viewer, 's.article_id')} GROUP BY day",
-            (subject_id, _start_of(first), last.isoformat()),
+            (subject_id, _start_of(first), _start_of(last + timedelta(days=1))),
         )
         return {date.fromisoformat(r["day"]): int(r["n"]) for r in rows}
 
@@ -75,9 +75,9 @@ class TrendQueries:
         table, column, weight = _table(kind)
         row = await self._db.fetchone(
             f"SELECT a.title FROM {table} s JOIN articles a ON a.id = s.article_id "
-            f"WHERE s.{column} = ? AND s.published >= ? AND s.published < date(?, '+1 day') || 'T00:00:00Z' "
+            f"WHERE s.{column} = ? AND s.published >= ? AND s.published < ? "
             f"AND {seen_by(viewer, 's.article_id')} ORDER BY s.{weight} DESC, s.published DESC, a.id DESC LIMIT 1",
-            (subject_id, _start_of(first), last.isoformat()),
+            (subject_id, _start_of(first), _start_of(last + timedelta(days=1))),
         )
         return row["title"] if row else None
 

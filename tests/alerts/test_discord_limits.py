@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -93,10 +92,10 @@ def pinged_by(fake: FakeDiscord, first: RecordedMessage) -> list[int]:
     return [user for part in parts for user in part.mentions]
 
 
-def force_due(database: Path) -> None:
+async def force_due(store: Store) -> None:
     """Make every waiting alert due now, as if its retry time had come."""
-    with sqlite3.connect(database) as db:
-        db.execute(
+    async with store.db.write() as db:
+        await db.execute(
             "UPDATE outbox SET next_attempt_at = '2000-01-01T00:00:00Z' WHERE status = 'pending' OR pings_left != '[]'"
         )
 
@@ -175,13 +174,13 @@ async def test_six_long_429s_in_a_row_reschedule_the_alert_at_retry_after(
             if attempt == 0:
                 (news_folder / "limited.txt").write_text(story(40))
             else:
-                force_due(bot_settings.database)
+                await force_due(newsdesk.store)
                 newsdesk.store.alerts.planned.set()
             due = await until(partial(next_attempt_after, newsdesk, before + timedelta(seconds=60)), 20)
             after = datetime.now(UTC)
             assert before + timedelta(seconds=retry_after - 1) <= due <= after + timedelta(seconds=retry_after)
             assert len(fake_discord.requests_to("POST", posts)) == attempt + 1
-        force_due(bot_settings.database)
+        await force_due(newsdesk.store)
         newsdesk.store.alerts.planned.set()
         await fake_discord.wait_for_message(predicate=lambda m: bool(m.embeds), timeout=20)
         await until(lambda: delivered(newsdesk))
@@ -212,8 +211,8 @@ async def test_a_retry_after_discord_forgot_the_nonce_does_not_post_twice(
         await fake_discord.wait_for_request("GET", posts)  # the retry looks in the channel first
         await until(lambda: delivered(newsdesk))
         assert await newsdesk.store.alerts.counts() == {"sent": 1}
-    with sqlite3.connect(bot_settings.database) as db:
-        assert db.execute("SELECT message_id FROM outbox").fetchall() == [(first.id,)]
+    async with Store.open(bot_settings.database) as store:
+        assert [tuple(r) for r in await store.db.fetchall("SELECT message_id FROM outbox")] == [(first.id,)]
     assert [m.embeds[0]["title"] for m in fake_discord.messages if m.embeds] == [title_of(42)]
     assert len(fake_discord.requests_to("POST", posts)) == 1
 

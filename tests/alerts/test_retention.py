@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,10 +16,10 @@ from tests.alerts.conftest import AlertBot
 from tests.conftest import SEED_ARTICLE
 
 
-def _add_sent_alert(database: Path, article_id: int, channel_id: int, age: timedelta) -> None:
+async def _add_sent_alert(database: Path | str, article_id: int, channel_id: int, age: timedelta) -> None:
     when = to_iso(datetime.now(UTC) - age)
-    with sqlite3.connect(database) as db:
-        db.execute(
+    async with Store.open(database) as store, store.db.write() as db:
+        await db.execute(
             "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, reasons, nonce, status, "
             "next_attempt_at, created_at, sent_at, message_id) VALUES (?, 1, ?, 'x', '[]', 'n', 'sent', ?, ?, ?, 7)",
             (article_id, channel_id, when, when, when),
@@ -40,8 +39,8 @@ async def _until(check: Callable[[], Awaitable[bool]]) -> None:
 
 
 async def test_the_bot_prunes_old_delivered_alerts_at_start(alert_bot: AlertBot, bot_settings: Settings) -> None:
-    _add_sent_alert(bot_settings.database, 1, 500, timedelta(days=45))
-    _add_sent_alert(bot_settings.database, 1, 600, timedelta(days=3))
+    await _add_sent_alert(bot_settings.database, 1, 500, timedelta(days=45))
+    await _add_sent_alert(bot_settings.database, 1, 600, timedelta(days=3))
     async with alert_bot(alerts_here=False, retention_days=30) as newsdesk:
 
         async def pruned() -> bool:
@@ -52,7 +51,7 @@ async def test_the_bot_prunes_old_delivered_alerts_at_start(alert_bot: AlertBot,
 
 async def test_retention_prunes_again_every_period_and_stops(store: Store, indexer_for: Callable[..., Indexer]) -> None:
     await indexer_for(store).index_paths([SEED_ARTICLE])
-    _add_sent_alert(store.path, 1, 500, timedelta(days=45))
+    await _add_sent_alert(store.path, 1, 500, timedelta(days=45))
     retention = OutboxRetention(store, retention_days=30, every=timedelta(seconds=0.05))
     task = asyncio.create_task(retention.run())
 
@@ -61,7 +60,7 @@ async def test_retention_prunes_again_every_period_and_stops(store: Store, index
 
     try:
         await _until(pruned)  # the pass at start
-        _add_sent_alert(store.path, 1, 600, timedelta(days=45))
+        await _add_sent_alert(store.path, 1, 600, timedelta(days=45))
         await _until(pruned)  # a later pass
     finally:
         retention.stop()

@@ -171,16 +171,21 @@ async def _outbox_pinging(store: Store, guild_id: int, channel_id: int, users: l
 async def _rows_naming(store: Store, user_id: int) -> list[str]:
     """Every table and column whose value holds the user's id (as a number, or in a JSON list)."""
     found = []
-    for table in [r["name"] for r in await store.db.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")]:
-        if table.startswith("articles_fts") or table == "sqlite_sequence":
-            continue
-        for column in [r["name"] for r in await store.db.fetchall(f"SELECT name FROM pragma_table_info('{table}')")]:
-            row = await store.db.fetchone(
-                f"SELECT COUNT(*) AS n FROM {table} WHERE {column} = ? OR CAST({column} AS TEXT) LIKE ?",
-                (user_id, f"%{user_id}%"),
-            )
-            if row and row["n"]:
-                found.append(f"{table}.{column}")
+    if store.db.dialect == "postgresql":
+        listed = await store.db.fetchall(
+            "SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public'"
+        )
+    else:
+        listed = await store.db.fetchall(
+            "SELECT m.name AS t, c.name AS c FROM sqlite_master m, pragma_table_info(m.name) c "
+            "WHERE m.type = 'table' AND m.name NOT LIKE 'articles_fts%' AND m.name != 'sqlite_sequence'"
+        )
+    for table, column in [(r["t"], r["c"]) for r in listed]:
+        row = await store.db.fetchone(
+            f'SELECT COUNT(*) AS n FROM {table} WHERE CAST("{column}" AS TEXT) LIKE ?', (f"%{user_id}%",)
+        )
+        if row and row["n"]:
+            found.append(f"{table}.{column}")
     return found
 
 

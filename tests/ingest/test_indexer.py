@@ -171,7 +171,12 @@ async def test_a_crash_mid_batch_leaves_a_consistent_index_and_a_rerun_completes
         "SELECT COUNT(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM origins o WHERE o.article_id = a.id)"
     )
     assert orphans[0][0] == 0
-    fts = await store.db.fetchall("SELECT COUNT(*) FROM articles_fts")
+    searchable = (
+        "SELECT COUNT(*) FROM articles WHERE search_vector IS NOT NULL"
+        if store.db.dialect == "postgresql"
+        else "SELECT COUNT(*) FROM articles_fts"
+    )
+    fts = await store.db.fetchall(searchable)
     assert fts[0][0] == 2
 
     monkeypatch.setattr(store.articles, "_attach_analysis", attach)

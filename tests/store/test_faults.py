@@ -139,12 +139,14 @@ async def test_an_existing_database_keeps_its_mode(tmp_path: Path) -> None:
     assert _mode(path) == 0o640
 
 
+@pytest.mark.sqlite_only
 async def test_the_wal_is_kept_small_after_a_burst(store: Store) -> None:
     for connection in (store.db._write_connection, store.db._reader):
         [(limit,)] = await connection.execute_fetchall("PRAGMA journal_size_limit")
         assert limit == JOURNAL_SIZE_LIMIT
 
 
+@pytest.mark.sqlite_only
 async def test_a_rollback_after_sqlite_rolled_back_itself_keeps_the_first_error(store: Store) -> None:
     # On a full disk SQLite may cancel the whole transaction itself; the ROLLBACK of the error path must
     # then do nothing rather than raise "no transaction is active" over the real error.

@@ -75,7 +75,8 @@ async def _check_totals(store: Store) -> None:
         kept_days = await store.db.fetchall(f"SELECT scope, day, {column}, articles FROM {table}")
         assert sorted(tuple(r) for r in fresh_days) == sorted(tuple(r) for r in kept_days), table
     counts = await store.db.fetchall(
-        "SELECT scope, articles, entities, topics, mentions FROM scope_counts WHERE articles OR entities OR topics"
+        "SELECT scope, articles, entities, topics, mentions FROM scope_counts "
+        "WHERE articles != 0 OR entities != 0 OR topics != 0"
     )
     fresh = await store.db.fetchall(
         """

@@ -8,6 +8,8 @@ import json
 import sqlite3
 from datetime import timedelta
 
+import pytest
+
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
 from bot.models import AlertPolicy, ArticleRecord, Follow
@@ -99,6 +101,7 @@ async def test_a_changed_text_is_placed_again(store: Store, indexer_for) -> None
     assert story is not None and await store.stories.size(story) == 1
 
 
+@pytest.mark.sqlite_only
 async def test_candidates_are_found_through_indexes(store: Store) -> None:
     with sqlite3.connect(store.path) as db:
         for sql, params in ((NAME_PROBE_SQL, (1, "a", "b", 1)), (WORD_PROBE_SQL, ('"pirate"', 1, "a", "b"))):
