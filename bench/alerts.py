@@ -7,27 +7,41 @@
   (spaCy plus our analysis) and one bare message send through the fake.
 - burst: ``--burst`` BBC articles dropped into the folder at once: every alert must be delivered
   (individually or in a flood-control digest), none twice, with the process's peak memory reported.
+- dispatchers: ``--outbox`` alerts due at once in many channels, sent by one bot process, then by two
+  (``newsdesk run`` processes on one index, each with its dispatcher), every message taking ``--send-ms``
+  at the fake Discord: seconds to deliver them all, each exactly once. ``--files 0 --burst 0`` runs it
+  alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import resource
+import signal
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.data import bbc_articles
+from bot.alerts.planning import alert_nonce
 from bot.app import NewsdeskBot
 from bot.config import Settings, load_settings
+from bot.factory import load_aliases, make_analyzer
+from bot.ingest.indexer import Indexer
 from bot.ingest.sources.folders import FolderWatcher
-from bot.models import ArticleText
+from bot.models import ArticleText, to_iso
+from bot.store import Store
 from tests.fake_discord import FakeDiscord
+from tests.fake_discord.child import start_bot_process
+from tests.fake_discord.faults import Fault
 
 
 def _peak_rss_mb() -> float:
@@ -135,20 +149,118 @@ async def _burst(fake: FakeDiscord, settings: Settings, items: list[Any], folder
     }
 
 
-def run(files: int = 20, burst: int = 1000) -> dict[str, Any]:
-    """Measure single-file latency, then a burst of ``burst`` articles."""
-    return asyncio.run(_bench(files, burst))
+DISPATCH_ARTICLES = 10  # each channel gets an alert of each: fewer than a minute's flood-control room
+DISPATCH_PER_MINUTE = 20
+ROUND_SECONDS = 600  # a round that takes longer is broken
+
+
+async def _dispatchers(alerts: int, send_ms: float) -> dict[str, Any]:
+    """One bot process, then two, delivering ``alerts`` outbox rows due at once (see the module docstring)."""
+    items = bbc_articles(DISPATCH_ARTICLES)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        folder = root / "news"
+        folder.mkdir()
+        for n, (title, body, _) in enumerate(items):
+            (folder / f"article-{n}.txt").write_text(_article(title, body, n))
+        settings = load_settings().replace(database=root / "bench.db", folders=(), workers=1)
+        analyzer = make_analyzer(settings, load_aliases(settings))
+        try:
+            async with Store.open(settings.database) as store:
+                await Indexer(store, analyzer, max_file_bytes=settings.max_file_bytes).index_paths([folder])
+        finally:
+            analyzer.close()
+        async with FakeDiscord() as fake, Store.open(settings.database) as store:
+            fake.inject("POST", "/channels/*/messages", Fault.slow(send_ms / 1000), times=None)
+            rounds = {}
+            for processes in (1, 2):
+                rounds[f"{processes}_process" + ("es" if processes > 1 else "")] = await _dispatch_round(
+                    fake, store, root, processes, alerts
+                )
+    one, two = rounds["1_process"]["seconds"], rounds["2_processes"]["seconds"]
+    return {"alerts": alerts, "send_ms": send_ms, **rounds, "speedup": round(one / two, 2) if two else None}
+
+
+async def _dispatch_round(fake: FakeDiscord, store: Store, root: Path, processes: int, alerts: int) -> dict[str, Any]:
+    articles = sorted(brief.id for brief in await store.articles.latest(DISPATCH_ARTICLES))
+    channels = [fake.create_channel(name=f"round{processes}-{n}") for n in range(alerts // len(articles))]
+    settings = {"NEWSDESK_ALERTS_PER_MINUTE": str(DISPATCH_PER_MINUTE)}
+    logs = [root / f"round{processes}-{n}.log" for n in range(processes)]
+    bots = [await start_bot_process(fake, store.path, log, settings) for log in logs]
+    try:
+        await _until(lambda: all("logged in as" in log.read_text(errors="replace") for log in logs), "bots ready")
+        first_message = len(fake.messages)
+        now = to_iso(datetime.now(UTC))
+        async with store.db.write() as db:
+            await db.executemany(
+                "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, reasons, nonce, next_attempt_at, "
+                "created_at) VALUES (?, ?, ?, ?, '[]', ?, ?, ?)",
+                [
+                    (article, fake.guild.id, channel.id, f"t{article}", alert_nonce(article, channel.id), now, now)
+                    for channel in channels
+                    for article in articles
+                ],
+            )
+        started = time.perf_counter()
+        await _until(lambda: store.alerts.counts(), "every alert sent", done=lambda counts: not counts.get("pending"))
+        seconds = time.perf_counter() - started
+    finally:
+        for bot in bots:
+            bot.send_signal(signal.SIGTERM)
+        await asyncio.gather(*(bot.wait() for bot in bots))
+    posted = [(m.channel_id, m.embeds[0]["footer"]["text"]) for m in fake.messages[first_message:] if m.embeds]
+    return {
+        "delivered": len(set(posted)),
+        "duplicated": len(posted) - len(set(posted)),
+        "lost": len(channels) * len(articles) - len(set(posted)),
+        "seconds": round(seconds, 2),
+        "alerts_per_second": round(len(posted) / seconds, 1),
+    }
+
+
+async def _until(check: Callable[[], Any], what: str, *, done: Callable[[Any], bool] = bool) -> None:
+    """Until ``done(check())`` (``check`` may be a coroutine function), at most :data:`ROUND_SECONDS`."""
+    deadline = time.perf_counter() + ROUND_SECONDS
+    while time.perf_counter() < deadline:
+        value = check()
+        if done(await value if inspect.isawaitable(value) else value):
+            return
+        await asyncio.sleep(0.05)
+    raise TimeoutError(f"{what}: not within {ROUND_SECONDS} s")
+
+
+def run(files: int = 20, burst: int = 1000, outbox: int = 400, send_ms: float = 40.0) -> dict[str, Any]:
+    """Measure single-file latency, then a burst of ``burst`` articles, then ``outbox`` alerts sent by one
+    bot process and by two."""
+    result: dict[str, Any] = asyncio.run(_bench(files, burst)) if files or burst else {}
+    if outbox:
+        result["dispatchers"] = asyncio.run(_dispatchers(outbox, send_ms))
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=20, help="single files for the latency (default 20)")
     parser.add_argument("--burst", type=int, default=1000, help="articles arriving at once (default 1000)")
+    parser.add_argument("--outbox", type=int, default=400, help="alerts sent by one process, then two (default 400)")
+    parser.add_argument("--send-ms", type=float, default=40.0, help="Discord's time per message (default 40)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
-    result = run(args.files, args.burst)
+    result = run(args.files, args.burst, args.outbox, args.send_ms)
     if args.json:
         print(json.dumps(result))
+        return 0
+    if "dispatchers" in result:
+        dispatch = result["dispatchers"]
+        print(f"{dispatch['alerts']} alerts due at once, {dispatch['send_ms']:.0f} ms per message at Discord:")
+        for name in ("1_process", "2_processes"):
+            row = dispatch[name]
+            print(
+                f"  {name.replace('_', ' ')}: {row['seconds']:.1f} s ({row['alerts_per_second']:.0f} alerts/s), "
+                f"delivered {row['delivered']}, lost {row['lost']}, duplicated {row['duplicated']}"
+            )
+        print(f"  two processes {dispatch['speedup']:.2f}× as fast as one")
+    if "burst" not in result:
         return 0
     latency, base, burst = result["file_to_alert"], result["baseline"], result["burst"]
     print(f"file → alert ({latency['files']} files): p50 {latency['p50_ms']:.0f} ms, p95 {latency['p95_ms']:.0f} ms")

@@ -10,6 +10,7 @@ Commands (each takes ``--db PATH`` or ``--db postgresql://…`` to use another d
 - ``newsdesk stories``: place every article in a story again (an index from before stories were kept)
 - ``newsdesk migrate``: bring the database's schema up to date, and say which version it is at
 - ``newsdesk run [--shards 0-1 --shard-count 4]``: the Discord bot (needs DISCORD_TOKEN), or some of its shards
+- ``newsdesk worker``: poll the feeds and index them, beside the bots (see :mod:`bot.worker`)
 - ``newsdesk start``: index, then the bot if DISCORD_TOKEN is set, else the console
 - ``newsdesk copy --from sqlite:PATH --to postgresql://…``: move an index into an empty PostgreSQL database
 """
@@ -272,6 +273,13 @@ async def run_bot(settings: Settings, secrets: Secrets) -> int:
     return await start(settings, secrets)
 
 
+async def run_worker(settings: Settings, secrets: Secrets) -> int:
+    """Poll and index feeds until SIGTERM or SIGINT; returns the exit status."""
+    from bot.worker import run_worker as start
+
+    return await start(settings, secrets)
+
+
 async def run_start(settings: Settings, secrets: Secrets) -> int:
     """Index the configured folders, then run the bot, or the console when there is no token."""
     await run_index(settings, [])
@@ -324,6 +332,7 @@ def _parser() -> argparse.ArgumentParser:
         "--shard-count", type=int, metavar="N", help="the number of shards the bot runs in all (default: unsharded)"
     )
     with_db(sub.add_parser("start", help="index, then the bot (or the console without a token)"))
+    with_db(sub.add_parser("worker", help="poll the feeds and index them, without Discord (beside the bots)"))
     copy = sub.add_parser("copy", help="copy a SQLite index into an empty PostgreSQL database, analysing nothing again")
     copy.add_argument("--from", dest="source", required=True, metavar="sqlite:PATH", help="the SQLite index file")
     copy.add_argument(
@@ -375,6 +384,7 @@ def main(argv: list[str] | None = None) -> int:
             "migrate": lambda: run_migrate(settings),
             "run": lambda: run_bot(settings, secrets),
             "start": lambda: run_start(settings, secrets),
+            "worker": lambda: run_worker(settings, secrets),
             "copy": lambda: run_copy(args.source, args.target),
         }
         result = asyncio.run(commands[args.command]())
@@ -393,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "index":
         return 0
-    return result if isinstance(result, int) and args.command in {"ask", "run", "start"} else 0
+    return result if isinstance(result, int) and args.command in {"ask", "run", "start", "worker"} else 0
 
 
 if __name__ == "__main__":

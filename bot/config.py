@@ -23,6 +23,8 @@ from bot.shards import ShardError, ShardPlan, parse_shard_ids
 
 ENV_PREFIX = "NEWSDESK_"
 DEFAULT_CONFIG_PATH = Path("config/newsdesk.toml")
+# Who polls the feeds: the bot process itself, or `newsdesk worker` processes (then the bot does not).
+INGEST_MODES = ("here", "workers")
 
 
 class ConfigError(Exception):
@@ -83,6 +85,8 @@ class Settings:
     server_grace_days: float = 7.0
     spike_check_minutes: float = 10.0
     digest_check_minutes: float = 1.0
+    ingest: str = "here"
+    lease_seconds: float = 60.0
     shards: str = ""
     shard_count: int = 0
 
@@ -117,6 +121,8 @@ class Settings:
             "server_grace_days": (0, 365),
             "spike_check_minutes": (0.005, 24 * 60),
             "digest_check_minutes": (0.005, 60),
+            # Leases are written in whole seconds: two at least, so one renewed every third of it never lapses.
+            "lease_seconds": (2, 3600),
             "shard_count": (0, 65_536),
         }
         for key, (low, high) in checks.items():
@@ -132,6 +138,8 @@ class Settings:
                 raise ConfigError(f"shards: {exc}") from None
         if not valid_prefix(self.prefix):
             raise ConfigError("prefix: must be 1 to 5 visible characters without spaces")
+        if self.ingest not in INGEST_MODES:
+            raise ConfigError(f"ingest: must be one of {', '.join(INGEST_MODES)}, got {self.ingest!r}")
         if not self.model.strip():
             raise ConfigError("model: must name a spaCy model package")
         for network in self.allowed_private_networks:

@@ -423,6 +423,8 @@ class FeedSource:
     added_by: int | None
     created_at: str
     shared: int = 0
+    lease_owner: str | None = None  # the worker polling it now, if any…
+    lease_until: str | None = None  # …until when, unless it renews the lease
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,8 @@ Every process reads the same index, but only the owner
   process that judged "not among my servers" for the others' servers would delete them all;
 - plans its spike posts and its digests (:class:`bot.alerts.spikes.SpikeWatch`,
   :class:`bot.alerts.digests.DigestScheduler`), so that two processes never plan the same post;
+- sends its alerts: a dispatcher claims the outbox rows of its shards' servers only
+  (:mod:`bot.alerts.dispatcher`), whose channels, roles and forums are in its cache;
 - syncs the slash commands of the development server (``dev_guild_id``) at start-up.
 
 Work about no server in particular runs in every process, where it is safe to repeat (pruning delivered

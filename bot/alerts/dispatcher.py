@@ -26,6 +26,15 @@ Flood control: at most ``per_minute`` messages per channel per minute; what is d
 out as one digest message listing the rest. Spike and scheduled-digest posts (outbox rows of their own
 kind, with their embed planned in the row) go out first and are never folded into that digest.
 
+Several dispatchers (one per gateway process) share one outbox: each pass claims the due alerts of a
+few channels no other dispatcher holds (:data:`CHANNELS_PER_PASS`), with a lease (:mod:`bot.leases`)
+renewed while it sends, and gives them back at its end; so each channel's flood control is one
+dispatcher's at a time, and no alert is sent by two. A dispatcher that dies mid-pass holds its alerts
+until the lease runs out; the one that takes them over treats each as an attempt with an unknown outcome
+(the nonce, then the channel's recent messages), so an alert posted just before the crash is not posted
+again. A gateway process serving some shards claims the alerts of its shards' servers only: the others'
+channels are not in its cache.
+
 Stories: an alert planned as an entry of its story's post (``thread_of``) is never a post of its own. It
 goes into a thread on that post — made once, at the first entry; Discord gives a thread made on a message
 the message's id, and answers a second attempt "already created", so a retry after an unknown outcome
@@ -52,9 +61,11 @@ from functools import partial
 import aiohttp
 import discord
 
+from bot.leases import DEFAULT_LEASE_SECONDS, Lease, lease_owner
 from bot.models import ChannelSettings, DueAlert, StoryPost, from_iso, to_iso
 from bot.render import CONTENT_LIMIT, DISCORD, FOOTER_LIMIT, alert_message, message_text, truncate
 from bot.store import Store
+from bot.store.alerts import ShardFilter
 from bot.wording import plural
 
 log = logging.getLogger(__name__)
@@ -71,6 +82,8 @@ MAX_FORUM_TAGS = 5
 MAX_ROLE_PINGS = 20  # roles one alert pings: a role follow is a manager's choice, a handful per story
 MENTION_CHARS = 1700  # of a message's 2000 characters, what its mentions may fill; the rest says why
 DIGEST_MENTION_CHARS = 1000  # a digest keeps more room for its list
+# Channels one delivery pass claims: the rest wait for the next pass (at once) or another dispatcher.
+CHANNELS_PER_PASS = 10
 HISTORY_LIMIT = 100  # recent messages searched for one whose send had an unknown outcome
 CLOCK_SLACK = timedelta(minutes=1)  # our clock against Discord's, when searching from a time
 THREAD_ALREADY_CREATED = 160004  # Discord's code: this message already has a thread
@@ -253,6 +266,7 @@ class AlertDispatcher:
         prefix_for: Callable[[int], str],
         notify_guild: Notify,
         poll_seconds: float = 2.0,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         self.client = client
         self.store = store
@@ -261,27 +275,44 @@ class AlertDispatcher:
         self.notify_guild = notify_guild
         self.poll_seconds = poll_seconds
         self.passes = 0  # delivery passes completed (tests wait on it before asserting nothing more was sent)
+        self.lease = Lease(lease_owner("alerts"), lease_seconds, store.alerts.renew)
         self._stopping = asyncio.Event()
+        self._pass = asyncio.Lock()  # one pass at a time: a pass gives back every lease of this dispatcher
 
     def stop(self) -> None:
         """Finish the current pass and return from :meth:`run`."""
         self._stopping.set()
         self.store.alerts.planned.set()
 
+    def shards(self) -> ShardFilter | None:
+        """The shards whose servers' alerts this dispatcher sends (``None``: every server's): those its
+        client serves, when it serves some of several."""
+        count = self.client.shard_count
+        ids = getattr(self.client, "shard_ids", None)
+        if ids is None and self.client.shard_id is not None:
+            ids = [self.client.shard_id]
+        return (tuple(ids), count) if ids is not None and count is not None and count > 1 else None
+
     async def run(self) -> None:
-        """Deliver due alerts, then sleep until new ones are planned or a retry falls due."""
-        while not self._stopping.is_set():
-            self.store.alerts.planned.clear()
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("alert delivery pass failed; retrying shortly")
-            self.passes += 1
-            await self._sleep()
+        """Deliver due alerts, then sleep until new ones are planned or a retry falls due; renew the
+        leases of a pass under way meanwhile."""
+        renewing = asyncio.create_task(self.lease.run(), name="alert-leases")
+        try:
+            while not self._stopping.is_set():
+                self.store.alerts.planned.clear()
+                try:
+                    await self.deliver_due()
+                except Exception:
+                    log.exception("alert delivery pass failed; retrying shortly")
+                self.passes += 1
+                await self._sleep()
+        finally:
+            self.lease.stop()
+            await renewing
 
     async def _sleep(self) -> None:
-        timeout = self.poll_seconds  # another process (newsdesk index) may write the outbox too
-        due = await self.store.alerts.next_due()
+        timeout = self.poll_seconds  # another process (a worker, newsdesk index) may write the outbox too
+        due = await self.store.alerts.next_due(self.lease.owner, shards=self.shards())
         if due is not None:
             wait = from_iso(due) - datetime.now(UTC)
             timeout = min(timeout, max(wait.total_seconds(), 0.05))
@@ -291,16 +322,27 @@ class AlertDispatcher:
             pass
 
     async def deliver_due(self) -> int:
-        """Send every alert that is due now; returns how many were delivered (digested ones included)."""
-        now = datetime.now(UTC)
-        due = await self.store.alerts.due(to_iso(now), limit=500)
-        by_channel: dict[int, list[DueAlert]] = defaultdict(list)
-        for alert in due:
-            by_channel[alert.channel_id].append(alert)
-        delivered = 0
-        for channel_id, alerts in by_channel.items():
-            delivered += await self._deliver_channel(channel_id, alerts, now)
-        return delivered
+        """Send every alert that is due now (that this dispatcher could claim); returns how many were
+        delivered (digested ones included). The alerts are given back at the end, whatever happened."""
+        async with self._pass:
+            now = datetime.now(UTC)
+            owner = self.lease.owner
+            due = await self.store.alerts.claim(
+                owner, to_iso(now), self.lease.until(), channels=CHANNELS_PER_PASS, shards=self.shards()
+            )
+            if not due:
+                return 0
+            try:
+                by_channel: dict[int, list[DueAlert]] = defaultdict(list)
+                for alert in due:
+                    by_channel[alert.channel_id].append(alert)
+                delivered = 0
+                for channel_id, alerts in by_channel.items():
+                    delivered += await self._deliver_channel(channel_id, alerts, now)
+                return delivered
+            finally:
+                # Shielded: a pass cancelled at shutdown still gives its alerts back to the next dispatcher.
+                await asyncio.shield(self.store.alerts.release(owner))
 
     async def _deliver_channel(self, channel_id: int, alerts: list[DueAlert], now: datetime) -> int:
         for alert in alerts:

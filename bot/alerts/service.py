@@ -188,6 +188,7 @@ class AlertService:
             per_minute=settings.alerts_per_minute,
             prefix_for=prefix_for,
             notify_guild=self.notify_guild,
+            lease_seconds=settings.lease_seconds,
         )
         self.retention = OutboxRetention(self.store, retention_days=self.settings.retention_days)
         self.spikes = SpikeWatch(

@@ -99,11 +99,12 @@ class IngestionService:
         for name, source in self.sources.items():
             self._tasks.append(asyncio.create_task(source.run(), name=f"source-{name}"))
 
-    async def stop(self) -> None:
-        """Let in-flight indexing finish, then stop the sources and close the HTTP session."""
+    async def stop(self, *, grace: float = 10.0) -> None:
+        """Let in-flight indexing finish (for up to ``grace`` seconds), then stop the sources and close
+        the HTTP session."""
         for source in self.sources.values():
             source.stop()
-        done, pending = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
+        done, pending = await asyncio.wait(self._tasks, timeout=grace) if self._tasks else (set(), set())
         for task in pending:
             task.cancel()
         for task in done:

@@ -46,6 +46,46 @@ from bot.store.database import Database, chunks, current_time
 from bot.trending import WINDOWS
 
 _FILTER_COLUMNS = "id, scope_id, kind, negate, rule_values, labels"
+_DUE_COLUMNS = (
+    "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
+    "pings_left, unknown_since, ping_role_ids, thread_id, kind, payload, thread_of"
+)
+# The channels another dispatcher holds now (parameters: that is not ``owner``, and now).
+_HELD_BY_OTHERS = "SELECT channel_id FROM outbox WHERE lease_owner IS NOT NULL AND lease_owner != ? AND lease_until > ?"
+
+ShardFilter = tuple[Sequence[int], int]
+"""The shards a gateway process serves and how many there are: a server is on shard
+``(guild_id >> 22) % shard_count``, as Discord splits them."""
+
+
+def _on_shards(shards: ShardFilter | None) -> tuple[str, tuple[int, ...]]:
+    """The condition (and its parameters) that keeps the servers on ``shards``; none for every server."""
+    if shards is None or shards[1] <= 1:
+        return "", ()
+    shard_ids, shard_count = shards
+    return f" AND (guild_id >> 22) % ? IN ({','.join('?' * len(shard_ids))})", (shard_count, *shard_ids)
+
+
+def _due_alert(r: sqlite3.Row) -> DueAlert:
+    return DueAlert(
+        id=r["id"],
+        article_id=r["article_id"],
+        guild_id=r["guild_id"],
+        channel_id=r["channel_id"],
+        ping_user_ids=json.loads(r["ping_user_ids"]),
+        reasons=json.loads(r["reasons"]),
+        nonce=r["nonce"],
+        attempts=r["attempts"],
+        status=r["status"],
+        message_id=r["message_id"],
+        pings_left=json.loads(r["pings_left"]),
+        unknown_since=r["unknown_since"],
+        ping_role_ids=json.loads(r["ping_role_ids"]),
+        thread_id=r["thread_id"],
+        kind=r["kind"],
+        payload=json.loads(r["payload"]) if r["payload"] else None,
+        thread_of=r["thread_of"],
+    )
 
 
 def _filter_rule(row: sqlite3.Row) -> FilterRule:
@@ -58,8 +98,10 @@ class AlertQueries:
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Set when a write planned alerts, so an in-process dispatcher wakes at once.
+        # Set when a write planned alerts, so an in-process dispatcher wakes at once; and where the
+        # database tells of other processes' new articles (PostgreSQL), when a worker wrote some.
         self.planned = asyncio.Event()
+        db.on_change(self.planned.set)
 
     # --------------------------------------------------------------------------- alert channels
 
@@ -648,44 +690,101 @@ class AlertQueries:
 
     async def due(self, now: str, limit: int = 50) -> list[DueAlert]:
         """Alerts whose time has come, oldest first: pending ones, and sent ones with pings left."""
-        columns = (
-            "id, article_id, guild_id, channel_id, ping_user_ids, reasons, nonce, attempts, status, message_id, "
-            "pings_left, unknown_since, ping_role_ids, thread_id, kind, payload, thread_of"
-        )
         rows = await self._db.fetchall(
-            f"SELECT {columns} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
-            f"SELECT {columns} FROM outbox WHERE pings_left != '[]' AND status != 'pending' AND next_attempt_at <= ? "
-            "ORDER BY id LIMIT ?",
+            f"SELECT {_DUE_COLUMNS} FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
+            f"SELECT {_DUE_COLUMNS} FROM outbox WHERE pings_left != '[]' AND status != 'pending' "
+            "AND next_attempt_at <= ? ORDER BY id LIMIT ?",
             (now, now, limit),
         )
-        return [
-            DueAlert(
-                id=r["id"],
-                article_id=r["article_id"],
-                guild_id=r["guild_id"],
-                channel_id=r["channel_id"],
-                ping_user_ids=json.loads(r["ping_user_ids"]),
-                reasons=json.loads(r["reasons"]),
-                nonce=r["nonce"],
-                attempts=r["attempts"],
-                status=r["status"],
-                message_id=r["message_id"],
-                pings_left=json.loads(r["pings_left"]),
-                unknown_since=r["unknown_since"],
-                ping_role_ids=json.loads(r["ping_role_ids"]),
-                thread_id=r["thread_id"],
-                kind=r["kind"],
-                payload=json.loads(r["payload"]) if r["payload"] else None,
-                thread_of=r["thread_of"],
-            )
-            for r in rows
-        ]
+        return [_due_alert(r) for r in rows]
 
-    async def next_due(self) -> str | None:
-        """When the next alert (or the rest of its pings) may be sent."""
+    async def claim(
+        self,
+        owner: str,
+        now: str,
+        until: str,
+        *,
+        channels: int,
+        limit: int = 500,
+        shards: ShardFilter | None = None,
+    ) -> list[DueAlert]:
+        """Lease to the dispatcher ``owner``, until ``until`` and in one statement, the due alerts (as
+        :meth:`due` finds them, at most ``limit``, oldest first) of the ``channels`` channels whose oldest
+        due alert is oldest, among the channels no other dispatcher holds: so each channel's flood control
+        and stories are one dispatcher's at a time, and several dispatchers share a burst by channels.
+        Alerts no one holds are taken, or those whose lease ran out; with ``shards``, only those of the
+        servers on them.
+
+        An alert taken over from a dispatcher that died holding it may have been posted in between: its
+        outcome is noted as unknown since that claim, so it is first looked for in the channel. On
+        PostgreSQL the rows another claim is locking are skipped, not waited for."""
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        on_shards, shard_params = _on_shards(shards)
+        claimable = (
+            "id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= ? UNION ALL "
+            "SELECT id FROM outbox WHERE pings_left != '[]' AND status != 'pending' AND next_attempt_at <= ?) "
+            "AND (lease_until IS NULL OR lease_until <= ?)"
+        )
+        async with self._db.write() as db, db.execute(
+            f"""
+            UPDATE outbox SET lease_owner = ?, lease_until = ?, leased_at = ?,
+                unknown_since = CASE WHEN lease_owner IS NULL THEN unknown_since
+                                     ELSE COALESCE(unknown_since, leased_at) END
+            WHERE id IN (
+                SELECT id FROM outbox WHERE {claimable} AND channel_id IN (
+                    SELECT channel_id FROM outbox
+                    WHERE {claimable} AND channel_id NOT IN ({_HELD_BY_OTHERS}){on_shards}
+                    GROUP BY channel_id ORDER BY MIN(id) LIMIT ?
+                )
+                ORDER BY id LIMIT ?{skip_locked}
+            ) AND (lease_until IS NULL OR lease_until <= ?)
+            RETURNING {_DUE_COLUMNS}
+            """,
+            (owner, until, now, now, now, now, now, now, now, owner, now, *shard_params, channels, limit, now),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return sorted((_due_alert(r) for r in rows), key=lambda alert: alert.id)
+
+    async def renew(self, owner: str, until: str) -> int:
+        """Extend every lease of the dispatcher ``owner`` to ``until``; returns how many alerts it holds."""
+        async with self._db.write() as db, db.execute(
+            "UPDATE outbox SET lease_until = ? WHERE lease_owner = ? RETURNING id", (until, owner)
+        ) as cursor:
+            held = len(await cursor.fetchall())
+        return held
+
+    async def release(self, owner: str) -> None:
+        """Give back every alert the dispatcher ``owner`` holds (done or not: what is still due is claimed
+        again), and clear the leases that a dispatcher which died left on alerts it had finished."""
+        async with self._db.write() as db:
+            await db.execute(
+                "UPDATE outbox SET lease_owner = NULL, lease_until = NULL, leased_at = NULL "
+                "WHERE lease_owner IS NOT NULL AND (lease_owner = ? "
+                "OR (lease_until <= ? AND status != 'pending' AND pings_left = '[]'))",
+                (owner, current_time()),
+            )
+
+    async def next_due(self, owner: str | None = None, *, shards: ShardFilter | None = None) -> str | None:
+        """When the next alert (or the rest of its pings) may be sent — by the dispatcher ``owner`` when
+        given: its servers only (``shards``), and an alert in a channel another dispatcher holds when that
+        lease runs out (sooner if it finishes)."""
+        if owner is None:
+            rows = await self._db.fetchall(
+                "SELECT MIN(due) AS due FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending' "
+                "UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE pings_left != '[]') AS due"
+            )
+            return rows[0]["due"] if rows else None
+        now = current_time()
+        on_shards, shard_params = _on_shards(shards)
         rows = await self._db.fetchall(
-            "SELECT MIN(due) AS due FROM (SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending' "
-            "UNION ALL SELECT MIN(next_attempt_at) FROM outbox WHERE pings_left != '[]')"
+            "SELECT MIN(due) AS due FROM ("
+            f"SELECT MIN(next_attempt_at) AS due FROM outbox WHERE status = 'pending'{on_shards} "
+            f"AND channel_id NOT IN ({_HELD_BY_OTHERS}) UNION ALL "
+            f"SELECT MIN(next_attempt_at) FROM outbox WHERE pings_left != '[]'{on_shards} "
+            f"AND channel_id NOT IN ({_HELD_BY_OTHERS}) UNION ALL "
+            "SELECT MIN(lease_until) FROM outbox WHERE lease_owner IS NOT NULL AND lease_owner != ? "
+            f"AND lease_until > ?{on_shards}) AS due",
+            (*shard_params, owner, now, *shard_params, owner, now, owner, now, *shard_params),
         )
         return rows[0]["due"] if rows else None
 

@@ -188,6 +188,7 @@ class ArticleQueries:
         """
         results: list[WriteResult] = []
         async with self._db.write() as db:
+            await self._db.one_writer()
             source = await self._source_scope(source_id)
             touched = _Touched()
             for origin in stale_origins:
@@ -210,6 +211,8 @@ class ArticleQueries:
                 for result in results:
                     if result.status in {"new", "duplicate", "linked"}:
                         planned += await self._alerts.plan(result.article_id, alerts, is_new=result.status == "new")
+            if results or stale_origins:
+                await self._db.announce()  # to other processes' caches of names, and their dispatchers
             now = current_time()
             await db.executemany(
                 "INSERT INTO files (path, size, mtime_ns, indexed_at) VALUES (?, ?, ?, ?) "
@@ -443,7 +446,9 @@ class ArticleQueries:
     async def forget_sources(self, source_ids: Sequence[int]) -> int:
         """Inside a write: take back the credits of removed feeds. An origin no source delivers any more
         goes, and its article with it when no other origin keeps it; the others are rescoped. Returns
-        how many articles were removed."""
+        how many articles were removed. (The caller's transaction should begin with
+        :meth:`~bot.store.database.Database.one_writer`; it is taken here in any case.)"""
+        await self._db.one_writer()
         db = self._db.writer
         touched = _Touched()
         orphans: list[str] = []
@@ -469,6 +474,8 @@ class ArticleQueries:
         await self._rescope(touched)
         await self._entities.refresh(touched.entities)
         await self._topics.refresh(touched.topics)
+        if touched.articles:
+            await self._db.announce()
         self._db.generation += 1
         return touched.removed
 

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ from bot.store.migrations import MigrationError, load_migrations
 # After a burst of writes the WAL is truncated back to this size at the next checkpoint.
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 _IN_CHUNK = 500
+# The PostgreSQL advisory lock of the transactions that write articles ("ndartcls" in ASCII).
+ARTICLE_WRITERS_LOCK = int.from_bytes(b"ndartcls", "big")
 
 log = logging.getLogger(__name__)
 
@@ -222,9 +224,27 @@ class Database:
             return await cursor.fetchone()
 
     async def data_version(self) -> int:
-        """A number that changes whenever another connection (another process, or our writer) commits."""
+        """A number that changes whenever another process changed the articles (see :mod:`bot.store.changes`);
+        on SQLite whenever another connection (another process, or our writer) commits."""
         row = await self.fetchone("PRAGMA data_version")
         return int(row["data_version"]) if row else 0
+
+    async def one_writer(self) -> None:
+        """Inside :meth:`write`, first: this transaction writes or removes articles. On PostgreSQL it waits
+        for any other process's such transaction to end (an advisory lock, held to its own end), so that
+        articles are written one transaction at a time across processes, as SQLite's single writer makes
+        them: each sees the articles, stories and alerts of the one before (the same text twice is one
+        article, one story gets one post). SQLite: nothing to do."""
+        if self.dialect == "postgresql":
+            await self.writer.execute("SELECT pg_advisory_xact_lock(?)", (ARTICLE_WRITERS_LOCK,))
+
+    async def announce(self) -> None:
+        """Inside :meth:`write`: this transaction changes the articles, which other processes cache (see
+        :mod:`bot.store.changes`). SQLite has nothing to send: its :meth:`data_version` moves by itself."""
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` whenever another process announces a change, where the database can say so at
+        once (PostgreSQL). SQLite cannot: whoever caches compares :meth:`data_version` instead."""
 
     async def schema_version(self) -> int:
         """The ``user_version`` the migrations have reached."""

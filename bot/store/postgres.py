@@ -13,15 +13,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import hashlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Generator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Generator, Iterable, Mapping, Sequence
 from typing import Any
 
 import asyncpg
 
 from bot.locations import describe, password_of
+from bot.store.changes import ARTICLES_CHANNEL, ChangeListener
 from bot.store.database import Database, StoreError
 from bot.store.migrations import MigrationError
 
@@ -240,9 +240,10 @@ class PostgresDatabase(Database):
     """The index in a PostgreSQL database: one writing connection (the same ``write()`` / ``turn()`` /
     ``writer`` rules as SQLite's), a few reading ones."""
 
-    def __init__(self, url: str, writer: PgConnection, readers: _Readers) -> None:
+    def __init__(self, url: str, writer: PgConnection, readers: _Readers, listener: ChangeListener) -> None:
         super().__init__(url, writer, None)
         self._readers = readers
+        self._listener = listener  # what other processes announce: see bot.store.changes
 
     @property
     def dialect(self) -> str:
@@ -258,6 +259,12 @@ class PostgresDatabase(Database):
         try:
             await migrate(writer)
             reader = await _connect_or_explain(url)
+            listener = ChangeListener(functools.partial(open_connection, url))
+            try:
+                await listener.start()
+            except BaseException:
+                reader.terminate()
+                raise
         except BaseException as exc:
             writer.terminate()
             if isinstance(exc, MigrationError | StoreError):
@@ -266,11 +273,13 @@ class PostgresDatabase(Database):
             if fault is not None:
                 raise fault from None
             raise
-        return cls(url, PgConnection(url, writer), _Readers(url, PgConnection(url, reader), READERS))
+        readers = _Readers(url, PgConnection(url, reader), READERS)
+        return cls(url, PgConnection(url, writer), readers, listener)
 
     async def close(self, *, optimize: bool = True) -> None:
         """Close every connection (a write in progress finishes first). ``optimize`` is SQLite's: the
         server keeps its own statistics."""
+        await self._listener.close()
         await self._readers.close()
         async with self.turn() as writer:
             try:
@@ -310,11 +319,18 @@ class PostgresDatabase(Database):
         return rows[0] if rows else None
 
     async def data_version(self) -> int:
-        """A number that changes whenever a transaction that writes begins or ends on the server (ours, or
-        another process's): the set of transactions in flight, which only writing ones join."""
-        row = await self.fetchone("SELECT pg_current_snapshot()::text AS snapshot")
-        snapshot = row["snapshot"] if row else ""
-        return int.from_bytes(hashlib.blake2b(snapshot.encode(), digest_size=7).digest(), "big")
+        """A number that changes whenever another process announced a change of the articles: the count of
+        what this process heard on its listening connection (no round trip to the server)."""
+        return await self._listener.current()
+
+    async def announce(self) -> None:
+        """Inside :meth:`write`: ``NOTIFY newsdesk_articles``, delivered to every listening process when this
+        transaction commits (and never if it rolls back)."""
+        await self.writer.execute("SELECT pg_notify(?, ?)", (ARTICLES_CHANNEL, self._listener.token))
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` at each change another process announces (see :meth:`Database.on_change`)."""
+        self._listener.subscribe(callback)
 
     async def schema_version(self) -> int:
         """The number of the last migration applied."""

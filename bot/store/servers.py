@@ -186,6 +186,7 @@ class ServerQueries:
         digests, aliases, its posts in the outbox, and its own feeds with the articles no other source keeps
         (a shared feed someone added there stays: it is the operator's). Returns how many articles went."""
         async with self._db.write() as db:
+            await self._db.one_writer()
             async with db.execute(
                 "DELETE FROM sources WHERE guild_id = ? AND shared = 0 RETURNING id", (guild_id,)
             ) as cursor:

@@ -12,8 +12,10 @@ from bot.store.database import Database, current_time
 # The fields of FeedSource: a row of these builds one by name (FeedSource(**row)).
 _SOURCE_COLUMNS = (
     "id, guild_id, channel_id, url, title, interval_minutes, etag, last_modified, last_polled_at, next_poll_at, "
-    "failures, last_error, paused, pause_notified, added_by, created_at, shared"
+    "failures, last_error, paused, pause_notified, added_by, created_at, shared, lease_owner, lease_until"
 )
+# A feed whose lease has run out (its holder died, or released it) may be claimed again.
+_UNLEASED = "(lease_until IS NULL OR lease_until <= ?)"
 
 
 class SourceLimitReached(Exception):
@@ -79,12 +81,14 @@ class SourceQueries:
         them). Returns how many were added and removed."""
         now = datetime.now(UTC)
         async with self._db.write() as db:
+            await self._db.one_writer()
             async with db.execute("SELECT id, url FROM sources WHERE guild_id = ?", (OPERATOR_SERVER,)) as cursor:
                 known = {row["url"]: int(row["id"]) async for row in cursor}
             new = [url for url in dict.fromkeys(urls) if url not in known]
             await db.executemany(
+                # Several workers register the settings' feeds as they start: one of them adds each.
                 "INSERT INTO sources (guild_id, channel_id, url, interval_minutes, next_poll_at, created_at, shared) "
-                "VALUES (?, 0, ?, ?, ?, ?, 1)",
+                "VALUES (?, 0, ?, ?, ?, ?, 1) ON CONFLICT (guild_id, url) DO NOTHING",
                 [(OPERATOR_SERVER, url, interval_minutes, to_iso(now), to_iso(now)) for url in new],
             )
             dropped = [source_id for url, source_id in known.items() if url not in urls]
@@ -109,6 +113,7 @@ class SourceQueries:
         Its articles are no longer credited to it: one that no other feed of the server delivered is no
         longer visible there, and one that no source at all keeps is removed from the index."""
         async with self._db.write() as db:
+            await self._db.one_writer()
             async with db.execute(
                 f"DELETE FROM sources WHERE guild_id = ? AND id = ? RETURNING {_SOURCE_COLUMNS}",
                 (guild_id, source_id),
@@ -138,9 +143,60 @@ class SourceQueries:
         return [FeedSource(**row) for row in rows]
 
     async def next_due(self) -> str | None:
-        """When the next feed poll is due."""
-        rows = await self._db.fetchall("SELECT MIN(next_poll_at) AS due FROM sources WHERE paused = 0")
+        """When a feed poll may next be claimed: the next feed due, or, for a due feed another process
+        holds, when its lease runs out (it moves on sooner when its holder finishes)."""
+        rows = await self._db.fetchall(
+            "SELECT MIN(CASE WHEN lease_until > next_poll_at THEN lease_until ELSE next_poll_at END) AS due "
+            "FROM sources WHERE paused = 0"
+        )
         return rows[0]["due"] if rows else None
+
+    async def claim(self, owner: str, now: str, until: str, limit: int) -> list[FeedSource]:
+        """Lease up to ``limit`` due feeds to ``owner`` until ``until``, in one statement, taken in turns
+        across servers as :meth:`due` takes them: feeds no one holds, or whose lease ran out (their holder
+        died mid-poll: they are taken over). Several processes may claim at once; each feed goes to one.
+        On PostgreSQL the rows another claim is locking are skipped, not waited for."""
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self._db.dialect == "postgresql" else ""
+        async with self._db.write() as db, db.execute(
+            f"""
+            UPDATE sources SET lease_owner = ?, lease_until = ?
+            WHERE id IN (
+                SELECT id FROM sources WHERE id IN (
+                    SELECT id FROM (
+                        SELECT id, next_poll_at,
+                            ROW_NUMBER() OVER (PARTITION BY guild_id ORDER BY next_poll_at, id) AS turn
+                        FROM sources WHERE paused = 0 AND next_poll_at <= ? AND {_UNLEASED}
+                    ) AS due ORDER BY turn, next_poll_at, id LIMIT ?
+                ){skip_locked}
+            ) AND paused = 0 AND {_UNLEASED}
+            RETURNING {_SOURCE_COLUMNS}
+            """,
+            (owner, until, now, now, limit, now),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return sorted((FeedSource(**row) for row in rows), key=lambda s: (s.next_poll_at, s.id))
+
+    async def renew(self, owner: str, until: str) -> int:
+        """Extend every lease ``owner`` holds to ``until``; returns how many it holds."""
+        async with self._db.write() as db, db.execute(
+            "UPDATE sources SET lease_until = ? WHERE lease_owner = ? RETURNING id", (until, owner)
+        ) as cursor:
+            held = len(await cursor.fetchall())
+        return held
+
+    async def release(self, owner: str, source_ids: Sequence[int] | None = None) -> None:
+        """Give back ``owner``'s leases of ``source_ids`` (``None``: all of them); a lease taken over by
+        another process meanwhile stays with it."""
+        async with self._db.write() as db:
+            if source_ids is None:
+                await db.execute(
+                    "UPDATE sources SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", (owner,)
+                )
+            else:
+                await db.executemany(
+                    "UPDATE sources SET lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                    [(source_id, owner) for source_id in source_ids],
+                )
 
     async def polled(
         self, source_id: int, *, title: str | None, etag: str | None, last_modified: str | None, next_poll_at: str

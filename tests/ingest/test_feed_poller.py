@@ -66,19 +66,22 @@ def notices() -> list[tuple[int, str]]:
 def poller_for(
     store: Store, indexer_for: Callable[..., Indexer], fetcher: SafeFetcher, notices: list[tuple[int, str]]
 ) -> Callable[..., FeedPoller]:
-    def make(*, max_failures: int = 5, fetch_full_text: bool = False) -> FeedPoller:
+    def make(
+        *, max_failures: int = 5, fetch_full_text: bool = False, batch_size: int = 64, polls_due: bool = True
+    ) -> FeedPoller:
         async def notify(source: FeedSource, text: str) -> None:
             notices.append((source.id, text))
 
         return FeedPoller(
             store,
-            indexer_for(store),
+            indexer_for(store, batch_size=batch_size),
             fetcher,
             follow_salience=0.35,
             max_failures=max_failures,
             fetch_full_text=fetch_full_text,
             notify=notify,
             idle_seconds=0.2,
+            polls_due=polls_due,
         )
 
     return make
@@ -258,3 +261,50 @@ async def _body(store: Store, article_id: int) -> str:
     article = await store.articles.get(article_id, with_body=True)
     assert article is not None and article.body is not None
     return article.body
+
+
+async def test_a_poll_cut_short_inside_a_batch_is_done_again_whole(
+    store: Store, poller_for: Callable[..., FeedPoller], feeds: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A poll that dies in the middle of a batch (its process killed, another worker taking the feed over)
+    leaves nothing of that batch: its articles and their alerts are one transaction. The next poll then
+    indexes and alerts every item once."""
+    await store.alerts.set_channel(GUILD, CHANNEL, ADMIN)
+    poller = poller_for(batch_size=2)
+    source = await _add(store, feeds.serve("/a.xml", rss_document([item(n) for n in range(5)])))
+    now = to_iso(datetime.now(UTC))
+    await store.sources.polled(source.id, title=None, etag=None, last_modified=None, next_poll_at=now)
+    real_plan = store.alerts.plan
+    planned: list[int] = []
+
+    async def dies_in_the_second_batch(article_id: int, *args: Any, **kwargs: Any) -> int:
+        planned.append(article_id)
+        if len(planned) == 3:  # the second batch's first article is written; its alert is not
+            raise RuntimeError("the worker died here")
+        return await real_plan(article_id, *args, **kwargs)
+
+    monkeypatch.setattr(store.alerts, "plan", dies_in_the_second_batch)
+    assert not (await poller.poll(source)).ok
+    assert await store.articles.count() == 2 and len(await _outbox(store)) == 2  # the first batch only
+
+    monkeypatch.setattr(store.alerts, "plan", real_plan)
+    assert (await poller.poll(source)).ok
+    alerted = [row["article_id"] for row in await _outbox(store)]
+    assert await store.articles.count() == 5
+    assert sorted(alerted) == sorted(set(alerted)) and len(alerted) == 5
+
+
+async def test_where_workers_poll_the_feeds_the_bot_only_reads_a_feed_being_added(
+    store: Store, poller_for: Callable[..., FeedPoller], feeds: FeedServer
+) -> None:
+    """``ingest = "workers"``: the bot's poller polls no due feed (a `newsdesk worker` does), and loads no
+    model for them at start; `source add` still reads the new feed once, to answer at once."""
+    poller = poller_for(polls_due=False)
+    due = await _add(store, feeds.serve("/due.xml", rss_document([item(1)])))
+    now = to_iso(datetime.now(UTC))
+    await store.sources.polled(due.id, title=None, etag=None, last_modified=None, next_poll_at=now)
+    assert not await poller.will_index()
+    await asyncio.wait_for(poller.run(), 5)  # returns at once
+    assert feeds.hits["/due.xml"] == 0
+    added = await _add(store, feeds.serve("/new.xml", rss_document([item(2)])))
+    assert (await poller.poll(added, adding=True)).ok and await store.articles.count() == 1

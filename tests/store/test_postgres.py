@@ -127,12 +127,19 @@ async def test_a_failed_statement_rolls_its_transaction_back(pg_store: Store) ->
 
 
 async def test_another_process_commit_changes_the_data_version(location) -> None:
+    """A change another process announces (on SQLite: any commit) moves the data version; on PostgreSQL
+    it is told (LISTEN/NOTIFY), and the version is not asked of the server."""
     where = await location("shared.db")
     async with Store.open(where) as first, Store.open(where) as second:
+        heard = asyncio.Event()
+        first.db.on_change(heard.set)
         before = await first.db.data_version()
         assert await first.db.data_version() == before  # nothing written: no change
         async with second.db.write() as db:
             await db.execute("INSERT INTO guild_settings (guild_id, prefix, updated_at) VALUES (5, '!', 'now')")
+            await second.db.announce()
+        if first.db.dialect == "postgresql":
+            await asyncio.wait_for(heard.wait(), 10)
         assert await first.db.data_version() != before
 
 

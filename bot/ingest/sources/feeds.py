@@ -7,6 +7,13 @@ interval doubled per failure, up to a day); after ``max_failures`` failures in a
 its server is told once, with the reason. A feed's first poll indexes its items without alerting them,
 so adding a feed never floods a channel. Due feeds are taken in turns across servers (see
 :meth:`~bot.store.sources.SourceQueries.due`), so one server's many feeds cannot delay another's.
+
+Several processes may poll one index's feeds (the bot, or ``newsdesk worker`` processes): each claims
+the due feeds it has room for with a lease (:mod:`bot.leases`), renews the lease while it polls and gives
+it back when done. A poller that dies loses nothing: its feeds are taken over when their leases run out,
+and the poll is done again — which neither loses nor repeats an article or an alert, as every batch of
+a poll is one transaction (the articles and their alerts together) and an item already indexed is not
+indexed or alerted again.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 from bot.ingest.feeds import MAX_ITEM_CHARS, FeedError, read_feed
 from bot.ingest.fetch import FetchError, SafeFetcher, redact_url
 from bot.ingest.sources.base import Ingest, SourceContext
+from bot.leases import DEFAULT_LEASE_SECONDS, Lease, lease_owner
 from bot.models import OPERATOR_SERVER, AlertPolicy, FeedSource, from_iso, to_iso
 from bot.store import Store
 from bot.wording import plural
@@ -69,6 +77,8 @@ class FeedPoller:
         max_chars: int = MAX_ITEM_CHARS,
         operator_feeds: Sequence[str] = (),
         operator_interval_minutes: float = 10.0,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        polls_due: bool = True,
     ) -> None:
         self.store = store
         self.ingest = ingest
@@ -81,8 +91,13 @@ class FeedPoller:
         self.idle_seconds = idle_seconds
         self.operator_feeds = operator_feeds  # from the settings: shared with every server
         self.operator_interval_minutes = operator_interval_minutes
+        # False in a bot whose feeds `newsdesk worker` processes poll: it only polls a feed being added.
+        self.polls_due = polls_due
         self.wake = asyncio.Event()
-        self.passes = 0  # polling passes completed (tests wait on it before asserting nothing more was polled)
+        # Passes of the loop that ended with no poll in flight: every poll claimed before has finished
+        # (tests wait on it before asserting nothing more was polled).
+        self.passes = 0
+        self.lease = Lease(lease_owner("feeds"), lease_seconds, store.sources.renew)
         self._stop = asyncio.Event()
         self._locks: dict[int, asyncio.Lock] = {}
 
@@ -92,8 +107,8 @@ class FeedPoller:
         self.wake.set()
 
     async def will_index(self) -> bool:
-        """Whether any feed will be polled."""
-        return bool(self.operator_feeds) or await self.store.sources.next_due() is not None
+        """Whether any feed will be polled here."""
+        return self.polls_due and (bool(self.operator_feeds) or await self.store.sources.next_due() is not None)
 
     async def sync_operator_feeds(self) -> None:
         """Register the feeds listed in the settings (shared with every server), and drop those no longer
@@ -109,37 +124,67 @@ class FeedPoller:
             log.info("the operator's feeds: %d added, %d removed", added, removed)
 
     async def run(self) -> None:
-        """Poll what is due, then sleep until the next feed is due (or a feed is added)."""
-        limit = asyncio.Semaphore(CONCURRENT_POLLS)
+        """Claim due feeds as polls finish (at most :data:`CONCURRENT_POLLS` at a time) and poll them;
+        sleep until the next feed is due (or a feed is added). When stopped, the polls under way finish
+        and every lease is given back. Returns at once where workers poll the feeds (``polls_due`` off)."""
+        if not self.polls_due:
+            return
         try:
             await self.sync_operator_feeds()
         except Exception:
             log.exception("the operator's feeds could not be registered")
-
-        async def bounded(source: FeedSource) -> None:
-            async with limit:
+        renewing = asyncio.create_task(self.lease.run(), name="feed-leases")
+        polling: set[asyncio.Task[None]] = set()
+        try:
+            while not self._stop.is_set():
+                self.wake.clear()
                 try:
-                    await self.poll(source)
-                except Exception:  # recording the failure failed too (the database): the loop goes on
-                    log.exception("feed %s (#%d): the poll could not be recorded", source.url, source.id)
+                    if len(polling) < CONCURRENT_POLLS:
+                        room = CONCURRENT_POLLS - len(polling)
+                        now = to_iso(datetime.now(UTC))
+                        claimed = await self.store.sources.claim(self.lease.owner, now, self.lease.until(), room)
+                        polling.update(asyncio.create_task(self._poll_claimed(s)) for s in claimed)
+                    next_due = await self.store.sources.next_due()
+                except Exception:
+                    log.exception("feed polling pass failed; retrying shortly")
+                    next_due = None
+                wait: float | None = self.idle_seconds
+                if len(polling) >= CONCURRENT_POLLS:
+                    wait = None  # no room for another feed until a poll finishes
+                elif next_due is not None:
+                    wait = min(self.idle_seconds, max((from_iso(next_due) - datetime.now(UTC)).total_seconds(), 0.05))
+                if not polling:
+                    self.passes += 1
+                woken = asyncio.create_task(self.wake.wait())
+                await asyncio.wait({woken, *polling}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+                woken.cancel()
+                polling = {task for task in polling if not task.done()}
+        finally:
+            # Stopping: the polls under way finish (a stop must not cost a half-read feed), then every
+            # lease goes back — shielded, so that a stop that runs out of patience still gives them back.
+            await asyncio.shield(self._finish(polling, renewing))
 
-        while not self._stop.is_set():
-            self.wake.clear()
+    async def _finish(self, polling: set[asyncio.Task[None]], renewing: asyncio.Task[None]) -> None:
+        if polling:
+            await asyncio.wait(polling)
+        self.lease.stop()
+        await renewing
+        try:
+            await self.store.sources.release(self.lease.owner)
+        except Exception:  # they run out on their own
+            log.exception("the feed leases could not be given back")
+
+    async def _poll_claimed(self, source: FeedSource) -> None:
+        """Poll a feed this poller claimed, then give its lease back."""
+        try:
+            await self.poll(source)
+        except Exception:  # recording the failure failed too (the database): the loop goes on
+            log.exception("feed %s (#%d): the poll could not be recorded", redact_url(source.url), source.id)
+        finally:
             try:
-                due = await self.store.sources.due(to_iso(datetime.now(UTC)))
-                await asyncio.gather(*(bounded(s) for s in due))
-                next_due = await self.store.sources.next_due()
+                await self.store.sources.release(self.lease.owner, [source.id])
             except Exception:
-                log.exception("feed polling pass failed; retrying shortly")
-                next_due = None
-            self.passes += 1
-            wait = self.idle_seconds
-            if next_due is not None:
-                wait = min(wait, max((from_iso(next_due) - datetime.now(UTC)).total_seconds(), 0.05))
-            try:
-                await asyncio.wait_for(self.wake.wait(), wait)
-            except TimeoutError:
-                pass
+                log.exception("feed #%d: its lease could not be given back; it runs out", source.id)
 
     async def poll(self, source: FeedSource, *, adding: bool = False) -> PollOutcome:
         """Poll one feed now (one poll of a feed at a time).
@@ -219,8 +264,10 @@ class FeedPoller:
         return PollOutcome(ok=False, error=error, paused=pause)
 
 
-def make(context: SourceContext) -> FeedPoller:
-    """The poller of every server's feeds; a feed that pauses is told to its server where it was added."""
+def make(context: SourceContext, *, polls_due: bool | None = None, idle_seconds: float = 30.0) -> FeedPoller:
+    """The poller of every server's feeds; a feed that pauses is told to its server where it was added.
+    It polls the feeds that fall due where the settings say ``ingest = "here"`` (or ``polls_due``: a
+    `newsdesk worker` always does), and looks for feeds added or resumed elsewhere every ``idle_seconds``."""
     settings = context.settings
 
     async def notify(source: FeedSource, text: str) -> None:
@@ -237,7 +284,10 @@ def make(context: SourceContext) -> FeedPoller:
         max_failures=settings.feed_max_failures,
         fetch_full_text=settings.fetch_full_text,
         notify=notify,
+        idle_seconds=idle_seconds,
         max_chars=settings.max_article_chars,
         operator_feeds=settings.feeds,
         operator_interval_minutes=settings.feed_interval_minutes,
+        lease_seconds=settings.lease_seconds,
+        polls_due=settings.ingest == "here" if polls_due is None else polls_due,
     )
