@@ -11,9 +11,6 @@ from bot.store.rows import BRIEF_COLUMNS, article_brief, visible
 from bot.text import SearchTerms, search_terms
 
 SEARCH_CANDIDATES = 300
-# ts_rank_cd's weights of the D, C, B (body) and A (title) labels: a title word weighs four body words, as
-# bm25(articles_fts, 4.0, 1.0) has it. Normalisation 1 divides by 1 + log(length), as BM25 favours short texts.
-_PG_RANK = "ts_rank_cd('{0.1, 0.2, 0.25, 1.0}', a.search_vector, q, 1)"
 
 
 def fts_words(terms: SearchTerms, *, prefix: bool = True) -> list[str]:
@@ -55,7 +52,7 @@ class SearchQueries:
         if not terms:
             return []
         postgres = self._db.dialect == "postgresql"
-        seen, params = visible(viewer, "a.id" if postgres else "articles_fts.rowid")
+        seen, params = ("", ()) if postgres else visible(viewer, "articles_fts.rowid")
         # The last word matched whole first: a prefix query merges the lists of every word it begins
         # ("news*": news, newspaper, newsroom …), several times the cost for a common word, so it runs
         # only when the word as typed does not find enough ("lithi" finds nothing whole).
@@ -65,11 +62,11 @@ class SearchQueries:
         every_word = [every.join(whole)] + ([every.join(with_prefix)] if terms.prefix else [])
         ranked = []
         for match in every_word:  # the prefix query finds a superset of the whole-word one
-            ranked = await self._candidates(match, seen, params)
+            ranked = await self._candidates(match, seen, params, viewer)
             if len(ranked) >= limit:
                 break
         if not ranked and len(with_prefix) > 1:
-            ranked = await self._candidates(either.join(with_prefix), seen, params)
+            ranked = await self._candidates(either.join(with_prefix), seen, params, viewer)
         best = {r["id"]: r["score"] for r in sorted(ranked, key=lambda r: (r["score"], -r["id"]))[:limit]}
         if not best:
             return []
@@ -82,14 +79,16 @@ class SearchQueries:
         matches.sort(key=lambda m: (m.rank, -m.article.id))
         return matches
 
-    async def _candidates(self, match: str, seen: str, params: tuple[int, ...]) -> list[sqlite3.Row]:
-        """The most recently indexed articles matching ``match`` that the viewer sees, with their BM25 (or
-        their ``ts_rank_cd``, negated: lower is better in both)."""
+    async def _candidates(
+        self, match: str, seen: str, params: tuple[int, ...], viewer: Viewer
+    ) -> list[sqlite3.Row]:
+        """The most recently indexed articles matching ``match`` that the viewer sees (``seen`` and its
+        ``params`` on SQLite), with their BM25 (or their ``ts_rank_cd``, negated: lower is better in both)."""
         if self._db.dialect == "postgresql":
+            # The function of migration 0017: the planner alone would read every match's vector.
             return await self._db.fetchall(
-                f"SELECT a.id, -{_PG_RANK} AS score FROM articles a, to_tsquery('english', ?) q "
-                f"WHERE a.search_vector @@ q AND {seen} ORDER BY a.id DESC LIMIT {SEARCH_CANDIDATES}",
-                (match, *params),
+                "SELECT id, -score AS score FROM search_candidates(to_tsquery('english', ?), ?, ?)",
+                (match, None if viewer.scopes is None else list(viewer.scopes), SEARCH_CANDIDATES),
             )
         return await self._db.fetchall(
             f"SELECT rowid AS id, bm25(articles_fts, 4.0, 1.0) AS score FROM articles_fts "

@@ -1,0 +1,2 @@
+-- PostgreSQL's search gets a function of its own (0017_search_candidates.postgresql.sql); SQLite's
+-- FTS5 finds the most recent matches through its rowid order already: nothing changes here.
