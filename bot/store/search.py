@@ -11,6 +11,9 @@ from bot.store.rows import BRIEF_COLUMNS, article_brief, visible
 from bot.text import SearchTerms, search_terms
 
 SEARCH_CANDIDATES = 300
+# PostgreSQL looks for them among the newest this many ids first, then eight times as many, and so on: at
+# 100,000 articles, a common word finds enough in the first window, a rare one needs three or four.
+SEARCH_FIRST_WINDOW = 2048
 
 
 def fts_words(terms: SearchTerms, *, prefix: bool = True) -> list[str]:
@@ -87,8 +90,13 @@ class SearchQueries:
         if self._db.dialect == "postgresql":
             # The function of migration 0017: the planner alone would read every match's vector.
             return await self._db.fetchall(
-                "SELECT id, -score AS score FROM search_candidates(to_tsquery('english', ?), ?, ?)",
-                (match, None if viewer.scopes is None else list(viewer.scopes), SEARCH_CANDIDATES),
+                "SELECT id, -score AS score FROM search_candidates(to_tsquery('english', ?), ?, ?, ?)",
+                (
+                    match,
+                    None if viewer.scopes is None else list(viewer.scopes),
+                    SEARCH_CANDIDATES,
+                    SEARCH_FIRST_WINDOW,
+                ),
             )
         return await self._db.fetchall(
             f"SELECT rowid AS id, bm25(articles_fts, 4.0, 1.0) AS score FROM articles_fts "

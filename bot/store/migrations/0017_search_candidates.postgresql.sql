@@ -2,30 +2,30 @@
 -- (title and body) is stored out of line (TOAST): the planner, which does not count that, walks the
 -- primary key newest first and reads every article's vector until it has found enough matches — for a
 -- word in few recent articles, nearly the whole index (440 ms at 100,000 articles). Here the matches
--- come from the GIN index ANDed with a window of the newest ids (a bitmap, no vector read), widened
--- eightfold until it holds `wanted` matches the viewer sees; only those are read and ranked.
+-- come from the GIN index ANDed with a window of the `first_span` newest ids (a bitmap, no vector
+-- read), widened eightfold until it holds `wanted` matches the viewer sees; only those are read and ranked.
 -- ts_rank_cd's weights of the D, C, B (body) and A (title) labels: a title word weighs four body words,
 -- as SQLite's bm25(articles_fts, 4.0, 1.0); normalisation 1 divides by 1 + log(length).
 -- `scopes` NULL: every article; else those with a row in article_scopes for one of them.
--- The SET clause makes the planner settings below last until the function returns, not the transaction.
-CREATE FUNCTION search_candidates(q tsquery, scopes bigint[], wanted integer)
+-- The planner's settings hold inside the function only (restored when it returns): no primary-key or
+-- sequential walk that reads vectors, no parallel workers for a few thousand rows, and the viewer's
+-- scopes checked match by match (a nested loop) rather than every visible article hashed.
+CREATE FUNCTION search_candidates(q tsquery, scopes bigint[], wanted integer, first_span bigint)
 RETURNS TABLE (id bigint, score float4) LANGUAGE plpgsql STABLE
-SET enable_indexscan = on SET plan_cache_mode = force_custom_plan AS $$
+SET enable_indexscan = off SET enable_seqscan = off SET max_parallel_workers_per_gather = 0
+SET enable_hashjoin = off SET enable_mergejoin = off SET plan_cache_mode = force_custom_plan AS $$
 DECLARE
     newest bigint;
-    span bigint := 2048;
+    span bigint := first_span;
     found bigint[];
 BEGIN
+    -- The newest id from the primary key's last entry (a change inside the function is undone with it).
+    PERFORM set_config('enable_indexscan', 'on', true);
     SELECT max(a.id) INTO newest FROM articles a;
+    PERFORM set_config('enable_indexscan', 'off', true);
     IF newest IS NULL THEN
         RETURN;
     END IF;
-    PERFORM set_config('enable_indexscan', 'off', true);
-    PERFORM set_config('enable_seqscan', 'off', true);
-    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
-    -- The viewer's scopes checked match by match (a nested loop), not every visible article hashed.
-    PERFORM set_config('enable_hashjoin', 'off', true);
-    PERFORM set_config('enable_mergejoin', 'off', true);
     LOOP
         -- Two statements, not "scopes IS NULL OR EXISTS": an EXISTS under OR is no semi-join, and the
         -- planner may hash every visible article's scope row for it.
