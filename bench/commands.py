@@ -4,13 +4,17 @@ pictures ``trend`` and ``graph`` (their queries and their drawing, through the p
 on a large index, plus the full round trip of ``!who`` through the fake Discord.
 
     python -m bench.commands [--articles 100000] [--private 20000 --servers 50] [--calls 300]
-                             [--clock wall|cpu] [--backend sqlite|postgresql [--database-url URL]] [--json]
+                             [--clock wall|cpu] [--backend sqlite|postgresql [--database-url URL]]
+                             [--migrate-cache] [--json]
 
 With ``--backend postgresql`` the same SQLite index is built (or reused), copied into PostgreSQL with
 ``newsdesk copy`` (nothing analysed again) and every command asked through the store opened on the
 PostgreSQL URL: into ``--database-url`` when given (an empty database, or one a previous run filled with
 the same index), else into a database of a throwaway server this run starts (pgserver, as the tests do)
 and stops, whose data folder is kept in the cache so that the copy is made once per index.
+A cached index carries the schema version in its name and is built again after a migration (25 minutes
+at 100,000 articles); ``--migrate-cache`` migrates the newest older one of the same shape instead (and
+renames its copy in the throwaway server: the store migrates that when the run opens it).
 
 With ``--private``, that many more articles come from the servers' own feeds (``--servers`` of them,
 one feed each, spread evenly and over the same two years as the shared ones), and every command is
@@ -145,13 +149,31 @@ def _schedule(articles: int, private: int) -> list[bool]:
     return [private > 0 and (n * private) // total != ((n + 1) * private) // total for n in range(total)]
 
 
-async def build_index(articles: int, private: int = 0, servers: int = 0) -> Path:
+def _cached(shape: str, schema: int) -> Path:
+    return CACHE / f"commands-{shape}-schema{schema}.db"
+
+
+def _older_cache(shape: str) -> Path | None:
+    """The newest index of this shape cached before the current schema, if any."""
+    current = len(load_migrations())
+    return next((p for v in range(current - 1, 0, -1) if (p := _cached(shape, v)).exists()), None)
+
+
+async def build_index(articles: int, private: int = 0, servers: int = 0, *, migrate_cache: bool = False) -> Path:
     """The scaled index, built once per shape and cached: ``articles`` shared ones and ``private`` ones
-    from the feeds of ``servers`` servers."""
+    from the feeds of ``servers`` servers. With ``migrate_cache``, an index of the same shape cached
+    before the latest migrations is migrated (by opening it) and renamed instead of built again."""
     shape = f"{articles}" + (f"-{private}x{servers}" if private else "")
     # The schema version in the name: an index built before a migration is built again, not misread.
-    path = CACHE / f"commands-{shape}-schema{len(load_migrations())}.db"
+    path = _cached(shape, len(load_migrations()))
     if path.exists():
+        return path
+    older = _older_cache(shape) if migrate_cache else None
+    if older is not None:
+        async with Store.open(older):
+            pass
+        older.rename(path)
+        print(f"  migrated {older.name} to {path.name}", file=sys.stderr)
         return path
     settings = load_settings()
     aliases = AliasTable.from_file(settings.aliases).as_dict()
@@ -369,15 +391,34 @@ async def _create_database(server_url: str, name: str) -> None:
         await conn.close()
 
 
+def _database_name(path: Path) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", path.stem.lower())
+
+
+async def _rename_database(server_url: str, old: str, new: str) -> None:
+    """Rename the copy of a migrated cached index, unless the new name is taken (the store migrates the
+    copy when the run opens it)."""
+    conn = await asyncpg.connect(server_url)
+    try:
+        names = {r[0] for r in await conn.fetch("SELECT datname FROM pg_database WHERE datname IN ($1, $2)", old, new)}
+        if names == {old}:
+            await conn.execute(f'ALTER DATABASE "{old}" RENAME TO "{new}"')
+    finally:
+        await conn.close()
+
+
 @contextlib.contextmanager
-def _throwaway_postgres(path: Path) -> Iterator[str]:
+def _throwaway_postgres(path: Path, migrated_from: Path | None = None) -> Iterator[str]:
     """The URL of a database for the index at ``path`` on a PostgreSQL server started for this run (its
-    data folder cached beside the SQLite indexes) and stopped after it."""
+    data folder cached beside the SQLite indexes) and stopped after it; the copy of the index ``path``
+    was migrated from, if any, is renamed to it."""
     import pgserver
 
     server = pgserver.get_server(CACHE / "postgres", cleanup_mode="stop")
     try:
-        name = re.sub(r"[^a-z0-9]+", "_", path.stem.lower())
+        name = _database_name(path)
+        if migrated_from is not None:
+            asyncio.run(_rename_database(server.get_uri(), _database_name(migrated_from), name))
         asyncio.run(_create_database(server.get_uri(), name))
         yield server.get_uri(name)
     finally:
@@ -403,16 +444,20 @@ def run(
     *,
     backend: str = "sqlite",
     database_url: str | None = None,
+    migrate_cache: bool = False,
 ) -> dict[str, Any]:
     """Build (or reuse) the index of ``articles`` shared articles (and ``private`` ones over ``servers``
     servers) and time every handler on it: as the console sees it, or as a member of one of the servers;
     on the SQLite file itself, or on its copy in PostgreSQL (``backend="postgresql"``)."""
-    path = asyncio.run(build_index(articles, private, servers))
+    shape = f"{articles}" + (f"-{private}x{servers}" if private else "")
+    older = _older_cache(shape) if migrate_cache else None
+    path = asyncio.run(build_index(articles, private, servers, migrate_cache=migrate_cache))
+    migrated_from = older if older is not None and not older.exists() else None
     viewer = Viewer.server(FIRST_SERVER) if private else Viewer.everything()
     if backend == "sqlite":
         return {"backend": backend, **_measure(path, calls, picture_calls, viewer)}
     with contextlib.ExitStack() as stack:
-        url = database_url or stack.enter_context(_throwaway_postgres(path))
+        url = database_url or stack.enter_context(_throwaway_postgres(path, migrated_from))
         copy_seconds = asyncio.run(_into_postgres(path, url))
         result = {"backend": backend, **_measure(url, calls, picture_calls, viewer)}
     if copy_seconds is not None:
@@ -437,6 +482,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database-url", metavar="URL", help="with --backend postgresql: this database instead of a throwaway server"
     )
+    parser.add_argument(
+        "--migrate-cache",
+        action="store_true",
+        help="reuse an index cached before the latest migrations (and its PostgreSQL copy): migrate it, not rebuild",
+    )
     args = parser.parse_args(argv)
     if args.database_url and args.backend != "postgresql":
         parser.error("--database-url goes with --backend postgresql")
@@ -450,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         args.servers,
         backend=args.backend,
         database_url=args.database_url,
+        migrate_cache=args.migrate_cache,
     )
     result["clock"] = args.clock
     if args.json:
