@@ -42,6 +42,7 @@ import random
 import re
 import sqlite3
 import statistics
+import subprocess
 import sys
 import time
 from collections import Counter
@@ -381,6 +382,10 @@ def _throwaway_postgres(path: Path) -> Iterator[str]:
         yield server.get_uri(name)
     finally:
         server.cleanup()
+        # pgserver leaves the server running while a handle of an earlier run that was killed is on its
+        # list (it never comes off): stop it whatever the list says; a stopped one makes pg_ctl fail.
+        with contextlib.suppress(subprocess.CalledProcessError):
+            pgserver.pg_ctl(["-w", "-m", "fast", "stop"], pgdata=server.pgdata, user=server.system_user)
 
 
 def _measure(location: Path | str, calls: int, picture_calls: int, viewer: Viewer) -> dict[str, Any]:

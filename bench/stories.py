@@ -15,8 +15,13 @@ candidates found through the indexes, the decision, the stored state), in that o
 in stream order must give the indexer's stories (``placed_again_same``). For reference, the same
 decisions are also made in memory over every story that shares a name or a probe word
 (:class:`bot.stories.StoryStream`, fed what the index holds for each article, undated articles undated):
-the difference is what the bounded candidate lookup and the file dates cost. The index is cached under
-``bench/.cache`` by a digest of the data and of the indexing and clustering code.
+the difference is what the bounded candidate lookup and the file dates cost. Stories are read back once
+every article is placed: a later article may merge two stories it bridges (:func:`bot.stories.same_event`).
+The index is cached under ``bench/.cache`` by a digest of the data and of the indexing and clustering code.
+
+The upper bound (``upper_bound``): the gold events, each split wherever two of its articles, in the time
+order the indexer placed them (stored date or dateline; the file's time for an undated one), lie more than
+the policy's horizon apart — the best any placement can score under the product's time rule.
 
 Stream order: file order (topic, then document number), except that the articles with a known date
 take the places of the dated articles in date order — what a feed reader sees is dated articles in time
@@ -57,8 +62,8 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,7 +74,7 @@ from bot.models import Article, from_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store
-from bot.stories import StoryArticle, StoryPolicy, StoryStream, Weighted
+from bot.stories import StoryArticle, StoryPolicy, StoryStream, Weighted, event_time
 
 STORIES = SHARED / "eval" / "stories"
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,29 +228,73 @@ def _doc_id(origin: str) -> str:
 
 
 async def indexed_stories(store: Store, articles: Sequence[StoryArticle]) -> list[int]:
-    """The story the indexer put each article in as it wrote it (by position in ``articles``)."""
+    """The story the indexer put each article in (by position in ``articles``): the one it joined or
+    started as it wrote it, or the one a later article merged that into."""
+    return await indexed_story_ids(store, [article.article_id for article in articles])
+
+
+async def indexed_story_ids(store: Store, article_ids: Sequence[int]) -> list[int]:
+    """The story each of ``article_ids`` is in now, as the store keeps it."""
     stories = []
-    for article in articles:
-        story = await store.stories.story_of(article.article_id)
+    for article_id in article_ids:
+        story = await store.stories.story_of(article_id)
         if story is None:
-            raise RuntimeError(f"article {article.article_id} was indexed without a story")
+            raise RuntimeError(f"article {article_id} was indexed without a story")
         stories.append(story)
     return stories
 
 
-def load_articles(*, use_cache: bool = True) -> tuple[list[LabelledDoc], list[StoryArticle], list[int], Path]:
+async def placed_times(store: Store, articles: Sequence[StoryArticle]) -> list[datetime | None]:
+    """When the indexer placed each article in time: its stored date (the file's time for an undated
+    one) or its dateline's (:func:`bot.stories.event_time`), as :meth:`StoryQueries.place` does."""
+    times = []
+    for article in articles:
+        stored = await store.articles.get(article.article_id)
+        assert stored is not None
+        times.append(event_time(replace(article, published=from_iso(stored.published))))
+    return times
+
+
+def load_articles(
+    *, use_cache: bool = True
+) -> tuple[list[LabelledDoc], list[StoryArticle], list[int], Path, list[datetime | None]]:
     """Every labelled article in file order, with what the index holds for it, the story the indexer put
-    it in, and the index itself."""
+    it in, the index itself, and when the indexer placed each article in time."""
     docs = labelled_docs()
     database = indexed_database(docs, use_cache=use_cache)  # runs its own event loop when it indexes
 
-    async def read() -> tuple[list[StoryArticle], list[int]]:
+    async def read() -> tuple[list[StoryArticle], list[int], list[datetime | None]]:
         async with Store.open(database) as store:
             articles = await read_story_articles(store, docs)
-            return articles, await indexed_stories(store, articles)
+            return articles, await indexed_stories(store, articles), await placed_times(store, articles)
 
-    articles, stories = asyncio.run(read())
-    return docs, articles, stories, database
+    articles, stories, times = asyncio.run(read())
+    return docs, articles, stories, database, times
+
+
+def perfect_within_horizon(
+    docs: Sequence[LabelledDoc], times: Sequence[datetime | None], horizon: timedelta
+) -> list[str]:
+    """The best any placement can do under the product's time rule: each event's articles, in time
+    order, split wherever two consecutive ones lie more than ``horizon`` apart (a story is a candidate
+    only for articles within the horizon of its members, :func:`bot.stories.within`). Undated articles
+    (none, as indexed: each carries the file's time) stay with their event."""
+    labels = [""] * len(docs)
+    by_event: dict[str, list[int]] = defaultdict(list)
+    for index, doc in enumerate(docs):
+        by_event[doc.event].append(index)
+    for event, members in by_event.items():
+        dated = sorted((i for i in members if times[i] is not None), key=lambda i: (times[i], i))
+        part, previous = 0, None
+        for index in dated:
+            moment = times[index]
+            assert moment is not None
+            if previous is not None and moment - previous > horizon:
+                part += 1
+            labels[index], previous = f"{event}#{part}", moment
+        for index in members:
+            labels[index] = labels[index] or f"{event}#0"
+    return labels
 
 
 # ------------------------------------------------------------------------------------------- orders
@@ -313,7 +362,7 @@ def place(articles: Sequence[StoryArticle], order: Sequence[int], policy: StoryP
     labels = [0] * len(articles)
     for index in order:
         labels[index] = stream.add(articles[index]).story_id
-    return labels, stream
+    return [stream.story_of(label) for label in labels], stream
 
 
 def cluster_ours(articles: Sequence[StoryArticle], order: Sequence[int], policy: StoryPolicy) -> list[int]:
@@ -332,12 +381,10 @@ async def place_in_store(
     runs = []
     for order in orders:
         await store.stories.reset()
-        labels = [0] * len(article_ids)
         for index in order:
-            decision = await store.stories.place_stored(article_ids[index])
-            assert decision is not None
-            labels[index] = decision.story_id
-        runs.append(labels)
+            assert await store.stories.place_stored(article_ids[index]) is not None
+        # Read back at the end: a later article may have merged an article's story into another.
+        runs.append(await indexed_story_ids(store, article_ids))
     return runs
 
 
@@ -471,6 +518,7 @@ def evaluate(
     shuffles: int = 5,
     policy: StoryPolicy | None = None,
     baselines: bool = True,
+    times: Sequence[datetime | None] | None = None,
 ) -> dict[str, Any]:
     """The product's path — the stories ``newsdesk index`` put the articles in (``indexed``, stream order),
     and the store placing them again in shuffled orders — the same decisions in memory over every candidate
@@ -495,6 +543,8 @@ def evaluate(
     if orders:
         result["shuffled"] = _shuffled(docs, runs[1:])
     result["in_memory"] = _with_halves(docs, labels)
+    if times is not None:
+        result["upper_bound"] = _with_halves(docs, perfect_within_horizon(docs, times, policy.horizon))
     if baselines:
         gold = [d.event for d in docs]
         vectors = tfidf_vectors([f"{a.title}\n\n{a.body}" for a in articles])
@@ -541,6 +591,8 @@ def _table(result: dict[str, Any]) -> str:
     if "shuffled" in result:
         lines.append(shuffled(f"  … {result['shuffled']['runs']} shuffled orders, mean", result["shuffled"]))
     lines.append(row("  … in memory, every candidate", result["in_memory"]))
+    if "upper_bound" in result:
+        lines.append(row("perfect clustering within the horizon", result["upper_bound"]))
     for name, base in result.get("baselines", {}).items():
         lines.append(row(name.replace("_", " "), base))
         if "shuffled" in base:
@@ -563,8 +615,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shuffles", type=int, default=5, help="random orders to place the articles in (default 5)")
     parser.add_argument("--no-cache", action="store_true", help="index again even if a cached index matches")
     args = parser.parse_args(argv)
-    docs, articles, indexed, database = load_articles(use_cache=not args.no_cache)
-    result = evaluate(docs, articles, indexed, database, shuffles=args.shuffles)
+    docs, articles, indexed, database, times = load_articles(use_cache=not args.no_cache)
+    result = evaluate(docs, articles, indexed, database, shuffles=args.shuffles, times=times)
     print(json.dumps(result) if args.json else _table(result))
     return 0
 

@@ -20,7 +20,8 @@ each article (there, candidates come through the index's own indexes, at most a 
    (:func:`within`; any story when either side is undated) that share a name or one of its
    :meth:`ArticleFeatures.probe_terms` with it;
 4. ``decision = decide(features, candidates, frequencies, policy)``;
-5. ``story.add(features, frequencies)`` for the story joined, or ``StoryState.start(...)`` for a new one.
+5. ``story.add(features, frequencies)`` for the story joined (after ``story.merge(other, frequencies)``
+   for each story in ``decision.merged``), or ``StoryState.start(...)`` for a new one.
 
 How an article and a story are compared (:func:`compare`):
 
@@ -28,6 +29,8 @@ How an article and a story are compared (:func:`compare`):
   and of the story's centroid (the sum of its members' unit term vectors, capped to the heaviest terms;
   IDF is applied when comparing, so stored stories never go stale as the frequencies move);
 - ``headline``: the same between the article's headline and the story's headlines;
+- ``specifics``: the same over capitalised words and numbers only (the people, places, ships and counts
+  of an event: two events of one kind share the rest of their vocabulary);
 - ``numbers``: Jaccard overlap of the numbers they cite ("23 pirates", "5.6 magnitude", "$200 million"),
   which tell two events of one kind apart better than their words do;
 - ``known_names``: the share of the article's names (salience × IDF) that the story already holds;
@@ -40,7 +43,9 @@ How an article and a story are compared (:func:`compare`):
 
 The score is their weighted sum (:class:`StoryPolicy`); an article joins the best-scoring candidate when
 the score reaches the threshold and it shares a name with the story, or its text is very close
-(:func:`joinable`: short reports of one kind share their template words and nothing else). Topics do
+(:func:`joinable`: short reports of one kind share their template words and nothing else). When it
+could join another candidate whose centroid is as close to the joined one's (:func:`same_event`), the
+two stories are one event begun twice, and the other is merged into the one joined. Topics do
 not score (two events of one kind share their topics) but are kept to explain the grouping. Grouping
 errs towards splitting: two stories about one event only repeat news, one story over two events hides
 one of them.
@@ -85,6 +90,7 @@ _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+(?:['’][^\W\d_]+)*")
 
 TERMS_PER_STORY = 300
 HEADLINE_TERMS_PER_STORY = 100
+SPECIFICS_PER_STORY = 150
 NAMES_PER_STORY = 60
 TOPICS_PER_STORY = 40
 NUMBERS_PER_STORY = 60
@@ -125,15 +131,21 @@ def _cap(weights: dict[str, Any], limit: int, rank: Any) -> dict[str, Any]:
     return dict(sorted(weights.items(), key=rank)[:limit])
 
 
-def _term_counts(text: str, repeat: int, counts: Counter[str], numbers: set[str]) -> None:
+def _term_counts(
+    text: str, repeat: int, counts: Counter[str], numbers: set[str], specifics: Counter[str] | None = None
+) -> None:
     for token in _TOKEN.findall(text[:MAX_TEXT_CHARS]):
         if token[0].isdigit():
             counts[token] += repeat
             numbers.add(token)
+            if specifics is not None:
+                specifics[token] += repeat
             continue
         key = term_key(token)
         if len(key) > 1 and key not in STOP_WORDS:
             counts[key] += repeat
+            if specifics is not None and token[0].isupper():
+                specifics[key] += repeat
 
 
 def _sublinear_unit(counts: Counter[str]) -> dict[str, float]:
@@ -251,6 +263,7 @@ class ArticleFeatures:
     article_id: int
     terms: dict[str, float]  # unit vector of sublinear term counts (headline counted twice)
     headline: dict[str, float]  # unit vector of the headline's terms
+    specifics: dict[str, float]  # the same over its capitalised words and numbers only
     numbers: frozenset[str]
     headline_numbers: frozenset[str]
     names: dict[str, float]  # key → salience
@@ -271,9 +284,10 @@ class ArticleFeatures:
 def article_features(article: StoryArticle) -> ArticleFeatures:
     """Reduce an article to its weighted terms, headline terms, numbers, names and topics."""
     counts: Counter[str] = Counter()
+    specifics: Counter[str] = Counter()
     numbers: set[str] = set()
-    _term_counts(article.title, 2, counts, numbers)
-    _term_counts(article.body, 1, counts, numbers)
+    _term_counts(article.title, 2, counts, numbers, specifics)
+    _term_counts(article.body, 1, counts, numbers, specifics)
     headline: Counter[str] = Counter()
     headline_numbers: set[str] = set()
     _term_counts(article.title, 1, headline, headline_numbers)
@@ -289,6 +303,7 @@ def article_features(article: StoryArticle) -> ArticleFeatures:
         article_id=article.article_id,
         terms=_sublinear_unit(counts),
         headline=_sublinear_unit(headline),
+        specifics=_sublinear_unit(specifics),
         numbers=frozenset(numbers),
         headline_numbers=frozenset(headline_numbers),
         names=names,
@@ -370,6 +385,7 @@ class StoryState:
     last_published: datetime | None = None
     terms: dict[str, float] = field(default_factory=dict)
     headline: dict[str, float] = field(default_factory=dict)
+    specifics: dict[str, float] = field(default_factory=dict)
     names: dict[str, list[Any]] = field(default_factory=dict)
     topics: dict[str, list[Any]] = field(default_factory=dict)
     numbers: dict[str, int] = field(default_factory=dict)
@@ -389,34 +405,69 @@ class StoryState:
             moment = features.published
             self.first_published = min(self.first_published or moment, moment)
             self.last_published = max(self.last_published or moment, moment)
-        for target, source in ((self.terms, features.terms), (self.headline, features.headline)):
+        for target, source in (
+            (self.terms, features.terms),
+            (self.headline, features.headline),
+            (self.specifics, features.specifics),
+        ):
             for key, weight in source.items():
                 target[key] = target.get(key, 0.0) + weight
-        self.terms = _cap(self.terms, TERMS_PER_STORY, lambda kv: (-kv[1] * frequencies.idf(_WORD + kv[0]), kv[0]))
-        self.headline = _cap(
-            self.headline, HEADLINE_TERMS_PER_STORY, lambda kv: (-kv[1] * frequencies.idf(_WORD + kv[0]), kv[0])
-        )
         for key, salience in features.names.items():
             entry = self.names.setdefault(key, [features.display.get(key, key), 0.0])
             entry[1] += salience
-        self.names = _cap(self.names, NAMES_PER_STORY, lambda kv: (-kv[1][1] * frequencies.idf(_NAME + kv[0]), kv[0]))
         for key, score in features.topics.items():
             entry = self.topics.setdefault(key, [features.display.get(key, key), 0.0])
             entry[1] += score
-        self.topics = _cap(
-            self.topics, TOPICS_PER_STORY, lambda kv: (-kv[1][1] * frequencies.idf(_TOPIC + kv[0]), kv[0])
-        )
         for number in features.numbers:
             self.numbers[number] = self.numbers.get(number, 0) + 1
-        self.numbers = _cap(self.numbers, NUMBERS_PER_STORY, lambda kv: (-kv[1], kv[0]))
         if features.source and features.source not in self.sources and len(self.sources) < SOURCES_PER_STORY:
             self.sources.append(features.source)
+        self._cap(frequencies)
+
+    def merge(self, other: StoryState, frequencies: DocumentFrequencies) -> None:
+        """Take in every member of ``other`` (a story about the same event), as :meth:`add` would have."""
+        self.size += other.size
+        for moment in (other.first_published, other.last_published):
+            if moment is not None:
+                self.first_published = min(self.first_published or moment, moment)
+                self.last_published = max(self.last_published or moment, moment)
+        for target, source in (
+            (self.terms, other.terms),
+            (self.headline, other.headline),
+            (self.specifics, other.specifics),
+        ):
+            for key, weight in source.items():
+                target[key] = target.get(key, 0.0) + weight
+        for target_map, source_map in ((self.names, other.names), (self.topics, other.topics)):
+            for key, (display, weight) in source_map.items():
+                target_map.setdefault(key, [display, 0.0])[1] += weight
+        for number, count in other.numbers.items():
+            self.numbers[number] = self.numbers.get(number, 0) + count
+        for source in other.sources:
+            if source not in self.sources and len(self.sources) < SOURCES_PER_STORY:
+                self.sources.append(source)
+        self._cap(frequencies)
+
+    def _cap(self, frequencies: DocumentFrequencies) -> None:
+        def by_idf(prefix: str) -> Any:
+            return lambda kv: (-kv[1] * frequencies.idf(prefix + kv[0]), kv[0])
+
+        def by_idf_of_sum(prefix: str) -> Any:
+            return lambda kv: (-kv[1][1] * frequencies.idf(prefix + kv[0]), kv[0])
+
+        self.terms = _cap(self.terms, TERMS_PER_STORY, by_idf(_WORD))
+        self.headline = _cap(self.headline, HEADLINE_TERMS_PER_STORY, by_idf(_WORD))
+        self.specifics = _cap(self.specifics, SPECIFICS_PER_STORY, by_idf(_WORD))
+        self.names = _cap(self.names, NAMES_PER_STORY, by_idf_of_sum(_NAME))
+        self.topics = _cap(self.topics, TOPICS_PER_STORY, by_idf_of_sum(_TOPIC))
+        self.numbers = _cap(self.numbers, NUMBERS_PER_STORY, lambda kv: (-kv[1], kv[0]))
 
     def frequency_keys(self) -> list[str]:
         """The keys of the document frequencies that comparing with this story reads."""
         return [
             *(_WORD + k for k in self.terms),
             *(_WORD + k for k in self.headline),
+            *(_WORD + k for k in self.specifics),
             *(_NAME + k for k in self.names),
             *(_TOPIC + k for k in self.topics),
         ]
@@ -431,6 +482,7 @@ class StoryState:
                 "last": self.last_published.isoformat() if self.last_published else None,
                 "terms": {k: round(v, 5) for k, v in self.terms.items()},
                 "headline": {k: round(v, 5) for k, v in self.headline.items()},
+                "specifics": {k: round(v, 5) for k, v in self.specifics.items()},
                 "names": {k: [v[0], round(v[1], 5)] for k, v in self.names.items()},
                 "topics": {k: [v[0], round(v[1], 5)] for k, v in self.topics.items()},
                 "numbers": self.numbers,
@@ -451,6 +503,8 @@ class StoryState:
             last_published=datetime.fromisoformat(data["last"]) if data["last"] else None,
             terms={str(k): float(v) for k, v in data["terms"].items()},
             headline={str(k): float(v) for k, v in data["headline"].items()},
+            # A state stored before specifics were kept has none: it compares on the rest until it grows.
+            specifics={str(k): float(v) for k, v in data.get("specifics", {}).items()},
             names={str(k): [str(v[0]), float(v[1])] for k, v in data["names"].items()},
             topics={str(k): [str(v[0]), float(v[1])] for k, v in data["topics"].items()},
             numbers={str(k): int(v) for k, v in data["numbers"].items()},
@@ -473,13 +527,15 @@ class StoryPolicy:
     rate stayed within 2 %, because a wrong merge hides news and a split only repeats it. Shared names do
     not count extra for articles published close together: on that corpus the articles without a date
     all carry the same file time, and the extra weight merged exactly the events of one kind told with
-    the same names.
+    the same names. The weight of ``specifics``, the threshold and the ``bridge_*`` bars were then chosen
+    on a grid the same way (in memory, the stream order and two shuffled ones).
     """
 
-    threshold: float = 0.55
+    threshold: float = 0.75
     horizon: timedelta = timedelta(days=30)
     text: float = 1.0
     headline: float = 0.35
+    specifics: float = 0.6
     numbers: float = 0.8
     known_names: float = 0.4
     new_name: float = -0.2
@@ -488,6 +544,11 @@ class StoryPolicy:
     # Without a single shared name, only a text this close joins: short reports of one kind ("X opens
     # a bridge", "Y opens a museum") share their template words and nothing else.
     nameless_text: float = 0.7
+    # An article that joins one story and could have joined another bridges them: when the two stories'
+    # capitalised words and numbers (``bridge_specifics``) and their texts (``bridge_text``) are this close
+    # as well, they report one event that began as two stories, and the other is merged into the one joined.
+    bridge_specifics: float = 0.5
+    bridge_text: float = 0.3
 
 
 def within(story: StoryState, published: datetime | None, span: timedelta) -> bool:
@@ -509,6 +570,7 @@ class Match:
     numbers: float
     shared_names: tuple[str, ...]
     shared_topics: tuple[str, ...]
+    specifics: float = 0.0
 
 
 class _ArticleView:
@@ -520,6 +582,7 @@ class _ArticleView:
         self._frequencies = frequencies
         self.terms = _unit(self.weigh(features.terms, _WORD))
         self.headline = _unit(self.weigh(features.headline, _WORD))
+        self.specifics = _unit(self.weigh(features.specifics, _WORD))
         self.names = self.weigh(features.names, _NAME)
         self.names_total = sum(self.names.values())
 
@@ -553,6 +616,7 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
     features = view.features
     text = _dot(view.terms, _unit(view.weigh(story.terms, _WORD)))
     headline = _dot(view.headline, _unit(view.weigh(story.headline, _WORD)))
+    specifics = _dot(view.specifics, _unit(view.weigh(story.specifics, _WORD)))
     union = len(features.numbers.union(story.numbers))
     numbers = len(features.numbers.intersection(story.numbers)) / union if union else 0.0
 
@@ -565,6 +629,7 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
     score = (
         policy.text * text
         + policy.headline * headline
+        + policy.specifics * specifics
         + policy.numbers * numbers
         + policy.known_names * known_share
         + policy.new_name * new_name
@@ -586,6 +651,7 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
         numbers=numbers,
         shared_names=tuple(features.display.get(k, k) for k in shared_names[:5]),
         shared_topics=tuple(features.display.get(k, k) for k in shared_topics[:3]),
+        specifics=specifics,
     )
 
 
@@ -594,7 +660,8 @@ class StoryDecision:
     """Where an article went and why, as stored and as ``!why`` tells it.
 
     ``story_id`` is the story joined or started; ``nearest`` is the best-scoring candidate (the story
-    joined, or the one that came closest when a story was started), ``threshold`` what joining needed.
+    joined, or the one that came closest when a story was started), ``threshold`` what joining needed;
+    ``merged`` the stories the article bridged with the one it joined, merged into it.
     """
 
     article_id: int
@@ -603,6 +670,7 @@ class StoryDecision:
     threshold: float
     candidates: int
     nearest: Match | None = None
+    merged: tuple[int, ...] = ()
 
     def explain(self) -> str:
         """One sentence: "joined story #12: shares Javier Milei, Tesla factory; similarity 0.71"."""
@@ -610,7 +678,9 @@ class StoryDecision:
         if self.joined and best is not None:
             shared = [*best.shared_names, *best.shared_topics][:5]
             reason = f"shares {', '.join(shared)}; " if shared else ""
-            return f"joined story #{self.story_id}: {reason}similarity {best.text:.2f}"
+            merged = ", ".join(f"#{story_id}" for story_id in self.merged)
+            bridge = f"; story {merged} merged into it (the same event)" if merged else ""
+            return f"joined story #{self.story_id}: {reason}similarity {best.text:.2f}{bridge}"
         if best is None:
             return f"started story #{self.story_id}: no recent story shares its names or words"
         if best.score >= self.threshold and not best.shared_names:
@@ -633,6 +703,7 @@ class StoryDecision:
                 "joined": self.joined,
                 "threshold": self.threshold,
                 "candidates": self.candidates,
+                "merged": list(self.merged),
                 "nearest": None
                 if best is None
                 else {
@@ -641,6 +712,7 @@ class StoryDecision:
                     "text": best.text,
                     "headline": best.headline,
                     "numbers": best.numbers,
+                    "specifics": best.specifics,
                     "shared_names": list(best.shared_names),
                     "shared_topics": list(best.shared_topics),
                 },
@@ -659,6 +731,7 @@ class StoryDecision:
             joined=bool(data["joined"]),
             threshold=float(data["threshold"]),
             candidates=int(data["candidates"]),
+            merged=tuple(int(story_id) for story_id in data.get("merged", ())),
             nearest=None
             if best is None
             else Match(
@@ -669,6 +742,7 @@ class StoryDecision:
                 numbers=float(best["numbers"]),
                 shared_names=tuple(best["shared_names"]),
                 shared_topics=tuple(best["shared_topics"]),
+                specifics=float(best.get("specifics", 0.0)),
             ),
         )
 
@@ -695,11 +769,14 @@ def decide(
     best: Match | None = None
     considered = 0
     view = _ArticleView(features, frequencies)
+    joinable_states: dict[int, StoryState] = {}
     for story in candidates:
         if not within(story, features.published, policy.horizon):
             continue
         considered += 1
         match = _compare(view, story, policy)
+        if joinable(match, policy):
+            joinable_states[story.id] = story
         # The best joinable candidate wins; among none joinable, the closest explains the new story.
         if best is None or (joinable(match, policy), match.score, -match.story_id) > (
             joinable(best, policy),
@@ -708,6 +785,16 @@ def decide(
         ):
             best = match
     joined = best is not None and joinable(best, policy)
+    merged: tuple[int, ...] = ()
+    if joined and best is not None:
+        target = joinable_states[best.story_id]
+        merged = tuple(
+            sorted(
+                story_id
+                for story_id, other in joinable_states.items()
+                if story_id != target.id and same_event(target, other, frequencies, policy)
+            )
+        )
     return StoryDecision(
         article_id=features.article_id,
         story_id=best.story_id if joined and best is not None else new_story_id,
@@ -715,6 +802,24 @@ def decide(
         threshold=policy.threshold,
         candidates=considered,
         nearest=best,
+        merged=merged,
+    )
+
+
+def same_event(story: StoryState, other: StoryState, frequencies: DocumentFrequencies, policy: StoryPolicy) -> bool:
+    """Whether two stories an article could join both are one event told twice: their centroids' capitalised
+    words and numbers, and their texts, are as close as ``policy.bridge_specifics`` and ``policy.bridge_text``
+    ask (IDF-weighted cosines, as an article is compared with a story)."""
+
+    def cosine(a: dict[str, float], b: dict[str, float]) -> float:
+        return _dot(
+            _unit({k: w * frequencies.idf(_WORD + k) for k, w in a.items()}),
+            _unit({k: w * frequencies.idf(_WORD + k) for k, w in b.items()}),
+        )
+
+    return (
+        cosine(story.specifics, other.specifics) >= policy.bridge_specifics
+        and cosine(story.terms, other.terms) >= policy.bridge_text
     )
 
 
@@ -737,6 +842,13 @@ class StoryStream:
         self.max_active = max_active
         self._next_id = 1
         self._by_key: dict[str, set[int]] = {}
+        self.merged_into: dict[int, int] = {}  # a story merged into another → that one
+
+    def story_of(self, story_id: int) -> int:
+        """Where a story's articles are now: the story it was merged into, if it was."""
+        while story_id in self.merged_into:
+            story_id = self.merged_into[story_id]
+        return story_id
 
     def add(self, article: StoryArticle) -> StoryDecision:
         """Place one article: join the best active story or start a new one."""
@@ -748,6 +860,11 @@ class StoryStream:
         if decision.joined:
             story = self.stories.pop(decision.story_id)
             self._unindex(story)
+            for story_id in decision.merged:
+                other = self.stories.pop(story_id)
+                self._unindex(other)
+                story.merge(other, self.frequencies)
+                self.merged_into[story_id] = story.id
             story.add(features, self.frequencies)
         else:
             story = StoryState.start(self._next_id, features, self.frequencies)

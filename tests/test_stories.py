@@ -3,6 +3,7 @@ its explanations and stored state, and the benchmark's production path on real E
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ from bot.stories import (
     NAMES_PER_STORY,
     NUMBERS_PER_STORY,
     SOURCES_PER_STORY,
+    SPECIFICS_PER_STORY,
     TERMS_PER_STORY,
     DocumentFrequencies,
     StoryArticle,
@@ -24,7 +26,9 @@ from bot.stories import (
     StoryStream,
     Weighted,
     article_features,
+    compare,
     decide,
+    same_event,
     stated_date,
     story_summary,
 )
@@ -47,6 +51,12 @@ NAVY_PAPER = (
     "board the Ethiopian ship MV Gibe in the Gulf of Aden on Saturday, the Indian Navy said. Commander Nirad "
     "Sinha said the pirates' two boats were intercepted after the Gibe's crew raised the alarm, and rifles "
     "and grenades were seized.",
+)
+NAVY_THIRD = (
+    "Navy commandos stop MV Gibe hijack, 23 pirates held",
+    "Indian Navy marine commandos flown from INS Mysore stopped 23 Somali and Yemeni pirates from hijacking "
+    "the Ethiopian vessel MV Gibe in the Gulf of Aden on Saturday. Navy spokesman Nirad Sinha said the pirates "
+    "were disarmed and their rifles and grenades seized.",
 )
 BANK_RESULTS = (
     "Lloyds profits rise as mortgage lending recovers",
@@ -152,6 +162,50 @@ def test_same_kind_of_event_with_other_people_splits(
     # It was a candidate (they share words), so the explanation names the story it did not join.
     assert other.nearest is not None and other.nearest.story_id == one.story_id
     assert f"the closest, story #{one.story_id}, scored" in other.explain()
+
+
+def test_specifics_tell_two_events_of_one_kind_apart_better_than_the_whole_text(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    """The capitalised words and figures (ships, people, places, counts) are what two reports of one
+    event share and two events of one kind do not; the rest is the kind's common vocabulary."""
+    stream = stream_with(background)
+    wire = indexed(analyzer, 1, NAVY_WIRE)
+    features = article_features(wire)
+    assert {"ins", "mysore", "gibe", "23", "indian", "navy"} <= features.specifics.keys()
+    assert not {"pirate", "attack", "warship", "custody"} & features.specifics.keys()
+    assert features.specifics.keys() <= features.terms.keys()
+    story = stream.stories[stream.add(wire).story_id]
+    same = compare(article_features(indexed(analyzer, 2, NAVY_PAPER)), story, stream.frequencies, stream.policy)
+    other = compare(article_features(indexed(analyzer, 3, NAVY_OTHER)), story, stream.frequencies, stream.policy)
+    assert same.specifics > 2 * other.specifics
+    assert same.specifics - other.specifics > same.text - other.text
+
+
+def test_an_article_bridging_two_stories_of_one_event_merges_them(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    stream.policy = dataclasses.replace(StoryPolicy(), threshold=10.0)  # every report starts a story of its own
+    wire, paper, other = (
+        stream.add(indexed(analyzer, n, text)).story_id
+        for n, text in enumerate((NAVY_WIRE, NAVY_PAPER, NAVY_OTHER), start=1)
+    )
+    assert len({wire, paper, other}) == 3
+    stories, frequencies = stream.stories, stream.frequencies
+    assert same_event(stories[wire], stories[paper], frequencies, StoryPolicy())
+    assert not same_event(stories[wire], stories[other], frequencies, StoryPolicy())
+
+    stream.policy = StoryPolicy()
+    bridge = stream.add(indexed(analyzer, 4, NAVY_THIRD))
+    assert bridge.joined and bridge.story_id in (wire, paper), bridge.explain()
+    assert bridge.merged == tuple({wire, paper} - {bridge.story_id})
+    assert stream.story_of(wire) == stream.story_of(paper) == bridge.story_id
+    assert stream.story_of(other) == other and set(stream.stories) >= {bridge.story_id, other}
+    merged = stream.stories[bridge.story_id]
+    assert merged.size == 3 and "gibe" in merged.specifics and bridge.merged[0] not in stream.stories
+    assert bridge.explain().endswith(f"; story #{bridge.merged[0]} merged into it (the same event)")
+    assert StoryDecision.from_json(bridge.to_json()) == bridge
 
 
 def test_explanation_names_what_is_shared_and_the_similarity(
@@ -269,6 +323,28 @@ def test_story_state_and_frequencies_round_trip_through_json(
     assert restored.nearest.score == pytest.approx(live.nearest.score, abs=1e-3)
 
 
+def test_a_story_and_a_decision_stored_before_specifics_still_load(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    first = stream.add(indexed(analyzer, 1, NAVY_WIRE))
+    decision = stream.add(indexed(analyzer, 2, NAVY_PAPER))
+    state = json.loads(stream.stories[first.story_id].to_json())
+    del state["specifics"]
+    old = StoryState.from_json(json.dumps(state))
+    assert old.specifics == {} and old.size == 2
+    stored = json.loads(decision.to_json())
+    del stored["nearest"]["specifics"]
+    nearest = StoryDecision.from_json(json.dumps(stored)).nearest
+    assert nearest is not None and nearest.specifics == 0.0
+    # The old state is still compared on the rest, and grows its specifics from its next member.
+    features = article_features(indexed(analyzer, 3, NAVY_PAPER))
+    match = compare(features, old, stream.frequencies, stream.policy)
+    assert match.specifics == 0.0 and match.text > 0.2
+    old.add(features, stream.frequencies)
+    assert "mysore" in old.specifics
+
+
 def letters(number: int) -> str:
     """A distinct word for each number: 0 → "ba", 27 → "bbb"."""
     word = ""
@@ -303,6 +379,7 @@ def test_story_state_stays_bounded_however_many_articles_join() -> None:
         sizes.append(len(story.to_json()))
     assert story is not None and story.size == 400
     assert len(story.terms) == TERMS_PER_STORY
+    assert len(story.specifics) == SPECIFICS_PER_STORY
     assert len(story.names) == NAMES_PER_STORY
     assert len(story.numbers) == NUMBERS_PER_STORY
     assert len(story.sources) == SOURCES_PER_STORY

@@ -142,7 +142,12 @@ async def _copy(
             for name, _ in indexes:
                 await conn.execute(f'DROP INDEX "{name}"')
             for table in order:
-                done = TableCopy(table, await _copy_table(reader, conn, table, batch_rows))
+                try:
+                    done = TableCopy(table, await _copy_table(reader, conn, table, batch_rows))
+                except asyncpg.DataError as exc:  # a value PostgreSQL cannot hold (a NUL character in text)
+                    raise StoreError(
+                        f"the table {table} cannot be copied into {describe(target)}: {exc}; nothing was copied"
+                    ) from None
                 copied.append(done)
                 if on_table:
                     on_table(done)

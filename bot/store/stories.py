@@ -10,7 +10,10 @@
   decision needs and incremented once per article; the keys seen only once are dropped every
   :data:`PRUNE_EVERY` articles, so the table does not grow with every new number and name;
 - the decision (joined or started, the similarity, the shared names and topics) is a row of
-  ``article_stories``, so ``!why`` can say why; the story's capped state is a row of ``stories``.
+  ``article_stories``, so ``!why`` can say why; the story's capped state is a row of ``stories``;
+- a decision that merges stories (an article bridging two that report one event) moves their articles
+  and the alerts planned for them to the story joined, so later articles go into the posts' threads and
+  nothing is posted again; a merged story's row stays, with ``merged_into``, for ``!story`` to follow.
 
 Every article is dated here (the indexer falls back to the file's time), so time always narrows the
 candidates to ``policy.horizon``.
@@ -101,7 +104,10 @@ class StoryQueries:
         new_id = int(row["next"]) if row else 1
         decision = decide(features, candidates, frequencies, self.policy, new_story_id=new_id)
         if decision.joined:
-            story = next(s for s in candidates if s.id == decision.story_id)
+            by_id = {s.id: s for s in candidates}
+            story = by_id[decision.story_id]
+            for story_id in decision.merged:
+                story.merge(by_id[story_id], frequencies)
             story.add(features, frequencies)
         else:
             story = StoryState.start(new_id, features, frequencies)
@@ -158,6 +164,15 @@ class StoryQueries:
                 "INSERT INTO stories (id, title, size, first_published, last_published, state, created_at, "
                 "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (story.id, title, story.size, first, last, story.to_json(), now, now),
+            )
+        for merged in decision.merged:
+            # Its articles, and the alerts already planned for them, belong to the story joined: a later
+            # article of either goes into the threads of the posts made for both, and pings nobody twice.
+            await db.execute("UPDATE article_stories SET story_id = ? WHERE story_id = ?", (story.id, merged))
+            await db.execute("UPDATE outbox SET story_id = ? WHERE story_id = ?", (story.id, merged))
+            await db.execute(
+                "UPDATE stories SET merged_into = ?, updated_at = ? WHERE id = ? OR merged_into = ?",
+                (story.id, now, merged, merged),
             )
         best = decision.nearest
         await db.execute(
@@ -305,10 +320,16 @@ class StoryQueries:
         it may see, counted and dated by them (and named by the first of them, when the story's own title
         came from another server's article); ``None`` when it sees none."""
         row = await self._db.fetchone(
-            "SELECT id, title, first_published, last_published FROM stories WHERE id = ?", (story_id,)
+            "SELECT id, title, first_published, last_published, merged_into FROM stories WHERE id = ?", (story_id,)
         )
+        if row is not None and row["merged_into"] is not None:  # one step: a merge repoints those before it
+            row = await self._db.fetchone(
+                "SELECT id, title, first_published, last_published, merged_into FROM stories WHERE id = ?",
+                (row["merged_into"],),
+            )
         if row is None:
             return None
+        story_id = row["id"]
         seen = seen_by(viewer, "s.article_id")
         members = await self._db.fetchall(
             "SELECT a.id, a.title, a.source, a.url, a.published, a.summary, s.joined FROM article_stories s "

@@ -178,3 +178,17 @@ def test_the_command_prints_counts_and_never_the_password(index_file: Path, empt
     assert again.stderr.startswith("newsdesk: the database postgresql://postgres@/") and "already holds" in again.stderr
     assert len(again.stderr.strip().splitlines()) == 1
     assert secret not in done.stdout + done.stderr + again.stdout + again.stderr
+
+
+async def test_a_value_postgresql_cannot_hold_stops_the_copy_naming_its_table(
+    index_file: Path, empty_pg_database: str
+) -> None:
+    with sqlite3.connect(index_file) as db:
+        db.execute("UPDATE guild_settings SET prefix = 'a' || char(0) || 'b'")
+    with pytest.raises(StoreError, match=r"the table guild_settings cannot be copied into .*nothing was copied$"):
+        await copy_index(index_file, empty_pg_database)
+    conn = await asyncpg.connect(empty_pg_database)
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM entities") == 0
+    finally:
+        await conn.close()

@@ -4,6 +4,7 @@ backfills, and ``migrate`` applying each step once and refusing a newer database
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -192,6 +193,19 @@ async def test_migrate_applies_each_step_once(empty_pg_database: str) -> None:
         assert [tuple(r) for r in await conn.fetch("SELECT * FROM schema_version")] == [(True, latest)]
     finally:
         await conn.close()
+
+
+async def test_processes_starting_together_migrate_once(empty_pg_database: str) -> None:
+    """Gateways and workers started at once each migrate the same new database: one applies each step,
+    the others wait for it and find it done."""
+    connections = [await asyncpg.connect(empty_pg_database) for _ in range(3)]
+    try:
+        latest = len(postgres_schema.migrations())
+        assert await asyncio.gather(*(postgres_schema.migrate(c) for c in connections)) == [latest] * 3
+        assert await connections[0].fetchval("SELECT count(*) FROM schema_version") == 1
+    finally:
+        for connection in connections:
+            await connection.close()
 
 
 async def test_a_database_from_a_newer_newsdesk_is_refused(empty_pg_database: str) -> None:

@@ -3,6 +3,8 @@ real indexer, with its decision stored; the candidate lookups use indexes."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
 from datetime import timedelta
 
@@ -10,12 +12,12 @@ import pytest
 
 from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
-from bot.models import ArticleRecord
+from bot.models import AlertPolicy, ArticleRecord, Follow
 from bot.store import Store
 from bot.store.stories import NAME_PROBE_SQL, WORD_PROBE_SQL
-from bot.stories import StoryDecision
+from bot.stories import StoryDecision, StoryPolicy
 from tests.conftest import SEEDS, TEST_ARTICLES
-from tests.test_stories import BANK_RESULTS, MONDAY, NAVY_OTHER, NAVY_PAPER, NAVY_WIRE
+from tests.test_stories import BANK_RESULTS, MONDAY, NAVY_OTHER, NAVY_PAPER, NAVY_THIRD, NAVY_WIRE
 
 
 def record(origin: str, text: tuple[str, str], hours: float, source: str) -> ArticleRecord:
@@ -139,3 +141,42 @@ async def test_a_failing_placement_costs_the_article_only_its_story(
     assert await store.stories.story_of(wire) is None and await store.stories.story_of(bank) is None
     assert await store.db.fetchall("SELECT * FROM story_frequencies") == []  # nothing half-written
     assert "placing article" in caplog.text
+
+
+async def test_a_bridging_article_merges_two_stories_and_their_alerts_without_a_new_post(
+    store: Store, indexer_for
+) -> None:
+    """Two reports of one event that began as two stories (each posted) are merged by a third that joins
+    one and could join the other: it becomes an entry of one of their posts, every alert of both is now
+    the merged story's, nobody is pinged again, and the merged story's id still finds the story."""
+    indexer = indexer_for(store)
+    await indexer.index_paths([SEEDS, TEST_ARTICLES])
+    await store.alerts.set_channel(1, 100, 9)
+    await store.alerts.add_follow(Follow(1, 11, "entity", "ins mysore", "INS Mysore", 100))
+    alerts = AlertPolicy(follow_salience=0.35)
+    store.stories.policy = dataclasses.replace(StoryPolicy(), threshold=10.0)  # each starts a story of its own
+    (wire,) = await index_with_alerts(indexer, record("wire/1", NAVY_WIRE, 0, "Wire"), alerts)
+    (paper,) = await index_with_alerts(indexer, record("paper/1", NAVY_PAPER, 1, "The Paper"), alerts)
+    first, second = await store.stories.story_of(wire), await store.stories.story_of(paper)
+    assert first is not None and second is not None and first != second
+    store.stories.policy = StoryPolicy()
+    (third,) = await index_with_alerts(indexer, record("third/1", NAVY_THIRD, 2, "Third"), alerts)
+
+    decision = await store.stories.decision(third)
+    assert decision is not None and decision.joined and decision.story_id in (first, second)
+    assert decision.merged == tuple({first, second} - {decision.story_id})
+    assert {await store.stories.story_of(a) for a in (wire, paper, third)} == {decision.story_id}
+    for asked in (first, second):
+        story = await store.stories.get(asked)
+        assert story is not None and story.id == decision.story_id and story.article_count == 3
+    rows = await store.db.fetchall("SELECT id, article_id, story_id, thread_of, ping_user_ids FROM outbox ORDER BY id")
+    assert [r["article_id"] for r in rows] == [wire, paper, third]
+    assert {r["story_id"] for r in rows} == {decision.story_id}
+    assert rows[2]["thread_of"] in (rows[0]["id"], rows[1]["id"])  # no third top-level post
+    assert json.loads(rows[0]["ping_user_ids"]) == [11] and json.loads(rows[2]["ping_user_ids"]) == []
+
+
+async def index_with_alerts(indexer: Indexer, one: ArticleRecord, alerts: AlertPolicy) -> list[int]:
+    report = await indexer.index_records([one], alerts=alerts)
+    assert not report.skipped
+    return [r.article_id for r in report.articles]
