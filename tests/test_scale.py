@@ -205,7 +205,7 @@ def _deliveries(
 ) -> tuple[dict[int, Counter[int]], dict[int, list[int]], dict[int, Counter[int]]]:
     """For each alert channel: how many times each article was delivered there (its own post, an entry in
     a thread on its story's post, a line of a flood-control digest), the articles posted at the top of the
-    channel, and how many messages pinged each member (in the channel and its threads)."""
+    channel, and how many messages pinged each member or role (in the channel and its threads)."""
     channels = set(alert_channel.values())
     delivered: dict[int, Counter[int]] = defaultdict(Counter)
     posts: dict[int, list[int]] = defaultdict(list)
