@@ -112,7 +112,9 @@ async def _bench(databases: Databases, files: int, burst: int) -> dict[str, Any]
         )
         async with FakeDiscord() as fake:
             # Latency first, with flood control out of the way; then the burst with the default limit.
-            latency = await _latency(fake, settings.replace(alerts_per_minute=120), items[:files], folder)
+            latency = (
+                await _latency(fake, settings.replace(alerts_per_minute=120), items[:files], folder) if files else {}
+            )
             burst_result = await _burst(fake, settings, items[files:], folder, files)
     return {**latency, "burst": burst_result}
 
@@ -327,12 +329,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  two processes {dispatch['speedup']:.2f}× as fast as one")
     if "burst" not in result:
         return 0
-    latency, base, burst = result["file_to_alert"], result["baseline"], result["burst"]
-    print(f"file → alert ({latency['files']} files): p50 {latency['p50_ms']:.0f} ms, p95 {latency['p95_ms']:.0f} ms")
-    print(
-        f"  baseline: analyse one article {base['analyse_one_p50_ms']:.0f} ms, "
-        f"send one message {base['send_one_p50_ms']:.1f} ms"
-    )
+    if "file_to_alert" in result:  # not with --files 0
+        latency, base = result["file_to_alert"], result["baseline"]
+        print(
+            f"file → alert ({latency['files']} files): p50 {latency['p50_ms']:.0f} ms, p95 {latency['p95_ms']:.0f} ms"
+        )
+        print(
+            f"  baseline: analyse one article {base['analyse_one_p50_ms']:.0f} ms, "
+            f"send one message {base['send_one_p50_ms']:.1f} ms"
+        )
+    burst = result["burst"]
     print(
         f"burst of {burst['articles']}: delivered {burst['delivered']}, lost {burst['lost']}, "
         f"held back as repeated headlines {burst['same_headline_held_back']}, "
