@@ -1,6 +1,6 @@
 """Alert latency and burst throughput: the real bot, a watched folder, and the fake Discord.
 
-    python -m bench.alerts [--files 20] [--burst 1000] [--json]
+    python -m bench.alerts [--files 20] [--burst 1000] [--backend sqlite|postgresql] [--json]
 
 - file_to_alert: a BBC article written into the watched folder, until the alert's POST reaches the fake
   Discord (p50, p95; target p50 under 1 s). Baselines in the same run: analysing that article alone
@@ -11,12 +11,18 @@
   (``newsdesk run`` processes on one index, each with its dispatcher), every message taking ``--send-ms``
   at the fake Discord: seconds to deliver them all, each exactly once. ``--files 0 --burst 0`` runs it
   alone.
+
+The index is a SQLite file in a temporary folder, or with ``--backend postgresql`` a database on a
+throwaway PostgreSQL server that the run starts in that folder (pgserver, as the tests and
+``bench.commands`` do; a unix socket, nothing leaves the machine) and stops at its end: the bots and the
+benchmark share it as processes on one server do.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import inspect
 import json
 import resource
@@ -25,10 +31,12 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import asyncpg
 
 from bench.data import bbc_articles
 from bot.alerts.planning import alert_nonce
@@ -37,11 +45,52 @@ from bot.config import Settings, load_settings
 from bot.factory import load_aliases, make_analyzer
 from bot.ingest.indexer import Indexer
 from bot.ingest.sources.folders import FolderWatcher
+from bot.locations import Location
 from bot.models import ArticleText, to_iso
 from bot.store import Store
 from tests.fake_discord import FakeDiscord
 from tests.fake_discord.child import start_bot_process
 from tests.fake_discord.faults import Fault
+
+
+class Databases:
+    """Where each part of the run keeps its index: a SQLite file in ``folder``, or a database of its own on
+    the PostgreSQL server given by ``server`` (a pgserver instance)."""
+
+    def __init__(self, folder: Path, server: Any | None = None) -> None:
+        self.folder = folder
+        self.server = server
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.server is None else "postgresql"
+
+    async def new(self, name: str) -> Location:
+        """A new, empty index called ``name``."""
+        if self.server is None:
+            return self.folder / f"{name}.db"
+        conn = await asyncpg.connect(self.server.get_uri())
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return self.server.get_uri(name)
+
+
+@contextlib.contextmanager
+def _databases(backend: str) -> Iterator[Databases]:
+    """A temporary folder, and for ``postgresql`` a throwaway server in it, stopped and deleted at the end."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if backend == "sqlite":
+            yield Databases(Path(tmp))
+            return
+        import pgserver
+
+        server = pgserver.get_server(Path(tmp) / "postgres", cleanup_mode="stop")
+        try:
+            yield Databases(Path(tmp), server)
+        finally:
+            server.cleanup()
 
 
 def _peak_rss_mb() -> float:
@@ -53,18 +102,19 @@ def _article(title: str, body: str, n: int) -> str:
     return f"{title} ({n})\n\n{body}\n"
 
 
-async def _bench(files: int, burst: int) -> dict[str, Any]:
+async def _bench(databases: Databases, files: int, burst: int) -> dict[str, Any]:
     items = bbc_articles(files + burst)
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        folder = root / "news"
+    with tempfile.TemporaryDirectory(dir=databases.folder) as tmp:
+        folder = Path(tmp) / "news"
         folder.mkdir()
         settings = load_settings().replace(
-            database=root / "bench.db", folders=(folder,), guild_ready_timeout=0.05, workers=2
+            database=await databases.new("bench"), folders=(folder,), guild_ready_timeout=0.05, workers=2
         )
         async with FakeDiscord() as fake:
             # Latency first, with flood control out of the way; then the burst with the default limit.
-            latency = await _latency(fake, settings.replace(alerts_per_minute=120), items[:files], folder)
+            latency = (
+                await _latency(fake, settings.replace(alerts_per_minute=120), items[:files], folder) if files else {}
+            )
             burst_result = await _burst(fake, settings, items[files:], folder, files)
     return {**latency, "burst": burst_result}
 
@@ -154,16 +204,16 @@ DISPATCH_PER_MINUTE = 20
 ROUND_SECONDS = 600  # a round that takes longer is broken
 
 
-async def _dispatchers(alerts: int, send_ms: float) -> dict[str, Any]:
+async def _dispatchers(databases: Databases, alerts: int, send_ms: float) -> dict[str, Any]:
     """One bot process, then two, delivering ``alerts`` outbox rows due at once (see the module docstring)."""
     items = bbc_articles(DISPATCH_ARTICLES)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory(dir=databases.folder) as tmp:
         root = Path(tmp)
         folder = root / "news"
         folder.mkdir()
         for n, (title, body, _) in enumerate(items):
             (folder / f"article-{n}.txt").write_text(_article(title, body, n))
-        settings = load_settings().replace(database=root / "bench.db", folders=(), workers=1)
+        settings = load_settings().replace(database=await databases.new("dispatchers"), folders=(), workers=1)
         analyzer = make_analyzer(settings, load_aliases(settings))
         try:
             async with Store.open(settings.database) as store:
@@ -178,7 +228,13 @@ async def _dispatchers(alerts: int, send_ms: float) -> dict[str, Any]:
                     fake, store, root, processes, alerts
                 )
     one, two = rounds["1_process"]["seconds"], rounds["2_processes"]["seconds"]
-    return {"alerts": alerts, "send_ms": send_ms, **rounds, "speedup": round(one / two, 2) if two else None}
+    return {
+        "backend": databases.backend,
+        "alerts": alerts,
+        "send_ms": send_ms,
+        **rounds,
+        "speedup": round(one / two, 2) if two else None,
+    }
 
 
 async def _dispatch_round(fake: FakeDiscord, store: Store, root: Path, processes: int, alerts: int) -> dict[str, Any]:
@@ -229,12 +285,17 @@ async def _until(check: Callable[[], Any], what: str, *, done: Callable[[Any], b
     raise TimeoutError(f"{what}: not within {ROUND_SECONDS} s")
 
 
-def run(files: int = 20, burst: int = 1000, outbox: int = 400, send_ms: float = 40.0) -> dict[str, Any]:
+def run(
+    files: int = 20, burst: int = 1000, outbox: int = 400, send_ms: float = 40.0, *, backend: str = "sqlite"
+) -> dict[str, Any]:
     """Measure single-file latency, then a burst of ``burst`` articles, then ``outbox`` alerts sent by one
-    bot process and by two."""
-    result: dict[str, Any] = asyncio.run(_bench(files, burst)) if files or burst else {}
-    if outbox:
-        result["dispatchers"] = asyncio.run(_dispatchers(outbox, send_ms))
+    bot process and by two; the index on ``backend`` (``"sqlite"`` or ``"postgresql"``)."""
+    with _databases(backend) as databases:
+        result: dict[str, Any] = {"backend": backend}
+        if files or burst:
+            result.update(asyncio.run(_bench(databases, files, burst)))
+        if outbox:
+            result["dispatchers"] = asyncio.run(_dispatchers(databases, outbox, send_ms))
     return result
 
 
@@ -244,15 +305,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=1000, help="articles arriving at once (default 1000)")
     parser.add_argument("--outbox", type=int, default=400, help="alerts sent by one process, then two (default 400)")
     parser.add_argument("--send-ms", type=float, default=40.0, help="Discord's time per message (default 40)")
+    parser.add_argument(
+        "--backend", choices=["sqlite", "postgresql"], default="sqlite", help="the index's database (default sqlite)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args(argv)
-    result = run(args.files, args.burst, args.outbox, args.send_ms)
+    result = run(args.files, args.burst, args.outbox, args.send_ms, backend=args.backend)
     if args.json:
         print(json.dumps(result))
         return 0
     if "dispatchers" in result:
         dispatch = result["dispatchers"]
-        print(f"{dispatch['alerts']} alerts due at once, {dispatch['send_ms']:.0f} ms per message at Discord:")
+        print(
+            f"{dispatch['alerts']} alerts due at once, {dispatch['send_ms']:.0f} ms per message at Discord, "
+            f"index in {dispatch['backend']}:"
+        )
         for name in ("1_process", "2_processes"):
             row = dispatch[name]
             print(
@@ -262,12 +329,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  two processes {dispatch['speedup']:.2f}× as fast as one")
     if "burst" not in result:
         return 0
-    latency, base, burst = result["file_to_alert"], result["baseline"], result["burst"]
-    print(f"file → alert ({latency['files']} files): p50 {latency['p50_ms']:.0f} ms, p95 {latency['p95_ms']:.0f} ms")
-    print(
-        f"  baseline: analyse one article {base['analyse_one_p50_ms']:.0f} ms, "
-        f"send one message {base['send_one_p50_ms']:.1f} ms"
-    )
+    if "file_to_alert" in result:  # not with --files 0
+        latency, base = result["file_to_alert"], result["baseline"]
+        print(
+            f"file → alert ({latency['files']} files): p50 {latency['p50_ms']:.0f} ms, p95 {latency['p95_ms']:.0f} ms"
+        )
+        print(
+            f"  baseline: analyse one article {base['analyse_one_p50_ms']:.0f} ms, "
+            f"send one message {base['send_one_p50_ms']:.1f} ms"
+        )
+    burst = result["burst"]
     print(
         f"burst of {burst['articles']}: delivered {burst['delivered']}, lost {burst['lost']}, "
         f"held back as repeated headlines {burst['same_headline_held_back']}, "

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot.cli import main
@@ -22,11 +22,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 async def start_bot_process(
-    fake: FakeDiscord, database: Path | str, log: Path, settings: Mapping[str, str] | None = None
+    fake: FakeDiscord,
+    database: Path | str,
+    log: Path,
+    settings: Mapping[str, str] | None = None,
+    arguments: Sequence[str] = (),
 ) -> asyncio.subprocess.Process:
-    """``newsdesk run`` on ``database`` against ``fake``, in a process group of its own (kill it whole with
-    ``os.killpg``), with the committed settings, no watched folder and ``settings`` (``NEWSDESK_<KEY>``
-    values) over them; it logs to ``log``."""
+    """``newsdesk run [arguments]`` on ``database`` against ``fake``, in a process group of its own (kill it
+    whole with ``os.killpg``), with the committed settings, no watched folder and ``settings``
+    (``NEWSDESK_<KEY>`` values) over them; it logs to ``log``."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_")},
         "PYTHONPATH": str(ROOT),
@@ -46,6 +50,7 @@ async def start_bot_process(
             "--config",
             str(ROOT / "config" / "newsdesk.toml"),
             "run",
+            *arguments,
             cwd=ROOT,
             env=env,
             stdin=asyncio.subprocess.DEVNULL,

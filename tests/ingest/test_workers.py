@@ -12,7 +12,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -68,9 +68,12 @@ async def feed_server() -> AsyncIterator[FeedServer]:
         yield server
 
 
-async def start_worker(database: Location, log: Path) -> asyncio.subprocess.Process:
+async def start_worker(
+    database: Location, log: Path, settings: Mapping[str, str] | None = None
+) -> asyncio.subprocess.Process:
     """``python -m bot.cli worker`` on ``database``, in a process group of its own (its parsing and
-    analysis processes with it), with short leases and the local feed server allowed; it logs to ``log``."""
+    analysis processes with it), with short leases, the local feed server allowed and ``settings``
+    (``NEWSDESK_<KEY>`` values) over them; it logs to ``log``."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("NEWSDESK_") and k != "DISCORD_TOKEN"},
         "PYTHONPATH": str(ROOT),
@@ -79,6 +82,7 @@ async def start_worker(database: Location, log: Path) -> asyncio.subprocess.Proc
         "NEWSDESK_FETCH_FULL_TEXT": "false",
         "NEWSDESK_WORKERS": "1",
         "NEWSDESK_DATABASE": str(database),
+        **(settings or {}),
     }
     return await asyncio.create_subprocess_exec(
         sys.executable,
