@@ -6,43 +6,21 @@ missed while the bot was offline is planned on return, marked late (:func:`bot.d
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from bot.answers import Answers
+from bot.alerts.server_posts import ServerPostPlanner
 from bot.digests import DigestSchedule, due_period, zone_named
-from bot.models import Clock, PlannedPost, to_iso
-from bot.periodic import Periodic
+from bot.models import PlannedPost, to_iso
 from bot.render import to_embeds
-from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 
-class DigestScheduler(Periodic):
+class DigestScheduler(ServerPostPlanner):
     """Plans the digests that are due, of the servers ``owns`` accepts (with several gateway processes on one
     index, each plans those of its shards' servers: :mod:`bot.shards`); :meth:`run` loops until :meth:`stop`."""
 
     failure = "checking digests failed; trying again later"
-
-    def __init__(
-        self,
-        store: Store,
-        answers: Answers,
-        *,
-        every: timedelta,
-        clock: Clock,
-        owns: Callable[[int], bool] = lambda guild_id: True,
-    ) -> None:
-        super().__init__(every)
-        self.store = store
-        self.answers = answers
-        self.clock = clock
-        self.owns = owns
-
-    async def run_pass(self) -> int:
-        """One check."""
-        return await self.check()
 
     async def check(self) -> int:
         """Plan every digest whose period has ended; returns how many posts were planned. One digest that

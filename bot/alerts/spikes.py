@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from bot.answers import Answers, SpikeAnswer
-from bot.models import Clock, PlannedPost, Viewer, to_iso
-from bot.periodic import Periodic
+from bot.alerts.server_posts import ServerPostPlanner
+from bot.answers import SpikeAnswer
+from bot.models import PlannedPost, Viewer, to_iso
 from bot.render import to_embeds
-from bot.store import Store
 from bot.trending import SPIKE_WINDOW, WINDOWS, Trend, is_spike
 
 log = logging.getLogger(__name__)
@@ -31,32 +30,13 @@ def spike_payload(trend: Trend, window: str) -> dict[str, Any]:
     return {"embed": embed.to_dict(), "about": f"{trend.subject.name} is spiking"}
 
 
-class SpikeWatch(Periodic):
+class SpikeWatch(ServerPostPlanner):
     """Looks for spikes every ``every`` and plans their posts; :meth:`run` loops until :meth:`stop`.
 
     Only servers that ``owns`` accepts get posts from this watch: with several gateway processes on one
     index, each plans the posts of the servers of its shards (:mod:`bot.shards`), so none is planned twice."""
 
     failure = "looking for spikes failed; trying again later"
-
-    def __init__(
-        self,
-        store: Store,
-        answers: Answers,
-        *,
-        every: timedelta,
-        clock: Clock,
-        owns: Callable[[int], bool] = lambda guild_id: True,
-    ) -> None:
-        super().__init__(every)
-        self.store = store
-        self.answers = answers
-        self.clock = clock
-        self.owns = owns
-
-    async def run_pass(self) -> int:
-        """One check."""
-        return await self.check()
 
     async def check(self) -> int:
         """One look at the trends now, as each server sees them; returns how many spike posts were planned.
