@@ -175,6 +175,8 @@ class ArticleRecord:
     source: str | None = None
     url: str | None = None
     file: str | None = None
+    # False when ``published`` is only when the file was written or the feed read (it had no date).
+    date_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)

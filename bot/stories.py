@@ -171,11 +171,14 @@ _MONTH = r"(?P<month>" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)"
 _DATELINES = (
-    re.compile(rf"\b{_MONTH}\s+{_DAY}\s*,?\s*{_YEAR}\b", re.IGNORECASE),  # March 4, 2009
+    re.compile(rf"\b{_MONTH}\s+{_DAY}\s*[,\-–]?\s*{_YEAR}\b", re.IGNORECASE),  # March 4, 2009; November 27 - 2005
     re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\s*,?\s*{_YEAR}\b", re.IGNORECASE),  # 28 November 2005
     # 14 / 09 / 2013 or 9/14/2013 (spacing as it comes; the order is settled by the stored date)
     re.compile(rf"\b(?P<first>\d{{1,2}})\s*[/.]\s*(?P<second>\d{{1,2}})\s*[/.]\s*{_YEAR}\b"),
-    re.compile(rf"\b{_YEAR}\s*-\s*(?P<second>\d{{1,2}})\s*-\s*(?P<first>\d{{1,2}})\b"),  # 2012-04-04
+    # 11 / 28 / 05: a two-digit year only between slashes (with dots it could be a version or a score)
+    re.compile(r"\b(?P<first>\d{1,2})\s*/\s*(?P<second>\d{1,2})\s*/\s*(?P<short_year>\d\d)\b(?!\s*/)"),
+    # 2012-04-04, 2012. 08. 08
+    re.compile(rf"\b{_YEAR}\s*(?P<sep>[-./])\s*(?P<second>\d{{1,2}})\s*(?P=sep)\s*(?P<first>\d{{1,2}})\b"),
 )
 
 
@@ -197,10 +200,14 @@ def stated_date(title: str, body: str, near: datetime | None = None) -> datetime
         for pattern in _DATELINES:
             for match in pattern.finditer(opening):
                 parts = match.groupdict()
-                year = int(parts["year"])
+                if parts.get("short_year"):
+                    year = 2000 + int(parts["short_year"])
+                    year = year if near is None or year <= near.year + 1 else year - 100
+                else:
+                    year = int(parts["year"])
                 if parts.get("month"):
                     readings = [_calendar_date(year, _MONTHS[parts["month"].casefold()], int(parts["day"]))]
-                elif parts["year"] == match.group(0)[:4]:  # year first: always year-month-day
+                elif parts.get("year") and parts["year"] == match.group(0)[:4]:  # year first: always year-month-day
                     readings = [_calendar_date(year, int(parts["second"]), int(parts["first"]))]
                 else:
                     first, second = int(parts["first"]), int(parts["second"])
@@ -219,12 +226,19 @@ def event_time(article: StoryArticle) -> datetime | None:
     """When the article places in time: its stored date, unless its dateline states a date more than
     :data:`DATELINE_GAP` earlier (then the stored date is only when a file was written or a feed was read,
     and comparing it with other articles' dates would put an old report among today's news)."""
+    return placed_date(article)[0]
+
+
+def placed_date(article: StoryArticle) -> tuple[datetime | None, bool]:
+    """:func:`event_time`, and whether it is a date the article states or was published with (``True``)
+    rather than when its file was written or its feed read (``False``, and for an undated article): only
+    the first can tell that two reports came out together."""
     stated = stated_date(article.title, article.body, article.published)
     if stated is None:
-        return article.published
+        return article.published, article.published is not None and article.date_known
     if article.published is None or stated < article.published - DATELINE_GAP:
-        return stated
-    return article.published
+        return stated, True
+    return article.published, True
 
 
 # ----------------------------------------------------------------------------------------- the article
@@ -244,7 +258,9 @@ class StoryArticle:
     """What the clustering needs of one article: what the index holds for it.
 
     ``published`` is ``None`` when the article has no reliable date (a file without one): it is then
-    compared with every active story, on its content alone.
+    compared with every active story, on its content alone. ``date_known`` is ``False`` when
+    ``published`` is only when its file was written or its feed read (the index keeps such articles
+    dated so that time still narrows their candidates, but their date says nothing about the event).
     """
 
     article_id: int
@@ -254,6 +270,7 @@ class StoryArticle:
     topics: Sequence[Weighted] = ()
     published: datetime | None = None
     source: str | None = None
+    date_known: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +288,7 @@ class ArticleFeatures:
     display: dict[str, str]  # name and topic keys → how to show them
     published: datetime | None  # when it places in time (:func:`event_time`)
     source: str | None
+    dated: bool = False  # ``published`` is a date it states or was published with (:func:`placed_date`)
 
     def keys(self) -> list[str]:
         """The article's keys in the document frequencies (each counts once per article)."""
@@ -294,6 +312,7 @@ def article_features(article: StoryArticle) -> ArticleFeatures:
     names: dict[str, float] = {}
     topics: dict[str, float] = {}
     display: dict[str, str] = {}
+    published, dated = placed_date(article)
     for source, target in ((article.names, names), (article.topics, topics)):
         for item in source:
             if item.weight > target.get(item.key, 0.0):
@@ -309,8 +328,9 @@ def article_features(article: StoryArticle) -> ArticleFeatures:
         names=names,
         topics=topics,
         display=display,
-        published=event_time(article),
+        published=published,
         source=article.source,
+        dated=dated,
     )
 
 
@@ -372,6 +392,8 @@ class DocumentFrequencies:
 class StoryState:
     """Everything a story needs to be compared with a new article, capped in size.
 
+    ``first_published``/``last_published`` span every member's time; ``first_dated``/``last_dated`` only
+    those of members with a date of their own (:attr:`ArticleFeatures.dated`).
     ``terms`` and ``headline`` are sums of the members' unit term vectors (IDF is applied when comparing,
     with the frequencies of that moment); ``names`` maps a name key to ``[display, salience sum]`` and
     ``topics`` a topic key to ``[display, score sum]``; ``numbers`` counts the members citing each number.
@@ -383,6 +405,8 @@ class StoryState:
     size: int = 0
     first_published: datetime | None = None
     last_published: datetime | None = None
+    first_dated: datetime | None = None
+    last_dated: datetime | None = None
     terms: dict[str, float] = field(default_factory=dict)
     headline: dict[str, float] = field(default_factory=dict)
     specifics: dict[str, float] = field(default_factory=dict)
@@ -405,6 +429,9 @@ class StoryState:
             moment = features.published
             self.first_published = min(self.first_published or moment, moment)
             self.last_published = max(self.last_published or moment, moment)
+            if features.dated:
+                self.first_dated = min(self.first_dated or moment, moment)
+                self.last_dated = max(self.last_dated or moment, moment)
         for target, source in (
             (self.terms, features.terms),
             (self.headline, features.headline),
@@ -431,6 +458,10 @@ class StoryState:
             if moment is not None:
                 self.first_published = min(self.first_published or moment, moment)
                 self.last_published = max(self.last_published or moment, moment)
+        for moment in (other.first_dated, other.last_dated):
+            if moment is not None:
+                self.first_dated = min(self.first_dated or moment, moment)
+                self.last_dated = max(self.last_dated or moment, moment)
         for target, source in (
             (self.terms, other.terms),
             (self.headline, other.headline),
@@ -480,6 +511,8 @@ class StoryState:
                 "size": self.size,
                 "first": self.first_published.isoformat() if self.first_published else None,
                 "last": self.last_published.isoformat() if self.last_published else None,
+                "first_dated": self.first_dated.isoformat() if self.first_dated else None,
+                "last_dated": self.last_dated.isoformat() if self.last_dated else None,
                 "terms": {k: round(v, 5) for k, v in self.terms.items()},
                 "headline": {k: round(v, 5) for k, v in self.headline.items()},
                 "specifics": {k: round(v, 5) for k, v in self.specifics.items()},
@@ -501,6 +534,9 @@ class StoryState:
             size=int(data["size"]),
             first_published=datetime.fromisoformat(data["first"]) if data["first"] else None,
             last_published=datetime.fromisoformat(data["last"]) if data["last"] else None,
+            # A state stored before dated spans were kept has none: no member counts as dated until it grows.
+            first_dated=datetime.fromisoformat(data["first_dated"]) if data.get("first_dated") else None,
+            last_dated=datetime.fromisoformat(data["last_dated"]) if data.get("last_dated") else None,
             terms={str(k): float(v) for k, v in data["terms"].items()},
             headline={str(k): float(v) for k, v in data["headline"].items()},
             # A state stored before specifics were kept has none: it compares on the rest until it grows.
@@ -549,6 +585,11 @@ class StoryPolicy:
     # as well, they report one event that began as two stories, and the other is merged into the one joined.
     bridge_specifics: float = 0.5
     bridge_text: float = 0.3
+    # Reports of one event come out within days of each other; two events of one kind rarely do. An
+    # article dated (by its feed, its record or its dateline) within ``together`` of a dated member of a
+    # story scores ``published_together`` more; a file's or a feed read's time never counts.
+    published_together: float = 0.5
+    together: timedelta = timedelta(days=3)
 
 
 def within(story: StoryState, published: datetime | None, span: timedelta) -> bool:
@@ -571,6 +612,7 @@ class Match:
     shared_names: tuple[str, ...]
     shared_topics: tuple[str, ...]
     specifics: float = 0.0
+    together: bool = False  # published within ``StoryPolicy.together`` of a member (both dated)
 
 
 class _ArticleView:
@@ -626,6 +668,7 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
     known_share = known / view.names_total if view.names_total else 0.0
     new_name = max((s for k, s in features.names.items() if k not in story.names), default=0.0)
     new_number = any(n not in story.numbers for n in features.headline_numbers)
+    together = published_together(features, story, policy.together)
     score = (
         policy.text * text
         + policy.headline * headline
@@ -635,6 +678,7 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
         + policy.new_name * new_name
         + policy.new_number * new_number
         + policy.size * math.log(size)
+        + policy.published_together * together
     )
     shared_names = sorted(
         (k for k in view.names if k in story_names), key=lambda k: (-view.names[k] * story_names[k], k)
@@ -652,7 +696,16 @@ def _compare(view: _ArticleView, story: StoryState, policy: StoryPolicy) -> Matc
         shared_names=tuple(features.display.get(k, k) for k in shared_names[:5]),
         shared_topics=tuple(features.display.get(k, k) for k in shared_topics[:3]),
         specifics=specifics,
+        together=together,
     )
+
+
+def published_together(features: ArticleFeatures, story: StoryState, span: timedelta) -> bool:
+    """Whether the article and one of the story's members came out within ``span`` of each other, both
+    by dates of their own (:attr:`ArticleFeatures.dated`; a file's or a feed read's time says nothing)."""
+    if not features.dated or features.published is None or story.first_dated is None or story.last_dated is None:
+        return False
+    return story.first_dated - span <= features.published <= story.last_dated + span
 
 
 @dataclass(frozen=True, slots=True)
@@ -680,7 +733,8 @@ class StoryDecision:
             reason = f"shares {', '.join(shared)}; " if shared else ""
             merged = ", ".join(f"#{story_id}" for story_id in self.merged)
             bridge = f"; story {merged} merged into it (the same event)" if merged else ""
-            return f"joined story #{self.story_id}: {reason}similarity {best.text:.2f}{bridge}"
+            together = "; published together" if best.together else ""
+            return f"joined story #{self.story_id}: {reason}similarity {best.text:.2f}{together}{bridge}"
         if best is None:
             return f"started story #{self.story_id}: no recent story shares its names or words"
         if best.score >= self.threshold and not best.shared_names:
@@ -713,6 +767,7 @@ class StoryDecision:
                     "headline": best.headline,
                     "numbers": best.numbers,
                     "specifics": best.specifics,
+                    "together": best.together,
                     "shared_names": list(best.shared_names),
                     "shared_topics": list(best.shared_topics),
                 },
@@ -743,6 +798,7 @@ class StoryDecision:
                 shared_names=tuple(best["shared_names"]),
                 shared_topics=tuple(best["shared_topics"]),
                 specifics=float(best.get("specifics", 0.0)),
+                together=bool(best.get("together", False)),
             ),
         )
 

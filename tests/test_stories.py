@@ -219,7 +219,9 @@ def test_explanation_names_what_is_shared_and_the_similarity(
     assert explanation.startswith(f"joined story #{first.story_id}: shares ")
     assert "INS Mysore" in second.nearest.shared_names
     assert "INS Mysore" in explanation
-    assert explanation.endswith(f"; similarity {second.nearest.text:.2f}")
+    # Both came out the same day, each with a date of its own: the explanation says so.
+    assert second.nearest.together
+    assert explanation.endswith(f"; similarity {second.nearest.text:.2f}; published together")
     assert 0.2 < second.nearest.text <= 1.0
     # The stored decision explains itself the same way after a round trip.
     assert StoryDecision.from_json(second.to_json()) == second

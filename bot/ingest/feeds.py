@@ -409,6 +409,7 @@ def item_record(
         body=body,
         content_hash=content_hash(body),
         published=item.published or fetched_at,
+        date_known=item.published is not None,
         source=feed.title.strip() or None,
         url=item.link,
     )

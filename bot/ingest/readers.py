@@ -136,10 +136,12 @@ def _record(
     file: str,
     body: str,
     title: str | None,
-    published: datetime,
+    published: datetime | None,
+    file_time: datetime,
     source: str | None = None,
     url: str | None = None,
 ) -> ArticleRecord:
+    """The record of one article; without a ``published`` date of its own it takes ``file_time``."""
     body = normalise_text(body)
     if not body:
         raise SkipFile("no article text")
@@ -151,7 +153,8 @@ def _record(
         title_derived=not clean_title,
         body=body,
         content_hash=content_hash(body),
-        published=published,
+        published=published or file_time,
+        date_known=published is not None,
         source=(source or "").strip() or None,
         url=(url or "").strip() or None,
     )
@@ -167,7 +170,7 @@ def _split_headline(text: str) -> tuple[str | None, str]:
 
 def _read_txt(text: str, path: str, mtime: datetime) -> FileContents:
     title, body = _split_headline(normalise_text(text))
-    return FileContents([_record(origin=path, file=path, body=body, title=title, published=mtime)])
+    return FileContents([_record(origin=path, file=path, body=body, title=title, published=None, file_time=mtime)])
 
 
 def _front_matter(block: str) -> dict[str, str]:
@@ -229,7 +232,8 @@ def _read_md(text: str, path: str, mtime: datetime) -> FileContents:
                 file=path,
                 body=markdown_to_text(text),
                 title=markdown_to_text(title) if title else None,
-                published=parse_published(meta.get("published") or meta.get("date")) or mtime,
+                published=parse_published(meta.get("published") or meta.get("date")),
+                file_time=mtime,
                 source=meta.get("source"),
                 url=meta.get("url"),
             )
@@ -249,7 +253,8 @@ def _from_object(obj: Any, origin: str, path: str, mtime: datetime) -> ArticleRe
         file=path,
         body=body,
         title=title if isinstance(title, str) else None,
-        published=parse_published(obj.get("published") or obj.get("date")) or mtime,
+        published=parse_published(obj.get("published") or obj.get("date")),
+        file_time=mtime,
         source=obj.get("source") if isinstance(obj.get("source"), str) else None,
         url=obj.get("url") if isinstance(obj.get("url"), str) else None,
     )
@@ -318,7 +323,8 @@ def html_to_record(
         file=file or origin,
         body=document.text.replace("\n", "\n\n"),
         title=document.title,
-        published=parse_published(document.date) or fallback_time,
+        published=parse_published(document.date),
+        file_time=fallback_time,
         source=document.sitename,
         url=url or document.url,
     )

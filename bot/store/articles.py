@@ -302,6 +302,7 @@ class ArticleQueries:
             record.source,
             record.url,
             published,
+            int(record.date_known),
             now,
             record.body,
             json.dumps(analysis.summary),
@@ -311,14 +312,14 @@ class ArticleQueries:
             await self._detach_article(reuse, touched)
             await db.execute(
                 "UPDATE articles SET content_hash = ?, title = ?, title_derived = ?, source = ?, url = ?, "
-                "published = ?, ingested_at = ?, body = ?, summary = ?, word_count = ? WHERE id = ?",
+                "published = ?, date_known = ?, ingested_at = ?, body = ?, summary = ?, word_count = ? WHERE id = ?",
                 (*columns, reuse),
             )
             article_id, status = reuse, "updated"
         else:
             async with db.execute(
-                "INSERT INTO articles (content_hash, title, title_derived, source, url, published, "
-                "ingested_at, body, summary, word_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                "INSERT INTO articles (content_hash, title, title_derived, source, url, published, date_known, "
+                "ingested_at, body, summary, word_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 columns,
             ) as cursor:
                 row = await cursor.fetchone()
@@ -326,7 +327,9 @@ class ArticleQueries:
             article_id, status = row["id"], "new" if previous is None else "updated"
         await self._search.add(article_id, record.title, record.body)
         await self._attach_analysis(article_id, published, analysis, touched)
-        await self._stories.place_or_skip(article_id, published, record.title, record.body, record.source)
+        await self._stories.place_or_skip(
+            article_id, published, record.title, record.body, record.source, date_known=record.date_known
+        )
         await self._link_origin(record, article_id, now, source, touched)
         return WriteResult(record.origin, article_id, status)
 

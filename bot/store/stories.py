@@ -68,6 +68,13 @@ WORD_PROBE_SQL = (
     "WHERE articles_fts MATCH ? AND f.rowid != ? AND a.published BETWEEN ? AND ? "
     f"ORDER BY f.rowid DESC LIMIT {ARTICLES_PER_WORDS}"
 )
+# The stories of articles that a dateline placed away from their stored date (which the probes above
+# read) within the horizon, holding one of the salient names (article_stories_by_shifted_time).
+SHIFTED_PROBE_SQL = (
+    "SELECT s.story_id FROM article_stories s JOIN article_entities ae ON ae.article_id = s.article_id "
+    "WHERE s.shifted_time BETWEEN ? AND ? AND s.article_id != ? AND ae.entity_id IN ({names}) "
+    f"ORDER BY s.shifted_time DESC LIMIT {ARTICLES_PER_WORDS}"
+)
 # The same on PostgreSQL, through the articles' search_vector.
 WORD_PROBE_SQL_POSTGRES = (
     "SELECT s.story_id FROM articles a JOIN article_stories s ON s.article_id = a.id "
@@ -85,15 +92,18 @@ class StoryQueries:
 
     # --------------------------------------------------------------------------------- writing
 
-    async def place(self, article_id: int, published: str, title: str, body: str, source: str | None) -> StoryDecision:
+    async def place(
+        self, article_id: int, published: str, title: str, body: str, source: str | None, *, date_known: bool = True
+    ) -> StoryDecision:
         """Place a just-written article (its entity and topic rows in place) in a story, inside the
-        caller's transaction: join the best candidate above the threshold, or start a story."""
+        caller's transaction: join the best candidate above the threshold, or start a story.
+        ``date_known`` is ``False`` when ``published`` is only its file's time or when its feed was read."""
         moment = from_iso(published)
-        features = await self._features(article_id, moment, title, body, source)
+        features = await self._features(article_id, moment, title, body, source, date_known)
         article_keys = features.keys()
         frequencies = await self._frequencies(article_keys)
         # A dateline may place the article earlier than its stored date (bot.stories.event_time).
-        candidates = await self._candidates(features, frequencies, features.published or moment)
+        candidates = await self._candidates(features, frequencies, moment)
         frequencies = await self._frequencies(
             [*article_keys, *(key for story in candidates for key in story.frequency_keys())], frequencies
         )
@@ -111,11 +121,12 @@ class StoryQueries:
             story.add(features, frequencies)
         else:
             story = StoryState.start(new_id, features, frequencies)
-        await self._save(story, decision, title)
+        shifted = features.published if features.published not in (None, moment) else None
+        await self._save(story, decision, title, shifted)
         return decision
 
     async def _features(
-        self, article_id: int, moment: datetime, title: str, body: str, source: str | None
+        self, article_id: int, moment: datetime, title: str, body: str, source: str | None, date_known: bool
     ) -> ArticleFeatures:
         """What the clustering compares of an article: its text, and its names and topics as stored."""
         db = self._db.writer
@@ -132,7 +143,16 @@ class StoryQueries:
         ) as cursor:
             topics = [Weighted(r["key"], r["name"], r["score"]) for r in await cursor.fetchall()]
         return article_features(
-            StoryArticle(article_id, title, body, names=names, topics=topics, published=moment, source=source)
+            StoryArticle(
+                article_id,
+                title,
+                body,
+                names=names,
+                topics=topics,
+                published=moment,
+                source=source,
+                date_known=date_known,
+            )
         )
 
     async def _count(self, article_keys: list[str], documents: int) -> None:
@@ -148,8 +168,11 @@ class StoryQueries:
             # as never seen (the rarest), which is nearly what they were.
             await db.execute("DELETE FROM story_frequencies WHERE documents = 1 AND key != ?", (_DOCUMENTS,))
 
-    async def _save(self, story: StoryState, decision: StoryDecision, title: str) -> None:
-        """Write the story's new state (a new story takes ``title``) and the article's decision."""
+    async def _save(
+        self, story: StoryState, decision: StoryDecision, title: str, shifted: datetime | None = None
+    ) -> None:
+        """Write the story's new state (a new story takes ``title``) and the article's decision, with the
+        time it was placed at when its dateline put it away from its stored date (``shifted``)."""
         db = self._db.writer
         now = current_time()
         first, last = _iso(story.first_published), _iso(story.last_published)
@@ -177,10 +200,11 @@ class StoryQueries:
         best = decision.nearest
         await db.execute(
             "INSERT INTO article_stories (article_id, story_id, joined, similarity, score, shared_names, "
-            "shared_topics, decision, placed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "shared_topics, decision, placed_at, shifted_time) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (article_id) DO UPDATE SET story_id = excluded.story_id, joined = excluded.joined, "
             "similarity = excluded.similarity, score = excluded.score, shared_names = excluded.shared_names, "
-            "shared_topics = excluded.shared_topics, decision = excluded.decision, placed_at = excluded.placed_at",
+            "shared_topics = excluded.shared_topics, decision = excluded.decision, placed_at = excluded.placed_at, "
+            "shifted_time = excluded.shifted_time",
             (
                 decision.article_id,
                 decision.story_id,
@@ -191,11 +215,12 @@ class StoryQueries:
                 json.dumps(list(best.shared_topics) if best else [], ensure_ascii=False),
                 decision.to_json(),
                 now,
+                to_iso(shifted) if shifted is not None else None,
             ),
         )
 
     async def place_or_skip(
-        self, article_id: int, published: str, title: str, body: str, source: str | None
+        self, article_id: int, published: str, title: str, body: str, source: str | None, *, date_known: bool = True
     ) -> StoryDecision | None:
         """:meth:`place`, except that a failure of the clustering itself (a bug, a damaged state) leaves
         the article without a story, logged, instead of costing it (and its batch) its indexing. The
@@ -203,7 +228,9 @@ class StoryQueries:
         db = self._db.writer
         await db.execute("SAVEPOINT story_placement")
         try:
-            decision: StoryDecision | None = await self.place(article_id, published, title, body, source)
+            decision: StoryDecision | None = await self.place(
+                article_id, published, title, body, source, date_known=date_known
+            )
         except DATABASE_ERRORS:
             raise
         except Exception:
@@ -218,13 +245,20 @@ class StoryQueries:
         been written (``None`` when there is no such article)."""
         async with self._db.write() as db:
             async with db.execute(
-                "SELECT published, title, body, source FROM articles WHERE id = ?", (article_id,)
+                "SELECT published, date_known, title, body, source FROM articles WHERE id = ?", (article_id,)
             ) as cursor:
                 row = await cursor.fetchone()
             if row is None:
                 return None
             await self.detach(article_id)
-            return await self.place(article_id, row["published"], row["title"], row["body"], row["source"])
+            return await self.place(
+                article_id,
+                row["published"],
+                row["title"],
+                row["body"],
+                row["source"],
+                date_known=bool(row["date_known"]),
+            )
 
     async def rebuild(self, on_progress: Callable[[int, int], None] | None = None) -> tuple[int, int]:
         """Forget every story and place every article again, oldest first, one transaction each (an
@@ -273,28 +307,28 @@ class StoryQueries:
         return frequencies
 
     async def _candidates(
-        self, features: ArticleFeatures, frequencies: DocumentFrequencies, moment: datetime
+        self, features: ArticleFeatures, frequencies: DocumentFrequencies, stored: datetime
     ) -> list[StoryState]:
-        """The stories of recent articles sharing a salient name or a rare word, most hits first."""
+        """The stories of recent articles sharing a salient name or a rare word, most hits first.
+
+        "Recent" is within the horizon of the article's time (:func:`bot.stories.event_time`) and, when
+        a dateline put it elsewhere, of its ``stored`` date too: the probes read the other articles'
+        stored dates, and the stories of articles that a dateline moved are found by the time they were
+        placed at (``shifted_time``)."""
         db = self._db.writer
-        since, until = to_iso(moment - self.policy.horizon), to_iso(moment + self.policy.horizon)
-        hits: Counter[int] = Counter()
+        moment = features.published or stored
+        horizon = self.policy.horizon
         names = sorted(features.names, key=lambda k: (-features.names[k], k))[:NAME_PROBES]
-        if names:
-            params: list[object] = []
-            for name in names:
-                params += [int(name), since, until, features.article_id]
-            async with db.execute(" UNION ALL ".join([NAME_PROBE_SQL] * len(names)), params) as cursor:
-                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
         words = [w for w in features.probe_terms(frequencies, WORD_PROBES) if not w[0].isdigit()]
-        if words and self._db.dialect == "postgresql":
-            query = " | ".join("'" + w.replace("\\", "").replace("'", "") + "'" for w in words)
-            async with db.execute(WORD_PROBE_SQL_POSTGRES, (query, features.article_id, since, until)) as cursor:
-                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
-        elif words:
-            query = " OR ".join('"' + w.replace('"', "") + '"' for w in words)
-            async with db.execute(WORD_PROBE_SQL, (query, features.article_id, since, until)) as cursor:
-                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
+        hits: Counter[int] = Counter()
+        for around in dict.fromkeys([moment, stored]):
+            hits |= await self._probe(features.article_id, names, words, to_iso(around - horizon), to_iso(around + horizon))
+        if names:
+            statement = SHIFTED_PROBE_SQL.format(names=",".join("?" * len(names)))
+            params = [to_iso(moment - horizon), to_iso(moment + horizon), features.article_id, *map(int, names)]
+            async with db.execute(statement, params) as cursor:
+                shifted = Counter(int(r["story_id"]) for r in await cursor.fetchall())
+            hits |= shifted
         chosen = sorted(hits, key=lambda s: (-hits[s], -s))[:MAX_CANDIDATES]
         if not chosen:
             return []
@@ -302,6 +336,27 @@ class StoryQueries:
             f"SELECT state FROM stories WHERE id IN ({','.join('?' * len(chosen))}) ORDER BY id", chosen
         ) as cursor:
             return [StoryState.from_json(r["state"]) for r in await cursor.fetchall()]
+
+    async def _probe(self, article_id: int, names: list[str], words: list[str], since: str, until: str) -> Counter[int]:
+        """How often the articles stored between ``since`` and ``until`` that hold one of ``names``
+        (the most recent few per name) or one of ``words`` (the most recent few) lead to each story."""
+        db = self._db.writer
+        hits: Counter[int] = Counter()
+        if names:
+            params: list[object] = []
+            for name in names:
+                params += [int(name), since, until, article_id]
+            async with db.execute(" UNION ALL ".join([NAME_PROBE_SQL] * len(names)), params) as cursor:
+                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
+        if words and self._db.dialect == "postgresql":
+            query = " | ".join("'" + w.replace("\\", "").replace("'", "") + "'" for w in words)
+            async with db.execute(WORD_PROBE_SQL_POSTGRES, (query, article_id, since, until)) as cursor:
+                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
+        elif words:
+            query = " OR ".join('"' + w.replace('"', "") + '"' for w in words)
+            async with db.execute(WORD_PROBE_SQL, (query, article_id, since, until)) as cursor:
+                hits.update(int(r["story_id"]) for r in await cursor.fetchall())
+        return hits
 
     # --------------------------------------------------------------------------------- reading
 
