@@ -322,7 +322,8 @@ class StoryQueries:
         words = [w for w in features.probe_terms(frequencies, WORD_PROBES) if not w[0].isdigit()]
         hits: Counter[int] = Counter()
         for around in dict.fromkeys([moment, stored]):
-            hits |= await self._probe(features.article_id, names, words, to_iso(around - horizon), to_iso(around + horizon))
+            since, until = to_iso(around - horizon), to_iso(around + horizon)
+            hits |= await self._probe(features.article_id, names, words, since, until)
         if names:
             statement = SHIFTED_PROBE_SQL.format(names=",".join("?" * len(names)))
             params = [to_iso(moment - horizon), to_iso(moment + horizon), features.article_id, *map(int, names)]
