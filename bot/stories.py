@@ -590,6 +590,9 @@ class StoryPolicy:
     # story scores ``published_together`` more; a file's or a feed read's time never counts.
     published_together: float = 0.5
     together: timedelta = timedelta(days=3)
+    # An article without a date of its own that a dated story from beyond the horizon could take as
+    # well (scoring at least the best candidate's score less this) is kept apart (see :func:`decide`).
+    echo_margin: float = 0.0
 
 
 def within(story: StoryState, published: datetime | None, span: timedelta) -> bool:
@@ -714,7 +717,9 @@ class StoryDecision:
 
     ``story_id`` is the story joined or started; ``nearest`` is the best-scoring candidate (the story
     joined, or the one that came closest when a story was started), ``threshold`` what joining needed;
-    ``merged`` the stories the article bridged with the one it joined, merged into it.
+    ``merged`` the stories the article bridged with the one it joined, merged into it; ``echo`` the
+    dated story from another time that read as much like an article without a date of its own, which
+    therefore started a story instead of joining ``nearest``.
     """
 
     article_id: int
@@ -724,6 +729,7 @@ class StoryDecision:
     candidates: int
     nearest: Match | None = None
     merged: tuple[int, ...] = ()
+    echo: Match | None = None
 
     def explain(self) -> str:
         """One sentence: "joined story #12: shares Javier Milei, Tesla factory; similarity 0.71"."""
@@ -737,6 +743,12 @@ class StoryDecision:
             return f"joined story #{self.story_id}: {reason}similarity {best.text:.2f}{together}{bridge}"
         if best is None:
             return f"started story #{self.story_id}: no recent story shares its names or words"
+        if self.echo is not None:
+            return (
+                f"started story #{self.story_id}: story #{best.story_id} scored {best.score:.2f}, but story "
+                f"#{self.echo.story_id}, from another time, reads as much like it ({self.echo.score:.2f}) "
+                "and it has no date of its own to tell them apart"
+            )
         if best.score >= self.threshold and not best.shared_names:
             return (
                 f"started story #{self.story_id}: the closest, story #{best.story_id}, "
@@ -750,6 +762,7 @@ class StoryDecision:
     def to_json(self) -> str:
         """The decision as JSON, for a database column."""
         best = self.nearest
+        echo = self.echo
         return json.dumps(
             {
                 "article_id": self.article_id,
@@ -771,6 +784,7 @@ class StoryDecision:
                     "shared_names": list(best.shared_names),
                     "shared_topics": list(best.shared_topics),
                 },
+                "echo": None if echo is None else {"story_id": echo.story_id, "score": echo.score, "text": echo.text},
             },
             ensure_ascii=False,
         )
@@ -780,6 +794,7 @@ class StoryDecision:
         """The inverse of :meth:`to_json`."""
         data = json.loads(text)
         best = data["nearest"]
+        echo = data.get("echo")
         return cls(
             article_id=int(data["article_id"]),
             story_id=int(data["story_id"]),
@@ -800,6 +815,17 @@ class StoryDecision:
                 specifics=float(best.get("specifics", 0.0)),
                 together=bool(best.get("together", False)),
             ),
+            echo=None
+            if echo is None
+            else Match(
+                story_id=int(echo["story_id"]),
+                score=float(echo["score"]),
+                text=float(echo["text"]),
+                headline=0.0,
+                numbers=0.0,
+                shared_names=(),
+                shared_topics=(),
+            ),
         )
 
 
@@ -819,15 +845,27 @@ def decide(
 ) -> StoryDecision:
     """Join the best-scoring active candidate if it reaches the threshold, else start ``new_story_id``.
 
-    Candidates beyond ``policy.horizon`` are ignored, so a caller may pass a loose pre-selection. Ties go
-    to the lower story id, so the same input always gives the same decision.
+    Candidates beyond ``policy.horizon`` are not joined, so a caller may pass a loose pre-selection; for
+    an article without a date of its own (:attr:`ArticleFeatures.dated`) the dated ones among them are
+    echoes: when one scores at least as high as the best candidate, less ``policy.echo_margin``, the
+    article starts a story rather than join (the decision's ``echo``). Ties go to the lower story id, so
+    the same input always gives the same decision.
     """
     best: Match | None = None
+    echo: Match | None = None
     considered = 0
     view = _ArticleView(features, frequencies)
     joinable_states: dict[int, StoryState] = {}
     for story in candidates:
         if not within(story, features.published, policy.horizon):
+            if not features.dated and story.first_dated is not None:
+                # An article without a date of its own may be an old report: a dated story from
+                # another time that it could join is an echo (see below).
+                match = _compare(view, story, policy)
+                if joinable(match, policy) and (
+                    echo is None or (match.score, -match.story_id) > (echo.score, -echo.story_id)
+                ):
+                    echo = match
             continue
         considered += 1
         match = _compare(view, story, policy)
@@ -841,6 +879,13 @@ def decide(
         ):
             best = match
     joined = best is not None and joinable(best, policy)
+    # Without a date of its own, an article that reads at least as much like a dated story from another
+    # time as like the story it would join may report that other event: two events of one kind share
+    # most of their words, and only its date could tell them apart. It starts a story of its own.
+    kept_apart = (
+        joined and echo is not None and best is not None and echo.score >= best.score - policy.echo_margin
+    )
+    joined = joined and not kept_apart
     merged: tuple[int, ...] = ()
     if joined and best is not None:
         target = joinable_states[best.story_id]
@@ -859,6 +904,7 @@ def decide(
         candidates=considered,
         nearest=best,
         merged=merged,
+        echo=echo if kept_apart else None,
     )
 
 

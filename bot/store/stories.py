@@ -51,6 +51,10 @@ ARTICLES_PER_WORDS = 20
 # Stories compared in full (the costly part, ~0.2 ms each): those most probes led to. The story an
 # article belongs to shares most of its salient names and rare words, so it is found among the first.
 MAX_CANDIDATES = 8
+# For an article without a date of its own, the stories from before the horizon that most probes led
+# to: echoes that may show it to be an old report (bot.stories.decide).
+MAX_ECHOES = 4
+_EARLIEST = "0001-01-01T00:00:00Z"
 _DOCUMENTS = "#"  # the story_frequencies row counting documents
 PRUNE_EVERY = 5000  # documents between two prunings of the keys seen only once
 
@@ -314,7 +318,8 @@ class StoryQueries:
         "Recent" is within the horizon of the article's time (:func:`bot.stories.event_time`) and, when
         a dateline put it elsewhere, of its ``stored`` date too: the probes read the other articles'
         stored dates, and the stories of articles that a dateline moved are found by the time they were
-        placed at (``shifted_time``)."""
+        placed at (``shifted_time``). For an article without a date of its own, a few stories from
+        before the horizon come too, as echoes (:func:`bot.stories.decide`)."""
         db = self._db.writer
         moment = features.published or stored
         horizon = self.policy.horizon
@@ -331,6 +336,9 @@ class StoryQueries:
                 shifted = Counter(int(r["story_id"]) for r in await cursor.fetchall())
             hits |= shifted
         chosen = sorted(hits, key=lambda s: (-hits[s], -s))[:MAX_CANDIDATES]
+        if not features.dated:
+            earlier = await self._probe(features.article_id, names, words, _EARLIEST, to_iso(moment - horizon))
+            chosen += [s for s in sorted(earlier, key=lambda s: (-earlier[s], -s)) if s not in chosen][:MAX_ECHOES]
         if not chosen:
             return []
         async with db.execute(
