@@ -19,6 +19,7 @@ from bot.stories import (
     SPECIFICS_PER_STORY,
     TERMS_PER_STORY,
     DocumentFrequencies,
+    Match,
     StoryArticle,
     StoryDecision,
     StoryPolicy,
@@ -267,6 +268,10 @@ def test_an_article_outside_the_horizon_starts_a_new_story_and_undated_ones_stil
         ("Pin-up model dies", "Bettie Page, the pin-up model of the 1950s, born on April 22, 1923", None, None),
         ("Pirates held", "The Indian Navy on Saturday took 23 pirates into custody.", None, None),
         ("Bad date", "February 30, 2013 - nothing happened", None, None),
+        ("11 / 28 / 05", "Aftershocks jolt Iran's Qeshm island", datetime(2026, 12, 5, tzinfo=UTC), (2005, 11, 28)),
+        ("Quake felt in Dubai", "Sunday, November 27 - 2005 at 16:12 Tremors from an earthquake", None, (2005, 11, 27)),
+        ("Dairy burns", "Published: 2012. 08. 08 09:01 AM A fire on Tuesday destroyed", None, (2012, 8, 8)),
+        ("Results", "Scores 6.10.12 and 3 / 4 in the final round", None, None),
     ],
     ids=[
         "weekday dateline",
@@ -277,6 +282,10 @@ def test_an_article_outside_the_horizon_starts_a_new_story_and_undated_ones_stil
         "too far in",
         "none",
         "no such day",
+        "two-digit year",
+        "dash before the year",
+        "year first with dots",
+        "not a date",
     ],
 )
 def test_stated_date_reads_the_dateline_only(
@@ -301,6 +310,61 @@ def test_an_old_report_filed_today_is_placed_by_its_dateline(
     current = indexed(analyzer, 3, (old_title, "Saturday, March 2, 2024 - " + old_body), published=MONDAY)
     assert article_features(current).published == MONDAY  # a dateline two days back is the stored date's
     assert stream.add(current).story_id == today.story_id
+
+
+def test_reports_dated_within_days_of_each_other_score_more_but_a_file_time_says_nothing(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    stream = stream_with(background)
+    policy = stream.policy
+    story = stream.stories[stream.add(indexed(analyzer, 1, NAVY_WIRE)).story_id]
+    paper = indexed(analyzer, 2, NAVY_PAPER, published=MONDAY + timedelta(days=1))
+
+    def match(article: StoryArticle, against: StoryState = story) -> Match:
+        return compare(article_features(article), against, stream.frequencies, policy)
+
+    dated, filed = match(paper), match(dataclasses.replace(paper, date_known=False))
+    later = match(dataclasses.replace(paper, published=MONDAY + policy.together + timedelta(days=2)))
+    assert dated.together and not filed.together and not later.together
+    assert dated.score == pytest.approx(filed.score + policy.published_together)
+    assert later.score == pytest.approx(filed.score)
+    # A story whose members carry only their files' times has no date to be published together with.
+    filed_third = article_features(dataclasses.replace(indexed(analyzer, 3, NAVY_THIRD), date_known=False))
+    undated_story = StoryState.start(9, filed_third, stream.frequencies)
+    assert undated_story.first_published == MONDAY and undated_story.first_dated is None
+    assert not match(paper, undated_story).together
+    # A dateline makes a file's article dated again.
+    stated = dataclasses.replace(paper, body="Tuesday, March 5, 2024 - " + paper.body, date_known=False)
+    assert article_features(stated).dated and match(stated).together
+
+
+def test_an_article_without_a_date_that_reads_as_much_like_an_older_story_is_kept_apart(
+    analyzer: Analyzer, background: list[StoryArticle]
+) -> None:
+    """An undated report of last year's attack, filed today, reads like today's attack of the same kind:
+    that it reads as much like last year's story is what tells that its date cannot be trusted."""
+    stream = stream_with(background)
+    last_year = stream.add(indexed(analyzer, 1, NAVY_WIRE, published=MONDAY - timedelta(days=400)))
+    today = stream.add(indexed(analyzer, 2, NAVY_THIRD))
+    assert not today.joined  # beyond the horizon of last year's story
+    filed = dataclasses.replace(indexed(analyzer, 3, NAVY_PAPER), date_known=False)
+    kept = stream.add(filed)
+    assert not kept.joined and kept.story_id not in (last_year.story_id, today.story_id)
+    assert kept.nearest is not None and kept.nearest.story_id == today.story_id
+    assert kept.echo is not None and kept.echo.story_id == last_year.story_id
+    assert kept.echo.score >= kept.nearest.score >= StoryPolicy().threshold
+    assert kept.explain() == (
+        f"started story #{kept.story_id}: story #{today.story_id} scored {kept.nearest.score:.2f}, but story "
+        f"#{last_year.story_id}, from another time, reads as much like it ({kept.echo.score:.2f}) and it has no "
+        "date of its own to tell them apart"
+    )
+    assert StoryDecision.from_json(kept.to_json()).explain() == kept.explain()
+    # The same article with a date of its own is today's news, and joins today's story.
+    again = stream_with(background)
+    again.add(indexed(analyzer, 1, NAVY_WIRE, published=MONDAY - timedelta(days=400)))
+    today_again = again.add(indexed(analyzer, 2, NAVY_THIRD))
+    dated = again.add(dataclasses.replace(filed, date_known=True))
+    assert dated.joined and dated.story_id == today_again.story_id and dated.echo is None
 
 
 def test_story_state_and_frequencies_round_trip_through_json(
