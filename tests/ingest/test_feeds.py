@@ -585,6 +585,8 @@ def test_item_record_prefers_full_text_then_content_then_summary() -> None:
     assert item_record(item, feed, FEED_URL, full_text="Full text.", fetched_at=NOW).body == "Full text."
     record = item_record(item, feed, FEED_URL, fetched_at=NOW)
     assert record.body == "Content." and record.published == NOW and record.source is None
+    assert not record.date_known  # only when it was read: the story clustering must not trust it
+    assert item_record(_item(), feed, FEED_URL, fetched_at=NOW).date_known
     assert record.title == "Content." and record.title_derived
     assert item_record(_item(summary="Summary."), feed, FEED_URL, fetched_at=NOW).body == "Summary."
     with pytest.raises(FeedError):

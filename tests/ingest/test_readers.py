@@ -78,10 +78,13 @@ def test_markdown_heading_as_title(tmp_path: Path) -> None:
 def test_json_object_and_list(tmp_path: Path) -> None:
     one = _write(tmp_path, "one.json", json.dumps({"title": "T", "body": "Body one.", "published": "2024-01-02"}))
     [record] = read_file(one, CAP).records
-    assert record.title == "T" and record.published == datetime(2024, 1, 2, tzinfo=UTC)
+    assert record.title == "T" and record.published == datetime(2024, 1, 2, tzinfo=UTC) and record.date_known
     many = _write(tmp_path, "many.json", json.dumps([{"text": "First text."}, {"nope": 1}, {"text": "Third."}]))
     contents = read_file(many, CAP)
     assert [r.origin.rsplit("#", 1)[1] for r in contents.records] == ["1", "3"]
+    # Without a date of its own a record takes the file's time, and says that it did.
+    assert all(r.published == datetime.fromtimestamp(many.stat().st_mtime, UTC) for r in contents.records)
+    assert not any(r.date_known for r in contents.records)
     assert contents.notes == ["item 2: no text or body field"]
 
 

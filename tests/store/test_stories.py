@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -85,6 +85,51 @@ async def test_the_same_kind_of_event_elsewhere_and_a_late_report_start_their_ow
     assert decision is not None and not decision.joined
     navy = {await store.stories.story_of(wire), await store.stories.story_of(other)}
     assert decision.nearest is None or decision.nearest.story_id not in navy  # out of time, not a candidate
+
+
+async def test_an_article_placed_by_its_dateline_is_found_by_reports_of_that_time(store: Store, indexer_for) -> None:
+    """A file stored today whose dateline says 2008 is placed in 2008; a report dated 2008 finds its story
+    although the probes read stored dates (through ``shifted_time``)."""
+    indexer = indexer_for(store)
+    await indexer.index_paths([SEEDS, TEST_ARTICLES])
+    title, body = NAVY_WIRE
+    filed = dataclasses.replace(
+        record("file/1", (title, "Saturday, November 15, 2008 - " + body), 0, "Wire"), date_known=False
+    )
+    (old,) = await index(indexer, filed)
+    shifted = await store.db.fetchone("SELECT shifted_time FROM article_stories WHERE article_id = ?", (old,))
+    assert shifted is not None and shifted["shifted_time"] == "2008-11-15T12:00:00Z"
+    dated = dataclasses.replace(
+        record("paper/1", NAVY_PAPER, 0, "The Paper"), published=datetime(2008, 11, 15, 15, tzinfo=UTC)
+    )
+    (paper,) = await index(indexer, dated)
+    decision = await store.stories.decision(paper)
+    assert decision is not None and decision.joined, decision
+    assert decision.story_id == await store.stories.story_of(old)
+    assert decision.nearest is not None and decision.nearest.together  # both dated: 2008 by the dateline
+
+
+async def test_an_undated_report_that_reads_like_an_older_story_is_kept_apart_through_the_store(
+    store: Store, indexer_for
+) -> None:
+    indexer = indexer_for(store)
+    await indexer.index_paths([SEEDS, TEST_ARTICLES])
+    last_year, today = await index(
+        indexer,
+        record("wire/1", NAVY_WIRE, -400 * 24, "Wire"),
+        record("wire/2", NAVY_THIRD, 0, "Wire"),
+    )
+    (filed,) = await index(indexer, dataclasses.replace(record("file/1", NAVY_PAPER, 1, "Files"), date_known=False))
+    decision = await store.stories.decision(filed)
+    assert decision is not None and not decision.joined
+    assert decision.echo is not None and decision.echo.story_id == await store.stories.story_of(last_year)
+    assert decision.nearest is not None and decision.nearest.story_id == await store.stories.story_of(today)
+    known = await store.db.fetchone("SELECT date_known FROM articles WHERE id = ?", (filed,))
+    assert known is not None and known["date_known"] == 0
+    # Placed again (a rebuild), it is still an article without a date of its own.
+    await store.stories.rebuild()
+    again = await store.stories.decision(filed)
+    assert again is not None and not again.joined and again.echo is not None
 
 
 async def test_a_changed_text_is_placed_again(store: Store, indexer_for) -> None:
