@@ -14,7 +14,8 @@ bounded time per article. One article is placed in five steps, which :class:`Sto
 each article (there, candidates come through the index's own indexes, at most a few per article):
 
 1. ``features = article_features(article)`` — its weighted words, headline words, numbers, names, topics,
-   and its date (:func:`event_time`: the stored one, or its dateline's when that is days earlier);
+   and its date (:func:`event_time`: the stored one, or its dateline's when that is days earlier), with
+   whether that date is its own (:func:`placed_date`: a file's time or a feed read's is not);
 2. ``frequencies.add(features.keys())`` — the article counts in the document frequencies;
 3. candidates: the stories whose dated members lie within ``policy.horizon`` of ``features.published``
    (:func:`within`; any story when either side is undated) that share a name or one of its
@@ -39,13 +40,21 @@ How an article and a story are compared (:func:`compare`):
 - ``new_number``: whether the headline cites a number the story has never seen ("nabs 26 pirates"
   against a story of 23 pirates captured): the count of an event is rarely rewritten;
 - ``size``: log of the story's size, a small penalty: a large story's centroid resembles every article
-  about its subject, so it must not absorb the next event of the same kind.
+  about its subject, so it must not absorb the next event of the same kind;
+- ``together``: whether the article came out within days of one of the story's members, both by dates
+  of their own (:func:`published_together`): reports of one event come out together, two events of one
+  kind rarely do. A file's time or a feed read's never counts: a folder of undated files all carry the
+  same time, whatever they report.
 
 The score is their weighted sum (:class:`StoryPolicy`); an article joins the best-scoring candidate when
 the score reaches the threshold and it shares a name with the story, or its text is very close
 (:func:`joinable`: short reports of one kind share their template words and nothing else). When it
 could join another candidate whose centroid is as close to the joined one's (:func:`same_event`), the
-two stories are one event begun twice, and the other is merged into the one joined. Topics do
+two stories are one event begun twice, and the other is merged into the one joined. An article
+without a date of its own is placed by a time that says nothing about its event, so it is also compared
+with the dated stories from beyond the horizon that share its names or words: when one of them reads at
+least as much like it as the story it would join (an *echo*: an old report of a past event of the same
+kind, filed today), nothing tells which event it reports, and it starts a story of its own. Topics do
 not score (two events of one kind share their topics) but are kept to explain the grouping. Grouping
 errs towards splitting: two stories about one event only repeat news, one story over two events hides
 one of them.
@@ -560,11 +569,14 @@ class StoryPolicy:
     bench.stories`` on the odd-numbered ECB+ topics of its development half alone (two events of one kind
     per topic, often with the same people and places), the even-numbered ones held out: among random
     policies, the best pairwise F1 over the stream order and two shuffled orders whose mean wrong-merge
-    rate stayed within 2 %, because a wrong merge hides news and a split only repeats it. Shared names do
-    not count extra for articles published close together: on that corpus the articles without a date
-    all carry the same file time, and the extra weight merged exactly the events of one kind told with
-    the same names. The weight of ``specifics``, the threshold and the ``bridge_*`` bars were then chosen
-    on a grid the same way (in memory, the stream order and two shuffled ones).
+    rate stayed within 2 %, because a wrong merge hides news and a split only repeats it. The weight of
+    ``specifics`` and the ``bridge_*`` bars were then chosen on a grid the same way (in memory, the stream
+    order and two shuffled ones). Shared names do not count extra for articles published close together
+    (on that corpus the extra weight merged exactly the events of one kind told with the same names);
+    being published together (``published_together``) counts only between dates of their own, since
+    the articles without one all carry the same file time. With that and the echoes (:func:`decide`),
+    the threshold was chosen again on the tuning topics, through the store (stream order and four
+    shuffled ones).
     """
 
     threshold: float = 0.75

@@ -5,7 +5,10 @@
 - candidates come from indexes, never a scan: the stories of recent articles that share one of the
   article's most salient names (``article_entities_by_entity``), and of the most recent articles whose
   text holds one of its rarest words (the full-text index); at most :data:`MAX_CANDIDATES`, those hit
-  most often first;
+  most often first; the stories of articles that a dateline placed away from their stored date, by that
+  time (``article_stories.shifted_time``); and for an article without a date of its own
+  (``articles.date_known`` = 0), at most :data:`MAX_ECHOES` stories from before the horizon, the same
+  way, that may show it to be an old report;
 - the document frequencies behind the IDF weights are rows of ``story_frequencies``, read for the keys a
   decision needs and incremented once per article; the keys seen only once are dropped every
   :data:`PRUNE_EVERY` articles, so the table does not grow with every new number and name;
@@ -15,8 +18,8 @@
   and the alerts planned for them to the story joined, so later articles go into the posts' threads and
   nothing is posted again; a merged story's row stays, with ``merged_into``, for ``!story`` to follow.
 
-Every article is dated here (the indexer falls back to the file's time), so time always narrows the
-candidates to ``policy.horizon``.
+Every article is dated here (the indexer falls back to the file's time, and keeps that it did), so time
+always narrows the candidates to ``policy.horizon``.
 """
 
 from __future__ import annotations
