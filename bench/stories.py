@@ -8,7 +8,9 @@ Each of its 21 topics holds two different events of the same kind — the hard n
 The production path: every article is written as a JSON record (headline, text, and the publication
 date and outlet where the corpus knows them) and indexed by the real :class:`Indexer` into a temporary
 :class:`Store`, in stream order, exactly as ``newsdesk index`` stores it (an article without a known date
-gets the file's time, as in the product). The indexer places each article in a story as it writes it;
+gets the file's time, as in the product, and is stored as having no date of its own, which the
+clustering reads: such a date never counts as published together, and an echo keeps such an article
+apart). The indexer places each article in a story as it writes it;
 the headline figures are those stories, read back. Then, for each shuffled order, every story is
 forgotten and each article is placed again by the store itself (``store.stories.place_stored``: its
 candidates found through the indexes, the decision, the stored state), in that order; placing them again

@@ -579,7 +579,7 @@ class StoryPolicy:
     shuffled ones).
     """
 
-    threshold: float = 0.75
+    threshold: float = 0.6
     horizon: timedelta = timedelta(days=30)
     text: float = 1.0
     headline: float = 0.35
