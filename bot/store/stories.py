@@ -76,10 +76,12 @@ WORD_PROBE_SQL = (
     f"ORDER BY f.rowid DESC LIMIT {ARTICLES_PER_WORDS}"
 )
 # The stories of articles that a dateline placed away from their stored date (which the probes above
-# read) within the horizon, holding one of the salient names (article_stories_by_shifted_time).
+# read) within the horizon, holding one of the salient names: through article_stories_by_shifted_time
+# first (CROSS JOIN keeps SQLite from walking every article of a common name instead).
 SHIFTED_PROBE_SQL = (
-    "SELECT s.story_id FROM article_stories s JOIN article_entities ae ON ae.article_id = s.article_id "
-    "WHERE s.shifted_time BETWEEN ? AND ? AND s.article_id != ? AND ae.entity_id IN ({names}) "
+    "SELECT s.story_id FROM article_stories s CROSS JOIN article_entities ae "
+    "WHERE ae.article_id = s.article_id AND s.shifted_time BETWEEN ? AND ? AND s.article_id != ? "
+    "AND ae.entity_id IN ({names}) "
     f"ORDER BY s.shifted_time DESC LIMIT {ARTICLES_PER_WORDS}"
 )
 # The same on PostgreSQL, through the articles' search_vector.

@@ -14,7 +14,7 @@ from bot.ingest.indexer import Indexer
 from bot.ingest.readers import content_hash
 from bot.models import AlertPolicy, ArticleRecord, Follow
 from bot.store import Store
-from bot.store.stories import NAME_PROBE_SQL, WORD_PROBE_SQL
+from bot.store.stories import NAME_PROBE_SQL, SHIFTED_PROBE_SQL, WORD_PROBE_SQL
 from bot.stories import StoryDecision, StoryPolicy
 from tests.conftest import SEEDS, TEST_ARTICLES
 from tests.test_stories import BANK_RESULTS, MONDAY, NAVY_OTHER, NAVY_PAPER, NAVY_THIRD, NAVY_WIRE
@@ -155,6 +155,11 @@ async def test_candidates_are_found_through_indexes(store: Store) -> None:
     assert "article_entities_by_entity" in " ".join(
         row[3] for row in sqlite3.connect(store.path).execute("EXPLAIN QUERY PLAN " + NAME_PROBE_SQL, (1, "a", "b", 1))
     )
+    shifted = SHIFTED_PROBE_SQL.format(names="?,?")
+    plan = " | ".join(
+        row[3] for row in sqlite3.connect(store.path).execute("EXPLAIN QUERY PLAN " + shifted, ("a", "b", 1, 2, 3))
+    )
+    assert "article_stories_by_shifted_time" in plan and "SCAN" not in plan, plan
 
 
 async def test_keys_seen_once_are_pruned_now_and_then(store: Store, indexer_for, monkeypatch) -> None:
