@@ -51,3 +51,64 @@ async def test_candidates_are_the_newest_visible_matches_however_sparse(
         found = await store.search.find("harbour", limit=3, viewer=viewer)
         assert sorted(m.article.id for m in found) == sorted(ids[n] for n in newest), viewer
     assert await store.search.find("lighthouse", viewer=Viewer.everything()) == []
+
+
+async def test_a_last_word_as_a_prefix_finds_words_new_to_the_index_and_changed_articles(store: Store) -> None:
+    # PostgreSQL expands the prefix through its list of the index's words: a word that reached the index
+    # in a new article, or in an article whose text changed, must be in that list.
+    texts = ["The harbour reopened.", "Rain fell on the hills.", "The harbourmaster spoke.", "Snow came early."]
+    ids = []
+    for n, text in enumerate(texts):
+        [written] = await store.articles.write_batch([(_record(n, text), _ANALYSIS)])
+        ids.append(written.article_id)
+    assert {m.article.id for m in await store.search.find("harbou")} == {ids[0], ids[2]}
+    changed = _record(3, "The harbourside flooded.")
+    [written] = await store.articles.write_batch([(changed, _ANALYSIS)])
+    assert written.article_id == ids[3] and written.status == "updated"
+    assert {m.article.id for m in await store.search.find("harbou")} == {ids[0], ids[2], ids[3]}
+    # Whole first: "harbour" finds one article, fewer than five, so the prefix finds the others.
+    assert {m.article.id for m in await store.search.find("harbour")} == {ids[0], ids[2], ids[3]}
+    assert {m.article.id for m in await store.search.find("harbour", limit=1)} == {ids[0]}
+    assert await store.search.find("harbz") == []
+
+
+@pytest.mark.postgresql_only
+async def test_postgresql_candidates_are_the_newest_matches_of_the_query_as_written(store: Store) -> None:
+    # search_candidates rewrites prefixes as the words they begin and sizes its window from the
+    # planner's estimate; it must find what the query itself finds, newest first, ranked with it.
+    many = " ".join(f"zyq{n:03d}" for n in range(140))  # more words under "zyq" than are expanded
+    texts = [
+        "The harbour reopened.",
+        "The harbourmaster spoke of the quarter-finals.",
+        "O'Neil reached the quarter-finals.",
+        f"Noise {many}.",
+        "Rain fell on the harbourside.",
+        "Harbourmasters met in the harbour.",
+    ] * 4
+    for n, text in enumerate(texts):
+        await store.articles.write_batch([(_record(n, text), _ANALYSIS)])
+    queries = [
+        "'harbour':*",
+        "'harbour' & 'harbourmast':*",
+        "'rain' | 'harbourm':*",
+        "'quarter-finals':* | 'harbour'",
+        "'o''neil':* & 'reach'",
+        "'zyq':*",
+        "'zyq01':* | 'rain'",
+        "'nothing':*",
+    ]
+    for query in queries:
+        for wanted in (3, 300):
+            found = await store.db.fetchall(
+                "SELECT id, score FROM search_candidates(to_tsquery('english', ?), ?, ?, 2)",
+                (query, [0], wanted),
+            )
+            expected = await store.db.fetchall(
+                "SELECT id, ts_rank_cd('{0.1, 0.2, 0.25, 1.0}', search_vector, to_tsquery('english', ?), 1) AS score "
+                "FROM articles WHERE search_vector @@ to_tsquery('english', ?) ORDER BY id DESC LIMIT ?",
+                (query, query, wanted),
+            )
+            assert sorted((r["id"], r["score"]) for r in found) == sorted(
+                (r["id"], r["score"]) for r in expected
+            ), (query, wanted)
+            assert expected or query == "'nothing':*"
