@@ -88,11 +88,11 @@ async def test_postgresql_candidates_are_the_newest_matches_of_the_query_as_writ
         "Rain fell on the harbourside.",
         "Harbourmasters met in the harbour.",
     ] * 4
-    texts += ["Snow came early."] * 30  # the newest mention none of them
+    texts += (["Snow came early."] * 9 + ["Snow fell on the harbour."]) * 3  # the newest mention few of them
     for n, text in enumerate(texts):
         await store.articles.write_batch([(_record(n, text), _ANALYSIS)])
     # Statistics: the planner's estimate now says "harbour" is common, so the first window is small
-    # and holds none of its matches (it must widen, as after a burst of news on a word).
+    # and holds too few of its matches (it must widen, as after a burst of news on a word).
     async with store.db.write() as db:
         await db.execute("ANALYZE articles")
     queries = [

@@ -38,7 +38,7 @@ BEGIN
 END
 $$;
 
--- search_candidates (0017) again, with two changes:
+-- search_candidates (0017) again, with three changes:
 -- * The query's prefixes become the words they begin (above), for the GIN index only: `matching` finds
 --   the same articles as `q`, and ts_rank_cd still ranks with `q`. Not when a prefix begins more than 128
 --   words (a one-letter prefix: the list would cost more than the bitmap), nor when the query or the words
@@ -50,6 +50,8 @@ $$;
 --   Words searched together often come together ("election prime": 6,240 articles where independent
 --   words would make 1,146), so the estimate of an AND is that of its rarest part, never less: a window
 --   too wide costs a visit to every match in it, one too narrow a cheap widening.
+-- * The matches are ranked as they are taken from a window (no second visit of the primary key for
+--   them; a window that holds too few is rare now, and then ranked again).
 -- VOLATILE: it calls search_matches_estimate.
 CREATE OR REPLACE FUNCTION search_candidates(q tsquery, scopes bigint[], wanted integer, first_span bigint)
 RETURNS TABLE (id bigint, score float4) LANGUAGE plpgsql VOLATILE
@@ -71,6 +73,7 @@ DECLARE
     estimate float8;
     span bigint;
     found bigint[];
+    scores float4[];
 BEGIN
     -- The newest id from the primary key's last entry, the words from search_words' (a change inside
     -- the function is undone with it).
@@ -124,21 +127,30 @@ BEGIN
         -- Two statements, not "scopes IS NULL OR EXISTS": an EXISTS under OR is no semi-join, and the
         -- planner may hash every visible article's scope row for it.
         IF scopes IS NULL THEN
-            found := ARRAY(
-                SELECT a.id FROM articles a WHERE a.id > newest - span AND a.search_vector @@ matching::tsquery
-                ORDER BY a.id DESC LIMIT wanted);
+            SELECT array_agg(m.id), array_agg(ts_rank_cd('{0.1, 0.2, 0.25, 1.0}', m.search_vector, q, 1))
+            INTO found, scores
+            FROM (
+                SELECT a.id, a.search_vector FROM articles a
+                WHERE a.id > newest - span AND a.search_vector @@ matching::tsquery
+                ORDER BY a.id DESC LIMIT wanted
+            ) m;
         ELSE
             -- The window's matches newest first (OFFSET 0 keeps the planner from merging the two), each
             -- checked until enough are seen: not every match in the window.
-            found := ARRAY(
-                SELECT m.id FROM (
-                    SELECT a.id FROM articles a WHERE a.id > newest - span AND a.search_vector @@ matching::tsquery
+            SELECT array_agg(m.id), array_agg(ts_rank_cd('{0.1, 0.2, 0.25, 1.0}', m.search_vector, q, 1))
+            INTO found, scores
+            FROM (
+                SELECT w.id, w.search_vector FROM (
+                    SELECT a.id, a.search_vector FROM articles a
+                    WHERE a.id > newest - span AND a.search_vector @@ matching::tsquery
                     ORDER BY a.id DESC OFFSET 0
-                ) m
+                ) w
                 WHERE EXISTS (
-                    SELECT 1 FROM article_scopes vs WHERE vs.article_id = m.id AND vs.scope = ANY (scopes))
-                ORDER BY m.id DESC LIMIT wanted);
+                    SELECT 1 FROM article_scopes vs WHERE vs.article_id = w.id AND vs.scope = ANY (scopes))
+                ORDER BY w.id DESC LIMIT wanted
+            ) m;
         END IF;
+        found := coalesce(found, '{}');
         EXIT WHEN cardinality(found) >= wanted OR newest - span <= 0;
         -- Wide enough for the density of matches this window showed, or eight times as wide when it
         -- showed none; the whole index rather than most of it (its window would cost more than it saves).
@@ -148,8 +160,6 @@ BEGIN
             span := newest;
         END IF;
     END LOOP;
-    RETURN QUERY
-        SELECT a.id, ts_rank_cd('{0.1, 0.2, 0.25, 1.0}', a.search_vector, q, 1)
-        FROM articles a WHERE a.id = ANY (found);
+    RETURN QUERY SELECT * FROM unnest(found, scores);
 END
 $$;
