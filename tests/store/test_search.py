@@ -116,7 +116,6 @@ async def test_postgresql_candidates_are_the_newest_matches_of_the_query_as_writ
                 "FROM articles WHERE search_vector @@ to_tsquery('english', ?) ORDER BY id DESC LIMIT ?",
                 (query, query, wanted),
             )
-            assert sorted((r["id"], r["score"]) for r in found) == sorted(
-                (r["id"], r["score"]) for r in expected
-            ), (query, wanted)
+            got, want = ([(r["id"], r["score"]) for r in rows] for rows in (found, expected))
+            assert sorted(got) == sorted(want), (query, wanted)
             assert expected or query == "'nothing':*"
