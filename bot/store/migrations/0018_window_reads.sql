@@ -1,0 +1,3 @@
+-- PostgreSQL's trending and digest reads become index-only (0018_window_reads.postgresql.sql). In SQLite
+-- these tables are WITHOUT ROWID: their primary keys hold every column and each index the key's columns,
+-- so the same reads touch no table row already: nothing changes here.
