@@ -162,8 +162,9 @@ class DigestQueries:
         rescanned a CTE per row (a day: 30 ms). So: the period's visible articles first (one probe of
         ``article_scopes`` per article, not per name), passed back as an array that the planner, planning
         each run (``plan_cache_mode``), hashes; each name's coverage as a window count (a sort, whatever
-        the estimates); the lead name only for the candidates, through the primary key."""
-        params: list[object] = [*period, *period]  # the lead's period, then the ranking's
+        the estimates); the lead name only for the candidates, by the primary key (an article's names all
+        carry its date: no period to check, which would invite the day's index and a scan per candidate)."""
+        params: list[object] = list(period)
         seen = ""
         if viewer.scopes is not None:
             visible = await self._db.fetchall(
@@ -177,8 +178,8 @@ class DigestQueries:
         return await self._db.fetchall(
             f"""
             SELECT top.article_id, top.weight, (
-                SELECT x.entity_id FROM article_entities x WHERE x.article_id = top.article_id
-                AND x.published >= ? AND x.published < ? AND x.salience >= {ABOUT_SALIENCE}
+                SELECT x.entity_id FROM article_entities x
+                WHERE x.article_id = top.article_id AND x.salience >= {ABOUT_SALIENCE}
                 ORDER BY x.salience DESC, x.entity_id LIMIT 1
             ) AS lead
             FROM (
