@@ -46,7 +46,17 @@ from bot.store import Store
 from bot.stories import story_summary
 from bot.subject_summary import Candidate, Period, distinct_sentences, parse_period, split_period
 from bot.text import search_terms, snippet
-from bot.trending import MIN_ARTICLES, WINDOW_NAMES, WINDOWS, Trend, baseline_days, by_story, parse_window, score
+from bot.trending import (
+    BASELINE_DAYS,
+    MIN_ARTICLES,
+    WINDOW_NAMES,
+    WINDOWS,
+    Trend,
+    baseline_days,
+    by_story,
+    parse_window,
+    score,
+)
 from bot.wording import plural
 
 if TYPE_CHECKING:
@@ -947,13 +957,18 @@ class Answers:
         """The trends of ``window`` (a key of :data:`bot.trending.WINDOWS`) ending at ``now``, each with
         the article most about it, counted in the articles ``viewer`` sees; spike alerts read the same."""
         since = now - WINDOWS[window]
-        articles, first = await self.store.trending.window(since, now, viewer=viewer)
+        # The counts need not wait for the viewer's first article: summed over the longest baseline, a
+        # subject's baseline is that of a younger index's shorter one (no day count precedes the first
+        # article), so both reads go at once (on PostgreSQL, on two connections).
+        (articles, first), counts = await asyncio.gather(
+            self.store.trending.window(since, now, viewer=viewer),
+            self.store.trending.counts(
+                since, now, baseline_days=BASELINE_DAYS, min_articles=MIN_ARTICLES[window], viewer=viewer
+            ),
+        )
         days = baseline_days(since, from_iso(first) if first else None)
         if days == 0 or not articles:
             return TrendingAnswer(window, to_iso(now), [], articles, history=days > 0)
-        counts = await self.store.trending.counts(
-            since, now, baseline_days=days, min_articles=MIN_ARTICLES[window], viewer=viewer
-        )
         # A story lifts several names and topics at once: more are scored than shown, then grouped by story.
         top = score(counts, window, days)[: limit * 4]
         subjects = [(t.subject.kind, t.subject.id) for t in top]

@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot.answers import Answers
-from bot.models import to_iso
+from bot.models import EVERYTHING, Viewer, from_iso, to_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store, database
 from bot.store.migrations import load_migrations
 from bot.store.stories import StoryQueries
+from bot.trending import BASELINE_DAYS, baseline_days
 from tests.coverage import NOW, Analysed, analyse_texts, dated, spike_coverage, write
 
 RECOUNT = {
@@ -187,3 +188,19 @@ async def test_migration_0007_keeps_the_outbox_of_an_existing_index(
             "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, reasons, nonce, next_attempt_at, "
             "created_at) VALUES (1, 5, 7, 'x', '[]', 'n3', 'x', 'x')"
         )
+
+
+async def test_the_longest_baseline_is_a_young_index_own(store: Store, texts: dict[str, Analysed]) -> None:
+    """``!trending`` asks for the counts before it knows how old the index is: over the longest baseline a
+    subject's count is the one over the days the index has, as no day count precedes its first article."""
+    await write(store, spike_coverage(texts))
+    for viewer in (EVERYTHING, Viewer.dm()):
+        _, first = await store.trending.window(NOW - timedelta(days=1), NOW, viewer=viewer)
+        assert first is not None
+        since = from_iso(first) + timedelta(days=10, hours=3)  # ten days into the index's history
+        until = since + timedelta(days=1)
+        days = baseline_days(since, from_iso(first))
+        assert 0 < days < BASELINE_DAYS
+        own = await store.trending.counts(since, until, baseline_days=days, min_articles=1, viewer=viewer)
+        longest = await store.trending.counts(since, until, baseline_days=BASELINE_DAYS, min_articles=1, viewer=viewer)
+        assert own == longest and any(count.baseline_articles for count in own)
