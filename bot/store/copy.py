@@ -27,7 +27,7 @@ import asyncpg
 
 from bot.locations import describe, is_postgres
 from bot.store.database import Database, StoreError
-from bot.store.postgres import _connect_or_explain, server_fault
+from bot.store.postgres import connect_or_explain, server_fault
 from bot.store.postgres_schema import migrate
 
 # Rows per COPY: a few MB of articles (bodies are capped by max_article_chars), far fewer round trips.
@@ -91,7 +91,7 @@ async def copy_index(
     await (await Database.connect(source)).close(optimize=False)
     reader = await aiosqlite.connect(read_only, uri=True, isolation_level=None)
     try:
-        conn = await _connect_or_explain(target)
+        conn = await connect_or_explain(target)
         try:
             tables = await _copy(reader, conn, target, batch_rows, on_table)
         except BaseException as exc:
@@ -102,7 +102,7 @@ async def copy_index(
             raise
         await conn.close()
         # Fresh statistics, so that the first queries on the copy are planned for its real size.
-        conn = await _connect_or_explain(target)
+        conn = await connect_or_explain(target)
         try:
             await conn.execute("ANALYZE")
         finally:

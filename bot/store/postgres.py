@@ -260,10 +260,10 @@ class PostgresDatabase(Database):
         """Connect to the database at ``url`` and bring its schema up to date."""
         from bot.store.postgres_schema import migrate  # the PostgreSQL migrations
 
-        writer = await _connect_or_explain(url)
+        writer = await connect_or_explain(url)
         try:
             await migrate(writer)
-            reader = await _connect_or_explain(url)
+            reader = await connect_or_explain(url)
             listener = ChangeListener(functools.partial(open_connection, url))
             try:
                 await listener.start()
@@ -352,7 +352,9 @@ def _scrub(url: str, exc: BaseException) -> str:
     return message.replace(password, "***") if password else message
 
 
-async def _connect_or_explain(url: str) -> asyncpg.Connection:
+async def connect_or_explain(url: str) -> asyncpg.Connection:
+    """A connection to ``url`` set up as the store's are, or a :class:`StoreError` saying in one sentence why
+    there is none (the password never shown)."""
     try:
         return await open_connection(url)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
