@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.models import (
@@ -337,8 +337,7 @@ class ArticleQueries:
         await self._topics.attach(article_id, published, analysis.topics, touched.topics)
         # Counted in the scopes the article already has (a re-analysis); a new one's come with its origin.
         scopes = await self._scopes(article_id)
-        await self._entities.shift_scopes(article_id, (), scopes)
-        await self._topics.shift_scopes(article_id, (), scopes)
+        await self._shift_scopes(article_id, (), scopes)
 
     async def _show_shared_source(self, article_id: int, record: ArticleRecord, source: tuple[int, int]) -> None:
         """A story a server's own feed brought in arrives through a shared source: from now on it shows the
@@ -401,8 +400,7 @@ class ArticleQueries:
     async def _detach_article(self, article_id: int, touched: _Touched) -> None:
         """Remove an article's analysis rows and its search entry, noting which aggregates to redo."""
         scopes = await self._scopes(article_id)
-        await self._entities.shift_scopes(article_id, scopes, ())
-        await self._topics.shift_scopes(article_id, scopes, ())
+        await self._shift_scopes(article_id, scopes, ())
         await self._entities.detach(article_id, touched.entities)
         await self._topics.detach(article_id, touched.topics)
         await self._search.remove(article_id)
@@ -416,6 +414,26 @@ class ArticleQueries:
             "SELECT scope FROM article_scopes WHERE article_id = ?", (article_id,)
         ) as cursor:
             return {row["scope"] async for row in cursor}
+
+    async def _shift_scopes(self, article_id: int, leaving: Collection[int], joining: Collection[int]) -> None:
+        """Move an article's place in the per-scope running totals (its names, its topics, its day's count)
+        off the scopes it leaves and onto the ones it joins (inside the write: the article's row is there)."""
+        await self._entities.shift_scopes(article_id, leaving, joining)
+        await self._topics.shift_scopes(article_id, leaving, joining)
+        db = self._db.writer
+        for scope, sign in [*((s, -1) for s in leaving), *((s, 1) for s in joining)]:
+            await db.execute(
+                "INSERT INTO scope_day_articles (scope, day, articles) "
+                "SELECT ?, substr(published, 1, 10), ? FROM articles WHERE id = ? "
+                "ON CONFLICT (scope, day) DO UPDATE SET articles = scope_day_articles.articles + excluded.articles",
+                (scope, sign, article_id),
+            )
+            if sign < 0:
+                await db.execute(
+                    "DELETE FROM scope_day_articles WHERE scope = ? AND articles <= 0 "
+                    "AND day = (SELECT substr(published, 1, 10) FROM articles WHERE id = ?)",
+                    (scope, article_id),
+                )
 
     async def _rescope(self, touched: _Touched) -> None:
         """Bring the scopes of articles whose origins or credits changed in line with their sources,
@@ -433,8 +451,7 @@ class ArticleQueries:
             if wanted == current:
                 continue
             leaving, joining = current - wanted, wanted - current
-            await self._entities.shift_scopes(article_id, leaving, joining)
-            await self._topics.shift_scopes(article_id, leaving, joining)
+            await self._shift_scopes(article_id, leaving, joining)
             await db.executemany(
                 "DELETE FROM article_scopes WHERE article_id = ? AND scope = ?", [(article_id, s) for s in leaving]
             )

@@ -84,12 +84,33 @@ class TrendingQueries:
         self, since: datetime, until: datetime, *, viewer: Viewer = EVERYTHING
     ) -> tuple[int, str | None]:
         """How many articles ``viewer`` sees were published in ``[since, until]``, and when the oldest of
-        them was (``None``: it sees none)."""
+        them was (``None``: it sees none). For a server or a DM, the whole days inside come from the
+        articles per scope and day, the partial days at the edges from the articles themselves."""
         seen = seen_by(viewer, "a.id")
+        scopes = viewer.scopes
+        params: list[object]
+        if scopes is None:
+            count = "SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published <= ?"
+            params = [to_iso(since), to_iso(until)]
+        else:
+            edges = _edges(since, until)
+            parts = [
+                f"(SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published {comparison} ? AND {seen})"
+                for _, comparison, _ in edges
+            ]
+            params = [moment for start, _, end in edges for moment in (start, end)]
+            if _day(since) != _day(until):
+                listed = ", ".join(str(int(scope)) for scope in scopes)
+                parts.append(
+                    "(SELECT COALESCE(SUM(d.articles), 0) FROM scope_day_articles d "
+                    f"WHERE d.scope IN ({listed}) AND d.day > ? AND d.day < ?)"
+                )
+                params += [_day(since), _day(until)]
+            count = "SELECT " + " + ".join(parts)
         row = await self._db.fetchone(
-            f"SELECT (SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published <= ? AND {seen}) AS n, "
+            f"SELECT ({count}) AS n, "
             f"(SELECT a.published FROM articles a WHERE {seen} ORDER BY a.published, a.id LIMIT 1) AS first",
-            (to_iso(since), to_iso(until)),
+            params,
         )
         assert row is not None  # a query of subqueries always returns its row
         return int(row["n"]), row["first"]

@@ -74,6 +74,12 @@ async def _check_totals(store: Store) -> None:
         )
         kept_days = await store.db.fetchall(f"SELECT scope, day, {column}, articles FROM {table}")
         assert sorted(tuple(r) for r in fresh_days) == sorted(tuple(r) for r in kept_days), table
+    fresh_days = await store.db.fetchall(
+        "SELECT s.scope, substr(a.published, 1, 10), COUNT(*) FROM article_scopes s "
+        "JOIN articles a ON a.id = s.article_id GROUP BY 1, 2"
+    )
+    kept_days = await store.db.fetchall("SELECT scope, day, articles FROM scope_day_articles")
+    assert sorted(tuple(r) for r in fresh_days) == sorted(tuple(r) for r in kept_days), "scope_day_articles"
     counts = await store.db.fetchall(
         "SELECT scope, articles, entities, topics, mentions FROM scope_counts "
         "WHERE articles != 0 OR entities != 0 OR topics != 0"

@@ -112,6 +112,9 @@ async def test_a_window_counts_exactly_at_its_edges(store: Store, texts: dict[st
     same_day = await store.trending.counts(since, hour, baseline_days=30, min_articles=1)
     assert [c.articles for c in same_day if c.name == "Marta Lindqvist"] == [1]
     assert await store.trending.window(since, NOW) == (3, to_iso(since - timedelta(seconds=1)))
+    # In a DM's view the whole day inside is counted from the articles per scope and day.
+    assert await store.trending.window(since, NOW, viewer=Viewer.dm()) == (3, to_iso(since - timedelta(seconds=1)))
+    assert (await store.trending.window(since, hour, viewer=Viewer.dm()))[0] == 1
 
 
 async def test_a_burst_about_a_name_trends_with_its_factor_and_lead_article(
@@ -204,3 +207,26 @@ async def test_the_longest_baseline_is_a_young_index_own(store: Store, texts: di
         own = await store.trending.counts(since, until, baseline_days=days, min_articles=1, viewer=viewer)
         longest = await store.trending.counts(since, until, baseline_days=BASELINE_DAYS, min_articles=1, viewer=viewer)
         assert own == longest and any(count.baseline_articles for count in own)
+
+
+async def test_migration_0018_counts_the_articles_of_each_scope_and_day(
+    tmp_path: Path, texts: dict[str, Analysed]
+) -> None:
+    path = tmp_path / "old.db"
+    async with Store.open(path) as store:
+        await write(store, spike_coverage(texts))
+    with sqlite3.connect(path) as db:  # as an index made before migration 0018 was
+        db.execute("DROP TABLE scope_day_articles")
+        db.execute("PRAGMA user_version = 17")
+    assert load_migrations()[17].name == "0018_window_reads.sql"
+    async with Store.open(path):
+        pass
+    with sqlite3.connect(path) as db:
+        kept = set(db.execute("SELECT scope, day, articles FROM scope_day_articles"))
+        recount = set(
+            db.execute(
+                "SELECT s.scope, substr(a.published, 1, 10), COUNT(*) FROM article_scopes s "
+                "JOIN articles a ON a.id = s.article_id GROUP BY 1, 2"
+            )
+        )
+    assert kept == recount and len(kept) > 30

@@ -22,3 +22,15 @@ ALTER TABLE entity_scope_day_counts DROP CONSTRAINT entity_scope_day_counts_pkey
     ADD CONSTRAINT entity_scope_day_counts_pkey PRIMARY KEY (scope, day, entity_id) INCLUDE (articles);
 ALTER TABLE topic_scope_day_counts DROP CONSTRAINT topic_scope_day_counts_pkey,
     ADD CONSTRAINT topic_scope_day_counts_pkey PRIMARY KEY (scope, day, topic_id) INCLUDE (articles);
+
+-- A window's article count for a server or a DM: the articles of each scope per UTC day (see the SQLite
+-- step, 0018_window_reads.sql).
+CREATE TABLE scope_day_articles (
+    scope    BIGINT  NOT NULL,
+    day      TEXT    NOT NULL,
+    articles INTEGER NOT NULL,
+    PRIMARY KEY (scope, day)
+);
+INSERT INTO scope_day_articles (scope, day, articles)
+SELECT s.scope, substr(a.published, 1, 10), COUNT(*) FROM article_scopes s JOIN articles a ON a.id = s.article_id
+GROUP BY s.scope, substr(a.published, 1, 10);
