@@ -162,8 +162,9 @@ class DigestQueries:
         rescanned a CTE per row (a day: 30 ms). So: the period's visible articles first (one probe of
         ``article_scopes`` per article, not per name), passed back as an array that the planner, planning
         each run (``plan_cache_mode``), hashes; each name's coverage as a window count (a sort, whatever
-        the estimates); the lead name only for the candidates, by the primary key (an article's names all
-        carry its date: no period to check, which would invite the day's index and a scan per candidate)."""
+        the estimates); the lead name (the most salient; ties: the lowest id) only for the candidates, by the
+        primary key (an article's names all carry its date: no period to check, which would invite the day's
+        index and a scan per candidate)."""
         params: list[object] = list(period)
         seen = ""
         if viewer.scopes is not None:
