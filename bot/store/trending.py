@@ -88,25 +88,21 @@ class TrendingQueries:
         articles per scope and day, the partial days at the edges from the articles themselves."""
         seen = seen_by(viewer, "a.id")
         scopes = viewer.scopes
-        params: list[object]
-        if scopes is None:
-            count = "SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published <= ?"
-            params = [to_iso(since), to_iso(until)]
-        else:
+        count = f"SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published <= ? AND {seen}"
+        params: list[object] = [to_iso(since), to_iso(until)]
+        if scopes is not None and _day(since + timedelta(days=1)) < _day(until):  # a whole day inside
             edges = _edges(since, until)
             parts = [
                 f"(SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published {comparison} ? AND {seen})"
                 for _, comparison, _ in edges
             ]
-            params = [moment for start, _, end in edges for moment in (start, end)]
-            if _day(since) != _day(until):
-                listed = ", ".join(str(int(scope)) for scope in scopes)
-                parts.append(
-                    "(SELECT COALESCE(SUM(d.articles), 0) FROM scope_day_articles d "
-                    f"WHERE d.scope IN ({listed}) AND d.day > ? AND d.day < ?)"
-                )
-                params += [_day(since), _day(until)]
+            listed = ", ".join(str(int(scope)) for scope in scopes)
+            parts.append(
+                "(SELECT COALESCE(SUM(d.articles), 0) FROM scope_day_articles d "
+                f"WHERE d.scope IN ({listed}) AND d.day > ? AND d.day < ?)"
+            )
             count = "SELECT " + " + ".join(parts)
+            params = [*(moment for start, _, end in edges for moment in (start, end)), _day(since), _day(until)]
         row = await self._db.fetchone(
             f"SELECT ({count}) AS n, "
             f"(SELECT a.published FROM articles a WHERE {seen} ORDER BY a.published, a.id LIMIT 1) AS first",
