@@ -959,12 +959,9 @@ class Answers:
         since = now - WINDOWS[window]
         # The counts need not wait for the viewer's first article: summed over the longest baseline, a
         # subject's baseline is that of a younger index's shorter one (no day count precedes the first
-        # article), so both reads go at once (on PostgreSQL, on two connections).
-        (articles, first), counts = await asyncio.gather(
-            self.store.trending.window(since, now, viewer=viewer),
-            self.store.trending.counts(
-                since, now, baseline_days=BASELINE_DAYS, min_articles=MIN_ARTICLES[window], viewer=viewer
-            ),
+        # article), so the store may read both at once.
+        (articles, first), counts = await self.store.trending.window_and_counts(
+            since, now, baseline_days=BASELINE_DAYS, min_articles=MIN_ARTICLES[window], viewer=viewer
         )
         days = baseline_days(since, from_iso(first) if first else None)
         if days == 0 or not articles:

@@ -158,6 +158,23 @@ class TrendingQueries:
             for r in rows
         ]
 
+    async def window_and_counts(
+        self, since: datetime, until: datetime, *, baseline_days: int, min_articles: int, viewer: Viewer = EVERYTHING
+    ) -> tuple[tuple[int, str | None], list[SubjectCount]]:
+        """:meth:`window` and :meth:`counts` of ``[since, until]`` (no counts when ``viewer`` sees no article
+        there). On PostgreSQL both at once, on reading connections of their own; SQLite's one reading
+        connection would only take them in turn."""
+        if self._db.dialect == "postgresql":
+            return await asyncio.gather(
+                self.window(since, until, viewer=viewer),
+                self.counts(since, until, baseline_days=baseline_days, min_articles=min_articles, viewer=viewer),
+            )
+        window = await self.window(since, until, viewer=viewer)
+        if not window[0]:
+            return window, []
+        counts = await self.counts(since, until, baseline_days=baseline_days, min_articles=min_articles, viewer=viewer)
+        return window, counts
+
     async def _edge_articles(self, since: datetime, until: datetime, viewer: Viewer) -> list[int] | None:
         """On PostgreSQL, the articles ``viewer`` sees in the partial days at the edges of ``[since, until]``
         (``None``: it sees everything): each probed in ``article_scopes`` once, not once per name and
