@@ -209,16 +209,16 @@ async def test_the_longest_baseline_is_a_young_index_own(store: Store, texts: di
         assert own == longest and any(count.baseline_articles for count in own)
 
 
-async def test_migration_0018_counts_the_articles_of_each_scope_and_day(
+async def test_migration_0019_counts_the_articles_of_each_scope_and_day(
     tmp_path: Path, texts: dict[str, Analysed]
 ) -> None:
     path = tmp_path / "old.db"
     async with Store.open(path) as store:
         await write(store, spike_coverage(texts))
-    with sqlite3.connect(path) as db:  # as an index made before migration 0018 was
+    with sqlite3.connect(path) as db:  # as an index made before migration 0019 was
         db.execute("DROP TABLE scope_day_articles")
-        db.execute("PRAGMA user_version = 17")
-    assert load_migrations()[17].name == "0018_window_reads.sql"
+        db.execute("PRAGMA user_version = 18")
+    assert load_migrations()[18].name == "0019_window_reads.sql"
     async with Store.open(path):
         pass
     with sqlite3.connect(path) as db:

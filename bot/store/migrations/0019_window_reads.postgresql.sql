@@ -24,7 +24,7 @@ ALTER TABLE topic_scope_day_counts DROP CONSTRAINT topic_scope_day_counts_pkey,
     ADD CONSTRAINT topic_scope_day_counts_pkey PRIMARY KEY (scope, day, topic_id) INCLUDE (articles);
 
 -- A window's article count for a server or a DM: the articles of each scope per UTC day (see the SQLite
--- step, 0018_window_reads.sql).
+-- step, 0019_window_reads.sql).
 CREATE TABLE scope_day_articles (
     scope    BIGINT  NOT NULL,
     day      TEXT    NOT NULL,

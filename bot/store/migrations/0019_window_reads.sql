@@ -11,6 +11,6 @@ INSERT INTO scope_day_articles (scope, day, articles)
 SELECT s.scope, substr(a.published, 1, 10), COUNT(*) FROM article_scopes s JOIN articles a ON a.id = s.article_id
 GROUP BY s.scope, substr(a.published, 1, 10);
 
--- PostgreSQL's trending and digest reads also become index-only (0018_window_reads.postgresql.sql). In
+-- PostgreSQL's trending and digest reads also become index-only (0019_window_reads.postgresql.sql). In
 -- SQLite the tables they read are WITHOUT ROWID: their keys hold every column, each index the key's
 -- columns, so those reads touch no table row already.
