@@ -77,16 +77,16 @@ class _ArticleVector:
         self.weights: dict[Feature, float] = {}
         self.rarities: dict[Feature, float] = {}
         self.article_counts: dict[Feature, int] = {}
-        self.names: dict[Feature, str] = {}
+        self.names: dict[Feature, str | None] = {}  # a candidate's are not read: only the asked article's
         self._values: dict[Feature, float] | None = None
         self._norm = 0.0
 
-    def add(self, feature: Feature, row: sqlite3.Row, weight: float, article_count: int) -> None:
+    def add(self, feature: Feature, name: str | None, weight: float, article_count: int) -> None:
         count = max(1, int(article_count))
         self.weights[feature] = weight
         self.rarities[feature] = math.log(1 + self.total / count)
         self.article_counts[feature] = count
-        self.names[feature] = row["name"]
+        self.names[feature] = name
         self._values = None
 
     def values(self) -> dict[Feature, float]:
@@ -624,18 +624,29 @@ class ArticleQueries:
             return article, []
         # One statement gathers the candidates, adds up what each shares, weighted, so that only the best
         # few are kept instead of every recent article of every anchor, and reads their vectors and briefs.
-        parts, params = [], []
-        weight = "CAST(? AS DOUBLE PRECISION)" if self._db.dialect == "postgresql" else "?"  # untyped there
+        parts: list[str] = []
+        params: list[object] = []
         for table, column, chosen in (
             ("article_entities", "entity_id", entity_anchors),
             ("article_topics", "topic_id", topic_anchors),
         ):
-            for anchor in chosen:
+            weights = [vector.weights[anchor] * vector.rarities[anchor] for anchor in chosen]
+            if self._db.dialect == "postgresql":
+                # The anchors as two arrays: one statement text whatever their number (prepared once), and
+                # planned as one probe per row of the arrays rather than as up to sixteen subqueries.
                 parts.append(
-                    f"SELECT * FROM (SELECT article_id, {weight} AS weight FROM {table} WHERE {column} = ? "
+                    f"SELECT x.article_id, anchor.weight FROM unnest(?::bigint[], ?::float8[]) AS anchor(id, weight) "
+                    f"CROSS JOIN LATERAL (SELECT article_id FROM {table} WHERE {column} = anchor.id "
+                    f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) x"
+                )
+                params += [[anchor[1] for anchor in chosen], weights, article_id]
+                continue
+            for anchor, anchor_weight in zip(chosen, weights, strict=True):
+                parts.append(
+                    f"SELECT * FROM (SELECT article_id, ? AS weight FROM {table} WHERE {column} = ? "
                     f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW})"
                 )
-                params += [vector.weights[anchor] * vector.rarities[anchor], anchor[1], article_id]
+                params += [anchor_weight, anchor[1], article_id]
         # What the viewer may not see is left out of the grouped candidates: few checks, not one a row.
         grouped_seen, grouped_params = visible(viewer, "g.article_id")
         features, feature_params = self._features_sql("IN (SELECT article_id FROM candidates)", (), viewer)
@@ -708,7 +719,10 @@ class ArticleQueries:
             else:
                 weight = TOPIC_FACTOR * row["weight"] / row["top"] if row["top"] > 0 else 0.0
             feature = (row["kind"], row["feature"])
-            vectors.setdefault(row["article_id"], _ArticleVector(total)).add(feature, row, weight, row["article_count"])
+            article = vectors.get(row["article_id"])
+            if article is None:
+                article = vectors[row["article_id"]] = _ArticleVector(total)
+            article.add(feature, row["name"], weight, row["article_count"])
         return vectors
 
     async def servers_with_own_articles(self) -> list[int]:
