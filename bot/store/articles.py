@@ -647,12 +647,15 @@ class ArticleQueries:
                     f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW})"
                 )
                 params += [anchor_weight, anchor[1], article_id]
-        # What the viewer may not see is left out of the grouped candidates: few checks, not one a row.
+        # What the viewer may not see is left out of the grouped candidates. PostgreSQL sorts them first
+        # (OFFSET 0 keeps the sort below the check) and checks only the best few that fill the LIMIT,
+        # not every candidate (hundreds, a probe each); SQLite's checks cost little.
         grouped_seen, grouped_params = visible(viewer, "g.article_id")
+        best_first = " ORDER BY shared DESC, article_id DESC OFFSET 0" if self._db.dialect == "postgresql" else ""
         features, feature_params = self._features_sql("IN (SELECT article_id FROM candidates)", (), viewer)
         rows = await self._db.fetchall(
             f"WITH candidates AS (SELECT g.article_id FROM (SELECT article_id, SUM(weight) AS shared "
-            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY article_id) g WHERE {grouped_seen} "
+            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY article_id{best_first}) g WHERE {grouped_seen} "
             f"ORDER BY g.shared DESC, g.article_id DESC LIMIT ?) "
             f"SELECT f.*, NULL AS url, NULL AS published FROM ({features}) f "
             f"UNION ALL SELECT 'article', a.id, a.id, a.title, a.source, NULL, NULL, NULL, a.url, a.published "
