@@ -77,11 +77,11 @@ class _ArticleVector:
         self.weights: dict[Feature, float] = {}
         self.rarities: dict[Feature, float] = {}
         self.article_counts: dict[Feature, int] = {}
-        self.names: dict[Feature, str | None] = {}  # a candidate's are not read: only the asked article's
+        self.names: dict[Feature, str] = {}
         self._values: dict[Feature, float] | None = None
         self._norm = 0.0
 
-    def add(self, feature: Feature, name: str | None, weight: float, article_count: int) -> None:
+    def add(self, feature: Feature, name: str, weight: float, article_count: int) -> None:
         count = max(1, int(article_count))
         self.weights[feature] = weight
         self.rarities[feature] = math.log(1 + self.total / count)

@@ -203,7 +203,9 @@ class EntityQueries:
         )
         together = {r["entity_id"]: r["together"] for r in top}
         others = (
-            await self._refs(viewer, f"e.id IN ({','.join('?' * len(together))})", list(together)) if together else []
+            await self._refs(viewer, f"e.id IN ({','.join('?' * len(together))})", list(together))
+            if together
+            else []
         )
         others.sort(key=lambda e: (-together[e.id], -e.mention_count, e.id))
         seen_a, seen_a_params = visible(viewer, "ae.article_id")
