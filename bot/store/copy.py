@@ -8,9 +8,10 @@ whatever the index's size; each batch goes to PostgreSQL with ``COPY``. Everythi
 transaction: a copy that fails leaves the target as empty as it found it.
 
 The totals kept by triggers (``scope_counts``) are copied like any table, so the triggers that would
-count the copied rows a second time (every AFTER trigger) are off during the copy; BEFORE triggers, which
-complete their own row (``articles.search_vector``), stay on. Identity sequences then continue after
-the highest id copied.
+count the copied rows a second time (every AFTER row trigger) are off during the copy; BEFORE triggers,
+which complete their own row (``articles.search_vector``), stay on, and so do the statement triggers that
+derive what SQLite does not hold (``search_words``, the words of PostgreSQL's search) from each batch.
+Identity sequences then continue after the highest id copied.
 """
 
 from __future__ import annotations
@@ -178,10 +179,10 @@ async def _tables_in_order(reader: aiosqlite.Connection) -> list[str]:
 
 
 async def _after_triggers(conn: asyncpg.Connection, tables: list[str]) -> list[tuple[str, str]]:
-    """The AFTER triggers on ``tables``: they derive rows of other tables, which are copied as they are."""
+    """The AFTER row triggers on ``tables``: they derive rows of other tables, which are copied as they are."""
     rows = await conn.fetch(
         "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        "WHERE NOT t.tgisinternal AND c.relname = ANY($1::text[]) AND t.tgtype & 2 = 0 "  # 2: BEFORE
+        "WHERE NOT t.tgisinternal AND c.relname = ANY($1::text[]) AND t.tgtype & 3 = 1 "  # 1: ROW, 2: BEFORE
         "AND c.relnamespace = current_schema()::regnamespace ORDER BY 1, 2",
         tables,
     )

@@ -1,5 +1,6 @@
 """Search's candidates: the most recent matches a viewer sees, the same on both backends however far back
-they lie (PostgreSQL looks for them in id windows it widens until it has enough)."""
+they lie (PostgreSQL looks for them in id windows it widens until it has enough), and the last word as a
+prefix over every word of the index (PostgreSQL's list of them)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ async def test_candidates_are_the_newest_visible_matches_however_sparse(
         text = "The harbour reopened." if n in harbour else "Rain fell on the hills."
         [written] = await store.articles.write_batch([(_record(n, text), _ANALYSIS)], source_id=harbour.get(n))
         ids[n] = written.article_id
-    # Three candidates, looked for among the newest two ids first: the windows must widen three times.
+    # Three candidates, looked for among the newest two ids first (PostgreSQL may start wider, from its
+    # estimate of the matches).
     monkeypatch.setattr(search, "SEARCH_CANDIDATES", 3)
     monkeypatch.setattr(search, "SEARCH_FIRST_WINDOW", 2)
     expected = {
@@ -51,3 +53,69 @@ async def test_candidates_are_the_newest_visible_matches_however_sparse(
         found = await store.search.find("harbour", limit=3, viewer=viewer)
         assert sorted(m.article.id for m in found) == sorted(ids[n] for n in newest), viewer
     assert await store.search.find("lighthouse", viewer=Viewer.everything()) == []
+
+
+async def test_a_last_word_as_a_prefix_finds_words_new_to_the_index_and_changed_articles(store: Store) -> None:
+    # PostgreSQL expands the prefix through its list of the index's words: a word that reached the index
+    # in a new article, or in an article whose text changed, must be in that list.
+    texts = ["The harbour reopened.", "Rain fell on the hills.", "The harbourmaster spoke.", "Snow came early."]
+    ids = []
+    for n, text in enumerate(texts):
+        [written] = await store.articles.write_batch([(_record(n, text), _ANALYSIS)])
+        ids.append(written.article_id)
+    assert {m.article.id for m in await store.search.find("harbou")} == {ids[0], ids[2]}
+    changed = _record(3, "The harbourside flooded.")
+    [written] = await store.articles.write_batch([(changed, _ANALYSIS)])
+    assert written.article_id == ids[3] and written.status == "updated"
+    assert {m.article.id for m in await store.search.find("harbou")} == {ids[0], ids[2], ids[3]}
+    # Whole first: "harbour" finds one article, fewer than five, so the prefix finds the others.
+    assert {m.article.id for m in await store.search.find("harbour")} == {ids[0], ids[2], ids[3]}
+    assert {m.article.id for m in await store.search.find("harbour", limit=1)} == {ids[0]}
+    assert await store.search.find("harbz") == []
+
+
+@pytest.mark.postgresql_only
+async def test_postgresql_candidates_are_the_newest_matches_of_the_query_as_written(store: Store) -> None:
+    # search_candidates rewrites prefixes as the words they begin and sizes its window from the
+    # planner's estimate (widening it when that was wrong); it must find what the query itself finds,
+    # newest first, ranked with it.
+    many = " ".join(f"zyq{n:03d}" for n in range(140))  # more words under "zyq" than are expanded
+    texts = [
+        "The harbour reopened.",
+        "The harbourmaster spoke of the quarter-finals.",
+        "O'Neil reached the quarter-finals.",
+        f"Noise {many}.",
+        "Rain fell on the harbourside.",
+        "Harbourmasters met in the harbour.",
+    ] * 4
+    texts += (["Snow came early."] * 9 + ["Snow fell on the harbour."]) * 3  # the newest mention few of them
+    for n, text in enumerate(texts):
+        await store.articles.write_batch([(_record(n, text), _ANALYSIS)])
+    # Statistics: the planner's estimate now says "harbour" is common, so the first window is small
+    # and holds too few of its matches (it must widen, as after a burst of news on a word).
+    async with store.db.write() as db:
+        await db.execute("ANALYZE articles")
+    queries = [
+        "'harbour':*",
+        "'harbour' & 'harbourmast':*",
+        "'rain' | 'harbourm':*",
+        "'quarter-finals':* | 'harbour'",
+        "'o''neil':* & 'reach'",
+        "'zyq':*",
+        "'zyq01':* | 'rain'",
+        "'nothing':*",
+    ]
+    for query in queries:
+        for wanted in (3, 300):
+            found = await store.db.fetchall(
+                "SELECT id, score FROM search_candidates(to_tsquery('english', ?), ?, ?, 2)",
+                (query, [0], wanted),
+            )
+            expected = await store.db.fetchall(
+                "SELECT id, ts_rank_cd('{0.1, 0.2, 0.25, 1.0}', search_vector, to_tsquery('english', ?), 1) AS score "
+                "FROM articles WHERE search_vector @@ to_tsquery('english', ?) ORDER BY id DESC LIMIT ?",
+                (query, query, wanted),
+            )
+            got, want = ([(r["id"], r["score"]) for r in rows] for rows in (found, expected))
+            assert sorted(got) == sorted(want), (query, wanted)
+            assert expected or query == "'nothing':*"

@@ -1,0 +1,2 @@
+-- PostgreSQL's search gets a list of its words (0018_search_words.postgresql.sql); SQLite's FTS5 expands
+-- a prefix through its own term index: nothing changes here.
