@@ -208,7 +208,7 @@ class LatestAnswer:
 class RelatedAnswer:
     """``!related``: articles close to one article."""
 
-    article: Article
+    article: ArticleBrief
     related: list[RelatedArticle]
 
 
@@ -900,10 +900,10 @@ class Answers:
     async def related(self, article_id: str | int, *, viewer: Viewer = EVERYTHING) -> RelatedAnswer | NotFound:
         """Articles close to one article."""
         number = parse_article_id(article_id)
-        article = await self.store.articles.get(number, viewer=viewer)
-        if article is None:
+        found = await self.store.articles.related_to(number, limit=5, viewer=viewer)
+        if found is None:
             return NotFound(f"There is no article {number}.")
-        related = await self.store.articles.related(number, limit=5, viewer=viewer)
+        article, related = found
         if not related:
             return NotFound(
                 f"Nothing closely related to article {number}: no other article shares its main names or topics."
