@@ -46,7 +46,17 @@ from bot.store import Store
 from bot.stories import story_summary
 from bot.subject_summary import Candidate, Period, distinct_sentences, parse_period, split_period
 from bot.text import search_terms, snippet
-from bot.trending import MIN_ARTICLES, WINDOW_NAMES, WINDOWS, Trend, baseline_days, by_story, parse_window, score
+from bot.trending import (
+    BASELINE_DAYS,
+    MIN_ARTICLES,
+    WINDOW_NAMES,
+    WINDOWS,
+    Trend,
+    baseline_days,
+    by_story,
+    parse_window,
+    score,
+)
 from bot.wording import plural
 
 if TYPE_CHECKING:
@@ -198,7 +208,7 @@ class LatestAnswer:
 class RelatedAnswer:
     """``!related``: articles close to one article."""
 
-    article: Article
+    article: ArticleBrief
     related: list[RelatedArticle]
 
 
@@ -890,10 +900,10 @@ class Answers:
     async def related(self, article_id: str | int, *, viewer: Viewer = EVERYTHING) -> RelatedAnswer | NotFound:
         """Articles close to one article."""
         number = parse_article_id(article_id)
-        article = await self.store.articles.get(number, viewer=viewer)
-        if article is None:
+        found = await self.store.articles.related_to(number, limit=5, viewer=viewer)
+        if found is None:
             return NotFound(f"There is no article {number}.")
-        related = await self.store.articles.related(number, limit=5, viewer=viewer)
+        article, related = found
         if not related:
             return NotFound(
                 f"Nothing closely related to article {number}: no other article shares its main names or topics."
@@ -947,13 +957,15 @@ class Answers:
         """The trends of ``window`` (a key of :data:`bot.trending.WINDOWS`) ending at ``now``, each with
         the article most about it, counted in the articles ``viewer`` sees; spike alerts read the same."""
         since = now - WINDOWS[window]
-        articles, first = await self.store.trending.window(since, now, viewer=viewer)
+        # The counts need not wait for the viewer's first article: summed over the longest baseline, a
+        # subject's baseline is that of a younger index's shorter one (no day count precedes the first
+        # article), so the store may read both at once.
+        (articles, first), counts = await self.store.trending.window_and_counts(
+            since, now, baseline_days=BASELINE_DAYS, min_articles=MIN_ARTICLES[window], viewer=viewer
+        )
         days = baseline_days(since, from_iso(first) if first else None)
         if days == 0 or not articles:
             return TrendingAnswer(window, to_iso(now), [], articles, history=days > 0)
-        counts = await self.store.trending.counts(
-            since, now, baseline_days=days, min_articles=MIN_ARTICLES[window], viewer=viewer
-        )
         # A story lifts several names and topics at once: more are scored than shown, then grouped by story.
         top = score(counts, window, days)[: limit * 4]
         subjects = [(t.subject.kind, t.subject.id) for t in top]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 
 from bot.models import (
@@ -81,12 +81,12 @@ class _ArticleVector:
         self._values: dict[Feature, float] | None = None
         self._norm = 0.0
 
-    def add(self, feature: Feature, row: sqlite3.Row, weight: float, article_count: int) -> None:
+    def add(self, feature: Feature, name: str, weight: float, article_count: int) -> None:
         count = max(1, int(article_count))
         self.weights[feature] = weight
         self.rarities[feature] = math.log(1 + self.total / count)
         self.article_counts[feature] = count
-        self.names[feature] = row["name"]
+        self.names[feature] = name
         self._values = None
 
     def values(self) -> dict[Feature, float]:
@@ -340,8 +340,7 @@ class ArticleQueries:
         await self._topics.attach(article_id, published, analysis.topics, touched.topics)
         # Counted in the scopes the article already has (a re-analysis); a new one's come with its origin.
         scopes = await self._scopes(article_id)
-        await self._entities.shift_scopes(article_id, (), scopes)
-        await self._topics.shift_scopes(article_id, (), scopes)
+        await self._shift_scopes(article_id, (), scopes)
 
     async def _show_shared_source(self, article_id: int, record: ArticleRecord, source: tuple[int, int]) -> None:
         """A story a server's own feed brought in arrives through a shared source: from now on it shows the
@@ -404,8 +403,7 @@ class ArticleQueries:
     async def _detach_article(self, article_id: int, touched: _Touched) -> None:
         """Remove an article's analysis rows and its search entry, noting which aggregates to redo."""
         scopes = await self._scopes(article_id)
-        await self._entities.shift_scopes(article_id, scopes, ())
-        await self._topics.shift_scopes(article_id, scopes, ())
+        await self._shift_scopes(article_id, scopes, ())
         await self._entities.detach(article_id, touched.entities)
         await self._topics.detach(article_id, touched.topics)
         await self._search.remove(article_id)
@@ -419,6 +417,26 @@ class ArticleQueries:
             "SELECT scope FROM article_scopes WHERE article_id = ?", (article_id,)
         ) as cursor:
             return {row["scope"] async for row in cursor}
+
+    async def _shift_scopes(self, article_id: int, leaving: Collection[int], joining: Collection[int]) -> None:
+        """Move an article's place in the per-scope running totals (its names, its topics, its day's count)
+        off the scopes it leaves and onto the ones it joins (inside the write: the article's row is there)."""
+        await self._entities.shift_scopes(article_id, leaving, joining)
+        await self._topics.shift_scopes(article_id, leaving, joining)
+        db = self._db.writer
+        for scope, sign in [*((s, -1) for s in leaving), *((s, 1) for s in joining)]:
+            await db.execute(
+                "INSERT INTO scope_day_articles (scope, day, articles) "
+                "SELECT ?, substr(published, 1, 10), ? FROM articles WHERE id = ? "
+                "ON CONFLICT (scope, day) DO UPDATE SET articles = scope_day_articles.articles + excluded.articles",
+                (scope, sign, article_id),
+            )
+            if sign < 0:
+                await db.execute(
+                    "DELETE FROM scope_day_articles WHERE scope = ? AND articles <= 0 "
+                    "AND day = (SELECT substr(published, 1, 10) FROM articles WHERE id = ?)",
+                    (scope, article_id),
+                )
 
     async def _rescope(self, touched: _Touched) -> None:
         """Bring the scopes of articles whose origins or credits changed in line with their sources,
@@ -436,8 +454,7 @@ class ArticleQueries:
             if wanted == current:
                 continue
             leaving, joining = current - wanted, wanted - current
-            await self._entities.shift_scopes(article_id, leaving, joining)
-            await self._topics.shift_scopes(article_id, leaving, joining)
+            await self._shift_scopes(article_id, leaving, joining)
             await db.executemany(
                 "DELETE FROM article_scopes WHERE article_id = ? AND scope = ?", [(article_id, s) for s in leaving]
             )
@@ -570,9 +587,18 @@ class ArticleQueries:
         return int(row["n"]) if row else 0
 
     async def related(self, article_id: int, limit: int = 5, *, viewer: Viewer = EVERYTHING) -> list[RelatedArticle]:
-        """Articles ``viewer`` sees that share this one's rare and central names and topics, closest first;
-        those less similar than :data:`RELATED_MIN_SIMILARITY` are left out, so an empty list means nothing
-        is closely related (nor is anything, to an article the viewer does not see).
+        """Articles ``viewer`` sees that share this one's rare and central names and topics, closest first
+        (see :meth:`related_to`); an empty list when nothing is closely related or the viewer does not see
+        the article."""
+        found = await self.related_to(article_id, limit, viewer=viewer)
+        return found[1] if found else []
+
+    async def related_to(
+        self, article_id: int, limit: int = 5, *, viewer: Viewer = EVERYTHING
+    ) -> tuple[ArticleBrief, list[RelatedArticle]] | None:
+        """The article (``None`` if ``viewer`` does not see it) and the articles ``viewer`` sees that share
+        its rare and central names and topics, closest first; those less similar than
+        :data:`RELATED_MIN_SIMILARITY` are left out, so an empty list means nothing is closely related.
 
         Each article is a vector over its entities (weighted by salience, places and nationalities at
         :data:`PLACE_FACTOR`) and topics (by score, relative to its top topic, at :data:`TOPIC_FACTOR`),
@@ -582,23 +608,32 @@ class ArticleQueries:
         recent articles of this one's heaviest names and topics; the best of them by the shared part
         alone are then scored exactly, by the cosine of the two vectors. In a server's view, rarity counts
         the articles that server sees.
+
+        Two statements (on PostgreSQL each costs a round trip and its planning): the article with its
+        vector and the size of the view, then the candidates with their vectors and briefs.
         """
-        if viewer.scopes is None:
-            newest = await self._db.fetchone("SELECT MAX(id) AS n FROM articles")
+        scopes = viewer.scopes
+        seen, seen_params = visible(viewer, "a.id")
+        if scopes is None:
             # Ids are never reused, so the highest stands in for the count of articles without counting
             # them; the few deleted ones barely move a logarithm.
-            total = max(1, int(newest["n"] or 1)) if newest else 1
+            size, size_params = "SELECT MAX(id) FROM articles", ()
         else:
-            own, own_params = visible(viewer, "a.id")
-            shown = await self._db.fetchone(
-                f"SELECT 1 FROM articles a WHERE a.id = ? AND {own}", (article_id, *own_params)
-            )
-            if shown is None:
-                return []
-            total = max(1, await self.count(viewer=viewer))
-        vector = (await self._vectors([article_id], total, viewer)).get(article_id)
+            size = f"SELECT COALESCE(SUM(articles), 0) FROM scope_counts WHERE scope IN ({scope_marks(scopes)})"
+            size_params = scopes
+        features, feature_params = self._features_sql("= ?", (article_id,), viewer)
+        rows = await self._db.fetchall(
+            f"SELECT {BRIEF_COLUMNS}, ({size}) AS total, f.* FROM articles a "
+            f"LEFT JOIN ({features}) f ON TRUE WHERE a.id = ? AND {seen} ORDER BY f.kind, f.feature",
+            (*size_params, *feature_params, article_id, *seen_params),
+        )
+        if not rows:
+            return None
+        article = article_brief(rows[0])
+        total = max(1, int(rows[0]["total"] or 1))
+        vector = self._vectors([r for r in rows if r["kind"] is not None], total).get(article_id)
         if not vector:
-            return []
+            return article, []
         anchors = sorted(
             (x for x in vector.weights if vector.article_counts[x] > 1),
             key=lambda x: -vector.weights[x] * vector.rarities[x],
@@ -606,100 +641,111 @@ class ArticleQueries:
         entity_anchors = [x for x in anchors if x[0] == "entity"][:RELATED_ANCHORS]
         topic_anchors = [x for x in anchors if x[0] == "topic"][:RELATED_ANCHORS]
         if not entity_anchors and not topic_anchors:
-            return []
-        # One query gathers the candidates and adds up what each shares, weighted, so that only the best
-        # few rows come back instead of every recent article of every anchor.
-        parts, params = [], []
-        weight = "CAST(? AS DOUBLE PRECISION)" if self._db.dialect == "postgresql" else "?"  # untyped there
+            return article, []
+        # One statement gathers the candidates, adds up what each shares, weighted, so that only the best
+        # few are kept instead of every recent article of every anchor, and reads their vectors and briefs.
+        parts: list[str] = []
+        params: list[object] = []
         for table, column, chosen in (
             ("article_entities", "entity_id", entity_anchors),
             ("article_topics", "topic_id", topic_anchors),
         ):
-            for anchor in chosen:
+            weights = [vector.weights[anchor] * vector.rarities[anchor] for anchor in chosen]
+            if self._db.dialect == "postgresql":
+                # The anchors as two arrays: one statement text whatever their number (prepared once), and
+                # planned as one probe per row of the arrays rather than as up to sixteen subqueries.
                 parts.append(
-                    f"SELECT * FROM (SELECT article_id, {weight} AS weight FROM {table} WHERE {column} = ? "
+                    f"SELECT x.article_id, anchor.weight FROM unnest(?::bigint[], ?::float8[]) AS anchor(id, weight) "
+                    f"CROSS JOIN LATERAL (SELECT article_id FROM {table} WHERE {column} = anchor.id "
+                    f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW}) x"
+                )
+                params += [[anchor[1] for anchor in chosen], weights, article_id]
+                continue
+            for anchor, anchor_weight in zip(chosen, weights, strict=True):
+                parts.append(
+                    f"SELECT * FROM (SELECT article_id, ? AS weight FROM {table} WHERE {column} = ? "
                     f"AND article_id != ? ORDER BY published DESC LIMIT {RECENT_WINDOW})"
                 )
-                params += [vector.weights[anchor] * vector.rarities[anchor], anchor[1], article_id]
-        # What the viewer may not see is left out of the grouped candidates: few checks, not one a row.
-        seen, seen_params = visible(viewer, "g.article_id")
+                params += [anchor_weight, anchor[1], article_id]
+        # What the viewer may not see is left out of the grouped candidates. PostgreSQL sorts them first
+        # (OFFSET 0 keeps the sort below the check) and checks only the best few that fill the LIMIT,
+        # not every candidate (hundreds, a probe each); SQLite's checks cost little.
+        grouped_seen, grouped_params = visible(viewer, "g.article_id")
+        best_first = " ORDER BY shared DESC, article_id DESC OFFSET 0" if self._db.dialect == "postgresql" else ""
+        features, feature_params = self._features_sql("IN (SELECT article_id FROM candidates)", (), viewer)
         rows = await self._db.fetchall(
-            f"SELECT g.article_id, g.shared FROM (SELECT article_id, SUM(weight) AS shared "
-            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY article_id) g WHERE {seen} "
-            f"ORDER BY g.shared DESC, g.article_id DESC LIMIT ?",
-            (*params, *seen_params, limit * RELATED_RESCORED),
+            f"WITH candidates AS (SELECT g.article_id FROM (SELECT article_id, SUM(weight) AS shared "
+            f"FROM ({' UNION ALL '.join(parts)}) GROUP BY article_id{best_first}) g WHERE {grouped_seen} "
+            f"ORDER BY g.shared DESC, g.article_id DESC LIMIT ?) "
+            f"SELECT f.*, NULL AS url, NULL AS published FROM ({features}) f "
+            f"UNION ALL SELECT 'article', a.id, a.id, a.title, a.source, NULL, NULL, NULL, a.url, a.published "
+            f"FROM articles a WHERE a.id IN (SELECT article_id FROM candidates) ORDER BY 2, 1, 3",
+            (*params, *grouped_params, limit * RELATED_RESCORED, *feature_params),
         )
-        candidates = [r["article_id"] for r in rows]
+        briefs = {
+            r["article_id"]: ArticleBrief(
+                id=r["article_id"], title=r["name"], source=r["type"], url=r["url"], published=r["published"]
+            )
+            for r in rows
+            if r["kind"] == "article"
+        }
         scored = []
-        for other_id, other in (await self._vectors(candidates, total, viewer)).items():
+        for other_id, other in self._vectors([r for r in rows if r["kind"] != "article"], total).items():
             similarity, shared = vector.similarity(other)
             if similarity >= RELATED_MIN_SIMILARITY:
                 scored.append((similarity, other_id, shared))
         scored.sort(key=lambda s: (-s[0], -s[1]))
         best = scored[:limit]
-        if not best:
-            return []
-        marks = ",".join("?" * len(best))
-        briefs = {
-            r["id"]: article_brief(r)
-            for r in await self._db.fetchall(
-                f"SELECT {BRIEF_COLUMNS} FROM articles a WHERE a.id IN ({marks})", [b[1] for b in best]
-            )
-        }
-        return [RelatedArticle(briefs[a], round(sim, 4), shared) for sim, a, shared in best if a in briefs]
+        return article, [RelatedArticle(briefs[a], round(sim, 4), shared) for sim, a, shared in best if a in briefs]
 
-    async def _counts_in_view(self, rows: Sequence[sqlite3.Row], viewer: Viewer) -> dict[Feature, int] | None:
-        """How many articles ``viewer`` sees name each entity and have each topic of ``rows`` (``None`` for
-        the console's view, whose counts the rows hold): one query per kind, from the per-scope totals."""
+    @staticmethod
+    def _features_sql(articles: str, articles_params: tuple[int, ...], viewer: Viewer) -> tuple[str, tuple[int, ...]]:
+        """A statement (and its parameters) that reads the entities and topics of the articles whose id is
+        ``articles`` (``= ?``, ``IN (…)``, with ``articles_params``), one row each, with the count of
+        articles ``viewer`` sees that have it: from the per-scope totals in a server's view (the thing's
+        own count where those have no row), from the thing's own count in the console's."""
         scopes = viewer.scopes
         if scopes is None:
-            return None
-        counts: dict[Feature, int] = {}
-        for kind, table, column in (
-            ("entity", "entity_scope_totals", "entity_id"),
-            ("topic", "topic_scope_totals", "topic_id"),
-        ):
-            ids = sorted({row["id"] for row in rows if row["kind"] == kind})
-            for chunk in chunks(ids):
-                found = await self._db.fetchall(
-                    f"SELECT {column} AS id, SUM(article_count) AS n FROM {table} "
-                    f"WHERE scope IN ({scope_marks(scopes)}) AND {column} IN ({','.join('?' * len(chunk))}) "
-                    f"GROUP BY {column}",
-                    (*scopes, *chunk),
-                )
-                counts.update({(kind, int(r["id"])): int(r["n"]) for r in found})
-        return counts
-
-    async def _vectors(
-        self, article_ids: Sequence[int], total: int, viewer: Viewer = EVERYTHING
-    ) -> dict[int, _ArticleVector]:
-        """The rarity-weighted vectors of some articles in an index of ``total`` articles (see
-        :meth:`related`), from one query; rarity counts the articles ``viewer`` sees."""
-        if not article_ids:
-            return {}
-        marks = ",".join("?" * len(article_ids))
-        rows = await self._db.fetchall(
-            f"""
-            SELECT 'entity' AS kind, ae.article_id, ae.entity_id AS id, e.name, e.type, ae.salience AS weight,
-                   e.article_count, 1.0 AS top
-            FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id IN ({marks})
-            UNION ALL
-            SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, t.article_count,
-                   MAX(at.score) OVER (PARTITION BY at.article_id)
-            FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id IN ({marks})
-            """,
-            [*article_ids, *article_ids],
+            entity_count, topic_count, params = "e.article_count", "t.article_count", ()
+        else:
+            marks = scope_marks(scopes)
+            entity_count = (
+                f"COALESCE((SELECT SUM(s.article_count) FROM entity_scope_totals s "
+                f"WHERE s.entity_id = ae.entity_id AND s.scope IN ({marks})), e.article_count)"
+            )
+            topic_count = (
+                f"COALESCE((SELECT SUM(s.article_count) FROM topic_scope_totals s "
+                f"WHERE s.topic_id = at.topic_id AND s.scope IN ({marks})), t.article_count)"
+            )
+            params = scopes
+        return (
+            f"SELECT 'entity' AS kind, ae.article_id, ae.entity_id AS feature, e.name, e.type, "
+            f"ae.salience AS weight, {entity_count} AS article_count, 1.0 AS top "
+            f"FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id {articles} "
+            f"UNION ALL "
+            f"SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, {topic_count}, "
+            f"MAX(at.score) OVER (PARTITION BY at.article_id) "
+            f"FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id {articles}",
+            (*params, *articles_params, *params, *articles_params),
         )
-        counts = await self._counts_in_view(rows, viewer)
+
+    @staticmethod
+    def _vectors(rows: Sequence[sqlite3.Row], total: int) -> dict[int, _ArticleVector]:
+        """The rarity-weighted vectors (see :meth:`related_to`) of the articles whose features ``rows``
+        are (from :meth:`_features_sql`), in an index of ``total`` articles. The rows come ordered (an
+        article's entities, then its topics, each by id): their order is the order in which a vector's
+        floating-point sums add up, so it decides how exact ties (copies of one story) fall."""
         vectors: dict[int, _ArticleVector] = {}
         for row in rows:
             if row["kind"] == "entity":
                 weight = row["weight"] * (PLACE_FACTOR if row["type"] in PLACE_TYPES else 1.0)
             else:
                 weight = TOPIC_FACTOR * row["weight"] / row["top"] if row["top"] > 0 else 0.0
-            feature = (row["kind"], row["id"])
-            count = counts.get(feature, row["article_count"]) if counts is not None else row["article_count"]
-            vectors.setdefault(row["article_id"], _ArticleVector(total)).add(feature, row, weight, count)
+            feature = (row["kind"], row["feature"])
+            article = vectors.get(row["article_id"])
+            if article is None:
+                article = vectors[row["article_id"]] = _ArticleVector(total)
+            article.add(feature, row["name"], weight, row["article_count"])
         return vectors
 
     async def servers_with_own_articles(self) -> list[int]:

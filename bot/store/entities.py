@@ -293,28 +293,35 @@ class EntityQueries:
     async def role_uses(self, entity_id: int, *, viewer: Viewer = EVERYTHING) -> list[RoleUse]:
         """Every role the articles ``viewer`` sees gave an entity, as written, with when it was first and
         last used and the first article using it; the earliest first. ``!timeline`` reads an entity's
-        whole history (one pass over its rows of ``article_roles``, in the entity's index, each way)."""
+        whole history: all its rows of ``article_roles``, found through the entity's index."""
         seen = seen_by(viewer, "r.article_id")
-        # With one MIN() SQLite takes a bare column from the row holding the minimum: the first article.
-        first_article = (
-            "(array_agg(r.article_id ORDER BY r.published, r.article_id))[1]"
-            if self._db.dialect == "postgresql"
-            else "r.article_id"
-        )
-        rows = await self._db.fetchall(
-            f"""
-            SELECT first.role, first.first_seen, first.article_id, last.last_seen, last.articles FROM
-                (SELECT r.role, MIN(r.published) AS first_seen, {first_article} AS article_id FROM article_roles r
-                 WHERE r.entity_id = ? AND {seen} GROUP BY r.role) first
-            JOIN (SELECT r.role, MAX(r.published) AS last_seen, COUNT(*) AS articles FROM article_roles r
-                  WHERE r.entity_id = ? AND {seen} GROUP BY r.role) last ON last.role = first.role
-            ORDER BY first.first_seen, first.article_id
-            """,
-            (entity_id, entity_id),
-        )
-        return [
-            RoleUse(r["role"], r["articles"], r["first_seen"], r["article_id"], r["last_seen"]) for r in rows
-        ]
+        if self._db.dialect == "postgresql":
+            # One pass counts and dates each role without sorting the rows (ordering an entity's thousands
+            # of rows by role took most of the 12 ms of a "George W Bush"); each role's first article is then
+            # one probe of the entity's index at the role's first date.
+            sql = f"""
+                SELECT g.role, g.first_seen, f.article_id, g.last_seen, g.articles FROM
+                    (SELECT r.role, MIN(r.published) AS first_seen, MAX(r.published) AS last_seen,
+                            COUNT(*) AS articles
+                     FROM article_roles r WHERE r.entity_id = ? AND {seen} GROUP BY r.role) g
+                CROSS JOIN LATERAL
+                    (SELECT r.article_id FROM article_roles r
+                     WHERE r.entity_id = ? AND r.published = g.first_seen AND r.role = g.role AND {seen}
+                     ORDER BY r.article_id LIMIT 1) f
+                ORDER BY g.first_seen, f.article_id
+                """
+        else:
+            # With one MIN() SQLite takes a bare column from the row holding the minimum: the first article.
+            sql = f"""
+                SELECT first.role, first.first_seen, first.article_id, last.last_seen, last.articles FROM
+                    (SELECT r.role, MIN(r.published) AS first_seen, r.article_id FROM article_roles r
+                     WHERE r.entity_id = ? AND {seen} GROUP BY r.role) first
+                JOIN (SELECT r.role, MAX(r.published) AS last_seen, COUNT(*) AS articles FROM article_roles r
+                      WHERE r.entity_id = ? AND {seen} GROUP BY r.role) last ON last.role = first.role
+                ORDER BY first.first_seen, first.article_id
+                """
+        rows = await self._db.fetchall(sql, (entity_id, entity_id))
+        return [RoleUse(r["role"], r["articles"], r["first_seen"], r["article_id"], r["last_seen"]) for r in rows]
 
     # ------------------------------------------------------------------ writes, inside Database.write()
 

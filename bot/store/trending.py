@@ -8,6 +8,7 @@ baseline is the day tables' sum over the days before the window's first day.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -83,12 +84,29 @@ class TrendingQueries:
         self, since: datetime, until: datetime, *, viewer: Viewer = EVERYTHING
     ) -> tuple[int, str | None]:
         """How many articles ``viewer`` sees were published in ``[since, until]``, and when the oldest of
-        them was (``None``: it sees none)."""
+        them was (``None``: it sees none). For a server or a DM, the whole days inside come from the
+        articles per scope and day, the partial days at the edges from the articles themselves."""
         seen = seen_by(viewer, "a.id")
+        scopes = viewer.scopes
+        count = f"SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published <= ? AND {seen}"
+        params: list[object] = [to_iso(since), to_iso(until)]
+        if scopes is not None and _day(since + timedelta(days=1)) < _day(until):  # a whole day inside
+            edges = _edges(since, until)
+            parts = [
+                f"(SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published {comparison} ? AND {seen})"
+                for _, comparison, _ in edges
+            ]
+            listed = ", ".join(str(int(scope)) for scope in scopes)
+            parts.append(
+                "(SELECT COALESCE(SUM(d.articles), 0) FROM scope_day_articles d "
+                f"WHERE d.scope IN ({listed}) AND d.day > ? AND d.day < ?)"
+            )
+            count = "SELECT " + " + ".join(parts)
+            params = [*(moment for start, _, end in edges for moment in (start, end)), _day(since), _day(until)]
         row = await self._db.fetchone(
-            f"SELECT (SELECT COUNT(*) FROM articles a WHERE a.published >= ? AND a.published <= ? AND {seen}) AS n, "
+            f"SELECT ({count}) AS n, "
             f"(SELECT a.published FROM articles a WHERE {seen} ORDER BY a.published, a.id LIMIT 1) AS first",
-            (to_iso(since), to_iso(until)),
+            params,
         )
         assert row is not None  # a query of subqueries always returns its row
         return int(row["n"]), row["first"]
@@ -108,13 +126,13 @@ class TrendingQueries:
         the ``baseline_days`` days before ``since``'s day. One statement: the window's counts, then for
         the few that reach the floor their names and baselines (by the day tables' index on the subject).
         In a server's or a DM's view the day counts are those of its scopes (each article counts in one)."""
-        selects: list[str] = []
-        params: list[object] = []
+        postgresql = self._db.dialect == "postgresql"
+        edge_articles = await self._edge_articles(since, until, viewer) if postgresql else None
+        statements: list[tuple[str, list[object]]] = []
         for kind, t in _TABLES.items():
-            window, window_params = _window_counts(t, since, until, viewer)
+            window, window_params = _window_counts(t, since, until, viewer, edge_articles)
             days, in_view = _days(t, viewer)
-            selects.append(
-                f"""
+            sql = f"""
                 SELECT * FROM (
                     WITH window_counts AS (
                         {window} HAVING SUM(n) >= ? ORDER BY SUM(n) DESC, id LIMIT ?
@@ -125,13 +143,55 @@ class TrendingQueries:
                     FROM window_counts w JOIN {t.subjects} s ON s.id = w.id
                 )
                 """
+            baseline = [_day(since - timedelta(days=baseline_days)), _day(since)]
+            statements.append((sql, [*window_params, min_articles, limit, *baseline]))
+        if postgresql:
+            # Each kind on a reading connection of its own, at once: two server processes, half the wait.
+            parts = await asyncio.gather(*(self._db.fetchall(sql, params) for sql, params in statements))
+            rows = [row for part in parts for row in part]
+        else:
+            rows = await self._db.fetchall(
+                " UNION ALL ".join(sql for sql, _ in statements), [p for _, params in statements for p in params]
             )
-            params += [*window_params, min_articles, limit, _day(since - timedelta(days=baseline_days)), _day(since)]
-        rows = await self._db.fetchall(" UNION ALL ".join(selects), params)
         return [
             SubjectCount(r["kind"], r["id"], r["key"], r["name"], r["type"], int(r["n"]), int(r["baseline"]))
             for r in rows
         ]
+
+    async def window_and_counts(
+        self, since: datetime, until: datetime, *, baseline_days: int, min_articles: int, viewer: Viewer = EVERYTHING
+    ) -> tuple[tuple[int, str | None], list[SubjectCount]]:
+        """:meth:`window` and :meth:`counts` of ``[since, until]`` (no counts when ``viewer`` sees no article
+        there). On PostgreSQL both at once, on reading connections of their own; SQLite's one reading
+        connection would only take them in turn."""
+        if self._db.dialect == "postgresql":
+            return await asyncio.gather(
+                self.window(since, until, viewer=viewer),
+                self.counts(since, until, baseline_days=baseline_days, min_articles=min_articles, viewer=viewer),
+            )
+        window = await self.window(since, until, viewer=viewer)
+        if not window[0]:
+            return window, []
+        counts = await self.counts(since, until, baseline_days=baseline_days, min_articles=min_articles, viewer=viewer)
+        return window, counts
+
+    async def _edge_articles(self, since: datetime, until: datetime, viewer: Viewer) -> list[int] | None:
+        """On PostgreSQL, the articles ``viewer`` sees in the partial days at the edges of ``[since, until]``
+        (``None``: it sees everything): each probed in ``article_scopes`` once, not once per name and
+        topic it has (a day of articles, a thousand rows of each kind), then handed to each kind's
+        statement as an array its plan hashes (planned for each run's values: ``plan_cache_mode``)."""
+        if viewer.scopes is None:
+            return None
+        edges = _edges(since, until)
+        rows = await self._db.fetchall(
+            " UNION ALL ".join(
+                f"SELECT a.id FROM articles a WHERE a.published >= ? AND a.published {comparison} ? "
+                f"AND {seen_by(viewer, 'a.id')}"
+                for _, comparison, _ in edges
+            ),
+            [moment for start, _, end in edges for moment in (start, end)],
+        )
+        return [row["id"] for row in rows]
 
     async def lead_articles(
         self, subjects: Sequence[tuple[str, int]], since: datetime, until: datetime, *, viewer: Viewer = EVERYTHING
@@ -172,30 +232,38 @@ def _days(t: _Tables, viewer: Viewer) -> tuple[str, str]:
     return t.scoped_days, f" AND d.scope IN ({', '.join(str(int(scope)) for scope in scopes)})"
 
 
-def _window_counts(t: _Tables, since: datetime, until: datetime, viewer: Viewer) -> tuple[str, list[object]]:
+def _edges(since: datetime, until: datetime) -> list[tuple[str, str, str]]:
+    """The partial days at the edges of ``[since, until]``, counted from the article rows: each as its
+    start, the comparison of its end (``<`` or ``<=``) and its end."""
+    if _day(since) == _day(until):
+        return [(to_iso(since), "<=", to_iso(until))]
+    return [(to_iso(since), "<", _day_start(since + timedelta(days=1))), (_day_start(until), "<=", to_iso(until))]
+
+
+def _window_counts(
+    t: _Tables, since: datetime, until: datetime, viewer: Viewer, edge_articles: list[int] | None = None
+) -> tuple[str, list[object]]:
     """The statement (to be completed by a HAVING) of each subject's articles in ``[since, until]`` that
     ``viewer`` sees, and its parameters: whole days from the day table, the partial days at the edges
-    through the partial index of the rows that count."""
-    exact = (
-        f"SELECT {t.column} AS id, 1 AS n FROM {t.rows} x "
-        f"WHERE published >= ? AND published < ? AND {t.counts_if} AND {seen_by(viewer, 'x.article_id')}"
-    )
-    days, in_view = _days(t, viewer)
-    first_day, last_day = _day(since), _day(until)
-    if first_day == last_day:
-        parts, params = [exact.replace("published < ?", "published <= ?")], [to_iso(since), to_iso(until)]
+    through the partial index of the rows that count, kept to ``edge_articles`` where given (the edges'
+    articles ``viewer`` sees, found already) rather than checked row by row."""
+    if edge_articles is None:
+        visible, visible_params = seen_by(viewer, "x.article_id"), []
     else:
-        parts = [
-            exact,
-            exact.replace("published < ?", "published <= ?"),
-            f"SELECT d.{t.column} AS id, d.articles AS n FROM {days} d WHERE d.day > ? AND d.day < ?{in_view}",
-        ]
-        params = [
-            to_iso(since),
-            _day_start(since + timedelta(days=1)),
-            _day_start(until),
-            to_iso(until),
-            first_day,
-            last_day,
-        ]
-    return f"SELECT id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY id", list(params)
+        visible, visible_params = "x.article_id = ANY(?::BIGINT[])", [edge_articles]
+    parts: list[str] = []
+    params: list[object] = []
+    for start, comparison, end in _edges(since, until):
+        parts.append(
+            f"SELECT {t.column} AS id, 1 AS n FROM {t.rows} x "
+            f"WHERE published >= ? AND published {comparison} ? AND {t.counts_if} AND {visible}"
+        )
+        params += [start, end, *visible_params]
+    first_day, last_day = _day(since), _day(until)
+    if first_day != last_day:
+        days, in_view = _days(t, viewer)
+        parts.append(
+            f"SELECT d.{t.column} AS id, d.articles AS n FROM {days} d WHERE d.day > ? AND d.day < ?{in_view}"
+        )
+        params += [first_day, last_day]
+    return f"SELECT id, SUM(n) AS n FROM ({' UNION ALL '.join(parts)}) GROUP BY id", params

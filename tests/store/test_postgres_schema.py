@@ -83,7 +83,7 @@ async def test_the_postgresql_schema_is_sqlite_schema(empty_pg_database: str, tm
                 "SELECT array_agg(a.attname ORDER BY k.n) FROM pg_index i "
                 "CROSS JOIN unnest(i.indkey) WITH ORDINALITY AS k(attnum, n) "
                 "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum "
-                "WHERE i.indrelid = $1::regclass AND i.indisprimary",
+                "WHERE i.indrelid = $1::regclass AND i.indisprimary AND k.n <= i.indnkeyatts",  # not INCLUDE's
                 table,
             )
             by_position = sorted((pk, name) for _, name, _, _, _, pk in expected if pk)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.ingest.readers import content_hash
-from bot.models import ArticleAnalysis, ArticleRecord, EntityInArticle, Keyphrase, Viewer
+from bot.models import ArticleAnalysis, ArticleRecord, EntityInArticle, Keyphrase, RoleUse, Viewer
 from bot.store import Store
 from bot.store.migrations import load_migrations
 
@@ -18,19 +18,19 @@ A, B = 111, 222  # two servers
 SHARED, IN_A, IN_B, DM = Viewer.everything(), Viewer.server(A), Viewer.server(B), Viewer.dm()
 
 
-def _record(origin: str, text: str, source: str | None = None) -> ArticleRecord:
+def _record(origin: str, text: str, source: str | None = None, day: int = 1) -> ArticleRecord:
     return ArticleRecord(
         origin=origin,
         title=text.split(".")[0],
         body=text,
         content_hash=content_hash(text),
-        published=datetime(2024, 6, 1, tzinfo=UTC),
+        published=datetime(2024, 6, day, tzinfo=UTC),
         source=source,
         url=origin,
     )
 
 
-def _analysis(*names: str, topic: str = "harbour works") -> ArticleAnalysis:
+def _analysis(*names: str, topic: str = "harbour works", roles: tuple[str, ...] = ()) -> ArticleAnalysis:
     entities = [
         EntityInArticle(
             name=name,
@@ -42,6 +42,7 @@ def _analysis(*names: str, topic: str = "harbour works") -> ArticleAnalysis:
             in_headline=False,
             in_lead=True,
             key_sentence=f"{name} spoke.",
+            roles=list(roles),
         )
         for name in names
     ]
@@ -74,6 +75,12 @@ async def _check_totals(store: Store) -> None:
         )
         kept_days = await store.db.fetchall(f"SELECT scope, day, {column}, articles FROM {table}")
         assert sorted(tuple(r) for r in fresh_days) == sorted(tuple(r) for r in kept_days), table
+    fresh_days = await store.db.fetchall(
+        "SELECT s.scope, substr(a.published, 1, 10), COUNT(*) FROM article_scopes s "
+        "JOIN articles a ON a.id = s.article_id GROUP BY 1, 2"
+    )
+    kept_days = await store.db.fetchall("SELECT scope, day, articles FROM scope_day_articles")
+    assert sorted(tuple(r) for r in fresh_days) == sorted(tuple(r) for r in kept_days), "scope_day_articles"
     counts = await store.db.fetchall(
         "SELECT scope, articles, entities, topics, mentions FROM scope_counts "
         "WHERE articles != 0 OR entities != 0 OR topics != 0"
@@ -268,6 +275,57 @@ async def test_a_viewer_never_sees_another_server_article_by_id(store: Store, vi
     )
     assert await store.articles.get(result.article_id, viewer=viewer) is None
     assert await store.articles.related(result.article_id, viewer=viewer) == []
+    assert await store.articles.related_to(result.article_id, viewer=viewer) is None
     assert await store.entities.profile(1, viewer=viewer) is None
     assert await store.search.find("nobody", viewer=viewer) == []
     assert await store.articles.get(result.article_id, viewer=IN_B) is not None
+    seen = await store.articles.related_to(result.article_id, viewer=IN_B)
+    assert seen is not None and (seen[0].id, seen[0].title) == (result.article_id, "Bo hid")
+
+
+async def test_a_timeline_dates_and_counts_the_roles_in_what_the_viewer_sees(store: Store) -> None:
+    """The first use of a role is the earliest the viewer sees (of two the same day, the lower id), and
+    a role used only where the viewer cannot look is not there."""
+    feed_a = await store.sources.add(A, 1, "https://a.example/feed", 10, 5)
+    feed_b = await store.sources.add(B, 2, "https://b.example/feed", 10, 6)
+    assert feed_a and feed_b
+    [early_b] = await store.articles.write_batch(
+        [(_record("https://b.example/1", "Ana ran the port. Early.", day=1), _analysis("Ana", roles=("mayor",)))],
+        source_id=feed_b.id,
+    )
+    [same_day_b] = await store.articles.write_batch(  # before the shared one: a lower id, the same day
+        [(_record("https://b.example/3", "Ana ran the port. Hidden.", day=3), _analysis("Ana", roles=("mayor",)))],
+        source_id=feed_b.id,
+    )
+    [shared] = await store.articles.write_batch(
+        [(_record("file:1", "Ana ran the port. Shared.", day=3), _analysis("Ana", roles=("mayor",)))]
+    )
+    [same_day_a] = await store.articles.write_batch(
+        [(_record("https://a.example/1", "Ana ran the port. Own.", day=3), _analysis("Ana", roles=("mayor",)))],
+        source_id=feed_a.id,
+    )
+    [late_b] = await store.articles.write_batch(
+        [(_record("https://b.example/2", "Ana ran the county. Late.", day=9), _analysis("Ana", roles=("governor",)))],
+        source_id=feed_b.id,
+    )
+    ana = await store.entities.by_key("ana")
+    assert ana is not None
+
+    def uses(found: list[RoleUse]) -> list[tuple[str, int, str, int, str]]:
+        return [(u.role, u.articles, u.first_seen[:10], u.first_article_id, u.last_seen[:10]) for u in found]
+
+    assert uses(await store.entities.role_uses(ana.id, viewer=IN_A)) == [
+        ("mayor", 2, "2024-06-03", shared.article_id, "2024-06-03")
+    ]
+    assert same_day_b.article_id < shared.article_id < same_day_a.article_id
+    assert uses(await store.entities.role_uses(ana.id, viewer=IN_B)) == [
+        ("mayor", 3, "2024-06-01", early_b.article_id, "2024-06-03"),
+        ("governor", 1, "2024-06-09", late_b.article_id, "2024-06-09"),
+    ]
+    assert uses(await store.entities.role_uses(ana.id, viewer=DM)) == [
+        ("mayor", 1, "2024-06-03", shared.article_id, "2024-06-03")
+    ]
+    assert uses(await store.entities.role_uses(ana.id)) == [
+        ("mayor", 4, "2024-06-01", early_b.article_id, "2024-06-03"),
+        ("governor", 1, "2024-06-09", late_b.article_id, "2024-06-09"),
+    ]

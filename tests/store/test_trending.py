@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot.answers import Answers
-from bot.models import to_iso
+from bot.models import EVERYTHING, Viewer, from_iso, to_iso
 from bot.nlp.analyzer import Analyzer
 from bot.nlp.names import AliasTable
 from bot.store import Store, database
 from bot.store.migrations import load_migrations
 from bot.store.stories import StoryQueries
+from bot.trending import BASELINE_DAYS, baseline_days
 from tests.coverage import NOW, Analysed, analyse_texts, dated, spike_coverage, write
 
 RECOUNT = {
@@ -111,6 +112,9 @@ async def test_a_window_counts_exactly_at_its_edges(store: Store, texts: dict[st
     same_day = await store.trending.counts(since, hour, baseline_days=30, min_articles=1)
     assert [c.articles for c in same_day if c.name == "Marta Lindqvist"] == [1]
     assert await store.trending.window(since, NOW) == (3, to_iso(since - timedelta(seconds=1)))
+    # In a DM's view the whole day inside is counted from the articles per scope and day.
+    assert await store.trending.window(since, NOW, viewer=Viewer.dm()) == (3, to_iso(since - timedelta(seconds=1)))
+    assert (await store.trending.window(since, hour, viewer=Viewer.dm()))[0] == 1
 
 
 async def test_a_burst_about_a_name_trends_with_its_factor_and_lead_article(
@@ -187,3 +191,42 @@ async def test_migration_0007_keeps_the_outbox_of_an_existing_index(
             "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, reasons, nonce, next_attempt_at, "
             "created_at) VALUES (1, 5, 7, 'x', '[]', 'n3', 'x', 'x')"
         )
+
+
+async def test_the_longest_baseline_is_a_young_index_own(store: Store, texts: dict[str, Analysed]) -> None:
+    """``!trending`` asks for the counts before it knows how old the index is: over the longest baseline a
+    subject's count is the one over the days the index has, as no day count precedes its first article."""
+    await write(store, spike_coverage(texts))
+    for viewer in (EVERYTHING, Viewer.dm()):
+        _, first = await store.trending.window(NOW - timedelta(days=1), NOW, viewer=viewer)
+        assert first is not None
+        since = from_iso(first) + timedelta(days=10, hours=3)  # ten days into the index's history
+        until = since + timedelta(days=1)
+        days = baseline_days(since, from_iso(first))
+        assert 0 < days < BASELINE_DAYS
+        own = await store.trending.counts(since, until, baseline_days=days, min_articles=1, viewer=viewer)
+        longest = await store.trending.counts(since, until, baseline_days=BASELINE_DAYS, min_articles=1, viewer=viewer)
+        assert own == longest and any(count.baseline_articles for count in own)
+
+
+async def test_migration_0019_counts_the_articles_of_each_scope_and_day(
+    tmp_path: Path, texts: dict[str, Analysed]
+) -> None:
+    path = tmp_path / "old.db"
+    async with Store.open(path) as store:
+        await write(store, spike_coverage(texts))
+    with sqlite3.connect(path) as db:  # as an index made before migration 0019 was
+        db.execute("DROP TABLE scope_day_articles")
+        db.execute("PRAGMA user_version = 18")
+    assert load_migrations()[18].name == "0019_window_reads.sql"
+    async with Store.open(path):
+        pass
+    with sqlite3.connect(path) as db:
+        kept = set(db.execute("SELECT scope, day, articles FROM scope_day_articles"))
+        recount = set(
+            db.execute(
+                "SELECT s.scope, substr(a.published, 1, 10), COUNT(*) FROM article_scopes s "
+                "JOIN articles a ON a.id = s.article_id GROUP BY 1, 2"
+            )
+        )
+    assert kept == recount and len(kept) > 30

@@ -1,0 +1,3 @@
+-- PostgreSQL's entity and topic indexes carry the article id (0020_related_candidates.postgresql.sql);
+-- SQLite's tables are WITHOUT ROWID, so each of their indexes holds the primary key already: nothing
+-- changes here.
