@@ -215,8 +215,11 @@ async def test_migration_0019_counts_the_articles_of_each_scope_and_day(
     path = tmp_path / "old.db"
     async with Store.open(path) as store:
         await write(store, spike_coverage(texts))
-    with sqlite3.connect(path) as db:  # as an index made before migration 0019 was
+    with sqlite3.connect(path) as db:  # as an index made before migration 0019 was (the later ones run again)
         db.execute("DROP TABLE scope_day_articles")
+        db.execute("DROP INDEX article_stories_by_shifted_time")  # 0021_story_dates
+        db.execute("ALTER TABLE article_stories DROP COLUMN shifted_time")
+        db.execute("ALTER TABLE articles DROP COLUMN date_known")
         db.execute("PRAGMA user_version = 18")
     assert load_migrations()[18].name == "0019_window_reads.sql"
     async with Store.open(path):
