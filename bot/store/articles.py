@@ -39,6 +39,12 @@ _ARTICLE_COLUMNS = "id, title, source, url, published, ingested_at, summary, wor
 FOLDERS_SOURCE = 0
 
 
+def _articles_in_scopes(scopes: Sequence[int]) -> str:
+    """The statement counting the articles of ``scopes`` (its parameters: the scopes), from their running
+    counts: each article belongs to one scope, so no article is counted twice."""
+    return f"SELECT COALESCE(SUM(articles), 0) FROM scope_counts WHERE scope IN ({scope_marks(scopes)})"
+
+
 @dataclass(slots=True)
 class _Touched:
     """What one write changed: entities and topics whose aggregates to refresh, articles to rescope."""
@@ -580,10 +586,7 @@ class ArticleQueries:
         if scopes is None:
             row = await self._db.fetchone("SELECT COUNT(*) AS n FROM articles")
         else:
-            row = await self._db.fetchone(
-                f"SELECT COALESCE(SUM(articles), 0) AS n FROM scope_counts WHERE scope IN ({scope_marks(scopes)})",
-                scopes,
-            )
+            row = await self._db.fetchone(f"SELECT ({_articles_in_scopes(scopes)}) AS n", scopes)
         return int(row["n"]) if row else 0
 
     async def related(self, article_id: int, limit: int = 5, *, viewer: Viewer = EVERYTHING) -> list[RelatedArticle]:
@@ -619,8 +622,7 @@ class ArticleQueries:
             # them; the few deleted ones barely move a logarithm.
             size, size_params = "SELECT MAX(id) FROM articles", ()
         else:
-            size = f"SELECT COALESCE(SUM(articles), 0) FROM scope_counts WHERE scope IN ({scope_marks(scopes)})"
-            size_params = scopes
+            size, size_params = _articles_in_scopes(scopes), scopes
         features, feature_params = self._features_sql("= ?", (article_id,), viewer)
         rows = await self._db.fetchall(
             f"SELECT {BRIEF_COLUMNS}, ({size}) AS total, f.* FROM articles a "

@@ -8,9 +8,11 @@ leases run out, and one it may have posted just before dying is found, not poste
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,16 +31,20 @@ LEASE_SECONDS = 2.0
 _FOOTER = re.compile(r"^Article #(\d+) ")
 
 
-async def plan_burst(store: Store, guild_id: int, channel_ids: list[int]) -> list[int]:
-    """An alert of every indexed article in every channel, due now; returns the articles."""
+async def plan_burst(
+    store: Store, guild_id: int, channel_ids: list[int], *, ping_role_ids: Sequence[int] = ()
+) -> list[int]:
+    """An alert of every indexed article in every channel, due now, pinging ``ping_role_ids``; returns the
+    articles."""
     articles = sorted(brief.id for brief in await store.articles.latest(10))
     now = to_iso(datetime.now(UTC))
+    roles = json.dumps(list(ping_role_ids))
     async with store.db.write() as db:
         await db.executemany(
-            "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, reasons, nonce, next_attempt_at, "
-            "created_at) VALUES (?, ?, ?, ?, '[]', ?, ?, ?)",
+            "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, ping_role_ids, reasons, nonce, "
+            "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?)",
             [
-                (article, guild_id, channel, f"title {article}", alert_nonce(article, channel), now, now)
+                (article, guild_id, channel, f"title {article}", roles, alert_nonce(article, channel), now, now)
                 for channel in channel_ids
                 for article in articles
             ],
@@ -120,20 +126,10 @@ async def test_each_sharded_process_sends_the_alerts_of_its_own_servers(
     bots = [make_bot(bot_settings.replace(shards=str(n), shard_count=2)) for n in (0, 1)]
     async with fake.run_bot(bots[0]), fake.run_bot(bots[1]):
         store = bots[0].store
-        articles = sorted(brief.id for brief in await store.articles.latest(10))
-        now = to_iso(datetime.now(UTC))
-        async with store.db.write() as db:
-            await db.executemany(
-                "INSERT INTO outbox (article_id, guild_id, channel_id, title_key, ping_role_ids, reasons, nonce, "
-                "next_attempt_at, created_at) VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?)",
-                [
-                    (article, guild.id, channel, f"title {article}", f"[{roles[guild.id].id}]",
-                     alert_nonce(article, channel), now, now)
-                    for guild in guilds
-                    for channel in [next(iter(guild.channels))]
-                    for article in articles
-                ],
-            )  # fmt: skip
+        for guild in guilds:
+            articles = await plan_burst(
+                store, guild.id, [next(iter(guild.channels))], ping_role_ids=[roles[guild.id].id]
+            )
         total = len(guilds) * len(articles)
         await eventually(
             lambda: _counts_are(store, {"sent": total}), timeout=20, what="every alert sent by one of the two"
