@@ -705,30 +705,35 @@ class ArticleQueries:
         """A statement (and its parameters) that reads the entities and topics of the articles whose id is
         ``articles`` (``= ?``, ``IN (…)``, with ``articles_params``), one row each, with the count of
         articles ``viewer`` sees that have it: from the per-scope totals in a server's view (the thing's
-        own count where those have no row), from the thing's own count in the console's."""
+        own count where those have no row), from the thing's own count in the console's.
+
+        Related candidates share most of their names and topics (twenty of them name a few hundred
+        things in a thousand rows), so each thing's name and count are read once, grouped by thing, and
+        joined to the article rows, not once per row. The GROUP BY also keeps both databases from folding
+        the per-thing part into the join, which would count again per row."""
         scopes = viewer.scopes
-        if scopes is None:
-            entity_count, topic_count, params = "e.article_count", "t.article_count", ()
-        else:
+        entity_count, topic_count, entity_totals, topic_totals = "e.article_count", "t.article_count", "", ""
+        params: tuple[int, ...] = ()
+        if scopes is not None:
             marks = scope_marks(scopes)
-            entity_count = (
-                f"COALESCE((SELECT SUM(s.article_count) FROM entity_scope_totals s "
-                f"WHERE s.entity_id = ae.entity_id AND s.scope IN ({marks})), e.article_count)"
-            )
-            topic_count = (
-                f"COALESCE((SELECT SUM(s.article_count) FROM topic_scope_totals s "
-                f"WHERE s.topic_id = at.topic_id AND s.scope IN ({marks})), t.article_count)"
-            )
+            entity_count = "COALESCE(SUM(s.article_count), e.article_count)"
+            topic_count = "COALESCE(SUM(s.article_count), t.article_count)"
+            entity_totals = f"LEFT JOIN entity_scope_totals s ON s.entity_id = e.id AND s.scope IN ({marks}) "
+            topic_totals = f"LEFT JOIN topic_scope_totals s ON s.topic_id = t.id AND s.scope IN ({marks}) "
             params = scopes
         return (
             f"SELECT 'entity' AS kind, ae.article_id, ae.entity_id AS feature, e.name, e.type, "
-            f"ae.salience AS weight, {entity_count} AS article_count, 1.0 AS top "
-            f"FROM article_entities ae JOIN entities e ON e.id = ae.entity_id WHERE ae.article_id {articles} "
+            f"ae.salience AS weight, e.article_count, 1.0 AS top FROM article_entities ae "
+            f"JOIN (SELECT e.id, e.name, e.type, {entity_count} AS article_count FROM entities e {entity_totals}"
+            f"WHERE e.id IN (SELECT entity_id FROM article_entities WHERE article_id {articles}) GROUP BY e.id) e "
+            f"ON e.id = ae.entity_id WHERE ae.article_id {articles} "
             f"UNION ALL "
-            f"SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, {topic_count}, "
-            f"MAX(at.score) OVER (PARTITION BY at.article_id) "
-            f"FROM article_topics at JOIN topics t ON t.id = at.topic_id WHERE at.article_id {articles}",
-            (*params, *articles_params, *params, *articles_params),
+            f"SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, t.article_count, "
+            f"MAX(at.score) OVER (PARTITION BY at.article_id) FROM article_topics at "
+            f"JOIN (SELECT t.id, t.name, {topic_count} AS article_count FROM topics t {topic_totals}"
+            f"WHERE t.id IN (SELECT topic_id FROM article_topics WHERE article_id {articles}) GROUP BY t.id) t "
+            f"ON t.id = at.topic_id WHERE at.article_id {articles}",
+            (*params, *articles_params, *articles_params, *params, *articles_params, *articles_params),
         )
 
     @staticmethod
