@@ -710,7 +710,9 @@ class ArticleQueries:
         Related candidates share most of their names and topics (twenty of them name a few hundred
         things in a thousand rows), so each thing's name and count are read once, grouped by thing, and
         joined to the article rows, not once per row. The GROUP BY also keeps both databases from folding
-        the per-thing part into the join, which would count again per row."""
+        the per-thing part into the join, which would count again per row; the CROSS JOIN makes SQLite
+        read the article rows first and look each thing up in the grouped ones (it would otherwise probe
+        the articles once per thing), and is any join to PostgreSQL."""
         scopes = viewer.scopes
         entity_count, topic_count, entity_totals, topic_totals = "e.article_count", "t.article_count", "", ""
         params: tuple[int, ...] = ()
@@ -724,15 +726,15 @@ class ArticleQueries:
         return (
             f"SELECT 'entity' AS kind, ae.article_id, ae.entity_id AS feature, e.name, e.type, "
             f"ae.salience AS weight, e.article_count, 1.0 AS top FROM article_entities ae "
-            f"JOIN (SELECT e.id, e.name, e.type, {entity_count} AS article_count FROM entities e {entity_totals}"
+            f"CROSS JOIN (SELECT e.id, e.name, e.type, {entity_count} AS article_count FROM entities e {entity_totals}"
             f"WHERE e.id IN (SELECT entity_id FROM article_entities WHERE article_id {articles}) GROUP BY e.id) e "
-            f"ON e.id = ae.entity_id WHERE ae.article_id {articles} "
+            f"WHERE e.id = ae.entity_id AND ae.article_id {articles} "
             f"UNION ALL "
             f"SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, t.article_count, "
             f"MAX(at.score) OVER (PARTITION BY at.article_id) FROM article_topics at "
-            f"JOIN (SELECT t.id, t.name, {topic_count} AS article_count FROM topics t {topic_totals}"
+            f"CROSS JOIN (SELECT t.id, t.name, {topic_count} AS article_count FROM topics t {topic_totals}"
             f"WHERE t.id IN (SELECT topic_id FROM article_topics WHERE article_id {articles}) GROUP BY t.id) t "
-            f"ON t.id = at.topic_id WHERE at.article_id {articles}",
+            f"WHERE t.id = at.topic_id AND at.article_id {articles}",
             (*params, *articles_params, *articles_params, *params, *articles_params, *articles_params),
         )
 
