@@ -112,17 +112,35 @@ class EntityQueries:
         if len(unique) < 2:
             return []
         marks = ",".join("?" * len(unique))
-        joins = (
-            f"JOIN (SELECT entity_id, COUNT(*) AS hits FROM entity_words WHERE word IN ({marks}) "
-            "GROUP BY entity_id HAVING COUNT(*) >= ?) m ON m.entity_id = e.id"
+        # The words' rows carry their entity's mention count (migration 0022): the shortlist is ranked
+        # from them alone, without reading the row of each of the thousands of entities a common word
+        # names.
+        matches = (
+            f"SELECT entity_id, COUNT(*) AS hits, MAX(entity_mentions) AS mentions FROM entity_words "
+            f"WHERE word IN ({marks}) GROUP BY entity_id HAVING COUNT(*) >= ?"
         )
-        return await self._ranked(viewer, joins, (*unique, len(unique) - 1), "m.hits", limit)
+        return await self._ranked(
+            viewer,
+            f"JOIN ({matches}) m ON m.entity_id = e.id",
+            (*unique, len(unique) - 1),
+            "m.hits",
+            limit,
+            head=f"SELECT m.entity_id AS id, m.mentions AS mention_count, m.hits AS rank FROM ({matches}) m",
+        )
 
     async def _ranked(
-        self, viewer: Viewer, joins: str, params: Sequence[Any], rank: str | None, limit: int
+        self,
+        viewer: Viewer,
+        joins: str,
+        params: Sequence[Any],
+        rank: str | None,
+        limit: int,
+        *,
+        head: str | None = None,
     ) -> list[EntityRef]:
         """The entities ``joins`` selects that ``viewer`` sees, best ``rank`` (a column) first, then most
-        mentioned.
+        mentioned. ``head``, when given, selects the same entities' ids, mention counts and ranks (from
+        ``params``) without ``entities``.
 
         A common word names thousands of entities, and summing each one's totals in a server's view costs
         more than a command may: the best by their totals over every article come first, those the viewer
@@ -132,14 +150,12 @@ class EntityQueries:
         if viewer.scopes is None:
             return await self._refs(viewer, "TRUE", (), joins=joins, join_params=params, order=order, limit=limit)
         shortlist = limit * SHORTLIST
-        head = await self._db.fetchall(
-            f"SELECT e.id, e.mention_count, {rank or 0} AS rank FROM entities e {joins} ORDER BY {order} "
-            f"LIMIT {shortlist}",
-            params,
-        )
-        ranks = {r["id"]: r["rank"] for r in head}
+        if head is None:
+            head = f"SELECT e.id, e.mention_count, {rank or 0} AS rank FROM entities e {joins}"
+        head_rows = await self._db.fetchall(f"{head} ORDER BY {order} LIMIT {shortlist}", params)
+        ranks = {r["id"]: r["rank"] for r in head_rows}
         seen = await self._refs(viewer, f"e.id IN ({','.join('?' * len(ranks))})", list(ranks)) if ranks else []
-        if len(seen) < limit and len(head) == shortlist:
+        if len(seen) < limit and len(head_rows) == shortlist:
             return await self._refs(viewer, "TRUE", (), joins=joins, join_params=params, order=order, limit=limit)
         return sorted(seen, key=lambda e: (-ranks.get(e.id, 0), -e.mention_count, e.id))[:limit]
 

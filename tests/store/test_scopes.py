@@ -95,6 +95,12 @@ async def _check_totals(store: Store) -> None:
         """
     )
     assert sorted(tuple(r) for r in counts) == sorted(tuple(r) for r in fresh)
+    # Each name word carries its entity's mention count (name lookups rank by it).
+    words = await store.db.fetchall(
+        "SELECT w.word, w.entity_mentions, e.mention_count FROM entity_words w "
+        "JOIN entities e ON e.id = w.entity_id"
+    )
+    assert all(r["entity_mentions"] == r["mention_count"] for r in words)
     # Every article has the one row 0, or only servers' rows.
     mixed = await store.db.fetchone(
         "SELECT COUNT(*) AS n FROM article_scopes s WHERE s.scope != 0 AND EXISTS "
@@ -251,6 +257,7 @@ async def test_an_index_from_before_scopes_is_migrated(tmp_path: Path) -> None:
             ('https://gone.example/3', 3, NULL, 'now');
         INSERT INTO entities (id, key, name, type, article_count, mention_count)
         VALUES (1, 'ana', 'Ana', 'PERSON', 2, 3);
+        INSERT INTO entity_words (word, entity_id) VALUES ('ana', 1);
         INSERT INTO article_entities (article_id, entity_id, mentions, salience, in_headline, key_sentence, published)
         VALUES (1, 1, 1, 0.5, 0, '', '2024-01-01T00:00:00Z'), (2, 1, 2, 0.5, 0, '', '2024-01-01T00:00:00Z');
         PRAGMA user_version = 12;
@@ -263,6 +270,10 @@ async def test_an_index_from_before_scopes_is_migrated(tmp_path: Path) -> None:
         assert len(await store.articles.latest(5)) == 3
         assert (await store.entities.by_key("ana", viewer=IN_A)).article_count == 2  # type: ignore[union-attr]
         assert (await store.entities.by_key("ana", viewer=IN_B)).article_count == 1  # type: ignore[union-attr]
+        # The name's word got its entity's mention count (migration 0022's backfill).
+        assert [tuple(r) for r in await store.db.fetchall("SELECT word, entity_mentions FROM entity_words")] == [
+            ("ana", 3)
+        ]
         await _check_totals(store)
 
 
