@@ -107,15 +107,24 @@ class _ArticleVector:
         self.values()
         return self._norm
 
-    def similarity(self, other: _ArticleVector) -> tuple[float, list[str]]:
-        """The cosine of the two vectors, and the names of what they share, what weighs most first."""
+    def similarity(self, other: _ArticleVector) -> float:
+        """The cosine of the two vectors. What they share adds up in this vector's order (its rows'), so
+        that exact ties fall the same way in every process (a set's order follows the string hash, which
+        changes from one process to the next)."""
         mine, theirs = self.values(), other.values()
-        shared = {x: mine[x] * theirs[x] for x in mine.keys() & theirs.keys()}
+        shared = [mine[x] * theirs[x] for x in mine if x in theirs]
         norms = self.norm() * other.norm()
         if not shared or norms == 0:
-            return 0.0, []
+            return 0.0
+        return sum(shared) / norms
+
+    def shared_names(self, other: _ArticleVector) -> list[str]:
+        """The names of what the two vectors share, what weighs most first (asked for the few related
+        articles shown only, not for every candidate scored)."""
+        mine, theirs = self.values(), other.values()
+        shared = {x: mine[x] * theirs[x] for x in mine if x in theirs}
         ordered = sorted(shared, key=lambda x: (-shared[x], self.names[x]))
-        return sum(shared.values()) / norms, list(dict.fromkeys(self.names[x] for x in ordered))
+        return list(dict.fromkeys(self.names[x] for x in ordered))
 
 
 class ArticleQueries:
@@ -693,12 +702,16 @@ class ArticleQueries:
         }
         scored = []
         for other_id, other in self._vectors([r for r in rows if r["kind"] != "article"], total).items():
-            similarity, shared = vector.similarity(other)
+            similarity = vector.similarity(other)
             if similarity >= RELATED_MIN_SIMILARITY:
-                scored.append((similarity, other_id, shared))
+                scored.append((similarity, other_id, other))
         scored.sort(key=lambda s: (-s[0], -s[1]))
         best = scored[:limit]
-        return article, [RelatedArticle(briefs[a], round(sim, 4), shared) for sim, a, shared in best if a in briefs]
+        return article, [
+            RelatedArticle(briefs[a], round(sim, 4), vector.shared_names(other))
+            for sim, a, other in best
+            if a in briefs
+        ]
 
     @staticmethod
     def _features_sql(articles: str, articles_params: tuple[int, ...], viewer: Viewer) -> tuple[str, tuple[int, ...]]:
