@@ -689,7 +689,7 @@ class ArticleQueries:
             f"FROM ({' UNION ALL '.join(parts)}) GROUP BY article_id{best_first}) g WHERE {grouped_seen} "
             f"ORDER BY g.shared DESC, g.article_id DESC LIMIT ?) "
             f"SELECT f.*, NULL AS url, NULL AS published FROM ({features}) f "
-            f"UNION ALL SELECT 'article', a.id, a.id, a.title, a.source, NULL, NULL, NULL, a.url, a.published "
+            f"UNION ALL SELECT 'article', a.id, a.id, a.title, a.source, NULL, NULL, a.url, a.published "
             f"FROM articles a WHERE a.id IN (SELECT article_id FROM candidates) ORDER BY 2, 1, 3",
             (*params, *grouped_params, limit * RELATED_RESCORED, *feature_params),
         )
@@ -738,13 +738,13 @@ class ArticleQueries:
             params = scopes
         return (
             f"SELECT 'entity' AS kind, ae.article_id, ae.entity_id AS feature, e.name, e.type, "
-            f"ae.salience AS weight, e.article_count, 1.0 AS top FROM article_entities ae "
+            f"ae.salience AS weight, e.article_count FROM article_entities ae "
             f"CROSS JOIN (SELECT e.id, e.name, e.type, {entity_count} AS article_count FROM entities e {entity_totals}"
             f"WHERE e.id IN (SELECT entity_id FROM article_entities WHERE article_id {articles}) GROUP BY e.id) e "
             f"WHERE e.id = ae.entity_id AND ae.article_id {articles} "
             f"UNION ALL "
-            f"SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, t.article_count, "
-            f"MAX(at.score) OVER (PARTITION BY at.article_id) FROM article_topics at "
+            f"SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, t.article_count "
+            f"FROM article_topics at "
             f"CROSS JOIN (SELECT t.id, t.name, {topic_count} AS article_count FROM topics t {topic_totals}"
             f"WHERE t.id IN (SELECT topic_id FROM article_topics WHERE article_id {articles}) GROUP BY t.id) t "
             f"WHERE t.id = at.topic_id AND at.article_id {articles}",
@@ -754,15 +754,23 @@ class ArticleQueries:
     @staticmethod
     def _vectors(rows: Sequence[sqlite3.Row], total: int) -> dict[int, _ArticleVector]:
         """The rarity-weighted vectors (see :meth:`related_to`) of the articles whose features ``rows``
-        are (from :meth:`_features_sql`), in an index of ``total`` articles. The rows come ordered (an
-        article's entities, then its topics, each by id): their order is the order in which a vector's
-        floating-point sums add up, so it decides how exact ties (copies of one story) fall."""
+        are (from :meth:`_features_sql`: every name and topic of each article), in an index of ``total``
+        articles. The rows come ordered (an article's entities, then its topics, each by id): their order
+        is the order in which a vector's floating-point sums add up, so it decides how exact ties (copies
+        of one story) fall."""
+        # An article's topic weights are relative to its top topic, found here rather than by a window
+        # function in the statement (which both databases then plan and sort for).
+        tops: dict[int, float] = {}
+        for row in rows:
+            if row["kind"] == "topic" and row["weight"] > tops.get(row["article_id"], 0.0):
+                tops[row["article_id"]] = row["weight"]
         vectors: dict[int, _ArticleVector] = {}
         for row in rows:
             if row["kind"] == "entity":
                 weight = row["weight"] * (PLACE_FACTOR if row["type"] in PLACE_TYPES else 1.0)
             else:
-                weight = TOPIC_FACTOR * row["weight"] / row["top"] if row["top"] > 0 else 0.0
+                top = tops.get(row["article_id"], 0.0)
+                weight = TOPIC_FACTOR * row["weight"] / top if top > 0 else 0.0
             feature = (row["kind"], row["feature"])
             article = vectors.get(row["article_id"])
             if article is None:
