@@ -632,11 +632,11 @@ class ArticleQueries:
             size, size_params = "SELECT MAX(id) FROM articles", ()
         else:
             size, size_params = _articles_in_scopes(scopes), scopes
-        features, feature_params = self._features_sql("= ?", (article_id,), viewer)
+        rows_of, rows_params, features, feature_params = self._features_sql("= ?", (article_id,), viewer)
         rows = await self._db.fetchall(
-            f"SELECT {BRIEF_COLUMNS}, ({size}) AS total, f.* FROM articles a "
+            f"WITH {rows_of} SELECT {BRIEF_COLUMNS}, ({size}) AS total, f.* FROM articles a "
             f"LEFT JOIN ({features}) f ON TRUE WHERE a.id = ? AND {seen} ORDER BY f.kind, f.feature",
-            (*size_params, *feature_params, article_id, *seen_params),
+            (*rows_params, *size_params, *feature_params, article_id, *seen_params),
         )
         if not rows:
             return None
@@ -683,15 +683,16 @@ class ArticleQueries:
         # not every candidate (hundreds, a probe each); SQLite's checks cost little.
         grouped_seen, grouped_params = visible(viewer, "g.article_id")
         best_first = " ORDER BY shared DESC, article_id DESC OFFSET 0" if self._db.dialect == "postgresql" else ""
-        features, feature_params = self._features_sql("IN (SELECT article_id FROM candidates)", (), viewer)
+        candidates = "IN (SELECT article_id FROM candidates)"
+        rows_of, rows_params, features, feature_params = self._features_sql(candidates, (), viewer)
         rows = await self._db.fetchall(
             f"WITH candidates AS (SELECT g.article_id FROM (SELECT article_id, SUM(weight) AS shared "
             f"FROM ({' UNION ALL '.join(parts)}) GROUP BY article_id{best_first}) g WHERE {grouped_seen} "
-            f"ORDER BY g.shared DESC, g.article_id DESC LIMIT ?) "
+            f"ORDER BY g.shared DESC, g.article_id DESC LIMIT ?), {rows_of} "
             f"SELECT f.*, NULL AS url, NULL AS published FROM ({features}) f "
             f"UNION ALL SELECT 'article', a.id, a.id, a.title, a.source, NULL, NULL, a.url, a.published "
             f"FROM articles a WHERE a.id IN (SELECT article_id FROM candidates) ORDER BY 2, 1, 3",
-            (*params, *grouped_params, limit * RELATED_RESCORED, *feature_params),
+            (*params, *grouped_params, limit * RELATED_RESCORED, *rows_params, *feature_params),
         )
         briefs = {
             r["article_id"]: ArticleBrief(
@@ -714,18 +715,22 @@ class ArticleQueries:
         ]
 
     @staticmethod
-    def _features_sql(articles: str, articles_params: tuple[int, ...], viewer: Viewer) -> tuple[str, tuple[int, ...]]:
-        """A statement (and its parameters) that reads the entities and topics of the articles whose id is
-        ``articles`` (``= ?``, ``IN (…)``, with ``articles_params``), one row each, with the count of
-        articles ``viewer`` sees that have it: from the per-scope totals in a server's view (the thing's
-        own count where those have no row), from the thing's own count in the console's.
+    def _features_sql(
+        articles: str, articles_params: tuple[int, ...], viewer: Viewer
+    ) -> tuple[str, tuple[int, ...], str, tuple[int, ...]]:
+        """A statement that reads the entities and topics of the articles whose id is ``articles``
+        (``= ?``, ``IN (…)``, with ``articles_params``), one row each, with the count of articles
+        ``viewer`` sees that have it: from the per-scope totals in a server's view (the thing's own count
+        where those have no row), from the thing's own count in the console's. Returned as the common
+        table expressions it reads (for the caller's WITH) and their parameters, then the query and its.
 
-        Related candidates share most of their names and topics (twenty of them name a few hundred
-        things in a thousand rows), so each thing's name and count are read once, grouped by thing, and
-        joined to the article rows, not once per row. The GROUP BY also keeps both databases from folding
-        the per-thing part into the join, which would count again per row; the CROSS JOIN makes SQLite
-        read the article rows first and look each thing up in the grouped ones (it would otherwise probe
-        the articles once per thing), and is any join to PostgreSQL."""
+        Related candidates share many of their names and topics, so each thing's name and count are read
+        once, grouped by thing, and joined to the article rows, not once per row. The article rows are
+        read once into a table of their own (planned once, not with each join that uses them). The GROUP
+        BY keeps both databases from folding the per-thing part into the join, which would count again
+        per row; the CROSS JOIN makes SQLite read the article rows first and look each thing up in the
+        grouped ones (it would otherwise probe the article rows once per thing), and is any join to
+        PostgreSQL."""
         scopes = viewer.scopes
         entity_count, topic_count, entity_totals, topic_totals = "e.article_count", "t.article_count", "", ""
         params: tuple[int, ...] = ()
@@ -737,18 +742,21 @@ class ArticleQueries:
             topic_totals = f"LEFT JOIN topic_scope_totals s ON s.topic_id = t.id AND s.scope IN ({marks}) "
             params = scopes
         return (
-            f"SELECT 'entity' AS kind, ae.article_id, ae.entity_id AS feature, e.name, e.type, "
-            f"ae.salience AS weight, e.article_count FROM article_entities ae "
+            f"article_entity_rows AS MATERIALIZED (SELECT article_id, entity_id, salience FROM article_entities "
+            f"WHERE article_id {articles}), "
+            f"article_topic_rows AS MATERIALIZED (SELECT article_id, topic_id, score FROM article_topics "
+            f"WHERE article_id {articles})",
+            (*articles_params, *articles_params),
+            f"SELECT 'entity' AS kind, x.article_id, x.entity_id AS feature, e.name, e.type, "
+            f"x.salience AS weight, e.article_count FROM article_entity_rows x "
             f"CROSS JOIN (SELECT e.id, e.name, e.type, {entity_count} AS article_count FROM entities e {entity_totals}"
-            f"WHERE e.id IN (SELECT entity_id FROM article_entities WHERE article_id {articles}) GROUP BY e.id) e "
-            f"WHERE e.id = ae.entity_id AND ae.article_id {articles} "
+            f"WHERE e.id IN (SELECT entity_id FROM article_entity_rows) GROUP BY e.id) e WHERE e.id = x.entity_id "
             f"UNION ALL "
-            f"SELECT 'topic', at.article_id, at.topic_id, t.name, NULL, at.score, t.article_count "
-            f"FROM article_topics at "
+            f"SELECT 'topic', x.article_id, x.topic_id, t.name, NULL, x.score, t.article_count "
+            f"FROM article_topic_rows x "
             f"CROSS JOIN (SELECT t.id, t.name, {topic_count} AS article_count FROM topics t {topic_totals}"
-            f"WHERE t.id IN (SELECT topic_id FROM article_topics WHERE article_id {articles}) GROUP BY t.id) t "
-            f"WHERE t.id = at.topic_id AND at.article_id {articles}",
-            (*params, *articles_params, *articles_params, *params, *articles_params, *articles_params),
+            f"WHERE t.id IN (SELECT topic_id FROM article_topic_rows) GROUP BY t.id) t WHERE t.id = x.topic_id",
+            (*params, *params),
         )
 
     @staticmethod
