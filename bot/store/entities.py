@@ -112,7 +112,7 @@ class EntityQueries:
         if len(unique) < 2:
             return []
         marks = ",".join("?" * len(unique))
-        # The words' rows carry their entity's mention count (migration 0022): the shortlist is ranked
+        # The words' rows carry their entity's mention count (migration 0023): the shortlist is ranked
         # from them alone, without reading the row of each of the thousands of entities a common word
         # names.
         matches = (

@@ -270,7 +270,7 @@ async def test_an_index_from_before_scopes_is_migrated(tmp_path: Path) -> None:
         assert len(await store.articles.latest(5)) == 3
         assert (await store.entities.by_key("ana", viewer=IN_A)).article_count == 2  # type: ignore[union-attr]
         assert (await store.entities.by_key("ana", viewer=IN_B)).article_count == 1  # type: ignore[union-attr]
-        # The name's word got its entity's mention count (migration 0022's backfill).
+        # The name's word got its entity's mention count (migration 0023's backfill).
         assert [tuple(r) for r in await store.db.fetchall("SELECT word, entity_mentions FROM entity_words")] == [
             ("ana", 3)
         ]

@@ -220,7 +220,7 @@ async def test_migration_0019_counts_the_articles_of_each_scope_and_day(
         db.execute("DROP INDEX article_stories_by_shifted_time")  # 0021_story_dates
         db.execute("ALTER TABLE article_stories DROP COLUMN shifted_time")
         db.execute("ALTER TABLE articles DROP COLUMN date_known")
-        db.execute("DROP TRIGGER entity_words_mentions")  # 0022_name_word_mentions
+        db.execute("DROP TRIGGER entity_words_mentions")  # 0023_name_word_mentions
         db.execute("ALTER TABLE entity_words DROP COLUMN entity_mentions")
         db.execute("PRAGMA user_version = 18")
     assert load_migrations()[18].name == "0019_window_reads.sql"

@@ -1,4 +1,4 @@
--- Each word row carries its entity's mention count (see 0022_name_word_mentions.sql). The primary key
+-- Each word row carries its entity's mention count (see 0023_name_word_mentions.sql). The primary key
 -- includes it, so the lookup is an index-only scan of the words' entries.
 ALTER TABLE entity_words ADD COLUMN entity_mentions integer NOT NULL DEFAULT 0;
 UPDATE entity_words w SET entity_mentions = e.mention_count FROM entities e WHERE e.id = w.entity_id;
