@@ -103,7 +103,12 @@ async def test_the_postgresql_schema_is_sqlite_schema(empty_pg_database: str, tm
             "ORDER BY trigger_name"
         )
         sqlite_triggers = sqlite.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
-        postgresql_search = ["articles_search_vector", "search_words_inserted", "search_words_updated"]
+        postgresql_search = [
+            "articles_search_vector",
+            "search_words_deleted",
+            "search_words_inserted",
+            "search_words_updated",
+        ]
         assert [r["trigger_name"] for r in triggers] == sorted([n for (n,) in sqlite_triggers] + postgresql_search)
     finally:
         await conn.close()
@@ -194,6 +199,48 @@ async def test_migrate_applies_each_step_once(empty_pg_database: str) -> None:
             await conn.fetchval("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace") == objects
         )
         assert [tuple(r) for r in await conn.fetch("SELECT * FROM schema_version")] == [(True, latest)]
+    finally:
+        await conn.close()
+
+
+async def _toast_chunks(conn: asyncpg.Connection) -> int:
+    """How many chunks of values stored out of line the articles' TOAST table holds."""
+    toast = await conn.fetchval("SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = 'articles'")
+    return await conn.fetchval(f"SELECT count(*) FROM {toast}")
+
+
+async def test_migration_0022_counts_the_words_of_an_existing_index_and_moves_its_vectors_into_the_rows(
+    empty_pg_database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conn = await asyncpg.connect(empty_pg_database)
+    try:
+        every = postgres_schema.migrations()
+        assert every[21].name == "0022_search_counts.postgresql.sql"
+        await _migrate_to(conn, 21, monkeypatch)
+        # A vector too large for its row before (stored out of line), small enough after (compressed).
+        long_body = " ".join(f"w{n * 7919 % 100003}x harbour" for n in range(300))
+        await conn.execute(
+            "INSERT INTO articles (id, content_hash, title, published, ingested_at, body, summary, word_count) "
+            "VALUES (1, 'h1', 'Tide turns', 'x', 'x', 'The harbour tide turned.', '[]', 4), "
+            "(2, 'h2', 'Reef grows', 'x', 'x', $1, '[]', 800)",
+            long_body,
+        )
+        out_of_line = await _toast_chunks(conn)
+        never_vacuumed = "SELECT last_vacuum IS NULL FROM pg_stat_user_tables WHERE relname = 'articles'"
+        assert await conn.fetchval(never_vacuumed)  # a new database is not vacuumed
+        assert await postgres_schema.migrate(conn) == len(every)
+
+        counts = dict(await conn.fetch("SELECT word, articles FROM search_words"))
+        words = "SELECT w, count(*) FROM articles, unnest(tsvector_to_array(search_vector)) AS w GROUP BY w"
+        recount = dict(await conn.fetch(words))
+        assert counts == recount and counts["harbour"] == 2 and counts["tide"] == 1
+        storage = "SELECT attstorage::text FROM pg_attribute WHERE attrelid = 'articles'::regclass AND attname = $1"
+        assert await conn.fetchval(storage, "search_vector") == "m"
+        assert await _toast_chunks(conn) < out_of_line  # the body's chunks only
+        assert not await conn.fetchval(never_vacuumed)  # the upgrade vacuumed the rewritten table
+        assert await conn.fetchval(
+            "SELECT relallvisible = relpages AND relpages > 0 FROM pg_class WHERE relname = 'articles'"
+        )
     finally:
         await conn.close()
 

@@ -1,0 +1,3 @@
+-- PostgreSQL's search counts the articles holding each word and widens its window without reading
+-- again what it has read (0022_search_counts.postgresql.sql); SQLite's FTS5 needs neither: nothing
+-- changes here.
