@@ -100,12 +100,14 @@ async def test_a_copy_holds_every_row_of_the_index(index_file: Path, empty_pg_da
             "SELECT title FROM articles WHERE search_vector @@ websearch_to_tsquery('english', 'Tesla factory')"
         )
         assert "Tesla" in found
-        # The words of PostgreSQL's search, derived from each copied batch: exactly those of the articles.
-        words = await conn.fetch("SELECT word FROM search_words ORDER BY word")
+        # The words of PostgreSQL's search and the articles holding each, derived from each copied batch:
+        # exactly those of the articles.
+        words = await conn.fetch("SELECT word, articles FROM search_words ORDER BY word")
         held = await conn.fetch(
-            "SELECT DISTINCT w AS word FROM articles, unnest(tsvector_to_array(search_vector)) AS w ORDER BY 1"
+            "SELECT w AS word, count(*) AS articles FROM articles, unnest(tsvector_to_array(search_vector)) AS w "
+            "GROUP BY w ORDER BY 1"
         )
-        assert [r["word"] for r in words] == [r["word"] for r in held] and len(words) > 50
+        assert [tuple(r) for r in words] == [tuple(r) for r in held] and len(words) > 50
         top = await conn.fetchval("SELECT max(id) FROM entities")
         new = await conn.fetchval("INSERT INTO entities (key, name, type) VALUES ('zz', 'Zz', 'ORG') RETURNING id")
         assert new == top + 1
