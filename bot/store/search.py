@@ -11,8 +11,9 @@ from bot.store.rows import BRIEF_COLUMNS, article_brief, visible
 from bot.text import SearchTerms, search_terms
 
 SEARCH_CANDIDATES = 300
-# PostgreSQL looks for them among the newest ids, in a window sized from the planner's estimate of the
-# matches (migration 0018) but never narrower than this, widened eightfold while it holds too few.
+# PostgreSQL looks for them among the newest ids, in a window sized from the counts of the query's words
+# (migration 0022) but never narrower than this, or in the whole index when that costs less; a window
+# that holds too few is widened by the density of the matches it held.
 SEARCH_FIRST_WINDOW = 2048
 
 
@@ -88,7 +89,7 @@ class SearchQueries:
         """The most recently indexed articles matching ``match`` that the viewer sees (``seen`` and its
         ``params`` on SQLite), with their BM25 (or their ``ts_rank_cd``, negated: lower is better in both)."""
         if self._db.dialect == "postgresql":
-            # The function of migrations 0017 and 0018: the planner alone would read every match's vector.
+            # The function of migrations 0017, 0018 and 0022: the planner alone would read every match's vector.
             return await self._db.fetchall(
                 "SELECT id, -score AS score FROM search_candidates(to_tsquery('english', ?), ?, ?, ?)",
                 (
